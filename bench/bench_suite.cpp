@@ -1,0 +1,98 @@
+// Suite registry, ceilings and reporting helpers shared by every benchmark.
+#include "bench_suite.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "core/cuda_check.hpp"
+#include "ghtier/link_model.hpp"
+
+namespace ghtier::bench {
+
+namespace {
+std::vector<std::pair<std::string, SuiteFunction>>& registry() {
+  static std::vector<std::pair<std::string, SuiteFunction>> suites;
+  return suites;
+}
+}  // namespace
+
+SuiteRegistration::SuiteRegistration(const char* name, SuiteFunction function) {
+  registry().emplace_back(name, function);
+}
+
+void register_all_suites(const BenchOptions& options) {
+  for (const auto& [name, function] : registry()) function(options);
+}
+
+std::vector<std::string> suite_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : registry()) names.push_back(entry.first);
+  return names;
+}
+
+const Platform& bench_platform(int device) {
+  static std::mutex mutex;
+  static std::map<int, std::unique_ptr<Platform>> cache;
+  std::lock_guard lock(mutex);
+  auto& slot = cache[device];
+  if (!slot) slot = std::make_unique<Platform>(classify(query_device_attributes(device), calibrate(device)));
+  return *slot;
+}
+
+double Samples::median() const {
+  if (seconds_.empty()) return 0;
+  std::vector<double> sorted = seconds_;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+void report_bandwidth(benchmark::State& state, double bytes_per_iteration, const Samples& samples,
+                      double ceiling_gbps, const std::string& ceiling_name) {
+  const double median = samples.median();
+  const double gbps = median > 0 ? bytes_per_iteration / median * 1e-9 : 0;
+  state.counters["GBps"] = gbps;
+  state.counters["ceiling_GBps"] = ceiling_gbps;
+  state.counters["ratio"] = ceiling_gbps > 0 ? gbps / ceiling_gbps : 0;
+  state.SetLabel("vs " + ceiling_name);
+  state.SetBytesProcessed(static_cast<int64_t>(bytes_per_iteration * static_cast<double>(state.iterations())));
+}
+
+void report_latency(benchmark::State& state, const Samples& samples, double baseline_us,
+                    const std::string& baseline_name) {
+  const double us = samples.median() * 1e6;
+  state.counters["us"] = us;
+  state.counters["baseline_us"] = baseline_us;
+  state.counters["ratio"] = baseline_us > 0 ? us / baseline_us : 0;
+  state.SetLabel("vs " + baseline_name);
+}
+
+EventTimer::EventTimer() {
+  GHTIER_CUDA_CHECK(cudaEventCreate(&start_));
+  try {
+    GHTIER_CUDA_CHECK(cudaEventCreate(&stop_));
+  } catch (...) {
+    GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(start_));
+    throw;
+  }
+}
+
+EventTimer::~EventTimer() {
+  GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(start_));
+  GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(stop_));
+}
+
+void EventTimer::start(cudaStream_t stream) { GHTIER_CUDA_CHECK(cudaEventRecord(start_, stream)); }
+void EventTimer::stop(cudaStream_t stream) { GHTIER_CUDA_CHECK(cudaEventRecord(stop_, stream)); }
+
+double EventTimer::elapsed_seconds() {
+  GHTIER_CUDA_CHECK(cudaEventSynchronize(stop_));
+  float ms = 0;
+  GHTIER_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+  return static_cast<double>(ms) * 1e-3;
+}
+
+}  // namespace ghtier::bench

@@ -1,0 +1,102 @@
+// The benchmark harness: suites register themselves, and every result reports against a ceiling.
+//
+// A suite is a function that registers Google Benchmark cases for the given options; GHTIER_BENCH_SUITE
+// adds it to the harness at static-initialisation time, so a new suite is a new file and nothing else.
+// Both `ghtier_bench` (plain Google Benchmark) and `ghtier bench` (progress + summary table) run them.
+//
+// Every case times each iteration with CUDA events (EventTimer), feeds the seconds to state.SetIterationTime
+// (register with UseManualTime()) and to a Samples, and at the end reports the median against a ceiling:
+//   report_bandwidth(state, bytes_moved_per_iteration, samples, ceiling_gbps, "what the ceiling is")
+//     -> counters GBps, ceiling_GBps, ratio (GBps / ceiling: higher is better)
+//   report_latency(state, samples, baseline_us, "what the baseline is")
+//     -> counters us, baseline_us, ratio (us / baseline: lower is better)
+// The ceiling or baseline is measured in the same process (the raw CUDA way, or bench_platform's link).
+#pragma once
+
+#include <benchmark/benchmark.h>
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "ghtier/platform.hpp"
+
+namespace ghtier::bench {
+
+struct BenchOptions {
+  bool quick = false;  ///< fewer sizes and repetitions: the suite that `scripts/run` and the GPU script use
+  int device = 0;
+};
+
+using SuiteFunction = void (*)(const BenchOptions&);
+
+/// Adds a suite to the harness; use through GHTIER_BENCH_SUITE.
+struct SuiteRegistration {
+  SuiteRegistration(const char* name, SuiteFunction function);
+};
+
+/// Registers every suite's cases with Google Benchmark.
+void register_all_suites(const BenchOptions& options);
+/// Names of the registered suites, in registration order.
+[[nodiscard]] std::vector<std::string> suite_names();
+
+/// The platform of the benchmarked device with its link model: calibrated once per process (cached),
+/// so ceilings are this machine's and not a profile's. Throws Error(no_device) without a GPU.
+[[nodiscard]] const Platform& bench_platform(int device);
+
+/// Per-iteration seconds of one case; the median is what gets reported.
+class Samples {
+ public:
+  void add(double seconds) { seconds_.push_back(seconds); }
+  [[nodiscard]] double median() const;
+  [[nodiscard]] bool empty() const noexcept { return seconds_.empty(); }
+
+ private:
+  std::vector<double> seconds_;
+};
+
+/// Counters GBps (bytes over the median iteration), ceiling_GBps, ratio; the label names the ceiling.
+void report_bandwidth(benchmark::State& state, double bytes_per_iteration, const Samples& samples,
+                      double ceiling_gbps, const std::string& ceiling_name);
+/// Counters us (median iteration), baseline_us, ratio (us / baseline_us: lower is better).
+void report_latency(benchmark::State& state, const Samples& samples, double baseline_us,
+                    const std::string& baseline_name);
+
+/// CUDA events around a region of a stream; elapsed_seconds() waits for the stop event.
+class EventTimer {
+ public:
+  EventTimer();
+  ~EventTimer();
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+  void start(cudaStream_t stream);
+  void stop(cudaStream_t stream);
+  [[nodiscard]] double elapsed_seconds();
+
+ private:
+  cudaEvent_t start_ = nullptr;
+  cudaEvent_t stop_ = nullptr;
+};
+
+/// Holds a stream with a spin kernel until release(), so that every timed operation is queued before any
+/// runs and launch gaps are not measured (nvbandwidth's method). The spin gives up after `timeout_ms`.
+class StreamBlocker {
+ public:
+  StreamBlocker();
+  ~StreamBlocker();
+  StreamBlocker(const StreamBlocker&) = delete;
+  StreamBlocker& operator=(const StreamBlocker&) = delete;
+  void block(cudaStream_t stream, int timeout_ms = 10000);
+  void release();
+
+ private:
+  volatile int* flag_ = nullptr;  // pinned host memory the spin kernel polls
+};
+
+}  // namespace ghtier::bench
+
+#define GHTIER_BENCH_CONCAT_INNER(a, b) a##b
+#define GHTIER_BENCH_CONCAT(a, b) GHTIER_BENCH_CONCAT_INNER(a, b)
+#define GHTIER_BENCH_SUITE(name, function) \
+  static ::ghtier::bench::SuiteRegistration GHTIER_BENCH_CONCAT(ghtier_suite_, __LINE__)(name, function)

@@ -1,0 +1,10 @@
+# Dependencies are found, never vendored: scripts/setup installs Debian's packages where they are missing.
+find_package(CUDAToolkit REQUIRED)
+find_package(fmt REQUIRED)
+find_package(Threads REQUIRED)
+if(GHTIER_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(GHTIER_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()

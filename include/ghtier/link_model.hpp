@@ -1,0 +1,49 @@
+// LinkModel: how fast bytes move between the CPU's memory and the GPU on one platform. Defaults come from
+// a built-in profile; calibrate() measures the real device; save/load keep a calibration across runs.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace ghtier {
+
+/// Bandwidths in GB/s (1e9 bytes per second), latency in microseconds.
+struct LinkModel {
+  double h2d_gbps = 0;            ///< copy engine, pinned host -> device
+  double d2h_gbps = 0;            ///< copy engine, device -> pinned host
+  double bidirectional_gbps = 0;  ///< both directions at once, the two added
+  double sm_read_gbps = 0;        ///< a kernel reading host memory in place (zero-copy)
+  double sm_write_gbps = 0;       ///< a kernel writing host memory in place
+  double pageable_h2d_gbps = 0;   ///< cudaMemcpyAsync from malloc'd memory
+  double pageable_d2h_gbps = 0;   ///< cudaMemcpyAsync to malloc'd memory
+  double hbm_gbps = 0;            ///< a kernel reading device memory
+  double latency_us = 0;          ///< one small (4 KiB) pinned copy, queued to completed
+  std::string source;             ///< where the figures come from: "profile gh200", "calibrated", a file
+
+  /// Seconds that a copy-engine transfer of `bytes` takes: latency plus bytes over bandwidth.
+  [[nodiscard]] double copy_seconds(std::size_t bytes, bool host_to_device) const noexcept;
+  /// Throws Error(invalid_argument) naming the first figure that is not a positive finite number.
+  void validate() const;
+};
+
+/// JSON object with one key per field (e.g. {"h2d_gbps": 55.0, ...}).
+[[nodiscard]] std::string to_json(const LinkModel& link);
+/// Parses what to_json wrote; throws Error(invalid_argument) naming a missing or malformed key.
+[[nodiscard]] LinkModel link_model_from_json(std::string_view json);
+/// Writes to_json(link) to path; throws Error(io_error).
+void save_link_model(const LinkModel& link, const std::filesystem::path& path);
+/// Reads a file written by save_link_model; throws Error(io_error) or Error(invalid_argument).
+[[nodiscard]] LinkModel load_link_model(const std::filesystem::path& path);
+
+struct CalibrationOptions {
+  double time_budget_seconds = 2.0;      ///< the whole calibration stays under this
+  std::size_t transfer_bytes = 256u << 20;  ///< size of each timed transfer
+};
+
+/// Measures the link of `device` (copy engine both ways and at once, SM read/write of pinned memory,
+/// pageable copies, HBM read, small-copy latency). Needs a GPU; throws Error(no_device) without one.
+[[nodiscard]] LinkModel calibrate(int device, const CalibrationOptions& options = {});
+
+}  // namespace ghtier

@@ -1,0 +1,76 @@
+// Thread-local last error of the C API, and the version / status functions.
+#include "capi/c_api_errors.hpp"
+
+#include "ghtier/version.hpp"
+
+namespace ghtier::capi {
+
+namespace {
+struct LastError {
+  std::string message;
+  int cuda_status = 0;
+};
+thread_local LastError last_error;
+}  // namespace
+
+void set_last_error(ghtier_status_t, std::string message, int cuda_status) noexcept {
+  try {
+    last_error.message = std::move(message);
+  } catch (...) {
+    last_error.message.clear();
+  }
+  last_error.cuda_status = cuda_status;
+}
+
+void clear_last_error() noexcept {
+  last_error.message.clear();
+  last_error.cuda_status = 0;
+}
+
+ghtier_status_t to_status(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::invalid_argument: return GHTIER_ERROR_INVALID_ARGUMENT;
+    case ErrorCode::no_device: return GHTIER_ERROR_NO_DEVICE;
+    case ErrorCode::out_of_memory: return GHTIER_ERROR_OUT_OF_MEMORY;
+    case ErrorCode::out_of_budget: return GHTIER_ERROR_OUT_OF_BUDGET;
+    case ErrorCode::unsupported: return GHTIER_ERROR_UNSUPPORTED;
+    case ErrorCode::cuda_error: return GHTIER_ERROR_CUDA;
+    case ErrorCode::not_found: return GHTIER_ERROR_NOT_FOUND;
+    case ErrorCode::io_error: return GHTIER_ERROR_IO;
+    case ErrorCode::internal: return GHTIER_ERROR_INTERNAL;
+  }
+  return GHTIER_ERROR_INTERNAL;
+}
+
+}  // namespace ghtier::capi
+
+extern "C" {
+
+ghtier_status_t ghtier_version(int* major, int* minor, int* patch) {
+  if (major != nullptr) *major = GHTIER_VERSION_MAJOR;
+  if (minor != nullptr) *minor = GHTIER_VERSION_MINOR;
+  if (patch != nullptr) *patch = GHTIER_VERSION_PATCH;
+  return GHTIER_SUCCESS;
+}
+
+const char* ghtier_status_string(ghtier_status_t status) {
+  switch (status) {
+    case GHTIER_SUCCESS: return "GHTIER_SUCCESS";
+    case GHTIER_ERROR_INVALID_ARGUMENT: return "GHTIER_ERROR_INVALID_ARGUMENT";
+    case GHTIER_ERROR_NO_DEVICE: return "GHTIER_ERROR_NO_DEVICE";
+    case GHTIER_ERROR_OUT_OF_MEMORY: return "GHTIER_ERROR_OUT_OF_MEMORY";
+    case GHTIER_ERROR_OUT_OF_BUDGET: return "GHTIER_ERROR_OUT_OF_BUDGET";
+    case GHTIER_ERROR_UNSUPPORTED: return "GHTIER_ERROR_UNSUPPORTED";
+    case GHTIER_ERROR_CUDA: return "GHTIER_ERROR_CUDA";
+    case GHTIER_ERROR_NOT_FOUND: return "GHTIER_ERROR_NOT_FOUND";
+    case GHTIER_ERROR_IO: return "GHTIER_ERROR_IO";
+    case GHTIER_ERROR_INTERNAL: return "GHTIER_ERROR_INTERNAL";
+  }
+  return "GHTIER_UNKNOWN_STATUS";
+}
+
+const char* ghtier_last_error(void) { return ghtier::capi::last_error.message.c_str(); }
+
+int ghtier_last_cuda_error(void) { return ghtier::capi::last_error.cuda_status; }
+
+}  // extern "C"
