@@ -16,24 +16,21 @@ namespace ghtier::detail {
 namespace {
 constexpr int max_devices = 64;
 
-// -1 unknown, 0 no, 1 yes; per device, filled on first use.
+// Per device, filled on first use.
 bool device_reads_pageable(int device) {
-  static std::array<std::atomic<int>, max_devices> cache = [] {
-    std::array<std::atomic<int>, max_devices> a;
-    for (auto& v : a) v.store(-1);
-    return a;
-  }();
+  // Stored as value + 1 so that zero-initialisation means "unknown".
+  static std::array<std::atomic<int>, max_devices> cache{};
   if (device < 0 || device >= max_devices) {
     int value = 0;
     GHTIER_CUDA_CHECK(cudaDeviceGetAttribute(&value, cudaDevAttrPageableMemoryAccess, device));
     return value != 0;
   }
-  int known = cache[static_cast<std::size_t>(device)].load(std::memory_order_relaxed);
+  int known = cache[static_cast<std::size_t>(device)].load(std::memory_order_relaxed) - 1;
   if (known < 0) {
     int value = 0;
     GHTIER_CUDA_CHECK(cudaDeviceGetAttribute(&value, cudaDevAttrPageableMemoryAccess, device));
     known = value != 0 ? 1 : 0;
-    cache[static_cast<std::size_t>(device)].store(known, std::memory_order_relaxed);
+    cache[static_cast<std::size_t>(device)].store(known + 1, std::memory_order_relaxed);
   }
   return known == 1;
 }
