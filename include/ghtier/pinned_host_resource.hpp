@@ -20,7 +20,9 @@ enum class PinnedBacking {
   registered_mmap,
   /// CUDA's pinned host memory pool (cudaMemPoolCreate with a HostNuma location, cudaMallocFromPoolAsync):
   /// natively stream-ordered, but reserving 16 GiB took 3.8 s + 4.7 s for the first touch on the GPU
-  /// machine (FACTS.md), against 0.76 s for registered_mmap. Needs a host NUMA id from the driver.
+  /// machine (FACTS.md), against 0.76 s for registered_mmap. On the chosen host NUMA node when there is
+  /// one, else anywhere on the host. The pool grows by itself (growth_bytes does not apply) and keeps what
+  /// it holds (release threshold: everything) until release_unused().
   cuda_pool,
 };
 
@@ -39,7 +41,8 @@ struct PinnedHostOptions {
   /// Bytes reserved by the constructor (0 = none: the first allocation grows the pool).
   std::size_t initial_bytes = 0;
   /// Size of each region added when the pool cannot satisfy an allocation (a larger request gets a region
-  /// of its own size). 0 disables growth: an allocation that does not fit fails with out_of_memory.
+  /// of its own size). 0 disables growth: an allocation that does not fit first waits for pending
+  /// stream-ordered frees, then fails with out_of_memory. registered_mmap only.
   std::size_t growth_bytes = std::size_t{256} << 20;
   /// Advise transparent huge pages (MADV_HUGEPAGE) on the regions: fewer faults and TLB misses.
   bool huge_pages = true;
@@ -57,8 +60,9 @@ struct PinnedHostOptions {
 /// honoured.
 class PinnedHostResource final : public MemoryResource {
  public:
-  /// Throws Error: no_device, invalid_argument (bad device or node, touch_threads < 0), unsupported
-  /// (cuda_pool without a host NUMA id), out_of_memory / cuda_error from the initial reservation.
+  /// Throws Error: no_device, invalid_argument (bad device or node, touch_threads < 0, growth_bytes = 0
+  /// with initial_bytes = 0), unsupported (cuda_pool on a driver without pinned host pools),
+  /// out_of_memory / cuda_error from the initial reservation.
   explicit PinnedHostResource(PinnedHostOptions options = {});
   /// Waits for pending stream-ordered frees, unregisters and unmaps every region. Blocks still allocated
   /// are released too: using them afterwards is the caller's bug.
