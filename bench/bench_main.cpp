@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
   ghtier::bench::register_all_suites(options);
   benchmark::RunSpecifiedBenchmarks();
+  ghtier::bench::release_suite_resources();
   benchmark::Shutdown();
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/cuda_check.hpp"
+#include "core/log.hpp"
 #include "ghtier/link_model.hpp"
 
 namespace ghtier::bench {
@@ -16,6 +17,12 @@ namespace {
 std::vector<std::pair<std::string, SuiteFunction>>& registry() {
   static std::vector<std::pair<std::string, SuiteFunction>> suites;
   return suites;
+}
+
+std::mutex cleanup_mutex;
+std::vector<std::function<void()>>& cleanups() {
+  static std::vector<std::function<void()>> functions;
+  return functions;
 }
 }  // namespace
 
@@ -31,6 +38,26 @@ std::vector<std::string> suite_names() {
   std::vector<std::string> names;
   for (const auto& entry : registry()) names.push_back(entry.first);
   return names;
+}
+
+void on_suite_cleanup(std::function<void()> cleanup) {
+  std::lock_guard lock(cleanup_mutex);
+  cleanups().push_back(std::move(cleanup));
+}
+
+void release_suite_resources() noexcept {
+  std::vector<std::function<void()>> functions;
+  {
+    std::lock_guard lock(cleanup_mutex);
+    functions.swap(cleanups());
+  }
+  for (auto it = functions.rbegin(); it != functions.rend(); ++it) {
+    try {
+      (*it)();
+    } catch (const std::exception& e) {
+      ghtier::log(LogLevel::error, "benchmark cleanup failed: {}", e.what());
+    }
+  }
 }
 
 const Platform& bench_platform(int device) {

@@ -17,6 +17,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,13 @@ struct SuiteRegistration {
 void register_all_suites(const BenchOptions& options);
 /// Names of the registered suites, in registration order.
 [[nodiscard]] std::vector<std::string> suite_names();
+
+/// Registers a function that frees what a suite keeps for the whole run (e.g. buffers shared by its
+/// cases, allocated on first use so that a filtered run pays only for what it uses).
+void on_suite_cleanup(std::function<void()> cleanup);
+/// Runs the cleanup functions, newest first, and forgets them. Both runners (ghtier_bench and
+/// `ghtier bench`) call it after the benchmarks, while CUDA is still up; a failing one is logged.
+void release_suite_resources() noexcept;
 
 /// The platform of the benchmarked device with its link model: calibrated once per process (cached),
 /// so ceilings are this machine's and not a profile's. Throws Error(no_device) without a GPU.

@@ -1,0 +1,76 @@
+// `ghtier info`: reads the device (or a profile), optionally measures or loads its link model, and prints
+// the report. Without a device it says so with CUDA's text and exits with exit_no_device.
+#include <cuda_runtime_api.h>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "core/cuda_check.hpp"
+#include "exit_status.hpp"
+#include "ghtier/error.hpp"
+#include "ghtier/link_model.hpp"
+#include "ghtier/platform.hpp"
+
+namespace ghtier::tools {
+
+CudaVersions query_cuda_versions() noexcept {
+  CudaVersions versions;
+  versions.built_with = CUDART_VERSION;
+  try {
+    GHTIER_CUDA_CHECK(cudaRuntimeGetVersion(&versions.runtime));
+  } catch (const Error&) {
+    versions.runtime = 0;
+  }
+  try {
+    // Reports 0 (not an error) where no driver is installed.
+    GHTIER_CUDA_CHECK(cudaDriverGetVersion(&versions.driver));
+  } catch (const Error&) {
+    versions.driver = 0;
+  }
+  return versions;
+}
+
+int run_info(const InfoOptions& options, std::ostream& out, std::ostream& err) {
+  const CudaVersions versions = query_cuda_versions();
+  Platform platform;
+  InfoSubject subject;
+  if (options.assume) {
+    const PlatformProfile& profile = platform_profile(*options.assume);
+    platform = assume_platform(profile.name);
+    subject = {fmt::format("profile {}: {}", profile.name, profile.description), true};
+  } else {
+    DeviceAttributes attributes;
+    try {
+      attributes = query_device_attributes(options.device);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::no_device) throw;
+      if (options.json) {
+        out << format_no_device_json(e.what(), versions);
+        err << "ghtier info: " << e.what() << '\n';
+      } else {
+        out << format_no_device_text(e.what(), versions);
+      }
+      return exit_no_device;
+    }
+    if (options.calibrate) {
+      err << fmt::format("ghtier info: calibrating the link of device {} ...", options.device) << std::endl;
+      LinkModel link = calibrate(options.device);
+      if (options.save_file) save_link_model(link, *options.save_file);
+      platform = classify(attributes, std::move(link));
+    } else {
+      platform = classify(attributes);
+    }
+    subject = {fmt::format("device {}", options.device), false};
+  }
+  if (options.link_file) platform.link = load_link_model(*options.link_file);
+
+  out << (options.json ? format_info_json(platform, subject, versions) : format_info_text(platform, subject, versions));
+  if (options.save_file) {
+    // On stderr, so that --json output stays one JSON document.
+    err << fmt::format("ghtier info: link model saved to {} (later: ghtier info --link {})\n", *options.save_file,
+                       *options.save_file);
+  }
+  return exit_ok;
+}
+
+}  // namespace ghtier::tools

@@ -1,0 +1,24 @@
+// The table `ghtier bench` prints at the end: each case's figure beside its ceiling (or baseline) and the
+// ratio, so a reader sees at a glance how close every path comes to what the link allows.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "bench_result.hpp"
+
+namespace ghtier::tools {
+
+/// One row per result, in the given order: case, result (GB/s, us, or time per iteration for cases that
+/// report neither), ceiling or baseline, ratio, and what the ceiling is (the case's label without "vs ").
+/// Failed and skipped cases show their message. Ends with a line counting ok / failed / skipped cases
+/// and saying how to read the ratio.
+[[nodiscard]] std::string format_summary_table(std::span<const BenchResult> results);
+
+/// "12.3 GB/s", "4.56 us", "1.23 ms/iter", "FAILED" or "skipped": the result column of one row.
+[[nodiscard]] std::string format_result_figure(const BenchResult& result);
+
+/// "0.50 ns", "12.3 us", "4.56 ms", "1.20 s": a duration with a unit that keeps 3 digits in sight.
+[[nodiscard]] std::string format_duration(double seconds);
+
+}  // namespace ghtier::tools
