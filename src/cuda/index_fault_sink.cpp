@@ -1,0 +1,54 @@
+// IndexFaultSink and describe_index_fault: the per-launch side of index checking.
+#include "cuda/index_fault_sink.hpp"
+
+#include <fmt/format.h>
+
+#include "core/cuda_check.hpp"
+#include "cuda/index_fault.hpp"
+#include "ghtier/error.hpp"
+
+namespace ghtier {
+namespace detail {
+
+std::string describe_index_fault(const IndexFault& fault, const char* operation) {
+  std::string text = fmt::format("{}: {} {} out of range", operation, fault.count,
+                                 fault.count == 1 ? "index" : "indices");
+  if (fault.position_plus_one != 0) {
+    text += fmt::format("; the first recorded is indices[{}] = {}, outside the table's rows [0, {})",
+                        fault.position_plus_one - 1, fault.value, fault.rows);
+  }
+  return text;
+}
+
+IndexFaultSink::IndexFaultSink(IndexCheck* check, cudaStream_t stream) : stream_(stream) {
+  if (check != nullptr) {
+    record_ = static_cast<IndexFault*>(check->device_record());
+    if (record_ == nullptr) throw Error(ErrorCode::invalid_argument, "moved-from IndexCheck passed as check");
+    return;
+  }
+  void* p = nullptr;
+  GHTIER_CUDA_CHECK(cudaMallocAsync(&p, sizeof(IndexFault), stream));
+  try {
+    GHTIER_CUDA_CHECK(cudaMemsetAsync(p, 0, sizeof(IndexFault), stream));
+  } catch (...) {
+    GHTIER_CUDA_CHECK_NOTHROW(cudaFreeAsync(p, stream));
+    throw;
+  }
+  record_ = static_cast<IndexFault*>(p);
+  owned_ = true;
+}
+
+IndexFaultSink::~IndexFaultSink() {
+  if (owned_) GHTIER_CUDA_CHECK_NOTHROW(cudaFreeAsync(record_, stream_));
+}
+
+void IndexFaultSink::finish(const char* operation) {
+  if (!owned_) return;
+  IndexFault fault;
+  GHTIER_CUDA_CHECK(cudaMemcpyAsync(&fault, record_, sizeof fault, cudaMemcpyDeviceToHost, stream_));
+  GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (fault.count != 0) throw Error(ErrorCode::invalid_argument, describe_index_fault(fault, operation));
+}
+
+}  // namespace detail
+}  // namespace ghtier

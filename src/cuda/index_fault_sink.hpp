@@ -1,0 +1,31 @@
+// IndexFaultSink: where one index-checked launch records out-of-range indices: the caller's IndexCheck
+// (asynchronous), or a temporary record that finish() reads back right away (the default, synchronous).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include "cuda/index_fault.hpp"
+#include "ghtier/index_check.hpp"
+
+namespace ghtier::detail {
+
+class IndexFaultSink {
+ public:
+  /// With check == nullptr: allocates a cleared record, stream-ordered. Throws Error(cuda_error, out_of_memory).
+  IndexFaultSink(IndexCheck* check, cudaStream_t stream);
+  ~IndexFaultSink();
+  IndexFaultSink(const IndexFaultSink&) = delete;
+  IndexFaultSink& operator=(const IndexFaultSink&) = delete;
+
+  [[nodiscard]] IndexFault* record() const noexcept { return record_; }
+  /// With a temporary record: waits for the stream and throws Error(invalid_argument) from
+  /// describe_index_fault if an index was out of range. With the caller's IndexCheck: nothing.
+  void finish(const char* operation);
+
+ private:
+  IndexFault* record_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  bool owned_ = false;
+};
+
+}  // namespace ghtier::detail
