@@ -1,0 +1,93 @@
+// Copy argument checks; each error names the argument, its value and the limit it broke.
+#include "engine/copy_validation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "ghtier/error.hpp"
+
+namespace ghtier::detail {
+
+namespace {
+
+std::uintptr_t address_of(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+
+void require_no_wrap(const void* p, std::size_t bytes, const char* what, const char* name) {
+  if (bytes > std::numeric_limits<std::uintptr_t>::max() - address_of(p)) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("{}: {} = {} with {} bytes wraps around the address space", what, name, p, bytes));
+  }
+}
+
+void require_within_allocation(const void* p, std::size_t bytes, const AllocationLookup* lookup, const char* what,
+                               const char* name) {
+  if (lookup == nullptr || bytes == 0) return;
+  const std::optional<AllocationRecord> record = lookup->find(p);
+  if (!record) return;  // not ghtier's: nothing to check against
+  const std::uintptr_t base = address_of(record->base);
+  const std::uintptr_t offset = address_of(p) - base;
+  if (offset > record->bytes || bytes > record->bytes - offset) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("{}: {} = {} with {} bytes runs {} bytes past the end of its allocation ({} bytes of {} "
+                            "memory at {}{}{})",
+                            what, name, p, bytes, offset + bytes - record->bytes, record->bytes,
+                            to_string(record->mode), record->base, record->tag.empty() ? "" : ", tag ", record->tag));
+  }
+}
+
+}  // namespace
+
+void validate_range(const void* ptr, std::size_t bytes, const AllocationLookup* lookup, const char* what) {
+  if (ptr == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{}: ptr is null", what));
+  require_no_wrap(ptr, bytes, what, "ptr");
+  require_within_allocation(ptr, bytes, lookup, what, "ptr");
+}
+
+void validate_copy(const void* dst, const void* src, std::size_t bytes, const AllocationLookup* lookup,
+                   const char* what) {
+  if (dst == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{}: dst is null", what));
+  if (src == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{}: src is null", what));
+  require_no_wrap(dst, bytes, what, "dst");
+  require_no_wrap(src, bytes, what, "src");
+  if (bytes == 0) return;
+  const std::uintptr_t d = address_of(dst);
+  const std::uintptr_t s = address_of(src);
+  if (d < s + bytes && s < d + bytes) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("{}: source [{}, +{}) and destination [{}, +{}) overlap", what, src, bytes, dst, bytes));
+  }
+  require_within_allocation(dst, bytes, lookup, what, "dst");
+  require_within_allocation(src, bytes, lookup, what, "src");
+}
+
+void validate_batch(std::span<const BatchCopyItem> items, const AllocationLookup* lookup) {
+  if (items.empty()) throw Error(ErrorCode::invalid_argument, "BatchCopyRequest: the batch has no items");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string what = fmt::format("BatchCopyRequest item {}", i);
+    validate_copy(items[i].dst, items[i].src, items[i].bytes, lookup, what.c_str());
+  }
+  // Destinations sorted by address: any overlap shows between neighbours.
+  std::vector<std::size_t> order;
+  order.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].bytes > 0) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return address_of(items[a].dst) < address_of(items[b].dst); });
+  for (std::size_t k = 1; k < order.size(); ++k) {
+    const BatchCopyItem& before = items[order[k - 1]];
+    const BatchCopyItem& after = items[order[k]];
+    if (address_of(before.dst) + before.bytes > address_of(after.dst)) {
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("BatchCopyRequest: items {} and {} write overlapping destinations ([{}, +{}) and [{}, "
+                              "+{})); a batch runs its copies in no particular order",
+                              order[k - 1], order[k], before.dst, before.bytes, after.dst, after.bytes));
+    }
+  }
+}
+
+}  // namespace ghtier::detail

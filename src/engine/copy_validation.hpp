@@ -1,0 +1,26 @@
+// Argument checks of a copy that need no GPU: null pointers, ranges that wrap, overlapping source and
+// destination, and sizes that run past the end of an allocation ghtier tracks. Pure, so tested in CI.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "ghtier/allocation_record.hpp"
+#include "ghtier/transfer_request.hpp"
+
+namespace ghtier::detail {
+
+/// Throws Error(invalid_argument) naming `what` and the bad argument: a null dst or src, a range that wraps
+/// around the address space, overlapping [src, src+bytes) and [dst, dst+bytes), or (with a lookup) a range
+/// that starts inside a tracked allocation and runs past its end. Zero bytes pass (after the null checks).
+void validate_copy(const void* dst, const void* src, std::size_t bytes, const AllocationLookup* lookup,
+                   const char* what);
+
+/// validate_copy for every item (naming its index), and that no two items write overlapping destinations
+/// (a batch runs its copies in no particular order). Throws Error(invalid_argument) for an empty batch.
+void validate_batch(std::span<const BatchCopyItem> items, const AllocationLookup* lookup);
+
+/// For a prefetch: ptr not null, the range does not wrap or pass a tracked allocation's end.
+void validate_range(const void* ptr, std::size_t bytes, const AllocationLookup* lookup, const char* what);
+
+}  // namespace ghtier::detail

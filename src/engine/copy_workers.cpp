@@ -1,0 +1,143 @@
+// CopyWorkers: a queue of pieces; workers spin briefly before sleeping, since the next chunk's pieces
+// usually arrive within microseconds of the last ones finishing.
+#include "engine/copy_workers.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/log.hpp"
+#include "core/nvtx_range.hpp"
+#include "engine/stream_copy.hpp"
+#include "ghtier/error.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace ghtier::detail {
+
+namespace {
+constexpr std::size_t min_piece_bytes = std::size_t{256} << 10;
+constexpr std::size_t piece_alignment = 4096;
+constexpr auto spin_time = std::chrono::microseconds(50);
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+}  // namespace
+
+unsigned CopyWorkers::default_threads() noexcept {
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned spare = hardware > 4 ? hardware - 4 : 2;
+  return std::clamp(spare, 2u, 12u);
+}
+
+CopyWorkers::CopyWorkers(unsigned threads) {
+  if (threads == 0) throw Error(ErrorCode::invalid_argument, "CopyWorkers: thread count is zero");
+  threads_.reserve(threads);
+  try {
+    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  } catch (...) {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+    throw;
+  }
+}
+
+CopyWorkers::~CopyWorkers() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void CopyWorkers::post_copy(void* dst, const void* src, std::size_t bytes, std::function<void()> on_done) {
+  auto group = std::make_shared<Group>();
+  group->on_done = std::move(on_done);
+  // As many pieces as threads, none under min_piece_bytes, boundaries 4 KiB-aligned in the destination.
+  const std::size_t wanted = std::max<std::size_t>(1, std::min<std::size_t>(threads(), bytes / min_piece_bytes));
+  std::vector<Piece> pieces;
+  pieces.reserve(wanted);
+  auto* d = static_cast<std::byte*>(dst);
+  const auto* s = static_cast<const std::byte*>(src);
+  const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(d);
+  std::size_t start = 0;
+  for (std::size_t i = 1; i <= wanted; ++i) {
+    std::size_t stop = bytes;
+    if (i < wanted) {
+      const std::uintptr_t target = base + bytes / wanted * i;
+      stop = static_cast<std::size_t>((target & ~static_cast<std::uintptr_t>(piece_alignment - 1)) - base);
+      if (stop <= start) continue;
+    }
+    pieces.push_back(Piece{d + start, s + start, stop - start, group});
+    start = stop;
+  }
+  if (pieces.empty()) pieces.push_back(Piece{d, s, bytes, group});
+  group->remaining.store(pieces.size(), std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& piece : pieces) pieces_.push_back(std::move(piece));
+    queued_.fetch_add(pieces.size(), std::memory_order_release);
+  }
+  wake_.notify_all();
+}
+
+bool CopyWorkers::take(Piece& piece) {
+  std::lock_guard lock(mutex_);
+  if (pieces_.empty()) return false;
+  piece = std::move(pieces_.front());
+  pieces_.pop_front();
+  queued_.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+void CopyWorkers::run() {
+  for (;;) {
+    Piece piece;
+    if (!take(piece)) {
+      // Spin a little: the next chunk is usually posted right after this one finishes.
+      const auto until = std::chrono::steady_clock::now() + spin_time;
+      bool found = false;
+      while (std::chrono::steady_clock::now() < until) {
+        for (int i = 0; i < 64; ++i) cpu_relax();
+        if (queued_.load(std::memory_order_acquire) > 0 && take(piece)) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || !pieces_.empty(); });
+        if (pieces_.empty()) return;  // stopping, and nothing left to copy
+        piece = std::move(pieces_.front());
+        pieces_.pop_front();
+        queued_.fetch_sub(1, std::memory_order_relaxed);
+      }
+    }
+    {
+      NvtxRange range("ghtier::staging_copy", piece.bytes);
+      stream_copy(piece.dst, piece.src, piece.bytes);
+    }
+    if (piece.group->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      try {
+        if (piece.group->on_done) piece.group->on_done();
+      } catch (const std::exception& e) {
+        log(LogLevel::error, "CopyWorkers: a completion handler threw: {}", e.what());
+      } catch (...) {
+        log(LogLevel::error, "CopyWorkers: a completion handler threw an unknown exception");
+      }
+    }
+  }
+}
+
+}  // namespace ghtier::detail

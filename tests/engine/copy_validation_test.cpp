@@ -1,0 +1,108 @@
+// Copy argument checks without a GPU: null pointers, overlap, wrap-around, tracked allocation bounds, and
+// batches (empty, overlapping destinations).
+#include "engine/copy_validation.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace ghtier::detail {
+namespace {
+
+std::byte* at(std::uintptr_t address) { return reinterpret_cast<std::byte*>(address); }
+
+// A tracker stand-in: allocations by base address.
+class FakeLookup final : public AllocationLookup {
+ public:
+  void add(std::uintptr_t base, std::size_t bytes) { records_[base] = bytes; }
+  std::optional<AllocationRecord> find(const void* p) const override {
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    auto it = records_.upper_bound(a);
+    if (it == records_.begin()) return std::nullopt;
+    --it;
+    if (a >= it->first + it->second) return std::nullopt;
+    return AllocationRecord{at(it->first), it->second, MemoryMode::device, "kv"};
+  }
+
+ private:
+  std::map<std::uintptr_t, std::size_t> records_;
+};
+
+TEST(CopyValidation, NullPointers) {
+  EXPECT_GHTIER_ERROR(validate_copy(nullptr, at(0x1000), 10, nullptr, "t"), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(validate_copy(at(0x1000), nullptr, 10, nullptr, "t"), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(validate_copy(nullptr, nullptr, 0, nullptr, "t"), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(validate_range(nullptr, 10, nullptr, "t"), ErrorCode::invalid_argument);
+  try {
+    validate_copy(at(0x1000), nullptr, 10, nullptr, "CopyRequest");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("src is null"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CopyValidation, OverlapMatchesAReference) {
+  auto rng = test::fresh_rng();
+  for (int i = 0; i < 20000; ++i) {
+    const std::uintptr_t d = std::uniform_int_distribution<std::uintptr_t>(0x1000, 0x2000)(rng);
+    const std::uintptr_t s = std::uniform_int_distribution<std::uintptr_t>(0x1000, 0x2000)(rng);
+    const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 600)(rng);
+    bool overlap = false;  // reference: some byte address in both ranges
+    for (std::uintptr_t a = d; a < d + n && !overlap; ++a) overlap = a >= s && a < s + n;
+    if (overlap) {
+      EXPECT_GHTIER_ERROR(validate_copy(at(d), at(s), n, nullptr, "t"), ErrorCode::invalid_argument);
+    } else {
+      EXPECT_NO_THROW(validate_copy(at(d), at(s), n, nullptr, "t")) << d << " " << s << " " << n;
+    }
+  }
+}
+
+TEST(CopyValidation, WrapAround) {
+  EXPECT_GHTIER_ERROR(validate_copy(at(~std::uintptr_t{0} - 4), at(0x1000), 16, nullptr, "t"),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(validate_range(at(~std::uintptr_t{0} - 4), 16, nullptr, "t"), ErrorCode::invalid_argument);
+}
+
+TEST(CopyValidation, TrackedAllocationBounds) {
+  FakeLookup lookup;
+  lookup.add(0x100000, 4096);
+  lookup.add(0x200000, 1000);
+  // Inside: fine, including ending exactly at the end.
+  EXPECT_NO_THROW(validate_copy(at(0x100000), at(0x200000), 1000, &lookup, "t"));
+  EXPECT_NO_THROW(validate_copy(at(0x100000 + 3096), at(0x900000), 1000, &lookup, "t"));
+  // One byte past the end of the destination, or of the source.
+  EXPECT_GHTIER_ERROR(validate_copy(at(0x100000 + 3097), at(0x900000), 1000, &lookup, "t"), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(validate_copy(at(0x900000), at(0x200000 + 1), 1000, &lookup, "t"), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(validate_range(at(0x200000), 1001, &lookup, "t"), ErrorCode::invalid_argument);
+  // Untracked memory is not checked against anything.
+  EXPECT_NO_THROW(validate_copy(at(0x900000), at(0xa00000), 1 << 20, &lookup, "t"));
+  try {
+    validate_copy(at(0x100000 + 4000), at(0x900000), 200, &lookup, "CopyRequest");
+    FAIL();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("dst"), std::string::npos) << what;
+    EXPECT_NE(what.find("104 bytes past the end"), std::string::npos) << what;
+    EXPECT_NE(what.find("kv"), std::string::npos) << what;
+  }
+}
+
+TEST(CopyValidation, Batches) {
+  EXPECT_GHTIER_ERROR(validate_batch({}, nullptr), ErrorCode::invalid_argument);
+  std::vector<BatchCopyItem> items{{at(0x1000), at(0x9000), 64}, {at(0x1040), at(0xa000), 64}};
+  EXPECT_NO_THROW(validate_batch(items, nullptr));
+  items.push_back({at(0x1070), at(0xb000), 16});  // overlaps item 1's destination
+  EXPECT_GHTIER_ERROR(validate_batch(items, nullptr), ErrorCode::invalid_argument);
+  items.back() = {at(0x2000), nullptr, 16};
+  EXPECT_GHTIER_ERROR(validate_batch(items, nullptr), ErrorCode::invalid_argument);
+  // Zero-byte items never overlap anything.
+  items.back() = {at(0x1010), at(0xb000), 0};
+  EXPECT_NO_THROW(validate_batch(items, nullptr));
+}
+
+}  // namespace
+}  // namespace ghtier::detail
