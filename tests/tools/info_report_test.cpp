@@ -1,0 +1,107 @@
+// The `ghtier info` report for every built-in profile: class, host access, modes, link figures and moves
+// as the library's pure functions define them; the no-device report names CUDA's error and the profiles.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+
+#include "ghtier/memory_mode.hpp"
+#include "ghtier/platform.hpp"
+#include "info_report.hpp"
+
+namespace ghtier::tools {
+namespace {
+
+// "key": value in the JSON writer's output, whatever the spacing.
+bool has_json_entry(const std::string& json, const std::string& key, const std::string& value) {
+  return std::regex_search(json, std::regex("\"" + key + "\"\\s*:\\s*" + value));
+}
+
+struct Expected {
+  const char* profile;
+  const char* platform_class;
+  const char* host_access;
+  bool coherent;
+  const char* system_to_device;  // the move that differs most between platforms
+};
+
+class InfoReportProfiles : public ::testing::TestWithParam<Expected> {};
+
+TEST_P(InfoReportProfiles, JsonDescribesTheProfile) {
+  const Expected& e = GetParam();
+  const Platform platform = assume_platform(e.profile);
+  const std::string json =
+      format_info_json(platform, {std::string("profile ") + e.profile, true}, CudaVersions{13000, 13000, 0});
+  EXPECT_TRUE(has_json_entry(json, "class", std::string("\"") + e.platform_class + "\"")) << json;
+  EXPECT_TRUE(has_json_entry(json, "host_access", std::string("\"") + e.host_access + "\"")) << json;
+  EXPECT_TRUE(has_json_entry(json, "coherent", e.coherent ? "true" : "false")) << json;
+  EXPECT_TRUE(has_json_entry(json, "assumed", "true")) << json;
+  EXPECT_TRUE(has_json_entry(json, "source", "\"profile " + std::string(e.profile) + "\"")) << json;
+  EXPECT_TRUE(has_json_entry(json, "built_with", "\"13.0\"")) << json;
+  EXPECT_TRUE(has_json_entry(json, "driver", "\"none\"")) << json;
+  EXPECT_TRUE(std::regex_search(json, std::regex("\"from\"\\s*:\\s*\"system\",\\s*\"to\"\\s*:\\s*\"device\",\\s*"
+                                                 "\"mechanism\"\\s*:\\s*\"" +
+                                                 std::string(e.system_to_device) + "\"")))
+      << json;
+  std::size_t moves = 0;
+  for (std::size_t at = json.find("\"mechanism\""); at != std::string::npos; at = json.find("\"mechanism\"", at + 1)) {
+    ++moves;
+  }
+  EXPECT_EQ(moves, 16u);
+  for (MemoryMode mode : all_memory_modes) {
+    EXPECT_NE(json.find("\"" + std::string(to_string(mode)) + "\": {"), std::string::npos) << to_string(mode);
+  }
+  // Link figures are numbers that read back as the profile's.
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(json, match, std::regex("\"h2d_gbps\"\\s*:\\s*([-+.0-9eE]+)"))) << json;
+  EXPECT_DOUBLE_EQ(std::stod(match[1].str()), platform.link.h2d_gbps);
+}
+
+TEST_P(InfoReportProfiles, TextDescribesTheProfile) {
+  const Expected& e = GetParam();
+  const Platform platform = assume_platform(e.profile);
+  const std::string text =
+      format_info_text(platform, {std::string("profile ") + e.profile, true}, CudaVersions{13000, 13000, 12080});
+  EXPECT_NE(text.find(std::string("profile ") + e.profile), std::string::npos);
+  EXPECT_NE(text.find("built-in profile"), std::string::npos);
+  EXPECT_NE(text.find("driver supports CUDA 12.8"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(text, std::regex(std::string("class\\s+") + e.platform_class + "\\n"))) << text;
+  EXPECT_TRUE(std::regex_search(text, std::regex(std::string("host access\\s+") + e.host_access + ":"))) << text;
+  EXPECT_TRUE(std::regex_search(text, std::regex(std::string("\\n  system\\s+") + e.system_to_device))) << text;
+  EXPECT_NE(text.find("latency_us"), std::string::npos);
+  EXPECT_NE(text.find(platform.attributes.name), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllProfiles, InfoReportProfiles,
+                         ::testing::Values(Expected{"gh200", "coherent-c2c", "ats", true, "copy_engine"},
+                                           Expected{"x86-h100-hmm", "hmm-pcie", "hmm", false, "staged_copy"},
+                                           Expected{"x86-h100-pcie", "pcie", "none", false, "staged_copy"}),
+                         [](const auto& info) {
+                           std::string name = info.param.profile;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
+
+TEST(InfoReport, CudaVersionsReadAsCudaWritesThem) {
+  EXPECT_EQ(format_cuda_version(13000), "13.0");
+  EXPECT_EQ(format_cuda_version(12080), "12.8");
+  EXPECT_EQ(format_cuda_version(11040), "11.4");
+  EXPECT_EQ(format_cuda_version(0), "none");
+}
+
+TEST(InfoReport, NoDeviceReportNamesTheErrorAndTheProfiles) {
+  const std::string error = "no CUDA device is visible: cudaGetDeviceCount: no CUDA-capable device is detected";
+  const std::string text = format_no_device_text(error, CudaVersions{13000, 13000, 0});
+  EXPECT_NE(text.find(error), std::string::npos);
+  EXPECT_NE(text.find("no CUDA driver loaded"), std::string::npos);
+  EXPECT_NE(text.find("--assume"), std::string::npos);
+  const std::string json = format_no_device_json(error, CudaVersions{13000, 13000, 0});
+  EXPECT_TRUE(has_json_entry(json, "code", "\"no_device\"")) << json;
+  for (const PlatformProfile& profile : platform_profiles()) {
+    EXPECT_NE(text.find(profile.name), std::string::npos) << profile.name;
+    EXPECT_TRUE(has_json_entry(json, "name", "\"" + std::string(profile.name) + "\"")) << json;
+  }
+}
+
+}  // namespace
+}  // namespace ghtier::tools
