@@ -23,8 +23,7 @@ std::vector<RowSlotEntry> build_row_slot_table(std::span<const std::int64_t> row
     for (std::uint64_t h = row_slot_hash(static_cast<std::uint64_t>(row)) & mask;; h = (h + 1) & mask) {
       RowSlotEntry& entry = table[h];
       if (entry.row == row) {
-        throw Error(ErrorCode::invalid_argument,
-                    fmt::format("hot row {} repeats row id {} (slot {})", i, row, entry.slot));
+        throw Error(ErrorCode::invalid_argument, fmt::format("row id {} appears more than once among the hot rows", row));
       }
       if (entry.row < 0) {
         entry.row = row;
