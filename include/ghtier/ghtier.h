@@ -38,6 +38,9 @@ const char* ghtier_last_error(void);
 /** CUDA's cudaError_t value of the calling thread's last failed call, or 0 when CUDA was not the cause. */
 int ghtier_last_cuda_error(void);
 
+/* The direct-access kernels (copy, gather, scan/aggregate, join, compressed columns). */
+#include "ghtier_kernels.h"
+
 #ifdef __cplusplus
 }
 #endif
