@@ -38,6 +38,251 @@ const char* ghtier_last_error(void);
 /** CUDA's cudaError_t value of the calling thread's last failed call, or 0 when CUDA was not the cause. */
 int ghtier_last_cuda_error(void);
 
+/* ------------------------------------------------------------------------------------------------------
+ * Runtime, placement and allocation (docs/c_api.md). Option and result structs start with struct_size:
+ * set it to sizeof(the struct) before the call. A smaller struct_size (from an older header) is accepted:
+ * missing input fields take their defaults, missing output fields are not written. It must be a multiple
+ * of 8 and at most the library's sizeof; 0 is invalid. New fields are only ever appended, each group
+ * starting at a multiple of 8 bytes, so the struct_size of every published version is a field boundary.
+ * ------------------------------------------------------------------------------------------------------ */
+
+/** A runtime: one GPU's platform, memory tiers, budgets and policy. Opaque; thread-safe. */
+typedef struct ghtier_runtime ghtier_runtime_t;
+
+/** "No budget" for ghtier_budget_set / ghtier_budget_get. */
+#define GHTIER_UNLIMITED ((size_t)-1)
+
+typedef enum ghtier_memory_mode_t {
+  GHTIER_MODE_DEVICE = 0,      /**< HBM from a stream-ordered pool */
+  GHTIER_MODE_PINNED_HOST = 1, /**< page-locked host memory, pooled */
+  GHTIER_MODE_MANAGED = 2,     /**< cudaMallocManaged: migrates on fault or prefetch */
+  GHTIER_MODE_SYSTEM = 3       /**< plain mmap memory: GPU-reachable only through ATS or HMM */
+} ghtier_memory_mode_t;
+
+typedef enum ghtier_accessor_t {
+  GHTIER_ACCESSOR_GPU = 0,
+  GHTIER_ACCESSOR_CPU = 1,
+  GHTIER_ACCESSOR_BOTH = 2
+} ghtier_accessor_t;
+
+typedef enum ghtier_frequency_t {
+  GHTIER_FREQUENCY_HOT = 0,
+  GHTIER_FREQUENCY_WARM = 1,
+  GHTIER_FREQUENCY_COLD = 2,
+  GHTIER_FREQUENCY_STREAMED_ONCE = 3
+} ghtier_frequency_t;
+
+typedef enum ghtier_location_t {
+  GHTIER_LOCATION_NONE = 0,
+  GHTIER_LOCATION_DEVICE = 1,
+  GHTIER_LOCATION_HOST = 2
+} ghtier_location_t;
+
+typedef enum ghtier_policy_t {
+  GHTIER_POLICY_SPILL = 0,          /**< device until its budget, then the host tier (the default) */
+  GHTIER_POLICY_DEVICE_ONLY = 1,    /**< everything in HBM */
+  GHTIER_POLICY_SIZE_THRESHOLD = 2, /**< at or above a size (default 64 MiB) to the host tier */
+  GHTIER_POLICY_HOST_CACHE = 3,     /**< CPU memory the GPU reads in place */
+  GHTIER_POLICY_UNIFIED = 4         /**< pages migrate on demand (system memory on ATS, else managed) */
+} ghtier_policy_t;
+
+typedef enum ghtier_advice_t {
+  GHTIER_ADVICE_SET_READ_MOSTLY = 0,
+  GHTIER_ADVICE_UNSET_READ_MOSTLY = 1,
+  GHTIER_ADVICE_SET_PREFERRED_LOCATION = 2, /**< needs GHTIER_LOCATION_DEVICE or _HOST */
+  GHTIER_ADVICE_UNSET_PREFERRED_LOCATION = 3,
+  GHTIER_ADVICE_SET_ACCESSED_BY = 4,        /**< needs GHTIER_LOCATION_DEVICE or _HOST */
+  GHTIER_ADVICE_UNSET_ACCESSED_BY = 5       /**< needs GHTIER_LOCATION_DEVICE or _HOST */
+} ghtier_advice_t;
+
+typedef enum ghtier_platform_class_t {
+  GHTIER_PLATFORM_COHERENT_C2C = 0, /**< GH200 class: ATS over coherent NVLink-C2C */
+  GHTIER_PLATFORM_HMM_PCIE = 1,     /**< PCIe with HMM: pageable access through page faults */
+  GHTIER_PLATFORM_PCIE = 2          /**< PCIe, no pageable access */
+} ghtier_platform_class_t;
+
+typedef enum ghtier_host_access_t {
+  GHTIER_HOST_ACCESS_NONE = 0,
+  GHTIER_HOST_ACCESS_HMM = 1,
+  GHTIER_HOST_ACCESS_ATS = 2
+} ghtier_host_access_t;
+
+typedef enum ghtier_residency_kind_t {
+  GHTIER_RESIDENCY_DEVICE = 0,
+  GHTIER_RESIDENCY_HOST = 1,
+  GHTIER_RESIDENCY_MIXED = 2,
+  GHTIER_RESIDENCY_NOT_POPULATED = 3,
+  GHTIER_RESIDENCY_UNKNOWN = 4
+} ghtier_residency_kind_t;
+
+typedef enum ghtier_residency_source_t {
+  GHTIER_RESIDENCY_SOURCE_ALLOCATION_MODE = 0,        /**< exact */
+  GHTIER_RESIDENCY_SOURCE_PAGE_QUERY = 1,             /**< exact at the instant of the query */
+  GHTIER_RESIDENCY_SOURCE_LAST_PREFETCH_LOCATION = 2, /**< approximate */
+  GHTIER_RESIDENCY_SOURCE_PREFERRED_LOCATION = 3,     /**< approximate */
+  GHTIER_RESIDENCY_SOURCE_NONE = 4
+} ghtier_residency_source_t;
+
+/** Options of ghtier_runtime_create. Zero means "default" in every field. */
+typedef struct ghtier_runtime_options_t {
+  size_t struct_size;            /**< sizeof(ghtier_runtime_options_t) */
+  int32_t device;                /**< the GPU (default 0) */
+  int32_t policy;                /**< a ghtier_policy_t (default GHTIER_POLICY_SPILL) */
+  size_t size_threshold_bytes;   /**< for GHTIER_POLICY_SIZE_THRESHOLD; 0 = 64 MiB */
+  size_t device_budget_bytes;    /**< 0 or GHTIER_UNLIMITED = no budget (a zero budget: ghtier_budget_set) */
+  size_t pinned_host_budget_bytes;
+  size_t managed_budget_bytes;
+  size_t system_budget_bytes;
+  /** NULL: the real GPU. "gh200", "x86-h100-hmm" or "x86-h100-pcie": an offline runtime on that profile that
+   *  needs no GPU: placement (ghtier_resolve), budgets, statistics and platform info work; allocation,
+   *  prefetch, advise, residency and relocation return GHTIER_ERROR_UNSUPPORTED. For testing policies. */
+  const char* assumed_profile;
+  size_t pinned_reserve_bytes;   /**< pinned host memory reserved up front (0 = on first use) */
+} ghtier_runtime_options_t;
+
+/** Request flags. */
+#define GHTIER_REQUEST_READ_MOSTLY 0x1u
+
+/** What some data is; the policy decides where it goes. */
+typedef struct ghtier_placement_request_t {
+  size_t struct_size;   /**< sizeof(ghtier_placement_request_t); must cover at least `bytes` */
+  size_t bytes;         /**< > 0 */
+  const char* tag;      /**< free text kept with the allocation (copied), or NULL */
+  int32_t accessor;     /**< a ghtier_accessor_t (default GPU) */
+  int32_t frequency;    /**< a ghtier_frequency_t (default HOT) */
+  uint32_t flags;       /**< GHTIER_REQUEST_* bits; other bits are invalid */
+} ghtier_placement_request_t;
+
+/** Accessed-by bits and placement flags. */
+#define GHTIER_ACCESSED_BY_GPU 0x1u
+#define GHTIER_ACCESSED_BY_CPU 0x2u
+#define GHTIER_PLACEMENT_READ_MOSTLY 0x1u
+#define GHTIER_PLACEMENT_PREFETCH_TO_GPU 0x2u
+
+/** Where a request goes: the mode and the cudaMemAdvise set applied at allocation. */
+typedef struct ghtier_placement_t {
+  size_t struct_size;          /**< sizeof(ghtier_placement_t) */
+  int32_t mode;                /**< a ghtier_memory_mode_t */
+  int32_t preferred_location;  /**< a ghtier_location_t */
+  uint32_t accessed_by;        /**< GHTIER_ACCESSED_BY_* bits */
+  uint32_t flags;              /**< GHTIER_PLACEMENT_* bits */
+  char reason[256];            /**< why, for people; NUL-terminated, truncated if longer */
+} ghtier_placement_t;
+
+typedef struct ghtier_platform_info_t {
+  size_t struct_size;          /**< sizeof(ghtier_platform_info_t) */
+  int32_t device;
+  int32_t platform_class;      /**< a ghtier_platform_class_t */
+  int32_t host_access;         /**< a ghtier_host_access_t */
+  int32_t coherent;            /**< CPU-GPU coherent (atomics across) */
+  int32_t managed_migrates;    /**< managed memory migrates; advise and prefetch work */
+  int32_t gpu_reads_pageable;  /**< a kernel may dereference malloc'd memory */
+  int32_t compute_major;
+  int32_t compute_minor;
+  int32_t sm_count;
+  int32_t async_engine_count;
+  int32_t host_numa_id;        /**< -1 when unknown */
+  int32_t offline;             /**< 1 for a runtime on an assumed profile */
+  size_t hbm_bytes;
+  double h2d_gbps;             /**< link figures (profile, or calibrated) in GB/s */
+  double d2h_gbps;
+  double bidirectional_gbps;
+  double sm_read_gbps;
+  double sm_write_gbps;
+  double hbm_gbps;
+  double latency_us;
+  char name[256];              /**< the GPU's name */
+} ghtier_platform_info_t;
+
+/** One tier's counters. */
+typedef struct ghtier_statistics_t {
+  size_t struct_size;          /**< sizeof(ghtier_statistics_t) */
+  size_t current_bytes;        /**< live bytes now */
+  size_t peak_bytes;
+  size_t current_allocations;
+  uint64_t total_allocations;
+  uint64_t total_bytes;
+  uint64_t failed_allocations; /**< refused by the budget or the resource */
+  size_t budget_bytes;         /**< the tier's budget, GHTIER_UNLIMITED when none */
+} ghtier_statistics_t;
+
+typedef struct ghtier_residency_t {
+  size_t struct_size;          /**< sizeof(ghtier_residency_t) */
+  int32_t where;               /**< a ghtier_residency_kind_t */
+  int32_t numa_node;           /**< host NUMA node of all host bytes, -1 if several or unknown */
+  size_t device_bytes;
+  size_t host_bytes;
+  size_t unknown_bytes;
+  int32_t source;              /**< a ghtier_residency_source_t */
+  int32_t approximate;         /**< 1 when the source is the driver's last prefetch / preferred location */
+} ghtier_residency_t;
+
+typedef struct ghtier_allocation_info_t {
+  size_t struct_size;          /**< sizeof(ghtier_allocation_info_t) */
+  void* base;                  /**< start of the allocation containing the pointer */
+  size_t bytes;
+  int32_t mode;                /**< a ghtier_memory_mode_t */
+  int32_t reserved0;           /**< always 0 */
+  char tag[128];               /**< the request's tag, NUL-terminated, truncated if longer */
+} ghtier_allocation_info_t;
+
+/** Creates a runtime. options may be NULL (defaults: device 0, spill policy, no budgets). Without a GPU
+ *  this returns GHTIER_ERROR_NO_DEVICE (and ghtier_last_error() says so) unless options->assumed_profile
+ *  names a profile. On failure *runtime is set to NULL. */
+ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, ghtier_runtime_t** runtime);
+/** Destroys a runtime and frees every allocation still live through it. NULL is a no-op; a destroyed or
+ *  foreign handle is GHTIER_ERROR_INVALID_ARGUMENT. */
+ghtier_status_t ghtier_runtime_destroy(ghtier_runtime_t* runtime);
+/** Fills *info (info->struct_size must be set). */
+ghtier_status_t ghtier_platform_info(ghtier_runtime_t* runtime, ghtier_platform_info_t* info);
+
+/** Selects a built-in policy for later allocations; size_threshold_bytes is used by
+ *  GHTIER_POLICY_SIZE_THRESHOLD (0 = 64 MiB). */
+ghtier_status_t ghtier_policy_set(ghtier_runtime_t* runtime, ghtier_policy_t policy, size_t size_threshold_bytes);
+ghtier_status_t ghtier_policy_get(ghtier_runtime_t* runtime, ghtier_policy_t* policy);
+/** What ghtier_alloc would choose now for *request, without allocating. */
+ghtier_status_t ghtier_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
+                               ghtier_placement_t* placement);
+
+/** Allocates as the policy decides (advice applied, prefetch queued). stream (a cudaStream_t, may be NULL)
+ *  orders the allocation, the prefetch and the eventual ghtier_free. placement may be NULL. */
+ghtier_status_t ghtier_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, void* stream,
+                             void** ptr, ghtier_placement_t* placement);
+/** Allocates bytes in one mode, bypassing the policy. */
+ghtier_status_t ghtier_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
+                                  void* stream, void** ptr);
+/** Frees what ghtier_alloc returned (stream-ordered on its allocation stream, if it had one). NULL is a
+ *  no-op; an unknown or already freed pointer is GHTIER_ERROR_NOT_FOUND; an interior pointer is
+ *  GHTIER_ERROR_INVALID_ARGUMENT. */
+ghtier_status_t ghtier_free(ghtier_runtime_t* runtime, void* ptr);
+/** As ghtier_free, stream-ordered on stream (NULL: at once). */
+ghtier_status_t ghtier_free_async(ghtier_runtime_t* runtime, void* ptr, void* stream);
+/** Describes the live allocation of this runtime containing ptr (interior pointers too). */
+ghtier_status_t ghtier_pointer_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info);
+/** Pointer-CHANGING move: copies the allocation at ptr into a new one of `mode` (stream-ordered), frees the
+ *  old one after the copy, and returns the new pointer in *new_ptr. On failure ptr stays valid. */
+ghtier_status_t ghtier_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
+                                void** new_ptr);
+
+/** Pointer-stable: migrates [ptr, ptr + bytes) of a managed (or, on ATS/HMM, system) allocation. */
+ghtier_status_t ghtier_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+                                ghtier_location_t location, void* stream);
+/** Pointer-stable: one cudaMemAdvise on [ptr, ptr + bytes); location as ghtier_advice_t says. */
+ghtier_status_t ghtier_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
+                              ghtier_location_t location);
+/** Where the bytes of [ptr, ptr + bytes) are now (see ghtier_residency_source_t for how exact). */
+ghtier_status_t ghtier_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+                                 ghtier_residency_t* residency);
+
+/** One tier's counters. */
+ghtier_status_t ghtier_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
+                                  ghtier_statistics_t* statistics);
+/** Sets a tier's byte budget (GHTIER_UNLIMITED = none; 0 = nothing may be allocated there). */
+ghtier_status_t ghtier_budget_set(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes);
+/** A tier's budget (GHTIER_UNLIMITED = none) and the bytes it counts as used; either output may be NULL. */
+ghtier_status_t ghtier_budget_get(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget,
+                                  size_t* used);
+
 /* The direct-access kernels (copy, gather, scan/aggregate, join, compressed columns). */
 #include "ghtier_kernels.h"
 

@@ -24,8 +24,11 @@ enum class AccessFrequency {
   streamed_once,  ///< read (or written) once, front to back (an input batch, a checkpoint)
 };
 
+/// Larger requests are refused as absurd (64 PiB; the allocation resources draw the same line).
+inline constexpr std::size_t max_request_bytes = std::size_t{1} << 56;
+
 struct PlacementRequest {
-  std::size_t bytes = 0;                              ///< must be > 0
+  std::size_t bytes = 0;                              ///< must be > 0 and <= max_request_bytes
   Accessor accessor = Accessor::gpu;
   AccessFrequency frequency = AccessFrequency::hot;
   bool read_mostly = false;                           ///< written seldom, read often
@@ -39,7 +42,7 @@ struct PlacementRequest {
 /// "hot" | "warm" | "cold" | "streamed_once" -> AccessFrequency; nullopt for anything else.
 [[nodiscard]] std::optional<AccessFrequency> parse_access_frequency(std::string_view text) noexcept;
 
-/// Throws Error(invalid_argument) naming the field when bytes is 0 or an enum holds a value outside it
+/// Throws Error(invalid_argument) naming the field when bytes is 0 or absurd, or an enum holds a value outside it
 /// (e.g. a C caller's out-of-range integer).
 void validate(const PlacementRequest& request);
 

@@ -45,6 +45,11 @@ void validate(const PlacementRequest& request) {
   if (request.bytes == 0) {
     throw Error(ErrorCode::invalid_argument, "placement request: bytes is 0 (an allocation needs at least one byte)");
   }
+  if (request.bytes > max_request_bytes) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("placement request: bytes = {} is absurd (more than {} bytes)", request.bytes,
+                            max_request_bytes));
+  }
   if (to_string(request.accessor) == "unknown") {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("placement request: accessor {} is not one of gpu, cpu, both",

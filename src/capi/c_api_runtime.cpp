@@ -1,0 +1,583 @@
+// The runtime part of the C API: a registry of live runtime handles (so a destroyed or foreign handle is an
+// error, not a crash), the C <-> C++ conversions, and one guarded wrapper per function.
+#include "capi/c_api_runtime.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "capi/c_api_errors.hpp"
+#include "capi/c_api_struct_version.hpp"
+#include "core/log.hpp"
+#include "ghtier/builtin_policy.hpp"
+#include "ghtier/error.hpp"
+
+namespace ghtier::capi {
+
+namespace {
+
+// What a handle stands for: the runtime, the allocations made through the C API, the policy selected.
+struct CRuntime {
+  std::shared_ptr<Runtime> runtime;
+  std::mutex mutex;
+  std::unordered_map<void*, Buffer> buffers;  // by base pointer
+  ghtier_policy_t policy = GHTIER_POLICY_SPILL;
+
+  ~CRuntime() {
+    if (!buffers.empty()) {
+      log(LogLevel::info, "ghtier_runtime_destroy: freeing {} allocations still live", buffers.size());
+    }
+  }
+};
+
+// Handles are ids, never reused, not addresses: a destroyed handle cannot alias a later runtime.
+class Registry {
+ public:
+  ghtier_runtime_t* add(std::shared_ptr<CRuntime> runtime) {
+    std::unique_lock lock(mutex_);
+    const std::uintptr_t id = next_id_;
+    next_id_ += 16;
+    live_.emplace(id, std::move(runtime));
+    return reinterpret_cast<ghtier_runtime_t*>(id);
+  }
+  [[nodiscard]] std::shared_ptr<CRuntime> get(ghtier_runtime_t* handle) const {
+    if (handle == nullptr) throw Error(ErrorCode::invalid_argument, "runtime is NULL");
+    std::shared_lock lock(mutex_);
+    const auto it = live_.find(reinterpret_cast<std::uintptr_t>(handle));
+    if (it == live_.end()) throw not_live(handle);
+    return it->second;
+  }
+  [[nodiscard]] std::shared_ptr<CRuntime> remove(ghtier_runtime_t* handle) {
+    std::unique_lock lock(mutex_);
+    const auto it = live_.find(reinterpret_cast<std::uintptr_t>(handle));
+    if (it == live_.end()) throw not_live(handle);
+    auto runtime = std::move(it->second);
+    live_.erase(it);
+    return runtime;
+  }
+
+ private:
+  static Error not_live(ghtier_runtime_t* handle) {
+    return Error(ErrorCode::invalid_argument,
+                 fmt::format("runtime {} is not a live runtime handle (already destroyed, or not made by "
+                             "ghtier_runtime_create)",
+                             static_cast<const void*>(handle)));
+  }
+
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::uintptr_t, std::shared_ptr<CRuntime>> live_;
+  std::uintptr_t next_id_ = 0x6874'0000;  // "ht": recognisable in a debugger
+};
+
+Registry& registry() {
+  // Never destroyed: handles may be destroyed from atexit handlers or other static destructors.
+  static Registry* instance = new Registry;
+  return *instance;
+}
+
+cudaStream_t to_stream(void* stream) noexcept { return static_cast<cudaStream_t>(stream); }
+
+MemoryMode to_mode(int value, const char* what) {
+  switch (value) {
+    case GHTIER_MODE_DEVICE: return MemoryMode::device;
+    case GHTIER_MODE_PINNED_HOST: return MemoryMode::pinned_host;
+    case GHTIER_MODE_MANAGED: return MemoryMode::managed;
+    case GHTIER_MODE_SYSTEM: return MemoryMode::system;
+    default: break;
+  }
+  throw Error(ErrorCode::invalid_argument,
+              fmt::format("{} = {} is not a ghtier_memory_mode_t (GHTIER_MODE_DEVICE .. GHTIER_MODE_SYSTEM)", what, value));
+}
+
+int32_t from_mode(MemoryMode mode) noexcept {
+  switch (mode) {
+    case MemoryMode::device: return GHTIER_MODE_DEVICE;
+    case MemoryMode::pinned_host: return GHTIER_MODE_PINNED_HOST;
+    case MemoryMode::managed: return GHTIER_MODE_MANAGED;
+    case MemoryMode::system: return GHTIER_MODE_SYSTEM;
+  }
+  return -1;
+}
+
+Location to_location(int value, const char* what) {
+  switch (value) {
+    case GHTIER_LOCATION_NONE: return Location::none;
+    case GHTIER_LOCATION_DEVICE: return Location::device;
+    case GHTIER_LOCATION_HOST: return Location::host;
+    default: break;
+  }
+  throw Error(ErrorCode::invalid_argument,
+              fmt::format("{} = {} is not a ghtier_location_t (NONE, DEVICE or HOST)", what, value));
+}
+
+int32_t from_location(Location location) noexcept {
+  switch (location) {
+    case Location::none: return GHTIER_LOCATION_NONE;
+    case Location::device: return GHTIER_LOCATION_DEVICE;
+    case Location::host: return GHTIER_LOCATION_HOST;
+  }
+  return GHTIER_LOCATION_NONE;
+}
+
+BuiltinPolicy to_policy(int value) {
+  switch (value) {
+    case GHTIER_POLICY_SPILL: return BuiltinPolicy::spill;
+    case GHTIER_POLICY_DEVICE_ONLY: return BuiltinPolicy::device_only;
+    case GHTIER_POLICY_SIZE_THRESHOLD: return BuiltinPolicy::size_threshold;
+    case GHTIER_POLICY_HOST_CACHE: return BuiltinPolicy::host_cache;
+    case GHTIER_POLICY_UNIFIED: return BuiltinPolicy::unified;
+    default: break;
+  }
+  throw Error(ErrorCode::invalid_argument,
+              fmt::format("policy = {} is not a ghtier_policy_t (GHTIER_POLICY_SPILL .. GHTIER_POLICY_UNIFIED)", value));
+}
+
+Advice to_advice(int value) {
+  switch (value) {
+    case GHTIER_ADVICE_SET_READ_MOSTLY: return Advice::set_read_mostly;
+    case GHTIER_ADVICE_UNSET_READ_MOSTLY: return Advice::unset_read_mostly;
+    case GHTIER_ADVICE_SET_PREFERRED_LOCATION: return Advice::set_preferred_location;
+    case GHTIER_ADVICE_UNSET_PREFERRED_LOCATION: return Advice::unset_preferred_location;
+    case GHTIER_ADVICE_SET_ACCESSED_BY: return Advice::set_accessed_by;
+    case GHTIER_ADVICE_UNSET_ACCESSED_BY: return Advice::unset_accessed_by;
+    default: break;
+  }
+  throw Error(ErrorCode::invalid_argument,
+              fmt::format("advice = {} is not a ghtier_advice_t (GHTIER_ADVICE_SET_READ_MOSTLY .. "
+                          "GHTIER_ADVICE_UNSET_ACCESSED_BY)",
+                          value));
+}
+
+int32_t from_residency_kind(ResidencyKind kind) noexcept {
+  switch (kind) {
+    case ResidencyKind::device: return GHTIER_RESIDENCY_DEVICE;
+    case ResidencyKind::host: return GHTIER_RESIDENCY_HOST;
+    case ResidencyKind::mixed: return GHTIER_RESIDENCY_MIXED;
+    case ResidencyKind::not_populated: return GHTIER_RESIDENCY_NOT_POPULATED;
+    case ResidencyKind::unknown: return GHTIER_RESIDENCY_UNKNOWN;
+  }
+  return GHTIER_RESIDENCY_UNKNOWN;
+}
+
+int32_t from_residency_source(ResidencySource source) noexcept {
+  switch (source) {
+    case ResidencySource::allocation_mode: return GHTIER_RESIDENCY_SOURCE_ALLOCATION_MODE;
+    case ResidencySource::page_query: return GHTIER_RESIDENCY_SOURCE_PAGE_QUERY;
+    case ResidencySource::last_prefetch_location: return GHTIER_RESIDENCY_SOURCE_LAST_PREFETCH_LOCATION;
+    case ResidencySource::preferred_location: return GHTIER_RESIDENCY_SOURCE_PREFERRED_LOCATION;
+    case ResidencySource::none: return GHTIER_RESIDENCY_SOURCE_NONE;
+  }
+  return GHTIER_RESIDENCY_SOURCE_NONE;
+}
+
+int32_t from_platform_class(PlatformClass c) noexcept {
+  switch (c) {
+    case PlatformClass::coherent_c2c: return GHTIER_PLATFORM_COHERENT_C2C;
+    case PlatformClass::hmm_pcie: return GHTIER_PLATFORM_HMM_PCIE;
+    case PlatformClass::pcie: return GHTIER_PLATFORM_PCIE;
+  }
+  return GHTIER_PLATFORM_PCIE;
+}
+
+int32_t from_host_access(HostAccess a) noexcept {
+  switch (a) {
+    case HostAccess::none: return GHTIER_HOST_ACCESS_NONE;
+    case HostAccess::hmm: return GHTIER_HOST_ACCESS_HMM;
+    case HostAccess::ats: return GHTIER_HOST_ACCESS_ATS;
+  }
+  return GHTIER_HOST_ACCESS_NONE;
+}
+
+template <std::size_t N>
+void copy_text(char (&out)[N], std::string_view text) noexcept {
+  const std::size_t n = std::min(text.size(), N - 1);
+  std::memcpy(out, text.data(), n);
+  out[n] = '\0';
+}
+
+// The smallest request a caller may pass: one that says how many bytes it wants.
+constexpr std::size_t min_request_size = offsetof(ghtier_placement_request_t, bytes) + sizeof(std::size_t);
+
+PlacementRequest to_request(const ghtier_placement_request_t* in) {
+  ghtier_placement_request_t defaults{};
+  defaults.accessor = GHTIER_ACCESSOR_GPU;
+  defaults.frequency = GHTIER_FREQUENCY_HOT;
+  const ghtier_placement_request_t r = read_versioned(in, defaults, min_request_size, "request");
+  PlacementRequest request;
+  request.bytes = r.bytes;
+  switch (r.accessor) {
+    case GHTIER_ACCESSOR_GPU: request.accessor = Accessor::gpu; break;
+    case GHTIER_ACCESSOR_CPU: request.accessor = Accessor::cpu; break;
+    case GHTIER_ACCESSOR_BOTH: request.accessor = Accessor::both; break;
+    default:
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("request->accessor = {} is not a ghtier_accessor_t (GPU, CPU or BOTH)", r.accessor));
+  }
+  switch (r.frequency) {
+    case GHTIER_FREQUENCY_HOT: request.frequency = AccessFrequency::hot; break;
+    case GHTIER_FREQUENCY_WARM: request.frequency = AccessFrequency::warm; break;
+    case GHTIER_FREQUENCY_COLD: request.frequency = AccessFrequency::cold; break;
+    case GHTIER_FREQUENCY_STREAMED_ONCE: request.frequency = AccessFrequency::streamed_once; break;
+    default:
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("request->frequency = {} is not a ghtier_frequency_t (HOT .. STREAMED_ONCE)", r.frequency));
+  }
+  if ((r.flags & ~GHTIER_REQUEST_READ_MOSTLY) != 0) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("request->flags = {:#x} has bits that are not GHTIER_REQUEST_* flags", r.flags));
+  }
+  request.read_mostly = (r.flags & GHTIER_REQUEST_READ_MOSTLY) != 0;
+  if (r.tag != nullptr) request.tag = r.tag;
+  validate(request);
+  return request;
+}
+
+ghtier_placement_t to_c(const Placement& p) {
+  ghtier_placement_t out{};
+  out.struct_size = sizeof(out);
+  out.mode = from_mode(p.mode);
+  out.preferred_location = from_location(p.preferred_location);
+  out.accessed_by = (p.accessed_by.gpu ? GHTIER_ACCESSED_BY_GPU : 0u) | (p.accessed_by.cpu ? GHTIER_ACCESSED_BY_CPU : 0u);
+  out.flags = (p.read_mostly ? GHTIER_PLACEMENT_READ_MOSTLY : 0u) |
+              (p.prefetch_to_gpu_now ? GHTIER_PLACEMENT_PREFETCH_TO_GPU : 0u);
+  copy_text(out.reason, p.reason);
+  return out;
+}
+
+void require_output(const void* out, const char* what) {
+  if (out == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{} (an output) is NULL", what));
+}
+
+// Takes the C allocation at `ptr` out of the handle's table, or explains why it is not there.
+Buffer take_buffer(CRuntime& c, void* ptr) {
+  {
+    std::lock_guard lock(c.mutex);
+    const auto it = c.buffers.find(ptr);
+    if (it != c.buffers.end()) {
+      Buffer b = std::move(it->second);
+      c.buffers.erase(it);
+      return b;
+    }
+  }
+  if (const auto record = c.runtime->find(ptr)) {
+    if (record->base != ptr) {
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("ptr {} points inside the allocation at {} ({} bytes): pass the pointer ghtier_alloc "
+                              "returned",
+                              ptr, record->base, record->bytes));
+    }
+    throw Error(ErrorCode::not_found,
+                fmt::format("ptr {} belongs to a Buffer of the C++ API, not to ghtier_alloc: its owner frees it", ptr));
+  }
+  throw Error(ErrorCode::not_found,
+              fmt::format("ptr {} was not allocated by this runtime, or was already freed", ptr));
+}
+
+void put_buffer(CRuntime& c, Buffer buffer) {
+  std::lock_guard lock(c.mutex);
+  void* p = buffer.data();
+  c.buffers.emplace(p, std::move(buffer));
+}
+
+}  // namespace
+
+Runtime& runtime_of(ghtier_runtime_t* handle) { return *registry().get(handle)->runtime; }
+
+std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle) { return registry().get(handle)->runtime; }
+
+}  // namespace ghtier::capi
+
+using ghtier::capi::guarded;
+
+extern "C" {
+
+ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, ghtier_runtime_t** runtime) {
+  return guarded("ghtier_runtime_create", [&] {
+    using namespace ghtier;
+    capi::require_output(runtime, "runtime");
+    *runtime = nullptr;
+    ghtier_runtime_options_t defaults{};
+    defaults.struct_size = sizeof(defaults);
+    const ghtier_runtime_options_t o =
+        options == nullptr ? defaults : capi::read_versioned(options, defaults, sizeof(std::size_t), "options");
+    RuntimeOptions cpp;
+    cpp.device = o.device;
+    const BuiltinPolicy policy = capi::to_policy(o.policy);
+    cpp.policy = make_builtin_policy(policy, o.size_threshold_bytes == 0 ? default_size_threshold : o.size_threshold_bytes);
+    auto budget = [](std::size_t b) { return b == 0 ? unlimited_bytes : b; };
+    cpp.device_budget = budget(o.device_budget_bytes);
+    cpp.pinned_host_budget = budget(o.pinned_host_budget_bytes);
+    cpp.managed_budget = budget(o.managed_budget_bytes);
+    cpp.system_budget = budget(o.system_budget_bytes);
+    if (o.assumed_profile != nullptr) {
+      cpp.assumed_profile = o.assumed_profile;
+      if (cpp.assumed_profile.empty()) {
+        throw Error(ErrorCode::invalid_argument,
+                    "options->assumed_profile is \"\": name a profile (gh200, x86-h100-hmm, x86-h100-pcie) or pass NULL");
+      }
+    } else if (o.device < -1) {
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("options->device = {} is not a device (0, 1, ... or -1 for the current one)", o.device));
+    }
+    cpp.pinned_host.initial_bytes = o.pinned_reserve_bytes;
+    auto c = std::make_shared<capi::CRuntime>();
+    c->runtime = std::make_shared<Runtime>(cpp);
+    c->policy = static_cast<ghtier_policy_t>(o.policy);
+    *runtime = capi::registry().add(std::move(c));
+  });
+}
+
+ghtier_status_t ghtier_runtime_destroy(ghtier_runtime_t* runtime) {
+  return guarded("ghtier_runtime_destroy", [&] {
+    if (runtime == nullptr) return;
+    // The last holder (this call, or another thread still inside a call) destroys the runtime.
+    (void)ghtier::capi::registry().remove(runtime);
+  });
+}
+
+ghtier_status_t ghtier_platform_info(ghtier_runtime_t* runtime, ghtier_platform_info_t* info) {
+  return guarded("ghtier_platform_info", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    ghtier::capi::check_output(info, "info");
+    const ghtier::Platform& p = c->runtime->platform();
+    const ghtier::DeviceAttributes& a = p.attributes;
+    ghtier_platform_info_t out{};
+    out.struct_size = sizeof(out);
+    out.device = c->runtime->device();
+    out.platform_class = ghtier::capi::from_platform_class(p.platform_class);
+    out.host_access = ghtier::capi::from_host_access(p.host_access);
+    out.coherent = p.coherent ? 1 : 0;
+    out.managed_migrates = p.managed_migrates ? 1 : 0;
+    out.gpu_reads_pageable = p.gpu_reads_pageable ? 1 : 0;
+    out.compute_major = a.compute_major;
+    out.compute_minor = a.compute_minor;
+    out.sm_count = a.sm_count;
+    out.async_engine_count = a.async_engine_count;
+    out.host_numa_id = a.host_numa_id;
+    out.offline = c->runtime->offline() ? 1 : 0;
+    out.hbm_bytes = a.hbm_bytes;
+    out.h2d_gbps = p.link.h2d_gbps;
+    out.d2h_gbps = p.link.d2h_gbps;
+    out.bidirectional_gbps = p.link.bidirectional_gbps;
+    out.sm_read_gbps = p.link.sm_read_gbps;
+    out.sm_write_gbps = p.link.sm_write_gbps;
+    out.hbm_gbps = p.link.hbm_gbps;
+    out.latency_us = p.link.latency_us;
+    ghtier::capi::copy_text(out.name, a.name);
+    ghtier::capi::write_versioned(info, out);
+  });
+}
+
+ghtier_status_t ghtier_policy_set(ghtier_runtime_t* runtime, ghtier_policy_t policy, size_t size_threshold_bytes) {
+  return guarded("ghtier_policy_set", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    const ghtier::BuiltinPolicy kind = ghtier::capi::to_policy(policy);
+    c->runtime->set_policy(ghtier::make_builtin_policy(
+        kind, size_threshold_bytes == 0 ? ghtier::default_size_threshold : size_threshold_bytes));
+    std::lock_guard lock(c->mutex);
+    c->policy = policy;
+  });
+}
+
+ghtier_status_t ghtier_policy_get(ghtier_runtime_t* runtime, ghtier_policy_t* policy) {
+  return guarded("ghtier_policy_get", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    ghtier::capi::require_output(policy, "policy");
+    std::lock_guard lock(c->mutex);
+    *policy = c->policy;
+  });
+}
+
+ghtier_status_t ghtier_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
+                               ghtier_placement_t* placement) {
+  return guarded("ghtier_resolve", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    const ghtier::PlacementRequest r = ghtier::capi::to_request(request);
+    ghtier::capi::check_output(placement, "placement");
+    ghtier::capi::write_versioned(placement, ghtier::capi::to_c(c->runtime->resolve(r)));
+  });
+}
+
+ghtier_status_t ghtier_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, void* stream,
+                             void** ptr, ghtier_placement_t* placement) {
+  return guarded("ghtier_alloc", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    ghtier::capi::require_output(ptr, "ptr");
+    *ptr = nullptr;
+    const ghtier::PlacementRequest r = ghtier::capi::to_request(request);
+    if (placement != nullptr) ghtier::capi::check_output(placement, "placement");
+    ghtier::Buffer buffer = c->runtime->allocate(r, ghtier::capi::to_stream(stream));
+    void* p = buffer.data();
+    const ghtier_placement_t chosen = ghtier::capi::to_c(buffer.placement());
+    ghtier::capi::put_buffer(*c, std::move(buffer));
+    if (placement != nullptr) ghtier::capi::write_versioned(placement, chosen);
+    *ptr = p;
+  });
+}
+
+ghtier_status_t ghtier_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes, void* stream,
+                                  void** ptr) {
+  return guarded("ghtier_alloc_mode", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    ghtier::capi::require_output(ptr, "ptr");
+    *ptr = nullptr;
+    const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
+    if (bytes == 0) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "bytes is 0");
+    if (bytes > ghtier::max_request_bytes) {
+      throw ghtier::Error(ghtier::ErrorCode::invalid_argument,
+                          fmt::format("bytes = {} is absurd (more than {} bytes)", bytes, ghtier::max_request_bytes));
+    }
+    ghtier::Buffer buffer = c->runtime->allocate_in(m, bytes, ghtier::capi::to_stream(stream));
+    void* p = buffer.data();
+    ghtier::capi::put_buffer(*c, std::move(buffer));
+    *ptr = p;
+  });
+}
+
+ghtier_status_t ghtier_free(ghtier_runtime_t* runtime, void* ptr) {
+  return guarded("ghtier_free", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    if (ptr == nullptr) return;
+    ghtier::Buffer buffer = ghtier::capi::take_buffer(*c, ptr);
+    buffer.reset();
+  });
+}
+
+ghtier_status_t ghtier_free_async(ghtier_runtime_t* runtime, void* ptr, void* stream) {
+  return guarded("ghtier_free_async", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    if (ptr == nullptr) return;
+    ghtier::Buffer buffer = ghtier::capi::take_buffer(*c, ptr);
+    buffer.reset(ghtier::capi::to_stream(stream));
+  });
+}
+
+ghtier_status_t ghtier_pointer_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info) {
+  return guarded("ghtier_pointer_info", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    if (ptr == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "ptr is NULL");
+    ghtier::capi::check_output(info, "info");
+    const auto record = c->runtime->find(ptr);
+    if (!record) {
+      throw ghtier::Error(ghtier::ErrorCode::not_found,
+                          fmt::format("ptr {} is not inside a live allocation of this runtime", ptr));
+    }
+    ghtier_allocation_info_t out{};
+    out.struct_size = sizeof(out);
+    out.base = record->base;
+    out.bytes = record->bytes;
+    out.mode = ghtier::capi::from_mode(record->mode);
+    ghtier::capi::copy_text(out.tag, record->tag);
+    ghtier::capi::write_versioned(info, out);
+  });
+}
+
+ghtier_status_t ghtier_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
+                                void** new_ptr) {
+  return guarded("ghtier_relocate", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    ghtier::capi::require_output(new_ptr, "new_ptr");
+    *new_ptr = nullptr;
+    if (ptr == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "ptr is NULL");
+    const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
+    {
+      std::lock_guard lock(c->mutex);
+      c->buffers.reserve(c->buffers.size() + 1);  // so that putting the result back cannot fail
+    }
+    ghtier::Buffer old = ghtier::capi::take_buffer(*c, ptr);
+    ghtier::Buffer moved;
+    try {
+      moved = c->runtime->relocate_to(std::move(old), m, ghtier::capi::to_stream(stream));
+    } catch (...) {
+      ghtier::capi::put_buffer(*c, std::move(old));  // relocate_to leaves it as it was on failure
+      throw;
+    }
+    void* p = moved.data();
+    ghtier::capi::put_buffer(*c, std::move(moved));
+    *new_ptr = p;
+  });
+}
+
+ghtier_status_t ghtier_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_location_t location,
+                                void* stream) {
+  return guarded("ghtier_prefetch", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    const ghtier::Location l = ghtier::capi::to_location(location, "location");
+    c->runtime->prefetch(ptr, bytes, l, ghtier::capi::to_stream(stream));
+  });
+}
+
+ghtier_status_t ghtier_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
+                              ghtier_location_t location) {
+  return guarded("ghtier_advise", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    const ghtier::Advice a = ghtier::capi::to_advice(advice);
+    const ghtier::Location l = ghtier::capi::to_location(location, "location");
+    c->runtime->advise(ptr, bytes, a, l);
+  });
+}
+
+ghtier_status_t ghtier_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+                                 ghtier_residency_t* residency) {
+  return guarded("ghtier_residency", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    ghtier::capi::check_output(residency, "residency");
+    const ghtier::Residency r = c->runtime->residency(ptr, bytes);
+    ghtier_residency_t out{};
+    out.struct_size = sizeof(out);
+    out.where = ghtier::capi::from_residency_kind(r.where);
+    out.numa_node = r.numa_node;
+    out.device_bytes = r.device_bytes;
+    out.host_bytes = r.host_bytes;
+    out.unknown_bytes = r.unknown_bytes;
+    out.source = ghtier::capi::from_residency_source(r.source);
+    out.approximate = r.approximate() ? 1 : 0;
+    ghtier::capi::write_versioned(residency, out);
+  });
+}
+
+ghtier_status_t ghtier_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
+                                  ghtier_statistics_t* statistics) {
+  return guarded("ghtier_statistics", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
+    ghtier::capi::check_output(statistics, "statistics");
+    const ghtier::AllocationStatistics s = c->runtime->statistics(m);
+    ghtier_statistics_t out{};
+    out.struct_size = sizeof(out);
+    out.current_bytes = s.current_bytes;
+    out.peak_bytes = s.peak_bytes;
+    out.current_allocations = s.current_allocations;
+    out.total_allocations = s.total_allocations;
+    out.total_bytes = s.total_bytes;
+    out.failed_allocations = s.failed_allocations;
+    out.budget_bytes = c->runtime->budget(m);
+    ghtier::capi::write_versioned(statistics, out);
+  });
+}
+
+ghtier_status_t ghtier_budget_set(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes) {
+  return guarded("ghtier_budget_set", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    c->runtime->set_budget(ghtier::capi::to_mode(mode, "mode"), bytes);
+  });
+}
+
+ghtier_status_t ghtier_budget_get(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget, size_t* used) {
+  return guarded("ghtier_budget_get", [&] {
+    auto c = ghtier::capi::registry().get(runtime);
+    const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
+    if (budget != nullptr) *budget = c->runtime->budget(m);
+    if (used != nullptr) *used = c->runtime->budget_used(m);
+  });
+}
+
+}  // extern "C"

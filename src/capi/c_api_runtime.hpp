@@ -1,0 +1,22 @@
+// The C++ Runtime behind a ghtier_runtime_t handle, for the C API files of every layer (the transfer
+// engine's and the kernels' C functions create their objects from a runtime handle).
+#pragma once
+
+#include <memory>
+
+#include "ghtier/ghtier.h"
+#include "ghtier/runtime.hpp"
+
+namespace ghtier::capi {
+
+/// The Runtime behind `handle`. Throws Error(invalid_argument) for NULL or a handle that is not live
+/// (destroyed, or never made by ghtier_runtime_create). The reference is valid until
+/// ghtier_runtime_destroy(handle); to keep the runtime alive longer (e.g. in an object made from the
+/// handle), use shared_runtime_of.
+[[nodiscard]] Runtime& runtime_of(ghtier_runtime_t* handle);
+
+/// As runtime_of, sharing ownership: the Runtime lives until the handle is destroyed and the last of these
+/// pointers is gone.
+[[nodiscard]] std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle);
+
+}  // namespace ghtier::capi
