@@ -1,0 +1,274 @@
+// The hash-join kernels: an insert per build row (atomicCAS on the slot's row id, linear probing) and a
+// probe per probe row that walks the key's run of slots until a free one, warp-synchronously so that the
+// matching pairs of a warp are appended with one atomic. Probe keys stream in (plain or bit-packed).
+#include "cuda/hash_join_kernels.hpp"
+
+#include <cstdint>
+#include <type_traits>
+
+#include "core/cuda_check.hpp"
+#include "cuda/bitpack_decode.cuh"
+#include "cuda/column_scan.cuh"
+#include "cuda/hash_table_slots.hpp"
+#include "cuda/warp_reduce.cuh"
+
+namespace ghtier::detail {
+
+namespace {
+
+template <typename K>
+using SlotOf = std::conditional_t<sizeof(K) == 4, HashSlot32, HashSlot64>;
+
+// One aligned load of a slot (read-only during a probe: the non-coherent path is fine).
+__device__ __forceinline__ void load_slot(const HashSlot32* slot, std::int32_t& key, std::uint32_t& row) {
+  const uint2 v = __ldg(reinterpret_cast<const uint2*>(slot));
+  key = static_cast<std::int32_t>(v.x);
+  row = v.y;
+}
+__device__ __forceinline__ void load_slot(const HashSlot64* slot, std::int64_t& key, std::uint32_t& row) {
+  const uint4 v = __ldg(reinterpret_cast<const uint4*>(slot));
+  key = static_cast<std::int64_t>((static_cast<unsigned long long>(v.y) << 32) | v.x);
+  row = v.z;
+}
+
+template <typename P>
+__device__ __forceinline__ unsigned long long payload_bits(P value) {
+  if constexpr (std::is_floating_point_v<P>) {
+    return static_cast<unsigned long long>(__double_as_longlong(static_cast<double>(value)));
+  } else {
+    return static_cast<unsigned long long>(static_cast<std::int64_t>(value));
+  }
+}
+
+// K: key type; P: payload column type or NoColumn.
+template <typename K, typename P>
+__global__ void __launch_bounds__(scan_block_threads) build_kernel(ScanColumn keys, ScanColumn payload,
+                                                                   ScanShape shape, HashTableView table) {
+  using Slot = SlotOf<K>;
+  auto* slots = static_cast<Slot*>(table.slots);
+  auto* payloads = static_cast<unsigned long long*>(table.payloads);
+  const std::uint64_t mask = table.capacity - 1;
+  auto visit = [&](bool valid, std::uint64_t row, K key, P value, NoColumn) {
+    if (!valid) return;
+    std::uint64_t slot = home_slot(static_cast<std::int64_t>(key), table.capacity);
+    // Terminates: the table has more slots than rows. Every row gets a slot of its own (duplicates too).
+    while (atomicCAS(&slots[slot].row, empty_row, static_cast<std::uint32_t>(row)) != empty_row) {
+      slot = (slot + 1) & mask;
+    }
+    slots[slot].key = key;
+    if constexpr (!std::is_same_v<P, NoColumn>) payloads[slot] = payload_bits(value);
+  };
+  ColumnIn<P> payload_column{};
+  if constexpr (!std::is_same_v<P, NoColumn>) payload_column.data = static_cast<const P*>(payload.data);
+  for_each_row(shape, ColumnIn<K>{static_cast<const K*>(keys.data)}, payload_column, ColumnIn<NoColumn>{}, visit);
+}
+
+// One thread's matches and payload sum.
+template <PayloadKind Payload>
+struct JoinPartial {
+  unsigned long long matches = 0;
+  std::conditional_t<Payload == PayloadKind::floating, double, unsigned long long> sum = 0;
+
+  __device__ __forceinline__ void flush(JoinAccumulator* accumulator) const {
+    const unsigned long long total = warp_sum(matches);
+    if (total == 0) return;  // warp-uniform
+    const auto total_sum = warp_sum(sum);
+    if (lane_id() == 0) {
+      atomicAdd(&accumulator->matches, total);
+      if constexpr (Payload == PayloadKind::floating) {
+        atomicAdd(reinterpret_cast<double*>(&accumulator->sum), total_sum);
+      } else if constexpr (Payload == PayloadKind::integer) {
+        atomicAdd(&accumulator->sum, total_sum);
+      }
+    }
+  }
+};
+
+// Appends one pair per lane whose `matched` is set: one atomic per warp. Called by every lane.
+__device__ __forceinline__ void append_pairs(bool matched, std::uint64_t probe_row, std::uint32_t build_row,
+                                             const JoinPairsOutput& pairs, unsigned long long* cursor) {
+  const unsigned mask = __ballot_sync(full_warp_mask, matched);
+  if (mask == 0) return;
+  const int leader = __ffs(mask) - 1;
+  const unsigned lane = lane_id();
+  unsigned long long base = 0;
+  if (static_cast<int>(lane) == leader) base = atomicAdd(cursor, static_cast<unsigned long long>(__popc(mask)));
+  base = __shfl_sync(full_warp_mask, base, leader);
+  if (matched) {
+    const unsigned long long position = base + __popc(mask & ((1u << lane) - 1u));
+    if (position < pairs.capacity) {
+      pairs.pairs[position].probe_row = probe_row;
+      pairs.pairs[position].build_row = build_row;
+    }
+  }
+}
+
+// Probes one key per lane (active == false: none). The warp walks its lanes' runs together until every
+// lane reached a free slot; called by every lane.
+template <typename K, PayloadKind Payload>
+__device__ __forceinline__ void probe_key(const HashTableView& table, bool active, std::uint64_t probe_row, K key,
+                                          const JoinPairsOutput& pairs, JoinAccumulator* accumulator,
+                                          JoinPartial<Payload>& partial) {
+  using Slot = SlotOf<K>;
+  const auto* slots = static_cast<const Slot*>(table.slots);
+  const auto* payloads = static_cast<const unsigned long long*>(table.payloads);
+  const std::uint64_t mask = table.capacity - 1;
+  std::uint64_t slot = home_slot(static_cast<std::int64_t>(key), table.capacity);
+  const bool want_pairs = pairs.pairs != nullptr;
+  while (__any_sync(full_warp_mask, active)) {
+    bool matched = false;
+    std::uint32_t build_row = 0;
+    if (active) {
+      K slot_key;
+      std::uint32_t slot_row;
+      load_slot(slots + slot, slot_key, slot_row);
+      if (slot_row == empty_row) {
+        active = false;
+      } else {
+        if (slot_key == key) {
+          matched = true;
+          build_row = slot_row;
+          ++partial.matches;
+          if constexpr (Payload == PayloadKind::floating) {
+            partial.sum += __longlong_as_double(static_cast<long long>(__ldg(payloads + slot)));
+          } else if constexpr (Payload == PayloadKind::integer) {
+            partial.sum += __ldg(payloads + slot);
+          }
+        }
+        slot = (slot + 1) & mask;
+      }
+    }
+    if (want_pairs) append_pairs(matched, probe_row, build_row, pairs, &accumulator->pairs_cursor);
+  }
+}
+
+template <typename K, PayloadKind Payload>
+__global__ void __launch_bounds__(scan_block_threads) probe_kernel(ScanColumn keys, ScanShape shape,
+                                                                   HashTableView table, JoinPairsOutput pairs,
+                                                                   JoinAccumulator* accumulator) {
+  JoinPartial<Payload> partial;
+  auto visit = [&](bool valid, std::uint64_t row, K key, NoColumn, NoColumn) {
+    probe_key<K, Payload>(table, valid, row, key, pairs, accumulator, partial);
+  };
+  for_each_row(shape, ColumnIn<K>{static_cast<const K*>(keys.data)}, ColumnIn<NoColumn>{}, ColumnIn<NoColumn>{},
+               visit);
+  partial.flush(accumulator);
+}
+
+template <typename K, PayloadKind Payload>
+__global__ void __launch_bounds__(scan_block_threads) packed_probe_kernel(PackedColumn keys, HashTableView table,
+                                                                          JoinPairsOutput pairs,
+                                                                          JoinAccumulator* accumulator) {
+  JoinPartial<Payload> partial;
+  auto visit = [&](bool valid, std::uint64_t row, K key) {
+    probe_key<K, Payload>(table, valid, row, key, pairs, accumulator, partial);
+  };
+  for_each_packed_row<K>(keys, &accumulator->first_bad_block, visit);
+  partial.flush(accumulator);
+}
+
+__global__ void join_init_kernel(JoinAccumulator* accumulator) {
+  accumulator->matches = 0;
+  accumulator->sum = 0;
+  accumulator->pairs_cursor = 0;
+  accumulator->first_bad_block = ~0ull;
+}
+
+__global__ void join_finalize_kernel(const JoinAccumulator* accumulator, PayloadKind payload, bool pairs_requested,
+                                     std::uint64_t capacity, JoinResult* result) {
+  JoinResult r;
+  r.matches = accumulator->matches;
+  if (payload == PayloadKind::floating) {
+    r.payload_sum_float = __longlong_as_double(static_cast<long long>(accumulator->sum));
+  } else if (payload == PayloadKind::integer) {
+    r.payload_sum_int = static_cast<std::int64_t>(accumulator->sum);
+    r.payload_sum_float = static_cast<double>(r.payload_sum_int);
+  }
+  if (pairs_requested) {
+    const unsigned long long claimed = accumulator->pairs_cursor;
+    r.pairs_written = claimed < capacity ? claimed : capacity;
+    r.pairs_overflowed = claimed > capacity ? 1u : 0u;
+  }
+  *result = r;
+}
+
+template <typename Fn>
+void with_payload_kind(PayloadKind payload, Fn&& fn) {
+  switch (payload) {
+    case PayloadKind::none: fn(std::integral_constant<PayloadKind, PayloadKind::none>{}); break;
+    case PayloadKind::integer: fn(std::integral_constant<PayloadKind, PayloadKind::integer>{}); break;
+    case PayloadKind::floating: fn(std::integral_constant<PayloadKind, PayloadKind::floating>{}); break;
+  }
+}
+
+}  // namespace
+
+void launch_hash_table_build(const ScanColumn& keys, const ScanColumn& payload, const ScanShape& shape,
+                             const HashTableView& table, cudaStream_t stream) {
+  auto run = [&](auto key_tag) {
+    using K = decltype(key_tag);
+    auto launch = [&](auto payload_tag) {
+      using P = decltype(payload_tag);
+      build_kernel<K, P><<<shape.grid.blocks, shape.grid.threads, 0, stream>>>(keys, payload, shape, table);
+    };
+    if (payload.data == nullptr) {
+      launch(NoColumn{});
+      return;
+    }
+    switch (payload.type) {
+      case ColumnType::int32: launch(std::int32_t{}); break;
+      case ColumnType::int64: launch(std::int64_t{}); break;
+      case ColumnType::float32: launch(float{}); break;
+      case ColumnType::float64: launch(double{}); break;
+    }
+  };
+  if (table.key_type == ColumnType::int64) {
+    run(std::int64_t{});
+  } else {
+    run(std::int32_t{});
+  }
+  GHTIER_CUDA_CHECK_LAUNCH("build_kernel");
+}
+
+void launch_join_init(JoinAccumulator* accumulator, cudaStream_t stream) {
+  join_init_kernel<<<1, 1, 0, stream>>>(accumulator);
+  GHTIER_CUDA_CHECK_LAUNCH("join_init_kernel");
+}
+
+void launch_hash_join_probe(const ScanColumn& keys, const ScanShape& shape, const HashTableView& table,
+                            const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream) {
+  with_payload_kind(table.payload, [&](auto payload_tag) {
+    constexpr PayloadKind payload = decltype(payload_tag)::value;
+    if (table.key_type == ColumnType::int64) {
+      probe_kernel<std::int64_t, payload>
+          <<<shape.grid.blocks, shape.grid.threads, 0, stream>>>(keys, shape, table, pairs, accumulator);
+    } else {
+      probe_kernel<std::int32_t, payload>
+          <<<shape.grid.blocks, shape.grid.threads, 0, stream>>>(keys, shape, table, pairs, accumulator);
+    }
+  });
+  GHTIER_CUDA_CHECK_LAUNCH("probe_kernel");
+}
+
+void launch_packed_hash_join_probe(const PackedColumn& keys, const ScanGrid& grid, const HashTableView& table,
+                                   const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream) {
+  with_payload_kind(table.payload, [&](auto payload_tag) {
+    constexpr PayloadKind payload = decltype(payload_tag)::value;
+    if (table.key_type == ColumnType::int64) {
+      packed_probe_kernel<std::int64_t, payload>
+          <<<grid.blocks, grid.threads, 0, stream>>>(keys, table, pairs, accumulator);
+    } else {
+      packed_probe_kernel<std::int32_t, payload>
+          <<<grid.blocks, grid.threads, 0, stream>>>(keys, table, pairs, accumulator);
+    }
+  });
+  GHTIER_CUDA_CHECK_LAUNCH("packed_probe_kernel");
+}
+
+void launch_join_finalize(const JoinAccumulator* accumulator, PayloadKind payload, bool pairs_requested,
+                          std::uint64_t capacity, JoinResult* result, cudaStream_t stream) {
+  join_finalize_kernel<<<1, 1, 0, stream>>>(accumulator, payload, pairs_requested, capacity, result);
+  GHTIER_CUDA_CHECK_LAUNCH("join_finalize_kernel");
+}
+
+}  // namespace ghtier::detail
