@@ -29,7 +29,7 @@ struct ManagedAdvice {
 struct ManagedOptions {
   /// The GPU that "device" in the advice means; -1 = the current device.
   int device = -1;
-  ManagedAdvice advice;
+  ManagedAdvice advice{};
 };
 
 /// Unified memory that migrates on fault or prefetch. cudaMallocManaged is synchronous, so allocate_async
