@@ -71,6 +71,16 @@ Event make_sync_event() {
   return Event(e);
 }
 
+// Explicit directions where both sides are plain memory; managed memory is left to the driver
+// (cudaMemcpyDefault), which knows where its pages are.
+cudaMemcpyKind copy_kind(MatrixTier from, MatrixTier to) {
+  if (from == MatrixTier::managed || to == MatrixTier::managed) return cudaMemcpyDefault;
+  const bool from_device = from == MatrixTier::device;
+  const bool to_device = to == MatrixTier::device;
+  if (from_device) return to_device ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost;
+  return to_device ? cudaMemcpyHostToDevice : cudaMemcpyHostToHost;
+}
+
 void prefetch(const char* p, std::size_t bytes, bool to_device, int device, cudaStream_t stream) {
   cudaMemLocation location{};
   location.type = to_device ? cudaMemLocationTypeDevice : cudaMemLocationTypeHost;
@@ -176,12 +186,14 @@ class MatrixCaseRunner {
     cudaStream_t s = stream_.get();
     switch (case_.method) {
       case MatrixMethod::memcpy:
-      case MatrixMethod::latency:
+      case MatrixMethod::latency: {
+        const cudaMemcpyKind kind = copy_kind(case_.from, case_.to);
         for (int i = 0; i < transfers_; ++i) {
           const std::size_t offset = static_cast<std::size_t>(i) * case_.bytes;
-          GHTIER_CUDA_CHECK(cudaMemcpyAsync(dst_ + offset, src_ + offset, case_.bytes, cudaMemcpyDefault, s));
+          GHTIER_CUDA_CHECK(cudaMemcpyAsync(dst_ + offset, src_ + offset, case_.bytes, kind, s));
         }
         break;
+      }
       case MatrixMethod::sm_copy:
         for (int i = 0; i < transfers_; ++i) {
           const std::size_t offset = static_cast<std::size_t>(i) * case_.bytes;

@@ -62,7 +62,14 @@ int run_info(const InfoOptions& options, std::ostream& out, std::ostream& err) {
     }
     subject = {fmt::format("device {}", options.device), false};
   }
-  if (options.link_file) platform.link = load_link_model(*options.link_file);
+  if (options.link_file) {
+    try {
+      platform.link = load_link_model(*options.link_file);
+    } catch (const Error& e) {
+      // The parser's message gives the offset, not the file: name it.
+      throw Error(e.code(), fmt::format("--link {}: {}", *options.link_file, e.what()), e.cuda_status());
+    }
+  }
 
   out << (options.json ? format_info_json(platform, subject, versions) : format_info_text(platform, subject, versions));
   if (options.save_file) {

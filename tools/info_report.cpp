@@ -135,6 +135,12 @@ std::string format_info_text(const Platform& platform, const InfoSubject& subjec
   out += "  copy_engine: cudaMemcpyAsync (DMA); staged_copy: CPU threads copy through pinned buffers while the\n"
          "  DMA moves the previous chunk; host_copy: CPU threads copy. relocation prefetch: cudaMemPrefetchAsync\n"
          "  moves the pages without changing the pointer.\n";
+  // Last, in one line: what scripts/gpu-check shows as the info stage's summary.
+  out += fmt::format("\n{}: {} (CC {}.{}, {} SMs, {:.1f} GiB HBM): class {}, host access {}, link from {}\n",
+                     subject.description.substr(0, subject.description.find(':')), a.name, a.compute_major,
+                     a.compute_minor, a.sm_count, static_cast<double>(a.hbm_bytes) / GiB,
+                     to_string(platform.platform_class), to_string(platform.host_access),
+                     platform.link.source.empty() ? "no source" : platform.link.source);
   return out;
 }
 
