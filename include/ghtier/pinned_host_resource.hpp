@@ -81,7 +81,8 @@ class PinnedHostResource final : public MemoryResource {
 
   /// Bytes pinned by this resource now (all regions, or the CUDA pool's reserved memory).
   [[nodiscard]] std::size_t reserved_bytes() const;
-  /// Bytes handed out and not yet freed (blocks awaiting a stream-ordered free count as used).
+  /// Bytes handed out and not yet freed; a block freed stream-ordered counts until its stream's work before
+  /// the free has completed.
   [[nodiscard]] std::size_t used_bytes() const;
   /// Regions mapped (registered_mmap) — how often the pool grew; 0 for cuda_pool.
   [[nodiscard]] std::size_t region_count() const;

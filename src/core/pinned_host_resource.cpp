@@ -509,6 +509,9 @@ std::size_t PinnedHostResource::Impl::used_bytes() const {
     GHTIER_CUDA_CHECK(cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrUsedMemCurrent, &value));
     return static_cast<std::size_t>(value);
   }
+  // Stream-ordered frees whose work has completed are no longer in use: reclaim them before counting.
+  // (Logically const: the blocks were already free for the caller; only the bookkeeping catches up.)
+  if (pending_count_.load(std::memory_order_relaxed) != 0) const_cast<Impl*>(this)->reclaim_completed();
   return allocator_.used_bytes();
 }
 
