@@ -1,0 +1,499 @@
+// Argument checking of the runtime C API, without a GPU: NULL and destroyed handles, NULL outputs, zero
+// and absurd sizes, values outside the enums, foreign pointers, struct versioning (sizes too small, zero,
+// too large, older), the offline runtime, the no-GPU error, thread-local errors, and the handle registry
+// under 16 threads.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "capi/c_api_runtime.hpp"
+#include "ghtier/ghtier.h"
+#include "test_support.hpp"
+
+namespace {
+
+constexpr std::size_t MiB = std::size_t{1} << 20;
+
+#define EXPECT_STATUS(call, expected)                                                  \
+  do {                                                                                 \
+    const ghtier_status_t status_ = (call);                                            \
+    EXPECT_EQ(status_, expected) << #call << ": " << ghtier_last_error();              \
+    if (status_ != GHTIER_SUCCESS) {                                                   \
+      EXPECT_STRNE(ghtier_last_error(), "") << #call;                                  \
+    }                                                                                  \
+  } while (0)
+
+ghtier_runtime_t* offline(const char* profile = "gh200") {
+  ghtier_runtime_options_t o{};
+  o.struct_size = sizeof(o);
+  o.assumed_profile = profile;
+  ghtier_runtime_t* rt = nullptr;
+  EXPECT_EQ(ghtier_runtime_create(&o, &rt), GHTIER_SUCCESS) << ghtier_last_error();
+  return rt;
+}
+
+ghtier_placement_request_t request(std::size_t bytes) {
+  ghtier_placement_request_t r{};
+  r.struct_size = sizeof(r);
+  r.bytes = bytes;
+  r.accessor = GHTIER_ACCESSOR_GPU;
+  r.frequency = GHTIER_FREQUENCY_HOT;
+  return r;
+}
+
+ghtier_placement_t placement_out() {
+  ghtier_placement_t p{};
+  p.struct_size = sizeof(p);
+  return p;
+}
+
+std::string last_error() { return ghtier_last_error(); }
+
+// Every function that takes a runtime, called with `rt` and otherwise valid arguments.
+std::vector<std::pair<const char*, std::function<ghtier_status_t(ghtier_runtime_t*)>>> every_runtime_function() {
+  static int local = 0;
+  return {
+      {"ghtier_platform_info", [](ghtier_runtime_t* rt) { ghtier_platform_info_t i{}; i.struct_size = sizeof(i); return ghtier_platform_info(rt, &i); }},
+      {"ghtier_policy_set", [](ghtier_runtime_t* rt) { return ghtier_policy_set(rt, GHTIER_POLICY_SPILL, 0); }},
+      {"ghtier_policy_get", [](ghtier_runtime_t* rt) { ghtier_policy_t p; return ghtier_policy_get(rt, &p); }},
+      {"ghtier_resolve", [](ghtier_runtime_t* rt) { auto r = request(64); auto p = placement_out(); return ghtier_resolve(rt, &r, &p); }},
+      {"ghtier_alloc", [](ghtier_runtime_t* rt) { auto r = request(64); void* p = nullptr; return ghtier_alloc(rt, &r, nullptr, &p, nullptr); }},
+      {"ghtier_alloc_mode", [](ghtier_runtime_t* rt) { void* p = nullptr; return ghtier_alloc_mode(rt, GHTIER_MODE_DEVICE, 64, nullptr, &p); }},
+      {"ghtier_free", [](ghtier_runtime_t* rt) { return ghtier_free(rt, &local); }},
+      {"ghtier_free_async", [](ghtier_runtime_t* rt) { return ghtier_free_async(rt, &local, nullptr); }},
+      {"ghtier_pointer_info", [](ghtier_runtime_t* rt) { ghtier_allocation_info_t i{}; i.struct_size = sizeof(i); return ghtier_pointer_info(rt, &local, &i); }},
+      {"ghtier_relocate", [](ghtier_runtime_t* rt) { void* p = nullptr; return ghtier_relocate(rt, &local, GHTIER_MODE_DEVICE, nullptr, &p); }},
+      {"ghtier_prefetch", [](ghtier_runtime_t* rt) { return ghtier_prefetch(rt, &local, 4, GHTIER_LOCATION_DEVICE, nullptr); }},
+      {"ghtier_advise", [](ghtier_runtime_t* rt) { return ghtier_advise(rt, &local, 4, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE); }},
+      {"ghtier_residency", [](ghtier_runtime_t* rt) { ghtier_residency_t r{}; r.struct_size = sizeof(r); return ghtier_residency(rt, &local, 4, &r); }},
+      {"ghtier_statistics", [](ghtier_runtime_t* rt) { ghtier_statistics_t s{}; s.struct_size = sizeof(s); return ghtier_statistics(rt, GHTIER_MODE_DEVICE, &s); }},
+      {"ghtier_budget_set", [](ghtier_runtime_t* rt) { return ghtier_budget_set(rt, GHTIER_MODE_DEVICE, MiB); }},
+      {"ghtier_budget_get", [](ghtier_runtime_t* rt) { std::size_t b = 0; return ghtier_budget_get(rt, GHTIER_MODE_DEVICE, &b, nullptr); }},
+  };
+}
+
+}  // namespace
+
+TEST(CApiRuntime, NoGpuMeansNoDeviceAndTheMessageSaysSo) {
+  if (ghtier::visible_device_count() > 0) GTEST_SKIP() << "a GPU is visible: this checks the no-GPU error";
+  ghtier_runtime_t* rt = reinterpret_cast<ghtier_runtime_t*>(0x1);
+  EXPECT_EQ(ghtier_runtime_create(nullptr, &rt), GHTIER_ERROR_NO_DEVICE);
+  EXPECT_EQ(rt, nullptr) << "the output is cleared on failure";
+  EXPECT_NE(last_error().find("no CUDA device"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("ghtier_runtime_create"), std::string::npos) << last_error();
+  // Options with only struct_size (the oldest possible caller): defaults, so the same answer.
+  ghtier_runtime_options_t o{};
+  o.struct_size = sizeof(std::size_t);
+  o.assumed_profile = "gh200";  // beyond struct_size: must be ignored
+  EXPECT_STATUS(ghtier_runtime_create(&o, &rt), GHTIER_ERROR_NO_DEVICE);
+}
+
+TEST(CApiRuntime, CreateChecksItsArguments) {
+  EXPECT_STATUS(ghtier_runtime_create(nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("runtime"), std::string::npos);
+  ghtier_runtime_t* rt = nullptr;
+  ghtier_runtime_options_t o{};
+  o.assumed_profile = "gh200";
+  for (std::size_t bad_size : {std::size_t{0}, std::size_t{4}, std::size_t{12}, sizeof(o) + 8, std::size_t{1} << 40}) {
+    o.struct_size = bad_size;
+    EXPECT_STATUS(ghtier_runtime_create(&o, &rt), GHTIER_ERROR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("struct_size"), std::string::npos) << last_error();
+    EXPECT_EQ(rt, nullptr);
+  }
+  o.struct_size = sizeof(o);
+  o.policy = 17;
+  EXPECT_STATUS(ghtier_runtime_create(&o, &rt), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("policy = 17"), std::string::npos) << last_error();
+  o.policy = GHTIER_POLICY_SPILL;
+  o.assumed_profile = "";
+  EXPECT_STATUS(ghtier_runtime_create(&o, &rt), GHTIER_ERROR_INVALID_ARGUMENT);
+  o.assumed_profile = "gh300";
+  EXPECT_STATUS(ghtier_runtime_create(&o, &rt), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_NE(last_error().find("gh200"), std::string::npos) << "the message lists the known profiles: " << last_error();
+  o.assumed_profile = nullptr;
+  o.device = -5;
+  EXPECT_STATUS(ghtier_runtime_create(&o, &rt), GHTIER_ERROR_INVALID_ARGUMENT);
+}
+
+TEST(CApiRuntime, EveryFunctionRefusesNullForeignAndDestroyedHandles) {
+  ghtier_runtime_t* destroyed = offline();
+  ASSERT_NE(destroyed, nullptr);
+  ASSERT_EQ(ghtier_runtime_destroy(destroyed), GHTIER_SUCCESS);
+  ghtier_runtime_t* foreign = reinterpret_cast<ghtier_runtime_t*>(0x1234);
+  for (const auto& [name, call] : every_runtime_function()) {
+    EXPECT_EQ(call(nullptr), GHTIER_ERROR_INVALID_ARGUMENT) << name;
+    EXPECT_NE(last_error().find(name), std::string::npos) << last_error();
+    EXPECT_NE(last_error().find("NULL"), std::string::npos) << last_error();
+    EXPECT_EQ(call(destroyed), GHTIER_ERROR_INVALID_ARGUMENT) << name;
+    EXPECT_NE(last_error().find("not a live runtime"), std::string::npos) << last_error();
+    EXPECT_EQ(call(foreign), GHTIER_ERROR_INVALID_ARGUMENT) << name;
+  }
+  EXPECT_STATUS(ghtier_runtime_destroy(destroyed), GHTIER_ERROR_INVALID_ARGUMENT);  // twice
+  EXPECT_STATUS(ghtier_runtime_destroy(foreign), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_destroy(nullptr), GHTIER_SUCCESS);  // like free(NULL)
+  // A later runtime never takes a destroyed handle's value.
+  ghtier_runtime_t* later = offline();
+  EXPECT_NE(later, destroyed);
+  EXPECT_STATUS(ghtier_runtime_destroy(later), GHTIER_SUCCESS);
+}
+
+TEST(CApiRuntime, OfflineRuntimeRefusesToTouchMemory) {
+  ghtier_runtime_t* rt = offline();
+  for (const auto& [name, call] : every_runtime_function()) {
+    const ghtier_status_t status = call(rt);
+    const std::string n = name;
+    if (n == "ghtier_alloc" || n == "ghtier_alloc_mode" || n == "ghtier_prefetch" || n == "ghtier_advise" ||
+        n == "ghtier_residency") {
+      EXPECT_EQ(status, GHTIER_ERROR_UNSUPPORTED) << name << ": " << last_error();
+      EXPECT_NE(last_error().find("offline"), std::string::npos) << last_error();
+    } else if (n == "ghtier_free" || n == "ghtier_free_async" || n == "ghtier_pointer_info" || n == "ghtier_relocate") {
+      EXPECT_EQ(status, GHTIER_ERROR_NOT_FOUND) << name << ": " << last_error();  // a pointer ghtier never returned
+    } else {
+      EXPECT_EQ(status, GHTIER_SUCCESS) << name << ": " << last_error();
+    }
+  }
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+}
+
+TEST(CApiRuntime, PlatformInfoOfAProfileAndOutputVersioning) {
+  ghtier_runtime_t* rt = offline("gh200");
+  ghtier_platform_info_t info{};
+  info.struct_size = sizeof(info);
+  EXPECT_STATUS(ghtier_platform_info(rt, &info), GHTIER_SUCCESS);
+  EXPECT_EQ(info.struct_size, sizeof(info));
+  EXPECT_EQ(info.platform_class, GHTIER_PLATFORM_COHERENT_C2C);
+  EXPECT_EQ(info.host_access, GHTIER_HOST_ACCESS_ATS);
+  EXPECT_EQ(info.coherent, 1);
+  EXPECT_EQ(info.gpu_reads_pageable, 1);
+  EXPECT_EQ(info.offline, 1);
+  EXPECT_EQ(info.compute_major, 9);
+  EXPECT_EQ(std::string(info.name), "NVIDIA GH200 480GB");
+  EXPECT_DOUBLE_EQ(info.h2d_gbps, 381.7);
+  EXPECT_EQ(info.hbm_bytes, std::size_t{96} << 30);
+
+  // An older, smaller struct: only the fields it covers are written.
+  ghtier_platform_info_t old{};
+  std::memset(&old, 0x5a, sizeof(old));
+  old.struct_size = offsetof(ghtier_platform_info_t, hbm_bytes);
+  EXPECT_STATUS(ghtier_platform_info(rt, &old), GHTIER_SUCCESS);
+  EXPECT_EQ(old.struct_size, offsetof(ghtier_platform_info_t, hbm_bytes));
+  EXPECT_EQ(old.platform_class, GHTIER_PLATFORM_COHERENT_C2C);
+  EXPECT_EQ(old.offline, 1);
+  unsigned char untouched[sizeof(double)];
+  std::memset(untouched, 0x5a, sizeof(untouched));
+  EXPECT_EQ(std::memcmp(&old.h2d_gbps, untouched, sizeof(double)), 0) << "wrote past struct_size";
+  EXPECT_EQ(static_cast<unsigned char>(old.name[0]), 0x5a);
+
+  EXPECT_STATUS(ghtier_platform_info(rt, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  for (std::size_t bad : {std::size_t{0}, std::size_t{3}, sizeof(info) + 8}) {
+    info.struct_size = bad;
+    EXPECT_STATUS(ghtier_platform_info(rt, &info), GHTIER_ERROR_INVALID_ARGUMENT);
+  }
+  ghtier_runtime_t* pcie = offline("x86-h100-pcie");
+  info.struct_size = sizeof(info);
+  EXPECT_STATUS(ghtier_platform_info(pcie, &info), GHTIER_SUCCESS);
+  EXPECT_EQ(info.platform_class, GHTIER_PLATFORM_PCIE);
+  EXPECT_EQ(info.gpu_reads_pageable, 0);
+  EXPECT_STATUS(ghtier_runtime_destroy(pcie), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+}
+
+TEST(CApiRuntime, ResolveChecksTheRequestAndAnswersPerPlatform) {
+  ghtier_runtime_t* gh200 = offline("gh200");
+  ghtier_runtime_t* pcie = offline("x86-h100-pcie");
+  auto p = placement_out();
+  auto r = request(MiB);
+  EXPECT_STATUS(ghtier_resolve(gh200, nullptr, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_resolve(gh200, &r, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  r.bytes = 0;
+  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("bytes"), std::string::npos) << last_error();
+  r.bytes = SIZE_MAX;
+  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("absurd"), std::string::npos) << last_error();
+  r = request(MiB);
+  r.accessor = 7;
+  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("accessor = 7"), std::string::npos) << last_error();
+  r = request(MiB);
+  r.frequency = -1;
+  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  r = request(MiB);
+  r.flags = 0x8;
+  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  for (std::size_t bad : {std::size_t{0}, std::size_t{8}, std::size_t{20}, sizeof(r) + 8}) {
+    r = request(MiB);
+    r.struct_size = bad;
+    EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+    EXPECT_NE(last_error().find("struct_size"), std::string::npos) << last_error();
+  }
+  r = request(MiB);
+  p.struct_size = 0;
+  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+
+  // An older request that ends before `accessor`: the rest is defaulted (GPU, hot, no flags, no tag), so
+  // the garbage beyond it is never read.
+  r = request(3 * MiB);
+  r.struct_size = offsetof(ghtier_placement_request_t, accessor);
+  r.accessor = 99;
+  r.frequency = 99;
+  r.flags = 0xff;
+  p = placement_out();
+  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_SUCCESS);
+  EXPECT_EQ(p.mode, GHTIER_MODE_DEVICE);
+
+  // Spill past a device budget: GH200 system memory (prefer host, accessed by GPU), PCIe pinned.
+  EXPECT_STATUS(ghtier_budget_set(gh200, GHTIER_MODE_DEVICE, MiB), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_budget_set(pcie, GHTIER_MODE_DEVICE, MiB), GHTIER_SUCCESS);
+  r = request(2 * MiB);
+  r.tag = "kv";
+  p = placement_out();
+  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_SUCCESS);
+  EXPECT_EQ(p.mode, GHTIER_MODE_SYSTEM);
+  EXPECT_EQ(p.preferred_location, GHTIER_LOCATION_HOST);
+  EXPECT_EQ(p.accessed_by, GHTIER_ACCESSED_BY_GPU);
+  EXPECT_EQ(p.flags, 0u);
+  EXPECT_NE(std::string(p.reason).find("spill"), std::string::npos) << p.reason;
+  EXPECT_STATUS(ghtier_resolve(pcie, &r, &p), GHTIER_SUCCESS);
+  EXPECT_EQ(p.mode, GHTIER_MODE_PINNED_HOST);
+  EXPECT_EQ(p.accessed_by, 0u);
+
+  // Unified, hot GPU data, read-mostly: managed on PCIe, prefer device, prefetched, read-mostly.
+  EXPECT_STATUS(ghtier_policy_set(pcie, GHTIER_POLICY_UNIFIED, 0), GHTIER_SUCCESS);
+  r.flags = GHTIER_REQUEST_READ_MOSTLY;
+  EXPECT_STATUS(ghtier_resolve(pcie, &r, &p), GHTIER_SUCCESS);
+  EXPECT_EQ(p.mode, GHTIER_MODE_MANAGED);
+  EXPECT_EQ(p.preferred_location, GHTIER_LOCATION_DEVICE);
+  EXPECT_EQ(p.flags, GHTIER_PLACEMENT_READ_MOSTLY | GHTIER_PLACEMENT_PREFETCH_TO_GPU);
+  EXPECT_STATUS(ghtier_runtime_destroy(pcie), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_destroy(gh200), GHTIER_SUCCESS);
+}
+
+TEST(CApiRuntime, PolicySelection) {
+  ghtier_runtime_t* rt = offline("x86-h100-pcie");
+  ghtier_policy_t policy = GHTIER_POLICY_UNIFIED;
+  EXPECT_STATUS(ghtier_policy_get(rt, &policy), GHTIER_SUCCESS);
+  EXPECT_EQ(policy, GHTIER_POLICY_SPILL);
+  EXPECT_STATUS(ghtier_policy_get(rt, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_policy_set(rt, static_cast<ghtier_policy_t>(5), 0), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_policy_set(rt, static_cast<ghtier_policy_t>(-1), 0), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_policy_get(rt, &policy), GHTIER_SUCCESS);
+  EXPECT_EQ(policy, GHTIER_POLICY_SPILL) << "a refused selection changes nothing";
+  EXPECT_STATUS(ghtier_policy_set(rt, GHTIER_POLICY_SIZE_THRESHOLD, 4 * MiB), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_policy_get(rt, &policy), GHTIER_SUCCESS);
+  EXPECT_EQ(policy, GHTIER_POLICY_SIZE_THRESHOLD);
+  auto r = request(4 * MiB);
+  auto p = placement_out();
+  EXPECT_STATUS(ghtier_resolve(rt, &r, &p), GHTIER_SUCCESS);
+  EXPECT_EQ(p.mode, GHTIER_MODE_PINNED_HOST);
+  r.bytes = 4 * MiB - 1;
+  EXPECT_STATUS(ghtier_resolve(rt, &r, &p), GHTIER_SUCCESS);
+  EXPECT_EQ(p.mode, GHTIER_MODE_DEVICE);
+  for (ghtier_policy_t each : {GHTIER_POLICY_SPILL, GHTIER_POLICY_DEVICE_ONLY, GHTIER_POLICY_SIZE_THRESHOLD,
+                               GHTIER_POLICY_HOST_CACHE, GHTIER_POLICY_UNIFIED}) {
+    EXPECT_STATUS(ghtier_policy_set(rt, each, 0), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_policy_get(rt, &policy), GHTIER_SUCCESS);
+    EXPECT_EQ(policy, each);
+  }
+  // The runtime's own option selects too.
+  ghtier_runtime_options_t o{};
+  o.struct_size = sizeof(o);
+  o.assumed_profile = "x86-h100-pcie";
+  o.policy = GHTIER_POLICY_HOST_CACHE;
+  ghtier_runtime_t* cache = nullptr;
+  EXPECT_STATUS(ghtier_runtime_create(&o, &cache), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_resolve(cache, &r, &p), GHTIER_SUCCESS);
+  EXPECT_EQ(p.mode, GHTIER_MODE_PINNED_HOST);
+  EXPECT_STATUS(ghtier_runtime_destroy(cache), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+}
+
+TEST(CApiRuntime, AllocationFunctionsCheckTheirArguments) {
+  ghtier_runtime_t* rt = offline();
+  auto r = request(MiB);
+  void* ptr = reinterpret_cast<void*>(0x1);
+  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_alloc(rt, nullptr, nullptr, &ptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(ptr, nullptr) << "the output is cleared on failure";
+  r.bytes = 0;
+  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &ptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  r.bytes = SIZE_MAX;
+  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &ptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  r = request(MiB);
+  ghtier_placement_t bad_out{};
+  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &ptr, &bad_out), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_DEVICE, 64, nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_alloc_mode(rt, static_cast<ghtier_memory_mode_t>(4), 64, nullptr, &ptr),
+                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("mode = 4"), std::string::npos) << last_error();
+  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_DEVICE, 0, nullptr, &ptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_DEVICE, SIZE_MAX, nullptr, &ptr), GHTIER_ERROR_INVALID_ARGUMENT);
+
+  int local = 0;
+  EXPECT_STATUS(ghtier_free(rt, nullptr), GHTIER_SUCCESS);  // like free(NULL)
+  EXPECT_STATUS(ghtier_free_async(rt, nullptr, nullptr), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_free(rt, &local), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_NE(last_error().find("not allocated by this runtime"), std::string::npos) << last_error();
+
+  ghtier_allocation_info_t info{};
+  info.struct_size = sizeof(info);
+  EXPECT_STATUS(ghtier_pointer_info(rt, nullptr, &info), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_pointer_info(rt, &local, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  info.struct_size = 0;
+  EXPECT_STATUS(ghtier_pointer_info(rt, &local, &info), GHTIER_ERROR_INVALID_ARGUMENT);
+  info.struct_size = sizeof(info);
+  EXPECT_STATUS(ghtier_pointer_info(rt, &local, &info), GHTIER_ERROR_NOT_FOUND);
+
+  void* moved = reinterpret_cast<void*>(0x1);
+  EXPECT_STATUS(ghtier_relocate(rt, &local, GHTIER_MODE_DEVICE, nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_relocate(rt, nullptr, GHTIER_MODE_DEVICE, nullptr, &moved), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(moved, nullptr);
+  EXPECT_STATUS(ghtier_relocate(rt, &local, static_cast<ghtier_memory_mode_t>(-3), nullptr, &moved),
+                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_relocate(rt, &local, GHTIER_MODE_SYSTEM, nullptr, &moved), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+}
+
+TEST(CApiRuntime, PointerStableFunctionsCheckTheirEnums) {
+  ghtier_runtime_t* rt = offline();
+  int local = 0;
+  EXPECT_STATUS(ghtier_prefetch(rt, &local, 4, static_cast<ghtier_location_t>(3), nullptr),
+                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("location = 3"), std::string::npos) << last_error();
+  EXPECT_STATUS(ghtier_advise(rt, &local, 4, static_cast<ghtier_advice_t>(6), GHTIER_LOCATION_DEVICE),
+                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("advice = 6"), std::string::npos) << last_error();
+  EXPECT_STATUS(ghtier_advise(rt, &local, 4, GHTIER_ADVICE_SET_ACCESSED_BY, static_cast<ghtier_location_t>(-1)),
+                GHTIER_ERROR_INVALID_ARGUMENT);
+  ghtier_residency_t residency{};
+  EXPECT_STATUS(ghtier_residency(rt, &local, 4, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_residency(rt, &local, 4, &residency), GHTIER_ERROR_INVALID_ARGUMENT);  // struct_size 0
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+}
+
+TEST(CApiRuntime, StatisticsAndBudgets) {
+  ghtier_runtime_t* rt = offline();
+  ghtier_statistics_t s{};
+  s.struct_size = sizeof(s);
+  EXPECT_STATUS(ghtier_statistics(rt, static_cast<ghtier_memory_mode_t>(9), &s), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_statistics(rt, GHTIER_MODE_MANAGED, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  for (ghtier_memory_mode_t m : {GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
+    std::memset(&s, 0x77, sizeof(s));
+    s.struct_size = sizeof(s);
+    EXPECT_STATUS(ghtier_statistics(rt, m, &s), GHTIER_SUCCESS);
+    EXPECT_EQ(s.current_bytes, 0u);
+    EXPECT_EQ(s.peak_bytes, 0u);
+    EXPECT_EQ(s.total_allocations, 0u);
+    EXPECT_EQ(s.budget_bytes, GHTIER_UNLIMITED);
+  }
+  EXPECT_STATUS(ghtier_budget_set(rt, static_cast<ghtier_memory_mode_t>(4), 1), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_budget_get(rt, static_cast<ghtier_memory_mode_t>(4), nullptr, nullptr),
+                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_budget_set(rt, GHTIER_MODE_PINNED_HOST, 0), GHTIER_SUCCESS);  // a real zero budget
+  std::size_t budget = 1;
+  std::size_t used = 1;
+  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_PINNED_HOST, &budget, &used), GHTIER_SUCCESS);
+  EXPECT_EQ(budget, 0u);
+  EXPECT_EQ(used, 0u);
+  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_PINNED_HOST, nullptr, nullptr), GHTIER_SUCCESS);
+  s.struct_size = sizeof(s);
+  EXPECT_STATUS(ghtier_statistics(rt, GHTIER_MODE_PINNED_HOST, &s), GHTIER_SUCCESS);
+  EXPECT_EQ(s.budget_bytes, 0u);
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+  // Options: zero budgets mean "none"; set ones are kept.
+  ghtier_runtime_options_t o{};
+  o.struct_size = sizeof(o);
+  o.assumed_profile = "x86-h100-hmm";
+  o.device_budget_bytes = 3 * MiB;
+  o.system_budget_bytes = GHTIER_UNLIMITED;
+  EXPECT_STATUS(ghtier_runtime_create(&o, &rt), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_DEVICE, &budget, nullptr), GHTIER_SUCCESS);
+  EXPECT_EQ(budget, 3 * MiB);
+  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_MANAGED, &budget, nullptr), GHTIER_SUCCESS);
+  EXPECT_EQ(budget, GHTIER_UNLIMITED);
+  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_SYSTEM, &budget, nullptr), GHTIER_SUCCESS);
+  EXPECT_EQ(budget, GHTIER_UNLIMITED);
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+}
+
+TEST(CApiRuntime, OlderOptionsStructDefaultsTheMissingFields) {
+  // A caller built against a header whose options ended after the budgets: the library's later fields
+  // (assumed_profile, pinned_reserve_bytes) are not read. Observable offline only through a full-size call,
+  // so compare: full struct with budgets -> offline gh200; size up to system_budget_bytes -> real device.
+  ghtier_runtime_options_t o{};
+  o.struct_size = offsetof(ghtier_runtime_options_t, assumed_profile);
+  o.device_budget_bytes = 5 * MiB;
+  o.assumed_profile = "gh200";
+  ghtier_runtime_t* rt = nullptr;
+  const ghtier_status_t status = ghtier_runtime_create(&o, &rt);
+  if (ghtier::visible_device_count() == 0) {
+    EXPECT_EQ(status, GHTIER_ERROR_NO_DEVICE) << "assumed_profile lies beyond struct_size: " << last_error();
+  } else {
+    ASSERT_EQ(status, GHTIER_SUCCESS) << last_error();
+    ghtier_platform_info_t info{};
+    info.struct_size = sizeof(info);
+    EXPECT_STATUS(ghtier_platform_info(rt, &info), GHTIER_SUCCESS);
+    EXPECT_EQ(info.offline, 0);
+    std::size_t budget = 0;
+    EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_DEVICE, &budget, nullptr), GHTIER_SUCCESS);
+    EXPECT_EQ(budget, 5 * MiB);
+    EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+  }
+}
+
+TEST(CApiRuntime, LastErrorIsPerThreadAndClearedBySuccess) {
+  ghtier_runtime_t* rt = offline();
+  EXPECT_EQ(ghtier_budget_set(rt, static_cast<ghtier_memory_mode_t>(8), 1), GHTIER_ERROR_INVALID_ARGUMENT);
+  const std::string mine = last_error();
+  EXPECT_NE(mine, "");
+  std::string theirs = "unset";
+  std::thread([&] { theirs = ghtier_last_error(); }).join();
+  EXPECT_EQ(theirs, "");
+  EXPECT_EQ(last_error(), mine);
+  EXPECT_EQ(ghtier_budget_set(rt, GHTIER_MODE_DEVICE, 1), GHTIER_SUCCESS);
+  EXPECT_EQ(last_error(), "");
+  EXPECT_EQ(ghtier_last_cuda_error(), 0);
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+}
+
+TEST(CApiRuntime, HandlesUnder16Threads) {
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        ghtier_runtime_options_t o{};
+        o.struct_size = sizeof(o);
+        o.assumed_profile = i % 2 == 0 ? "gh200" : "x86-h100-pcie";
+        ghtier_runtime_t* rt = nullptr;
+        if (ghtier_runtime_create(&o, &rt) != GHTIER_SUCCESS) ++wrong;
+        auto r = request(MiB);
+        auto p = placement_out();
+        if (ghtier_resolve(rt, &r, &p) != GHTIER_SUCCESS || p.mode != GHTIER_MODE_DEVICE) ++wrong;
+        if (ghtier_runtime_destroy(rt) != GHTIER_SUCCESS) ++wrong;
+        if (ghtier_resolve(rt, &r, &p) != GHTIER_ERROR_INVALID_ARGUMENT) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(CApiRuntime, RuntimeOfForTheOtherCApis) {
+  EXPECT_GHTIER_ERROR((void)ghtier::capi::runtime_of(nullptr), ghtier::ErrorCode::invalid_argument);
+  ghtier_runtime_t* rt = offline("x86-h100-hmm");
+  ghtier::Runtime& runtime = ghtier::capi::runtime_of(rt);
+  EXPECT_TRUE(runtime.offline());
+  EXPECT_EQ(runtime.platform().platform_class, ghtier::PlatformClass::hmm_pcie);
+  std::shared_ptr<ghtier::Runtime> kept = ghtier::capi::shared_runtime_of(rt);
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+  EXPECT_GHTIER_ERROR((void)ghtier::capi::runtime_of(rt), ghtier::ErrorCode::invalid_argument);
+  EXPECT_TRUE(kept->offline()) << "a shared owner keeps the runtime alive past ghtier_runtime_destroy";
+}
