@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ghtier/memory_mode.hpp"
+
 namespace ghtier {
 
 /// Urgent requests (a prefetch that compute is about to wait for) go before background ones (an offload).
@@ -96,6 +98,11 @@ struct BatchCopyItem {
 /// their destinations must not overlap.
 struct BatchCopyRequest {
   std::vector<BatchCopyItem> items;
+  /// The memory mode of every source (destination), when the caller knows it (e.g. a KV pool in pinned
+  /// memory): saves a pointer query per item, which matters for thousands of items. A wrong hint is the
+  /// caller's error: CUDA may refuse the copy, and with BatchMechanism::sm_kernel the kernel may fault.
+  std::optional<MemoryMode> src_mode;
+  std::optional<MemoryMode> dst_mode;
   TransferPriority priority = TransferPriority::background;
   TransferDependencies wait_on;
   TransferCallback on_complete;

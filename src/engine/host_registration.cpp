@@ -1,0 +1,68 @@
+// HostRegistration: cudaHostRegister / cudaHostUnregister with errors that say what was wrong.
+#include "ghtier/host_registration.hpp"
+
+#include <cuda_runtime_api.h>
+#include <fmt/format.h>
+
+#include <utility>
+
+#include "core/cuda_check.hpp"
+#include "core/nvtx_range.hpp"
+#include "ghtier/error.hpp"
+
+namespace ghtier {
+
+HostRegistration::HostRegistration(void* p, std::size_t bytes) {
+  if (p == nullptr) throw Error(ErrorCode::invalid_argument, "HostRegistration: p is null");
+  if (bytes == 0) throw Error(ErrorCode::invalid_argument, fmt::format("HostRegistration: zero bytes at {}", p));
+  detail::NvtxRange range("ghtier::host_register", bytes);
+  const cudaError_t status = cudaHostRegister(p, bytes, cudaHostRegisterPortable);
+  if (status != cudaSuccess) {
+    (void)cudaGetLastError();
+    switch (status) {
+      case cudaErrorHostMemoryAlreadyRegistered:
+        throw Error(ErrorCode::invalid_argument,
+                    fmt::format("HostRegistration: [{}, +{}) is already page-locked (cudaMallocHost/cudaHostAlloc "
+                                "memory, or registered already): it needs no registration",
+                                p, bytes),
+                    static_cast<int>(status));
+      case cudaErrorNotSupported:
+        throw Error(ErrorCode::unsupported,
+                    fmt::format("HostRegistration: this device cannot register host memory ({})",
+                                cudaGetErrorString(status)),
+                    static_cast<int>(status));
+      case cudaErrorInvalidValue:
+        throw Error(ErrorCode::invalid_argument,
+                    fmt::format("HostRegistration: CUDA refused to register [{}, +{}): {} (device or managed memory, "
+                                "or a range that is not fully mapped?)",
+                                p, bytes, cudaGetErrorString(status)),
+                    static_cast<int>(status));
+      default: detail::check_cuda(status, "cudaHostRegister", __FILE__, __LINE__);
+    }
+  }
+  data_ = p;
+  bytes_ = bytes;
+}
+
+HostRegistration::~HostRegistration() { reset(); }
+
+HostRegistration::HostRegistration(HostRegistration&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+
+HostRegistration& HostRegistration::operator=(HostRegistration&& other) noexcept {
+  if (this != &other) {
+    reset();
+    data_ = std::exchange(other.data_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
+
+void HostRegistration::reset() noexcept {
+  if (data_ == nullptr) return;
+  GHTIER_CUDA_CHECK_NOTHROW(cudaHostUnregister(data_));
+  data_ = nullptr;
+  bytes_ = 0;
+}
+
+}  // namespace ghtier

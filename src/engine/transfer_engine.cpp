@@ -1,0 +1,505 @@
+// TransferEngine: validates and routes requests, snapshots their dependencies, splits them into jobs for
+// the lanes (or records them into a capturing stream), and owns the shared machinery: event pool, callback
+// thread, CPU copy threads.
+#include "ghtier/transfer_engine.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <map>
+#include <mutex>
+
+#include "core/cuda_check.hpp"
+#include "core/log.hpp"
+#include "core/nvtx_range.hpp"
+#include "cuda/gpu_access.hpp"
+#include "engine/batch_builder.hpp"
+#include "engine/batch_copy_kernel.hpp"
+#include "engine/callback_runner.hpp"
+#include "engine/chunk_planner.hpp"
+#include "engine/copy_validation.hpp"
+#include "engine/copy_workers.hpp"
+#include "engine/device_guard.hpp"
+#include "engine/event_pool.hpp"
+#include "engine/transfer_job.hpp"
+#include "engine/transfer_lane.hpp"
+#include "engine/transfer_route.hpp"
+#include "engine/transfer_state.hpp"
+
+namespace ghtier {
+
+namespace {
+
+using detail::Job;
+using detail::JobDependencies;
+using detail::JobKind;
+using detail::LaneId;
+
+constexpr std::size_t page_bytes = 4096;
+constexpr std::size_t prefetch_alignment = std::size_t{2} << 20;  // managed memory migrates in 2 MiB units
+
+void validate_options(const TransferEngineOptions& o) {
+  auto refuse = [](const char* name, auto value, const char* why) {
+    throw Error(ErrorCode::invalid_argument, fmt::format("TransferEngineOptions::{} = {}: {}", name, value, why));
+  };
+  if (o.chunk_bytes < page_bytes) refuse("chunk_bytes", o.chunk_bytes, "must be at least 4096");
+  if (o.staging_chunk_bytes < page_bytes) refuse("staging_chunk_bytes", o.staging_chunk_bytes, "must be at least 4096");
+  if (o.staging_slots < 2) refuse("staging_slots", o.staging_slots, "the pipeline needs at least 2 slots");
+  if (o.staging_slots > 1024) refuse("staging_slots", o.staging_slots, "more than 1024 slots");
+  if (o.batch_max_items == 0) refuse("batch_max_items", o.batch_max_items, "must be at least 1");
+  if (o.copy_threads > 256) refuse("copy_threads", o.copy_threads, "more than 256 threads");
+  if (o.poll_interval.count() <= 0) refuse("poll_interval", o.poll_interval.count(), "must be positive (microseconds)");
+  if (o.background_window_bytes != 0 && o.background_window_bytes < o.chunk_bytes) {
+    refuse("background_window_bytes", o.background_window_bytes, "must be 0 (default) or at least chunk_bytes");
+  }
+}
+
+MemoryMode mode_of_kind(detail::PointerKind kind) noexcept {
+  switch (kind) {
+    case detail::PointerKind::device: return MemoryMode::device;
+    case detail::PointerKind::pinned_host: return MemoryMode::pinned_host;
+    case detail::PointerKind::managed: return MemoryMode::managed;
+    case detail::PointerKind::pageable: return MemoryMode::system;
+  }
+  return MemoryMode::system;
+}
+
+bool completes_on_cpu(const detail::TransferRoute& route) noexcept {
+  return route.mechanism == MoveMechanism::host_copy ||
+         (route.mechanism == MoveMechanism::staged_copy && route.staging == detail::StagingDirection::to_host);
+}
+
+}  // namespace
+
+struct TransferEngine::Impl {
+  Impl(const Platform& platform_in, int device_in, const AllocationLookup* lookup_in, TransferEngineOptions options_in)
+      : platform(platform_in),
+        device(device_in),
+        lookup(lookup_in),
+        options(options_in),
+        copy_planner(options_in.chunk_bytes, page_bytes),
+        staging_planner(options_in.staging_chunk_bytes, page_bytes),
+        prefetch_planner(options_in.chunk_bytes, std::min(prefetch_alignment, std::bit_floor(options_in.chunk_bytes))),
+        batch_builder(options_in.chunk_bytes, options_in.batch_max_items) {}
+
+  Platform platform;
+  int device;
+  const AllocationLookup* lookup;
+  TransferEngineOptions options;
+  detail::ChunkPlanner copy_planner;
+  detail::ChunkPlanner staging_planner;
+  detail::ChunkPlanner prefetch_planner;
+  detail::BatchBuilder batch_builder;
+
+  std::shared_ptr<detail::EventPool> events;
+  std::shared_ptr<detail::EngineCounters> counters = std::make_shared<detail::EngineCounters>();
+  std::unique_ptr<detail::CallbackRunner> callbacks;
+  std::mutex workers_mutex;
+  std::unique_ptr<detail::CopyWorkers> workers;
+  detail::LaneContext context;
+  std::array<std::unique_ptr<detail::TransferLane>, detail::lane_count> lanes;
+
+  detail::CopyWorkers& copy_workers() {
+    std::lock_guard lock(workers_mutex);
+    if (!workers) {
+      workers = std::make_unique<detail::CopyWorkers>(options.copy_threads != 0 ? options.copy_threads
+                                                                                : detail::CopyWorkers::default_threads());
+    }
+    return *workers;
+  }
+
+  detail::TransferLane& lane(LaneId id) { return *lanes[static_cast<std::size_t>(id)]; }
+
+  // The mode of a pointer: from the tracker when it knows (system memory excepted: the caller may have
+  // registered it), else from CUDA.
+  MemoryMode mode_of(const void* p) const {
+    if (lookup != nullptr) {
+      if (const auto record = lookup->find(p); record && record->mode != MemoryMode::system) return record->mode;
+    }
+    return mode_of_kind(detail::classify_pointer(p));
+  }
+
+  std::shared_ptr<detail::TransferState> make_state(std::size_t bytes, int parts, int cpu_parts,
+                                                    TransferCallback callback) {
+    return std::make_shared<detail::TransferState>(bytes, parts, cpu_parts, std::move(callback), events,
+                                                   callbacks.get(), counters);
+  }
+
+  // The stream among `deps` that is capturing a graph, or nullptr. Throws for an invalidated capture.
+  static cudaStream_t capturing_stream(const TransferDependencies& deps, const char* what) {
+    cudaStream_t found = nullptr;
+    for (cudaStream_t stream : deps.streams) {
+      cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+      GHTIER_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
+      if (status == cudaStreamCaptureStatusInvalidated) {
+        throw Error(ErrorCode::invalid_argument,
+                    fmt::format("{}: wait stream {} belongs to a graph capture that was invalidated", what,
+                                static_cast<const void*>(stream)));
+      }
+      if (status == cudaStreamCaptureStatusActive && found == nullptr) found = stream;
+    }
+    return found;
+  }
+
+  std::shared_ptr<JobDependencies> snapshot(const TransferDependencies& deps) {
+    if (deps.events.empty() && deps.streams.empty()) return nullptr;
+    auto snapshot = std::make_shared<JobDependencies>();
+    snapshot->pool = events;
+    snapshot->events = deps.events;
+    for (cudaStream_t stream : deps.streams) {
+      cudaEvent_t event = events->acquire();
+      snapshot->owned.push_back(event);  // returned to the pool with the snapshot, even on error
+      GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
+      snapshot->events.push_back(event);
+    }
+    return snapshot;
+  }
+
+  // Inside a capture: the request's work goes onto the capturing stream, after its dependencies.
+  void join_dependencies(cudaStream_t capture, const TransferDependencies& deps) {
+    for (cudaEvent_t event : deps.events) GHTIER_CUDA_CHECK(cudaStreamWaitEvent(capture, event, 0));
+    for (cudaStream_t stream : deps.streams) {
+      if (stream == capture) continue;
+      cudaEvent_t event = events->acquire();
+      try {
+        GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
+        GHTIER_CUDA_CHECK(cudaStreamWaitEvent(capture, event, 0));
+      } catch (...) {
+        events->release(event);
+        throw;
+      }
+      events->release(event);
+    }
+  }
+
+  CompletionToken finish_captured(cudaStream_t capture, std::size_t bytes) {
+    cudaEvent_t done = events->acquire();
+    try {
+      GHTIER_CUDA_CHECK(cudaEventRecord(done, capture));
+    } catch (...) {
+      events->release(done);
+      throw;
+    }
+    auto state = make_state(bytes, 1, 0, nullptr);
+    state->mark_captured(done);
+    return CompletionToken(std::move(state));
+  }
+
+  std::shared_ptr<Job> make_copy_job(const detail::TransferRoute& route, void* dst, const void* src, std::size_t bytes,
+                                     TransferPriority priority) const {
+    auto job = std::make_shared<Job>();
+    job->dst = static_cast<std::byte*>(dst);
+    job->src = static_cast<const std::byte*>(src);
+    job->bytes = bytes;
+    job->priority = priority;
+    job->staging = route.staging;
+    switch (route.mechanism) {
+      case MoveMechanism::copy_engine:
+        job->kind = JobKind::copy;
+        job->chunks = copy_planner.plan(reinterpret_cast<std::uintptr_t>(dst), bytes);
+        break;
+      case MoveMechanism::staged_copy: {
+        job->kind = JobKind::staged;
+        // Chunk boundaries on page boundaries of the pageable side, which the CPU threads copy.
+        const void* pageable = route.staging == detail::StagingDirection::to_device ? src : dst;
+        job->chunks = staging_planner.plan(reinterpret_cast<std::uintptr_t>(pageable), bytes);
+        break;
+      }
+      case MoveMechanism::host_copy:
+        job->kind = JobKind::host_copy;
+        job->chunks = staging_planner.plan(reinterpret_cast<std::uintptr_t>(dst), bytes);
+        break;
+    }
+    return job;
+  }
+
+  CompletionToken submit_copy(const CopyRequest& request) {
+    detail::DeviceGuard guard(device);
+    detail::NvtxRange range("ghtier::transfer_submit", request.bytes);
+    detail::validate_copy(request.dst, request.src, request.bytes, lookup, "CopyRequest");
+    const cudaStream_t capture = capturing_stream(request.wait_on, "CopyRequest");
+    if (request.bytes == 0 && capture == nullptr) return completed_now(0, request.on_complete);
+    const MemoryMode src_mode = mode_of(request.src);
+    const MemoryMode dst_mode = mode_of(request.dst);
+    const detail::TransferRoute route = detail::route_copy(platform, src_mode, dst_mode);
+    if (capture != nullptr) {
+      if (request.on_complete) {
+        throw Error(ErrorCode::invalid_argument,
+                    "CopyRequest: on_complete cannot run for a request captured into a CUDA graph (it would run at "
+                    "capture, not at each launch); add a host node to the graph instead");
+      }
+      if (route.mechanism != MoveMechanism::copy_engine) {
+        throw Error(ErrorCode::unsupported,
+                    fmt::format("CopyRequest: a {} -> {} copy is a {} on this platform ({}): it needs CPU threads, "
+                                "which a CUDA graph cannot capture; use pinned memory (or register the buffer with "
+                                "HostRegistration) for copies inside a capture",
+                                to_string(src_mode), to_string(dst_mode), to_string(route.mechanism),
+                                to_string(platform.platform_class)));
+      }
+      join_dependencies(capture, request.wait_on);
+      for (const detail::Chunk& chunk : copy_planner.plan(reinterpret_cast<std::uintptr_t>(request.dst), request.bytes)) {
+        GHTIER_CUDA_CHECK(cudaMemcpyAsync(static_cast<std::byte*>(request.dst) + chunk.offset,
+                                          static_cast<const std::byte*>(request.src) + chunk.offset, chunk.bytes,
+                                          cudaMemcpyDefault, capture));
+      }
+      return finish_captured(capture, request.bytes);
+    }
+    auto job = make_copy_job(route, request.dst, request.src, request.bytes, request.priority);
+    job->dependencies = snapshot(request.wait_on);
+    auto state = make_state(request.bytes, 1, completes_on_cpu(route) ? 1 : 0, request.on_complete);
+    job->state = state;
+    lane(route.lane).submit(std::move(job));
+    return CompletionToken(std::move(state));
+  }
+
+  CompletionToken completed_now(std::size_t bytes, const TransferCallback& callback) {
+    auto state = make_state(bytes, 1, 0, callback);
+    state->part_finished(TransferStatus::completed);
+    return CompletionToken(std::move(state));
+  }
+
+  cudaMemLocation location_of(PrefetchTarget target, int host_numa_node) const {
+    cudaMemLocation location{};
+    if (target == PrefetchTarget::device) {
+      location.type = cudaMemLocationTypeDevice;
+      location.id = device;
+    } else if (host_numa_node < 0) {
+      location.type = cudaMemLocationTypeHost;
+      location.id = 0;
+    } else {
+      location.type = cudaMemLocationTypeHostNuma;
+      location.id = host_numa_node;
+    }
+    return location;
+  }
+
+  CompletionToken submit_prefetch(const PrefetchRequest& request) {
+    detail::DeviceGuard guard(device);
+    detail::NvtxRange range("ghtier::prefetch_submit", request.bytes);
+    detail::validate_range(request.ptr, request.bytes, lookup, "PrefetchRequest");
+    if (request.target != PrefetchTarget::device && request.target != PrefetchTarget::host) {
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("PrefetchRequest: unknown target {}", static_cast<int>(request.target)));
+    }
+    if (request.host_numa_node < -1) {
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("PrefetchRequest: host_numa_node {} (use -1 for the OS's choice)", request.host_numa_node));
+    }
+    if (capturing_stream(request.wait_on, "PrefetchRequest") != nullptr) {
+      throw Error(ErrorCode::unsupported,
+                  "PrefetchRequest: a prefetch cannot be captured into a CUDA graph; submit it outside the capture");
+    }
+    if (request.bytes == 0) return completed_now(0, request.on_complete);
+    const MemoryMode mode = mode_of(request.ptr);
+    const LaneId lane_id = detail::route_prefetch(platform, mode, request.target);
+    const cudaMemLocation location = location_of(request.target, request.host_numa_node);
+    // Advice is not stream-ordered in CUDA: it applies now, before the prefetch is queued.
+    const cudaMemLocation gpu = location_of(PrefetchTarget::device, -1);
+    if (request.advice.prefer_target) {
+      GHTIER_CUDA_CHECK(cudaMemAdvise(request.ptr, request.bytes, cudaMemAdviseSetPreferredLocation, location));
+    }
+    if (request.advice.accessed_by_device) {
+      GHTIER_CUDA_CHECK(cudaMemAdvise(request.ptr, request.bytes, cudaMemAdviseSetAccessedBy, gpu));
+    }
+    if (request.advice.read_mostly) {
+      GHTIER_CUDA_CHECK(cudaMemAdvise(request.ptr, request.bytes,
+                                      *request.advice.read_mostly ? cudaMemAdviseSetReadMostly
+                                                                  : cudaMemAdviseUnsetReadMostly,
+                                      gpu));
+    }
+    auto job = std::make_shared<Job>();
+    job->kind = JobKind::prefetch;
+    job->priority = request.priority;
+    job->src = static_cast<const std::byte*>(request.ptr);
+    job->bytes = request.bytes;
+    job->location = location;
+    job->chunks = prefetch_planner.plan(reinterpret_cast<std::uintptr_t>(request.ptr), request.bytes);
+    job->dependencies = snapshot(request.wait_on);
+    auto state = make_state(request.bytes, 1, 0, request.on_complete);
+    job->state = state;
+    lane(lane_id).submit(std::move(job));
+    return CompletionToken(std::move(state));
+  }
+
+  CompletionToken submit_batch(const BatchCopyRequest& request) {
+    detail::DeviceGuard guard(device);
+    std::size_t total = 0;
+    for (const BatchCopyItem& item : request.items) total += item.bytes;
+    detail::NvtxRange range("ghtier::batch_submit", total);
+    detail::validate_batch(request.items, lookup);
+    const cudaStream_t capture = capturing_stream(request.wait_on, "BatchCopyRequest");
+    if (capture != nullptr && request.on_complete) {
+      throw Error(ErrorCode::invalid_argument,
+                  "BatchCopyRequest: on_complete cannot run for a request captured into a CUDA graph; add a host node "
+                  "to the graph instead");
+    }
+
+    // Route every item; copy-engine items of one lane become one batch job (SM kernel where asked and every
+    // item is GPU-reachable), the others one job each.
+    struct Group {
+      std::vector<BatchCopyItem> items;
+      bool sm = true;
+    };
+    std::map<LaneId, Group> batches;
+    std::vector<std::pair<detail::TransferRoute, BatchCopyItem>> singles;
+    for (const BatchCopyItem& item : request.items) {
+      if (item.bytes == 0) continue;
+      const MemoryMode src_mode = request.src_mode ? *request.src_mode : mode_of(item.src);
+      const MemoryMode dst_mode = request.dst_mode ? *request.dst_mode : mode_of(item.dst);
+      const detail::TransferRoute route = detail::route_copy(platform, src_mode, dst_mode);
+      if (route.mechanism == MoveMechanism::copy_engine) {
+        Group& group = batches[route.lane];
+        group.items.push_back(item);
+        group.sm = group.sm && describe_mode(platform, src_mode).gpu_access &&
+                   describe_mode(platform, dst_mode).gpu_access;
+      } else if (capture != nullptr) {
+        throw Error(ErrorCode::unsupported,
+                    fmt::format("BatchCopyRequest: an item copies {} -> {}, a {} on this platform: it needs CPU "
+                                "threads, which a CUDA graph cannot capture; use pinned memory inside a capture",
+                                to_string(src_mode), to_string(dst_mode), to_string(route.mechanism)));
+      } else {
+        singles.emplace_back(route, item);
+      }
+    }
+    const bool sm_wanted = options.batch_mechanism == BatchMechanism::sm_kernel;
+
+    if (capture != nullptr) {
+      join_dependencies(capture, request.wait_on);
+      for (auto& [lane_id, group] : batches) {
+        for (const detail::BatchCall& call : batch_builder.build(group.items)) {
+          if (sm_wanted && group.sm) {
+            detail::SmBatchItems items;
+            for (std::size_t first = 0; first < call.count(); first += detail::sm_batch_max_items) {
+              const std::size_t n = std::min<std::size_t>(detail::sm_batch_max_items, call.count() - first);
+              for (std::size_t i = 0; i < n; ++i) {
+                items.dst[i] = call.dsts[first + i];
+                items.src[i] = call.srcs[first + i];
+                items.bytes[i] = call.sizes[first + i];
+              }
+              items.count = static_cast<int>(n);
+              detail::launch_sm_batch_copy(items, static_cast<int>(n), capture);
+            }
+          } else {
+            // A loop of cudaMemcpyAsync: certain to be capturable.
+            for (std::size_t i = 0; i < call.count(); ++i) {
+              GHTIER_CUDA_CHECK(
+                  cudaMemcpyAsync(call.dsts[i], call.srcs[i], call.sizes[i], cudaMemcpyDefault, capture));
+            }
+          }
+        }
+      }
+      return finish_captured(capture, total);
+    }
+
+    if (batches.empty() && singles.empty()) return completed_now(0, request.on_complete);
+    std::vector<std::pair<LaneId, std::shared_ptr<Job>>> jobs;
+    int cpu_parts = 0;
+    for (auto& [lane_id, group] : batches) {
+      auto job = std::make_shared<Job>();
+      job->kind = JobKind::batch;
+      job->priority = request.priority;
+      job->sm_batch = sm_wanted && group.sm;
+      for (const BatchCopyItem& item : group.items) job->bytes += item.bytes;
+      job->calls = batch_builder.build(group.items);
+      jobs.emplace_back(lane_id, std::move(job));
+    }
+    for (const auto& [route, item] : singles) {
+      jobs.emplace_back(route.lane, make_copy_job(route, item.dst, item.src, item.bytes, request.priority));
+      if (completes_on_cpu(route)) ++cpu_parts;
+    }
+    const auto dependencies = snapshot(request.wait_on);
+    auto state = make_state(total, static_cast<int>(jobs.size()), cpu_parts, request.on_complete);
+    for (auto& [lane_id, job] : jobs) {
+      job->state = state;
+      job->dependencies = dependencies;
+      lane(lane_id).submit(std::move(job));
+    }
+    return CompletionToken(std::move(state));
+  }
+};
+
+TransferEngine::TransferEngine(const Platform& platform, int device, const AllocationLookup* lookup,
+                               TransferEngineOptions options) {
+  validate_options(options);
+  const int devices = visible_device_count();
+  if (devices == 0) {
+    throw Error(ErrorCode::no_device, "TransferEngine: no CUDA device is visible (a transfer engine needs a GPU)");
+  }
+  if (device < 0 || device >= devices) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("TransferEngine: device {} is out of range ({} visible)", device, devices));
+  }
+  impl_ = std::make_unique<Impl>(platform, device, lookup, options);
+  Impl& impl = *impl_;
+  detail::DeviceGuard guard(device);
+  int least = 0;
+  int greatest = 0;
+  GHTIER_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+  impl.events = std::make_shared<detail::EventPool>(device);
+  impl.callbacks = std::make_unique<detail::CallbackRunner>(device);
+  impl.context.device = device;
+  impl.context.options = options;
+  impl.context.events = impl.events;
+  impl.context.workers = [&impl]() -> detail::CopyWorkers& { return impl.copy_workers(); };
+  try {
+    for (int i = 0; i < detail::lane_count; ++i) {
+      impl.lanes[static_cast<std::size_t>(i)] =
+          std::make_unique<detail::TransferLane>(static_cast<LaneId>(i), impl.context, greatest, least);
+    }
+  } catch (...) {
+    for (auto& lane : impl.lanes) {
+      if (lane) lane->shutdown();
+    }
+    throw;
+  }
+  log(LogLevel::debug, "TransferEngine on device {} ({}): chunk {} B, stream priorities {}..{}", device,
+      to_string(platform.platform_class), options.chunk_bytes, greatest, least);
+}
+
+TransferEngine::~TransferEngine() {
+  if (!impl_) return;
+  // Lanes first (they cancel what has not started and finish the rest, using the copy threads and the
+  // callback thread), then the copy threads, then the callback thread (which runs what is left).
+  for (auto& lane : impl_->lanes) {
+    if (lane) lane->shutdown();
+  }
+  for (auto& lane : impl_->lanes) lane.reset();
+  impl_->workers.reset();
+  impl_->callbacks.reset();
+}
+
+CompletionToken TransferEngine::submit(const CopyRequest& request) { return impl_->submit_copy(request); }
+CompletionToken TransferEngine::submit(const PrefetchRequest& request) { return impl_->submit_prefetch(request); }
+CompletionToken TransferEngine::submit(const BatchCopyRequest& request) { return impl_->submit_batch(request); }
+
+void TransferEngine::synchronize() {
+  for (auto& lane : impl_->lanes) lane->wait_idle();
+  impl_->callbacks->drain();
+}
+
+TransferStatistics TransferEngine::statistics() const {
+  TransferStatistics s;
+  s.to_device = impl_->lane(LaneId::to_device).statistics();
+  s.to_host = impl_->lane(LaneId::to_host).statistics();
+  s.local = impl_->lane(LaneId::local).statistics();
+  s.staging_to_device = impl_->lane(LaneId::to_device).staging_statistics();
+  s.staging_to_host = impl_->lane(LaneId::to_host).staging_statistics();
+  const detail::EngineCounters& c = *impl_->counters;
+  s.submitted = c.submitted.load(std::memory_order_relaxed);
+  s.completed = c.completed.load(std::memory_order_relaxed);
+  s.failed = c.failed.load(std::memory_order_relaxed);
+  s.cancelled = c.cancelled.load(std::memory_order_relaxed);
+  s.captured = c.captured.load(std::memory_order_relaxed);
+  s.batch_calls = impl_->context.batch_calls.load(std::memory_order_relaxed);
+  s.batch_fallback_calls = impl_->context.batch_fallback_calls.load(std::memory_order_relaxed);
+  s.queue_depth = s.to_device.queued + s.to_host.queued + s.local.queued;
+  return s;
+}
+
+const Platform& TransferEngine::platform() const noexcept { return impl_->platform; }
+int TransferEngine::device() const noexcept { return impl_->device; }
+const TransferEngineOptions& TransferEngine::options() const noexcept { return impl_->options; }
+
+}  // namespace ghtier

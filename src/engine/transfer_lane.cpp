@@ -1,0 +1,529 @@
+// TransferLane: the dispatch loop. Urgent jobs start at once; background jobs keep at most a window of
+// bytes on the copy stream, so an urgent job waits for about a chunk. Staged jobs pipeline through the ring:
+// to the device, CPU threads fill slot k+1 while the DMA empties slot k; to the host, the DMA fills slots
+// ahead while CPU threads drain the ones that have landed.
+#include "engine/transfer_lane.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/cuda_check.hpp"
+#include "core/log.hpp"
+#include "core/nvtx_range.hpp"
+#include "engine/batch_copy_kernel.hpp"
+#include "engine/device_guard.hpp"
+
+namespace ghtier::detail {
+
+namespace {
+// Two fills queued keep every copy thread busy while the dispatcher enqueues the previous slot's DMA.
+constexpr std::size_t max_pending_fills = 2;
+constexpr std::size_t max_host_copies_in_flight = 2;
+// Chunks of background work in flight, whatever their size (many tiny chunks would otherwise fill a lane).
+constexpr std::size_t max_window_chunks = 256;
+
+Error cuda_failure(cudaError_t status, const char* what) {
+  return Error(error_code_for(status),
+               fmt::format("{} failed: {} ({})", what, cudaGetErrorString(status), cudaGetErrorName(status)),
+               static_cast<int>(status));
+}
+}  // namespace
+
+TransferLane::TransferLane(LaneId id, LaneContext& context, int greatest_priority, int least_priority)
+    : id_(id), context_(context) {
+  window_bytes_ = context_.options.background_window_bytes != 0 ? context_.options.background_window_bytes
+                                                                : 3 * context_.options.chunk_bytes;
+  DeviceGuard guard(context_.device);
+  GHTIER_CUDA_CHECK(cudaStreamCreateWithPriority(&streams_[0], cudaStreamNonBlocking, greatest_priority));
+  try {
+    GHTIER_CUDA_CHECK(cudaStreamCreateWithPriority(&streams_[1], cudaStreamNonBlocking, least_priority));
+    thread_ = std::thread([this] { run(); });
+  } catch (...) {
+    if (streams_[1] != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(streams_[1]));
+    GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(streams_[0]));
+    throw;
+  }
+}
+
+TransferLane::~TransferLane() {
+  if (thread_.joinable()) shutdown();
+  int previous = -1;
+  const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != context_.device &&
+                        cudaSetDevice(context_.device) == cudaSuccess;
+  for (cudaStream_t stream : streams_) {
+    if (stream == nullptr) continue;
+    GHTIER_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(stream));
+    GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream));
+  }
+  staging_.reset();
+  if (switched) GHTIER_CUDA_CHECK_NOTHROW(cudaSetDevice(previous));
+}
+
+void TransferLane::submit(std::shared_ptr<Job> job) {
+  {
+    std::lock_guard lock(mutex_);
+    const TransferPriority priority = job->priority;
+    queue_.push(std::move(job), priority);
+    // Run a step here: an urgent copy (or a background one on an idle lane) is enqueued before submit()
+    // returns, with no thread hop.
+    step_locked();
+  }
+  wake_.notify_one();
+}
+
+void TransferLane::shutdown() {
+  std::vector<std::shared_ptr<Job>> cancelled;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    // Jobs that have not started are cancelled; partly started ones stay queued and finish.
+    for (auto& job : queue_.take_all()) {
+      if (job->next == 0 && !job->started) {
+        cancelled.push_back(std::move(job));
+      } else {
+        const TransferPriority priority = job->priority;
+        queue_.push(std::move(job), priority);
+      }
+    }
+    stopping_ = true;
+  }
+  for (auto& job : cancelled) job->state->part_finished(TransferStatus::cancelled);
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void TransferLane::wait_idle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [&] { return idle_locked() || !thread_.joinable(); });
+}
+
+bool TransferLane::idle_locked() const noexcept {
+  return queue_.empty() && inflight_[0].empty() && inflight_[1].empty() && fills_.empty() && cpu_outstanding_ == 0;
+}
+
+void TransferLane::run() {
+  if (cudaSetDevice(context_.device) != cudaSuccess) {
+    log(LogLevel::error, "transfer lane {}: cannot make device {} current", to_string(id_), context_.device);
+    (void)cudaGetLastError();
+  }
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    step_locked();
+    if (idle_locked()) {
+      idle_.notify_all();
+      if (stopping_) return;
+      wake_.wait(lock);
+    } else {
+      wake_.wait_for(lock, context_.options.poll_interval);
+    }
+  }
+}
+
+void TransferLane::step_locked() {
+  try {
+    retire_locked();
+    complete_fills_locked();
+    dispatch_locked();
+  } catch (const std::exception& e) {
+    // Each job's own failures are caught where they happen; this is a bug or an allocation failure.
+    log(LogLevel::error, "transfer lane {}: dispatch step failed: {}", to_string(id_), e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Completion
+
+void TransferLane::retire_locked() {
+  for (auto& fifo : inflight_) {
+    while (!fifo.empty()) {
+      cudaError_t status = cudaSuccess;
+      const EventState state = query_event(fifo.front().event, &status);
+      if (state == EventState::pending) break;
+      InflightChunk done = std::move(fifo.front());
+      fifo.pop_front();
+      Job& job = *done.job;
+      if (done.windowed) {
+        window_in_flight_bytes_ -= done.bytes;
+        --window_in_flight_chunks_;
+      }
+      const bool failed = state == EventState::error;
+      if (failed && !job.error) job.error = cuda_failure(status, "a transfer chunk (cudaEventQuery)");
+      switch (done.kind) {
+        case InflightKind::direct: break;
+        case InflightKind::staged_to_device:
+          staging_->ring().release(done.slot);
+          if (!failed) bytes_staged_ += done.bytes;
+          break;
+        case InflightKind::staged_to_host:
+          staging_->ring().start_drain(done.slot);
+          context_.events->release(done.event);
+          if (failed) {
+            staging_->ring().release(done.slot);
+            chunk_finished_locked(job);
+            continue;
+          }
+          // The slot holds the chunk now: CPU threads copy it out to the pageable destination.
+          ++cpu_outstanding_;
+          {
+            const Chunk& chunk = job.chunks[done.chunk];
+            context_.workers().post_copy(job.dst + chunk.offset, staging_->slot(done.slot), chunk.bytes,
+                                         [this, job = done.job, c = done.chunk, slot = done.slot] {
+                                           on_drained(job, c, slot);
+                                         });
+          }
+          continue;
+      }
+      if (!done.event_owned_by_state) context_.events->release(done.event);
+      chunk_finished_locked(job);
+    }
+  }
+}
+
+// Runs on a copy thread. It notifies while holding the mutex: once the lane sees the work done it may be
+// destroyed, so nothing of it may be touched after the unlock.
+void TransferLane::on_drained(const std::shared_ptr<Job>& job, std::size_t chunk, std::size_t slot) {
+  std::lock_guard lock(mutex_);
+  staging_->ring().release(slot);
+  bytes_staged_ += job->chunks[chunk].bytes;
+  --cpu_outstanding_;
+  chunk_finished_locked(*job);
+  wake_.notify_all();
+}
+
+void TransferLane::complete_fills_locked() {
+  // In order: the DMAs of one job go onto its stream in chunk order.
+  while (!fills_.empty() && fills_.front()->done) {
+    const std::shared_ptr<PendingFill> fill = fills_.front();
+    fills_.pop_front();
+    Job& job = *fill->job;
+    StagingRing& ring = staging_->ring();
+    if (job.error) {
+      ring.start_dma(fill->slot);
+      ring.release(fill->slot);
+      chunk_finished_locked(job);
+      continue;
+    }
+    const Chunk& chunk = job.chunks[fill->chunk];
+    const cudaStream_t stream = streams_[priority_index(job.priority)];
+    cudaEvent_t event = nullptr;
+    try {
+      NvtxRange range("ghtier::transfer_chunk", chunk.bytes);
+      GHTIER_CUDA_CHECK(cudaMemcpyAsync(job.dst + chunk.offset, staging_->slot(fill->slot), chunk.bytes,
+                                        cudaMemcpyDefault, stream));
+      event = context_.events->acquire();
+      GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
+    } catch (const Error& e) {
+      context_.events->release(event);
+      ring.start_dma(fill->slot);
+      ring.release(fill->slot);
+      fail_job_locked(job, e);
+      chunk_finished_locked(job);
+      continue;
+    }
+    ring.start_dma(fill->slot);
+    const bool last = fill->chunk + 1 == job.count();
+    inflight_[priority_index(job.priority)].push_back(InflightChunk{
+        event, fill->job, chunk.bytes, fill->chunk, fill->slot, InflightKind::staged_to_device, last, false});
+    if (last) job.state->add_done_event(event);
+  }
+}
+
+void TransferLane::chunk_finished_locked(Job& job) {
+  --job.unfinished;
+  maybe_finish_job_locked(job);
+}
+
+void TransferLane::maybe_finish_job_locked(Job& job) {
+  if (job.finished || !job.all_started || job.unfinished != 0) return;
+  job.finished = true;
+  ++parts_finished_;
+  if (!job.error) bytes_completed_ += job.bytes;
+  if (job.started && --active_jobs_ == 0) {
+    busy_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - busy_since_).count();
+  }
+  if (job.error) {
+    job.state->part_finished(TransferStatus::failed, job.error);
+  } else {
+    job.state->part_finished(TransferStatus::completed);
+  }
+}
+
+void TransferLane::fail_job_locked(Job& job, const Error& error) {
+  if (!job.error) job.error = error;
+  job.all_started = true;
+  log(LogLevel::warn, "transfer lane {}: a {}-byte request failed: {}", to_string(id_), job.bytes, error.what());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dispatch
+
+void TransferLane::dispatch_locked() {
+  for (;;) {
+    bool progress = false;
+    for (TransferPriority priority : priorities_in_order) {
+      std::shared_ptr<Job>* front = queue_.front_of(priority);
+      if (front == nullptr) continue;
+      const std::shared_ptr<Job> job = *front;
+      const StartResult result = start_next_locked(job);
+      if (job->all_started) {
+        queue_.pop_front(priority);
+        maybe_finish_job_locked(*job);
+      }
+      if (result != StartResult::blocked) {
+        progress = true;
+        break;  // look at the urgent queue again before the next chunk
+      }
+    }
+    if (!progress) return;
+  }
+}
+
+TransferLane::StartResult TransferLane::start_next_locked(const std::shared_ptr<Job>& job) {
+  if (job->error || job->next >= job->count()) {
+    job->all_started = true;
+    return StartResult::finished;
+  }
+  switch (job->kind) {
+    case JobKind::copy:
+    case JobKind::prefetch:
+    case JobKind::batch: return start_direct_locked(job);
+    case JobKind::staged: return start_staged_locked(job);
+    case JobKind::host_copy: return start_host_copy_locked(job);
+  }
+  return StartResult::blocked;
+}
+
+bool TransferLane::ensure_started_locked(Job& job, cudaStream_t stream) {
+  if (job.started) return true;
+  const JobDependencies* deps = job.dependencies.get();
+  if (deps != nullptr) {
+    if (job.waits_on_host()) {
+      for (cudaEvent_t event : deps->events) {
+        cudaError_t status = cudaSuccess;
+        const EventState state = query_event(event, &status);
+        if (state == EventState::pending) return false;
+        if (state == EventState::error) throw cuda_failure(status, "cudaEventQuery on a dependency");
+      }
+    } else {
+      for (cudaEvent_t event : deps->events) GHTIER_CUDA_CHECK(cudaStreamWaitEvent(stream, event, 0));
+    }
+  }
+  job.started = true;
+  if (active_jobs_++ == 0) busy_since_ = std::chrono::steady_clock::now();
+  return true;
+}
+
+TransferLane::StartResult TransferLane::start_direct_locked(const std::shared_ptr<Job>& job) {
+  const std::size_t bytes = job->bytes_of(job->next);
+  const bool windowed = job->priority == TransferPriority::background;
+  if (windowed && window_in_flight_chunks_ > 0 &&
+      (window_in_flight_bytes_ + bytes > window_bytes_ || window_in_flight_chunks_ >= max_window_chunks)) {
+    return StartResult::blocked;
+  }
+  const std::size_t index = job->next;
+  const cudaStream_t stream = streams_[priority_index(job->priority)];
+  cudaEvent_t event = nullptr;
+  try {
+    ensure_started_locked(*job, stream);
+    NvtxRange range("ghtier::transfer_chunk", bytes);
+    switch (job->kind) {
+      case JobKind::copy: {
+        const Chunk& chunk = job->chunks[index];
+        GHTIER_CUDA_CHECK(
+            cudaMemcpyAsync(job->dst + chunk.offset, job->src + chunk.offset, chunk.bytes, cudaMemcpyDefault, stream));
+        break;
+      }
+      case JobKind::prefetch: {
+        const Chunk& chunk = job->chunks[index];
+        GHTIER_CUDA_CHECK(cudaMemPrefetchAsync(job->src + chunk.offset, chunk.bytes, job->location, 0, stream));
+        break;
+      }
+      case JobKind::batch: issue_batch_locked(job->calls[index], job->sm_batch, stream); break;
+      case JobKind::staged:
+      case JobKind::host_copy: break;
+    }
+    event = context_.events->acquire();
+    GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
+  } catch (const Error& e) {
+    context_.events->release(event);
+    fail_job_locked(*job, e);
+    return StartResult::finished;
+  }
+  const bool last = index + 1 == job->count();
+  inflight_[priority_index(job->priority)].push_back(
+      InflightChunk{event, job, bytes, index, 0, InflightKind::direct, last, windowed});
+  if (windowed) {
+    window_in_flight_bytes_ += bytes;
+    ++window_in_flight_chunks_;
+  }
+  ++job->unfinished;
+  ++job->next;
+  ++chunks_started_;
+  if (last) {
+    job->all_started = true;
+    job->state->add_done_event(event);
+  }
+  return StartResult::started;
+}
+
+StagingBuffers& TransferLane::staging_locked() {
+  if (!staging_) {
+    staging_ = std::make_unique<StagingBuffers>(context_.options.staging_slots, context_.options.staging_chunk_bytes);
+  }
+  return *staging_;
+}
+
+TransferLane::StartResult TransferLane::start_staged_locked(const std::shared_ptr<Job>& job) {
+  const std::size_t index = job->next;
+  const Chunk& chunk = job->chunks[index];
+  const cudaStream_t stream = streams_[priority_index(job->priority)];
+  try {
+    if (job->staging == StagingDirection::to_device) {
+      if (fills_.size() >= max_pending_fills) return StartResult::blocked;
+      if (!ensure_started_locked(*job, stream)) return StartResult::blocked;
+      StagingBuffers& staging = staging_locked();
+      const std::optional<std::size_t> slot = staging.ring().acquire(StagingDirection::to_device);
+      if (!slot) return StartResult::blocked;
+      auto fill = std::make_shared<PendingFill>(PendingFill{job, index, *slot, false});
+      fills_.push_back(fill);
+      ++job->unfinished;
+      ++job->next;
+      ++chunks_started_;
+      if (job->next == job->count()) job->all_started = true;
+      context_.workers().post_copy(staging.slot(*slot), job->src + chunk.offset, chunk.bytes, [this, fill] {
+        std::lock_guard lock(mutex_);  // notify under the lock: see on_drained
+        fill->done = true;
+        wake_.notify_all();
+      });
+      return StartResult::started;
+    }
+    // To the host: DMA into a free slot now; CPU threads drain it once the DMA has landed (retire_locked).
+    StagingBuffers& staging = staging_locked();
+    if (staging.ring().state(staging.ring().next()) != SlotState::free) return StartResult::blocked;
+    ensure_started_locked(*job, stream);
+    const std::size_t slot = staging.ring().next();
+    cudaEvent_t event = nullptr;
+    try {
+      NvtxRange range("ghtier::transfer_chunk", chunk.bytes);
+      GHTIER_CUDA_CHECK(
+          cudaMemcpyAsync(staging.slot(slot), job->src + chunk.offset, chunk.bytes, cudaMemcpyDefault, stream));
+      event = context_.events->acquire();
+      GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
+    } catch (...) {
+      context_.events->release(event);
+      throw;
+    }
+    (void)staging.ring().acquire(StagingDirection::to_host);
+    inflight_[priority_index(job->priority)].push_back(
+        InflightChunk{event, job, chunk.bytes, index, slot, InflightKind::staged_to_host, false, false});
+    ++job->unfinished;
+    ++job->next;
+    ++chunks_started_;
+    if (job->next == job->count()) job->all_started = true;
+    return StartResult::started;
+  } catch (const Error& e) {
+    fail_job_locked(*job, e);
+    return StartResult::finished;
+  }
+}
+
+TransferLane::StartResult TransferLane::start_host_copy_locked(const std::shared_ptr<Job>& job) {
+  if (host_copies_in_flight_ >= max_host_copies_in_flight) return StartResult::blocked;
+  try {
+    if (!ensure_started_locked(*job, nullptr)) return StartResult::blocked;
+  } catch (const Error& e) {
+    fail_job_locked(*job, e);
+    return StartResult::finished;
+  }
+  const std::size_t index = job->next;
+  const Chunk& chunk = job->chunks[index];
+  ++job->unfinished;
+  ++job->next;
+  ++chunks_started_;
+  ++host_copies_in_flight_;
+  ++cpu_outstanding_;
+  if (job->next == job->count()) job->all_started = true;
+  context_.workers().post_copy(job->dst + chunk.offset, job->src + chunk.offset, chunk.bytes, [this, job] {
+    std::lock_guard lock(mutex_);  // notify under the lock: see on_drained
+    --host_copies_in_flight_;
+    --cpu_outstanding_;
+    chunk_finished_locked(*job);
+    wake_.notify_all();
+  });
+  return StartResult::started;
+}
+
+void TransferLane::issue_batch_locked(const BatchCall& call, bool sm_kernel, cudaStream_t stream) {
+  if (sm_kernel) {
+    // Up to sm_batch_max_items per launch; the descriptors travel as the kernel's parameter.
+    SmBatchItems items;
+    for (std::size_t first = 0; first < call.count(); first += sm_batch_max_items) {
+      const std::size_t n = std::min<std::size_t>(sm_batch_max_items, call.count() - first);
+      for (std::size_t i = 0; i < n; ++i) {
+        items.dst[i] = call.dsts[first + i];
+        items.src[i] = call.srcs[first + i];
+        items.bytes[i] = call.sizes[first + i];
+      }
+      items.count = static_cast<int>(n);
+      launch_sm_batch_copy(items, static_cast<int>(n), stream);
+      context_.batch_calls.fetch_add(1, std::memory_order_relaxed);
+    }
+    return;
+  }
+  if (call.count() > 1 && context_.options.use_batch_api && context_.batch_api_usable.load(std::memory_order_relaxed)) {
+    cudaMemcpyAttributes attributes{};
+    attributes.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
+    std::size_t attribute_index = 0;
+    const cudaError_t status = cudaMemcpyBatchAsync(call.dsts.data(), call.srcs.data(), call.sizes.data(),
+                                                    call.count(), &attributes, &attribute_index, 1, stream);
+    if (status == cudaSuccess) {
+      context_.batch_calls.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    (void)cudaGetLastError();
+    context_.batch_fallback_calls.fetch_add(1, std::memory_order_relaxed);
+    if (status == cudaErrorNotSupported || status == cudaErrorCallRequiresNewerDriver) {
+      context_.batch_api_usable.store(false, std::memory_order_relaxed);
+    }
+    log(LogLevel::debug, "cudaMemcpyBatchAsync of {} copies refused ({}): falling back to cudaMemcpyAsync",
+        call.count(), cudaGetErrorName(status));
+  }
+  for (std::size_t i = 0; i < call.count(); ++i) {
+    GHTIER_CUDA_CHECK(cudaMemcpyAsync(call.dsts[i], call.srcs[i], call.sizes[i], cudaMemcpyDefault, stream));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Statistics
+
+LaneStatistics TransferLane::statistics() const {
+  std::lock_guard lock(mutex_);
+  LaneStatistics s;
+  s.requests = parts_finished_;
+  s.bytes = bytes_completed_;
+  s.chunks = chunks_started_;
+  s.busy_seconds = busy_seconds_;
+  if (active_jobs_ > 0) {
+    s.busy_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - busy_since_).count();
+  }
+  s.achieved_gbps = s.busy_seconds > 0 ? static_cast<double>(s.bytes) / s.busy_seconds * 1e-9 : 0;
+  s.queued = queue_.size();
+  s.peak_queued = queue_.peak_size();
+  return s;
+}
+
+StagingStatistics TransferLane::staging_statistics() const {
+  std::lock_guard lock(mutex_);
+  StagingStatistics s;
+  if (staging_) {
+    s.slots = staging_->ring().slots();
+    s.slot_bytes = staging_->slot_bytes();
+    s.slots_in_use = staging_->ring().in_use();
+    s.peak_slots_in_use = staging_->ring().peak_in_use();
+  }
+  s.bytes_staged = bytes_staged_;
+  return s;
+}
+
+}  // namespace ghtier::detail

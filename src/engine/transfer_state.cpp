@@ -1,0 +1,216 @@
+// TransferState: outcome bookkeeping, waits (event fast path where possible), NVTX range per request.
+#include "engine/transfer_state.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/cuda_check.hpp"
+#include "core/log.hpp"
+#include "core/nvtx_range.hpp"
+
+namespace ghtier::detail {
+
+TransferState::TransferState(std::size_t bytes, int parts, int cpu_parts, TransferCallback callback,
+                             std::shared_ptr<EventPool> events, CallbackRunner* runner,
+                             std::shared_ptr<EngineCounters> counters)
+    : bytes_(bytes),
+      parts_(parts),
+      cpu_parts_(cpu_parts),
+      pool_(std::move(events)),
+      runner_(runner),
+      counters_(std::move(counters)),
+      callback_(std::move(callback)) {
+  // A range from submit to the end of the request: Nsight Systems shows each request's whole life.
+  nvtx_range_ = nvtx3::start_range_in<NvtxDomain>(
+                    nvtx3::event_attributes{nvtx3::message{"ghtier::transfer"}, nvtx3::payload{std::uint64_t{bytes}}})
+                    .get_value();
+  if (counters_) counters_->submitted.fetch_add(1, std::memory_order_relaxed);
+}
+
+TransferState::~TransferState() {
+  for (cudaEvent_t event : done_events_) pool_->release(event);
+  if (!terminal_) nvtx3::end_range_in<NvtxDomain>(nvtx3::range_handle{nvtx_range_});
+}
+
+void TransferState::add_done_event(cudaEvent_t event) {
+  {
+    std::lock_guard lock(mutex_);
+    done_events_.push_back(event);
+  }
+  changed_.notify_all();
+}
+
+void TransferState::mark_captured(cudaEvent_t event) {
+  std::unique_lock lock(mutex_);
+  done_events_.push_back(event);
+  captured_ = true;
+  decide_locked(lock, TransferStatus::captured);
+}
+
+void TransferState::part_finished(TransferStatus outcome, std::optional<Error> error) {
+  std::unique_lock lock(mutex_);
+  ++parts_done_;
+  if (outcome == TransferStatus::failed) {
+    any_failed_ = true;
+    if (!error_ && error) error_ = std::move(error);
+  } else if (outcome == TransferStatus::cancelled) {
+    any_cancelled_ = true;
+  }
+  if (parts_done_ < parts_ || decided_) return;
+  const TransferStatus final_outcome =
+      any_failed_ ? TransferStatus::failed : (any_cancelled_ ? TransferStatus::cancelled : TransferStatus::completed);
+  decide_locked(lock, final_outcome);
+}
+
+void TransferState::decide_locked(std::unique_lock<std::mutex>& lock, TransferStatus outcome) {
+  if (decided_) return;
+  decided_ = true;
+  outcome_ = outcome;
+  if (counters_) {
+    switch (outcome) {
+      case TransferStatus::completed: counters_->completed.fetch_add(1, std::memory_order_relaxed); break;
+      case TransferStatus::failed: counters_->failed.fetch_add(1, std::memory_order_relaxed); break;
+      case TransferStatus::cancelled: counters_->cancelled.fetch_add(1, std::memory_order_relaxed); break;
+      case TransferStatus::captured: counters_->captured.fetch_add(1, std::memory_order_relaxed); break;
+      case TransferStatus::pending: break;
+    }
+  }
+  if (callback_ && runner_) {
+    TransferCallback callback = std::move(callback_);
+    callback_ = nullptr;
+    lock.unlock();
+    // The callback runs once, then the request becomes terminal: wait() returns after the callback.
+    runner_->post([self = shared_from_this(), callback = std::move(callback), outcome] {
+      try {
+        callback(outcome);
+      } catch (...) {
+        self->become_terminal(outcome);
+        throw;  // CallbackRunner logs it
+      }
+      self->become_terminal(outcome);
+    });
+    lock.lock();
+    return;
+  }
+  lock.unlock();
+  become_terminal(outcome);
+  lock.lock();
+}
+
+void TransferState::become_terminal(TransferStatus outcome) {
+  {
+    std::lock_guard lock(mutex_);
+    if (terminal_) return;
+    terminal_ = true;
+    outcome_ = outcome;
+    nvtx3::end_range_in<NvtxDomain>(nvtx3::range_handle{nvtx_range_});
+  }
+  changed_.notify_all();
+}
+
+bool TransferState::event_waitable_locked() const noexcept {
+  return !decided_ && !callback_ && cpu_parts_ == 0 && !any_failed_ &&
+         static_cast<int>(done_events_.size()) == parts_ && parts_ > 0;
+}
+
+TransferStatus TransferState::status() {
+  std::lock_guard lock(mutex_);
+  return terminal_ ? outcome_ : TransferStatus::pending;
+}
+
+bool TransferState::ready() {
+  std::unique_lock lock(mutex_);
+  if (terminal_) return true;
+  if (!event_waitable_locked()) return false;
+  for (cudaEvent_t event : done_events_) {
+    cudaError_t status = cudaSuccess;
+    switch (query_event(event, &status)) {
+      case EventState::pending: return false;
+      case EventState::error:
+        any_failed_ = true;
+        error_ = Error(error_code_for(status),
+                       fmt::format("cudaEventQuery on a transfer's completion event failed: {} ({})",
+                                   cudaGetErrorString(status), cudaGetErrorName(status)),
+                       static_cast<int>(status));
+        decide_locked(lock, TransferStatus::failed);
+        return terminal_;
+      case EventState::complete: break;
+    }
+  }
+  decide_locked(lock, TransferStatus::completed);
+  return terminal_;
+}
+
+TransferStatus TransferState::wait() {
+  std::unique_lock lock(mutex_);
+  while (!terminal_) {
+    if (!event_waitable_locked()) {
+      changed_.wait(lock);  // notified when an event part registers and when the request ends
+      continue;
+    }
+    // Fast path: wait on the events directly (as cudaStreamSynchronize would), not for the dispatcher's poll.
+    const std::vector<cudaEvent_t> events = done_events_;
+    lock.unlock();
+    cudaError_t failure = cudaSuccess;
+    for (cudaEvent_t event : events) {
+      const cudaError_t status = cudaEventSynchronize(event);
+      if (status != cudaSuccess && failure == cudaSuccess) failure = status;
+    }
+    lock.lock();
+    if (decided_) continue;
+    if (failure != cudaSuccess) {
+      any_failed_ = true;
+      error_ = Error(error_code_for(failure),
+                     fmt::format("cudaEventSynchronize on a transfer's completion event failed: {} ({})",
+                                 cudaGetErrorString(failure), cudaGetErrorName(failure)),
+                     static_cast<int>(failure));
+      decide_locked(lock, TransferStatus::failed);
+    } else {
+      decide_locked(lock, TransferStatus::completed);
+    }
+  }
+  return outcome_;
+}
+
+TransferStatus TransferState::wait_for(std::chrono::nanoseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (ready()) return status();
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return TransferStatus::pending;
+    // Short steps: completion through events is found by ready(), not by a notification.
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::microseconds(100)),
+                      [&] { return terminal_; });
+  }
+}
+
+void TransferState::make_stream_wait(cudaStream_t stream) {
+  std::unique_lock lock(mutex_);
+  if (!captured_) {
+    // Blocks only while a part is still queued (its last chunk not yet enqueued), or for requests that
+    // finish on the CPU, whose end no stream can see.
+    changed_.wait(lock, [&] {
+      return decided_ || (cpu_parts_ == 0 && static_cast<int>(done_events_.size()) == parts_);
+    });
+    if (decided_) {
+      changed_.wait(lock, [&] { return terminal_ || outcome_ == TransferStatus::completed; });
+      if (outcome_ == TransferStatus::completed) return;
+      if (outcome_ == TransferStatus::failed && error_) throw *error_;
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("make_stream_wait: the transfer of {} bytes was {}; its bytes will never arrive",
+                              bytes_, to_string(outcome_)));
+    }
+  }
+  const std::vector<cudaEvent_t> events = done_events_;
+  lock.unlock();
+  for (cudaEvent_t event : events) GHTIER_CUDA_CHECK(cudaStreamWaitEvent(stream, event, 0));
+}
+
+std::optional<Error> TransferState::error() {
+  std::lock_guard lock(mutex_);
+  return terminal_ && outcome_ == TransferStatus::failed ? error_ : std::nullopt;
+}
+
+}  // namespace ghtier::detail
