@@ -1,0 +1,299 @@
+// The "gather" suite: rows gathered by index from a table in pinned CPU memory into GPU memory, as a
+// recommender's feature and embedding lookups do. Sweeps the table size (the part of the table the keys
+// touch), the row width and the key distribution (uniform, Zipf 0.99), and times, in the same run:
+//   plain   ghtier::gather: every requested row read over the link in place;
+//   sorted  ghtier::sorted_gather: indices sorted and de-duplicated on the GPU, each distinct row read once,
+//           in address order;
+//   cached  RowCache::gather: the hottest rows (by the key distribution's ranks, within a budget of GPU
+//           memory) served from HBM, the rest read over the link;
+//   cpu_then_copy  what a user writes without direct access: a multi-threaded CPU gather into a pinned
+//           staging buffer, then one cudaMemcpyAsync to the GPU (wall time of both);
+//   cpu     the multi-threaded CPU gather alone, host to host (no GPU involved).
+// GBps counts the bytes that cross the link (plain: every requested row; sorted: each distinct row once;
+// cached: the misses; cpu_then_copy: the copy); effective_GBps counts the requested bytes. The ceiling is
+// the SM read rate of pinned memory calibrated in the same run (bench_platform's sm_read_gbps). Targets
+// (printed as target_ratio, never asserted): 0.8 for plain gathers of rows >= 2 KiB, and of any row while
+// the table (the touched part) is at most 256 MiB.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bench_suite.hpp"
+#include "core/cuda_check.hpp"
+#include "gather_keys.hpp"
+#include "ghtier/error.hpp"
+#include "ghtier/gather.hpp"
+#include "ghtier/index_check.hpp"
+#include "ghtier/row_cache.hpp"
+#include "ghtier/sorted_gather.hpp"
+#include "host_gather_pool.hpp"
+
+namespace ghtier::bench {
+
+namespace {
+
+constexpr std::size_t KiB = std::size_t{1} << 10;
+constexpr std::size_t MiB = std::size_t{1} << 20;
+constexpr std::size_t GiB = std::size_t{1} << 30;
+constexpr double zipf_exponent = 0.99;
+constexpr double target_ratio = 0.8;
+constexpr std::size_t small_table_bytes = 256 * MiB;   // "the touched part of the table is small"
+constexpr std::size_t cache_budget_bytes = 256 * MiB;  // GPU memory a RowCache may use
+constexpr std::size_t cache_fraction = 10;             // ... and at most a tenth of the table's rows
+
+enum class Method { plain, sorted, cached, cpu_then_copy, cpu };
+
+const char* method_name(Method m) {
+  switch (m) {
+    case Method::plain: return "plain";
+    case Method::sorted: return "sorted";
+    case Method::cached: return "cached";
+    case Method::cpu_then_copy: return "cpu_then_copy";
+    case Method::cpu: return "cpu";
+  }
+  return "unknown";
+}
+
+struct Config {
+  std::vector<std::size_t> tables;
+  std::vector<std::size_t> rows;
+  std::size_t batch_bytes;  // requested bytes per gather
+  int iterations;
+};
+
+Config config_for(const BenchOptions& options) {
+  if (options.quick) return {{2 * MiB, 256 * MiB, 2 * GiB}, {128, 1024, 4096}, 32 * MiB, 5};
+  return {{2 * MiB, 16 * MiB, 64 * MiB, 256 * MiB, GiB, 2 * GiB, 4 * GiB, 8 * GiB},
+          {16, 64, 128, 256, 512, 1024, 2048, 4096},
+          64 * MiB,
+          10};
+}
+
+std::string size_name(std::size_t bytes) {
+  if (bytes % GiB == 0) return fmt::format("{}GiB", bytes / GiB);
+  if (bytes % MiB == 0) return fmt::format("{}MiB", bytes / MiB);
+  return fmt::format("{}KiB", bytes / KiB);
+}
+
+struct StreamDestroy {
+  void operator()(cudaStream_t s) const noexcept { GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(s)); }
+};
+using Stream = std::unique_ptr<std::remove_pointer_t<cudaStream_t>, StreamDestroy>;
+
+struct HostFree {
+  void operator()(void* p) const noexcept { GHTIER_CUDA_CHECK_NOTHROW(cudaFreeHost(p)); }
+};
+struct DeviceFree {
+  void operator()(void* p) const noexcept { GHTIER_CUDA_CHECK_NOTHROW(cudaFree(p)); }
+};
+using PinnedBytes = std::unique_ptr<unsigned char, HostFree>;
+using DeviceBytes = std::unique_ptr<unsigned char, DeviceFree>;
+
+PinnedBytes pinned(std::size_t bytes) {
+  void* p = nullptr;
+  GHTIER_CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocDefault));
+  return PinnedBytes(static_cast<unsigned char*>(p));
+}
+DeviceBytes device_bytes(std::size_t bytes) {
+  void* p = nullptr;
+  GHTIER_CUDA_CHECK(cudaMalloc(&p, bytes));
+  return DeviceBytes(static_cast<unsigned char*>(p));
+}
+
+/// What every case shares, allocated on the first case that runs and freed after the run: the largest
+/// table once (cudaHostAlloc costs about 0.7 s/GiB), whose prefixes are the smaller tables; the batch's
+/// buffers; the CPU threads.
+struct Shared {
+  std::size_t table_bytes = 0;
+  std::size_t batch_bytes = 0;
+  PinnedBytes table;
+  PinnedBytes staging;                  // cpu_then_copy's pinned buffer
+  std::vector<unsigned char> host_out;  // cpu's destination
+  DeviceBytes out;
+  DeviceBytes indices;
+  Stream stream;
+  std::unique_ptr<IndexCheck> check;
+  std::unique_ptr<StreamBlocker> blocker;
+  std::unique_ptr<HostGatherPool> pool;
+};
+
+Shared& shared(const Config& config) {
+  static std::mutex mutex;
+  static std::unique_ptr<Shared> instance;
+  std::lock_guard lock(mutex);
+  if (!instance) {
+    auto s = std::make_unique<Shared>();
+    s->table_bytes = *std::max_element(config.tables.begin(), config.tables.end());
+    s->batch_bytes = config.batch_bytes;
+    s->table = pinned(s->table_bytes);
+    // Touch the table from the CPU in parallel, so that every page exists before the first case.
+    {
+      std::vector<std::thread> touch;
+      const unsigned n = std::max(1u, std::thread::hardware_concurrency());
+      for (unsigned t = 0; t < n; ++t) {
+        touch.emplace_back([&, t] {
+          const std::size_t begin = s->table_bytes * t / n;
+          const std::size_t end = s->table_bytes * (t + 1) / n;
+          for (std::size_t b = begin; b < end; b += 4096) s->table.get()[b] = static_cast<unsigned char>(b >> 12);
+        });
+      }
+      for (auto& t : touch) t.join();
+    }
+    s->staging = pinned(s->batch_bytes);
+    s->host_out.assign(s->batch_bytes, 0);
+    s->out = device_bytes(s->batch_bytes);
+    s->indices = device_bytes(s->batch_bytes / 16 * sizeof(std::int64_t));  // rows are at least 16 B
+    cudaStream_t raw = nullptr;
+    GHTIER_CUDA_CHECK(cudaStreamCreateWithFlags(&raw, cudaStreamNonBlocking));
+    s->stream = Stream(raw);
+    s->check = std::make_unique<IndexCheck>();
+    s->blocker = std::make_unique<StreamBlocker>();
+    s->pool = std::make_unique<HostGatherPool>(std::min(16u, std::max(1u, std::thread::hardware_concurrency())));
+    instance = std::move(s);
+    on_suite_cleanup([] {
+      std::lock_guard inner(mutex);
+      instance.reset();
+    });
+  }
+  return *instance;
+}
+
+/// Holds the stream with the blocker for as long as it lives (so that an error never leaves a spin).
+class BlockedStream {
+ public:
+  BlockedStream(StreamBlocker& blocker, cudaStream_t stream) : blocker_(blocker) { blocker_.block(stream); }
+  ~BlockedStream() { blocker_.release(); }
+  BlockedStream(const BlockedStream&) = delete;
+  BlockedStream& operator=(const BlockedStream&) = delete;
+
+ private:
+  StreamBlocker& blocker_;
+};
+
+double wall_seconds(const auto& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void run_case(benchmark::State& state, const BenchOptions& options, const Config& config, Method method,
+              KeyDistribution keys_kind, std::size_t table_bytes, std::size_t row_bytes) {
+  try {
+    GHTIER_CUDA_CHECK(cudaSetDevice(options.device));
+    const double ceiling = bench_platform(options.device).link.sm_read_gbps;
+    Shared& s = shared(config);
+    cudaStream_t stream = s.stream.get();
+    const std::size_t num_rows = table_bytes / row_bytes;
+    const std::size_t count = config.batch_bytes / row_bytes;
+    std::mt19937_64 rng(0x5eed + table_bytes + row_bytes);
+    const std::vector<std::int64_t> keys = make_keys(keys_kind, count, num_rows, zipf_exponent, rng);
+    GHTIER_CUDA_CHECK(cudaMemcpy(s.indices.get(), keys.data(), count * sizeof(std::int64_t), cudaMemcpyHostToDevice));
+    const auto* d_keys = reinterpret_cast<const std::int64_t*>(s.indices.get());
+    const double requested = static_cast<double>(count * row_bytes);
+    double link_bytes = requested;
+
+    std::optional<RowCache> cache;
+    if (method == Method::cached) {
+      const std::size_t capacity = std::min(num_rows / cache_fraction, cache_budget_bytes / row_bytes);
+      // The hottest ranks of the Zipf distribution (for uniform keys the same rows: no better choice exists).
+      cache.emplace(s.table.get(), row_bytes, num_rows, zipf_hot_rows(capacity, num_rows), stream);
+      const std::size_t hits = count_in(keys, std::vector<std::int64_t>(cache->hot_rows().begin(), cache->hot_rows().end()));
+      link_bytes = static_cast<double>((count - hits) * row_bytes);
+      state.counters["hit_rate"] = static_cast<double>(hits) / static_cast<double>(count);
+      state.counters["cached_rows"] = static_cast<double>(cache->cached_rows());
+    } else if (method == Method::sorted) {
+      const std::size_t distinct = distinct_count(keys);
+      link_bytes = static_cast<double>(distinct * row_bytes);
+      state.counters["distinct_fraction"] = static_cast<double>(distinct) / static_cast<double>(count);
+    }
+
+    // One gather, queued on the stream (GPU methods) or done on the CPU (returns its wall time).
+    auto gpu_gather = [&] {
+      switch (method) {
+        case Method::plain: gather(s.table.get(), row_bytes, num_rows, d_keys, count, s.out.get(), stream, s.check.get()); break;
+        case Method::sorted:
+          sorted_gather(s.table.get(), row_bytes, num_rows, d_keys, count, s.out.get(), stream, s.check.get());
+          break;
+        case Method::cached: cache->gather(d_keys, count, s.out.get(), stream, s.check.get()); break;
+        default: break;
+      }
+    };
+    auto timed = [&]() -> double {
+      if (method == Method::cpu) {
+        return wall_seconds([&] { s.pool->gather(s.table.get(), row_bytes, keys.data(), count, s.host_out.data()); });
+      }
+      if (method == Method::cpu_then_copy) {
+        return wall_seconds([&] {
+          s.pool->gather(s.table.get(), row_bytes, keys.data(), count, s.staging.get());
+          GHTIER_CUDA_CHECK(cudaMemcpyAsync(s.out.get(), s.staging.get(), count * row_bytes, cudaMemcpyHostToDevice,
+                                            stream));
+          GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
+        });
+      }
+      EventTimer timer;
+      {
+        BlockedStream hold(*s.blocker, stream);
+        timer.start(stream);
+        gpu_gather();
+        timer.stop(stream);
+      }
+      return timer.elapsed_seconds();
+    };
+
+    (void)timed();  // warm-up: page tables, module load, the cache's fill
+    GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
+    Samples samples;
+    for (auto _ : state) {
+      const double seconds = timed();
+      samples.add(seconds);
+      state.SetIterationTime(seconds);
+    }
+    GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
+    s.check->check(stream);  // every key was in range; a failure here is a bug in the suite
+    report_bandwidth(state, link_bytes, samples, ceiling, "SM read of pinned memory (calibrated sm_read_gbps)");
+    const double median = samples.median();
+    state.counters["effective_GBps"] = median > 0 ? requested / median * 1e-9 : 0;
+    state.counters["rows_per_s"] = median > 0 ? static_cast<double>(count) / median : 0;
+    if (method == Method::plain && (row_bytes >= 2 * KiB || table_bytes <= small_table_bytes)) {
+      state.counters["target_ratio"] = target_ratio;
+    }
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+void register_gather(const BenchOptions& options) {
+  const Config config = config_for(options);
+  for (std::size_t table_bytes : config.tables) {
+    for (std::size_t row_bytes : config.rows) {
+      for (KeyDistribution keys : {KeyDistribution::uniform, KeyDistribution::zipf}) {
+        for (Method method : {Method::plain, Method::sorted, Method::cached, Method::cpu_then_copy, Method::cpu}) {
+          const std::string name = fmt::format("gather/{}/{}_{}B/{}", method_name(method),
+                                               keys == KeyDistribution::uniform ? "uniform" : "zipf", row_bytes,
+                                               size_name(table_bytes));
+          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+            run_case(state, options, config, method, keys, table_bytes, row_bytes);
+          })->Iterations(config.iterations)->UseManualTime()->Unit(benchmark::kMillisecond);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+GHTIER_BENCH_SUITE("gather", register_gather);
+
+}  // namespace ghtier::bench

@@ -1,0 +1,284 @@
+// Recommender feature retrieval with the feature tables left in CPU memory: the shape of the GH200 talk's
+// recommender (221k users with 40 continuous + 44 categorical features, 850k items with 20 + 16), random
+// query batches of (user, item) pairs whose features the GPU gathers in place over the link. Prints rows/s
+// and GB/s against the link's SM read ceiling measured here, then the same for skewed (Zipf 0.99) item
+// popularity with the most popular items cached in GPU memory; checks a sample of rows against the CPU.
+//   recommender_features [--quick]
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ghtier/error.hpp"
+#include "ghtier/gather.hpp"
+#include "ghtier/index_check.hpp"
+#include "ghtier/link_model.hpp"
+#include "ghtier/platform.hpp"
+#include "ghtier/row_cache.hpp"
+
+namespace {
+
+constexpr std::size_t user_count = 221'000;
+constexpr std::size_t item_count = 850'000;
+constexpr std::size_t user_continuous = 40;
+constexpr std::size_t user_categorical = 44;
+constexpr std::size_t item_continuous = 20;
+constexpr std::size_t item_categorical = 16;
+// A row: the continuous features as float, then the categorical ones as int32 ids.
+constexpr std::size_t user_row_bytes = 4 * (user_continuous + user_categorical);  // 336 B
+constexpr std::size_t item_row_bytes = 4 * (item_continuous + item_categorical);  // 144 B
+
+void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) throw std::runtime_error(fmt::format("{}: {}", what, cudaGetErrorString(status)));
+}
+
+/// Memory the example owns: pinned host or device, freed on scope exit.
+class Memory {
+ public:
+  Memory(std::size_t bytes, bool host) : host_(host) {
+    check(host ? cudaHostAlloc(&data_, bytes, cudaHostAllocDefault) : cudaMalloc(&data_, bytes),
+          host ? "cudaHostAlloc" : "cudaMalloc");
+  }
+  ~Memory() {
+    if (host_) {
+      cudaFreeHost(data_);
+    } else {
+      cudaFree(data_);
+    }
+  }
+  Memory(const Memory&) = delete;
+  Memory& operator=(const Memory&) = delete;
+  template <class T = unsigned char>
+  [[nodiscard]] T* get() const {
+    return static_cast<T*>(data_);
+  }
+
+ private:
+  void* data_ = nullptr;
+  bool host_;
+};
+
+/// Fills `rows` feature rows in parallel: continuous features in [0, 1), categorical ids below 10^6.
+void fill_features(unsigned char* table, std::size_t rows, std::size_t continuous, std::size_t categorical,
+                   std::uint64_t seed) {
+  const unsigned threads = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> workers;
+  for (unsigned t = 0; t < threads; ++t) {
+    workers.emplace_back([=] {
+      std::mt19937_64 rng(seed + t);
+      std::uniform_real_distribution<float> value(0.f, 1.f);
+      std::uniform_int_distribution<std::int32_t> id(0, 999'999);
+      const std::size_t row_bytes = 4 * (continuous + categorical);
+      for (std::size_t r = rows * t / threads; r < rows * (t + 1) / threads; ++r) {
+        unsigned char* row = table + r * row_bytes;
+        for (std::size_t f = 0; f < continuous; ++f) {
+          const float v = value(rng);
+          std::memcpy(row + 4 * f, &v, 4);
+        }
+        for (std::size_t f = 0; f < categorical; ++f) {
+          const std::int32_t v = id(rng);
+          std::memcpy(row + 4 * (continuous + f), &v, 4);
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+}
+
+/// Zipf(s) over n items, most popular first in a random order of the items.
+std::vector<std::int32_t> zipf_items(std::mt19937_64& rng, std::size_t count, std::size_t n, double s,
+                                     const std::vector<std::int32_t>& popularity_order) {
+  const double a = 1.0 - s;
+  const double h_max = (std::pow(static_cast<double>(n) + 1, a) - 1) / a;
+  std::uniform_real_distribution<double> u(0.0, h_max);
+  std::vector<std::int32_t> out(count);
+  for (auto& i : out) {
+    const double x = std::pow(1 + u(rng) * a, 1 / a);
+    const auto rank = static_cast<std::size_t>(std::clamp(x, 1.0, static_cast<double>(n))) - 1;
+    i = popularity_order[rank];
+  }
+  return out;
+}
+
+struct StreamDestroy {
+  void operator()(cudaStream_t s) const noexcept { cudaStreamDestroy(s); }
+};
+struct EventDestroy {
+  void operator()(cudaEvent_t e) const noexcept { cudaEventDestroy(e); }
+};
+using Stream = std::unique_ptr<std::remove_pointer_t<cudaStream_t>, StreamDestroy>;
+using Event = std::unique_ptr<std::remove_pointer_t<cudaEvent_t>, EventDestroy>;
+
+struct Result {
+  double seconds = 0;
+  std::size_t rows = 0;
+  std::size_t bytes = 0;
+};
+
+/// Checks `samples` random positions of the last batch's output against the tables on the CPU.
+bool check_sample(const unsigned char* table, std::size_t row_bytes, const std::int32_t* host_indices,
+                  const unsigned char* device_out, std::size_t batch, std::mt19937_64& rng, const char* what) {
+  std::vector<unsigned char> out(batch * row_bytes);
+  check(cudaMemcpy(out.data(), device_out, out.size(), cudaMemcpyDeviceToHost), "cudaMemcpy");
+  std::uniform_int_distribution<std::size_t> pick(0, batch - 1);
+  for (int s = 0; s < 1000; ++s) {
+    const std::size_t i = pick(rng);
+    const unsigned char* want = table + static_cast<std::size_t>(host_indices[i]) * row_bytes;
+    if (std::memcmp(out.data() + i * row_bytes, want, row_bytes) != 0) {
+      std::fprintf(stderr, "MISMATCH: %s row %zu (id %d) differs from the CPU table\n", what, i, host_indices[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
+int run(bool quick) {
+  int device = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  const ghtier::Platform platform = ghtier::detect_platform(device);
+  ghtier::CalibrationOptions calibration;
+  calibration.time_budget_seconds = 1.0;
+  calibration.transfer_bytes = 64u << 20;
+  const ghtier::LinkModel link = ghtier::calibrate(device, calibration);
+  fmt::print("device: {} ({}), link SM read ceiling {:.1f} GB/s (calibrated)\n", platform.attributes.name,
+             ghtier::to_string(platform.platform_class), link.sm_read_gbps);
+
+  const std::size_t batch = quick ? 16384 : 65536;
+  const std::size_t batches = quick ? 20 : 200;
+  fmt::print("tables in pinned CPU memory: users {} x {} B = {:.1f} MB, items {} x {} B = {:.1f} MB\n", user_count,
+             user_row_bytes, user_count * user_row_bytes / 1e6, item_count, item_row_bytes,
+             item_count * item_row_bytes / 1e6);
+  Memory users(user_count * user_row_bytes, true);
+  Memory items(item_count * item_row_bytes, true);
+  fill_features(users.get(), user_count, user_continuous, user_categorical, 1);
+  fill_features(items.get(), item_count, item_continuous, item_categorical, 2);
+
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<std::int32_t> any_user(0, static_cast<std::int32_t>(user_count) - 1);
+  std::uniform_int_distribution<std::int32_t> any_item(0, static_cast<std::int32_t>(item_count) - 1);
+  std::vector<std::int32_t> user_ids(batch * batches);
+  std::vector<std::int32_t> item_ids(batch * batches);
+  for (auto& u : user_ids) u = any_user(rng);
+  for (auto& i : item_ids) i = any_item(rng);
+  std::vector<std::int32_t> popularity(item_count);
+  for (std::size_t i = 0; i < item_count; ++i) popularity[i] = static_cast<std::int32_t>(i);
+  std::shuffle(popularity.begin(), popularity.end(), rng);
+  const std::vector<std::int32_t> skewed_items = zipf_items(rng, batch * batches, item_count, 0.99, popularity);
+
+  Memory d_users_idx(user_ids.size() * 4, false);
+  Memory d_items_idx(item_ids.size() * 4, false);
+  Memory d_skewed_idx(skewed_items.size() * 4, false);
+  check(cudaMemcpy(d_users_idx.get(), user_ids.data(), user_ids.size() * 4, cudaMemcpyHostToDevice), "cudaMemcpy");
+  check(cudaMemcpy(d_items_idx.get(), item_ids.data(), item_ids.size() * 4, cudaMemcpyHostToDevice), "cudaMemcpy");
+  check(cudaMemcpy(d_skewed_idx.get(), skewed_items.data(), skewed_items.size() * 4, cudaMemcpyHostToDevice),
+        "cudaMemcpy");
+  Memory user_features(batch * user_row_bytes, false);
+  Memory item_features(batch * item_row_bytes, false);
+
+  cudaStream_t raw_stream = nullptr;
+  check(cudaStreamCreateWithFlags(&raw_stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  const Stream owned_stream(raw_stream);
+  cudaStream_t stream = owned_stream.get();
+  cudaEvent_t raw_start = nullptr;
+  cudaEvent_t raw_stop = nullptr;
+  check(cudaEventCreate(&raw_start), "cudaEventCreate");
+  const Event owned_start(raw_start);
+  check(cudaEventCreate(&raw_stop), "cudaEventCreate");
+  const Event owned_stop(raw_stop);
+  cudaEvent_t start = raw_start;
+  cudaEvent_t stop = raw_stop;
+  ghtier::IndexCheck index_check;
+
+  // Phase 1: uniform users and items, every row read over the link.
+  auto gather_batches = [&](const std::int32_t* d_items, ghtier::RowCache* item_cache) {
+    for (std::size_t b = 0; b < batches; ++b) {
+      ghtier::gather(users.get(), user_row_bytes, user_count, d_users_idx.get<std::int32_t>() + b * batch, batch,
+                     user_features.get(), stream, &index_check);
+      if (item_cache != nullptr) {
+        item_cache->gather(d_items + b * batch, batch, item_features.get(), stream, &index_check);
+      } else {
+        ghtier::gather(items.get(), item_row_bytes, item_count, d_items + b * batch, batch, item_features.get(),
+                       stream, &index_check);
+      }
+    }
+  };
+  auto timed = [&](const std::int32_t* d_items, ghtier::RowCache* item_cache) {
+    gather_batches(d_items, item_cache);  // warm-up
+    check(cudaEventRecord(start, stream), "cudaEventRecord");
+    gather_batches(d_items, item_cache);
+    check(cudaEventRecord(stop, stream), "cudaEventRecord");
+    check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+    float ms = 0;
+    check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+    index_check.check(stream);
+    return Result{ms * 1e-3, 2 * batch * batches, batch * batches * (user_row_bytes + item_row_bytes)};
+  };
+  auto report = [&](const char* what, const Result& r, double link_bytes) {
+    const double gbps = link_bytes / r.seconds * 1e-9;
+    fmt::print("{}: {} batches of {} (user, item) pairs in {:.2f} ms: {:.1f} M rows/s, {:.1f} GB/s of features, "
+               "{:.1f} GB/s over the link = {:.2f} of the {:.1f} GB/s ceiling\n",
+               what, batches, batch, r.seconds * 1e3, r.rows / r.seconds * 1e-6,
+               static_cast<double>(r.bytes) / r.seconds * 1e-9, gbps, gbps / link.sm_read_gbps, link.sm_read_gbps);
+  };
+
+  const Result uniform = timed(d_items_idx.get<std::int32_t>(), nullptr);
+  report("uniform items, no cache", uniform, static_cast<double>(uniform.bytes));
+  const std::size_t last = (batches - 1) * batch;
+  bool ok = check_sample(users.get(), user_row_bytes, user_ids.data() + last, user_features.get(), batch, rng,
+                         "user features") &&
+            check_sample(items.get(), item_row_bytes, item_ids.data() + last, item_features.get(), batch, rng,
+                         "item features");
+
+  // Phase 2: skewed item popularity; the 5% most popular items cached in GPU memory.
+  const std::size_t cached = item_count / 20;
+  std::vector<std::int64_t> hot(cached);
+  for (std::size_t r = 0; r < cached; ++r) hot[r] = popularity[r];
+  ghtier::RowCache item_cache(items.get(), item_row_bytes, item_count, hot, stream);
+  const Result skewed = timed(d_skewed_idx.get<std::int32_t>(), &item_cache);
+  const ghtier::RowCache::Stats stats = item_cache.stats(stream);
+  const double miss_fraction =
+      static_cast<double>(stats.misses) / static_cast<double>(std::max<std::uint64_t>(1, stats.hits + stats.misses));
+  const double link_bytes = static_cast<double>(batch * batches) *
+                            (static_cast<double>(user_row_bytes) + miss_fraction * static_cast<double>(item_row_bytes));
+  report("Zipf(0.99) items, 5% cached", skewed, link_bytes);
+  fmt::print("item cache: {} rows ({:.1f} MB of GPU memory), hit rate {:.1f}%\n", item_cache.cached_rows(),
+             item_cache.device_bytes() / 1e6, 100.0 * (1.0 - miss_fraction));
+  ok = ok && check_sample(items.get(), item_row_bytes, skewed_items.data() + last, item_features.get(), batch, rng,
+                          "cached item features");
+
+  fmt::print("check against the CPU tables: {}\n", ok ? "OK" : "FAILED");
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--quick") {
+      quick = true;
+    } else {
+      std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+      return 2;
+    }
+  }
+  try {
+    return run(quick);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "recommender_features: %s\n", e.what());
+    return 1;
+  }
+}
