@@ -118,6 +118,9 @@ std::string format_info_text(const Platform& platform, const InfoSubject& subjec
   for (const LinkField& f : link_fields) {
     out += fmt::format("  {:<20}{:>9.2f} {:<6}{}\n", f.key, platform.link.*f.member, f.unit, f.meaning);
   }
+  if (!subject.assumed && platform.link.source.starts_with("profile")) {
+    out += "  (the profile's figures: `ghtier info --calibrate [--save FILE]` measures this device)\n";
+  }
 
   out += "\nMoves (how ghtier copies from a buffer of the row's mode into one of the column's)\n";
   auto append_trimmed = [&out](std::string line) {
