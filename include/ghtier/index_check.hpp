@@ -12,8 +12,9 @@ namespace ghtier {
 /// is negative or at least the table's row count: a gather writes zeros for it, a scatter skips it, and the
 /// kernel notes it here. Without an IndexCheck argument such a call checks by itself: it waits for its
 /// stream and throws Error(invalid_argument). With one, the call stays asynchronous and the caller checks
-/// when it wants to (once per batch, say). One IndexCheck may serve many calls and streams on one device;
-/// the first bad index recorded is the one reported.
+/// when it wants to (once per batch, say; always under CUDA graph capture, where waiting is not allowed).
+/// One IndexCheck may serve many calls and streams on one device; the first bad index recorded is the one
+/// reported.
 class IndexCheck {
  public:
   /// Allocates the record in the current device's memory (cleared). Throws Error(out_of_memory, cuda_error).
