@@ -1,0 +1,87 @@
+// The engine's C++ API where no GPU is needed: options out of range, no device, empty tokens, registration
+// arguments, names of the enums.
+#include <gtest/gtest.h>
+
+#include "ghtier/completion_token.hpp"
+#include "ghtier/host_registration.hpp"
+#include "ghtier/transfer_engine.hpp"
+#include "test_support.hpp"
+
+namespace ghtier {
+namespace {
+
+TEST(TransferEngineApi, RefusesOptionsOutOfRange) {
+  const Platform platform = assume_platform("x86-h100-pcie");
+  auto with = [](auto change) {
+    TransferEngineOptions o;
+    change(o);
+    return o;
+  };
+  EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) { o.chunk_bytes = 100; })),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) { o.staging_chunk_bytes = 0; })),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) { o.staging_slots = 1; })),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) { o.batch_max_items = 0; })),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) { o.copy_threads = 100000; })),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(
+      TransferEngine(platform, 0, nullptr, with([](auto& o) { o.poll_interval = std::chrono::microseconds(0); })),
+      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) {
+                        o.chunk_bytes = 1 << 20;
+                        o.background_window_bytes = 4096;
+                      })),
+                      ErrorCode::invalid_argument);
+}
+
+TEST(TransferEngineApi, NeedsADeviceInRange) {
+  const Platform platform = assume_platform("gh200");
+  if (visible_device_count() == 0) {
+    EXPECT_GHTIER_ERROR(TransferEngine(platform, 0), ErrorCode::no_device);
+  } else {
+    EXPECT_GHTIER_ERROR(TransferEngine(platform, visible_device_count()), ErrorCode::invalid_argument);
+    EXPECT_GHTIER_ERROR(TransferEngine(platform, -1), ErrorCode::invalid_argument);
+  }
+}
+
+TEST(TransferEngineApi, EmptyTokensSaySo) {
+  CompletionToken token;
+  EXPECT_FALSE(token.valid());
+  EXPECT_GHTIER_ERROR((void)token.ready(), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)token.wait(), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)token.wait_for(std::chrono::milliseconds(1)), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(token.make_stream_wait(nullptr), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)token.status(), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)token.error(), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)token.bytes(), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(token.release(), ErrorCode::invalid_argument);
+  CompletionToken moved = std::move(token);
+  EXPECT_FALSE(moved.valid());
+}
+
+TEST(TransferEngineApi, HostRegistrationArguments) {
+  char buffer[64];
+  EXPECT_GHTIER_ERROR(HostRegistration(nullptr, 4096), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(HostRegistration(buffer, 0), ErrorCode::invalid_argument);
+  HostRegistration none;
+  EXPECT_FALSE(none.registered());
+  EXPECT_EQ(none.data(), nullptr);
+  EXPECT_EQ(none.size(), 0u);
+  none.reset();  // nothing to undo
+}
+
+TEST(TransferEngineApi, EnumNames) {
+  EXPECT_EQ(to_string(TransferPriority::urgent), "urgent");
+  EXPECT_EQ(to_string(TransferPriority::background), "background");
+  EXPECT_EQ(to_string(TransferStatus::pending), "pending");
+  EXPECT_EQ(to_string(TransferStatus::completed), "completed");
+  EXPECT_EQ(to_string(TransferStatus::failed), "failed");
+  EXPECT_EQ(to_string(TransferStatus::cancelled), "cancelled");
+  EXPECT_EQ(to_string(TransferStatus::captured), "captured");
+}
+
+}  // namespace
+}  // namespace ghtier

@@ -1,0 +1,274 @@
+// The engine under load and at its edges: 16 threads submitting at once, callbacks exactly once, shutdown
+// with requests in flight (no hang, every token completes or says cancelled), bad input on real memory,
+// tokens used after release, statistics that add up.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine_test_buffers.hpp"
+#include "ghtier/transfer_engine.hpp"
+#include "test_support.hpp"
+
+namespace ghtier {
+namespace {
+
+using test::ModeBuffer;
+
+constexpr std::size_t KiB = 1024;
+constexpr std::size_t MiB = 1024 * KiB;
+
+class EngineLifecycleGpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GHTIER_REQUIRE_GPU();
+    platform_ = detect_platform(0);
+  }
+  Platform platform_;
+};
+
+const MemoryMode all_modes[] = {MemoryMode::device, MemoryMode::pinned_host, MemoryMode::managed, MemoryMode::system};
+
+TEST_F(EngineLifecycleGpu, SixteenThreadsSubmitAtOnce) {
+  TransferEngine engine(platform_, 0);
+  constexpr int threads = 16;
+  constexpr int copies_each = 12;
+  std::atomic<int> callbacks{0};
+  std::vector<std::string> failures(threads);
+  std::vector<std::thread> workers;
+  std::mt19937_64 seeds = test::fresh_rng();
+  for (int t = 0; t < threads; ++t) {
+    const std::uint64_t seed = seeds();
+    workers.emplace_back([&, t, seed] {
+      try {
+        std::mt19937_64 rng(seed);
+        struct Pending {
+          std::unique_ptr<ModeBuffer> src, dst;
+          std::vector<unsigned char> data;
+          CompletionToken token;
+        };
+        std::vector<Pending> pending;
+        for (int k = 0; k < copies_each; ++k) {
+          Pending p;
+          const MemoryMode from = all_modes[rng() % 4];
+          const MemoryMode to = all_modes[rng() % 4];
+          const std::size_t n = std::uniform_int_distribution<std::size_t>(1, 3 * MiB)(rng);
+          p.src = std::make_unique<ModeBuffer>(from, n);
+          p.dst = std::make_unique<ModeBuffer>(to, n);
+          p.data = test::random_bytes(rng, n);
+          p.src->upload(0, p.data.data(), n);
+          p.dst->poison();
+          CopyRequest request = test::copy_of(p.dst->data(), p.src->data(), n);
+          request.priority = rng() % 2 ? TransferPriority::urgent : TransferPriority::background;
+          request.on_complete = [&callbacks](TransferStatus status) {
+            if (status == TransferStatus::completed) callbacks.fetch_add(1);
+          };
+          p.token = engine.submit(request);
+          pending.push_back(std::move(p));
+        }
+        for (auto& p : pending) {
+          if (p.token.wait() != TransferStatus::completed) {
+            failures[t] = "a copy did not complete";
+            return;
+          }
+          const std::vector<unsigned char> got = p.dst->download();
+          if (std::memcmp(got.data(), p.data.data(), p.data.size()) != 0) {
+            failures[t] = "wrong bytes in a copy of " + std::to_string(p.data.size());
+            return;
+          }
+        }
+      } catch (const std::exception& e) {
+        failures[t] = e.what();
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  for (int t = 0; t < threads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+  engine.synchronize();
+  EXPECT_EQ(callbacks.load(), threads * copies_each);
+  const TransferStatistics stats = engine.statistics();
+  EXPECT_EQ(stats.completed, static_cast<std::uint64_t>(threads * copies_each));
+  EXPECT_EQ(stats.queue_depth, 0u);
+}
+
+TEST_F(EngineLifecycleGpu, CallbacksRunExactlyOnce) {
+  auto rng = test::fresh_rng();
+  TransferEngine engine(platform_, 0);
+  constexpr int requests = 200;
+  std::vector<std::atomic<int>> calls(requests);
+  std::vector<std::atomic<int>> outcome(requests);
+  ModeBuffer device(MemoryMode::device, 8 * MiB);
+  ModeBuffer pinned(MemoryMode::pinned_host, 8 * MiB);
+  ModeBuffer pageable(MemoryMode::system, 8 * MiB);
+  ModeBuffer managed(MemoryMode::managed, 8 * MiB);
+  std::vector<CompletionToken> tokens;
+  for (int i = 0; i < requests; ++i) {
+    auto callback = [&calls, &outcome, i](TransferStatus status) {
+      calls[i].fetch_add(1);
+      outcome[i].store(static_cast<int>(status));
+    };
+    const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 8 * MiB)(rng);  // zero bytes included
+    switch (i % 4) {
+      case 0: {
+        CopyRequest r = test::copy_of(device.data(), pinned.data(), n);
+        r.on_complete = callback;
+        tokens.push_back(engine.submit(r));
+        break;
+      }
+      case 1: {
+        CopyRequest r = test::copy_of(pageable.data(), device.data(), n);
+        r.priority = TransferPriority::urgent;
+        r.on_complete = callback;
+        tokens.push_back(engine.submit(r));
+        break;
+      }
+      case 2: {
+        BatchCopyRequest r;
+        r.items.push_back({pinned.data(), device.data(), n / 2});
+        r.items.push_back({pageable.data(), managed.data(), n / 2});
+        r.on_complete = callback;
+        tokens.push_back(engine.submit(r));
+        break;
+      }
+      default: {
+        PrefetchRequest r;
+        r.ptr = managed.data();
+        r.bytes = n;
+        r.target = i % 8 == 3 ? PrefetchTarget::device : PrefetchTarget::host;
+        r.on_complete = callback;
+        tokens.push_back(engine.submit(r));
+      }
+    }
+    // Some tokens are dropped at once: the callback still runs once.
+    if (i % 5 == 0) tokens.back().release();
+  }
+  engine.synchronize();
+  for (int i = 0; i < requests; ++i) {
+    EXPECT_EQ(calls[i].load(), 1) << "request " << i;
+    EXPECT_EQ(outcome[i].load(), static_cast<int>(TransferStatus::completed)) << "request " << i;
+  }
+  // wait() returns after the callback has run.
+  std::atomic<bool> ran{false};
+  CopyRequest r = test::copy_of(device.data(), pinned.data(), 4 * MiB);
+  r.on_complete = [&ran](TransferStatus) { ran = true; };
+  EXPECT_EQ(engine.submit(r).wait(), TransferStatus::completed);
+  EXPECT_TRUE(ran.load());
+}
+
+TEST_F(EngineLifecycleGpu, ShutdownWithRequestsInFlightNeitherHangsNorLosesACompletion) {
+  auto rng = test::fresh_rng();
+  const std::size_t n = 64 * MiB;
+  ModeBuffer device(MemoryMode::device, n);
+  ModeBuffer pinned(MemoryMode::pinned_host, n);
+  ModeBuffer pageable(MemoryMode::system, n);
+  const std::vector<unsigned char> data = test::random_bytes(rng, n);
+  device.upload(0, data.data(), n);
+  constexpr int requests = 48;
+  std::vector<std::atomic<int>> calls(requests);
+  std::vector<CompletionToken> tokens;
+  {
+    TransferEngine engine(platform_, 0);
+    for (int i = 0; i < requests; ++i) {
+      // Background offloads to pinned and (staged) pageable memory: far more than finishes before shutdown.
+      CopyRequest r = test::copy_of(i % 3 == 1 ? pageable.data() : pinned.data(), device.data(), n);
+      r.on_complete = [&calls, i](TransferStatus) { calls[i].fetch_add(1); };
+      tokens.push_back(engine.submit(r));
+    }
+  }  // the engine shuts down here
+  int completed = 0;
+  int cancelled = 0;
+  for (int i = 0; i < requests; ++i) {
+    EXPECT_TRUE(tokens[i].ready()) << "request " << i << " neither completed nor cancelled";
+    const TransferStatus status = tokens[i].wait();
+    EXPECT_TRUE(status == TransferStatus::completed || status == TransferStatus::cancelled) << to_string(status);
+    completed += status == TransferStatus::completed;
+    cancelled += status == TransferStatus::cancelled;
+    EXPECT_EQ(calls[i].load(), 1) << "request " << i;
+  }
+  EXPECT_EQ(completed + cancelled, requests);
+  EXPECT_GT(cancelled, 0) << "every request finished before shutdown: the test did not test anything";
+  // The first request started at submit, so it finished, with the right bytes.
+  ASSERT_EQ(tokens[0].status(), TransferStatus::completed);
+  EXPECT_EQ(0, std::memcmp(pinned.data(), data.data(), n));
+  // A token outlives its engine: asking it again is fine.
+  EXPECT_TRUE(tokens[0].ready());
+  tokens[0].make_stream_wait(nullptr);
+}
+
+TEST_F(EngineLifecycleGpu, BadInputOnRealMemory) {
+  // A tracker with one real device allocation: copies past its end are refused.
+  ModeBuffer device(MemoryMode::device, 1 * MiB);
+  ModeBuffer pinned(MemoryMode::pinned_host, 2 * MiB);
+  class OneAllocation final : public AllocationLookup {
+   public:
+    explicit OneAllocation(const ModeBuffer& b) : base_(b.data()), bytes_(b.size()) {}
+    std::optional<AllocationRecord> find(const void* p) const override {
+      const auto* c = static_cast<const unsigned char*>(p);
+      if (c < base_ || c >= base_ + bytes_) return std::nullopt;
+      return AllocationRecord{base_, bytes_, MemoryMode::device, "activations"};
+    }
+
+   private:
+    unsigned char* base_;
+    std::size_t bytes_;
+  } lookup(device);
+  TransferEngine engine(platform_, 0, &lookup);
+  EXPECT_GHTIER_ERROR((void)engine.submit(test::copy_of(device.data(), pinned.data(), 1 * MiB + 1)),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)engine.submit(test::copy_of(pinned.data(), device.data() + 4096, 1 * MiB)),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)engine.submit(test::copy_of(nullptr, pinned.data(), 16)), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)engine.submit(test::copy_of(pinned.data(), nullptr, 16)), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)engine.submit(test::copy_of(pinned.data() + 100, pinned.data(), 4096)),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)engine.submit(BatchCopyRequest{}), ErrorCode::invalid_argument);
+  PrefetchRequest prefetch;
+  EXPECT_GHTIER_ERROR((void)engine.submit(prefetch), ErrorCode::invalid_argument);
+  // Inside the allocation: fine.
+  CompletionToken token = engine.submit(test::copy_of(device.data(), pinned.data(), 1 * MiB));
+  EXPECT_EQ(token.wait(), TransferStatus::completed);
+  // A token used after release says so.
+  token.release();
+  EXPECT_FALSE(token.valid());
+  EXPECT_GHTIER_ERROR((void)token.wait(), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)token.ready(), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(token.make_stream_wait(nullptr), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(token.release(), ErrorCode::invalid_argument);
+  EXPECT_EQ(engine.statistics().failed, 0u);
+}
+
+TEST_F(EngineLifecycleGpu, StatisticsAddUp) {
+  TransferEngine engine(platform_, 0);
+  const std::size_t n = 40 * MiB;
+  ModeBuffer device(MemoryMode::device, n);
+  ModeBuffer pinned(MemoryMode::pinned_host, n);
+  ModeBuffer device2(MemoryMode::device, n);
+  for (int i = 0; i < 3; ++i) (void)engine.submit(test::copy_of(device.data(), pinned.data(), n)).wait();
+  for (int i = 0; i < 2; ++i) (void)engine.submit(test::copy_of(pinned.data(), device.data(), n)).wait();
+  (void)engine.submit(test::copy_of(device2.data(), device.data(), n)).wait();
+  engine.synchronize();
+  const TransferStatistics s = engine.statistics();
+  EXPECT_EQ(s.to_device.bytes, 3 * n);
+  EXPECT_EQ(s.to_host.bytes, 2 * n);
+  EXPECT_EQ(s.local.bytes, n);
+  EXPECT_EQ(s.to_device.requests, 3u);
+  // 5 chunks of 8 MiB each, or one more where the destination is not 4 KiB-aligned.
+  EXPECT_GE(s.to_device.chunks, 3 * (n / engine.options().chunk_bytes));
+  EXPECT_LE(s.to_device.chunks, 3 * (n / engine.options().chunk_bytes + 1));
+  EXPECT_GT(s.to_device.achieved_gbps, 0.0);
+  EXPECT_GT(s.to_device.busy_seconds, 0.0);
+  EXPECT_EQ(s.submitted, 6u);
+  EXPECT_EQ(s.completed, 6u);
+  EXPECT_EQ(s.queue_depth, 0u);
+  EXPECT_GE(s.to_device.peak_queued, 1u);
+}
+
+}  // namespace
+}  // namespace ghtier
