@@ -239,6 +239,7 @@ ghtier_status_t ghtier_platform_info(ghtier_runtime_t* runtime, ghtier_platform_
 /** Selects a built-in policy for later allocations; size_threshold_bytes is used by
  *  GHTIER_POLICY_SIZE_THRESHOLD (0 = 64 MiB). */
 ghtier_status_t ghtier_policy_set(ghtier_runtime_t* runtime, ghtier_policy_t policy, size_t size_threshold_bytes);
+/** The built-in policy last selected (by ghtier_policy_set or the options). */
 ghtier_status_t ghtier_policy_get(ghtier_runtime_t* runtime, ghtier_policy_t* policy);
 /** What ghtier_alloc would choose now for *request, without allocating. */
 ghtier_status_t ghtier_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,

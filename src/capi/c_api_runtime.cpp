@@ -293,6 +293,23 @@ Runtime& runtime_of(ghtier_runtime_t* handle) { return *registry().get(handle)->
 
 std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle) { return registry().get(handle)->runtime; }
 
+ghtier_runtime_t* make_handle(std::shared_ptr<Runtime> runtime) {
+  if (!runtime) throw Error(ErrorCode::invalid_argument, "make_handle: the runtime is null");
+  auto c = std::make_shared<CRuntime>();
+  c->runtime = std::move(runtime);
+  c->policy = GHTIER_POLICY_SPILL;
+  if (const auto builtin = parse_builtin_policy(c->runtime->policy()->name())) {
+    switch (*builtin) {
+      case BuiltinPolicy::spill: c->policy = GHTIER_POLICY_SPILL; break;
+      case BuiltinPolicy::device_only: c->policy = GHTIER_POLICY_DEVICE_ONLY; break;
+      case BuiltinPolicy::size_threshold: c->policy = GHTIER_POLICY_SIZE_THRESHOLD; break;
+      case BuiltinPolicy::host_cache: c->policy = GHTIER_POLICY_HOST_CACHE; break;
+      case BuiltinPolicy::unified: c->policy = GHTIER_POLICY_UNIFIED; break;
+    }
+  }
+  return registry().add(std::move(c));
+}
+
 }  // namespace ghtier::capi
 
 using ghtier::capi::guarded;

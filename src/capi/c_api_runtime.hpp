@@ -19,4 +19,9 @@ namespace ghtier::capi {
 /// pointers is gone.
 [[nodiscard]] std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle);
 
+/// A new C handle for a Runtime made in C++ (e.g. over the caller's own resources), so that C code and the
+/// other C APIs can use it; ghtier_runtime_destroy(handle) drops the handle's share. Throws
+/// Error(invalid_argument) for null.
+[[nodiscard]] ghtier_runtime_t* make_handle(std::shared_ptr<Runtime> runtime);
+
 }  // namespace ghtier::capi

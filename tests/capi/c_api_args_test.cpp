@@ -15,6 +15,7 @@
 
 #include "capi/c_api_runtime.hpp"
 #include "ghtier/ghtier.h"
+#include "runtime/fake_resource.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -496,4 +497,93 @@ TEST(CApiRuntime, RuntimeOfForTheOtherCApis) {
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
   EXPECT_GHTIER_ERROR((void)ghtier::capi::runtime_of(rt), ghtier::ErrorCode::invalid_argument);
   EXPECT_TRUE(kept->offline()) << "a shared owner keeps the runtime alive past ghtier_runtime_destroy";
+}
+
+// Allocation through the C API without a GPU: a C++ Runtime over fake CPU resources on the PCIe profile
+// (whose placements for these requests need no CUDA call), handed to C with make_handle.
+TEST(CApiRuntime, AllocFreeDoubleFreeAndInteriorPointersOverFakeResources) {
+  using ghtier::test::FakeResource;
+  ghtier::RuntimeResources resources{std::make_shared<FakeResource>(ghtier::MemoryMode::device),
+                                     std::make_shared<FakeResource>(ghtier::MemoryMode::pinned_host),
+                                     std::make_shared<FakeResource>(ghtier::MemoryMode::managed),
+                                     std::make_shared<FakeResource>(ghtier::MemoryMode::system)};
+  auto runtime = std::make_shared<ghtier::Runtime>(ghtier::assume_platform("x86-h100-pcie"), resources);
+  EXPECT_GHTIER_ERROR((void)ghtier::capi::make_handle(nullptr), ghtier::ErrorCode::invalid_argument);
+  ghtier_runtime_t* rt = ghtier::capi::make_handle(runtime);
+  EXPECT_STATUS(ghtier_budget_set(rt, GHTIER_MODE_DEVICE, 3 * MiB), GHTIER_SUCCESS);
+
+  auto r = request(2 * MiB);
+  r.tag = "first";
+  auto p = placement_out();
+  void* a = nullptr;
+  void* b = nullptr;
+  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &a, &p), GHTIER_SUCCESS);
+  EXPECT_EQ(p.mode, GHTIER_MODE_DEVICE);
+  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &b, &p), GHTIER_SUCCESS);
+  EXPECT_EQ(p.mode, GHTIER_MODE_PINNED_HOST) << "past the 3 MiB device budget: spilled";
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  std::memset(b, 0x5c, 2 * MiB);  // pinned (here: fake) memory is the CPU's too
+
+  ghtier_allocation_info_t info{};
+  info.struct_size = sizeof(info);
+  EXPECT_STATUS(ghtier_pointer_info(rt, static_cast<char*>(a) + 12345, &info), GHTIER_SUCCESS);
+  EXPECT_EQ(info.base, a);
+  EXPECT_EQ(info.bytes, 2 * MiB);
+  EXPECT_EQ(info.mode, GHTIER_MODE_DEVICE);
+  EXPECT_EQ(std::string(info.tag), "first");
+
+  ghtier_statistics_t s{};
+  s.struct_size = sizeof(s);
+  EXPECT_STATUS(ghtier_statistics(rt, GHTIER_MODE_PINNED_HOST, &s), GHTIER_SUCCESS);
+  EXPECT_EQ(s.current_bytes, 2 * MiB);
+  EXPECT_EQ(s.current_allocations, 1u);
+
+  EXPECT_STATUS(ghtier_free(rt, static_cast<char*>(a) + 1), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("inside the allocation"), std::string::npos) << last_error();
+  EXPECT_STATUS(ghtier_free(rt, a), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_free(rt, a), GHTIER_ERROR_NOT_FOUND);  // double free
+  EXPECT_NE(last_error().find("already freed"), std::string::npos) << last_error();
+  EXPECT_STATUS(ghtier_free_async(rt, a, nullptr), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_STATUS(ghtier_pointer_info(rt, a, &info), GHTIER_ERROR_NOT_FOUND);
+
+  // A Buffer owned by C++ code on the same runtime is not the C API's to free.
+  ghtier::Buffer owned = runtime->allocate_in(ghtier::MemoryMode::system, 4096);
+  EXPECT_STATUS(ghtier_free(rt, owned.data()), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_NE(last_error().find("C++"), std::string::npos) << last_error();
+
+  // Zero and absurd sizes, a mode outside the enum.
+  void* c = reinterpret_cast<void*>(0x1);
+  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_MANAGED, 0, nullptr, &c), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(c, nullptr);
+  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_MANAGED, std::size_t{1} << 60, nullptr, &c),
+                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_alloc_mode(rt, static_cast<ghtier_memory_mode_t>(42), 8, nullptr, &c),
+                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_MANAGED, 8, nullptr, &c), GHTIER_SUCCESS);
+  EXPECT_NE(c, nullptr);
+
+  // Pointer-stable operations refuse what cannot move (checked before CUDA is asked).
+  EXPECT_STATUS(ghtier_prefetch(rt, b, MiB, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_UNSUPPORTED);
+  EXPECT_STATUS(ghtier_advise(rt, b, MiB, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE), GHTIER_ERROR_UNSUPPORTED);
+  EXPECT_STATUS(ghtier_prefetch(rt, c, 0, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_prefetch(rt, c, 9, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_prefetch(rt, c, 8, GHTIER_LOCATION_NONE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  ghtier_residency_t residency{};
+  residency.struct_size = sizeof(residency);
+  EXPECT_STATUS(ghtier_residency(rt, b, 2 * MiB, &residency), GHTIER_SUCCESS);
+  EXPECT_EQ(residency.where, GHTIER_RESIDENCY_HOST);
+  EXPECT_EQ(residency.source, GHTIER_RESIDENCY_SOURCE_ALLOCATION_MODE);
+  EXPECT_EQ(residency.approximate, 0);
+  EXPECT_STATUS(ghtier_residency(rt, b, 2 * MiB + 1, &residency), GHTIER_ERROR_INVALID_ARGUMENT);
+
+  // Destroy with live allocations (b, c): they are freed; the C++ share keeps the Runtime itself.
+  EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
+  EXPECT_EQ(runtime->statistics(ghtier::MemoryMode::pinned_host).current_bytes, 0u);
+  EXPECT_EQ(runtime->statistics(ghtier::MemoryMode::managed).current_bytes, 0u);
+  EXPECT_EQ(runtime->statistics(ghtier::MemoryMode::system).current_allocations, 1u);  // the C++ Buffer
+  for (const auto& fake : {resources.device, resources.pinned_host, resources.managed}) {
+    EXPECT_EQ(static_cast<FakeResource&>(*fake).live_bytes(), 0u);
+    EXPECT_EQ(static_cast<FakeResource&>(*fake).bad_frees(), 0u);
+  }
 }
