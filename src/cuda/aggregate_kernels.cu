@@ -11,6 +11,7 @@
 #include "cuda/bitpack_decode.cuh"
 #include "cuda/column_scan.cuh"
 #include "cuda/ordered_key.hpp"
+#include "cuda/resident_grid.cuh"
 
 namespace ghtier::detail {
 
@@ -139,7 +140,9 @@ void launch_aggregate(const ScanColumn& values, const ScanFilter& filter, const 
     using V = decltype(value_tag);
     with_filter_type(filter, [&](auto filter_tag) {
       using F = decltype(filter_tag);
-      aggregate_kernel<V, F><<<shape.grid.blocks, shape.grid.threads, 0, stream>>>(values, filter, shape, slots);
+      auto* kernel = aggregate_kernel<V, F>;
+      const unsigned blocks = resident_blocks(kernel, shape.grid.blocks, shape.grid.threads);
+      kernel<<<blocks, shape.grid.threads, 0, stream>>>(values, filter, shape, slots);
     });
   });
   GHTIER_CUDA_CHECK_LAUNCH("aggregate_kernel");
@@ -151,7 +154,9 @@ void launch_packed_aggregate(const PackedColumn& values, const ScanFilter& filte
     using V = decltype(value_tag);
     with_filter_type(filter, [&](auto filter_tag) {
       using F = decltype(filter_tag);
-      packed_aggregate_kernel<V, F><<<grid.blocks, grid.threads, 0, stream>>>(values, filter, slots);
+      auto* kernel = packed_aggregate_kernel<V, F>;
+      const unsigned blocks = resident_blocks(kernel, grid.blocks, grid.threads);
+      kernel<<<blocks, grid.threads, 0, stream>>>(values, filter, slots);
     });
   };
   if (values.value_type == ColumnType::int64) {

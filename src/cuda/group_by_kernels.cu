@@ -11,6 +11,7 @@
 #include "cuda/aggregate_partial.cuh"
 #include "cuda/column_scan.cuh"
 #include "cuda/ordered_key.hpp"
+#include "cuda/resident_grid.cuh"
 #include "cuda/warp_reduce.cuh"
 
 namespace ghtier::detail {
@@ -193,11 +194,12 @@ void launch_group_by(const ScanColumn& keys, const ScanColumn& values, const Sca
       auto* kernel = group_by_kernel<K, V, F, true>;
       GHTIER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                              static_cast<int>(launch.shared_bytes)));
-      kernel<<<launch.grid.blocks, launch.grid.threads, launch.shared_bytes, stream>>>(keys, values, filter, shape,
-                                                                                       slots);
+      const unsigned blocks = resident_blocks(kernel, launch.grid.blocks, launch.grid.threads, launch.shared_bytes);
+      kernel<<<blocks, launch.grid.threads, launch.shared_bytes, stream>>>(keys, values, filter, shape, slots);
     } else {
-      group_by_kernel<K, V, F, false><<<launch.grid.blocks, launch.grid.threads, 0, stream>>>(keys, values, filter,
-                                                                                             shape, slots);
+      auto* kernel = group_by_kernel<K, V, F, false>;
+      const unsigned blocks = resident_blocks(kernel, launch.grid.blocks, launch.grid.threads);
+      kernel<<<blocks, launch.grid.threads, 0, stream>>>(keys, values, filter, shape, slots);
     }
   };
   auto with_key = [&](auto value_tag, auto filter_tag) {

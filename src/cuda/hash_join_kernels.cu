@@ -10,6 +10,7 @@
 #include "cuda/bitpack_decode.cuh"
 #include "cuda/column_scan.cuh"
 #include "cuda/hash_table_slots.hpp"
+#include "cuda/resident_grid.cuh"
 #include "cuda/warp_reduce.cuh"
 
 namespace ghtier::detail {
@@ -209,7 +210,9 @@ void launch_hash_table_build(const ScanColumn& keys, const ScanColumn& payload, 
     using K = decltype(key_tag);
     auto launch = [&](auto payload_tag) {
       using P = decltype(payload_tag);
-      build_kernel<K, P><<<shape.grid.blocks, shape.grid.threads, 0, stream>>>(keys, payload, shape, table);
+      auto* kernel = build_kernel<K, P>;
+      const unsigned blocks = resident_blocks(kernel, shape.grid.blocks, shape.grid.threads);
+      kernel<<<blocks, shape.grid.threads, 0, stream>>>(keys, payload, shape, table);
     };
     if (payload.data == nullptr) {
       launch(NoColumn{});
@@ -239,12 +242,14 @@ void launch_hash_join_probe(const ScanColumn& keys, const ScanShape& shape, cons
                             const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream) {
   with_payload_kind(table.payload, [&](auto payload_tag) {
     constexpr PayloadKind payload = decltype(payload_tag)::value;
+    auto launch = [&](auto* kernel) {
+      const unsigned blocks = resident_blocks(kernel, shape.grid.blocks, shape.grid.threads);
+      kernel<<<blocks, shape.grid.threads, 0, stream>>>(keys, shape, table, pairs, accumulator);
+    };
     if (table.key_type == ColumnType::int64) {
-      probe_kernel<std::int64_t, payload>
-          <<<shape.grid.blocks, shape.grid.threads, 0, stream>>>(keys, shape, table, pairs, accumulator);
+      launch(probe_kernel<std::int64_t, payload>);
     } else {
-      probe_kernel<std::int32_t, payload>
-          <<<shape.grid.blocks, shape.grid.threads, 0, stream>>>(keys, shape, table, pairs, accumulator);
+      launch(probe_kernel<std::int32_t, payload>);
     }
   });
   GHTIER_CUDA_CHECK_LAUNCH("probe_kernel");
@@ -254,12 +259,14 @@ void launch_packed_hash_join_probe(const PackedColumn& keys, const ScanGrid& gri
                                    const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream) {
   with_payload_kind(table.payload, [&](auto payload_tag) {
     constexpr PayloadKind payload = decltype(payload_tag)::value;
+    auto launch = [&](auto* kernel) {
+      const unsigned blocks = resident_blocks(kernel, grid.blocks, grid.threads);
+      kernel<<<blocks, grid.threads, 0, stream>>>(keys, table, pairs, accumulator);
+    };
     if (table.key_type == ColumnType::int64) {
-      packed_probe_kernel<std::int64_t, payload>
-          <<<grid.blocks, grid.threads, 0, stream>>>(keys, table, pairs, accumulator);
+      launch(packed_probe_kernel<std::int64_t, payload>);
     } else {
-      packed_probe_kernel<std::int32_t, payload>
-          <<<grid.blocks, grid.threads, 0, stream>>>(keys, table, pairs, accumulator);
+      launch(packed_probe_kernel<std::int32_t, payload>);
     }
   });
   GHTIER_CUDA_CHECK_LAUNCH("packed_probe_kernel");
