@@ -82,8 +82,148 @@ ghtier_status_t ghtier_row_cache_stats(ghtier_row_cache_t* cache, void* stream, 
 ghtier_status_t ghtier_row_cache_info(const ghtier_row_cache_t* cache, size_t* cached_rows, size_t* device_bytes);
 
 /* ------------------------------------------------------------------------------------------------------
- * Scan / aggregate, hash join, compressed columns (engineer E2 adds these below this line).
+ * Scan / aggregate, hash join, compressed columns (include/ghtier/column_view.hpp, range_filter.hpp,
+ * aggregate.hpp, group_by.hpp, hash_join.hpp, bitpacked_column.hpp). These calls enqueue on `stream` and
+ * wait for their result before returning.
  * ------------------------------------------------------------------------------------------------------ */
+
+/** Element type of a column. */
+typedef enum ghtier_column_type_t {
+  GHTIER_COLUMN_INT32 = 0,   /**< int32_t */
+  GHTIER_COLUMN_INT64 = 1,   /**< int64_t */
+  GHTIER_COLUMN_FLOAT32 = 2, /**< float */
+  GHTIER_COLUMN_FLOAT64 = 3  /**< double */
+} ghtier_column_type_t;
+
+/** A column: `rows` values of `type` (a ghtier_column_type_t) at `data`, aligned to the value size, in any
+ * GPU-reachable tier. data may be NULL only when rows is 0. */
+typedef struct ghtier_column_t {
+  const void* data;
+  uint64_t rows;
+  int32_t type;
+  int32_t reserved; /**< 0 */
+} ghtier_column_t;
+
+/** Keeps the rows whose filter value v has lo <= v <= hi. Integer columns use [min_int, max_int] (set
+ * float_bounds = 0), float and double columns [min_float, max_float] (float_bounds = 1): the other pair on
+ * a column is GHTIER_ERROR_INVALID_ARGUMENT. column NULL: the filter tests the aggregated values. */
+typedef struct ghtier_range_filter_t {
+  size_t struct_size;
+  const ghtier_column_t* column;
+  int32_t float_bounds;
+  int32_t reserved; /**< 0 */
+  int64_t min_int;
+  int64_t max_int;
+  double min_float;
+  double max_float;
+} ghtier_range_filter_t;
+
+/** The aggregate of a column or of one group. Integer columns: sum_int (int64, wraps), min_int, max_int,
+ * and the *_float fields as their double values; float columns: the *_float fields (sum in double; min/max
+ * skip NaN) and 0 in the *_int fields. min/max are 0 when count is 0. */
+typedef struct ghtier_aggregate_result_t {
+  size_t struct_size;
+  uint64_t count;
+  int64_t sum_int;
+  int64_t min_int;
+  int64_t max_int;
+  double sum_float;
+  double min_float;
+  double max_float;
+} ghtier_aggregate_result_t;
+
+/** count/sum/min/max of `values`, with an optional filter (NULL: every row). */
+ghtier_status_t ghtier_aggregate(const ghtier_column_t* values, const ghtier_range_filter_t* filter, void* stream,
+                                 ghtier_aggregate_result_t* result);
+
+/** Per key in [0, groups) of `keys` (int32/int64): the aggregate of `values` into results[key]. `results`
+ * is an array of `groups` structs whose first struct_size is set (it is also the array's stride; the
+ * others' struct_size fields are overwritten). Rows whose key is outside [0, groups) go to
+ * *rows_out_of_range (may be NULL). groups <= 16777216. */
+ghtier_status_t ghtier_group_by(const ghtier_column_t* keys, const ghtier_column_t* values, uint32_t groups,
+                                const ghtier_range_filter_t* filter, void* stream, ghtier_aggregate_result_t* results,
+                                uint64_t* rows_out_of_range);
+
+/** A hash table in device memory over a join's build side (HashJoinTable). Opaque. */
+typedef struct ghtier_hash_table ghtier_hash_table_t;
+
+typedef struct ghtier_hash_join_options_t {
+  size_t struct_size;
+  double max_load_factor; /**< in (0, 0.9]; 0 = the default 0.5 */
+} ghtier_hash_join_options_t;
+
+/** One match: probe row `probe_row` has the key of build row `build_row`. */
+typedef struct ghtier_join_pair_t {
+  uint64_t probe_row;
+  uint64_t build_row;
+} ghtier_join_pair_t;
+
+/** What a probe found. pairs_written = min(matches, capacity); pairs_overflowed = 1 when pairs were
+ * dropped for want of capacity (matches and the sums stay exact). */
+typedef struct ghtier_join_result_t {
+  size_t struct_size;
+  uint64_t matches;
+  int64_t payload_sum_int;
+  double payload_sum_float;
+  uint64_t pairs_written;
+  uint32_t pairs_overflowed;
+  uint32_t reserved;
+} ghtier_join_result_t;
+
+/** The slots and device bytes of a table for `build_rows` keys (pure; max_load_factor 0 = 0.5). */
+ghtier_status_t ghtier_hash_table_layout(uint64_t build_rows, ghtier_column_type_t key_type, int has_payload,
+                                         double max_load_factor, uint64_t* capacity, uint64_t* device_bytes);
+/** Builds a table from `keys` (int32/int64) and an optional `payload` column (NULL: none) of as many
+ * rows; options may be NULL. Duplicate keys are kept (many-to-many joins). */
+ghtier_status_t ghtier_hash_table_create(const ghtier_column_t* keys, const ghtier_column_t* payload,
+                                         const ghtier_hash_join_options_t* options, void* stream,
+                                         ghtier_hash_table_t** table);
+/** Destroys a table; NULL is accepted. */
+ghtier_status_t ghtier_hash_table_destroy(ghtier_hash_table_t* table);
+/** The table's slot count and device bytes; either output may be NULL. */
+ghtier_status_t ghtier_hash_table_info(const ghtier_hash_table_t* table, uint64_t* capacity, uint64_t* device_bytes);
+/** Probes with `probe_keys` (the table's key type): the matches, the sum of the matched payloads, and the
+ * pairs when `pairs` is not NULL (pairs_capacity of GPU-writable memory). */
+ghtier_status_t ghtier_hash_join_probe(const ghtier_hash_table_t* table, const ghtier_column_t* probe_keys,
+                                       ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
+                                       ghtier_join_result_t* result);
+
+/** Bit-packed columns (format in include/ghtier/bitpacked_column.hpp): one 16-byte header per block of
+ * 1024 values, the block's values as width-bit offsets from its reference. */
+typedef struct ghtier_bitpack_block_header_t {
+  int64_t reference;
+  uint32_t width;  /**< 0..32 */
+  uint32_t offset; /**< first word of the block, in units of 32 words */
+} ghtier_bitpack_block_header_t;
+
+typedef struct ghtier_bitpacked_column_t {
+  int32_t value_type; /**< GHTIER_COLUMN_INT32 or GHTIER_COLUMN_INT64 */
+  int32_t reserved;   /**< 0 */
+  uint64_t rows;
+  const ghtier_bitpack_block_header_t* blocks; /**< ceil(rows / 1024) headers */
+  const uint32_t* words;
+  uint64_t word_count;
+} ghtier_bitpacked_column_t;
+
+/** The headers and words that packing `rows` int32/int64 values needs (a first pass over them). */
+ghtier_status_t ghtier_bitpack_size(const void* values, ghtier_column_type_t type, uint64_t rows,
+                                    uint64_t* block_count, uint64_t* word_count);
+/** Packs `rows` values on the CPU into `blocks` and `words` (CPU-writable: pinned host memory for GPU
+ * reads) and describes the result in *column. */
+ghtier_status_t ghtier_bitpack(const void* values, ghtier_column_type_t type, uint64_t rows,
+                               ghtier_bitpack_block_header_t* blocks, uint64_t block_capacity, uint32_t* words,
+                               uint64_t word_capacity, ghtier_bitpacked_column_t* column);
+/** Checks a packed column against the format (its headers must be CPU-readable). */
+ghtier_status_t ghtier_bitpack_validate(const ghtier_bitpacked_column_t* column);
+/** Decodes on the CPU into `out` (`rows` values of the column's type). */
+ghtier_status_t ghtier_unpack(const ghtier_bitpacked_column_t* column, void* out, uint64_t rows);
+/** ghtier_aggregate over a packed column, decoded inside the kernel. */
+ghtier_status_t ghtier_aggregate_bitpacked(const ghtier_bitpacked_column_t* values, const ghtier_range_filter_t* filter,
+                                           void* stream, ghtier_aggregate_result_t* result);
+/** ghtier_hash_join_probe with packed probe keys, decoded inside the kernel. */
+ghtier_status_t ghtier_hash_join_probe_bitpacked(const ghtier_hash_table_t* table,
+                                                 const ghtier_bitpacked_column_t* probe_keys, ghtier_join_pair_t* pairs,
+                                                 uint64_t pairs_capacity, void* stream, ghtier_join_result_t* result);
 
 #ifdef __cplusplus
 }
