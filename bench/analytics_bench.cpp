@@ -361,7 +361,11 @@ std::vector<ColumnId> columns_of(Op op) {
   return {};
 }
 
-std::uint32_t groups_of(Op op) { return op == Op::group_by_64 ? 64 : packed_key_range; }
+// Groups of the op's result: 64 or 4096 for the group-bys, 1 for everything else.
+std::uint32_t groups_of(Op op) {
+  if (op == Op::group_by_64) return 64;
+  return op == Op::group_by_4096 ? packed_key_range : 1;
+}
 bool floating_result(Op op) { return op == Op::aggregate_float64 || op == Op::aggregate_filtered; }
 
 // Multi-threaded CPU version over the pinned columns (packed ops use the plain key column: the CPU does
@@ -457,7 +461,9 @@ Outcome run_cpu(Shared& s, Op op) {
       static std::mutex table_mutex;
       static std::map<Op, std::pair<std::vector<detail::HashSlot32>, std::vector<std::int64_t>>> tables;
       std::lock_guard lock(table_mutex);
-      auto& [slots, payloads] = tables[op];
+      auto& entry = tables[op];  // (named references, not a structured binding: lambdas capture them below)
+      std::vector<detail::HashSlot32>& slots = entry.first;
+      std::vector<std::int64_t>& payloads = entry.second;
       if (slots.empty()) {
         std::vector<std::int32_t> keys;
         std::vector<std::int64_t> values;
@@ -550,7 +556,7 @@ Outcome read_gpu_outcome(Shared& s, Op op) {
     GHTIER_CUDA_CHECK(cudaMemcpy(&r, space.join_result, sizeof(r), cudaMemcpyDeviceToHost));
     return {r.matches, r.payload_sum_int, 0};
   }
-  const std::uint32_t groups = (op == Op::group_by_64 || op == Op::group_by_4096) ? groups_of(op) : 1;
+  const std::uint32_t groups = groups_of(op);
   std::vector<AggregateResult> results(groups);
   GHTIER_CUDA_CHECK(cudaMemcpy(results.data(), space.results, groups * sizeof(AggregateResult), cudaMemcpyDeviceToHost));
   for (const auto& r : results) {
