@@ -4,12 +4,14 @@ build_dir="${GHTIER_BUILD_DIR:-$root/build}"
 jobs="${GHTIER_JOBS:-$(nproc)}"
 export PATH="$PATH:/usr/local/cuda/bin"
 
-configure_and_build() { # extra cmake arguments...
-  local generator=()
+configure_and_build() { # [cmake arguments...] [-- build-tool arguments...]
+  local generator=() cmake_args=() tool_args=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do cmake_args+=("$1"); shift; done
+  [ "${1:-}" = "--" ] && shift && tool_args=("$@")
   command -v ninja >/dev/null && generator=(-G Ninja)
   if [ -f "$build_dir/CMakeCache.txt" ]; then generator=(); fi
-  cmake -S "$root" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
-  cmake --build "$build_dir" -j "$jobs"
+  cmake -S "$root" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}"
+  cmake --build "$build_dir" -j "$jobs" -- "${tool_args[@]}"
 }
 
 gpu_present() {
