@@ -57,6 +57,9 @@ void round_trip(const Runtime& runtime, const Buffer& b, const std::vector<unsig
     unsigned char* scratch = nullptr;
     CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&scratch), n));
     CUDA_OK(cudaMemcpy(scratch, p, n, cudaMemcpyDefault));
+    // A pageable H2D cudaMemcpy may return before its DMA lands (CUDA's documented sync behaviour), and
+    // `stream` does not wait on the legacy stream: wait for the device before the kernel reads scratch.
+    CUDA_OK(cudaDeviceSynchronize());
     CUDA_OK(test::launch_add_one(scratch, n, stream));
     CUDA_OK(cudaStreamSynchronize(stream));
     CUDA_OK(cudaMemcpy(p, scratch, n, cudaMemcpyDefault));
