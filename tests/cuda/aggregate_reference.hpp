@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -15,6 +16,13 @@
 #include "ghtier/aggregate.hpp"
 
 namespace ghtier::test {
+
+/// Says, once per call site's test, why the system tier ran only as a refusal check on this machine.
+inline void note_system_tier_refused(const char* test) {
+  std::printf("[ note     ] %s: system (malloc) memory is not GPU-reachable here (no ATS/HMM): checked that it "
+              "is refused with Error(unsupported) instead of running the kernels on it\n",
+              test);
+}
 
 /// Random values: integers over their whole range (so int64 sums wrap), floats in a range where sums stay
 /// well conditioned.

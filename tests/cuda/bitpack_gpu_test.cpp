@@ -141,6 +141,7 @@ TEST(PackedAggregate, TiersAndLengths) {
       if (::testing::Test::HasFailure()) return;
     }
   }
+  if (!test::gpu_reaches(Tier::system)) test::note_system_tier_refused("PackedAggregate.TiersAndLengths");
 }
 
 TEST(PackedAggregate, BrokenHeadersAreReportedNotRead) {
@@ -236,6 +237,7 @@ TEST(PackedProbe, TiersAndLengths) {
       if (::testing::Test::HasFailure()) return;
     }
   }
+  if (!test::gpu_reaches(Tier::system)) test::note_system_tier_refused("PackedProbe.TiersAndLengths");
 }
 
 TEST(PackedProbe, KeyTypeMustMatchTheTable) {

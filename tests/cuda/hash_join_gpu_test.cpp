@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "aggregate_reference.hpp"
 #include "ghtier/hash_join.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
@@ -168,6 +169,7 @@ TEST(HashJoin, KeyAndPayloadTypesOverTiers) {
   }
   check_join<std::int32_t, std::int32_t>(Tier::pinned, Tier::pinned, rng, 5003, 50001, 8000, false);
   check_join<std::int64_t, std::int64_t>(Tier::device, Tier::managed, rng, 5003, 50001, 8000, false);
+  if (!test::gpu_reaches(Tier::system)) test::note_system_tier_refused("HashJoin.KeyAndPayloadTypesOverTiers");
 }
 
 TEST(HashJoin, DuplicateBuildKeysJoinManyToMany) {
