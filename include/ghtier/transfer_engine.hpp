@@ -6,7 +6,6 @@
 // See docs/engine.md.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -42,8 +41,6 @@ struct TransferEngineOptions {
   BatchMechanism batch_mechanism = BatchMechanism::copy_engine;
   /// False: batches always go as a loop of cudaMemcpyAsync (to compare, or where the batch API misbehaves).
   bool use_batch_api = true;
-  /// How often a dispatcher with work in flight looks at its CUDA events.
-  std::chrono::microseconds poll_interval{20};
 };
 
 class TransferEngine {
@@ -72,8 +69,8 @@ class TransferEngine {
   /// Error(invalid_argument) for an empty batch or overlapping destinations.
   [[nodiscard]] CompletionToken submit(const BatchCopyRequest& request);
 
-  /// Blocks until every request submitted so far has ended (and its callback has run... except callbacks
-  /// still queued on the callback thread).
+  /// Blocks until every request submitted so far has ended and its callback has run. Must not be called from
+  /// an on_complete callback.
   void synchronize();
 
   [[nodiscard]] TransferStatistics statistics() const;

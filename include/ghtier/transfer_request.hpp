@@ -41,10 +41,10 @@ using TransferCallback = std::function<void(TransferStatus)>;
 
 /// What a request waits for before it moves a byte.
 struct TransferDependencies {
-  /// The request starts after these events complete. An event is read when the request starts (at once
-  /// for urgent requests): recording it again before then makes the request wait for the newer record.
+  /// The request starts after these events complete, as recorded when submit() is called (a snapshot: the
+  /// caller may record them again, or destroy them, right after submit returns).
   std::vector<cudaEvent_t> events;
-  /// The request starts after the work enqueued on these streams before submit() (snapshotted at submit).
+  /// The request starts after the work enqueued on these streams before submit() (also a snapshot).
   /// If one of them is capturing a CUDA graph, the request is captured into that graph instead of queued
   /// (pinned <-> device copies, batches and prefetches only; see docs/engine.md).
   std::vector<cudaStream_t> streams;
@@ -57,8 +57,8 @@ struct CopyRequest {
   const void* src = nullptr;
   std::size_t bytes = 0;
   TransferPriority priority = TransferPriority::background;
-  TransferDependencies wait_on;
-  TransferCallback on_complete;
+  TransferDependencies wait_on{};
+  TransferCallback on_complete{};
 };
 
 /// Where a prefetch moves pages.
@@ -80,10 +80,10 @@ struct PrefetchRequest {
   std::size_t bytes = 0;
   PrefetchTarget target = PrefetchTarget::device;
   int host_numa_node = -1;  ///< for PrefetchTarget::host: a NUMA node, or -1 for the OS's choice
-  PrefetchAdvice advice;
+  PrefetchAdvice advice{};
   TransferPriority priority = TransferPriority::urgent;
-  TransferDependencies wait_on;
-  TransferCallback on_complete;
+  TransferDependencies wait_on{};
+  TransferCallback on_complete{};
 };
 
 /// One copy of a batch.
@@ -104,8 +104,8 @@ struct BatchCopyRequest {
   std::optional<MemoryMode> src_mode;
   std::optional<MemoryMode> dst_mode;
   TransferPriority priority = TransferPriority::background;
-  TransferDependencies wait_on;
-  TransferCallback on_complete;
+  TransferDependencies wait_on{};
+  TransferCallback on_complete{};
 };
 
 }  // namespace ghtier

@@ -1,4 +1,4 @@
-// EventPool and query_event.
+// EventPool: a free list of events.
 #include "engine/event_pool.hpp"
 
 #include "core/cuda_check.hpp"
@@ -26,7 +26,7 @@ cudaEvent_t EventPool::acquire() {
   }
   DeviceGuard guard(device_);
   cudaEvent_t event = nullptr;
-  GHTIER_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  GHTIER_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming | flags_));
   return event;
 }
 
@@ -37,21 +37,6 @@ void EventPool::release(cudaEvent_t event) noexcept {
     free_.push_back(event);
   } catch (...) {
     GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(event));
-  }
-}
-
-EventState query_event(cudaEvent_t event, cudaError_t* status) noexcept {
-  const cudaError_t result = cudaEventQuery(event);
-  if (status != nullptr) *status = result;
-  switch (result) {
-    case cudaSuccess: return EventState::complete;
-    case cudaErrorNotReady:
-    case cudaErrorStreamCaptureUnsupported:
-    case cudaErrorStreamCaptureImplicit:
-    case cudaErrorStreamCaptureWrongThread:
-      (void)cudaGetLastError();  // these are not failures of ours: do not leave them for the next check
-      return EventState::pending;
-    default: return EventState::error;
   }
 }
 

@@ -1,6 +1,6 @@
-// EventPool: recycled CUDA events (timing disabled: the cheapest kind to record, query and wait on). The
-// engine records one after every chunk; a request's last one becomes its completion event. Shared by the
-// engine and by request states, which may outlive the engine.
+// EventPool: recycled CUDA events, all of one kind (timing disabled; blocking sync or not). The engine
+// records a blocking one after every chunk for its watchers, and a spinning one after a request's last chunk
+// for the caller's waits. Shared by the engine and by request states, which may outlive the engine.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -12,7 +12,8 @@ namespace ghtier::detail {
 
 class EventPool {
  public:
-  explicit EventPool(int device) : device_(device) {}
+  /// Events for `device`, created with cudaEventDisableTiming plus `flags` (e.g. cudaEventBlockingSync).
+  EventPool(int device, unsigned int flags) : device_(device), flags_(flags) {}
   /// Destroys every pooled event.
   ~EventPool();
   EventPool(const EventPool&) = delete;
@@ -27,16 +28,9 @@ class EventPool {
 
  private:
   int device_;
+  unsigned int flags_;
   std::mutex mutex_;
   std::vector<cudaEvent_t> free_;
 };
-
-/// What a non-blocking look at an event found.
-enum class EventState { complete, pending, error };
-
-/// cudaEventQuery, with the not-ready status cleared from CUDA's last-error slot (it lands there). An error
-/// caused by another thread's stream capture in global mode (the query is not allowed then) counts as
-/// pending: ask again later. Any other error is returned as `error`, with its status in *status.
-[[nodiscard]] EventState query_event(cudaEvent_t event, cudaError_t* status = nullptr) noexcept;
 
 }  // namespace ghtier::detail

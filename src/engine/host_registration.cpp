@@ -16,6 +16,23 @@ HostRegistration::HostRegistration(void* p, std::size_t bytes) {
   if (p == nullptr) throw Error(ErrorCode::invalid_argument, "HostRegistration: p is null");
   if (bytes == 0) throw Error(ErrorCode::invalid_argument, fmt::format("HostRegistration: zero bytes at {}", p));
   detail::NvtxRange range("ghtier::host_register", bytes);
+  // Refuse memory CUDA already knows before asking it to register: a refused cudaHostRegister is an API
+  // error that tools such as compute-sanitizer report. Both ends are checked (a partial overlap shows there).
+  for (const void* end : {static_cast<const void*>(p), static_cast<const void*>(static_cast<char*>(p) + bytes - 1)}) {
+    cudaPointerAttributes attributes{};
+    GHTIER_CUDA_CHECK(cudaPointerGetAttributes(&attributes, end));
+    if (attributes.type == cudaMemoryTypeHost) {
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("HostRegistration: [{}, +{}) is already page-locked (cudaMallocHost/cudaHostAlloc memory, "
+                              "or registered already): it needs no registration",
+                              p, bytes));
+    }
+    if (attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged) {
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("HostRegistration: [{}, +{}) is {} memory; only pageable host memory can be registered",
+                              p, bytes, attributes.type == cudaMemoryTypeDevice ? "device" : "managed"));
+    }
+  }
   const cudaError_t status = cudaHostRegister(p, bytes, cudaHostRegisterPortable);
   if (status != cudaSuccess) {
     (void)cudaGetLastError();

@@ -23,6 +23,7 @@
 #include "engine/copy_workers.hpp"
 #include "engine/device_guard.hpp"
 #include "engine/event_pool.hpp"
+#include "engine/event_watcher.hpp"
 #include "engine/transfer_job.hpp"
 #include "engine/transfer_lane.hpp"
 #include "engine/transfer_route.hpp"
@@ -50,7 +51,6 @@ void validate_options(const TransferEngineOptions& o) {
   if (o.staging_slots > 1024) refuse("staging_slots", o.staging_slots, "more than 1024 slots");
   if (o.batch_max_items == 0) refuse("batch_max_items", o.batch_max_items, "must be at least 1");
   if (o.copy_threads > 256) refuse("copy_threads", o.copy_threads, "more than 256 threads");
-  if (o.poll_interval.count() <= 0) refuse("poll_interval", o.poll_interval.count(), "must be positive (microseconds)");
   if (o.background_window_bytes != 0 && o.background_window_bytes < o.chunk_bytes) {
     refuse("background_window_bytes", o.background_window_bytes, "must be 0 (default) or at least chunk_bytes");
   }
@@ -93,7 +93,8 @@ struct TransferEngine::Impl {
   detail::ChunkPlanner prefetch_planner;
   detail::BatchBuilder batch_builder;
 
-  std::shared_ptr<detail::EventPool> events;
+  std::shared_ptr<detail::EventPool> done_events;     // spin-waited: what callers wait on
+  std::shared_ptr<detail::EventPool> watched_events;  // blocking-sync: what the engine's watchers sleep on
   std::shared_ptr<detail::EngineCounters> counters = std::make_shared<detail::EngineCounters>();
   std::unique_ptr<detail::CallbackRunner> callbacks;
   std::mutex workers_mutex;
@@ -123,7 +124,7 @@ struct TransferEngine::Impl {
 
   std::shared_ptr<detail::TransferState> make_state(std::size_t bytes, int parts, int cpu_parts,
                                                     TransferCallback callback) {
-    return std::make_shared<detail::TransferState>(bytes, parts, cpu_parts, std::move(callback), events,
+    return std::make_shared<detail::TransferState>(bytes, parts, cpu_parts, std::move(callback), done_events,
                                                    callbacks.get(), counters);
   }
 
@@ -143,43 +144,29 @@ struct TransferEngine::Impl {
     return found;
   }
 
-  std::shared_ptr<JobDependencies> snapshot(const TransferDependencies& deps) {
-    if (deps.events.empty() && deps.streams.empty()) return nullptr;
-    auto snapshot = std::make_shared<JobDependencies>();
-    snapshot->pool = events;
-    snapshot->events = deps.events;
-    for (cudaStream_t stream : deps.streams) {
-      cudaEvent_t event = events->acquire();
-      snapshot->owned.push_back(event);  // returned to the pool with the snapshot, even on error
-      GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
-      snapshot->events.push_back(event);
-    }
-    return snapshot;
-  }
-
   // Inside a capture: the request's work goes onto the capturing stream, after its dependencies.
   void join_dependencies(cudaStream_t capture, const TransferDependencies& deps) {
     for (cudaEvent_t event : deps.events) GHTIER_CUDA_CHECK(cudaStreamWaitEvent(capture, event, 0));
     for (cudaStream_t stream : deps.streams) {
       if (stream == capture) continue;
-      cudaEvent_t event = events->acquire();
+      cudaEvent_t event = done_events->acquire();
       try {
         GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
         GHTIER_CUDA_CHECK(cudaStreamWaitEvent(capture, event, 0));
       } catch (...) {
-        events->release(event);
+        done_events->release(event);
         throw;
       }
-      events->release(event);
+      done_events->release(event);
     }
   }
 
   CompletionToken finish_captured(cudaStream_t capture, std::size_t bytes) {
-    cudaEvent_t done = events->acquire();
+    cudaEvent_t done = done_events->acquire();
     try {
       GHTIER_CUDA_CHECK(cudaEventRecord(done, capture));
     } catch (...) {
-      events->release(done);
+      done_events->release(done);
       throw;
     }
     auto state = make_state(bytes, 1, 0, nullptr);
@@ -217,6 +204,7 @@ struct TransferEngine::Impl {
 
   CompletionToken submit_copy(const CopyRequest& request) {
     detail::DeviceGuard guard(device);
+    detail::RelaxedCaptureScope relaxed;  // ghtier's own calls never break (or are refused by) a capture
     detail::NvtxRange range("ghtier::transfer_submit", request.bytes);
     detail::validate_copy(request.dst, request.src, request.bytes, lookup, "CopyRequest");
     const cudaStream_t capture = capturing_stream(request.wait_on, "CopyRequest");
@@ -247,10 +235,9 @@ struct TransferEngine::Impl {
       return finish_captured(capture, request.bytes);
     }
     auto job = make_copy_job(route, request.dst, request.src, request.bytes, request.priority);
-    job->dependencies = snapshot(request.wait_on);
     auto state = make_state(request.bytes, 1, completes_on_cpu(route) ? 1 : 0, request.on_complete);
     job->state = state;
-    lane(route.lane).submit(std::move(job));
+    lane(route.lane).submit(std::move(job), &request.wait_on);
     return CompletionToken(std::move(state));
   }
 
@@ -277,6 +264,7 @@ struct TransferEngine::Impl {
 
   CompletionToken submit_prefetch(const PrefetchRequest& request) {
     detail::DeviceGuard guard(device);
+    detail::RelaxedCaptureScope relaxed;
     detail::NvtxRange range("ghtier::prefetch_submit", request.bytes);
     detail::validate_range(request.ptr, request.bytes, lookup, "PrefetchRequest");
     if (request.target != PrefetchTarget::device && request.target != PrefetchTarget::host) {
@@ -316,15 +304,15 @@ struct TransferEngine::Impl {
     job->bytes = request.bytes;
     job->location = location;
     job->chunks = prefetch_planner.plan(reinterpret_cast<std::uintptr_t>(request.ptr), request.bytes);
-    job->dependencies = snapshot(request.wait_on);
     auto state = make_state(request.bytes, 1, 0, request.on_complete);
     job->state = state;
-    lane(lane_id).submit(std::move(job));
+    lane(lane_id).submit(std::move(job), &request.wait_on);
     return CompletionToken(std::move(state));
   }
 
   CompletionToken submit_batch(const BatchCopyRequest& request) {
     detail::DeviceGuard guard(device);
+    detail::RelaxedCaptureScope relaxed;
     std::size_t total = 0;
     for (const BatchCopyItem& item : request.items) total += item.bytes;
     detail::NvtxRange range("ghtier::batch_submit", total);
@@ -409,12 +397,15 @@ struct TransferEngine::Impl {
       jobs.emplace_back(route.lane, make_copy_job(route, item.dst, item.src, item.bytes, request.priority));
       if (completes_on_cpu(route)) ++cpu_parts;
     }
-    const auto dependencies = snapshot(request.wait_on);
     auto state = make_state(total, static_cast<int>(jobs.size()), cpu_parts, request.on_complete);
+    // The first part's lane takes the dependency snapshot; the other parts share it.
+    std::shared_ptr<JobDependencies> dependencies;
     for (auto& [lane_id, job] : jobs) {
       job->state = state;
       job->dependencies = dependencies;
-      lane(lane_id).submit(std::move(job));
+      const std::shared_ptr<Job> submitted = job;
+      lane(lane_id).submit(std::move(job), dependencies ? nullptr : &request.wait_on);
+      if (!dependencies) dependencies = submitted->dependencies;
     }
     return CompletionToken(std::move(state));
   }
@@ -437,11 +428,13 @@ TransferEngine::TransferEngine(const Platform& platform, int device, const Alloc
   int least = 0;
   int greatest = 0;
   GHTIER_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
-  impl.events = std::make_shared<detail::EventPool>(device);
+  impl.done_events = std::make_shared<detail::EventPool>(device, 0u);
+  impl.watched_events = std::make_shared<detail::EventPool>(device, cudaEventBlockingSync);
   impl.callbacks = std::make_unique<detail::CallbackRunner>(device);
   impl.context.device = device;
   impl.context.options = options;
-  impl.context.events = impl.events;
+  impl.context.done_events = impl.done_events;
+  impl.context.watched_events = impl.watched_events;
   impl.context.workers = [&impl]() -> detail::CopyWorkers& { return impl.copy_workers(); };
   try {
     for (int i = 0; i < detail::lane_count; ++i) {

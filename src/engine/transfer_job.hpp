@@ -28,18 +28,18 @@ enum class JobKind {
   host_copy,  ///< CPU threads only
 };
 
-/// What the parts of a request wait for: the caller's events and the events the engine recorded on the
-/// caller's streams at submit. Returns the latter to the pool when the last part is done with them.
+/// What the parts of a request wait for: one event, recorded at submit on the lane's dependency stream after
+/// that stream was made to wait for the caller's events and streams (a snapshot: the caller may record its
+/// events again or destroy them at once). A blocking-sync event, so that a watcher can sleep on it.
 struct JobDependencies {
-  std::vector<cudaEvent_t> events;
-  std::vector<cudaEvent_t> owned;
+  cudaEvent_t snapshot = nullptr;
   std::shared_ptr<EventPool> pool;
 
   JobDependencies() = default;
   JobDependencies(const JobDependencies&) = delete;
   JobDependencies& operator=(const JobDependencies&) = delete;
   ~JobDependencies() {
-    for (cudaEvent_t event : owned) pool->release(event);
+    if (pool) pool->release(snapshot);
   }
 };
 
@@ -61,6 +61,8 @@ struct Job {
   std::size_t next = 0;          ///< next chunk or call to start
   std::size_t unfinished = 0;    ///< started, not yet finished (in flight, filling, draining, copying)
   bool started = false;          ///< dependencies honoured (enqueued as stream waits, or seen complete)
+  bool dependencies_requested = false;  ///< the dependency watcher was asked to wait for them
+  bool dependencies_ready = false;      ///< ... and saw them complete
   bool all_started = false;      ///< nothing left to start (every chunk started, or the job failed)
   bool finished = false;
   std::optional<Error> error;

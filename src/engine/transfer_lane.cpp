@@ -1,7 +1,8 @@
 // TransferLane: the dispatch loop. Urgent jobs start at once; background jobs keep at most a window of
 // bytes on the copy stream, so an urgent job waits for about a chunk. Staged jobs pipeline through the ring:
 // to the device, CPU threads fill slot k+1 while the DMA empties slot k; to the host, the DMA fills slots
-// ahead while CPU threads drain the ones that have landed.
+// ahead while CPU threads drain the ones that have landed. Completion comes from watchers that sleep on
+// blocking-sync events, never from polling.
 #include "engine/transfer_lane.hpp"
 
 #include <fmt/format.h>
@@ -35,40 +36,81 @@ TransferLane::TransferLane(LaneId id, LaneContext& context, int greatest_priorit
   window_bytes_ = context_.options.background_window_bytes != 0 ? context_.options.background_window_bytes
                                                                 : 3 * context_.options.chunk_bytes;
   DeviceGuard guard(context_.device);
-  GHTIER_CUDA_CHECK(cudaStreamCreateWithPriority(&streams_[0], cudaStreamNonBlocking, greatest_priority));
+  const std::array<int, 2> priorities{greatest_priority, least_priority};
+  auto destroy_streams = [&] {
+    for (auto* streams : {&streams_, &dependency_streams_}) {
+      for (cudaStream_t& stream : *streams) {
+        if (stream != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream));
+        stream = nullptr;
+      }
+    }
+  };
   try {
-    GHTIER_CUDA_CHECK(cudaStreamCreateWithPriority(&streams_[1], cudaStreamNonBlocking, least_priority));
+    for (std::size_t i = 0; i < 2; ++i) {
+      GHTIER_CUDA_CHECK(cudaStreamCreateWithPriority(&streams_[i], cudaStreamNonBlocking, priorities[i]));
+      GHTIER_CUDA_CHECK(cudaStreamCreateWithPriority(&dependency_streams_[i], cudaStreamNonBlocking, priorities[i]));
+    }
+    for (auto& watcher : watchers_) watcher = std::make_unique<EventWatcher>(context_.device);
+    dependency_watcher_ = std::make_unique<EventWatcher>(context_.device);
     thread_ = std::thread([this] { run(); });
   } catch (...) {
-    if (streams_[1] != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(streams_[1]));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(streams_[0]));
+    for (auto& watcher : watchers_) watcher.reset();
+    dependency_watcher_.reset();
+    destroy_streams();
     throw;
   }
 }
 
 TransferLane::~TransferLane() {
-  if (thread_.joinable()) shutdown();
+  shutdown();
   int previous = -1;
   const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != context_.device &&
                         cudaSetDevice(context_.device) == cudaSuccess;
-  for (cudaStream_t stream : streams_) {
-    if (stream == nullptr) continue;
-    GHTIER_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(stream));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream));
+  for (auto* streams : {&streams_, &dependency_streams_}) {
+    for (cudaStream_t stream : *streams) {
+      if (stream == nullptr) continue;
+      GHTIER_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(stream));
+      GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream));
+    }
   }
   staging_.reset();
   if (switched) GHTIER_CUDA_CHECK_NOTHROW(cudaSetDevice(previous));
 }
 
-void TransferLane::submit(std::shared_ptr<Job> job) {
-  {
-    std::lock_guard lock(mutex_);
-    const TransferPriority priority = job->priority;
-    queue_.push(std::move(job), priority);
-    // Run a step here: an urgent copy (or a background one on an idle lane) is enqueued before submit()
-    // returns, with no thread hop.
-    step_locked();
+std::shared_ptr<JobDependencies> TransferLane::snapshot_locked(const TransferDependencies& wait_on,
+                                                               TransferPriority priority) {
+  const cudaStream_t stream = dependency_streams_[priority_index(priority)];
+  auto snapshot = std::make_shared<JobDependencies>();
+  for (cudaEvent_t event : wait_on.events) GHTIER_CUDA_CHECK(cudaStreamWaitEvent(stream, event, 0));
+  for (cudaStream_t other : wait_on.streams) {
+    // The caller's stream as it is now: an event recorded on it, waited for by the dependency stream. The
+    // wait is enqueued before the event goes back to the pool, so a later record does not change it.
+    cudaEvent_t marker = context_.watched_events->acquire();
+    try {
+      GHTIER_CUDA_CHECK(cudaEventRecord(marker, other));
+      GHTIER_CUDA_CHECK(cudaStreamWaitEvent(stream, marker, 0));
+    } catch (...) {
+      context_.watched_events->release(marker);
+      throw;
+    }
+    context_.watched_events->release(marker);
   }
+  snapshot->snapshot = context_.watched_events->acquire();
+  snapshot->pool = context_.watched_events;
+  GHTIER_CUDA_CHECK(cudaEventRecord(snapshot->snapshot, stream));
+  return snapshot;
+}
+
+void TransferLane::submit(std::shared_ptr<Job> job, const TransferDependencies* wait_on) {
+  std::lock_guard lock(mutex_);
+  if (wait_on != nullptr && !job->dependencies && (!wait_on->events.empty() || !wait_on->streams.empty())) {
+    job->dependencies = snapshot_locked(*wait_on, job->priority);
+  }
+  const TransferPriority priority = job->priority;
+  queue_.push(std::move(job), priority);
+  // Run a step here: an urgent copy (or a background one on an idle lane) is enqueued before submit()
+  // returns, with no thread hop.
+  step_locked();
   wake_.notify_one();
 }
 
@@ -76,10 +118,12 @@ void TransferLane::shutdown() {
   std::vector<std::shared_ptr<Job>> cancelled;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return;
+    if (stopped_ || stopping_) return;
     // Jobs that have not started are cancelled; partly started ones stay queued and finish.
     for (auto& job : queue_.take_all()) {
       if (job->next == 0 && !job->started) {
+        job->all_started = true;
+        job->finished = true;
         cancelled.push_back(std::move(job));
       } else {
         const TransferPriority priority = job->priority;
@@ -87,19 +131,26 @@ void TransferLane::shutdown() {
       }
     }
     stopping_ = true;
+    wake_.notify_all();
   }
   for (auto& job : cancelled) job->state->part_finished(TransferStatus::cancelled);
-  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Nothing is in flight any more: the watchers have nothing left to wait for.
+  for (auto& watcher : watchers_) watcher.reset();
+  dependency_watcher_.reset();
+  std::lock_guard lock(mutex_);
+  stopped_ = true;
+  idle_.notify_all();
 }
 
 void TransferLane::wait_idle() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [&] { return idle_locked() || !thread_.joinable(); });
+  idle_.wait(lock, [&] { return idle_locked() || stopped_; });
 }
 
 bool TransferLane::idle_locked() const noexcept {
-  return queue_.empty() && inflight_[0].empty() && inflight_[1].empty() && fills_.empty() && cpu_outstanding_ == 0;
+  return queue_.empty() && inflight_[0].empty() && inflight_[1].empty() && fills_.empty() && cpu_outstanding_ == 0 &&
+         dependency_waits_ == 0;
 }
 
 void TransferLane::run() {
@@ -107,16 +158,17 @@ void TransferLane::run() {
     log(LogLevel::error, "transfer lane {}: cannot make device {} current", to_string(id_), context_.device);
     (void)cudaGetLastError();
   }
+  RelaxedCaptureScope relaxed;  // another thread's global capture must not forbid the lane's calls
   std::unique_lock lock(mutex_);
   for (;;) {
     step_locked();
     if (idle_locked()) {
       idle_.notify_all();
       if (stopping_) return;
-      wake_.wait(lock);
-    } else {
-      wake_.wait_for(lock, context_.options.poll_interval);
     }
+    // Every source of progress (submitters, watchers, copy threads) changes state and notifies under mutex_,
+    // so nothing is missed between the step and the wait.
+    wake_.wait(lock);
   }
 }
 
@@ -136,45 +188,39 @@ void TransferLane::step_locked() {
 
 void TransferLane::retire_locked() {
   for (auto& fifo : inflight_) {
-    while (!fifo.empty()) {
-      cudaError_t status = cudaSuccess;
-      const EventState state = query_event(fifo.front().event, &status);
-      if (state == EventState::pending) break;
-      InflightChunk done = std::move(fifo.front());
+    while (!fifo.empty() && fifo.front()->complete) {
+      const std::shared_ptr<InflightChunk> done = fifo.front();
       fifo.pop_front();
-      Job& job = *done.job;
-      if (done.windowed) {
-        window_in_flight_bytes_ -= done.bytes;
+      Job& job = *done->job;
+      context_.watched_events->release(done->event);
+      if (done->windowed) {
+        window_in_flight_bytes_ -= done->bytes;
         --window_in_flight_chunks_;
       }
-      const bool failed = state == EventState::error;
-      if (failed && !job.error) job.error = cuda_failure(status, "a transfer chunk (cudaEventQuery)");
-      switch (done.kind) {
+      const bool failed = done->status != cudaSuccess;
+      if (failed && !job.error) job.error = cuda_failure(done->status, "a transfer chunk (cudaEventSynchronize)");
+      switch (done->kind) {
         case InflightKind::direct: break;
         case InflightKind::staged_to_device:
-          staging_->ring().release(done.slot);
-          if (!failed) bytes_staged_ += done.bytes;
+          staging_->ring().release(done->slot);
+          if (!failed) bytes_staged_ += done->bytes;
           break;
-        case InflightKind::staged_to_host:
-          staging_->ring().start_drain(done.slot);
-          context_.events->release(done.event);
+        case InflightKind::staged_to_host: {
+          staging_->ring().start_drain(done->slot);
           if (failed) {
-            staging_->ring().release(done.slot);
-            chunk_finished_locked(job);
-            continue;
+            staging_->ring().release(done->slot);
+            break;
           }
           // The slot holds the chunk now: CPU threads copy it out to the pageable destination.
           ++cpu_outstanding_;
-          {
-            const Chunk& chunk = job.chunks[done.chunk];
-            context_.workers().post_copy(job.dst + chunk.offset, staging_->slot(done.slot), chunk.bytes,
-                                         [this, job = done.job, c = done.chunk, slot = done.slot] {
-                                           on_drained(job, c, slot);
-                                         });
-          }
-          continue;
+          const Chunk& chunk = job.chunks[done->chunk];
+          context_.workers().post_copy(job.dst + chunk.offset, staging_->slot(done->slot), chunk.bytes,
+                                       [this, job = done->job, c = done->chunk, slot = done->slot] {
+                                         on_drained(job, c, slot);
+                                       });
+          continue;  // the chunk finishes when it is drained
+        }
       }
-      if (!done.event_owned_by_state) context_.events->release(done.event);
       chunk_finished_locked(job);
     }
   }
@@ -191,6 +237,40 @@ void TransferLane::on_drained(const std::shared_ptr<Job>& job, std::size_t chunk
   wake_.notify_all();
 }
 
+void TransferLane::track_chunk_locked(InflightChunk chunk, cudaStream_t stream, bool last) {
+  const std::size_t index = stream == streams_[0] ? 0 : 1;
+  Job& job = *chunk.job;
+  cudaEvent_t done = nullptr;
+  cudaEvent_t watched = context_.watched_events->acquire();
+  try {
+    GHTIER_CUDA_CHECK(cudaEventRecord(watched, stream));
+    if (last) {
+      // A second, spin-waited event for the caller: its wait() wakes as fast as cudaStreamSynchronize would.
+      done = context_.done_events->acquire();
+      GHTIER_CUDA_CHECK(cudaEventRecord(done, stream));
+    }
+  } catch (...) {
+    context_.watched_events->release(watched);
+    context_.done_events->release(done);
+    throw;
+  }
+  chunk.event = watched;
+  auto entry = std::make_shared<InflightChunk>(std::move(chunk));
+  inflight_[index].push_back(entry);
+  ++job.unfinished;
+  if (entry->windowed) {
+    window_in_flight_bytes_ += entry->bytes;
+    ++window_in_flight_chunks_;
+  }
+  watchers_[index]->watch(watched, [this, entry](cudaError_t status) {
+    std::lock_guard lock(mutex_);  // notify under the lock: see on_drained
+    entry->complete = true;
+    entry->status = status;
+    wake_.notify_all();
+  });
+  if (last) job.state->add_done_event(done);
+}
+
 void TransferLane::complete_fills_locked() {
   // In order: the DMAs of one job go onto its stream in chunk order.
   while (!fills_.empty() && fills_.front()->done) {
@@ -198,34 +278,33 @@ void TransferLane::complete_fills_locked() {
     fills_.pop_front();
     Job& job = *fill->job;
     StagingRing& ring = staging_->ring();
+    --job.unfinished;  // the fill is over; the DMA below is tracked as a chunk of its own
     if (job.error) {
       ring.start_dma(fill->slot);
       ring.release(fill->slot);
-      chunk_finished_locked(job);
+      maybe_finish_job_locked(job);
       continue;
     }
     const Chunk& chunk = job.chunks[fill->chunk];
     const cudaStream_t stream = streams_[priority_index(job.priority)];
-    cudaEvent_t event = nullptr;
     try {
       NvtxRange range("ghtier::transfer_chunk", chunk.bytes);
       GHTIER_CUDA_CHECK(cudaMemcpyAsync(job.dst + chunk.offset, staging_->slot(fill->slot), chunk.bytes,
                                         cudaMemcpyDefault, stream));
-      event = context_.events->acquire();
-      GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
-    } catch (const Error& e) {
-      context_.events->release(event);
       ring.start_dma(fill->slot);
+      InflightChunk tracked;
+      tracked.job = fill->job;
+      tracked.bytes = chunk.bytes;
+      tracked.chunk = fill->chunk;
+      tracked.slot = fill->slot;
+      tracked.kind = InflightKind::staged_to_device;
+      track_chunk_locked(std::move(tracked), stream, fill->chunk + 1 == job.count());
+    } catch (const Error& e) {
+      if (ring.state(fill->slot) == SlotState::filling) ring.start_dma(fill->slot);
       ring.release(fill->slot);
       fail_job_locked(job, e);
-      chunk_finished_locked(job);
-      continue;
+      maybe_finish_job_locked(job);
     }
-    ring.start_dma(fill->slot);
-    const bool last = fill->chunk + 1 == job.count();
-    inflight_[priority_index(job.priority)].push_back(InflightChunk{
-        event, fill->job, chunk.bytes, fill->chunk, fill->slot, InflightKind::staged_to_device, last, false});
-    if (last) job.state->add_done_event(event);
   }
 }
 
@@ -294,19 +373,30 @@ TransferLane::StartResult TransferLane::start_next_locked(const std::shared_ptr<
   return StartResult::blocked;
 }
 
-bool TransferLane::ensure_started_locked(Job& job, cudaStream_t stream) {
+bool TransferLane::ensure_started_locked(const std::shared_ptr<Job>& job_ptr, cudaStream_t stream) {
+  Job& job = *job_ptr;
   if (job.started) return true;
-  const JobDependencies* deps = job.dependencies.get();
-  if (deps != nullptr) {
+  if (const JobDependencies* deps = job.dependencies.get(); deps != nullptr) {
     if (job.waits_on_host()) {
-      for (cudaEvent_t event : deps->events) {
-        cudaError_t status = cudaSuccess;
-        const EventState state = query_event(event, &status);
-        if (state == EventState::pending) return false;
-        if (state == EventState::error) throw cuda_failure(status, "cudaEventQuery on a dependency");
+      // The CPU touches the memory: it must see the dependencies complete. The dependency watcher sleeps on
+      // the snapshot and wakes the lane.
+      if (!job.dependencies_requested) {
+        job.dependencies_requested = true;
+        ++dependency_waits_;
+        dependency_watcher_->watch(deps->snapshot, [this, job_ptr](cudaError_t status) {
+          std::lock_guard lock(mutex_);  // notify under the lock: see on_drained
+          --dependency_waits_;
+          job_ptr->dependencies_ready = true;
+          if (status != cudaSuccess && !job_ptr->error) {
+            job_ptr->error = cuda_failure(status, "waiting for a dependency (cudaEventSynchronize)");
+          }
+          wake_.notify_all();
+        });
       }
+      if (!job.dependencies_ready) return false;
+      if (job.error) throw *job.error;
     } else {
-      for (cudaEvent_t event : deps->events) GHTIER_CUDA_CHECK(cudaStreamWaitEvent(stream, event, 0));
+      GHTIER_CUDA_CHECK(cudaStreamWaitEvent(stream, deps->snapshot, 0));
     }
   }
   job.started = true;
@@ -323,9 +413,8 @@ TransferLane::StartResult TransferLane::start_direct_locked(const std::shared_pt
   }
   const std::size_t index = job->next;
   const cudaStream_t stream = streams_[priority_index(job->priority)];
-  cudaEvent_t event = nullptr;
   try {
-    ensure_started_locked(*job, stream);
+    ensure_started_locked(job, stream);
     NvtxRange range("ghtier::transfer_chunk", bytes);
     switch (job->kind) {
       case JobKind::copy: {
@@ -343,27 +432,20 @@ TransferLane::StartResult TransferLane::start_direct_locked(const std::shared_pt
       case JobKind::staged:
       case JobKind::host_copy: break;
     }
-    event = context_.events->acquire();
-    GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
+    InflightChunk tracked;
+    tracked.job = job;
+    tracked.bytes = bytes;
+    tracked.chunk = index;
+    tracked.kind = InflightKind::direct;
+    tracked.windowed = windowed;
+    track_chunk_locked(std::move(tracked), stream, index + 1 == job->count());
   } catch (const Error& e) {
-    context_.events->release(event);
     fail_job_locked(*job, e);
     return StartResult::finished;
   }
-  const bool last = index + 1 == job->count();
-  inflight_[priority_index(job->priority)].push_back(
-      InflightChunk{event, job, bytes, index, 0, InflightKind::direct, last, windowed});
-  if (windowed) {
-    window_in_flight_bytes_ += bytes;
-    ++window_in_flight_chunks_;
-  }
-  ++job->unfinished;
   ++job->next;
   ++chunks_started_;
-  if (last) {
-    job->all_started = true;
-    job->state->add_done_event(event);
-  }
+  if (job->next == job->count()) job->all_started = true;
   return StartResult::started;
 }
 
@@ -381,13 +463,13 @@ TransferLane::StartResult TransferLane::start_staged_locked(const std::shared_pt
   try {
     if (job->staging == StagingDirection::to_device) {
       if (fills_.size() >= max_pending_fills) return StartResult::blocked;
-      if (!ensure_started_locked(*job, stream)) return StartResult::blocked;
+      if (!ensure_started_locked(job, stream)) return StartResult::blocked;
       StagingBuffers& staging = staging_locked();
       const std::optional<std::size_t> slot = staging.ring().acquire(StagingDirection::to_device);
       if (!slot) return StartResult::blocked;
       auto fill = std::make_shared<PendingFill>(PendingFill{job, index, *slot, false});
       fills_.push_back(fill);
-      ++job->unfinished;
+      ++job->unfinished;  // until the fill is over (complete_fills_locked)
       ++job->next;
       ++chunks_started_;
       if (job->next == job->count()) job->all_started = true;
@@ -400,24 +482,28 @@ TransferLane::StartResult TransferLane::start_staged_locked(const std::shared_pt
     }
     // To the host: DMA into a free slot now; CPU threads drain it once the DMA has landed (retire_locked).
     StagingBuffers& staging = staging_locked();
-    if (staging.ring().state(staging.ring().next()) != SlotState::free) return StartResult::blocked;
-    ensure_started_locked(*job, stream);
     const std::size_t slot = staging.ring().next();
-    cudaEvent_t event = nullptr;
-    try {
+    if (staging.ring().state(slot) != SlotState::free) return StartResult::blocked;
+    ensure_started_locked(job, stream);
+    {
       NvtxRange range("ghtier::transfer_chunk", chunk.bytes);
       GHTIER_CUDA_CHECK(
           cudaMemcpyAsync(staging.slot(slot), job->src + chunk.offset, chunk.bytes, cudaMemcpyDefault, stream));
-      event = context_.events->acquire();
-      GHTIER_CUDA_CHECK(cudaEventRecord(event, stream));
-    } catch (...) {
-      context_.events->release(event);
-      throw;
     }
     (void)staging.ring().acquire(StagingDirection::to_host);
-    inflight_[priority_index(job->priority)].push_back(
-        InflightChunk{event, job, chunk.bytes, index, slot, InflightKind::staged_to_host, false, false});
-    ++job->unfinished;
+    InflightChunk tracked;
+    tracked.job = job;
+    tracked.bytes = chunk.bytes;
+    tracked.chunk = index;
+    tracked.slot = slot;
+    tracked.kind = InflightKind::staged_to_host;
+    try {
+      track_chunk_locked(std::move(tracked), stream, false);  // the job ends on the CPU, not with an event
+    } catch (...) {
+      staging.ring().start_drain(slot);
+      staging.ring().release(slot);
+      throw;
+    }
     ++job->next;
     ++chunks_started_;
     if (job->next == job->count()) job->all_started = true;
@@ -431,7 +517,7 @@ TransferLane::StartResult TransferLane::start_staged_locked(const std::shared_pt
 TransferLane::StartResult TransferLane::start_host_copy_locked(const std::shared_ptr<Job>& job) {
   if (host_copies_in_flight_ >= max_host_copies_in_flight) return StartResult::blocked;
   try {
-    if (!ensure_started_locked(*job, nullptr)) return StartResult::blocked;
+    if (!ensure_started_locked(job, nullptr)) return StartResult::blocked;
   } catch (const Error& e) {
     fail_job_locked(*job, e);
     return StartResult::finished;
@@ -481,12 +567,12 @@ void TransferLane::issue_batch_locked(const BatchCall& call, bool sm_kernel, cud
       context_.batch_calls.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    // Refused (an older driver, or memory the batch API does not take): the loop below does the same work.
+    // Once refused, not asked again: each refusal is an API error that tools such as compute-sanitizer count.
     (void)cudaGetLastError();
     context_.batch_fallback_calls.fetch_add(1, std::memory_order_relaxed);
-    if (status == cudaErrorNotSupported || status == cudaErrorCallRequiresNewerDriver) {
-      context_.batch_api_usable.store(false, std::memory_order_relaxed);
-    }
-    log(LogLevel::debug, "cudaMemcpyBatchAsync of {} copies refused ({}): falling back to cudaMemcpyAsync",
+    context_.batch_api_usable.store(false, std::memory_order_relaxed);
+    log(LogLevel::info, "cudaMemcpyBatchAsync of {} copies refused ({}): using cudaMemcpyAsync from now on",
         call.count(), cudaGetErrorName(status));
   }
   for (std::size_t i = 0; i < call.count(); ++i) {

@@ -1,8 +1,8 @@
 // TransferLane: one direction of the engine (to the device, to the host, or local). It owns a copy stream per
-// priority, a priority queue of jobs, a staging ring, and a dispatcher thread. Every step of its work is
-// short and non-blocking under one mutex (enqueue a chunk, post a CPU copy, look at events), so the thread
-// that submits can run a step itself (no thread hop for a small urgent copy), and the dispatcher thread runs
-// steps whenever work is in flight, polling its events every poll_interval.
+// priority, a priority queue of jobs, a staging ring, a dispatcher thread, and event watchers. Every step of
+// its work is short and non-blocking under one mutex (enqueue a chunk, post a CPU copy, retire what the
+// watchers saw complete), so the thread that submits runs a step itself (no thread hop for a small urgent
+// copy); the dispatcher thread runs steps whenever a watcher, a copy thread or a submitter wakes it.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -16,10 +16,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "engine/copy_workers.hpp"
 #include "engine/event_pool.hpp"
+#include "engine/event_watcher.hpp"
 #include "engine/staging_buffers.hpp"
 #include "engine/transfer_job.hpp"
 #include "engine/transfer_queue.hpp"
@@ -33,8 +35,9 @@ namespace ghtier::detail {
 struct LaneContext {
   int device = 0;
   TransferEngineOptions options;
-  std::shared_ptr<EventPool> events;
-  std::function<CopyWorkers&()> workers;  ///< starts the copy threads on first use
+  std::shared_ptr<EventPool> done_events;     ///< spin-waited: what callers wait on (fast wakeup)
+  std::shared_ptr<EventPool> watched_events;  ///< blocking-sync: what the engine's watchers sleep on
+  std::function<CopyWorkers&()> workers;      ///< starts the copy threads on first use
   std::atomic<bool> batch_api_usable{true};
   std::atomic<std::uint64_t> batch_calls{0};
   std::atomic<std::uint64_t> batch_fallback_calls{0};
@@ -43,37 +46,37 @@ struct LaneContext {
 class TransferLane {
  public:
   /// Creates the lane's two streams (urgent at `greatest_priority`, background at `least_priority`) on the
-  /// context's device and starts its dispatcher. Throws Error on CUDA failure.
+  /// context's device, its watchers and its dispatcher. Throws Error on CUDA failure.
   TransferLane(LaneId id, LaneContext& context, int greatest_priority, int least_priority);
-  /// Requires shutdown() first; destroys the streams and frees the staging ring.
+  /// Shuts down if needed; destroys the streams and frees the staging ring.
   ~TransferLane();
   TransferLane(const TransferLane&) = delete;
   TransferLane& operator=(const TransferLane&) = delete;
 
-  /// Queues a job and runs a dispatch step on the calling thread (which must have the device current).
-  void submit(std::shared_ptr<Job> job);
-  /// Cancels jobs that have not started, lets started ones finish, and joins the dispatcher.
+  /// Queues a job and runs a dispatch step on the calling thread (which must have the device current). With
+  /// `wait_on` (non-empty) and no dependencies yet, the job's dependency snapshot is taken here, under the
+  /// lane's lock, so that snapshots and queue order agree. Throws Error if the snapshot fails.
+  void submit(std::shared_ptr<Job> job, const TransferDependencies* wait_on = nullptr);
+  /// Cancels jobs that have not started, lets started ones finish, and joins the dispatcher and watchers.
   void shutdown();
   /// Blocks until nothing is queued or in flight.
   void wait_idle();
 
   [[nodiscard]] LaneStatistics statistics() const;
   [[nodiscard]] StagingStatistics staging_statistics() const;
-  [[nodiscard]] cudaStream_t stream(TransferPriority priority) const noexcept {
-    return streams_[priority_index(priority)];
-  }
 
  private:
   enum class InflightKind { direct, staged_to_device, staged_to_host };
   struct InflightChunk {
-    cudaEvent_t event = nullptr;
+    cudaEvent_t event = nullptr;  // blocking-sync, watched
     std::shared_ptr<Job> job;
     std::size_t bytes = 0;
     std::size_t chunk = 0;
     std::size_t slot = 0;
     InflightKind kind = InflightKind::direct;
-    bool event_owned_by_state = false;  // the job's last chunk: its event is the request's completion event
-    bool windowed = false;              // counts against the background window
+    bool windowed = false;  // counts against the background window
+    bool complete = false;  // set by the stream's watcher
+    cudaError_t status = cudaSuccess;
   };
   struct PendingFill {
     std::shared_ptr<Job> job;
@@ -93,8 +96,11 @@ class TransferLane {
   StartResult start_staged_locked(const std::shared_ptr<Job>& job);
   StartResult start_host_copy_locked(const std::shared_ptr<Job>& job);
   // Honours the job's dependencies the first time one of its chunks starts: as stream waits, or (for work
-  // the CPU does) by seeing them complete. False while a host-side dependency is still pending.
-  bool ensure_started_locked(Job& job, cudaStream_t stream);
+  // the CPU does) by having the dependency watcher see them complete. False while that is pending.
+  bool ensure_started_locked(const std::shared_ptr<Job>& job, cudaStream_t stream);
+  // Records the watched event after a chunk enqueued on `stream` and hands it to the stream's watcher; for
+  // the job's last chunk also records the completion event callers wait on. Throws Error.
+  void track_chunk_locked(InflightChunk chunk, cudaStream_t stream, bool last);
   void issue_batch_locked(const BatchCall& call, bool sm_kernel, cudaStream_t stream);
   StagingBuffers& staging_locked();
   void fail_job_locked(Job& job, const Error& error);
@@ -103,23 +109,28 @@ class TransferLane {
   [[nodiscard]] bool idle_locked() const noexcept;
   void on_drained(const std::shared_ptr<Job>& job, std::size_t chunk, std::size_t slot);
 
+  std::shared_ptr<JobDependencies> snapshot_locked(const TransferDependencies& wait_on, TransferPriority priority);
+
   LaneId id_;
   LaneContext& context_;
   std::array<cudaStream_t, 2> streams_{};
+  std::array<cudaStream_t, 2> dependency_streams_{};  // per priority: where dependency snapshots are taken
   std::size_t window_bytes_ = 0;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
   TransferQueue<std::shared_ptr<Job>> queue_;
-  std::array<std::deque<InflightChunk>, 2> inflight_;  // per stream: events complete in order
+  std::array<std::deque<std::shared_ptr<InflightChunk>>, 2> inflight_;  // per stream, in enqueue order
   std::deque<std::shared_ptr<PendingFill>> fills_;
   std::unique_ptr<StagingBuffers> staging_;
   std::size_t window_in_flight_bytes_ = 0;
   std::size_t window_in_flight_chunks_ = 0;
-  std::size_t cpu_outstanding_ = 0;  // drains and host copies posted to the copy threads
+  std::size_t cpu_outstanding_ = 0;        // drains and host copies posted to the copy threads
+  std::size_t dependency_waits_ = 0;       // jobs whose host-side dependencies the watcher is waiting for
   std::size_t host_copies_in_flight_ = 0;
   bool stopping_ = false;
+  bool stopped_ = false;
 
   // Statistics.
   std::uint64_t parts_finished_ = 0;
@@ -130,6 +141,9 @@ class TransferLane {
   std::chrono::steady_clock::time_point busy_since_{};
   double busy_seconds_ = 0;
 
+  // Declared last: destroyed (joined) first, while everything their handlers touch still exists.
+  std::array<std::unique_ptr<EventWatcher>, 2> watchers_;  // one per stream: events complete in stream order
+  std::unique_ptr<EventWatcher> dependency_watcher_;
   std::thread thread_;
 };
 

@@ -120,25 +120,9 @@ TransferStatus TransferState::status() {
 }
 
 bool TransferState::ready() {
-  std::unique_lock lock(mutex_);
-  if (terminal_) return true;
-  if (!event_waitable_locked()) return false;
-  for (cudaEvent_t event : done_events_) {
-    cudaError_t status = cudaSuccess;
-    switch (query_event(event, &status)) {
-      case EventState::pending: return false;
-      case EventState::error:
-        any_failed_ = true;
-        error_ = Error(error_code_for(status),
-                       fmt::format("cudaEventQuery on a transfer's completion event failed: {} ({})",
-                                   cudaGetErrorString(status), cudaGetErrorName(status)),
-                       static_cast<int>(status));
-        decide_locked(lock, TransferStatus::failed);
-        return terminal_;
-      case EventState::complete: break;
-    }
-  }
-  decide_locked(lock, TransferStatus::completed);
+  // No event query here: "not ready" comes back from CUDA as an error code. The engine's watchers end a
+  // request as soon as its last event completes.
+  std::lock_guard lock(mutex_);
   return terminal_;
 }
 
@@ -174,16 +158,9 @@ TransferStatus TransferState::wait() {
 }
 
 TransferStatus TransferState::wait_for(std::chrono::nanoseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (ready()) return status();
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return TransferStatus::pending;
-    // Short steps: completion through events is found by ready(), not by a notification.
-    std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::microseconds(100)),
-                      [&] { return terminal_; });
-  }
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, timeout, [&] { return terminal_; });
+  return terminal_ ? outcome_ : TransferStatus::pending;
 }
 
 void TransferState::make_stream_wait(cudaStream_t stream) {
