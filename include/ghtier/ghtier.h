@@ -286,6 +286,8 @@ ghtier_status_t ghtier_budget_get(ghtier_runtime_t* runtime, ghtier_memory_mode_
 
 /* The direct-access kernels (copy, gather, scan/aggregate, join, compressed columns). */
 #include "ghtier_kernels.h"
+/* The transfer engine (asynchronous copies and prefetches between tiers, completion tokens). */
+#include "ghtier_engine.h"
 
 #ifdef __cplusplus
 }

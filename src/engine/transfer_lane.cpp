@@ -109,9 +109,9 @@ void TransferLane::submit(std::shared_ptr<Job> job, const TransferDependencies* 
   const TransferPriority priority = job->priority;
   queue_.push(std::move(job), priority);
   // Run a step here: an urgent copy (or a background one on an idle lane) is enqueued before submit()
-  // returns, with no thread hop.
+  // returns, with no thread hop. No need to wake the dispatcher: whatever this step could not start waits
+  // for a chunk, fill, drain or dependency to complete, and each of those wakes it.
   step_locked();
-  wake_.notify_one();
 }
 
 void TransferLane::shutdown() {

@@ -102,28 +102,32 @@ TEST_F(EngineLifecycleGpu, CallbacksRunExactlyOnce) {
   auto rng = test::fresh_rng();
   TransferEngine engine(platform_, 0);
   constexpr int requests = 200;
+  constexpr std::size_t region = 1 * MiB;  // every request has its own region: no two copies race
+  constexpr std::size_t regions = requests / 4;
   std::vector<std::atomic<int>> calls(requests);
   std::vector<std::atomic<int>> outcome(requests);
-  ModeBuffer device(MemoryMode::device, 8 * MiB);
-  ModeBuffer pinned(MemoryMode::pinned_host, 8 * MiB);
-  ModeBuffer pageable(MemoryMode::system, 8 * MiB);
-  ModeBuffer managed(MemoryMode::managed, 8 * MiB);
+  ModeBuffer device_a(MemoryMode::device, regions * region), pinned_a(MemoryMode::pinned_host, regions * region);
+  ModeBuffer device_b(MemoryMode::device, regions * region), pageable_b(MemoryMode::system, regions * region);
+  ModeBuffer device_c(MemoryMode::device, regions * region), pinned_c(MemoryMode::pinned_host, regions * region);
+  ModeBuffer managed_c(MemoryMode::managed, regions * region), pageable_c(MemoryMode::system, regions * region);
+  ModeBuffer managed_d(MemoryMode::managed, regions * region);
   std::vector<CompletionToken> tokens;
   for (int i = 0; i < requests; ++i) {
     auto callback = [&calls, &outcome, i](TransferStatus status) {
       calls[i].fetch_add(1);
       outcome[i].store(static_cast<int>(status));
     };
-    const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 8 * MiB)(rng);  // zero bytes included
+    const std::size_t at = static_cast<std::size_t>(i / 4) * region;
+    const std::size_t n = std::uniform_int_distribution<std::size_t>(0, region)(rng);  // zero bytes included
     switch (i % 4) {
       case 0: {
-        CopyRequest r = test::copy_of(device.data(), pinned.data(), n);
+        CopyRequest r = test::copy_of(device_a.data() + at, pinned_a.data() + at, n);
         r.on_complete = callback;
         tokens.push_back(engine.submit(r));
         break;
       }
       case 1: {
-        CopyRequest r = test::copy_of(pageable.data(), device.data(), n);
+        CopyRequest r = test::copy_of(pageable_b.data() + at, device_b.data() + at, n);
         r.priority = TransferPriority::urgent;
         r.on_complete = callback;
         tokens.push_back(engine.submit(r));
@@ -131,15 +135,15 @@ TEST_F(EngineLifecycleGpu, CallbacksRunExactlyOnce) {
       }
       case 2: {
         BatchCopyRequest r;
-        r.items.push_back({pinned.data(), device.data(), n / 2});
-        r.items.push_back({pageable.data(), managed.data(), n / 2});
+        r.items.push_back({pinned_c.data() + at, device_c.data() + at, n / 2});
+        r.items.push_back({pageable_c.data() + at, managed_c.data() + at, n / 2});
         r.on_complete = callback;
         tokens.push_back(engine.submit(r));
         break;
       }
       default: {
         PrefetchRequest r;
-        r.ptr = managed.data();
+        r.ptr = managed_d.data() + at;
         r.bytes = n;
         r.target = i % 8 == 3 ? PrefetchTarget::device : PrefetchTarget::host;
         r.on_complete = callback;
@@ -156,7 +160,7 @@ TEST_F(EngineLifecycleGpu, CallbacksRunExactlyOnce) {
   }
   // wait() returns after the callback has run.
   std::atomic<bool> ran{false};
-  CopyRequest r = test::copy_of(device.data(), pinned.data(), 4 * MiB);
+  CopyRequest r = test::copy_of(device_a.data(), pinned_a.data(), region);
   r.on_complete = [&ran](TransferStatus) { ran = true; };
   EXPECT_EQ(engine.submit(r).wait(), TransferStatus::completed);
   EXPECT_TRUE(ran.load());
