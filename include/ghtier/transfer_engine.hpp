@@ -43,6 +43,10 @@ struct TransferEngineOptions {
   bool use_batch_api = true;
 };
 
+/// Throws Error(invalid_argument) naming the first option out of range (sizes below 4 KiB, fewer than 2
+/// staging slots, ...). The engine's constructor calls it; needs no GPU.
+void validate(const TransferEngineOptions& options);
+
 class TransferEngine {
  public:
   /// An engine for `device` on `platform` (detected, or assumed in tests). With `lookup` (a tracking

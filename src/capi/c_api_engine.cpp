@@ -124,6 +124,7 @@ TransferEngineOptions to_engine_options(const ghtier_engine_options_t* in) {
   if (o.reserved != 0) {
     throw Error(ErrorCode::invalid_argument, fmt::format("options->reserved = {}: must be 0", o.reserved));
   }
+  validate(options);
   return options;
 }
 

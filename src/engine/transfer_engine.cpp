@@ -41,7 +41,9 @@ using detail::LaneId;
 constexpr std::size_t page_bytes = 4096;
 constexpr std::size_t prefetch_alignment = std::size_t{2} << 20;  // managed memory migrates in 2 MiB units
 
-void validate_options(const TransferEngineOptions& o) {
+}  // namespace
+
+void validate(const TransferEngineOptions& o) {
   auto refuse = [](const char* name, auto value, const char* why) {
     throw Error(ErrorCode::invalid_argument, fmt::format("TransferEngineOptions::{} = {}: {}", name, value, why));
   };
@@ -55,6 +57,8 @@ void validate_options(const TransferEngineOptions& o) {
     refuse("background_window_bytes", o.background_window_bytes, "must be 0 (default) or at least chunk_bytes");
   }
 }
+
+namespace {
 
 MemoryMode mode_of_kind(detail::PointerKind kind) noexcept {
   switch (kind) {
@@ -413,7 +417,7 @@ struct TransferEngine::Impl {
 
 TransferEngine::TransferEngine(const Platform& platform, int device, const AllocationLookup* lookup,
                                TransferEngineOptions options) {
-  validate_options(options);
+  validate(options);
   const int devices = visible_device_count();
   if (devices == 0) {
     throw Error(ErrorCode::no_device, "TransferEngine: no CUDA device is visible (a transfer engine needs a GPU)");

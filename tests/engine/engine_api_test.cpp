@@ -34,6 +34,13 @@ TEST(TransferEngineApi, RefusesOptionsOutOfRange) {
                       ErrorCode::invalid_argument);
 }
 
+TEST(TransferEngineApi, ValidateNeedsNoDevice) {
+  EXPECT_NO_THROW(validate(TransferEngineOptions{}));
+  TransferEngineOptions o;
+  o.staging_chunk_bytes = 1000;
+  EXPECT_GHTIER_ERROR(validate(o), ErrorCode::invalid_argument);
+}
+
 TEST(TransferEngineApi, NeedsADeviceInRange) {
   const Platform platform = assume_platform("gh200");
   if (visible_device_count() == 0) {
