@@ -35,8 +35,9 @@ enum class TransferStatus {
 [[nodiscard]] std::string_view to_string(TransferStatus status) noexcept;
 
 /// Runs exactly once per request, on the engine's callback thread, after the request has ended (completed,
-/// failed or cancelled), e.g. to return the source buffer to its pool. It must not wait on its own token.
-/// An exception it throws is caught and logged.
+/// failed or cancelled), e.g. to return the source buffer to its pool. Callbacks run one at a time, so one
+/// must not wait for a request that has a callback (its own included), destroy the engine, or call
+/// synchronize(). An exception it throws is caught and logged.
 using TransferCallback = std::function<void(TransferStatus)>;
 
 /// What a request waits for before it moves a byte.
