@@ -333,6 +333,7 @@ struct TransferEngine::Impl {
     struct Group {
       std::vector<BatchCopyItem> items;
       bool sm = true;
+      bool batch_api = true;
     };
     std::map<LaneId, Group> batches;
     std::vector<std::pair<detail::TransferRoute, BatchCopyItem>> singles;
@@ -346,6 +347,8 @@ struct TransferEngine::Impl {
         group.items.push_back(item);
         group.sm = group.sm && describe_mode(platform, src_mode).gpu_access &&
                    describe_mode(platform, dst_mode).gpu_access;
+        auto hinted = [](MemoryMode m) { return m == MemoryMode::managed || m == MemoryMode::system; };
+        group.batch_api = group.batch_api && !hinted(src_mode) && !hinted(dst_mode);
       } else if (capture != nullptr) {
         throw Error(ErrorCode::unsupported,
                     fmt::format("BatchCopyRequest: an item copies {} -> {}, a {} on this platform: it needs CPU "
@@ -393,6 +396,7 @@ struct TransferEngine::Impl {
       job->kind = JobKind::batch;
       job->priority = request.priority;
       job->sm_batch = sm_wanted && group.sm;
+      job->batch_api = group.batch_api;
       for (const BatchCopyItem& item : group.items) job->bytes += item.bytes;
       job->calls = batch_builder.build(group.items);
       jobs.emplace_back(lane_id, std::move(job));

@@ -55,6 +55,9 @@ struct Job {
   std::vector<Chunk> chunks;     ///< copy, prefetch, staged, host_copy
   std::vector<BatchCall> calls;  ///< batch
   bool sm_batch = false;
+  /// cudaMemcpyBatchAsync may be used: no item touches managed or system memory, for which the call wants
+  /// location hints ghtier does not have (such items go as a loop of cudaMemcpyAsync).
+  bool batch_api = true;
   cudaMemLocation location{};    ///< prefetch target
 
   // Dispatch progress (guarded by the lane's mutex).

@@ -428,7 +428,7 @@ TransferLane::StartResult TransferLane::start_direct_locked(const std::shared_pt
         GHTIER_CUDA_CHECK(cudaMemPrefetchAsync(job->src + chunk.offset, chunk.bytes, job->location, 0, stream));
         break;
       }
-      case JobKind::batch: issue_batch_locked(job->calls[index], job->sm_batch, stream); break;
+      case JobKind::batch: issue_batch_locked(job->calls[index], *job, stream); break;
       case JobKind::staged:
       case JobKind::host_copy: break;
     }
@@ -540,8 +540,8 @@ TransferLane::StartResult TransferLane::start_host_copy_locked(const std::shared
   return StartResult::started;
 }
 
-void TransferLane::issue_batch_locked(const BatchCall& call, bool sm_kernel, cudaStream_t stream) {
-  if (sm_kernel) {
+void TransferLane::issue_batch_locked(const BatchCall& call, const Job& job, cudaStream_t stream) {
+  if (job.sm_batch) {
     // Up to sm_batch_max_items per launch; the descriptors travel as the kernel's parameter.
     SmBatchItems items;
     for (std::size_t first = 0; first < call.count(); first += sm_batch_max_items) {
@@ -557,7 +557,8 @@ void TransferLane::issue_batch_locked(const BatchCall& call, bool sm_kernel, cud
     }
     return;
   }
-  if (call.count() > 1 && context_.options.use_batch_api && context_.batch_api_usable.load(std::memory_order_relaxed)) {
+  if (call.count() > 1 && job.batch_api && context_.options.use_batch_api &&
+      context_.batch_api_usable.load(std::memory_order_relaxed)) {
     cudaMemcpyAttributes attributes{};
     attributes.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
     std::size_t attribute_index = 0;

@@ -101,7 +101,7 @@ class TransferLane {
   // Records the watched event after a chunk enqueued on `stream` and hands it to the stream's watcher; for
   // the job's last chunk also records the completion event callers wait on. Throws Error.
   void track_chunk_locked(InflightChunk chunk, cudaStream_t stream, bool last);
-  void issue_batch_locked(const BatchCall& call, bool sm_kernel, cudaStream_t stream);
+  void issue_batch_locked(const BatchCall& call, const Job& job, cudaStream_t stream);
   StagingBuffers& staging_locked();
   void fail_job_locked(Job& job, const Error& error);
   void chunk_finished_locked(Job& job);
