@@ -61,7 +61,7 @@ class TransferEngine {
   TransferEngine(const TransferEngine&) = delete;
   TransferEngine& operator=(const TransferEngine&) = delete;
 
-  /// Queues a copy. Throws Error: invalid_argument (null pointer, overlapping ranges, a range past a
+  /// Queues a copy. If submit throws, nothing was queued and on_complete will not run. Throws Error: invalid_argument (null pointer, overlapping ranges, a range past a
   /// tracked allocation, on_complete while capturing), unsupported (a staged or host copy while the wait
   /// stream is capturing a graph), cuda_error (a pointer CUDA cannot classify). Zero bytes: a token that is
   /// already completed (its callback still runs once).

@@ -471,9 +471,22 @@ TransferEngine::~TransferEngine() {
   impl_->callbacks.reset();
 }
 
-CompletionToken TransferEngine::submit(const CopyRequest& request) { return impl_->submit_copy(request); }
-CompletionToken TransferEngine::submit(const PrefetchRequest& request) { return impl_->submit_prefetch(request); }
-CompletionToken TransferEngine::submit(const BatchCopyRequest& request) { return impl_->submit_batch(request); }
+// Counted once accepted: a submit that throws queued nothing (and its on_complete never runs).
+CompletionToken TransferEngine::submit(const CopyRequest& request) {
+  CompletionToken token = impl_->submit_copy(request);
+  impl_->counters->submitted.fetch_add(1, std::memory_order_relaxed);
+  return token;
+}
+CompletionToken TransferEngine::submit(const PrefetchRequest& request) {
+  CompletionToken token = impl_->submit_prefetch(request);
+  impl_->counters->submitted.fetch_add(1, std::memory_order_relaxed);
+  return token;
+}
+CompletionToken TransferEngine::submit(const BatchCopyRequest& request) {
+  CompletionToken token = impl_->submit_batch(request);
+  impl_->counters->submitted.fetch_add(1, std::memory_order_relaxed);
+  return token;
+}
 
 void TransferEngine::synchronize() {
   for (auto& lane : impl_->lanes) lane->wait_idle();

@@ -25,7 +25,6 @@ TransferState::TransferState(std::size_t bytes, int parts, int cpu_parts, Transf
   nvtx_range_ = nvtx3::start_range_in<NvtxDomain>(
                     nvtx3::event_attributes{nvtx3::message{"ghtier::transfer"}, nvtx3::payload{std::uint64_t{bytes}}})
                     .get_value();
-  if (counters_) counters_->submitted.fetch_add(1, std::memory_order_relaxed);
 }
 
 TransferState::~TransferState() {
