@@ -107,6 +107,8 @@ class TransferLane {
   void chunk_finished_locked(Job& job);
   void maybe_finish_job_locked(Job& job);
   [[nodiscard]] bool idle_locked() const noexcept;
+  // Urgent chunks on the lane's copy stream, or urgent fills on their way to it.
+  [[nodiscard]] bool urgent_in_flight_locked() const noexcept;
   void on_drained(const std::shared_ptr<Job>& job, std::size_t chunk, std::size_t slot);
 
   std::shared_ptr<JobDependencies> snapshot_locked(const TransferDependencies& wait_on, TransferPriority priority);

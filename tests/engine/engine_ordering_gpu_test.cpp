@@ -4,6 +4,9 @@
 // staged ones are refused.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -97,11 +100,22 @@ TEST_F(EngineOrderingGpu, UrgentFinishesBeforeFourGibibytesOfBackground) {
   managed.upload(0, data.data(), small);
 
   // Same bytes every time, so the order of the four background copies does not matter to the result.
+  // When each request ended, in ms after the background was submitted: printed if the order is wrong.
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point t0{};
+  auto ended_ms = std::make_shared<std::array<std::atomic<double>, 5>>();
+  auto stamp = [&](std::size_t slot) {
+    return [ended_ms, slot, &t0](TransferStatus) {
+      (*ended_ms)[slot] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    };
+  };
   auto submit_background = [&](bool offload) {
     std::vector<CompletionToken> tokens;
+    t0 = Clock::now();
     for (int i = 0; i < 4; ++i) {
       CopyRequest request = offload ? test::copy_of(pinned_big.data(), device_big.data(), big)
                                     : test::copy_of(device_big.data(), pinned_big.data(), big);
+      request.on_complete = stamp(static_cast<std::size_t>(i) + 1);
       tokens.push_back(engine.submit(request));
     }
     return tokens;
@@ -124,15 +138,22 @@ TEST_F(EngineOrderingGpu, UrgentFinishesBeforeFourGibibytesOfBackground) {
       prefetch.bytes = small;
       prefetch.target = PrefetchTarget::device;
       prefetch.priority = TransferPriority::urgent;
+      prefetch.on_complete = stamp(0);
       urgent = engine.submit(prefetch);
     } else {
       CopyRequest copy = test::copy_of(device_small.data(), pinned_small.data(), small);
       copy.priority = TransferPriority::urgent;
+      copy.on_complete = stamp(0);
       urgent = engine.submit(copy);
     }
     ASSERT_EQ(urgent.wait(), TransferStatus::completed);
-    EXPECT_FALSE(background.back().ready()) << "the last background copy finished before the urgent one";
+    const bool background_done_first = background.back().ready();
+    const double urgent_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     for (auto& token : background) ASSERT_EQ(token.wait(), TransferStatus::completed);
+    EXPECT_FALSE(background_done_first)
+        << "the last background copy finished before the urgent one; ms after the background was submitted: "
+        << "urgent wait returned " << urgent_ms << ", urgent ended " << (*ended_ms)[0] << ", background ended "
+        << (*ended_ms)[1] << " / " << (*ended_ms)[2] << " / " << (*ended_ms)[3] << " / " << (*ended_ms)[4];
     if (!c.prefetch) {
       EXPECT_TRUE(test::holds_exactly(device_small.download(), 0, data.data(), small));
     }
