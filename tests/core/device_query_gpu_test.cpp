@@ -29,7 +29,7 @@ TEST(DeviceQuery, MissingDeviceIsNoDevice) {
   EXPECT_GHTIER_ERROR((void)query_device_attributes(-1), ErrorCode::no_device);
 }
 
-TEST(Calibrate, MeasuresAPlausibleLinkInUnderTwoSeconds) {
+TEST(Calibrate, MeasuresAPlausibleLink) {
   GHTIER_REQUIRE_GPU();
   const auto start = std::chrono::steady_clock::now();
   LinkModel link = calibrate(0);
@@ -38,7 +38,8 @@ TEST(Calibrate, MeasuresAPlausibleLinkInUnderTwoSeconds) {
               "hbm %.0f GB/s, latency %.2f us\n",
               seconds, link.h2d_gbps, link.d2h_gbps, link.bidirectional_gbps, link.sm_read_gbps, link.sm_write_gbps,
               link.pageable_h2d_gbps, link.pageable_d2h_gbps, link.hbm_gbps, link.latency_us);
-  EXPECT_LT(seconds, 2.0);
+  // Its time (under 2 s is the design goal) is printed, not asserted: no timing targets in tests, and the
+  // test also runs under compute-sanitizer, which slows it down.
   EXPECT_NO_THROW(link.validate());
   EXPECT_EQ(link.source, "calibrated");
   // Sanity, not performance targets: a link slower than 1 GB/s or HBM slower than the link is a broken measurement.
