@@ -2,6 +2,7 @@
 #include "bench_suite.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -75,6 +76,14 @@ double Samples::median() const {
   std::sort(sorted.begin(), sorted.end());
   const std::size_t n = sorted.size();
   return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+double Samples::percentile(double q) const {
+  if (seconds_.empty()) return 0;
+  std::vector<double> sorted = seconds_;
+  std::sort(sorted.begin(), sorted.end());
+  const double rank = std::clamp(q, 0.0, 1.0) * static_cast<double>(sorted.size() - 1);
+  return sorted[static_cast<std::size_t>(std::lround(rank))];
 }
 
 void report_bandwidth(benchmark::State& state, double bytes_per_iteration, const Samples& samples,

@@ -58,6 +58,8 @@ class Samples {
  public:
   void add(double seconds) { seconds_.push_back(seconds); }
   [[nodiscard]] double median() const;
+  /// The sample below which a fraction q (0..1) of the samples lie (nearest rank); 0 when empty.
+  [[nodiscard]] double percentile(double q) const;
   [[nodiscard]] bool empty() const noexcept { return seconds_.empty(); }
 
  private:

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <numeric>
 #include <random>
 #include <string>
@@ -27,6 +28,7 @@
 
 #include "bench_suite.hpp"
 #include "core/cuda_check.hpp"
+#include "engine/event_watcher.hpp"
 #include "engine_bench_kernels.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/host_registration.hpp"
@@ -177,6 +179,44 @@ double engine_copy_seconds(TransferEngine& engine, void* dst, const void* src, s
   return seconds_of([&] { expect_completed(engine.submit(request)); });
 }
 
+/// Raw CUDA patterns behind the engine's latency: a copy whose completion is an event the host spins on, and
+/// optionally a second, blocking-sync event handed to a watcher thread, as the engine does for each chunk.
+class LatencyProbe {
+ public:
+  explicit LatencyProbe(int device) : watcher_(std::make_unique<detail::EventWatcher>(device)) {
+    GHTIER_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
+    const cudaError_t status = cudaEventCreateWithFlags(&watched_, cudaEventDisableTiming | cudaEventBlockingSync);
+    if (status != cudaSuccess) {
+      GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(done_));
+      GHTIER_CUDA_CHECK(status);
+    }
+  }
+  ~LatencyProbe() {
+    watcher_.reset();  // joins once every watched record has completed
+    GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(done_));
+    GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(watched_));
+  }
+  LatencyProbe(const LatencyProbe&) = delete;
+  LatencyProbe& operator=(const LatencyProbe&) = delete;
+
+  double event_seconds(void* dst, const void* src, std::size_t bytes, cudaStream_t stream, bool watched) {
+    return seconds_of([&] {
+      GHTIER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream));
+      if (watched) {
+        GHTIER_CUDA_CHECK(cudaEventRecord(watched_, stream));
+        watcher_->watch(watched_, [](cudaError_t) {});
+      }
+      GHTIER_CUDA_CHECK(cudaEventRecord(done_, stream));
+      GHTIER_CUDA_CHECK(cudaEventSynchronize(done_));
+    });
+  }
+
+ private:
+  std::unique_ptr<detail::EventWatcher> watcher_;
+  cudaEvent_t done_ = nullptr;
+  cudaEvent_t watched_ = nullptr;
+};
+
 void add_target(benchmark::State& state, double target) { state.counters["target_ratio"] = target; }
 
 // ---- pinned H2D / D2H vs raw cudaMemcpyAsync ----------------------------------------------------------
@@ -211,19 +251,44 @@ void run_latency(benchmark::State& state, const BenchOptions& options, bool h2d)
     const std::size_t bytes = 4 * KiB;
     void* dst = h2d ? static_cast<void*>(f.device_b.get()) : static_cast<void*>(f.pinned_q.get());
     const void* src = h2d ? static_cast<const void*>(f.pinned_q.get()) : static_cast<const void*>(f.device_b.get());
+    CopyRequest request;
+    request.dst = dst;
+    request.src = src;
+    request.bytes = bytes;
+    request.priority = TransferPriority::urgent;
+    // Where the time goes: the engine's submit and wait apart, and raw CUDA patterns that add the engine's
+    // pieces one at a time (completion through an event; a second event handed to a sleeping watcher thread).
+    LatencyProbe probe(f.device);
     for (int i = 0; i < 20; ++i) {
       (void)raw_copy_seconds(dst, src, bytes, f.raw.get());
       (void)engine_copy_seconds(*f.engine, dst, src, bytes, TransferPriority::urgent);
+      (void)probe.event_seconds(dst, src, bytes, f.raw.get(), true);
     }
-    Samples raw, engine;
+    Samples raw, engine, submit, wait, raw_event, raw_watched;
     for (auto _ : state) {
       raw.add(raw_copy_seconds(dst, src, bytes, f.raw.get()));
-      const double s = engine_copy_seconds(*f.engine, dst, src, bytes, TransferPriority::urgent);
+      raw_event.add(probe.event_seconds(dst, src, bytes, f.raw.get(), false));
+      raw_watched.add(probe.event_seconds(dst, src, bytes, f.raw.get(), true));
+      const auto start = std::chrono::steady_clock::now();
+      std::optional<CompletionToken> token = f.engine->submit(request);
+      const auto submitted = std::chrono::steady_clock::now();
+      expect_completed(*token);
+      const auto waited = std::chrono::steady_clock::now();
+      token.reset();
+      const auto end = std::chrono::steady_clock::now();
+      const double s = std::chrono::duration<double>(end - start).count();
+      submit.add(std::chrono::duration<double>(submitted - start).count());
+      wait.add(std::chrono::duration<double>(waited - submitted).count());
       engine.add(s);
       state.SetIterationTime(s);
     }
     report_latency(state, engine, raw.median() * 1e6, "raw cudaMemcpyAsync + cudaStreamSynchronize, same run");
     add_target(state, latency_target);
+    state.counters["submit_us"] = submit.median() * 1e6;
+    state.counters["wait_us"] = wait.median() * 1e6;
+    state.counters["raw_event_us"] = raw_event.median() * 1e6;
+    state.counters["raw_event_watched_us"] = raw_watched.median() * 1e6;
+    state.counters["p90_us"] = engine.percentile(0.9) * 1e6;
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
@@ -331,7 +396,8 @@ void run_bidirectional(benchmark::State& state, const BenchOptions& options, std
 
 enum class BlocksMethod { batch_copy_engine, batch_sm_kernel, raw_memcpy_loop };
 
-void run_small_blocks(benchmark::State& state, const BenchOptions& options, BlocksMethod method) {
+void run_small_blocks(benchmark::State& state, const BenchOptions& options, BlocksMethod method,
+                      bool scattered = true) {
   try {
     Fixture& f = fixture(options);
     constexpr std::size_t blocks = 10'000;
@@ -340,7 +406,7 @@ void run_small_blocks(benchmark::State& state, const BenchOptions& options, Bloc
     // KV-cache-like: blocks scattered through a pinned pool, gathered into contiguous device memory.
     std::vector<std::size_t> slots(blocks);
     std::iota(slots.begin(), slots.end(), std::size_t{0});
-    std::shuffle(slots.begin(), slots.end(), std::mt19937_64(42));
+    if (scattered) std::shuffle(slots.begin(), slots.end(), std::mt19937_64(42));
     BatchCopyRequest request;
     request.priority = TransferPriority::urgent;
     request.src_mode = MemoryMode::pinned_host;  // what a KV cache manager knows about its pools
@@ -489,6 +555,53 @@ void run_chunk_size(benchmark::State& state, const BenchOptions& options, std::s
   }
 }
 
+// ---- what chunking costs the copy engine itself: raw copies cut into chunks, with and without events ---
+
+void run_raw_chunked(benchmark::State& state, const BenchOptions& options, std::size_t bytes, std::size_t chunk,
+                     bool events) {
+  try {
+    Fixture& f = fixture(options);
+    const std::size_t count = (bytes + chunk - 1) / chunk;
+    std::vector<cudaEvent_t> marks(events ? count : 0, nullptr);
+    auto destroy = [&] {
+      for (cudaEvent_t e : marks) {
+        if (e != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(e));
+      }
+    };
+    try {
+      for (cudaEvent_t& e : marks) GHTIER_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming | cudaEventBlockingSync));
+      auto chunked = [&] {
+        return seconds_of([&] {
+          for (std::size_t i = 0; i < count; ++i) {
+            const std::size_t offset = i * chunk;
+            GHTIER_CUDA_CHECK(cudaMemcpyAsync(f.device_a.get() + offset, f.pinned_p.get() + offset,
+                                              std::min(chunk, bytes - offset), cudaMemcpyDefault, f.raw.get()));
+            if (events) GHTIER_CUDA_CHECK(cudaEventRecord(marks[i], f.raw.get()));
+          }
+          GHTIER_CUDA_CHECK(cudaStreamSynchronize(f.raw.get()));
+        });
+      };
+      (void)chunked();
+      Samples one, samples;
+      for (auto _ : state) {
+        one.add(raw_copy_seconds(f.device_a.get(), f.pinned_p.get(), bytes, f.raw.get()));
+        const double s = chunked();
+        samples.add(s);
+        state.SetIterationTime(s);
+      }
+      report_bandwidth(state, static_cast<double>(bytes), samples, gbps(static_cast<double>(bytes), one.median()),
+                       "one raw cudaMemcpyAsync of the same bytes, same run");
+      state.counters["chunks"] = static_cast<double>(count);
+    } catch (...) {
+      destroy();
+      throw;
+    }
+    destroy();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
 void register_engine(const BenchOptions& options) {
   const bool quick = options.quick;
   const int big_iterations = quick ? 5 : 10;
@@ -503,7 +616,7 @@ void register_engine(const BenchOptions& options) {
   for (bool h2d : {true, false}) {
     for (std::size_t bytes : pinned_sizes) {
       add(fmt::format("engine/pinned_{}/{}", h2d ? "h2d" : "d2h", size_name(bytes)),
-          [=](benchmark::State& s) { run_pinned(s, options, h2d, bytes); }, big_iterations);
+          [=](benchmark::State& s) { run_pinned(s, options, h2d, bytes); }, bytes < GiB ? 30 : big_iterations);
     }
   }
   for (bool h2d : {true, false}) {
@@ -532,6 +645,9 @@ void register_engine(const BenchOptions& options) {
       [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::batch_copy_engine); }, big_iterations);
   add("engine/small_blocks_10000x16KiB/batch_sm_kernel",
       [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::batch_sm_kernel); }, big_iterations);
+  add("engine/small_blocks_10000x16KiB/batch_sm_kernel_in_order",
+      [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::batch_sm_kernel, false); },
+      big_iterations);
   add("engine/small_blocks_10000x16KiB/raw_memcpy_loop",
       [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::raw_memcpy_loop); }, quick ? 3 : 5);
   add("engine/overlap_compute_and_offload/1GiB", [=](benchmark::State& s) { run_overlap(s, options, GiB); },
@@ -542,6 +658,12 @@ void register_engine(const BenchOptions& options) {
   for (std::size_t chunk : chunks) {
     add(fmt::format("engine/chunk_size/{}", size_name(chunk)),
         [=](benchmark::State& s) { run_chunk_size(s, options, chunk); }, quick ? 3 : 5);
+  }
+  for (std::size_t chunk : {4 * MiB, 8 * MiB, 16 * MiB}) {
+    for (bool events : {false, true}) {
+      add(fmt::format("engine/raw_chunked_h2d/64MiB/{}{}", size_name(chunk), events ? "_events" : ""),
+          [=](benchmark::State& s) { run_raw_chunked(s, options, 64 * MiB, chunk, events); }, 20);
+    }
   }
 }
 
