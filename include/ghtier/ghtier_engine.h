@@ -44,20 +44,21 @@ typedef enum ghtier_prefetch_target_t {
 } ghtier_prefetch_target_t;
 
 typedef enum ghtier_batch_mechanism_t {
-  GHTIER_BATCH_COPY_ENGINE = 0, /**< cudaMemcpyBatchAsync (a loop of cudaMemcpyAsync where refused) */
-  GHTIER_BATCH_SM_KERNEL = 1    /**< one kernel copies the items (GPU-reachable memory only) */
+  GHTIER_BATCH_AUTOMATIC = 0,   /**< the SM kernel for many small GPU-reachable items, else the copy engine */
+  GHTIER_BATCH_COPY_ENGINE = 1, /**< cudaMemcpyBatchAsync (a loop of cudaMemcpyAsync where refused) */
+  GHTIER_BATCH_SM_KERNEL = 2    /**< one kernel copies the items (GPU-reachable memory only) */
 } ghtier_batch_mechanism_t;
 
 /** Options of ghtier_engine_create (NULL: all defaults). */
 typedef struct ghtier_engine_options_t {
   size_t struct_size;             /**< sizeof(ghtier_engine_options_t) */
-  size_t chunk_bytes;             /**< largest chunk of a copy or prefetch; 0 = 8 MiB */
-  size_t background_window_bytes; /**< background bytes in flight per direction; 0 = 3 chunks */
+  size_t chunk_bytes;             /**< largest chunk of a copy or prefetch; 0 = 16 MiB */
+  size_t background_window_bytes; /**< background bytes in flight per direction; 0 = 2 chunks */
   size_t staging_chunk_bytes;     /**< staging slot size; 0 = 8 MiB */
   size_t staging_slots;           /**< slots per staging ring; 0 = 8 */
   size_t batch_max_items;         /**< items per batch call; 0 = 2048 */
   uint32_t copy_threads;          /**< CPU copy threads; 0 = hardware threads - 4, within 2..12 */
-  int32_t batch_mechanism;        /**< a ghtier_batch_mechanism_t */
+  int32_t batch_mechanism;        /**< a ghtier_batch_mechanism_t; 0 = automatic */
   int32_t disable_batch_api;      /**< nonzero: batches always as a loop of cudaMemcpyAsync */
   int32_t reserved;               /**< 0 */
 } ghtier_engine_options_t;
@@ -108,6 +109,7 @@ typedef struct ghtier_engine_statistics_t {
   uint64_t batch_calls;
   uint64_t batch_fallback_calls;
   uint64_t queue_depth;
+  uint64_t sm_batch_launches; /**< of batch_calls, SM batch kernel launches */
 } ghtier_engine_statistics_t;
 
 /** Creates an engine on the runtime's GPU. The runtime must outlive the engine's transfers of its memory

@@ -112,12 +112,13 @@ TransferEngineOptions to_engine_options(const ghtier_engine_options_t* in) {
   if (o.batch_max_items != 0) options.batch_max_items = o.batch_max_items;
   options.copy_threads = o.copy_threads;
   switch (o.batch_mechanism) {
+    case GHTIER_BATCH_AUTOMATIC: options.batch_mechanism = BatchMechanism::automatic; break;
     case GHTIER_BATCH_COPY_ENGINE: options.batch_mechanism = BatchMechanism::copy_engine; break;
     case GHTIER_BATCH_SM_KERNEL: options.batch_mechanism = BatchMechanism::sm_kernel; break;
     default:
       throw Error(ErrorCode::invalid_argument,
-                  fmt::format("options->batch_mechanism = {} is not a ghtier_batch_mechanism_t (COPY_ENGINE or "
-                              "SM_KERNEL)",
+                  fmt::format("options->batch_mechanism = {} is not a ghtier_batch_mechanism_t (AUTOMATIC, "
+                              "COPY_ENGINE or SM_KERNEL)",
                               o.batch_mechanism));
   }
   options.use_batch_api = o.disable_batch_api == 0;
@@ -355,6 +356,7 @@ ghtier_status_t ghtier_engine_statistics(ghtier_engine_t* engine, ghtier_engine_
     out.batch_calls = s.batch_calls;
     out.batch_fallback_calls = s.batch_fallback_calls;
     out.queue_depth = s.queue_depth;
+    out.sm_batch_launches = s.sm_batch_launches;
     capi::write_versioned(statistics, out);
   });
 }

@@ -9,9 +9,10 @@
 
 namespace ghtier::detail {
 
-inline constexpr int sm_batch_max_items = 448;
+inline constexpr int sm_batch_max_items = 1024;
 
-/// Kernel parameter: 448 x 24 bytes + count, under CUDA 12.1+'s 32 KiB parameter limit.
+/// Kernel parameter: 1024 x 24 bytes + count, under CUDA 12.1+'s 32 KiB parameter limit (fewer launches
+/// per batch: each launch boundary leaves the link idle for a round trip).
 struct SmBatchItems {
   void* dst[sm_batch_max_items];
   const void* src[sm_batch_max_items];

@@ -1,6 +1,8 @@
 // EventWatcher: cudaEventSynchronize in order, on one thread.
 #include "engine/event_watcher.hpp"
 
+#include <chrono>
+
 #include "core/log.hpp"
 
 namespace ghtier::detail {
@@ -19,23 +21,48 @@ RelaxedCaptureScope::~RelaxedCaptureScope() {
   if (changed_ && cudaThreadExchangeStreamCaptureMode(&previous_) != cudaSuccess) (void)cudaGetLastError();
 }
 
+namespace {
+
+// How long an idle watcher spins before it sleeps: longer than the gap between the chunks of a pipelined
+// transfer's completions and between back-to-back small requests, short enough to cost little CPU.
+constexpr std::chrono::microseconds idle_spin{50};
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+}  // namespace
+
 EventWatcher::EventWatcher(int device) : thread_([this, device] { run(device); }) {}
 
 EventWatcher::~EventWatcher() {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
+    signalled_.store(true, std::memory_order_release);
   }
   wake_.notify_all();
   thread_.join();
 }
 
 void EventWatcher::watch(cudaEvent_t event, Handler handler) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     entries_.push_back(Entry{event, std::move(handler)});
+    signalled_.store(true, std::memory_order_release);
+    wake = sleeping_;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
+}
+
+void EventWatcher::spin_while_idle() {
+  const auto until = std::chrono::steady_clock::now() + idle_spin;
+  while (!signalled_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) cpu_relax();
 }
 
 void EventWatcher::run(int device) {
@@ -47,7 +74,15 @@ void EventWatcher::run(int device) {
   if (cudaThreadExchangeStreamCaptureMode(&mode) != cudaSuccess) (void)cudaGetLastError();
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return stop_ || !entries_.empty(); });
+    if (entries_.empty() && !stop_) {
+      signalled_.store(false, std::memory_order_relaxed);
+      lock.unlock();
+      spin_while_idle();
+      lock.lock();
+      sleeping_ = true;
+      wake_.wait(lock, [&] { return stop_ || !entries_.empty(); });
+      sleeping_ = false;
+    }
     if (entries_.empty()) return;
     Entry entry = std::move(entries_.front());
     entries_.pop_front();

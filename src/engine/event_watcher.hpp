@@ -6,6 +6,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -36,11 +37,16 @@ class EventWatcher {
     Handler handler;
   };
   void run(int device);
+  // Spins for a moment before sleeping, so that an event watched soon after (the next chunk, the next small
+  // request) costs its submitter no futex wake: a system call, and a slow one under some hypervisors.
+  void spin_while_idle();
 
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Entry> entries_;
   bool stop_ = false;
+  bool sleeping_ = false;              // waiting on wake_: watch() must notify
+  std::atomic<bool> signalled_{false};  // an entry or the stop arrived since the watcher ran out of work
   std::thread thread_;
 };
 

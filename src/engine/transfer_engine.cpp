@@ -17,6 +17,7 @@
 #include "cuda/gpu_access.hpp"
 #include "engine/batch_builder.hpp"
 #include "engine/batch_copy_kernel.hpp"
+#include "engine/batch_mechanism_choice.hpp"
 #include "engine/callback_runner.hpp"
 #include "engine/chunk_planner.hpp"
 #include "engine/copy_validation.hpp"
@@ -332,7 +333,9 @@ struct TransferEngine::Impl {
     // item is GPU-reachable), the others one job each.
     struct Group {
       std::vector<BatchCopyItem> items;
-      bool sm = true;
+      std::size_t bytes = 0;
+      bool sm = true;           // every item GPU-reachable
+      bool fixed_pages = true;  // every side device or pinned host memory
       bool batch_api = true;
     };
     std::map<LaneId, Group> batches;
@@ -345,9 +348,11 @@ struct TransferEngine::Impl {
       if (route.mechanism == MoveMechanism::copy_engine) {
         Group& group = batches[route.lane];
         group.items.push_back(item);
+        group.bytes += item.bytes;
         group.sm = group.sm && describe_mode(platform, src_mode).gpu_access &&
                    describe_mode(platform, dst_mode).gpu_access;
         auto hinted = [](MemoryMode m) { return m == MemoryMode::managed || m == MemoryMode::system; };
+        group.fixed_pages = group.fixed_pages && !hinted(src_mode) && !hinted(dst_mode);
         group.batch_api = group.batch_api && !hinted(src_mode) && !hinted(dst_mode);
       } else if (capture != nullptr) {
         throw Error(ErrorCode::unsupported,
@@ -358,13 +363,16 @@ struct TransferEngine::Impl {
         singles.emplace_back(route, item);
       }
     }
-    const bool sm_wanted = options.batch_mechanism == BatchMechanism::sm_kernel;
+    auto use_sm = [&](LaneId lane_id, const Group& group) {
+      const detail::BatchShape shape{group.items.size(), group.bytes, lane_id, group.sm, group.fixed_pages};
+      return detail::use_sm_batch(options.batch_mechanism, shape, platform.link);
+    };
 
     if (capture != nullptr) {
       join_dependencies(capture, request.wait_on);
       for (auto& [lane_id, group] : batches) {
         for (const detail::BatchCall& call : batch_builder.build(group.items)) {
-          if (sm_wanted && group.sm) {
+          if (use_sm(lane_id, group)) {
             detail::SmBatchItems items;
             for (std::size_t first = 0; first < call.count(); first += detail::sm_batch_max_items) {
               const std::size_t n = std::min<std::size_t>(detail::sm_batch_max_items, call.count() - first);
@@ -395,9 +403,9 @@ struct TransferEngine::Impl {
       auto job = std::make_shared<Job>();
       job->kind = JobKind::batch;
       job->priority = request.priority;
-      job->sm_batch = sm_wanted && group.sm;
+      job->sm_batch = use_sm(lane_id, group);
       job->batch_api = group.batch_api;
-      for (const BatchCopyItem& item : group.items) job->bytes += item.bytes;
+      job->bytes = group.bytes;
       job->calls = batch_builder.build(group.items);
       jobs.emplace_back(lane_id, std::move(job));
     }
@@ -508,6 +516,7 @@ TransferStatistics TransferEngine::statistics() const {
   s.captured = c.captured.load(std::memory_order_relaxed);
   s.batch_calls = impl_->context.batch_calls.load(std::memory_order_relaxed);
   s.batch_fallback_calls = impl_->context.batch_fallback_calls.load(std::memory_order_relaxed);
+  s.sm_batch_launches = impl_->context.sm_batch_launches.load(std::memory_order_relaxed);
   s.queue_depth = s.to_device.queued + s.to_host.queued + s.local.queued;
   return s;
 }

@@ -34,7 +34,7 @@ Error cuda_failure(cudaError_t status, const char* what) {
 TransferLane::TransferLane(LaneId id, LaneContext& context, int greatest_priority, int least_priority)
     : id_(id), context_(context) {
   window_bytes_ = context_.options.background_window_bytes != 0 ? context_.options.background_window_bytes
-                                                                : 3 * context_.options.chunk_bytes;
+                                                                : 2 * context_.options.chunk_bytes;
   DeviceGuard guard(context_.device);
   const std::array<int, 2> priorities{greatest_priority, least_priority};
   auto destroy_streams = [&] {
@@ -180,6 +180,14 @@ void TransferLane::run() {
   }
 }
 
+void TransferLane::advance_locked() {
+  step_locked();
+  if (idle_locked()) {
+    idle_.notify_all();
+    if (stopping_) wake_.notify_all();  // the dispatcher returns once the lane is idle
+  }
+}
+
 void TransferLane::step_locked() {
   try {
     retire_locked();
@@ -271,10 +279,10 @@ void TransferLane::track_chunk_locked(InflightChunk chunk, cudaStream_t stream, 
     ++window_in_flight_chunks_;
   }
   watchers_[index]->watch(watched, [this, entry](cudaError_t status) {
-    std::lock_guard lock(mutex_);  // notify under the lock: see on_drained
+    std::lock_guard lock(mutex_);
     entry->complete = true;
     entry->status = status;
-    wake_.notify_all();
+    advance_locked();
   });
   if (last) job.state->add_done_event(done);
 }
@@ -567,6 +575,7 @@ void TransferLane::issue_batch_locked(const BatchCall& call, const Job& job, cud
       items.count = static_cast<int>(n);
       launch_sm_batch_copy(items, static_cast<int>(n), stream);
       context_.batch_calls.fetch_add(1, std::memory_order_relaxed);
+      context_.sm_batch_launches.fetch_add(1, std::memory_order_relaxed);
     }
     return;
   }

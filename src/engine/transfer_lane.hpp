@@ -1,8 +1,9 @@
 // TransferLane: one direction of the engine (to the device, to the host, or local). It owns a copy stream per
 // priority, a priority queue of jobs, a staging ring, a dispatcher thread, and event watchers. Every step of
 // its work is short and non-blocking under one mutex (enqueue a chunk, post a CPU copy, retire what the
-// watchers saw complete), so the thread that submits runs a step itself (no thread hop for a small urgent
-// copy); the dispatcher thread runs steps whenever a watcher, a copy thread or a submitter wakes it.
+// watchers saw complete), so whichever thread sees progress runs a step itself: the submitter (no thread hop
+// for a small urgent copy) and the watcher that saw a chunk complete. The dispatcher thread runs steps when a
+// copy thread or the dependency watcher wakes it.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -41,6 +42,7 @@ struct LaneContext {
   std::atomic<bool> batch_api_usable{true};
   std::atomic<std::uint64_t> batch_calls{0};
   std::atomic<std::uint64_t> batch_fallback_calls{0};
+  std::atomic<std::uint64_t> sm_batch_launches{0};
 };
 
 class TransferLane {
@@ -87,6 +89,10 @@ class TransferLane {
   enum class StartResult { started, blocked, finished };
 
   void run();
+  // A step on the thread that saw a chunk complete (a watcher), instead of waking the dispatcher for it: one
+  // thread hop less per chunk, so the next chunk of a window starts sooner and a finished request is retired
+  // before the caller's next submit can contend for the lock.
+  void advance_locked();
   void step_locked();
   void retire_locked();
   void complete_fills_locked();

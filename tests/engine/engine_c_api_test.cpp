@@ -213,7 +213,9 @@ TEST_F(EngineCApi, NamesOfTheEnumsAreStable) {
   EXPECT_EQ(GHTIER_TRANSFER_COMPLETED, 1);
   EXPECT_EQ(GHTIER_TRANSFER_CAPTURED, 4);
   EXPECT_EQ(GHTIER_PREFETCH_HOST, 1);
-  EXPECT_EQ(GHTIER_BATCH_SM_KERNEL, 1);
+  EXPECT_EQ(GHTIER_BATCH_AUTOMATIC, 0);
+  EXPECT_EQ(GHTIER_BATCH_COPY_ENGINE, 1);
+  EXPECT_EQ(GHTIER_BATCH_SM_KERNEL, 2);
   EXPECT_EQ(sizeof(ghtier_engine_options_t) % 8, 0u);
   EXPECT_EQ(sizeof(ghtier_transfer_options_t) % 8, 0u);
   EXPECT_EQ(sizeof(ghtier_engine_statistics_t) % 8, 0u);

@@ -197,6 +197,7 @@ void batch_and_check(TransferEngine& engine, std::mt19937_64& rng, MemoryMode fr
 TEST_F(EngineCopyGpu, BatchesThroughTheCopyEngine) {
   auto rng = test::fresh_rng();
   TransferEngineOptions options;
+  options.batch_mechanism = BatchMechanism::copy_engine;
   options.batch_max_items = 300;  // several batch calls
   TransferEngine engine(platform_, 0, nullptr, options);
   batch_and_check(engine, rng, MemoryMode::pinned_host, MemoryMode::device, 2000, true);
@@ -207,6 +208,20 @@ TEST_F(EngineCopyGpu, BatchesThroughTheCopyEngine) {
   batch_and_check(engine, rng, MemoryMode::device, MemoryMode::system, 40, true);
   const TransferStatistics stats = engine.statistics();
   EXPECT_GT(stats.batch_calls + stats.batch_fallback_calls, 0u);
+  EXPECT_EQ(stats.sm_batch_launches, 0u);
+}
+
+TEST_F(EngineCopyGpu, AutomaticBatchesTakeTheKernelForSmallBlocksOfFixedPages) {
+  auto rng = test::fresh_rng();
+  TransferEngine engine(platform_, 0);  // default options: BatchMechanism::automatic
+  ASSERT_EQ(engine.options().batch_mechanism, BatchMechanism::automatic);
+  batch_and_check(engine, rng, MemoryMode::pinned_host, MemoryMode::device, 3000, true);
+  batch_and_check(engine, rng, MemoryMode::device, MemoryMode::pinned_host, 1200, false);
+  const std::uint64_t launches = engine.statistics().sm_batch_launches;
+  EXPECT_GT(launches, 0u);
+  // A managed source would migrate under a kernel's reads: the copy engine takes it.
+  batch_and_check(engine, rng, MemoryMode::managed, MemoryMode::device, 300, false);
+  EXPECT_EQ(engine.statistics().sm_batch_launches, launches);
 }
 
 TEST_F(EngineCopyGpu, BatchesThroughTheSmKernel) {
@@ -220,11 +235,13 @@ TEST_F(EngineCopyGpu, BatchesThroughTheSmKernel) {
   // Not GPU-reachable on PCIe: these fall back to staged copies, still correct.
   batch_and_check(engine, rng, MemoryMode::system, MemoryMode::device, 20, false);
   EXPECT_GT(engine.statistics().batch_calls, 0u);
+  EXPECT_GT(engine.statistics().sm_batch_launches, 0u);
 }
 
 TEST_F(EngineCopyGpu, LoopFallbackWhenTheBatchApiIsOff) {
   auto rng = test::fresh_rng();
   TransferEngineOptions options;
+  options.batch_mechanism = BatchMechanism::copy_engine;
   options.use_batch_api = false;
   TransferEngine engine(platform_, 0, nullptr, options);
   batch_and_check(engine, rng, MemoryMode::pinned_host, MemoryMode::device, 700, true);

@@ -263,7 +263,7 @@ TEST_F(EngineLifecycleGpu, StatisticsAddUp) {
   EXPECT_EQ(s.to_host.bytes, 2 * n);
   EXPECT_EQ(s.local.bytes, n);
   EXPECT_EQ(s.to_device.requests, 3u);
-  // 5 chunks of 8 MiB each, or one more where the destination is not 4 KiB-aligned.
+  // n / chunk_bytes chunks each (rounded down), or one more: the last chunk and an unaligned destination.
   EXPECT_GE(s.to_device.chunks, 3 * (n / engine.options().chunk_bytes));
   EXPECT_LE(s.to_device.chunks, 3 * (n / engine.options().chunk_bytes + 1));
   EXPECT_GT(s.to_device.achieved_gbps, 0.0);
