@@ -18,10 +18,19 @@ BatchBuilder::BatchBuilder(std::size_t max_call_bytes, std::size_t max_items)
 std::vector<BatchCall> BatchBuilder::build(std::span<const BatchCopyItem> items) const {
   std::vector<BatchCall> calls;
   BatchCall current;
+  std::size_t remaining = items.size();  // items not yet placed: what the next call can hold at most
+  auto start_call = [&] {
+    const std::size_t expected = std::min(max_items_, std::max<std::size_t>(remaining, 1));
+    current.dsts.reserve(expected);
+    current.srcs.reserve(expected);
+    current.sizes.reserve(expected);
+  };
   auto flush = [&] {
     if (current.count() > 0) calls.push_back(std::move(current));
     current = BatchCall{};
+    start_call();
   };
+  start_call();
   for (const BatchCopyItem& item : items) {
     // Whole items stay whole; only an item larger than a call is cut, into call-sized pieces.
     std::size_t done = 0;
@@ -34,8 +43,9 @@ std::vector<BatchCall> BatchBuilder::build(std::span<const BatchCopyItem> items)
       current.bytes += piece;
       done += piece;
     }
+    --remaining;
   }
-  flush();
+  if (current.count() > 0) calls.push_back(std::move(current));
   return calls;
 }
 

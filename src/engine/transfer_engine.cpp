@@ -338,22 +338,57 @@ struct TransferEngine::Impl {
       bool fixed_pages = true;  // every side device or pinned host memory
       bool batch_api = true;
     };
+    // What a mode pair means for an item, worked out once per pair: a batch of 10,000 KV blocks has one or
+    // two pairs, and the per-item loop stays a table lookup.
+    struct PairInfo {
+      detail::TransferRoute route;
+      bool gpu_reachable = false;
+      bool fixed_pages = false;
+      bool known = false;
+    };
+    constexpr std::size_t mode_count = all_memory_modes.size();
+    for (const auto& [hint, name] : {std::pair{request.src_mode, "src_mode"}, std::pair{request.dst_mode, "dst_mode"}}) {
+      if (hint && static_cast<std::size_t>(*hint) >= mode_count) {
+        throw Error(ErrorCode::invalid_argument,
+                    fmt::format("BatchCopyRequest: {} = {} is not a MemoryMode", name, static_cast<int>(*hint)));
+      }
+    }
+    std::array<std::array<PairInfo, mode_count>, mode_count> pairs{};
+    auto pair_of = [&](MemoryMode src_mode, MemoryMode dst_mode) -> const PairInfo& {
+      PairInfo& info = pairs.at(static_cast<std::size_t>(src_mode)).at(static_cast<std::size_t>(dst_mode));
+      if (!info.known) {
+        auto fixed = [](MemoryMode m) { return m == MemoryMode::device || m == MemoryMode::pinned_host; };
+        info.route = detail::route_copy(platform, src_mode, dst_mode);
+        info.gpu_reachable = describe_mode(platform, src_mode).gpu_access && describe_mode(platform, dst_mode).gpu_access;
+        info.fixed_pages = fixed(src_mode) && fixed(dst_mode);
+        info.known = true;
+      }
+      return info;
+    };
     std::map<LaneId, Group> batches;
+    Group* last_group = nullptr;
+    LaneId last_lane = LaneId::local;
     std::vector<std::pair<detail::TransferRoute, BatchCopyItem>> singles;
     for (const BatchCopyItem& item : request.items) {
       if (item.bytes == 0) continue;
       const MemoryMode src_mode = request.src_mode ? *request.src_mode : mode_of(item.src);
       const MemoryMode dst_mode = request.dst_mode ? *request.dst_mode : mode_of(item.dst);
-      const detail::TransferRoute route = detail::route_copy(platform, src_mode, dst_mode);
+      const PairInfo& pair = pair_of(src_mode, dst_mode);
+      const detail::TransferRoute& route = pair.route;
       if (route.mechanism == MoveMechanism::copy_engine) {
-        Group& group = batches[route.lane];
+        if (last_group == nullptr || last_lane != route.lane) {
+          last_group = &batches[route.lane];  // std::map: the pointer stays valid as groups are added
+          last_lane = route.lane;
+        }
+        Group& group = *last_group;
+        if (group.items.empty()) group.items.reserve(request.items.size());
         group.items.push_back(item);
         group.bytes += item.bytes;
-        group.sm = group.sm && describe_mode(platform, src_mode).gpu_access &&
-                   describe_mode(platform, dst_mode).gpu_access;
-        auto hinted = [](MemoryMode m) { return m == MemoryMode::managed || m == MemoryMode::system; };
-        group.fixed_pages = group.fixed_pages && !hinted(src_mode) && !hinted(dst_mode);
-        group.batch_api = group.batch_api && !hinted(src_mode) && !hinted(dst_mode);
+        group.sm = group.sm && pair.gpu_reachable;
+        // Managed and system memory take location hints the batch call wants per item, and would migrate
+        // under a kernel's accesses.
+        group.fixed_pages = group.fixed_pages && pair.fixed_pages;
+        group.batch_api = group.batch_api && pair.fixed_pages;
       } else if (capture != nullptr) {
         throw Error(ErrorCode::unsupported,
                     fmt::format("BatchCopyRequest: an item copies {} -> {}, a {} on this platform: it needs CPU "
