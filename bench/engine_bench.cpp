@@ -28,6 +28,9 @@
 
 #include "bench_suite.hpp"
 #include "core/cuda_check.hpp"
+#include "engine/batch_builder.hpp"
+#include "engine/batch_copy_kernel.hpp"
+#include "engine/copy_validation.hpp"
 #include "engine/event_watcher.hpp"
 #include "engine_bench_kernels.hpp"
 #include "ghtier/error.hpp"
@@ -398,6 +401,37 @@ void run_bidirectional(benchmark::State& state, const BenchOptions& options, std
 
 // ---- 10,000 blocks of 16 KiB vs one large transfer ---------------------------------------------------
 
+// Host time of the steps inside submit() of an SM batch, each alone: argument checks, building the calls, and
+// launching the kernels (host side of the launch, no wait).
+void add_submit_breakdown(benchmark::State& state, const BatchCopyRequest& request, cudaStream_t stream) {
+  Samples validate, build, launch;
+  const detail::BatchBuilder builder(TransferEngineOptions{}.chunk_bytes, TransferEngineOptions{}.batch_max_items);
+  for (int i = 0; i < 5; ++i) {
+    validate.add(seconds_of([&] { detail::validate_batch(request.items, nullptr); }));
+    std::vector<detail::BatchCall> calls;
+    build.add(seconds_of([&] { calls = builder.build(request.items); }));
+    launch.add(seconds_of([&] {
+      detail::SmBatchItems items;
+      for (const detail::BatchCall& call : calls) {
+        for (std::size_t first = 0; first < call.count(); first += detail::sm_batch_max_items) {
+          const std::size_t n = std::min<std::size_t>(detail::sm_batch_max_items, call.count() - first);
+          for (std::size_t k = 0; k < n; ++k) {
+            items.dst[k] = call.dsts[first + k];
+            items.src[k] = call.srcs[first + k];
+            items.bytes[k] = call.sizes[first + k];
+          }
+          items.count = static_cast<int>(n);
+          detail::launch_sm_batch_copy(items, static_cast<int>(n), stream);
+        }
+      }
+    }));
+    GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
+  }
+  state.counters["validate_ms"] = validate.median() * 1e3;
+  state.counters["build_ms"] = build.median() * 1e3;
+  state.counters["launch_ms"] = launch.median() * 1e3;
+}
+
 enum class BlocksMethod { batch_automatic, batch_copy_engine, batch_sm_kernel, raw_memcpy_loop };
 
 void run_small_blocks(benchmark::State& state, const BenchOptions& options, BlocksMethod method,
@@ -454,6 +488,7 @@ void run_small_blocks(benchmark::State& state, const BenchOptions& options, Bloc
     const TransferStatistics stats = engine.statistics();
     state.counters["batch_fallback_calls"] = static_cast<double>(stats.batch_fallback_calls);
     if (!submit.empty()) state.counters["submit_ms"] = submit.median() * 1e3;
+    if (method == BlocksMethod::batch_sm_kernel) add_submit_breakdown(state, request, f.raw.get());
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }

@@ -10,6 +10,7 @@
 #include <bit>
 #include <map>
 #include <mutex>
+#include <span>
 
 #include "core/cuda_check.hpp"
 #include "core/log.hpp"
@@ -332,7 +333,8 @@ struct TransferEngine::Impl {
     // Route every item; copy-engine items of one lane become one batch job (SM kernel where asked and every
     // item is GPU-reachable), the others one job each.
     struct Group {
-      std::vector<BatchCopyItem> items;
+      std::vector<BatchCopyItem> owned;      // the group's items where it holds only some of the request's
+      std::span<const BatchCopyItem> items;  // the items: `owned`, or the whole request
       std::size_t bytes = 0;
       bool sm = true;           // every item GPU-reachable
       bool fixed_pages = true;  // every side device or pinned host memory
@@ -369,7 +371,19 @@ struct TransferEngine::Impl {
     Group* last_group = nullptr;
     LaneId last_lane = LaneId::local;
     std::vector<std::pair<detail::TransferRoute, BatchCopyItem>> singles;
-    for (const BatchCopyItem& item : request.items) {
+    // With both modes given, every item has the same route: one group of the request's own items, no copy.
+    const PairInfo* common = request.src_mode && request.dst_mode ? &pair_of(*request.src_mode, *request.dst_mode)
+                                                                  : nullptr;
+    if (common != nullptr && common->route.mechanism == MoveMechanism::copy_engine && total > 0) {
+      Group& group = batches[common->route.lane];
+      group.items = request.items;
+      group.bytes = total;
+      group.sm = common->gpu_reachable;
+      group.fixed_pages = common->fixed_pages;
+      group.batch_api = common->fixed_pages;
+    }
+    for (const BatchCopyItem& item : common != nullptr && !batches.empty() ? std::span<const BatchCopyItem>{}
+                                                                           : std::span(request.items)) {
       if (item.bytes == 0) continue;
       const MemoryMode src_mode = request.src_mode ? *request.src_mode : mode_of(item.src);
       const MemoryMode dst_mode = request.dst_mode ? *request.dst_mode : mode_of(item.dst);
@@ -381,8 +395,8 @@ struct TransferEngine::Impl {
           last_lane = route.lane;
         }
         Group& group = *last_group;
-        if (group.items.empty()) group.items.reserve(request.items.size());
-        group.items.push_back(item);
+        if (group.owned.empty()) group.owned.reserve(request.items.size());
+        group.owned.push_back(item);
         group.bytes += item.bytes;
         group.sm = group.sm && pair.gpu_reachable;
         // Managed and system memory take location hints the batch call wants per item, and would migrate
@@ -397,6 +411,9 @@ struct TransferEngine::Impl {
       } else {
         singles.emplace_back(route, item);
       }
+    }
+    for (auto& [lane_id, group] : batches) {
+      if (!group.owned.empty()) group.items = group.owned;
     }
     auto use_sm = [&](LaneId lane_id, const Group& group) {
       const detail::BatchShape shape{group.items.size(), group.bytes, lane_id, group.sm, group.fixed_pages};

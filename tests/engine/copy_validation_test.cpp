@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <vector>
@@ -102,6 +103,42 @@ TEST(CopyValidation, Batches) {
   // Zero-byte items never overlap anything.
   items.back() = {at(0x1010), at(0xb000), 0};
   EXPECT_NO_THROW(validate_batch(items, nullptr));
+}
+
+TEST(CopyValidation, BatchOverlapsAgainstABruteForceCheck) {
+  // Ascending destinations take the in-place path, others the sorted one; both must agree with an O(n^2)
+  // comparison of every pair.
+  auto rng = test::fresh_rng();
+  for (int trial = 0; trial < 400; ++trial) {
+    const std::size_t n = std::uniform_int_distribution<std::size_t>(1, 60)(rng);
+    std::vector<BatchCopyItem> items;
+    std::uintptr_t at_address = 0x100000;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t bytes = std::uniform_int_distribution<std::size_t>(0, 64)(rng);
+      // Mostly back to back with gaps; sometimes a step back that makes an overlap.
+      const std::ptrdiff_t step = std::uniform_int_distribution<int>(0, 30)(rng) == 0
+                                      ? -std::uniform_int_distribution<std::ptrdiff_t>(1, 40)(rng)
+                                      : std::uniform_int_distribution<std::ptrdiff_t>(0, 16)(rng);
+      at_address = static_cast<std::uintptr_t>(static_cast<std::ptrdiff_t>(at_address) + step);
+      items.push_back({at(at_address), at(0x90000000 + i * 0x1000), bytes});
+      at_address += bytes;
+    }
+    if (trial % 2 == 1) std::shuffle(items.begin(), items.end(), rng);
+    bool overlap = false;
+    for (std::size_t i = 0; i < n && !overlap; ++i) {
+      for (std::size_t j = i + 1; j < n && !overlap; ++j) {
+        const auto a = reinterpret_cast<std::uintptr_t>(items[i].dst);
+        const auto b = reinterpret_cast<std::uintptr_t>(items[j].dst);
+        overlap = items[i].bytes > 0 && items[j].bytes > 0 && a < b + items[j].bytes && b < a + items[i].bytes;
+      }
+    }
+    SCOPED_TRACE(::testing::Message() << "trial " << trial << ", " << n << " items");
+    if (overlap) {
+      EXPECT_GHTIER_ERROR(validate_batch(items, nullptr), ErrorCode::invalid_argument);
+    } else {
+      EXPECT_NO_THROW(validate_batch(items, nullptr));
+    }
+  }
 }
 
 }  // namespace
