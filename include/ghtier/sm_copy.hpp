@@ -24,19 +24,24 @@ void sm_copy(void* dst, const void* src, std::size_t bytes, cudaStream_t stream)
 void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch, std::size_t width_bytes,
                 std::size_t height, cudaStream_t stream);
 
-/// Fixed costs behind prefer_sm_copy, in microseconds (besides link.latency_us, which both pay).
+/// Fixed costs behind prefer_sm_copy, in microseconds (besides link.latency_us, which both pay). Measured on
+/// the GPU machine (x86 + H200, PCIe Gen5; `ghtier bench --filter sm_copy/`): a pinned<->device copy of 64 KiB
+/// or 1 MiB took 2.7-2.8 us beyond bytes / bandwidth through the copy engine, and sm_copy at least 3.7 us
+/// beyond bytes / SM bandwidth (14 us at 64 KiB, where too few warps are in flight to hide the link).
 struct SmCopyCosts {
-  /// Submitting one cudaMemcpyAsync to a copy engine: about 5-7 us per call measured for small chunks.
-  double copy_engine_submit_us = 5.0;
-  /// Launching a kernel on a stream.
-  double kernel_launch_us = 2.5;
+  /// One cudaMemcpyAsync on a copy engine, beyond its bytes over the copy engine's bandwidth.
+  double copy_engine_submit_us = 2.8;
+  /// One sm_copy launch, beyond its bytes over the SM bandwidth.
+  double kernel_launch_us = 4.0;
 };
 
 /// Pure: whether an SM copy of `bytes` should be preferred to the copy engine. A strided copy always prefers
 /// the SMs (a copy engine walks a 2D copy row by row and loses most of its rate on narrow rows; SMs read
 /// each row at full width). A contiguous one does when its predicted time
 ///   kernel_launch_us + latency_us + bytes / sm_read_gbps   (sm_write_gbps when !host_to_device)
-/// is below the copy engine's copy_engine_submit_us + latency_us + bytes / h2d_gbps (d2h_gbps): small copies.
+/// is below the copy engine's copy_engine_submit_us + latency_us + bytes / h2d_gbps (d2h_gbps). With the
+/// measured costs a kernel has the larger fixed cost, so a contiguous copy goes to the SMs only where they
+/// move bytes faster than a copy engine, and above a break-even size (GH200 device-to-host writes, for one).
 /// bytes == 0 gives false. Throws Error(invalid_argument) if `link` fails LinkModel::validate().
 [[nodiscard]] bool prefer_sm_copy(std::size_t bytes, bool is_strided, const LinkModel& link,
                                   bool host_to_device = true, const SmCopyCosts& costs = {});

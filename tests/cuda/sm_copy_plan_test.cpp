@@ -36,23 +36,24 @@ double break_even_bytes(double submit_us, double launch_us, double sm_gbps, doub
 }
 }  // namespace
 
-TEST(PreferSmCopy, SmallContiguousCopiesGoToTheSmsLargeOnesToTheCopyEngine) {
+TEST(PreferSmCopy, ContiguousCopiesStayOnTheCopyEngineWhereSmsAreSlower) {
+  // The kernel's fixed cost is the larger (measured), and SMs move fewer bytes per second here: never.
   const LinkModel link = pcie_like();
-  const double even = break_even_bytes(5.0, 2.5, 50, 55);  // about 1.375 MB
-  EXPECT_TRUE(prefer_sm_copy(1, false, link));
-  EXPECT_TRUE(prefer_sm_copy(4096, false, link));
-  EXPECT_TRUE(prefer_sm_copy(static_cast<std::size_t>(even * 0.9), false, link));
-  EXPECT_FALSE(prefer_sm_copy(static_cast<std::size_t>(even * 1.1), false, link));
-  EXPECT_FALSE(prefer_sm_copy(std::size_t{1} << 30, false, link));
+  for (std::size_t bytes : {std::size_t{1}, std::size_t{4096}, std::size_t{64} << 10, std::size_t{1} << 20,
+                            std::size_t{1} << 30}) {
+    EXPECT_FALSE(prefer_sm_copy(bytes, false, link, true)) << bytes;
+    EXPECT_FALSE(prefer_sm_copy(bytes, false, link, false)) << bytes;
+  }
 }
 
-TEST(PreferSmCopy, DirectionPicksTheMatchingFigures) {
+TEST(PreferSmCopy, FasterSmsWinAboveTheBreakEvenInTheirDirectionOnly) {
   LinkModel link = pcie_like();
-  const double even_read = break_even_bytes(5.0, 2.5, 50, 55);
-  const double even_write = break_even_bytes(5.0, 2.5, 48, 55);  // smaller: SM writes are slower
-  const auto between = static_cast<std::size_t>((even_read + even_write) / 2);
-  EXPECT_TRUE(prefer_sm_copy(between, false, link, /*host_to_device=*/true));
-  EXPECT_FALSE(prefer_sm_copy(between, false, link, /*host_to_device=*/false));
+  link.sm_write_gbps = 66;  // SM writes faster than the copy engine's 55; SM reads still slower
+  const double even = break_even_bytes(2.8, 4.0, 66, 55);  // about 0.4 MB
+  ASSERT_GT(even, 0);
+  EXPECT_FALSE(prefer_sm_copy(static_cast<std::size_t>(even * 0.9), false, link, /*host_to_device=*/false));
+  EXPECT_TRUE(prefer_sm_copy(static_cast<std::size_t>(even * 1.1), false, link, /*host_to_device=*/false));
+  EXPECT_FALSE(prefer_sm_copy(static_cast<std::size_t>(even * 1.1), false, link, /*host_to_device=*/true));
 }
 
 TEST(PreferSmCopy, StridedAlwaysAndEmptyNever) {
@@ -76,9 +77,15 @@ TEST(PreferSmCopy, CostsAreTunableAndSmsFasterThanCopyEnginesAlwaysWin) {
 TEST(PreferSmCopy, BuiltInProfilesGiveSensibleAnswers) {
   for (const char* name : {"gh200", "x86-h100-pcie", "x86-h100-hmm"}) {
     const LinkModel link = assume_platform(name).link;
-    EXPECT_TRUE(prefer_sm_copy(64 * 1024, false, link)) << name;
-    EXPECT_FALSE(prefer_sm_copy(std::size_t{256} << 20, false, link)) << name;
+    // Reads: copy engines are faster on every profile. Strided copies: always the SMs.
+    EXPECT_FALSE(prefer_sm_copy(64 * 1024, false, link, true)) << name;
+    EXPECT_FALSE(prefer_sm_copy(std::size_t{256} << 20, false, link, true)) << name;
+    EXPECT_TRUE(prefer_sm_copy(64 * 1024, true, link, true)) << name;
+    EXPECT_FALSE(prefer_sm_copy(64 * 1024, false, link, false)) << name;
   }
+  // GH200's SM writes over C2C (328 GB/s) beat its device-to-host copy engine (298): large offloads.
+  EXPECT_TRUE(prefer_sm_copy(std::size_t{256} << 20, false, assume_platform("gh200").link, false));
+  EXPECT_FALSE(prefer_sm_copy(std::size_t{256} << 20, false, assume_platform("x86-h100-pcie").link, false));
 }
 
 TEST(PreferSmCopy, AnInvalidLinkModelIsRefused) {
