@@ -330,8 +330,8 @@ struct TransferEngine::Impl {
                   "to the graph instead");
     }
 
-    // Route every item; copy-engine items of one lane become one batch job (SM kernel where asked and every
-    // item is GPU-reachable), the others one job each.
+    // Route every item; copy-engine items of one lane become one batch job (copied by the SM kernel or the
+    // copy engine, as use_sm_batch decides for the group), the others one job each.
     struct Group {
       std::vector<BatchCopyItem> owned;      // the group's items where it holds only some of the request's
       std::span<const BatchCopyItem> items;  // the items: `owned`, or the whole request
