@@ -23,10 +23,6 @@ RelaxedCaptureScope::~RelaxedCaptureScope() {
 
 namespace {
 
-// How long an idle watcher spins before it sleeps: longer than the gap between the chunks of a pipelined
-// transfer's completions and between back-to-back small requests, short enough to cost little CPU.
-constexpr std::chrono::microseconds idle_spin{50};
-
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -37,7 +33,8 @@ inline void cpu_relax() noexcept {
 
 }  // namespace
 
-EventWatcher::EventWatcher(int device) : thread_([this, device] { run(device); }) {}
+EventWatcher::EventWatcher(int device, std::chrono::microseconds idle_spin)
+    : idle_spin_(idle_spin), thread_([this, device] { run(device); }) {}
 
 EventWatcher::~EventWatcher() {
   {
@@ -61,7 +58,8 @@ void EventWatcher::watch(cudaEvent_t event, Handler handler) {
 }
 
 void EventWatcher::spin_while_idle() {
-  const auto until = std::chrono::steady_clock::now() + idle_spin;
+  if (idle_spin_.count() <= 0) return;
+  const auto until = std::chrono::steady_clock::now() + idle_spin_;
   while (!signalled_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) cpu_relax();
 }
 

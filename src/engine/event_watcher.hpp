@@ -7,6 +7,7 @@
 #include <cuda_runtime_api.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -20,8 +21,8 @@ class EventWatcher {
   using Handler = std::function<void(cudaError_t)>;
 
   /// Starts the thread with `device` current and stream capture mode relaxed (so another thread's global
-  /// capture does not forbid its waits).
-  explicit EventWatcher(int device);
+  /// capture does not forbid its waits). Once out of work it spins for `idle_spin` before it sleeps.
+  explicit EventWatcher(int device, std::chrono::microseconds idle_spin = std::chrono::microseconds{50});
   /// Waits for every watched event, runs its handler, then joins.
   ~EventWatcher();
   EventWatcher(const EventWatcher&) = delete;
@@ -41,6 +42,7 @@ class EventWatcher {
   // request) costs its submitter no futex wake: a system call, and a slow one under some hypervisors.
   void spin_while_idle();
 
+  const std::chrono::microseconds idle_spin_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Entry> entries_;
