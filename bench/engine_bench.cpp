@@ -124,7 +124,6 @@ struct Fixture {
   std::unique_ptr<TransferEngine> engine;     // default options (batches: automatic)
   std::unique_ptr<TransferEngine> ce_engine;  // batches by copy engine
   std::unique_ptr<TransferEngine> sm_engine;  // batches by SM kernel
-  std::unique_ptr<TransferEngine> no_spin_engine;  // watchers sleep at once (watcher_spin_us = 0)
 };
 
 Fixture& fixture(const BenchOptions& options) {
@@ -153,9 +152,6 @@ Fixture& fixture(const BenchOptions& options) {
     TransferEngineOptions sm;
     sm.batch_mechanism = BatchMechanism::sm_kernel;
     f->sm_engine = std::make_unique<TransferEngine>(f->platform, options.device, nullptr, sm);
-    TransferEngineOptions no_spin;
-    no_spin.watcher_spin_us = 0;
-    f->no_spin_engine = std::make_unique<TransferEngine>(f->platform, options.device, nullptr, no_spin);
     instance = std::move(f);
     on_suite_cleanup([] {
       std::lock_guard inner(mutex);
@@ -256,10 +252,10 @@ void run_pinned(benchmark::State& state, const BenchOptions& options, bool h2d, 
 
 // ---- 4 KiB latency vs raw cudaMemcpyAsync + cudaStreamSynchronize -------------------------------------
 
-void run_latency(benchmark::State& state, const BenchOptions& options, bool h2d, bool watcher_spin = true) {
+void run_latency(benchmark::State& state, const BenchOptions& options, bool h2d) {
   try {
     Fixture& f = fixture(options);
-    TransferEngine& tested = watcher_spin ? *f.engine : *f.no_spin_engine;
+    TransferEngine& tested = *f.engine;
     const std::size_t bytes = 4 * KiB;
     void* dst = h2d ? static_cast<void*>(f.device_b.get()) : static_cast<void*>(f.pinned_q.get());
     const void* src = h2d ? static_cast<const void*>(f.pinned_q.get()) : static_cast<const void*>(f.device_b.get());
@@ -311,10 +307,10 @@ void run_latency(benchmark::State& state, const BenchOptions& options, bool h2d,
 enum class PageableMethod { engine_staged, raw_pageable, engine_registered };
 
 void run_pageable(benchmark::State& state, const BenchOptions& options, bool h2d, std::size_t bytes,
-                  PageableMethod method, bool watcher_spin = true) {
+                  PageableMethod method) {
   try {
     Fixture& f = fixture(options);
-    TransferEngine& tested = watcher_spin ? *f.engine : *f.no_spin_engine;
+    TransferEngine& tested = *f.engine;
     unsigned char* host =
         method == PageableMethod::engine_registered ? f.pageable_long_lived.get() : f.pageable.get();
     std::unique_ptr<HostRegistration> registration;
@@ -694,13 +690,6 @@ void register_engine(const BenchOptions& options) {
           big_iterations);
     }
   }
-  // The measurement behind TransferEngineOptions::watcher_spin_us: the same cases with watchers that sleep
-  // at once (the staged copy's CPU threads share the cores with spinning watchers).
-  add("engine/latency_h2d/4KiB/no_watcher_spin",
-      [=](benchmark::State& s) { run_latency(s, options, true, false); }, quick ? 100 : 500);
-  add("engine/pageable_h2d_staged/1GiB/no_watcher_spin",
-      [=](benchmark::State& s) { run_pageable(s, options, true, GiB, PageableMethod::engine_staged, false); },
-      big_iterations);
   add("engine/offload_and_prefetch/1GiB", [=](benchmark::State& s) { run_bidirectional(s, options, GiB); },
       big_iterations);
   add("engine/small_blocks_10000x16KiB/batch_automatic",

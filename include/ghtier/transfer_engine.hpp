@@ -46,9 +46,6 @@ struct TransferEngineOptions {
   BatchMechanism batch_mechanism = BatchMechanism::automatic;
   /// False: batches always go as a loop of cudaMemcpyAsync (to compare, or where the batch API misbehaves).
   bool use_batch_api = true;
-  /// How long an idle completion watcher spins before it sleeps, in microseconds (0: sleep at once). A
-  /// request submitted within it costs its submitter no futex wake; the spin costs a core meanwhile.
-  unsigned watcher_spin_us = 50;
 };
 
 /// Throws Error(invalid_argument) naming the first option out of range (sizes below 4 KiB, fewer than 2

@@ -1,8 +1,6 @@
 // EventWatcher: cudaEventSynchronize in order, on one thread.
 #include "engine/event_watcher.hpp"
 
-#include <chrono>
-
 #include "core/log.hpp"
 
 namespace ghtier::detail {
@@ -21,26 +19,12 @@ RelaxedCaptureScope::~RelaxedCaptureScope() {
   if (changed_ && cudaThreadExchangeStreamCaptureMode(&previous_) != cudaSuccess) (void)cudaGetLastError();
 }
 
-namespace {
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-}  // namespace
-
-EventWatcher::EventWatcher(int device, std::chrono::microseconds idle_spin)
-    : idle_spin_(idle_spin), thread_([this, device] { run(device); }) {}
+EventWatcher::EventWatcher(int device) : thread_([this, device] { run(device); }) {}
 
 EventWatcher::~EventWatcher() {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
-    signalled_.store(true, std::memory_order_release);
   }
   wake_.notify_all();
   thread_.join();
@@ -51,16 +35,9 @@ void EventWatcher::watch(cudaEvent_t event, Handler handler) {
   {
     std::lock_guard lock(mutex_);
     entries_.push_back(Entry{event, std::move(handler)});
-    signalled_.store(true, std::memory_order_release);
     wake = sleeping_;
   }
   if (wake) wake_.notify_one();
-}
-
-void EventWatcher::spin_while_idle() {
-  if (idle_spin_.count() <= 0) return;
-  const auto until = std::chrono::steady_clock::now() + idle_spin_;
-  while (!signalled_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) cpu_relax();
 }
 
 void EventWatcher::run(int device) {
@@ -73,10 +50,6 @@ void EventWatcher::run(int device) {
   std::unique_lock lock(mutex_);
   for (;;) {
     if (entries_.empty() && !stop_) {
-      signalled_.store(false, std::memory_order_relaxed);
-      lock.unlock();
-      spin_while_idle();
-      lock.lock();
       sleeping_ = true;
       wake_.wait(lock, [&] { return stop_ || !entries_.empty(); });
       sleeping_ = false;

@@ -6,8 +6,6 @@
 
 #include <cuda_runtime_api.h>
 
-#include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -21,8 +19,8 @@ class EventWatcher {
   using Handler = std::function<void(cudaError_t)>;
 
   /// Starts the thread with `device` current and stream capture mode relaxed (so another thread's global
-  /// capture does not forbid its waits). Once out of work it spins for `idle_spin` before it sleeps.
-  explicit EventWatcher(int device, std::chrono::microseconds idle_spin = std::chrono::microseconds{50});
+  /// capture does not forbid its waits).
+  explicit EventWatcher(int device);
   /// Waits for every watched event, runs its handler, then joins.
   ~EventWatcher();
   EventWatcher(const EventWatcher&) = delete;
@@ -38,17 +36,12 @@ class EventWatcher {
     Handler handler;
   };
   void run(int device);
-  // Spins for a moment before sleeping, so that an event watched soon after (the next chunk, the next small
-  // request) costs its submitter no futex wake: a system call, and a slow one under some hypervisors.
-  void spin_while_idle();
 
-  const std::chrono::microseconds idle_spin_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Entry> entries_;
   bool stop_ = false;
-  bool sleeping_ = false;              // waiting on wake_: watch() must notify
-  std::atomic<bool> signalled_{false};  // an entry or the stop arrived since the watcher ran out of work
+  bool sleeping_ = false;  // waiting on wake_: only then does watch() notify (a futex wake, a system call)
   std::thread thread_;
 };
 

@@ -55,7 +55,6 @@ void validate(const TransferEngineOptions& o) {
   if (o.staging_slots > 1024) refuse("staging_slots", o.staging_slots, "more than 1024 slots");
   if (o.batch_max_items == 0) refuse("batch_max_items", o.batch_max_items, "must be at least 1");
   if (o.copy_threads > 256) refuse("copy_threads", o.copy_threads, "more than 256 threads");
-  if (o.watcher_spin_us > 10'000) refuse("watcher_spin_us", o.watcher_spin_us, "more than 10 ms of spinning");
   if (o.background_window_bytes != 0 && o.background_window_bytes < o.chunk_bytes) {
     refuse("background_window_bytes", o.background_window_bytes, "must be 0 (default) or at least chunk_bytes");
   }

@@ -50,9 +50,8 @@ TransferLane::TransferLane(LaneId id, LaneContext& context, int greatest_priorit
       GHTIER_CUDA_CHECK(cudaStreamCreateWithPriority(&streams_[i], cudaStreamNonBlocking, priorities[i]));
       GHTIER_CUDA_CHECK(cudaStreamCreateWithPriority(&dependency_streams_[i], cudaStreamNonBlocking, priorities[i]));
     }
-    const std::chrono::microseconds spin{context_.options.watcher_spin_us};
-    for (auto& watcher : watchers_) watcher = std::make_unique<EventWatcher>(context_.device, spin);
-    dependency_watcher_ = std::make_unique<EventWatcher>(context_.device, spin);
+    for (auto& watcher : watchers_) watcher = std::make_unique<EventWatcher>(context_.device);
+    dependency_watcher_ = std::make_unique<EventWatcher>(context_.device);
     thread_ = std::thread([this] { run(); });
   } catch (...) {
     for (auto& watcher : watchers_) watcher.reset();

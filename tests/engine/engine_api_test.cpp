@@ -27,8 +27,6 @@ TEST(TransferEngineApi, RefusesOptionsOutOfRange) {
                       ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) { o.copy_threads = 100000; })),
                       ErrorCode::invalid_argument);
-  EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) { o.watcher_spin_us = 20'000; })),
-                      ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) {
                         o.chunk_bytes = 1 << 20;
                         o.background_window_bytes = 4096;
