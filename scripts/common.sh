@@ -9,6 +9,11 @@ configure_and_build() { # [cmake arguments...] [-- build-tool arguments...]
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do cmake_args+=("$1"); shift; done
   [ "${1:-}" = "--" ] && shift && tool_args=("$@")
   command -v ninja >/dev/null && generator=(-G Ninja)
+  # ccache, where installed, makes rebuilds and parallel worktrees cheap; it changes no build output.
+  if command -v ccache >/dev/null && [ -z "${GHTIER_NO_CCACHE:-}" ]; then
+    cmake_args=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+                -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache "${cmake_args[@]}")
+  fi
   if [ -f "$build_dir/CMakeCache.txt" ]; then generator=(); fi
   cmake -S "$root" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}"
   cmake --build "$build_dir" -j "$jobs" -- "${tool_args[@]}"
