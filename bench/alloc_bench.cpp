@@ -25,6 +25,7 @@
 #include "ghtier/device_pool_resource.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/managed_resource.hpp"
+#include "ghtier/pinned_host_pool_resource.hpp"
 #include "ghtier/pinned_host_resource.hpp"
 #include "ghtier/system_resource.hpp"
 
@@ -100,8 +101,7 @@ std::vector<PairMode> pair_modes() {
                    }});
   modes.push_back({"pinned_cuda_pool", "cudaMallocHost+cudaFreeHost",
                    [](int device) {
-                     return std::make_unique<PinnedHostResource>(
-                         PinnedHostOptions{.device = device, .backing = PinnedBacking::cuda_pool});
+                     return std::make_unique<PinnedHostPoolResource>(PinnedHostPoolOptions{.device = device});
                    },
                    false, [](std::size_t bytes, cudaStream_t) {
                      void* p = nullptr;
@@ -227,11 +227,12 @@ double register_untouched_seconds(std::size_t bytes) {
   return seconds;
 }
 
-/// Constructing a pinned pool and reserving `bytes` (its destruction is not timed).
-double pool_reserve_seconds(std::size_t bytes, int device, PinnedBacking backing) {
-  std::unique_ptr<PinnedHostResource> pool;
+/// Constructing a pinned pool of type Pool and reserving `bytes` (its destruction is not timed).
+template <typename Pool, typename Options>
+double pool_reserve_seconds(std::size_t bytes, int device) {
+  std::unique_ptr<Pool> pool;
   const double seconds = seconds_of([&] {
-    pool = std::make_unique<PinnedHostResource>(PinnedHostOptions{.device = device, .backing = backing});
+    pool = std::make_unique<Pool>(Options{.device = device});
     pool->reserve(bytes);
   });
   pool.reset();
@@ -265,10 +266,10 @@ void run_reserve_case(benchmark::State& state, ReserveMethod method, std::size_t
       double seconds = 0;
       switch (method) {
         case ReserveMethod::pinned_pool:
-          seconds = pool_reserve_seconds(bytes, options.device, PinnedBacking::registered_mmap);
+          seconds = pool_reserve_seconds<PinnedHostResource, PinnedHostOptions>(bytes, options.device);
           break;
         case ReserveMethod::pinned_cuda_pool:
-          seconds = pool_reserve_seconds(bytes, options.device, PinnedBacking::cuda_pool);
+          seconds = pool_reserve_seconds<PinnedHostPoolResource, PinnedHostPoolOptions>(bytes, options.device);
           break;
         case ReserveMethod::host_register_untouched: seconds = register_untouched_seconds(bytes); break;
       }
@@ -301,7 +302,7 @@ void register_alloc(const BenchOptions& options) {
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  // 16 GiB as in FACTS.md (cudaHostAlloc alone takes ~11 s there, so one iteration); 2 GiB for --quick.
+  // 16 GiB as in docs/benchmarks.md (cudaHostAlloc alone takes ~11 s there, so one iteration); 2 GiB for --quick.
   const std::size_t reserve_bytes = options.quick ? 2 * GiB : 16 * GiB;
   const int reserve_iterations = options.quick ? 3 : 1;
   for (ReserveMethod method :

@@ -24,6 +24,7 @@
 #include "ghtier/memory_advice.hpp"
 #include "ghtier/memory_mode.hpp"
 #include "ghtier/memory_resource.hpp"
+#include "ghtier/pinned_host_pool_resource.hpp"
 #include "ghtier/pinned_host_resource.hpp"
 #include "ghtier/placement.hpp"
 #include "ghtier/placement_request.hpp"

@@ -1,5 +1,5 @@
-// PinnedHostResource: regions of registered mmap memory carved up by RangeAllocator (or CUDA's pinned host
-// pool, as an option). Stream-ordered frees wait for an event recorded on the caller's stream.
+// PinnedHostResource: regions of registered mmap memory carved up by RangeAllocator. Stream-ordered frees wait
+// for an event recorded on the caller's stream.
 #include "ghtier/pinned_host_resource.hpp"
 
 #include <fmt/format.h>
@@ -11,7 +11,6 @@
 #include <mutex>
 #include <vector>
 
-#include "core/aligned_block_map.hpp"
 #include "core/allocation_checks.hpp"
 #include "core/cuda_check.hpp"
 #include "core/device_selection.hpp"
@@ -20,13 +19,13 @@
 #include "core/numa_binding.hpp"
 #include "core/nvtx_range.hpp"
 #include "core/page_toucher.hpp"
+#include "core/pinned_numa_node.hpp"
 #include "core/range_allocator.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
 
 namespace {
-constexpr std::size_t cuda_pool_alignment = 256;
 // Sub-allocation granule: CUDA's own allocation alignment, so default-aligned requests never pad.
 constexpr std::size_t block_granule = default_alignment;
 }  // namespace
@@ -38,8 +37,9 @@ class PinnedHostResource::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  void* allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream, bool synchronous);
-  void deallocate(void* p, std::size_t alignment, cudaStream_t stream, bool synchronous) noexcept;
+  // Host memory is valid as soon as it exists: allocation is the same with or without a stream.
+  void* allocate(std::size_t bytes, std::size_t alignment);
+  void deallocate(void* p, cudaStream_t stream, bool synchronous) noexcept;
   void reserve(std::size_t bytes);
   std::size_t release_unused();
   [[nodiscard]] std::size_t reserved_bytes() const;
@@ -47,7 +47,6 @@ class PinnedHostResource::Impl {
   [[nodiscard]] std::size_t region_count() const;
   [[nodiscard]] int numa_node() const noexcept { return numa_node_.load(std::memory_order_relaxed); }
   [[nodiscard]] int device() const noexcept { return device_; }
-  [[nodiscard]] PinnedBacking backing() const noexcept { return options_.backing; }
 
  private:
   struct PendingFree {
@@ -55,7 +54,6 @@ class PinnedHostResource::Impl {
     cudaEvent_t event;
   };
 
-  // registered_mmap
   void* allocate_from_regions(std::size_t bytes, std::size_t alignment);
   void add_region_locked(std::size_t bytes);
   void bind_region(void* p, std::size_t bytes);
@@ -64,10 +62,6 @@ class PinnedHostResource::Impl {
   bool wait_for_pending() noexcept;
   cudaEvent_t acquire_event() noexcept;
   void retire_event(cudaEvent_t event) noexcept;
-  // cuda_pool
-  void create_cuda_pool();
-  void* allocate_from_cuda_pool(std::size_t bytes, std::size_t alignment, cudaStream_t stream, bool synchronous);
-  void free_to_cuda_pool(void* p, std::size_t alignment, cudaStream_t stream, bool synchronous) noexcept;
 
   PinnedHostOptions options_;
   int device_;
@@ -83,10 +77,6 @@ class PinnedHostResource::Impl {
   std::vector<PendingFree> pending_;
   std::vector<cudaEvent_t> idle_events_;
   std::atomic<std::size_t> pending_count_{0};
-
-  cudaMemPool_t pool_ = nullptr;
-  cudaStream_t stream_ = nullptr;
-  detail::AlignedBlockMap over_aligned_;
 };
 
 PinnedHostResource::Impl::Impl(const PinnedHostOptions& options)
@@ -103,54 +93,30 @@ PinnedHostResource::Impl::Impl(const PinnedHostOptions& options)
                 fmt::format("PinnedHostResource: initial_bytes = {} / growth_bytes = {} is absurd",
                             options.initial_bytes, options.growth_bytes));
   }
-  if (options.backing == PinnedBacking::registered_mmap && options.growth_bytes == 0 && options.initial_bytes == 0) {
+  if (options.growth_bytes == 0 && options.initial_bytes == 0) {
     throw Error(ErrorCode::invalid_argument,
                 "PinnedHostResource: growth_bytes = 0 (no growth) needs initial_bytes > 0, else nothing can be "
                 "allocated");
   }
-  if (options.backing != PinnedBacking::registered_mmap && options.backing != PinnedBacking::cuda_pool) {
+  if (options.backing == PinnedBacking::cuda_pool) {
+    throw Error(ErrorCode::invalid_argument,
+                "PinnedHostResource: backing = cuda_pool is PinnedHostPoolResource (the runtime picks it from "
+                "RuntimeOptions::pinned_host.backing)");
+  }
+  if (options.backing != PinnedBacking::registered_mmap) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("PinnedHostResource: unknown backing {}", static_cast<int>(options.backing)));
   }
-  if (options.numa_node == numa_node_of_gpu) {
-    int node = -1;
-    const cudaError_t status = cudaDeviceGetAttribute(&node, cudaDevAttrHostNumaId, device_);
-    if (status != cudaSuccess) {
-      (void)cudaGetLastError();  // an older driver does not know the attribute: no node to prefer
-      node = -1;
-    }
-    numa_node_ = node >= 0 ? node : -1;
-  } else if (options.numa_node == numa_node_none) {
-    numa_node_ = -1;
-  } else if (options.numa_node >= 0) {
-    numa_node_ = options.numa_node;
-    node_was_requested_ = true;
-  } else {
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("PinnedHostResource: numa_node = {} (use a node id, numa_node_of_gpu or numa_node_none)",
-                            options.numa_node));
-  }
-
-  if (options.backing == PinnedBacking::cuda_pool) create_cuda_pool();
-  try {
-    if (options.initial_bytes > 0) reserve(options.initial_bytes);
-  } catch (...) {
-    if (stream_ != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
-    if (pool_ != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaMemPoolDestroy(pool_));
-    throw;
-  }
+  const detail::PinnedNumaNode node = detail::resolve_pinned_numa_node(options.numa_node, device_, "PinnedHostResource");
+  numa_node_ = node.node;
+  node_was_requested_ = node.required;
+  if (options.initial_bytes > 0) reserve(options.initial_bytes);
 }
 
 PinnedHostResource::Impl::~Impl() {
   while (wait_for_pending()) {
   }
   for (cudaEvent_t event : idle_events_) GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(event));
-  if (options_.backing == PinnedBacking::cuda_pool) {
-    GHTIER_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(stream_));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaMemPoolDestroy(pool_));
-    return;
-  }
   if (allocator_.live_block_count() != 0) {
     detail::log_nothrow(LogLevel::warn,
                         "PinnedHostResource destroyed with {} blocks ({} bytes) still allocated; they are unmapped",
@@ -159,8 +125,6 @@ PinnedHostResource::Impl::~Impl() {
   for (auto& [base, mapping] : regions_) GHTIER_CUDA_CHECK_NOTHROW(cudaHostUnregister(base));
   // The mappings unmap themselves.
 }
-
-// ---- registered_mmap -----------------------------------------------------------------------------------
 
 void PinnedHostResource::Impl::bind_region(void* p, std::size_t bytes) {
   const int node = numa_node();
@@ -184,7 +148,7 @@ void PinnedHostResource::Impl::add_region_locked(std::size_t bytes) {
   if (options_.huge_pages) mapping.advise_huge_pages();
   bind_region(mapping.data(), mapping.size());
   // Fault every page in with many threads before registering: cudaHostRegister would otherwise fault them
-  // on one thread (5.7 s for 16 GiB against 0.37 s + 0.39 s this way on the GPU machine).
+  // on one thread (16 GiB: 5.7 s against 0.37 s + 0.39 s this way; docs/benchmarks.md).
   detail::touch_pages(mapping.data(), mapping.size(), options_.touch_threads);
   {
     detail::ScopedDevice scoped(device_);
@@ -316,114 +280,14 @@ bool PinnedHostResource::Impl::wait_for_pending() noexcept {
   return !waiting.empty();
 }
 
-// ---- cuda_pool ---------------------------------------------------------------------------------------
-
-void PinnedHostResource::Impl::create_cuda_pool() {
-  detail::ScopedDevice scoped(device_);
-  cudaMemPoolProps props{};
-  props.allocType = cudaMemAllocationTypePinned;
-  props.handleTypes = cudaMemHandleTypeNone;
-  const int node = numa_node();
-  props.location.type = node >= 0 ? cudaMemLocationTypeHostNuma : cudaMemLocationTypeHost;
-  props.location.id = node >= 0 ? node : 0;
-  const cudaError_t status = cudaMemPoolCreate(&pool_, &props);
-  if (status == cudaErrorNotSupported || status == cudaErrorInvalidValue) {
-    (void)cudaGetLastError();
-    throw Error(ErrorCode::unsupported,
-                fmt::format("PinnedHostResource: this driver cannot create a pinned host memory pool on {} ({}); "
-                            "use PinnedBacking::registered_mmap",
-                            node >= 0 ? fmt::format("host NUMA node {}", node) : std::string("the host"),
-                            cudaGetErrorString(status)),
-                static_cast<int>(status));
-  }
-  GHTIER_CUDA_CHECK(status);
-  try {
-    // A host pool is reachable only from the CPU until the device is given access.
-    cudaMemAccessDesc access{};
-    access.location.type = cudaMemLocationTypeDevice;
-    access.location.id = device_;
-    access.flags = cudaMemAccessFlagsProtReadWrite;
-    GHTIER_CUDA_CHECK(cudaMemPoolSetAccess(pool_, &access, 1));
-    // Keep everything: returning pinned memory to the OS at each synchronisation would make it slow again.
-    std::uint64_t threshold = UINT64_MAX;
-    GHTIER_CUDA_CHECK(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &threshold));
-    GHTIER_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  } catch (...) {
-    GHTIER_CUDA_CHECK_NOTHROW(cudaMemPoolDestroy(pool_));
-    pool_ = nullptr;
-    throw;
-  }
-}
-
-void* PinnedHostResource::Impl::allocate_from_cuda_pool(std::size_t bytes, std::size_t alignment,
-                                                        cudaStream_t stream, bool synchronous) {
-  const cudaStream_t on = synchronous ? stream_ : stream;
-  void* raw = nullptr;
-  const cudaError_t status =
-      cudaMallocFromPoolAsync(&raw, detail::AlignedBlockMap::padded_size(bytes, alignment, cuda_pool_alignment),
-                              pool_, on);
-  if (status == cudaErrorMemoryAllocation) {
-    (void)cudaGetLastError();
-    throw Error(ErrorCode::out_of_memory,
-                fmt::format("PinnedHostResource::allocate: the CUDA pinned host pool cannot provide {} bytes", bytes),
-                static_cast<int>(status));
-  }
-  GHTIER_CUDA_CHECK(status);
-  void* p = raw;
-  if (alignment > cuda_pool_alignment) {
-    p = detail::AlignedBlockMap::align(raw, alignment);
-    try {
-      over_aligned_.remember(p, raw);
-    } catch (...) {
-      GHTIER_CUDA_CHECK_NOTHROW(cudaFreeAsync(raw, on));
-      throw;
-    }
-  }
-  if (synchronous) {
-    const cudaError_t synced = cudaStreamSynchronize(stream_);
-    if (synced != cudaSuccess) {
-      free_to_cuda_pool(p, alignment, nullptr, true);
-      GHTIER_CUDA_CHECK(synced);
-    }
-  }
-  return p;
-}
-
-void PinnedHostResource::Impl::free_to_cuda_pool(void* p, std::size_t alignment, cudaStream_t stream,
-                                                 bool synchronous) noexcept {
-  void* raw = p;
-  if (alignment > cuda_pool_alignment) {
-    raw = over_aligned_.take(p);
-    if (raw == nullptr) {
-      detail::log_nothrow(LogLevel::error,
-                          "PinnedHostResource::deallocate: {} with alignment {} was not allocated with that "
-                          "alignment here; ignored",
-                          p, alignment);
-      return;
-    }
-  }
-  GHTIER_CUDA_CHECK_NOTHROW(cudaFreeAsync(raw, synchronous ? stream_ : stream));
-}
-
-// ---- common -------------------------------------------------------------------------------------------
-
-void* PinnedHostResource::Impl::allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream,
-                                         bool synchronous) {
+void* PinnedHostResource::Impl::allocate(std::size_t bytes, std::size_t alignment) {
   detail::check_allocation_arguments(bytes, alignment, "PinnedHostResource::allocate");
   detail::NvtxRange range("ghtier::PinnedHostResource::allocate", bytes);
-  if (options_.backing == PinnedBacking::cuda_pool) {
-    return allocate_from_cuda_pool(bytes, alignment, stream, synchronous);
-  }
   return allocate_from_regions(bytes, alignment);
 }
 
-void PinnedHostResource::Impl::deallocate(void* p, std::size_t alignment, cudaStream_t stream,
-                                          bool synchronous) noexcept {
+void PinnedHostResource::Impl::deallocate(void* p, cudaStream_t stream, bool synchronous) noexcept {
   if (p == nullptr) return;
-  if (options_.backing == PinnedBacking::cuda_pool) {
-    free_to_cuda_pool(p, alignment, stream, synchronous);
-    return;
-  }
   if (synchronous) {
     release_block(p);
     return;
@@ -459,26 +323,11 @@ void PinnedHostResource::Impl::reserve(std::size_t bytes) {
                 fmt::format("PinnedHostResource::reserve: bytes = {} (must be 1..{})", bytes,
                             detail::max_allocation_bytes));
   }
-  if (options_.backing == PinnedBacking::registered_mmap) {
-    std::lock_guard lock(regions_mutex_);
-    add_region_locked(bytes);
-    return;
-  }
-  detail::NvtxRange range("ghtier::PinnedHostResource::reserve", bytes);
-  void* p = allocate_from_cuda_pool(bytes, default_alignment, nullptr, true);
-  detail::touch_pages(p, bytes, options_.touch_threads);
-  free_to_cuda_pool(p, default_alignment, nullptr, true);
-  GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  std::lock_guard lock(regions_mutex_);
+  add_region_locked(bytes);
 }
 
 std::size_t PinnedHostResource::Impl::release_unused() {
-  if (options_.backing == PinnedBacking::cuda_pool) {
-    GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    const std::size_t before = reserved_bytes();
-    GHTIER_CUDA_CHECK(cudaMemPoolTrimTo(pool_, 0));
-    const std::size_t after = reserved_bytes();
-    return before > after ? before - after : 0;
-  }
   reclaim_completed();
   std::lock_guard lock(regions_mutex_);
   std::size_t released = 0;
@@ -495,20 +344,10 @@ std::size_t PinnedHostResource::Impl::release_unused() {
 }
 
 std::size_t PinnedHostResource::Impl::reserved_bytes() const {
-  if (options_.backing == PinnedBacking::cuda_pool) {
-    std::uint64_t value = 0;
-    GHTIER_CUDA_CHECK(cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrReservedMemCurrent, &value));
-    return static_cast<std::size_t>(value);
-  }
   return allocator_.capacity_bytes();
 }
 
 std::size_t PinnedHostResource::Impl::used_bytes() const {
-  if (options_.backing == PinnedBacking::cuda_pool) {
-    std::uint64_t value = 0;
-    GHTIER_CUDA_CHECK(cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrUsedMemCurrent, &value));
-    return static_cast<std::size_t>(value);
-  }
   // Stream-ordered frees whose work has completed are no longer in use: reclaim them before counting.
   // (Logically const: the blocks were already free for the caller; only the bookkeeping catches up.)
   if (pending_count_.load(std::memory_order_relaxed) != 0) const_cast<Impl*>(this)->reclaim_completed();
@@ -532,16 +371,15 @@ std::size_t PinnedHostResource::used_bytes() const { return impl_->used_bytes();
 std::size_t PinnedHostResource::region_count() const { return impl_->region_count(); }
 int PinnedHostResource::numa_node() const noexcept { return impl_->numa_node(); }
 int PinnedHostResource::device() const noexcept { return impl_->device(); }
-PinnedBacking PinnedHostResource::backing() const noexcept { return impl_->backing(); }
 
-void* PinnedHostResource::do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream,
-                                      bool synchronous) {
-  return impl_->allocate(bytes, alignment, stream, synchronous);
+void* PinnedHostResource::do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t /*stream*/,
+                                      bool /*synchronous*/) {
+  return impl_->allocate(bytes, alignment);
 }
 
-void PinnedHostResource::do_deallocate(void* p, std::size_t /*bytes*/, std::size_t alignment, cudaStream_t stream,
-                                       bool synchronous) noexcept {
-  impl_->deallocate(p, alignment, stream, synchronous);
+void PinnedHostResource::do_deallocate(void* p, std::size_t /*bytes*/, std::size_t /*alignment*/,
+                                       cudaStream_t stream, bool synchronous) noexcept {
+  impl_->deallocate(p, stream, synchronous);
 }
 
 }  // namespace ghtier

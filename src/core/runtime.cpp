@@ -15,6 +15,7 @@
 #include "core/runtime_core.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/managed_resource.hpp"
+#include "ghtier/pinned_host_pool_resource.hpp"
 #include "ghtier/policies/spill_policy.hpp"
 
 namespace ghtier {
@@ -27,6 +28,17 @@ std::array<std::size_t, 4> budgets_of(const RuntimeOptions& o) {
 
 std::shared_ptr<const TierPolicy> policy_or_default(const RuntimeOptions& o) {
   return o.policy ? o.policy : std::make_shared<SpillPolicy>();
+}
+
+// The pinned_host resource the options ask for: registered regions (the default) or CUDA's pinned host pool.
+std::shared_ptr<MemoryResource> make_pinned_host_resource(const PinnedHostOptions& options) {
+  if (options.backing == PinnedBacking::cuda_pool) {
+    return std::make_shared<PinnedHostPoolResource>(PinnedHostPoolOptions{.device = options.device,
+                                                                          .numa_node = options.numa_node,
+                                                                          .initial_bytes = options.initial_bytes,
+                                                                          .touch_threads = options.touch_threads});
+  }
+  return std::make_shared<PinnedHostResource>(options);  // refuses a backing it does not know
 }
 
 std::shared_ptr<detail::RuntimeCore> make_offline_core(const RuntimeOptions& options) {
@@ -57,7 +69,7 @@ std::shared_ptr<detail::RuntimeCore> make_device_core(const RuntimeOptions& opti
   upstreams[0] = std::make_shared<DevicePoolResource>(pool);
   PinnedHostOptions pinned = options.pinned_host;
   pinned.device = device;
-  upstreams[1] = std::make_shared<PinnedHostResource>(pinned);
+  upstreams[1] = make_pinned_host_resource(pinned);
   try {
     ManagedOptions managed;
     managed.device = device;
@@ -294,6 +306,8 @@ Buffer Runtime::relocate_to(Buffer&& buffer, MemoryMode mode, cudaStream_t strea
   Placement placement;
   placement.mode = mode;
   placement.reason = fmt::format("relocated from {}", to_string(buffer.mode()));
+  // `buffer` is left alone until the copy is queued: whatever throws before that (the allocation refused, the
+  // device, the event, the copy call) frees only `moved`, and the caller still owns the old allocation.
   Buffer moved = core_->allocate_placed(placement, buffer.size(), buffer.tag(), stream);
   detail::ScopedDevice on_device(core_->device());
   const cudaStream_t previous = buffer.stream();

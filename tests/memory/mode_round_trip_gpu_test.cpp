@@ -11,6 +11,7 @@
 #include "core/cuda_check.hpp"
 #include "ghtier/device_pool_resource.hpp"
 #include "ghtier/managed_resource.hpp"
+#include "ghtier/pinned_host_pool_resource.hpp"
 #include "ghtier/pinned_host_resource.hpp"
 #include "ghtier/system_resource.hpp"
 #include "memory_test_kernels.hpp"
@@ -90,7 +91,7 @@ TEST(ModeRoundTrip, PinnedHostRegisteredRegions) {
 TEST(ModeRoundTrip, PinnedHostCudaPool) {
   GHTIER_REQUIRE_GPU();
   auto rng = test::fresh_rng();
-  PinnedHostResource resource(PinnedHostOptions{.backing = PinnedBacking::cuda_pool});
+  PinnedHostPoolResource resource;
   round_trip(resource, true, true, rng);
 }
 

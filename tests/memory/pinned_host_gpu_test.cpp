@@ -1,6 +1,6 @@
-// PinnedHostResource on the GPU machine: reservation and growth, the no-growth limit, page-locking,
-// NUMA placement, giving regions back, and stream-ordered frees that must not hand a block out while a
-// kernel still writes it.
+// PinnedHostResource and PinnedHostPoolResource on the GPU machine: reservation and growth, the no-growth
+// limit, page-locking, NUMA placement, giving memory back, stream-ordered frees that must not hand a block
+// out while a kernel still writes it, and the runtime choosing between the two.
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,7 +16,9 @@
 
 #include "core/cuda_check.hpp"
 #include "core/host_mapping.hpp"
+#include "ghtier/pinned_host_pool_resource.hpp"
 #include "ghtier/pinned_host_resource.hpp"
+#include "ghtier/runtime.hpp"
 #include "memory_test_kernels.hpp"
 #include "test_support.hpp"
 
@@ -86,6 +88,13 @@ TEST(PinnedHostResource, RefusesBadOptions) {
   EXPECT_GHTIER_ERROR(PinnedHostResource(PinnedHostOptions{.device = 4096}), ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(PinnedHostResource(PinnedHostOptions{.backing = static_cast<PinnedBacking>(9)}),
                       ErrorCode::invalid_argument);
+  try {
+    PinnedHostResource wrong(PinnedHostOptions{.backing = PinnedBacking::cuda_pool});
+    ADD_FAILURE() << "a PinnedHostResource with the cuda_pool backing was made";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("PinnedHostPoolResource"), std::string::npos) << e.what();
+  }
   PinnedHostResource resource;
   EXPECT_GHTIER_ERROR(resource.reserve(0), ErrorCode::invalid_argument);
 }
@@ -129,7 +138,8 @@ TEST(PinnedHostResource, LandsOnTheGpusHostNumaNode) {
 
 /// One block fills a fixed pool; a kernel keeps writing it after it was freed stream-ordered; the next
 /// allocation must wait for the kernel, so what the CPU writes into it afterwards survives.
-void check_stream_ordered_free(PinnedHostResource& resource, std::size_t bytes) {
+template <typename Resource>
+void check_stream_ordered_free(Resource& resource, std::size_t bytes) {
   cudaStream_t stream = nullptr;
   GHTIER_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   auto* a = static_cast<unsigned char*>(resource.allocate(bytes));
@@ -152,10 +162,57 @@ TEST(PinnedHostResource, StreamOrderedFreeWaitsForQueuedWork) {
   check_stream_ordered_free(resource, 2 * MiB);
 }
 
-TEST(PinnedHostResource, StreamOrderedFreeWaitsForQueuedWorkInTheCudaPool) {
+TEST(PinnedHostPoolResource, StreamOrderedFreeWaitsForQueuedWork) {
   GHTIER_REQUIRE_GPU();
-  PinnedHostResource resource(PinnedHostOptions{.backing = PinnedBacking::cuda_pool});
+  PinnedHostPoolResource resource;
   check_stream_ordered_free(resource, 2 * MiB);
+}
+
+TEST(PinnedHostPoolResource, RefusesBadOptions) {
+  GHTIER_REQUIRE_GPU();
+  EXPECT_GHTIER_ERROR(PinnedHostPoolResource(PinnedHostPoolOptions{.touch_threads = -1}),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(PinnedHostPoolResource(PinnedHostPoolOptions{.numa_node = -7}), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(PinnedHostPoolResource(PinnedHostPoolOptions{.device = 4096}), ErrorCode::invalid_argument);
+  PinnedHostPoolResource resource;
+  EXPECT_GHTIER_ERROR(resource.reserve(0), ErrorCode::invalid_argument);
+}
+
+TEST(PinnedHostPoolResource, ReservesCountsUseAndTrims) {
+  GHTIER_REQUIRE_GPU();
+  PinnedHostPoolResource resource(PinnedHostPoolOptions{.initial_bytes = 8 * MiB, .touch_threads = 2});
+  EXPECT_GE(resource.reserved_bytes(), 8 * MiB) << "the initial reservation stays in the pool";
+  EXPECT_EQ(resource.used_bytes(), 0u);
+  void* p = resource.allocate(3 * MiB);
+  EXPECT_GE(resource.used_bytes(), 3 * MiB);
+  resource.deallocate(p, 3 * MiB);
+  EXPECT_GT(resource.release_unused(), 0u);  // waits for the free on the internal stream, then trims
+  EXPECT_EQ(resource.used_bytes(), 0u);
+  EXPECT_EQ(resource.reserved_bytes(), 0u);
+}
+
+// The runtime serves pinned_host from the resource that RuntimeOptions::pinned_host.backing names; either
+// one's memory is page-locked host memory that the GPU copies from and to.
+TEST(PinnedHostPoolResource, TheRuntimeServesPinnedMemoryWithEitherBacking) {
+  GHTIER_REQUIRE_GPU();
+  for (const PinnedBacking backing : {PinnedBacking::registered_mmap, PinnedBacking::cuda_pool}) {
+    RuntimeOptions options;
+    options.pinned_host.backing = backing;
+    options.pinned_host.growth_bytes = 8 * MiB;
+    Runtime runtime(options);
+    auto rng = test::fresh_rng();
+    Buffer b = runtime.allocate_in(MemoryMode::pinned_host, MiB);
+    std::vector<unsigned char> expected(MiB);
+    for (auto& byte : expected) byte = static_cast<unsigned char>(rng());
+    std::memcpy(b.data(), expected.data(), MiB);
+    void* device = nullptr;
+    GHTIER_CUDA_CHECK(cudaMalloc(&device, MiB));
+    std::vector<unsigned char> back(MiB, 0);
+    GHTIER_CUDA_CHECK(cudaMemcpy(device, b.data(), MiB, cudaMemcpyDefault));
+    GHTIER_CUDA_CHECK(cudaMemcpy(back.data(), device, MiB, cudaMemcpyDefault));
+    GHTIER_CUDA_CHECK(cudaFree(device));
+    EXPECT_EQ(back, expected);
+  }
 }
 
 TEST(PinnedHostResource, StreamOrderedFreesAreReclaimedOnceComplete) {

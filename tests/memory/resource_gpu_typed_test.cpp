@@ -6,6 +6,7 @@
 #include "ghtier/budget_adaptor.hpp"
 #include "ghtier/device_pool_resource.hpp"
 #include "ghtier/managed_resource.hpp"
+#include "ghtier/pinned_host_pool_resource.hpp"
 #include "ghtier/pinned_host_resource.hpp"
 #include "ghtier/statistics_adaptor.hpp"
 #include "ghtier/tracking_adaptor.hpp"
@@ -45,7 +46,7 @@ struct PinnedSmallPagesNoNuma : CudaCopy {
 
 struct PinnedCudaPool : CudaCopy {
   static constexpr MemoryMode mode = MemoryMode::pinned_host;
-  PinnedHostResource r{PinnedHostOptions{.backing = PinnedBacking::cuda_pool}};
+  PinnedHostPoolResource r{};
   MemoryResource& resource() { return r; }
 };
 
@@ -77,6 +78,13 @@ struct StatisticsOverPinned : CudaCopy {
   MemoryResource& resource() { return r; }
 };
 
+struct StatisticsOverPinnedPool : CudaCopy {
+  static constexpr MemoryMode mode = MemoryMode::pinned_host;
+  PinnedHostPoolResource upstream{PinnedHostPoolOptions{.numa_node = numa_node_none}};
+  StatisticsAdaptor r{upstream};
+  MemoryResource& resource() { return r; }
+};
+
 struct TrackingOverManaged : CudaCopy {
   static constexpr MemoryMode mode = MemoryMode::managed;
   ManagedResource upstream{};
@@ -86,7 +94,7 @@ struct TrackingOverManaged : CudaCopy {
 
 using GpuEnvironments =
     ::testing::Types<DevicePool, PinnedRegistered, PinnedSmallPagesNoNuma, PinnedCudaPool, Managed, ManagedAdvised,
-                     BudgetOverDevicePool, StatisticsOverPinned, TrackingOverManaged>;
+                     BudgetOverDevicePool, StatisticsOverPinned, StatisticsOverPinnedPool, TrackingOverManaged>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Gpu, ResourceTypedTest, GpuEnvironments);
 
 // ---- stream-ordered use, GPU resources only --------------------------------------------------------------
