@@ -144,9 +144,12 @@ class Runtime final : public AllocationLookup {
 
   /// Moves a buffer's bytes into a new allocation of `mode` (stream-ordered cudaMemcpyAsync on `stream`;
   /// nullptr: synchronous) and frees the old allocation after the copy (stream-ordered). The new buffer has
-  /// a NEW pointer: everything that held the old one must be updated. Its stream is `stream`. On failure
-  /// `buffer` is left as it was. NVTX range "ghtier::relocate". Throws Error: invalid_argument (empty or
-  /// foreign buffer), out_of_budget, out_of_memory, unsupported, cuda_error.
+  /// a NEW pointer: everything that held the old one must be updated. Its stream is `stream`. If it throws
+  /// (the new allocation refused, the copy not started), `buffer` keeps its allocation, bytes and ownership
+  /// untouched, and any allocation made for the move is freed: the old pointer is released only once the
+  /// copy has been queued. (An asynchronous copy that fails after being queued reports on `stream`, as any
+  /// CUDA work does.) NVTX range "ghtier::relocate". Throws Error: invalid_argument (empty or foreign
+  /// buffer), out_of_budget, out_of_memory, unsupported, cuda_error.
   [[nodiscard]] Buffer relocate_to(Buffer&& buffer, MemoryMode mode, cudaStream_t stream = nullptr);
 
   /// The placement (as applied at allocation) of the live allocation containing `p`, or nullopt.

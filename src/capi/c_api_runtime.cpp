@@ -256,16 +256,15 @@ void require_output(const void* out, const char* what) {
   if (out == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{} (an output) is NULL", what));
 }
 
-// Takes the C allocation at `ptr` out of the handle's table, or explains why it is not there.
-Buffer take_buffer(CRuntime& c, void* ptr) {
+using BufferNode = std::unordered_map<void*, Buffer>::node_type;
+
+// Takes the C allocation at `ptr` out of the handle's table as the table's own node (so that putting it
+// back allocates nothing and cannot fail), or explains why it is not there.
+BufferNode take_buffer_node(CRuntime& c, void* ptr) {
   {
     std::lock_guard lock(c.mutex);
     const auto it = c.buffers.find(ptr);
-    if (it != c.buffers.end()) {
-      Buffer b = std::move(it->second);
-      c.buffers.erase(it);
-      return b;
-    }
+    if (it != c.buffers.end()) return c.buffers.extract(it);
   }
   if (const auto record = c.runtime->find(ptr)) {
     if (record->base != ptr) {
@@ -281,10 +280,20 @@ Buffer take_buffer(CRuntime& c, void* ptr) {
               fmt::format("ptr {} was not allocated by this runtime, or was already freed", ptr));
 }
 
+// Takes the C allocation at `ptr` out of the handle's table, or explains why it is not there.
+Buffer take_buffer(CRuntime& c, void* ptr) { return std::move(take_buffer_node(c, ptr).mapped()); }
+
 void put_buffer(CRuntime& c, Buffer buffer) {
   std::lock_guard lock(c.mutex);
   void* p = buffer.data();
   c.buffers.emplace(p, std::move(buffer));
+}
+
+// Puts a node taken by take_buffer_node back under its (possibly new) key. Allocates no node: with room
+// reserved beforehand (no rehash) it cannot fail, so the allocation it holds is not lost on the way back.
+void put_buffer_node(CRuntime& c, BufferNode& node) {
+  std::lock_guard lock(c.mutex);
+  c.buffers.insert(std::move(node));
 }
 
 }  // namespace
@@ -507,18 +516,22 @@ ghtier_status_t ghtier_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_mem
     const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
     {
       std::lock_guard lock(c->mutex);
-      c->buffers.reserve(c->buffers.size() + 1);  // so that putting the result back cannot fail
+      c->buffers.reserve(c->buffers.size() + 1);  // so that putting the node back does not rehash
     }
-    ghtier::Buffer old = ghtier::capi::take_buffer(*c, ptr);
+    // The old allocation stays in its table node throughout: on failure the node goes back as it was, on
+    // success it carries the new allocation. Neither way allocates, so neither can lose an allocation.
+    auto node = ghtier::capi::take_buffer_node(*c, ptr);
     ghtier::Buffer moved;
     try {
-      moved = c->runtime->relocate_to(std::move(old), m, ghtier::capi::to_stream(stream));
+      moved = c->runtime->relocate_to(std::move(node.mapped()), m, ghtier::capi::to_stream(stream));
     } catch (...) {
-      ghtier::capi::put_buffer(*c, std::move(old));  // relocate_to leaves it as it was on failure
+      ghtier::capi::put_buffer_node(*c, node);  // relocate_to leaves the buffer as it was on failure
       throw;
     }
     void* p = moved.data();
-    ghtier::capi::put_buffer(*c, std::move(moved));
+    node.key() = p;
+    node.mapped() = std::move(moved);  // the old buffer is empty now (freed after the copy): nothing to free here
+    ghtier::capi::put_buffer_node(*c, node);
     *new_ptr = p;
   });
 }
