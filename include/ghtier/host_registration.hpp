@@ -1,7 +1,7 @@
 // HostRegistration: page-locks a long-lived user buffer (cudaHostRegister) for as long as the object lives,
 // so that copies from and to it run at the pinned rate instead of going through the staging ring. ghtier
-// never registers memory behind the caller's back: registering costs (36 ms for 1 GiB on the GPU machine)
-// and pins pages whose lifetime only the caller knows.
+// never registers memory behind the caller's back: registering takes time (tens of milliseconds a GiB:
+// docs/benchmarks.md, "Figures behind defaults") and pins pages whose lifetime only the caller knows.
 #pragma once
 
 #include <cstddef>

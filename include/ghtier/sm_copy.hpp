@@ -24,10 +24,9 @@ void sm_copy(void* dst, const void* src, std::size_t bytes, cudaStream_t stream)
 void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch, std::size_t width_bytes,
                 std::size_t height, cudaStream_t stream);
 
-/// Fixed costs behind prefer_sm_copy, in microseconds (besides link.latency_us, which both pay). Measured on
-/// the GPU machine (x86 + H200, PCIe Gen5; `ghtier bench --filter sm_copy/`): a pinned<->device copy of 64 KiB
-/// or 1 MiB took 2.7-2.8 us beyond bytes / bandwidth through the copy engine, and sm_copy at least 3.7 us
-/// beyond bytes / SM bandwidth (14 us at 64 KiB, where too few warps are in flight to hide the link).
+/// Fixed costs behind prefer_sm_copy, in microseconds (besides link.latency_us, which both pay). The defaults
+/// are measured figures (`ghtier bench --filter sm_copy/`; the run: docs/benchmarks.md, "Figures behind
+/// defaults"); pass your own to model another machine.
 struct SmCopyCosts {
   /// One cudaMemcpyAsync on a copy engine, beyond its bytes over the copy engine's bandwidth.
   double copy_engine_submit_us = 2.8;

@@ -20,18 +20,18 @@ namespace ghtier {
 /// How a batch of small copies is carried out.
 enum class BatchMechanism {
   automatic,    ///< the SM kernel for many small GPU-reachable items (where a copy engine's per-item cost
-                ///< dominates), else the copy engine; see docs/engine.md
+                ///< dominates), else the copy engine; see docs/engine_internals.md
   copy_engine,  ///< cudaMemcpyBatchAsync (a loop of cudaMemcpyAsync where it is refused): no SM is used
   sm_kernel,    ///< one kernel copies the items (needs every item GPU-reachable; uses SMs, no copy engine)
 };
 
 struct TransferEngineOptions {
-  /// Largest chunk of a copy or prefetch. Each chunk boundary costs the copy engine about 3 us (measured on
-  /// PCIe Gen5: 64 MiB in 16 MiB chunks runs at 0.99x one copy, in 4 MiB chunks at 0.95x), and an urgent
-  /// request waits for the background window, so this trades bandwidth against the urgent wait.
+  /// Largest chunk of a copy or prefetch. Each chunk boundary costs the copy engine a few microseconds, and
+  /// an urgent request waits for the background window, so this trades bandwidth against the urgent wait
+  /// (measured: docs/benchmarks.md, "Figures behind defaults").
   std::size_t chunk_bytes = std::size_t{16} << 20;
   /// Background bytes in flight on a lane's copy streams at once (0: 2 chunks, one running and one queued).
-  /// Small enough that an urgent request is not stuck behind much (2 x 16 MiB: about 0.6 ms on PCIe); large
+  /// Small enough that an urgent request waits behind at most this many bytes of background copies; large
   /// enough that the copy engine never idles while a watcher wakes to queue the next chunk.
   std::size_t background_window_bytes = 0;
   /// Slot size of the staging rings (one ring per direction, allocated on first use).

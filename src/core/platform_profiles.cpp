@@ -1,6 +1,6 @@
 // Built-in platform profiles: attribute sets and link figures of the platforms ghtier targets.
-// GH200 figures are the published ones (shared/FACTS.md, the GTC'24 talk); x86 + H100 figures were
-// measured on our GPU machine (x86 Xeon + H100 80GB SXM over PCIe Gen5, 2026-11-28).
+// GH200 figures are the published ones (NVIDIA's GTC'24 Grace Hopper talk, nvbandwidth on GH200); x86 + H100
+// figures were measured on an x86 Xeon + H100 80GB SXM over PCIe Gen5 (2026-11-28; docs/platforms.md).
 #include <array>
 #include <string>
 

@@ -1,6 +1,6 @@
 // CopyWorkers: the engine's persistent CPU copy threads. Staged copies fill and drain pinned slots with
 // them, and host-to-host copies run on them. Persistent matters: spawning threads per chunk loses a third of
-// the staged bandwidth on the GPU machine (FACTS.md).
+// the staged bandwidth (docs/benchmarks.md, "Figures behind defaults").
 #pragma once
 
 #include <atomic>

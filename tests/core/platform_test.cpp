@@ -8,7 +8,8 @@
 using namespace ghtier;
 
 namespace {
-// The GPU machine's attributes as shared/FACTS.md lists them, written out here independently of the profile.
+// The x86 + H100 machine's attributes as measured there (docs/platforms.md), written out here independently
+// of the profile.
 DeviceAttributes measured_x86_h100() {
   DeviceAttributes a;
   a.name = "NVIDIA H100 80GB HBM3";
@@ -77,7 +78,7 @@ TEST(PlatformProfiles, EachProfileClassifiesAsItsName) {
     EXPECT_NO_THROW(profile.link.validate()) << profile.name;
     EXPECT_FALSE(profile.description.empty());
   }
-  // The profile of our GPU machine equals the measured attribute set in everything that classifies.
+  // The x86 + H100 profile equals the measured attribute set in everything that classifies.
   const DeviceAttributes& pcie = platform_profile("x86-h100-pcie").attributes;
   const DeviceAttributes measured = measured_x86_h100();
   EXPECT_EQ(pcie.pageable_memory_access, measured.pageable_memory_access);

@@ -49,7 +49,7 @@ PlacementRequest gpu(std::size_t bytes, std::string tag = "t") {
   return {bytes, Accessor::gpu, AccessFrequency::hot, false, std::move(tag)};
 }
 
-// The x86 + H100 machine: spilled GPU data lands in pinned memory, which takes no advice (no CUDA calls).
+// The x86 + H100 profile: spilled GPU data lands in pinned memory, which takes no advice (no CUDA calls).
 Platform pcie() { return assume_platform("x86-h100-pcie"); }
 }  // namespace
 
