@@ -1,7 +1,7 @@
 // The Runtime on a real GPU: every mode round-trips fresh random data through a kernel and the CPU where
-// each can reach it; policies' placements are honoured; relocation keeps the bytes; advise and prefetch
-// show in cudaMemRangeGetAttribute; ScopedAdvice restores; residency answers; budgets + spill under 16
-// threads.
+// each can reach it; policies' placements are honoured; relocation keeps the bytes (and a refused one the
+// old buffer); advise and prefetch show in cudaMemRangeGetAttribute; ScopedAdvice restores; residency
+// answers; budgets + spill under 16 threads.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
@@ -216,6 +216,39 @@ TEST_F(RuntimeGpu, RelocationKeepsTheBytes) {
   Buffer theirs = other.allocate_in(MemoryMode::device, KiB);
   EXPECT_GHTIER_ERROR(Buffer b = runtime.relocate_to(std::move(theirs), MemoryMode::pinned_host), ErrorCode::invalid_argument);
   EXPECT_TRUE(theirs) << "a refused relocation leaves the buffer as it was";
+}
+
+// A relocation the target tier refuses (past its budget) leaves the device buffer valid, tracked and with
+// its bytes, on real resources, whether the move was asked stream-ordered or not; a later move still works.
+TEST_F(RuntimeGpu, ARefusedRelocationKeepsTheOldBuffer) {
+  auto rng = test::fresh_rng();
+  RuntimeOptions options;
+  options.pinned_host_budget = MiB;
+  Runtime runtime(options);
+  cudaStream_t stream = nullptr;
+  CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const std::size_t n = 3 * MiB + 17;
+  const std::vector<unsigned char> data = random_bytes(rng, n);
+  Buffer d = runtime.allocate_in(MemoryMode::device, n, nullptr, "kept");
+  CUDA_OK(cudaMemcpy(d.data(), data.data(), n, cudaMemcpyDefault));
+  void* const before = d.data();
+  for (cudaStream_t s : {static_cast<cudaStream_t>(nullptr), stream}) {
+    EXPECT_GHTIER_ERROR(d = runtime.relocate_to(std::move(d), MemoryMode::pinned_host, s), ErrorCode::out_of_budget);
+    ASSERT_EQ(d.data(), before);
+    EXPECT_EQ(d.size(), n);
+    EXPECT_EQ(d.mode(), MemoryMode::device);
+    ASSERT_TRUE(runtime.find(before).has_value()) << "the old allocation is no longer the runtime's";
+    EXPECT_EQ(runtime.statistics(MemoryMode::device).current_allocations, 1u);
+    EXPECT_EQ(runtime.statistics(MemoryMode::pinned_host).current_allocations, 0u);
+  }
+  std::vector<unsigned char> back(n, 0xEE);
+  CUDA_OK(cudaMemcpy(back.data(), d.data(), n, cudaMemcpyDefault));
+  EXPECT_TRUE(back == data) << "a refused relocation changed the bytes";
+  d = runtime.relocate_to(std::move(d), MemoryMode::managed, stream);
+  CUDA_OK(cudaStreamSynchronize(stream));
+  EXPECT_EQ(std::memcmp(d.data(), data.data(), n), 0) << "the move after a refused one lost the bytes";
+  d.reset();
+  CUDA_OK(cudaStreamDestroy(stream));
 }
 
 TEST_F(RuntimeGpu, AdviseAndPrefetchShowInRangeAttributes) {
