@@ -242,12 +242,12 @@ Buffer take_buffer(CRuntime& c, void* ptr) {
   if (const auto record = c.runtime->find(ptr)) {
     if (record->base != ptr) {
       throw Error(ErrorCode::invalid_argument,
-                  fmt::format("ptr {} points inside the allocation at {} ({} bytes): pass the pointer ghtier_alloc "
+                  fmt::format("ptr {} points inside the allocation at {} ({} bytes): pass the pointer ghtier_memory_alloc "
                               "returned",
                               ptr, record->base, record->bytes));
     }
     throw Error(ErrorCode::not_found,
-                fmt::format("ptr {} belongs to a Buffer of the C++ API, not to ghtier_alloc: its owner frees it", ptr));
+                fmt::format("ptr {} belongs to a Buffer of the C++ API, not to ghtier_memory_alloc: its owner frees it", ptr));
   }
   throw Error(ErrorCode::not_found,
               fmt::format("ptr {} was not allocated by this runtime, or was already freed", ptr));
