@@ -21,10 +21,8 @@ namespace {
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
-#define EXPECT_STATUS(call, expected) \
-  EXPECT_EQ((call), expected) << #call << ": " << ghtier_error_message()
-#define ASSERT_STATUS(call, expected) \
-  ASSERT_EQ((call), expected) << #call << ": " << ghtier_error_message()
+#define EXPECT_STATUS(call, expected) EXPECT_EQ((call), expected) << #call << ": " << ghtier_error_message()
+#define ASSERT_STATUS(call, expected) ASSERT_EQ((call), expected) << #call << ": " << ghtier_error_message()
 
 ghtier_placement_request_t request(std::size_t bytes, int32_t accessor, int32_t frequency, const char* tag) {
   ghtier_placement_request_t r{};
@@ -79,7 +77,8 @@ TEST_F(CApiGpu, PlatformInfoDescribesTheRealDevice) {
 TEST_F(CApiGpu, AllocateByPolicyAndByModeMoveDataAndFree) {
   auto rng = ghtier::test::fresh_rng();
   // By mode: every mode holds data.
-  for (ghtier_memory_mode_t mode : {GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
+  for (ghtier_memory_mode_t mode :
+       {GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
     void* p = nullptr;
     ASSERT_STATUS(ghtier_memory_alloc_mode_sync(rt_, mode, 3 * MiB + 5, &p), GHTIER_SUCCESS);
     ASSERT_NE(p, nullptr);
@@ -163,7 +162,8 @@ TEST_F(CApiGpu, SpillPastTheDeviceBudgetAndStatistics) {
 TEST_F(CApiGpu, AdvisePrefetchAndResidencyOfManagedMemory) {
   void* m = nullptr;
   ASSERT_STATUS(ghtier_memory_alloc_mode_sync(rt_, GHTIER_MODE_MANAGED, 4 * MiB, &m), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_memory_advise(rt_, m, 4 * MiB, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_advise(rt_, m, 4 * MiB, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE),
+                GHTIER_SUCCESS);
   int read_mostly = 0;
   ASSERT_EQ(cudaMemRangeGetAttribute(&read_mostly, sizeof(read_mostly), cudaMemRangeAttributeReadMostly, m, 4 * MiB),
             cudaSuccess);
@@ -213,7 +213,8 @@ TEST_F(CApiGpu, RelocateKeepsTheBytesAndRetiresTheOldPointer) {
   std::memcpy(p, data.data(), n);
   cudaStream_t stream = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-  for (ghtier_memory_mode_t next : {GHTIER_MODE_DEVICE, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM, GHTIER_MODE_PINNED_HOST}) {
+  for (ghtier_memory_mode_t next :
+       {GHTIER_MODE_DEVICE, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM, GHTIER_MODE_PINNED_HOST}) {
     void* moved = nullptr;
     ASSERT_STATUS(ghtier_memory_relocate(rt_, p, next, stream, &moved), GHTIER_SUCCESS);
     ASSERT_NE(moved, nullptr);
@@ -258,7 +259,8 @@ TEST_F(CApiGpu, StreamOrderedFreeWithNullStreamWaitsForWorkOnTheDefaultStream) {
   ASSERT_STATUS(ghtier_memory_alloc_mode_sync(rt_, GHTIER_MODE_DEVICE, bytes, &in), GHTIER_SUCCESS);
   ASSERT_EQ(cudaMemcpy(in, values.data(), bytes, cudaMemcpyHostToDevice), cudaSuccess);
   std::uint64_t* partial = nullptr;
-  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&partial), ghtier::test::late_sum_blocks * sizeof(std::uint64_t)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&partial), ghtier::test::late_sum_blocks * sizeof(std::uint64_t)),
+            cudaSuccess);
   ASSERT_EQ(cudaMemset(partial, 0xEE, ghtier::test::late_sum_blocks * sizeof(std::uint64_t)), cudaSuccess);  // poison
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
@@ -274,8 +276,7 @@ TEST_F(CApiGpu, StreamOrderedFreeWithNullStreamWaitsForWorkOnTheDefaultStream) {
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
   std::vector<std::uint64_t> sums(ghtier::test::late_sum_blocks);
-  ASSERT_EQ(cudaMemcpy(sums.data(), partial, sums.size() * sizeof(std::uint64_t), cudaMemcpyDeviceToHost),
-            cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(sums.data(), partial, sums.size() * sizeof(std::uint64_t), cudaMemcpyDeviceToHost), cudaSuccess);
   EXPECT_EQ(std::accumulate(sums.begin(), sums.end(), std::uint64_t{0}), expected)
       << "the kernel read memory that was reused before it ran (reused the same address: "
       << (reused == in ? "yes" : "no") << ")";
@@ -297,7 +298,8 @@ TEST_F(CApiGpu, RelocateWithNullStreamIsOrderedOnTheDefaultStream) {
   ASSERT_EQ(cudaMemset(p, 0, bytes), cudaSuccess);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   std::uint64_t* partial = nullptr;
-  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&partial), ghtier::test::late_sum_blocks * sizeof(std::uint64_t)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&partial), ghtier::test::late_sum_blocks * sizeof(std::uint64_t)),
+            cudaSuccess);
   // The legacy stream: a slow kernel, then the bytes written behind it, then the relocation.
   ghtier::test::launch_late_sum(static_cast<const std::uint32_t*>(p), n, partial, 100'000'000, nullptr);
   ASSERT_EQ(cudaMemcpyAsync(p, values.data(), bytes, cudaMemcpyHostToDevice, nullptr), cudaSuccess);

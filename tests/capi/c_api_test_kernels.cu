@@ -16,8 +16,7 @@ __device__ std::uint64_t global_time_ns() {
 __global__ void late_sum_kernel(const std::uint32_t* in, std::size_t n, std::uint64_t* partial_sums,
                                 std::uint64_t spin_ns) {
   const std::uint64_t start = global_time_ns();
-  while (global_time_ns() - start < spin_ns) {
-  }
+  while (global_time_ns() - start < spin_ns) {}
   __shared__ unsigned long long block_sum;
   if (threadIdx.x == 0) block_sum = 0;
   __syncthreads();

@@ -69,9 +69,10 @@ TEST_F(EngineCApiGpu, CopiesInEveryDirection) {
   struct Pair {
     ghtier_memory_mode_t from, to;
   };
-  for (const Pair pair : {Pair{GHTIER_MODE_PINNED_HOST, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST},
-                          Pair{GHTIER_MODE_SYSTEM, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_SYSTEM},
-                          Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}}) {
+  for (const Pair pair :
+       {Pair{GHTIER_MODE_PINNED_HOST, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST},
+        Pair{GHTIER_MODE_SYSTEM, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_SYSTEM},
+        Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}}) {
     SCOPED_TRACE(std::to_string(pair.from) + " -> " + std::to_string(pair.to));
     const std::size_t n = std::uniform_int_distribution<std::size_t>(1, 24 * MiB)(rng);
     void* src = alloc(pair.from, n);
