@@ -1,5 +1,5 @@
 // A relocation that fails keeps the old allocation valid and owned by the caller, in C++ (Runtime::relocate_to)
-// and in C (ghtier_relocate): the target tier refuses (capacity, budget), the copy cannot start (the runtime's
+// and in C (ghtier_memory_relocate): the target tier refuses (capacity, budget), the copy cannot start (the runtime's
 // device cannot be made current), or the C API's table cannot allocate while it puts the old pointer back.
 // Over fake CPU resources: no GPU needed.
 #include <gtest/gtest.h>
@@ -147,17 +147,17 @@ struct CFixture {
     runtime = std::make_shared<Runtime>(pcie(), fakes.resources(), options);
     rt = capi::make_handle(runtime);
     contents = random_bytes(2 * MiB);
-    EXPECT_EQ(ghtier_alloc_mode(rt, GHTIER_MODE_DEVICE, contents.size(), nullptr, &p), GHTIER_SUCCESS);
+    EXPECT_EQ(ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_DEVICE, contents.size(), &p), GHTIER_SUCCESS);
     if (p != nullptr) std::memcpy(p, contents.data(), contents.size());
   }
   ~CFixture() { (void)ghtier_runtime_destroy(rt); }
 
-  // ptr is still valid and the C API's: intact, and ghtier_free takes it back (once).
+  // ptr is still valid and the C API's: intact, and ghtier_memory_free_sync takes it back (once).
   void expect_pointer_kept() {
     ASSERT_NE(p, nullptr);
     ASSERT_EQ(fakes.device->frees(), 0u) << "the old allocation was freed";
     EXPECT_EQ(std::memcmp(p, contents.data(), contents.size()), 0);
-    EXPECT_EQ(ghtier_free(rt, p), GHTIER_SUCCESS) << ghtier_last_error();
+    EXPECT_EQ(ghtier_memory_free_sync(rt, p), GHTIER_SUCCESS) << ghtier_error_message();
     EXPECT_EQ(fakes.device->frees(), 1u);
     EXPECT_EQ(fakes.device->bad_frees(), 0u);
   }
@@ -166,7 +166,7 @@ struct CFixture {
 TEST(RelocateFailureCApi, ARefusedTargetKeepsThePointer) {
   CFixture c(/*pinned_capacity=*/MiB);
   void* moved = reinterpret_cast<void*>(0x1);
-  EXPECT_EQ(ghtier_relocate(c.rt, c.p, GHTIER_MODE_PINNED_HOST, nullptr, &moved), GHTIER_ERROR_OUT_OF_MEMORY);
+  EXPECT_EQ(ghtier_memory_relocate_sync(c.rt, c.p, GHTIER_MODE_PINNED_HOST, &moved), GHTIER_ERROR_OUT_OF_MEMORY);
   EXPECT_EQ(moved, nullptr);
   c.expect_pointer_kept();
 }
@@ -174,7 +174,7 @@ TEST(RelocateFailureCApi, ARefusedTargetKeepsThePointer) {
 TEST(RelocateFailureCApi, ACopyThatCannotStartKeepsThePointer) {
   CFixture c(std::numeric_limits<std::size_t>::max(), no_such_device);
   void* moved = reinterpret_cast<void*>(0x1);
-  EXPECT_NE(ghtier_relocate(c.rt, c.p, GHTIER_MODE_PINNED_HOST, nullptr, &moved), GHTIER_SUCCESS);
+  EXPECT_NE(ghtier_memory_relocate_sync(c.rt, c.p, GHTIER_MODE_PINNED_HOST, &moved), GHTIER_SUCCESS);
   EXPECT_EQ(moved, nullptr);
   EXPECT_EQ(c.fakes.pinned->live_bytes(), 0u) << "the target of the failed copy leaked";
   c.expect_pointer_kept();
@@ -188,7 +188,7 @@ TEST(RelocateFailureCApi, PuttingThePointerBackCannotFailForWantOfMemory) {
   ASSERT_GT(node, 0u);
   void* moved = reinterpret_cast<void*>(0x1);
   fail_next_new_of_size.store(node);
-  const ghtier_status_t status = ghtier_relocate(c.rt, c.p, GHTIER_MODE_PINNED_HOST, nullptr, &moved);
+  const ghtier_status_t status = ghtier_memory_relocate_sync(c.rt, c.p, GHTIER_MODE_PINNED_HOST, &moved);
   fail_next_new_of_size.store(0);
   EXPECT_NE(status, GHTIER_SUCCESS);
   EXPECT_EQ(moved, nullptr);
