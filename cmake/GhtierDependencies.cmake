@@ -1,5 +1,9 @@
 # Dependencies are found, never vendored: scripts/setup installs Debian's packages where they are missing.
 find_package(CUDAToolkit REQUIRED)
+# CCCL (libcu++, cuda::mr) comes with the toolkit; CUDA 13 keeps it in include/cccl, which nvcc adds by itself
+# and host compilers need for ghtier/cuda_memory_resource.hpp.
+find_path(GHTIER_CCCL_INCLUDE_DIR cuda/memory_resource
+  HINTS ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES cccl NO_DEFAULT_PATH)
 find_package(fmt REQUIRED)
 find_package(Threads REQUIRED)
 # JSON (link models, `ghtier info --json`): header-only and private to the library and the tools. Where the
