@@ -17,3 +17,23 @@ if(GHTIER_BUILD_BENCHMARKS)
   find_package(benchmark REQUIRED)
 endif()
 
+# RAPIDS RMM, optional: where it is found, ghtier::rmm carries the header-only adaptors both ways
+# (ghtier/rmm_device_resource_adaptor.hpp, ghtier/rmm_backed_resource.hpp) and their test is built.
+option(GHTIER_WITH_RMM "Build the RMM adaptors' target and tests where RMM 25.x (tested: 25.12) is found" ON)
+if(GHTIER_WITH_RMM AND CMAKE_VERSION VERSION_LESS 3.30.4)
+  # RMM's own package file stops the configuration with an error below CMake 3.30.4, QUIET or not, so
+  # it is not even looked for.
+  message(STATUS "ghtier: the RMM adaptors need CMake 3.30.4 or newer (RMM's package does): not built")
+elseif(GHTIER_WITH_RMM)
+  find_package(rmm QUIET)
+  if(rmm_FOUND AND rmm_VERSION VERSION_GREATER_EQUAL 26)
+    message(STATUS "ghtier: RMM ${rmm_VERSION} has no device_memory_resource (removed in 26.x): adaptors not built")
+  elseif(rmm_FOUND)
+    message(STATUS "ghtier: RMM ${rmm_VERSION} found: building ghtier::rmm and its tests")
+    add_library(ghtier_rmm INTERFACE)
+    add_library(ghtier::rmm ALIAS ghtier_rmm)
+    target_link_libraries(ghtier_rmm INTERFACE ghtier::ghtier rmm::rmm)
+  else()
+    message(STATUS "ghtier: RMM not found: its adaptors are not built (-Drmm_ROOT=... to point at one)")
+  endif()
+endif()
