@@ -31,7 +31,9 @@ nlohmann::json parse_json_object(std::string_view text, std::string_view what) {
   try {
     json = nlohmann::json::parse(text.begin(), text.end(), refuse_duplicates);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("malformed {} JSON at offset {}: {}", what, e.byte, e.what()));
+    // nlohmann counts bytes from 1 (the byte it stopped at); the offset here counts from 0.
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("malformed {} JSON at offset {}: {}", what, e.byte > 0 ? e.byte - 1 : 0, e.what()));
   }
   if (!json.is_object()) {
     throw Error(ErrorCode::invalid_argument,

@@ -86,7 +86,9 @@ void expect_parse(const Expected<Enum>& expected, Parse parse) {
   for (const auto& [value, name] : expected) {
     EXPECT_EQ(parse(name), std::optional<Enum>(value)) << name;
     EXPECT_EQ(parse(std::string(name) + " "), std::nullopt) << name;
-    if (upper(name) != name) EXPECT_EQ(parse(upper(name)), std::nullopt) << name;
+    if (upper(name) != name) {
+      EXPECT_EQ(parse(upper(name)), std::nullopt) << name;
+    }
   }
   EXPECT_EQ(parse(""), std::nullopt);
   EXPECT_EQ(parse("unknown"), std::nullopt);
