@@ -14,6 +14,10 @@ configure_and_build() { # [cmake arguments...] [-- build-tool arguments...]
     cmake_args=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
                 -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache "${cmake_args[@]}")
   fi
+  # Dependencies that scripts/fetch-deps unpacked here (for machines without internet, e.g. the GPU one).
+  if [ -d "$root/.deps/root/usr" ]; then
+    cmake_args=(-DCMAKE_PREFIX_PATH="$root/.deps/root/usr" "${cmake_args[@]}")
+  fi
   if [ -f "$build_dir/CMakeCache.txt" ]; then generator=(); fi
   cmake -S "$root" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}"
   cmake --build "$build_dir" -j "$jobs" -- "${tool_args[@]}"

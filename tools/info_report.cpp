@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "core/json_writer.hpp"
+#include "core/json_object.hpp"
 #include "ghtier/memory_mode.hpp"
 #include "ghtier/version.hpp"
 
@@ -51,13 +51,14 @@ constexpr LinkField link_fields[] = {
     {"latency_us", &LinkModel::latency_us, "us", "one small (4 KiB) pinned copy"},
 };
 
-void write_cuda_versions(detail::JsonWriter& w, const CudaVersions& versions) {
-  w.key("cuda").begin_object();
-  w.key("built_with").value(format_cuda_version(versions.built_with));
-  w.key("runtime").value(format_cuda_version(versions.runtime));
-  w.key("driver").value(format_cuda_version(versions.driver));
-  w.end_object();
+nlohmann::ordered_json cuda_versions_json(const CudaVersions& versions) {
+  return {{"built_with", format_cuda_version(versions.built_with)},
+          {"runtime", format_cuda_version(versions.runtime)},
+          {"driver", format_cuda_version(versions.driver)}};
 }
+
+// A NUMA node id, or null where the OS reports none.
+nlohmann::ordered_json numa_json(int node) { return node >= 0 ? nlohmann::ordered_json(node) : nullptr; }
 
 std::string versions_line(const CudaVersions& versions) {
   const std::string driver = versions.driver > 0
@@ -149,76 +150,64 @@ std::string format_info_text(const Platform& platform, const InfoSubject& subjec
 
 std::string format_info_json(const Platform& platform, const InfoSubject& subject, const CudaVersions& versions) {
   const DeviceAttributes& a = platform.attributes;
-  detail::JsonWriter w;
-  w.begin_object();
-  w.key("ghtier_version").value(version_string());
-  w.key("subject").value(subject.description);
-  w.key("assumed").value(subject.assumed);
-  write_cuda_versions(w, versions);
+  using Json = nlohmann::ordered_json;
+  Json out;
+  out["ghtier_version"] = version_string();
+  out["subject"] = subject.description;
+  out["assumed"] = subject.assumed;
+  out["cuda"] = cuda_versions_json(versions);
 
-  w.key("device").begin_object();
-  w.key("name").value(a.name);
-  w.key("compute_capability").value(fmt::format("{}.{}", a.compute_major, a.compute_minor));
-  w.key("sm_count").value(a.sm_count);
-  w.key("hbm_bytes").value(static_cast<std::uint64_t>(a.hbm_bytes));
-  w.key("l2_bytes").value(static_cast<std::uint64_t>(a.l2_bytes));
-  w.key("copy_engines").value(a.async_engine_count);
-  w.key("host_numa_node");
-  if (a.host_numa_id >= 0) w.value(a.host_numa_id); else w.null();
-  w.key("hbm_numa_node");
-  if (a.numa_id >= 0) w.value(a.numa_id); else w.null();
-  w.key("attributes").begin_object();
-  w.key("pageable_memory_access").value(a.pageable_memory_access);
-  w.key("pageable_memory_access_uses_host_page_tables").value(a.pageable_memory_access_uses_host_page_tables);
-  w.key("concurrent_managed_access").value(a.concurrent_managed_access);
-  w.key("direct_managed_mem_access_from_host").value(a.direct_managed_mem_access_from_host);
-  w.key("host_native_atomic_supported").value(a.host_native_atomic_supported);
-  w.key("can_use_host_pointer_for_registered_mem").value(a.can_use_host_pointer_for_registered_mem);
-  w.key("host_register_supported").value(a.host_register_supported);
-  w.key("memory_pools_supported").value(a.memory_pools_supported);
-  w.end_object();
-  w.end_object();
+  Json& device = out["device"];
+  device["name"] = a.name;
+  device["compute_capability"] = fmt::format("{}.{}", a.compute_major, a.compute_minor);
+  device["sm_count"] = a.sm_count;
+  device["hbm_bytes"] = static_cast<std::uint64_t>(a.hbm_bytes);
+  device["l2_bytes"] = static_cast<std::uint64_t>(a.l2_bytes);
+  device["copy_engines"] = a.async_engine_count;
+  device["host_numa_node"] = numa_json(a.host_numa_id);
+  device["hbm_numa_node"] = numa_json(a.numa_id);
+  device["attributes"] = {
+      {"pageable_memory_access", a.pageable_memory_access},
+      {"pageable_memory_access_uses_host_page_tables", a.pageable_memory_access_uses_host_page_tables},
+      {"concurrent_managed_access", a.concurrent_managed_access},
+      {"direct_managed_mem_access_from_host", a.direct_managed_mem_access_from_host},
+      {"host_native_atomic_supported", a.host_native_atomic_supported},
+      {"can_use_host_pointer_for_registered_mem", a.can_use_host_pointer_for_registered_mem},
+      {"host_register_supported", a.host_register_supported},
+      {"memory_pools_supported", a.memory_pools_supported},
+  };
 
-  w.key("platform").begin_object();
-  w.key("class").value(to_string(platform.platform_class));
-  w.key("host_access").value(to_string(platform.host_access));
-  w.key("coherent").value(platform.coherent);
-  w.key("managed_migrates").value(platform.managed_migrates);
-  w.key("gpu_reads_pageable").value(platform.gpu_reads_pageable);
-  w.end_object();
+  out["platform"] = {
+      {"class", to_string(platform.platform_class)},
+      {"host_access", to_string(platform.host_access)},
+      {"coherent", platform.coherent},
+      {"managed_migrates", platform.managed_migrates},
+      {"gpu_reads_pageable", platform.gpu_reads_pageable},
+  };
 
-  w.key("memory_modes").begin_object();
+  Json& modes = out["memory_modes"] = Json::object();
   for (MemoryMode mode : all_memory_modes) {
     const ModeAccess access = describe_mode(platform, mode);
-    w.key(to_string(mode)).begin_object();
-    w.key("gpu_access").value(access.gpu_access);
-    w.key("cpu_access").value(access.cpu_access);
-    w.key("migrates").value(access.migrates);
-    w.key("relocation").value(to_string(relocation_for(platform, mode)));
-    w.key("lives_in").value(access.lives_in);
-    w.key("gpu_path").value(access.gpu_path);
-    w.end_object();
+    modes[std::string(to_string(mode))] = {
+        {"gpu_access", access.gpu_access}, {"cpu_access", access.cpu_access},
+        {"migrates", access.migrates},     {"relocation", to_string(relocation_for(platform, mode))},
+        {"lives_in", access.lives_in},     {"gpu_path", access.gpu_path},
+    };
   }
-  w.end_object();
 
-  w.key("link").begin_object();
-  w.key("source").value(platform.link.source);
-  for (const LinkField& f : link_fields) w.key(f.key).value(platform.link.*f.member);
-  w.end_object();
+  Json& link = out["link"];
+  link["source"] = platform.link.source;
+  for (const LinkField& f : link_fields) link[f.key] = platform.link.*f.member;
 
-  w.key("moves").begin_array();
+  Json& moves = out["moves"] = Json::array();
   for (MemoryMode from : all_memory_modes) {
     for (MemoryMode to : all_memory_modes) {
-      w.begin_object();
-      w.key("from").value(to_string(from));
-      w.key("to").value(to_string(to));
-      w.key("mechanism").value(to_string(choose_move(platform, from, to)));
-      w.end_object();
+      moves.push_back({{"from", to_string(from)},
+                       {"to", to_string(to)},
+                       {"mechanism", to_string(choose_move(platform, from, to))}});
     }
   }
-  w.end_array();
-  w.end_object();
-  return w.str();
+  return detail::dump_json_document(out);
 }
 
 std::string format_no_device_text(std::string_view error, const CudaVersions& versions) {
@@ -233,24 +222,16 @@ std::string format_no_device_text(std::string_view error, const CudaVersions& ve
 }
 
 std::string format_no_device_json(std::string_view error, const CudaVersions& versions) {
-  detail::JsonWriter w;
-  w.begin_object();
-  w.key("ghtier_version").value(version_string());
-  w.key("error").begin_object();
-  w.key("code").value("no_device");
-  w.key("message").value(error);
-  w.end_object();
-  write_cuda_versions(w, versions);
-  w.key("profiles").begin_array();
+  using Json = nlohmann::ordered_json;
+  Json out;
+  out["ghtier_version"] = version_string();
+  out["error"] = {{"code", "no_device"}, {"message", error}};
+  out["cuda"] = cuda_versions_json(versions);
+  Json& profiles = out["profiles"] = Json::array();
   for (const PlatformProfile& profile : platform_profiles()) {
-    w.begin_object();
-    w.key("name").value(profile.name);
-    w.key("description").value(profile.description);
-    w.end_object();
+    profiles.push_back({{"name", profile.name}, {"description", profile.description}});
   }
-  w.end_array();
-  w.end_object();
-  return w.str();
+  return detail::dump_json_document(out);
 }
 
 }  // namespace ghtier::tools

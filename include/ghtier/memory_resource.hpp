@@ -1,14 +1,23 @@
 // MemoryResource: the interface every allocation mode and every adaptor implements (RMM's shape).
 // Stream-ordered first: the stream is part of the call; allocate()/deallocate() are the synchronous forms.
+// Every resource also meets CCCL's cuda::mr::resource and cuda::mr::async_resource concepts (equality and
+// the stream-wrapper overloads below); ghtier/cuda_memory_resource.hpp adds the accessibility properties.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
+#include <concepts>
 #include <cstddef>
 
 #include "ghtier/memory_mode.hpp"
 
 namespace ghtier {
+
+/// A stream wrapper whose get() is the CUDA handle, like cuda::stream_ref (which CCCL's concepts pass).
+template <class T>
+concept StreamHandleWrapper = requires(const T& stream) {
+  { stream.get() } -> std::same_as<cudaStream_t>;
+};
 
 /// Alignment of every allocation unless the caller asks for more (CUDA's own guarantee).
 inline constexpr std::size_t default_alignment = 256;
@@ -34,6 +43,20 @@ class MemoryResource {
   void deallocate_async(void* p, std::size_t bytes, std::size_t alignment, cudaStream_t stream) noexcept {
     do_deallocate(p, bytes, alignment, stream, /*synchronous=*/false);
   }
+
+  /// The same, with the stream given as a wrapper whose get() is the handle (cuda::stream_ref): what CCCL's
+  /// cuda::mr::async_resource concept calls. The header does not need CCCL for it.
+  template <StreamHandleWrapper StreamRef>
+  [[nodiscard]] void* allocate_async(std::size_t bytes, std::size_t alignment, StreamRef stream) {
+    return allocate_async(bytes, alignment, stream.get());
+  }
+  template <StreamHandleWrapper StreamRef>
+  void deallocate_async(void* p, std::size_t bytes, std::size_t alignment, StreamRef stream) noexcept {
+    deallocate_async(p, bytes, alignment, stream.get());
+  }
+
+  /// Resources are equal only to themselves: memory from one is freed through the same one (RMM's default).
+  [[nodiscard]] bool operator==(const MemoryResource& other) const noexcept { return this == &other; }
 
   /// The allocation mode whose memory this resource hands out.
   [[nodiscard]] MemoryMode mode() const noexcept { return do_mode(); }

@@ -1,9 +1,24 @@
 // Thread-local last error of the C API, and the version / status functions.
 #include "capi/c_api_errors.hpp"
 
+#include "core/enum_names.hpp"
 #include "ghtier/version.hpp"
 
 namespace ghtier::capi {
+
+constexpr detail::EnumName<ghtier_status_t> status_names[] = {
+    {GHTIER_SUCCESS, "GHTIER_SUCCESS"},
+    {GHTIER_ERROR_INVALID_ARGUMENT, "GHTIER_ERROR_INVALID_ARGUMENT"},
+    {GHTIER_ERROR_NO_DEVICE, "GHTIER_ERROR_NO_DEVICE"},
+    {GHTIER_ERROR_OUT_OF_MEMORY, "GHTIER_ERROR_OUT_OF_MEMORY"},
+    {GHTIER_ERROR_OUT_OF_BUDGET, "GHTIER_ERROR_OUT_OF_BUDGET"},
+    {GHTIER_ERROR_UNSUPPORTED, "GHTIER_ERROR_UNSUPPORTED"},
+    {GHTIER_ERROR_CUDA, "GHTIER_ERROR_CUDA"},
+    {GHTIER_ERROR_NOT_FOUND, "GHTIER_ERROR_NOT_FOUND"},
+    {GHTIER_ERROR_IO, "GHTIER_ERROR_IO"},
+    {GHTIER_ERROR_INTERNAL, "GHTIER_ERROR_INTERNAL"},
+};
+static_assert(detail::enum_names_complete(status_names, GHTIER_SUCCESS, GHTIER_ERROR_INTERNAL));
 
 namespace {
 struct LastError {
@@ -56,19 +71,8 @@ ghtier_status_t ghtier_version_get(int* major, int* minor, int* patch) {
 }
 
 const char* ghtier_status_name(ghtier_status_t status) {
-  switch (status) {
-    case GHTIER_SUCCESS: return "GHTIER_SUCCESS";
-    case GHTIER_ERROR_INVALID_ARGUMENT: return "GHTIER_ERROR_INVALID_ARGUMENT";
-    case GHTIER_ERROR_NO_DEVICE: return "GHTIER_ERROR_NO_DEVICE";
-    case GHTIER_ERROR_OUT_OF_MEMORY: return "GHTIER_ERROR_OUT_OF_MEMORY";
-    case GHTIER_ERROR_OUT_OF_BUDGET: return "GHTIER_ERROR_OUT_OF_BUDGET";
-    case GHTIER_ERROR_UNSUPPORTED: return "GHTIER_ERROR_UNSUPPORTED";
-    case GHTIER_ERROR_CUDA: return "GHTIER_ERROR_CUDA";
-    case GHTIER_ERROR_NOT_FOUND: return "GHTIER_ERROR_NOT_FOUND";
-    case GHTIER_ERROR_IO: return "GHTIER_ERROR_IO";
-    case GHTIER_ERROR_INTERNAL: return "GHTIER_ERROR_INTERNAL";
-  }
-  return "GHTIER_UNKNOWN_STATUS";
+  // Every name is a string literal, so data() is null-terminated.
+  return ghtier::detail::enum_to_string(ghtier::capi::status_names, status, "GHTIER_UNKNOWN_STATUS").data();
 }
 
 const char* ghtier_error_message(void) { return ghtier::capi::last_error.message.c_str(); }

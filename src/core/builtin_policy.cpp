@@ -3,26 +3,26 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
 
+constexpr detail::EnumName<BuiltinPolicy> builtin_policy_names[] = {
+    {BuiltinPolicy::device_only, "device_only"},
+    {BuiltinPolicy::spill, "spill"},
+    {BuiltinPolicy::size_threshold, "size_threshold"},
+    {BuiltinPolicy::host_cache, "host_cache"},
+    {BuiltinPolicy::unified, "unified"},
+};
+static_assert(detail::enum_names_complete(builtin_policy_names, BuiltinPolicy::device_only, BuiltinPolicy::unified));
+
 std::string_view to_string(BuiltinPolicy policy) noexcept {
-  switch (policy) {
-    case BuiltinPolicy::device_only: return "device_only";
-    case BuiltinPolicy::spill: return "spill";
-    case BuiltinPolicy::size_threshold: return "size_threshold";
-    case BuiltinPolicy::host_cache: return "host_cache";
-    case BuiltinPolicy::unified: return "unified";
-  }
-  return "unknown";
+  return detail::enum_to_string(builtin_policy_names, policy);
 }
 
 std::optional<BuiltinPolicy> parse_builtin_policy(std::string_view text) noexcept {
-  for (BuiltinPolicy p : all_builtin_policies) {
-    if (to_string(p) == text) return p;
-  }
-  return std::nullopt;
+  return detail::enum_parse(builtin_policy_names, text);
 }
 
 std::shared_ptr<const TierPolicy> make_builtin_policy(BuiltinPolicy policy, std::size_t size_threshold_bytes) {

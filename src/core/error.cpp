@@ -3,22 +3,24 @@
 
 #include <utility>
 
+#include "core/enum_names.hpp"
+
 namespace ghtier {
 
-std::string_view to_string(ErrorCode code) noexcept {
-  switch (code) {
-    case ErrorCode::invalid_argument: return "invalid_argument";
-    case ErrorCode::no_device: return "no_device";
-    case ErrorCode::out_of_memory: return "out_of_memory";
-    case ErrorCode::out_of_budget: return "out_of_budget";
-    case ErrorCode::unsupported: return "unsupported";
-    case ErrorCode::cuda_error: return "cuda_error";
-    case ErrorCode::not_found: return "not_found";
-    case ErrorCode::io_error: return "io_error";
-    case ErrorCode::internal: return "internal";
-  }
-  return "unknown";
-}
+constexpr detail::EnumName<ErrorCode> error_code_names[] = {
+    {ErrorCode::invalid_argument, "invalid_argument"},
+    {ErrorCode::no_device, "no_device"},
+    {ErrorCode::out_of_memory, "out_of_memory"},
+    {ErrorCode::out_of_budget, "out_of_budget"},
+    {ErrorCode::unsupported, "unsupported"},
+    {ErrorCode::cuda_error, "cuda_error"},
+    {ErrorCode::not_found, "not_found"},
+    {ErrorCode::io_error, "io_error"},
+    {ErrorCode::internal, "internal"},
+};
+static_assert(detail::enum_names_complete(error_code_names, ErrorCode::invalid_argument, ErrorCode::internal));
+
+std::string_view to_string(ErrorCode code) noexcept { return detail::enum_to_string(error_code_names, code); }
 
 Error::Error(ErrorCode code, std::string message, int cuda_status)
     : code_(code), cuda_status_(cuda_status), message_(std::move(message)) {}

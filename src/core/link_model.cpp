@@ -7,8 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "core/flat_json.hpp"
-#include "core/json_writer.hpp"
+#include "core/json_object.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -46,31 +45,26 @@ void LinkModel::validate() const {
 }
 
 std::string to_json(const LinkModel& link) {
-  detail::JsonWriter w;
-  w.begin_object();
-  for (const Field& f : fields) w.key(f.name).value(link.*f.member);
-  w.key("source").value(link.source);
-  w.end_object();
-  return w.str();
+  nlohmann::ordered_json json = nlohmann::ordered_json::object();
+  for (const Field& f : fields) json[f.name] = link.*f.member;
+  json["source"] = link.source;
+  return detail::dump_json_document(json);
 }
 
 LinkModel link_model_from_json(std::string_view json) {
-  const auto values = detail::parse_flat_json_object(json);
+  const nlohmann::json values = detail::parse_json_object(json, "link model");
   LinkModel link;
   for (const Field& f : fields) {
     auto it = values.find(f.name);
     if (it == values.end()) {
       throw Error(ErrorCode::invalid_argument, fmt::format("link model JSON lacks \"{}\"", f.name));
     }
-    const double* number = std::get_if<double>(&it->second);
-    if (number == nullptr) {
+    if (!it->is_number()) {
       throw Error(ErrorCode::invalid_argument, fmt::format("link model JSON: \"{}\" is not a number", f.name));
     }
-    link.*f.member = *number;
+    link.*f.member = it->get<double>();
   }
-  if (auto it = values.find("source"); it != values.end()) {
-    if (const auto* text = std::get_if<std::string>(&it->second)) link.source = *text;
-  }
+  if (auto it = values.find("source"); it != values.end() && it->is_string()) link.source = it->get<std::string>();
   link.validate();
   return link;
 }

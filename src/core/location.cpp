@@ -1,22 +1,21 @@
 // Names of Location values.
 #include "ghtier/location.hpp"
 
+#include "core/enum_names.hpp"
+
 namespace ghtier {
 
-std::string_view to_string(Location location) noexcept {
-  switch (location) {
-    case Location::none: return "none";
-    case Location::device: return "device";
-    case Location::host: return "host";
-  }
-  return "unknown";
-}
+constexpr detail::EnumName<Location> location_names[] = {
+    {Location::none, "none"},
+    {Location::device, "device"},
+    {Location::host, "host"},
+};
+static_assert(detail::enum_names_complete(location_names, Location::none, Location::host));
+
+std::string_view to_string(Location location) noexcept { return detail::enum_to_string(location_names, location); }
 
 std::optional<Location> parse_location(std::string_view text) noexcept {
-  for (Location l : {Location::none, Location::device, Location::host}) {
-    if (to_string(l) == text) return l;
-  }
-  return std::nullopt;
+  return detail::enum_parse(location_names, text);
 }
 
 }  // namespace ghtier

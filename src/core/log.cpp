@@ -7,6 +7,8 @@
 #include <mutex>
 #include <utility>
 
+#include "core/enum_names.hpp"
+
 namespace ghtier {
 
 namespace {
@@ -21,25 +23,21 @@ std::atomic<int>& level_storage() noexcept {
   return level;
 }
 
-const char* level_name(LogLevel level) noexcept {
-  switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
-    case LogLevel::off: return "off";
-  }
-  return "?";
-}
+constexpr detail::EnumName<LogLevel> log_level_names[] = {
+    {LogLevel::debug, "debug"},
+    {LogLevel::info, "info"},
+    {LogLevel::warn, "warn"},
+    {LogLevel::error, "error"},
+    {LogLevel::off, "off"},
+    // aliases that GHTIER_LOG accepts
+    {LogLevel::warn, "warning"},
+    {LogLevel::off, "none"},
+};
+static_assert(detail::enum_names_complete(log_level_names, LogLevel::debug, LogLevel::off));
 }  // namespace
 
 std::optional<LogLevel> parse_log_level(std::string_view text) noexcept {
-  if (text == "debug") return LogLevel::debug;
-  if (text == "info") return LogLevel::info;
-  if (text == "warn" || text == "warning") return LogLevel::warn;
-  if (text == "error") return LogLevel::error;
-  if (text == "off" || text == "none") return LogLevel::off;
-  return std::nullopt;
+  return detail::enum_parse(log_level_names, text);
 }
 
 LogLevel log_level() noexcept { return static_cast<LogLevel>(level_storage().load(std::memory_order_relaxed)); }
@@ -80,7 +78,9 @@ void write_log_line(LogLevel level, std::string_view message) noexcept {
       return;
     }
   }
-  std::fprintf(stderr, "[ghtier %s] %.*s\n", level_name(level), static_cast<int>(message.size()), message.data());
+  const std::string_view name = detail::enum_to_string(log_level_names, level, "?");
+  std::fprintf(stderr, "[ghtier %.*s] %.*s\n", static_cast<int>(name.size()), name.data(),
+               static_cast<int>(message.size()), message.data());
 }
 
 }  // namespace ghtier

@@ -1,41 +1,42 @@
 // What each allocation mode is on a platform, and which mechanism moves bytes between modes. Pure.
 #include "ghtier/memory_mode.hpp"
 
+#include "core/enum_names.hpp"
+
 namespace ghtier {
 
-std::string_view to_string(MemoryMode mode) noexcept {
-  switch (mode) {
-    case MemoryMode::device: return "device";
-    case MemoryMode::pinned_host: return "pinned_host";
-    case MemoryMode::managed: return "managed";
-    case MemoryMode::system: return "system";
-  }
-  return "unknown";
-}
+constexpr detail::EnumName<MemoryMode> memory_mode_names[] = {
+    {MemoryMode::device, "device"}, {MemoryMode::pinned_host, "pinned_host"}, {MemoryMode::managed, "managed"},
+    {MemoryMode::system, "system"}, {MemoryMode::pinned_host, "pinned"},  // alias: parse accepts it, to_string never
+                                                                          // prints it
+};
+static_assert(detail::enum_names_complete(memory_mode_names, MemoryMode::device, MemoryMode::system));
+
+std::string_view to_string(MemoryMode mode) noexcept { return detail::enum_to_string(memory_mode_names, mode); }
 
 std::optional<MemoryMode> parse_memory_mode(std::string_view text) noexcept {
-  for (MemoryMode mode : all_memory_modes) {
-    if (to_string(mode) == text) return mode;
-  }
-  if (text == "pinned") return MemoryMode::pinned_host;
-  return std::nullopt;
+  return detail::enum_parse(memory_mode_names, text);
 }
+
+constexpr detail::EnumName<MoveMechanism> move_mechanism_names[] = {
+    {MoveMechanism::copy_engine, "copy_engine"},
+    {MoveMechanism::staged_copy, "staged_copy"},
+    {MoveMechanism::host_copy, "host_copy"},
+};
+static_assert(detail::enum_names_complete(move_mechanism_names, MoveMechanism::copy_engine, MoveMechanism::host_copy));
 
 std::string_view to_string(MoveMechanism mechanism) noexcept {
-  switch (mechanism) {
-    case MoveMechanism::copy_engine: return "copy_engine";
-    case MoveMechanism::staged_copy: return "staged_copy";
-    case MoveMechanism::host_copy: return "host_copy";
-  }
-  return "unknown";
+  return detail::enum_to_string(move_mechanism_names, mechanism);
 }
 
+constexpr detail::EnumName<Relocation> relocation_names[] = {
+    {Relocation::none, "none"},
+    {Relocation::prefetch, "prefetch"},
+};
+static_assert(detail::enum_names_complete(relocation_names, Relocation::none, Relocation::prefetch));
+
 std::string_view to_string(Relocation relocation) noexcept {
-  switch (relocation) {
-    case Relocation::none: return "none";
-    case Relocation::prefetch: return "prefetch";
-  }
-  return "unknown";
+  return detail::enum_to_string(relocation_names, relocation);
 }
 
 ModeAccess describe_mode(const Platform& platform, MemoryMode mode) noexcept {

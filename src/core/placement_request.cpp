@@ -3,42 +3,39 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
 
-std::string_view to_string(Accessor accessor) noexcept {
-  switch (accessor) {
-    case Accessor::gpu: return "gpu";
-    case Accessor::cpu: return "cpu";
-    case Accessor::both: return "both";
-  }
-  return "unknown";
-}
+constexpr detail::EnumName<Accessor> accessor_names[] = {
+    {Accessor::gpu, "gpu"},
+    {Accessor::cpu, "cpu"},
+    {Accessor::both, "both"},
+};
+static_assert(detail::enum_names_complete(accessor_names, Accessor::gpu, Accessor::both));
+
+std::string_view to_string(Accessor accessor) noexcept { return detail::enum_to_string(accessor_names, accessor); }
+
+constexpr detail::EnumName<AccessFrequency> access_frequency_names[] = {
+    {AccessFrequency::hot, "hot"},
+    {AccessFrequency::warm, "warm"},
+    {AccessFrequency::cold, "cold"},
+    {AccessFrequency::streamed_once, "streamed_once"},
+};
+static_assert(detail::enum_names_complete(access_frequency_names, AccessFrequency::hot,
+                                          AccessFrequency::streamed_once));
 
 std::string_view to_string(AccessFrequency frequency) noexcept {
-  switch (frequency) {
-    case AccessFrequency::hot: return "hot";
-    case AccessFrequency::warm: return "warm";
-    case AccessFrequency::cold: return "cold";
-    case AccessFrequency::streamed_once: return "streamed_once";
-  }
-  return "unknown";
+  return detail::enum_to_string(access_frequency_names, frequency);
 }
 
 std::optional<Accessor> parse_accessor(std::string_view text) noexcept {
-  for (Accessor a : {Accessor::gpu, Accessor::cpu, Accessor::both}) {
-    if (to_string(a) == text) return a;
-  }
-  return std::nullopt;
+  return detail::enum_parse(accessor_names, text);
 }
 
 std::optional<AccessFrequency> parse_access_frequency(std::string_view text) noexcept {
-  for (AccessFrequency f :
-       {AccessFrequency::hot, AccessFrequency::warm, AccessFrequency::cold, AccessFrequency::streamed_once}) {
-    if (to_string(f) == text) return f;
-  }
-  return std::nullopt;
+  return detail::enum_parse(access_frequency_names, text);
 }
 
 void validate(const PlacementRequest& request) {

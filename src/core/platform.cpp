@@ -3,24 +3,28 @@
 
 #include <utility>
 
+#include "core/enum_names.hpp"
+
 namespace ghtier {
 
-std::string_view to_string(HostAccess access) noexcept {
-  switch (access) {
-    case HostAccess::none: return "none";
-    case HostAccess::hmm: return "hmm";
-    case HostAccess::ats: return "ats";
-  }
-  return "unknown";
-}
+constexpr detail::EnumName<HostAccess> host_access_names[] = {
+    {HostAccess::none, "none"},
+    {HostAccess::hmm, "hmm"},
+    {HostAccess::ats, "ats"},
+};
+static_assert(detail::enum_names_complete(host_access_names, HostAccess::none, HostAccess::ats));
+
+std::string_view to_string(HostAccess access) noexcept { return detail::enum_to_string(host_access_names, access); }
+
+constexpr detail::EnumName<PlatformClass> platform_class_names[] = {
+    {PlatformClass::coherent_c2c, "coherent-c2c"},
+    {PlatformClass::hmm_pcie, "hmm-pcie"},
+    {PlatformClass::pcie, "pcie"},
+};
+static_assert(detail::enum_names_complete(platform_class_names, PlatformClass::coherent_c2c, PlatformClass::pcie));
 
 std::string_view to_string(PlatformClass platform_class) noexcept {
-  switch (platform_class) {
-    case PlatformClass::coherent_c2c: return "coherent-c2c";
-    case PlatformClass::hmm_pcie: return "hmm-pcie";
-    case PlatformClass::pcie: return "pcie";
-  }
-  return "unknown";
+  return detail::enum_to_string(platform_class_names, platform_class);
 }
 
 namespace {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "core/enum_names.hpp"
+
 namespace ghtier::detail {
 
 namespace {
@@ -59,12 +61,15 @@ ScanGrid plan_packed_grid(std::uint64_t packed_blocks, int sm_count) noexcept {
   return plan_scan_grid(packed_blocks * threads_per_warp, 1, sm_count);
 }
 
+constexpr detail::EnumName<GroupByStrategy> group_by_strategy_names[] = {
+    {GroupByStrategy::shared_memory, "shared_memory"},
+    {GroupByStrategy::global_memory, "global_memory"},
+};
+static_assert(detail::enum_names_complete(group_by_strategy_names, GroupByStrategy::shared_memory,
+                                          GroupByStrategy::global_memory));
+
 std::string_view to_string(GroupByStrategy strategy) noexcept {
-  switch (strategy) {
-    case GroupByStrategy::shared_memory: return "shared_memory";
-    case GroupByStrategy::global_memory: return "global_memory";
-  }
-  return "unknown";
+  return detail::enum_to_string(group_by_strategy_names, strategy);
 }
 
 GroupByLaunch plan_group_by_launch(std::uint32_t groups, std::uint64_t scan_steps, int sm_count,

@@ -1,16 +1,18 @@
 // Names of the column types.
 #include "ghtier/column_view.hpp"
 
+#include "core/enum_names.hpp"
+
 namespace ghtier {
 
-std::string_view to_string(ColumnType type) noexcept {
-  switch (type) {
-    case ColumnType::int32: return "int32";
-    case ColumnType::int64: return "int64";
-    case ColumnType::float32: return "float32";
-    case ColumnType::float64: return "float64";
-  }
-  return "unknown";
-}
+constexpr detail::EnumName<ColumnType> column_type_names[] = {
+    {ColumnType::int32, "int32"},
+    {ColumnType::int64, "int64"},
+    {ColumnType::float32, "float32"},
+    {ColumnType::float64, "float64"},
+};
+static_assert(detail::enum_names_complete(column_type_names, ColumnType::int32, ColumnType::float64));
+
+std::string_view to_string(ColumnType type) noexcept { return detail::enum_to_string(column_type_names, type); }
 
 }  // namespace ghtier

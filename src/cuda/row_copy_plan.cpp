@@ -4,17 +4,20 @@
 #include <algorithm>
 #include <bit>
 
+#include "core/enum_names.hpp"
+
 namespace ghtier::detail {
 
-std::string_view to_string(RowCopyShape shape) noexcept {
-  switch (shape) {
-    case RowCopyShape::thread_per_row: return "thread_per_row";
-    case RowCopyShape::group_per_row: return "group_per_row";
-    case RowCopyShape::warp_per_row: return "warp_per_row";
-    case RowCopyShape::block_per_row: return "block_per_row";
-  }
-  return "unknown";
-}
+constexpr detail::EnumName<RowCopyShape> row_copy_shape_names[] = {
+    {RowCopyShape::thread_per_row, "thread_per_row"},
+    {RowCopyShape::group_per_row, "group_per_row"},
+    {RowCopyShape::warp_per_row, "warp_per_row"},
+    {RowCopyShape::block_per_row, "block_per_row"},
+};
+static_assert(detail::enum_names_complete(row_copy_shape_names, RowCopyShape::thread_per_row,
+                                          RowCopyShape::block_per_row));
+
+std::string_view to_string(RowCopyShape shape) noexcept { return detail::enum_to_string(row_copy_shape_names, shape); }
 
 unsigned common_access_width(std::initializer_list<std::uintmax_t> values) noexcept {
   std::uintmax_t bits = 16;

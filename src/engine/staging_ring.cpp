@@ -3,19 +3,20 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::detail {
 
-std::string_view to_string(SlotState state) noexcept {
-  switch (state) {
-    case SlotState::free: return "free";
-    case SlotState::filling: return "filling";
-    case SlotState::in_flight: return "in_flight";
-    case SlotState::draining: return "draining";
-  }
-  return "unknown";
-}
+constexpr detail::EnumName<SlotState> slot_state_names[] = {
+    {SlotState::free, "free"},
+    {SlotState::filling, "filling"},
+    {SlotState::in_flight, "in_flight"},
+    {SlotState::draining, "draining"},
+};
+static_assert(detail::enum_names_complete(slot_state_names, SlotState::free, SlotState::draining));
+
+std::string_view to_string(SlotState state) noexcept { return detail::enum_to_string(slot_state_names, state); }
 
 StagingRing::StagingRing(std::size_t slots) {
   if (slots == 0) throw Error(ErrorCode::invalid_argument, "StagingRing: a ring needs at least one slot");

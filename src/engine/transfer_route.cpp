@@ -3,18 +3,19 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::detail {
 
-std::string_view to_string(LaneId lane) noexcept {
-  switch (lane) {
-    case LaneId::to_device: return "to_device";
-    case LaneId::to_host: return "to_host";
-    case LaneId::local: return "local";
-  }
-  return "unknown";
-}
+constexpr detail::EnumName<LaneId> lane_id_names[] = {
+    {LaneId::to_device, "to_device"},
+    {LaneId::to_host, "to_host"},
+    {LaneId::local, "local"},
+};
+static_assert(detail::enum_names_complete(lane_id_names, LaneId::to_device, LaneId::local));
+
+std::string_view to_string(LaneId lane) noexcept { return detail::enum_to_string(lane_id_names, lane); }
 
 bool on_device_side(MemoryMode mode) noexcept { return mode == MemoryMode::device || mode == MemoryMode::managed; }
 

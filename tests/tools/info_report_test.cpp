@@ -2,8 +2,11 @@
 // as the library's pure functions define them; the no-device report names CUDA's error and the profiles.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "ghtier/memory_mode.hpp"
 #include "ghtier/platform.hpp"
@@ -81,6 +84,46 @@ INSTANTIATE_TEST_SUITE_P(AllProfiles, InfoReportProfiles,
                            for (char& c : name) c = c == '-' ? '_' : c;
                            return name;
                          });
+
+std::vector<std::string> keys_of(const nlohmann::ordered_json& object) {
+  std::vector<std::string> keys;
+  for (const auto& item : object.items()) keys.push_back(item.key());
+  return keys;
+}
+
+// The document's shape (key order, nesting, value types) is what tools and plot scripts read.
+TEST(InfoReport, JsonShapeIsStable) {
+  const Platform platform = assume_platform("gh200");
+  const auto json =
+      nlohmann::ordered_json::parse(format_info_json(platform, {"profile gh200", true}, CudaVersions{13000, 13000, 0}));
+  using Keys = std::vector<std::string>;
+  EXPECT_EQ(keys_of(json), (Keys{"ghtier_version", "subject", "assumed", "cuda", "device", "platform", "memory_modes",
+                                 "link", "moves"}));
+  EXPECT_EQ(keys_of(json["cuda"]), (Keys{"built_with", "runtime", "driver"}));
+  EXPECT_EQ(keys_of(json["device"]), (Keys{"name", "compute_capability", "sm_count", "hbm_bytes", "l2_bytes",
+                                           "copy_engines", "host_numa_node", "hbm_numa_node", "attributes"}));
+  EXPECT_TRUE(json["device"]["hbm_bytes"].is_number_unsigned());
+  EXPECT_TRUE(json["device"]["attributes"]["pageable_memory_access"].is_boolean());
+  EXPECT_EQ(keys_of(json["platform"]),
+            (Keys{"class", "host_access", "coherent", "managed_migrates", "gpu_reads_pageable"}));
+  EXPECT_EQ(keys_of(json["memory_modes"]), (Keys{"device", "pinned_host", "managed", "system"}));
+  EXPECT_EQ(keys_of(json["memory_modes"]["system"]),
+            (Keys{"gpu_access", "cpu_access", "migrates", "relocation", "lives_in", "gpu_path"}));
+  EXPECT_EQ(keys_of(json["link"]).front(), "source");
+  EXPECT_TRUE(json["link"]["h2d_gbps"].is_number());
+  ASSERT_TRUE(json["moves"].is_array());
+  EXPECT_EQ(json["moves"].size(), all_memory_modes.size() * all_memory_modes.size());
+  EXPECT_EQ(keys_of(json["moves"][0]), (Keys{"from", "to", "mechanism"}));
+
+  Platform no_numa = platform;
+  no_numa.attributes.host_numa_id = -1;
+  const auto without = nlohmann::json::parse(format_info_json(no_numa, {"x", false}, CudaVersions{}));
+  EXPECT_TRUE(without["device"]["host_numa_node"].is_null());
+
+  const auto no_device = nlohmann::ordered_json::parse(format_no_device_json("no GPU", CudaVersions{13000, 0, 0}));
+  EXPECT_EQ(keys_of(no_device), (Keys{"ghtier_version", "error", "cuda", "profiles"}));
+  EXPECT_EQ(keys_of(no_device["profiles"][0]), (Keys{"name", "description"}));
+}
 
 TEST(InfoReport, CudaVersionsReadAsCudaWritesThem) {
   EXPECT_EQ(format_cuda_version(13000), "13.0");
