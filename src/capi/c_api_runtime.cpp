@@ -241,6 +241,10 @@ BufferNode take_buffer_node(CRuntime& c, void* ptr) {
     std::lock_guard lock(c.mutex);
     const auto it = c.buffers.find(ptr);
     if (it != c.buffers.end()) return c.buffers.extract(it);
+    if (c.closed) {  // the destroy that raced this call freed every allocation, ptr's too
+      throw Error(ErrorCode::invalid_argument,
+                  "runtime was destroyed by another thread during the call: its allocations were freed");
+    }
   }
   if (const auto record = c.runtime->find(ptr)) {
     if (record->base != ptr) {
