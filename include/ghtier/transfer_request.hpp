@@ -40,6 +40,12 @@ enum class TransferStatus {
 /// synchronize(). An exception it throws is caught and logged.
 using TransferCallback = std::function<void(TransferStatus)>;
 
+/// The largest byte count one request (a copy, a prefetch, a batch's items together) or one host
+/// registration may name: 2^48 bytes (256 TiB), the user address space of a 4-level page table on x86-64 and
+/// aarch64, and more memory than any one machine holds. Larger sizes are refused with
+/// Error(invalid_argument) before any work starts, whether or not ghtier allocated the memory.
+inline constexpr std::size_t max_transfer_bytes = std::size_t{1} << 48;
+
 /// What a request waits for before it moves a byte.
 struct TransferDependencies {
   /// The request starts after these events complete, as recorded when submit() is called (a snapshot: the

@@ -70,6 +70,12 @@ TEST(TransferEngineApi, HostRegistrationArguments) {
   char buffer[64];
   EXPECT_GHTIER_ERROR(HostRegistration(nullptr, 4096), ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(HostRegistration(buffer, 0), ErrorCode::invalid_argument);
+  // Sizes no address space holds, and ranges that wrap, are refused before any CUDA call (this runs
+  // without a GPU: a CUDA call would fail with another code).
+  EXPECT_GHTIER_ERROR(HostRegistration(buffer, std::size_t{1} << 60), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(HostRegistration(buffer, max_transfer_bytes + 1), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(HostRegistration(reinterpret_cast<void*>(~std::uintptr_t{0} - 4095), 8192),
+                      ErrorCode::invalid_argument);
   HostRegistration none;
   EXPECT_FALSE(none.registered());
   EXPECT_EQ(none.data(), nullptr);
