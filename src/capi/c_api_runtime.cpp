@@ -17,6 +17,7 @@
 #include "capi/c_api_errors.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "core/log.hpp"
+#include "core/log_nothrow.hpp"
 #include "ghtier/builtin_policy.hpp"
 #include "ghtier/error.hpp"
 
@@ -31,10 +32,18 @@ struct CRuntime {
   std::unordered_map<void*, Buffer> buffers;  // by base pointer
   ghtier_policy_t policy = GHTIER_POLICY_SPILL;
 
+  // The allocations still live are freed here, with no user left to order the free: wait for every engine
+  // over the runtime and for the device first, then free synchronously, never touching the streams they
+  // were allocated on (the caller may have destroyed those already).
   ~CRuntime() {
-    if (!buffers.empty()) {
-      log(LogLevel::info, "ghtier_runtime_destroy: freeing {} allocations still live", buffers.size());
+    if (buffers.empty()) return;
+    detail::log_nothrow(LogLevel::info, "ghtier_runtime_destroy: freeing {} allocations still live", buffers.size());
+    try {
+      runtime->quiesce();
+    } catch (const std::exception& e) {
+      detail::log_nothrow(LogLevel::error, "ghtier_runtime_destroy: waiting for the device failed: {}", e.what());
     }
+    for (auto& [base, buffer] : buffers) buffer.set_stream(nullptr);
   }
 };
 
