@@ -135,6 +135,11 @@ struct TransferEngine::Impl {
     for (auto& l : lanes) {
       if (l) l->shutdown();
     }
+    // After the exit handler, CUDA may be torn down already (an engine in a static object): the lanes'
+    // streams and pinned slots are left to the OS rather than freed through a runtime that is gone.
+    if (detail::process_exiting()) {
+      for (auto& l : lanes) (void)l.release();
+    }
     for (auto& l : lanes) l.reset();
     workers.reset();
     callbacks.reset();

@@ -127,6 +127,7 @@ void TransferLane::submit(std::shared_ptr<Job> job, const TransferDependencies* 
   // returns, with no thread hop. No need to wake the dispatcher: whatever this step could not start waits
   // for a chunk, fill, drain or dependency to complete, and each of those wakes it.
   step_locked();
+  if (idle_locked()) idle_.notify_all();  // e.g. a job that failed at once: synchronize() must not wait on
 }
 
 void TransferLane::shutdown() {
