@@ -6,6 +6,7 @@
 
 #include "core/cuda_check.hpp"
 #include "core/log_nothrow.hpp"
+#include "engine/event_watcher.hpp"  // RelaxedCaptureScope
 
 namespace ghtier::detail {
 
@@ -64,7 +65,9 @@ GraphOwnedEvent record_graph_owned_event(cudaStream_t capture) {
 }
 
 void release_graph_owned_event(const GraphOwnedEvent& event) noexcept {
-  if (event.owner != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaUserObjectRelease(event.owner, 1));
+  if (event.owner == nullptr) return;
+  RelaxedCaptureScope relaxed;  // a token may be dropped on a thread that is capturing a graph
+  GHTIER_CUDA_CHECK_NOTHROW(cudaUserObjectRelease(event.owner, 1));
 }
 
 void destroy_retired_graph_events() noexcept {
@@ -76,6 +79,8 @@ void destroy_retired_graph_events() noexcept {
   } catch (...) {
     return;
   }
+  if (events.empty()) return;
+  RelaxedCaptureScope relaxed;
   for (cudaEvent_t event : events) GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(event));
 }
 
