@@ -71,14 +71,18 @@ TEST(SerialExecutor, DestructorRunsTasksPostedByTasks) {
 // The owner destroyed from inside one of its own tasks (an engine destroyed in its completion callback).
 TEST(SerialExecutor, DestroyedFromItsOwnTaskDoesNotJoinItself) {
   auto executor = std::make_unique<SerialExecutor>("test");
+  std::promise<void> gate;
+  std::shared_future<void> open = gate.get_future().share();
   std::promise<void> destroyed;
   std::promise<void> later_ran;
-  executor->post([&] {
+  executor->post([&, open] {
+    open.wait();       // everything is posted before the executor goes
     executor.reset();  // used to call std::thread::join on the calling thread: std::terminate
     destroyed.set_value();
   });
   // Queued behind the destroying task: still runs, on the detached thread.
   executor->post([&] { later_ran.set_value(); });
+  gate.set_value();
   EXPECT_EQ(destroyed.get_future().wait_for(10s), std::future_status::ready);
   EXPECT_EQ(later_ran.get_future().wait_for(10s), std::future_status::ready);
 }
@@ -136,12 +140,19 @@ TEST(WorkerPool, RefusesZeroThreadsAndSurvivesThrowingTasks) {
 
 TEST(WorkerPool, DestroyedFromItsOwnTaskDoesNotJoinItself) {
   auto pool = std::make_unique<WorkerPool>("test", 3);
+  std::promise<void> gate;
+  std::shared_future<void> open = gate.get_future().share();
   std::promise<void> destroyed;
-  pool->post([&] {
+  std::atomic<int> others{0};
+  pool->post([&, open] {
+    open.wait();  // everything is posted before the pool goes
     pool.reset();
     destroyed.set_value();
   });
+  for (int i = 0; i < 20; ++i) pool->post([&] { ++others; });
+  gate.set_value();
   EXPECT_EQ(destroyed.get_future().wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(others.load(), 20);  // the other workers were joined after finishing the queue
 }
 
 }  // namespace
