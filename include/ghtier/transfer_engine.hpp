@@ -73,7 +73,7 @@ class TransferEngine {
   /// An engine for `device` on `platform` (detected, or assumed in tests). With `lookup` (a tracking
   /// adaptor), copies that start inside a tracked allocation and run past its end are refused; the lookup
   /// must outlive the engine (prefer the Runtime constructor, which shares ownership). Creates the copy
-  /// streams and dispatcher threads. Throws Error: invalid_argument (options out of range, device out of
+  /// streams, dispatchers and watchers. Throws Error: invalid_argument (options out of range, device out of
   /// range), no_device, cuda_error.
   TransferEngine(const Platform& platform, int device, const AllocationLookup* lookup = nullptr,
                  TransferEngineOptions options = {});

@@ -36,8 +36,9 @@ enum class TransferStatus {
 
 /// Runs exactly once per request, on the engine's callback thread, after the request has ended (completed,
 /// failed or cancelled), e.g. to return the source buffer to its pool. Callbacks run one at a time, so one
-/// must not wait for a request that has a callback (its own included), destroy the engine, or call
-/// synchronize(). An exception it throws is caught and logged.
+/// must not wait for a request that has a callback (its own included) or call synchronize(). It may destroy
+/// the engine (the destructor then does not wait for the callback thread). An exception it throws is caught
+/// and logged.
 using TransferCallback = std::function<void(TransferStatus)>;
 
 /// The largest byte count one request (a copy, a prefetch, a batch's items together) or one host
