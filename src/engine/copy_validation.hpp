@@ -18,9 +18,10 @@ void require_plausible_size(std::size_t bytes, const char* what);
 /// max_transfer_bytes (so the sum never wraps).
 [[nodiscard]] std::size_t batch_total_bytes(std::span<const BatchCopyItem> items);
 
-/// Throws Error(invalid_argument) naming `what` and the bad argument: a size past max_transfer_bytes, a null dst or src, a range that wraps
-/// around the address space, overlapping [src, src+bytes) and [dst, dst+bytes), or (with a lookup) a range
-/// that starts inside a tracked allocation and runs past its end. Zero bytes pass (after the null checks).
+/// Throws Error(invalid_argument) naming `what` and the bad argument: a size past max_transfer_bytes, a null
+/// dst or src, a range that wraps around the address space, overlapping [src, src+bytes) and
+/// [dst, dst+bytes), or (with a lookup) a range that starts inside a tracked allocation and runs past its
+/// end. Zero bytes pass (after the null checks).
 void validate_copy(const void* dst, const void* src, std::size_t bytes, const AllocationLookup* lookup,
                    const char* what);
 

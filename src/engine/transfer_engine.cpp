@@ -549,7 +549,8 @@ namespace {
 const Runtime& require_online(const Runtime& runtime) {
   if (runtime.offline()) {
     throw Error(ErrorCode::unsupported,
-                "TransferEngine: the runtime is offline (made from an assumed profile): a transfer engine needs a GPU");
+                "TransferEngine: the runtime is offline (made from an assumed profile): a transfer engine needs a "
+                "GPU");
   }
   return runtime;
 }

@@ -1,9 +1,9 @@
 // TransferLane: one direction of the engine (to the device, to the host, or local). It owns a copy stream per
-// priority, a priority queue of jobs, a staging ring, a dispatcher (a serial executor), and event watchers. Every step of
-// its work is short and non-blocking under one mutex (enqueue a chunk, post a CPU copy, retire what the
-// watchers saw complete), so whichever thread sees progress runs a step itself: the submitter (no thread hop
-// for a small urgent copy) and the watcher that saw a chunk complete. The dispatcher (a serial executor) runs steps when a
-// copy thread or the dependency watcher wakes it.
+// priority, a priority queue of jobs, a staging ring, a dispatcher (a serial executor), and event watchers.
+// Every step of its work is short and non-blocking under one mutex (enqueue a chunk, post a CPU copy, retire
+// what the watchers saw complete), so whichever thread sees progress runs a step itself: the submitter (no
+// thread hop for a small urgent copy) and the watcher that saw a chunk complete. The dispatcher runs steps
+// when a copy thread or the dependency watcher posts one.
 #pragma once
 
 #include <cuda_runtime_api.h>
