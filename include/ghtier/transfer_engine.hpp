@@ -55,7 +55,7 @@ struct TransferEngineOptions {
 void validate(const TransferEngineOptions& options);
 
 /// Lifetime contracts (each holds through the C API too):
-/// - An engine made over a Runtime shares the runtime's core (its resources, tracker and mappings): the
+/// - An engine made over a Runtime (or given one as its lookup) shares the runtime's core (its resources, tracker and mappings): the
 ///   Runtime object may be destroyed while the engine copies; the engine keeps checking against its
 ///   allocations. Runtime::quiesce() (called by the C API's runtime destroy before it frees the allocations
 ///   still live) waits until this engine has nothing queued or in flight.
@@ -71,8 +71,9 @@ void validate(const TransferEngineOptions& options);
 class TransferEngine {
  public:
   /// An engine for `device` on `platform` (detected, or assumed in tests). With `lookup` (a tracking
-  /// adaptor), copies that start inside a tracked allocation and run past its end are refused; the lookup
-  /// must outlive the engine (prefer the Runtime constructor, which shares ownership). Creates the copy
+  /// adaptor, a Runtime), copies that start inside a tracked allocation and run past its end are refused. A
+  /// Runtime given as the lookup is treated as by the Runtime constructor (shared, registered); any other
+  /// lookup must outlive the engine. Creates the copy
   /// streams, dispatchers and watchers. Throws Error: invalid_argument (options out of range, device out of
   /// range), no_device, cuda_error.
   TransferEngine(const Platform& platform, int device, const AllocationLookup* lookup = nullptr,

@@ -7,6 +7,7 @@
 #include "core/cuda_check.hpp"
 #include "core/log_nothrow.hpp"
 #include "engine/event_watcher.hpp"  // RelaxedCaptureScope
+#include "ghtier/error.hpp"
 
 namespace ghtier::detail {
 

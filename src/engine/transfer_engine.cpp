@@ -94,7 +94,14 @@ struct TransferEngine::Impl {
         prefetch_planner(options_in.chunk_bytes, std::min(prefetch_alignment, std::bit_floor(options_in.chunk_bytes))),
         batch_builder(options_in.chunk_bytes, options_in.batch_max_items) {}
 
-  ~Impl() { shutdown(); }
+  // Unregisters first (each call blocks while a quiesce() or the exit handler is using this engine), then
+  // shuts down. Here rather than in ~TransferEngine: a constructor that throws after registering unwinds too.
+  ~Impl() {
+    if (waiter_id != 0) runtime_core->remove_transfer_waiter(waiter_id);
+    if (live_id != 0) detail::remove_live_engine(live_id);
+    shutdown();
+    detail::destroy_retired_graph_events();
+  }
 
   Platform platform;
   int device;
@@ -538,6 +545,13 @@ TransferEngine::TransferEngine(const Platform& platform, int device, const Alloc
     }
     throw;
   }
+  // A Runtime as the lookup (whichever constructor): share its core rather than point at the Runtime
+  // object, and register with it so that Runtime::quiesce() waits for this engine.
+  if (const auto* runtime = dynamic_cast<const Runtime*>(lookup)) {
+    impl.runtime_core = runtime->shared_core();
+    impl.lookup = impl.runtime_core.get();
+    impl.waiter_id = impl.runtime_core->add_transfer_waiter([&impl] { impl.wait_idle(); });
+  }
   // After CUDA is initialised (above): the exit handler then runs before CUDA's own finalisers.
   impl.live_id = detail::add_live_engine([&impl] { impl.stop_for_exit(); });
   detail::destroy_retired_graph_events();
@@ -557,21 +571,9 @@ const Runtime& require_online(const Runtime& runtime) {
 }  // namespace
 
 TransferEngine::TransferEngine(const Runtime& runtime, TransferEngineOptions options)
-    : TransferEngine(require_online(runtime).platform(), runtime.device(), nullptr, options) {
-  impl_->runtime_core = runtime.shared_core();
-  impl_->lookup = impl_->runtime_core.get();
-  Impl* impl = impl_.get();
-  impl_->waiter_id = impl_->runtime_core->add_transfer_waiter([impl] { impl->wait_idle(); });
-}
+    : TransferEngine(require_online(runtime).platform(), runtime.device(), &runtime, options) {}
 
-TransferEngine::~TransferEngine() {
-  if (!impl_) return;
-  // Unregister first: each call blocks while a quiesce() or the exit handler is using this engine.
-  if (impl_->waiter_id != 0) impl_->runtime_core->remove_transfer_waiter(impl_->waiter_id);
-  if (impl_->live_id != 0) detail::remove_live_engine(impl_->live_id);
-  impl_->shutdown();
-  detail::destroy_retired_graph_events();
-}
+TransferEngine::~TransferEngine() = default;  // ~Impl unregisters and shuts down
 
 // Counted once accepted: a submit that throws queued nothing (and its on_complete never runs).
 CompletionToken TransferEngine::submit(const CopyRequest& request) {
