@@ -45,19 +45,28 @@ TEST_F(EngineContractsGpu, RuntimeDestroyedWhileTheEngineCopiesItsMemory) {
   auto rng = test::fresh_rng();
   const std::size_t n = 256 * MiB + rng() % MiB;
   auto runtime = std::make_unique<Runtime>();
-  TransferEngine engine(*runtime);
+  // Both ways of making an engine over a runtime: the Runtime constructor, and the Runtime as the lookup.
+  TransferEngine by_runtime(*runtime);
+  TransferEngine by_lookup(runtime->platform(), runtime->device(), runtime.get());
   Buffer host = runtime->allocate_in(MemoryMode::system, n);
-  Buffer device = runtime->allocate_in(MemoryMode::device, n);
+  Buffer device_a = runtime->allocate_in(MemoryMode::device, n);
+  Buffer device_b = runtime->allocate_in(MemoryMode::device, n);
   const std::vector<unsigned char> data = random_bytes(rng, n);
   std::memcpy(host.data(), data.data(), n);
-  ENGINE_TEST_CUDA(cudaMemset(device.data(), test::poison_byte, n));
-  CompletionToken token = engine.submit(copy_of(device.data(), host.data(), n));
+  ENGINE_TEST_CUDA(cudaMemset(device_a.data(), test::poison_byte, n));
+  ENGINE_TEST_CUDA(cudaMemset(device_b.data(), test::poison_byte, n));
+  CompletionToken a = by_runtime.submit(copy_of(device_a.data(), host.data(), n));
+  CompletionToken b = by_lookup.submit(copy_of(device_b.data(), host.data(), n));
   runtime.reset();  // the Runtime object goes mid-copy
-  EXPECT_EQ(token.wait(), TransferStatus::completed);
-  EXPECT_TRUE(read_back(device.data(), n) == data);
+  EXPECT_EQ(a.wait(), TransferStatus::completed);
+  EXPECT_EQ(b.wait(), TransferStatus::completed);
+  EXPECT_TRUE(read_back(device_a.data(), n) == data);
+  EXPECT_TRUE(read_back(device_b.data(), n) == data);
   // The lookup is still the runtime's: a copy past the end of its allocation is refused, not a crash.
-  EXPECT_GHTIER_ERROR((void)engine.submit(copy_of(device.data(), host.data(), n + 4096)),
-                      ErrorCode::invalid_argument);
+  for (TransferEngine* engine : {&by_runtime, &by_lookup}) {
+    EXPECT_GHTIER_ERROR((void)engine->submit(copy_of(device_a.data(), host.data(), n + 4096)),
+                        ErrorCode::invalid_argument);
+  }
 }
 
 // Runtime::quiesce (what the C API's runtime destroy calls before freeing the allocations still live)
