@@ -7,6 +7,7 @@
 #include "core/cuda_check.hpp"
 #include "core/log_nothrow.hpp"
 #include "engine/event_watcher.hpp"  // RelaxedCaptureScope
+#include "engine/live_engines.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::detail {
@@ -66,12 +67,13 @@ GraphOwnedEvent record_graph_owned_event(cudaStream_t capture) {
 }
 
 void release_graph_owned_event(const GraphOwnedEvent& event) noexcept {
-  if (event.owner == nullptr) return;
+  if (event.owner == nullptr || process_exiting()) return;  // at exit CUDA may be gone: the OS reclaims it
   RelaxedCaptureScope relaxed;  // a token may be dropped on a thread that is capturing a graph
   GHTIER_CUDA_CHECK_NOTHROW(cudaUserObjectRelease(event.owner, 1));
 }
 
 void destroy_retired_graph_events() noexcept {
+  if (process_exiting()) return;
   std::vector<cudaEvent_t> events;
   try {
     RetiredEvents& list = retired();
