@@ -29,7 +29,7 @@
 #include "bench_suite.hpp"
 #include "core/cuda_check.hpp"
 #include "engine/batch_builder.hpp"
-#include "engine/batch_copy_kernel.hpp"
+#include "engine/batch_issue.hpp"
 #include "engine/copy_validation.hpp"
 #include "engine/event_watcher.hpp"
 #include "engine_bench_kernels.hpp"
@@ -413,19 +413,7 @@ void add_submit_breakdown(benchmark::State& state, const BatchCopyRequest& reque
     std::vector<detail::BatchCall> calls;
     build.add(seconds_of([&] { calls = builder.build(request.items); }));
     launch.add(seconds_of([&] {
-      detail::SmBatchItems items;
-      for (const detail::BatchCall& call : calls) {
-        for (std::size_t first = 0; first < call.count(); first += detail::sm_batch_max_items) {
-          const std::size_t n = std::min<std::size_t>(detail::sm_batch_max_items, call.count() - first);
-          for (std::size_t k = 0; k < n; ++k) {
-            items.dst[k] = call.dsts[first + k];
-            items.src[k] = call.srcs[first + k];
-            items.bytes[k] = call.sizes[first + k];
-          }
-          items.count = static_cast<int>(n);
-          detail::launch_sm_batch_copy(items, static_cast<int>(n), stream);
-        }
-      }
+      for (const detail::BatchCall& call : calls) (void)detail::launch_sm_batch(call, stream);
     }));
     GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
   }

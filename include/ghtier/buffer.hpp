@@ -22,7 +22,8 @@ class Buffer {
   /// An empty buffer (data() == nullptr, size() == 0).
   Buffer() noexcept = default;
   /// Frees the memory: stream-ordered on stream() when the buffer has one, else at once (then every piece
-  /// of work that uses the memory must have finished). Never throws; a failure is logged.
+  /// of work that uses the memory must have finished). Never throws; a failure is logged. Caller must
+  /// ensure stream() still exists: before destroying that stream, set_stream(nullptr) (or another stream).
   ~Buffer();
   Buffer(Buffer&& other) noexcept;
   /// Frees what this buffer held (as the destructor does), then takes `other`'s allocation.

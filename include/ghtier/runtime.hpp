@@ -64,7 +64,10 @@ struct RuntimeResources {
 };
 
 /// Thread-safe: every member may be called from many threads at once. Buffers keep what they need of the
-/// runtime alive, so a Buffer may outlive its Runtime (its memory is freed when the Buffer goes).
+/// runtime alive, so a Buffer may outlive its Runtime (its memory is freed when the Buffer goes); so do
+/// transfer engines made over it, so the Runtime may be destroyed while an engine still copies. A Buffer
+/// allocated with a stream is freed stream-ordered on it: the stream must outlive the Buffer, or call
+/// buffer.set_stream(nullptr) (a synchronous free) before destroying the stream.
 class Runtime final : public AllocationLookup {
  public:
   /// A runtime on options.device with ghtier's own resources (or an offline one, see assumed_profile).
@@ -151,6 +154,19 @@ class Runtime final : public AllocationLookup {
   /// CUDA work does.) NVTX range "ghtier::relocate". Throws Error: invalid_argument (empty or foreign
   /// buffer), out_of_budget, out_of_memory, unsupported, cuda_error.
   [[nodiscard]] Buffer relocate_to(Buffer&& buffer, MemoryMode mode, cudaStream_t stream = nullptr);
+
+  // --- Lifetime.
+
+  /// Blocks until every TransferEngine made over this runtime (TransferEngine(const Runtime&)) has nothing
+  /// queued or in flight, then until the device has finished its work (cudaDeviceSynchronize; not offline).
+  /// Call it before freeing memory whose users you do not track: the C API's runtime destroy does, before it
+  /// frees the allocations still live. Must not be called from an engine's on_complete callback while that
+  /// engine has requests waiting on it. Throws Error(cuda_error).
+  void quiesce() const;
+
+  /// The state this runtime shares with its Buffers and engines (for ghtier's own layers: a transfer engine
+  /// keeps it alive, so the runtime may be destroyed before the engine).
+  [[nodiscard]] std::shared_ptr<detail::RuntimeCore> shared_core() const noexcept { return core_; }
 
   /// The placement (as applied at allocation) of the live allocation containing `p`, or nullopt.
   [[nodiscard]] std::optional<Placement> placement_of(const void* p) const;

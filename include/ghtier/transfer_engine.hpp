@@ -17,6 +17,8 @@
 
 namespace ghtier {
 
+class Runtime;
+
 /// How a batch of small copies is carried out.
 enum class BatchMechanism {
   automatic,    ///< the SM kernel for many small GPU-reachable items (where a copy engine's per-item cost
@@ -52,16 +54,37 @@ struct TransferEngineOptions {
 /// staging slots, ...). The engine's constructor calls it; needs no GPU.
 void validate(const TransferEngineOptions& options);
 
+/// Lifetime contracts (each holds through the C API too):
+/// - An engine made over a Runtime (or given one as its lookup) shares the runtime's core (its resources, tracker and mappings): the
+///   Runtime object may be destroyed while the engine copies; the engine keeps checking against its
+///   allocations. Runtime::quiesce() (called by the C API's runtime destroy before it frees the allocations
+///   still live) waits until this engine has nothing queued or in flight.
+/// - Memory the caller frees while a request still reads or writes it is the caller's error, as with
+///   cudaMemcpyAsync: wait for the token (or synchronize()) first.
+/// - The engine may be destroyed from its own on_complete callback: the destructor then does not wait for
+///   the callback thread (which finishes the callbacks still queued and ends by itself).
+/// - A process may exit with engines alive and copies in flight: an exit handler, installed by the first
+///   engine, stops every live engine (queued requests cancelled, started ones finished, threads ended)
+///   before CUDA tears down. Callbacks still queued then may run after it; they must not need CUDA.
+/// - A request captured into a CUDA graph keeps its completion event for as long as the graph (or an
+///   executable graph made from it) lives, whatever happens to its token or to the engine.
 class TransferEngine {
  public:
   /// An engine for `device` on `platform` (detected, or assumed in tests). With `lookup` (a tracking
-  /// adaptor), copies that start inside a tracked allocation and run past its end are refused. Creates the
-  /// copy streams and dispatcher threads. Throws Error: invalid_argument (options out of range, device out
-  /// of range), no_device, cuda_error.
+  /// adaptor, a Runtime), copies that start inside a tracked allocation and run past its end are refused. A
+  /// Runtime given as the lookup is treated as by the Runtime constructor (shared, registered); any other
+  /// lookup must outlive the engine. Creates the copy
+  /// streams, dispatchers and watchers. Throws Error: invalid_argument (options out of range, device out of
+  /// range), no_device, cuda_error.
   TransferEngine(const Platform& platform, int device, const AllocationLookup* lookup = nullptr,
                  TransferEngineOptions options = {});
+  /// An engine for the runtime's device and platform that checks copies against the runtime's allocations
+  /// and keeps the runtime's core alive (the Runtime may be destroyed first); Runtime::quiesce() waits for
+  /// its transfers. Throws as above, and Error(unsupported) for an offline runtime.
+  explicit TransferEngine(const Runtime& runtime, TransferEngineOptions options = {});
   /// Shuts down: requests that have not started are cancelled (their tokens say so, their callbacks run);
-  /// started ones finish. Never hangs on a request whose dependencies complete.
+  /// started ones finish. Never hangs on a request whose dependencies complete. May be called from the
+  /// engine's own on_complete callback.
   ~TransferEngine();
   TransferEngine(const TransferEngine&) = delete;
   TransferEngine& operator=(const TransferEngine&) = delete;

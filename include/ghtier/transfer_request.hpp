@@ -36,9 +36,16 @@ enum class TransferStatus {
 
 /// Runs exactly once per request, on the engine's callback thread, after the request has ended (completed,
 /// failed or cancelled), e.g. to return the source buffer to its pool. Callbacks run one at a time, so one
-/// must not wait for a request that has a callback (its own included), destroy the engine, or call
-/// synchronize(). An exception it throws is caught and logged.
+/// must not wait for a request that has a callback (its own included) or call synchronize(). It may destroy
+/// the engine (the destructor then does not wait for the callback thread). An exception it throws is caught
+/// and logged.
 using TransferCallback = std::function<void(TransferStatus)>;
+
+/// The largest byte count one request (a copy, a prefetch, a batch's items together) or one host
+/// registration may name: 2^48 bytes (256 TiB), the user address space of a 4-level page table on x86-64 and
+/// aarch64, and more memory than any one machine holds. Larger sizes are refused with
+/// Error(invalid_argument) before any work starts, whether or not ghtier allocated the memory.
+inline constexpr std::size_t max_transfer_bytes = std::size_t{1} << 48;
 
 /// What a request waits for before it moves a byte.
 struct TransferDependencies {

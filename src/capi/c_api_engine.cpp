@@ -184,8 +184,8 @@ ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_eng
       throw Error(ErrorCode::unsupported,
                   "runtime is offline (created with an assumed_profile): a transfer engine needs a GPU");
     }
-    c->engine = std::make_unique<TransferEngine>(c->runtime->platform(), c->runtime->device(), c->runtime.get(),
-                                                 engine_options);
+    // Over the runtime: registered with it, so that ghtier_runtime_destroy waits for this engine's copies.
+    c->engine = std::make_unique<TransferEngine>(*c->runtime, engine_options);
     *engine = capi::add_handle<ghtier_engine_t>(capi::HandleKind::engine, std::move(c));
   });
 }

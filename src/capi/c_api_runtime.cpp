@@ -18,6 +18,7 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "core/log.hpp"
+#include "core/log_nothrow.hpp"
 #include "ghtier/builtin_policy.hpp"
 #include "ghtier/error.hpp"
 
@@ -34,7 +35,9 @@ struct CRuntime {
   std::unordered_map<void*, Buffer> buffers;  // by base pointer
   bool closed = false;
 
-  // Frees every allocation still live (called by ghtier_runtime_destroy, once).
+  // Frees every allocation still live (called by ghtier_runtime_destroy, once), with no user left to order
+  // the free: wait for every engine over the runtime and for the device first, then free synchronously,
+  // never touching the streams they were allocated on (the caller may have destroyed those already).
   void close() noexcept {
     std::unordered_map<void*, Buffer> live;
     {
@@ -42,9 +45,14 @@ struct CRuntime {
       closed = true;
       live.swap(buffers);
     }
-    if (!live.empty()) {
-      log(LogLevel::info, "ghtier_runtime_destroy: freeing {} allocations still live", live.size());
+    if (live.empty()) return;
+    detail::log_nothrow(LogLevel::info, "ghtier_runtime_destroy: freeing {} allocations still live", live.size());
+    try {
+      runtime->quiesce();
+    } catch (const std::exception& e) {
+      detail::log_nothrow(LogLevel::error, "ghtier_runtime_destroy: waiting for the device failed: {}", e.what());
     }
+    for (auto& [base, buffer] : live) buffer.set_stream(nullptr);
   }
 };
 

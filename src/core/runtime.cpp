@@ -195,6 +195,8 @@ void Runtime::reset_peaks() {
 
 std::optional<AllocationRecord> Runtime::find(const void* p) const { return core_->find(p); }
 
+void Runtime::quiesce() const { core_->quiesce(); }
+
 std::vector<AllocationRecord> Runtime::live_allocations() const {
   std::vector<AllocationRecord> all;
   for (MemoryMode mode : all_memory_modes) {

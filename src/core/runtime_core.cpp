@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/cuda_check.hpp"
 #include "core/device_selection.hpp"
 #include "core/log_nothrow.hpp"
 #include "core/nvtx_range.hpp"
@@ -115,6 +116,33 @@ void RuntimeCore::release(void* p, std::size_t bytes, MemoryMode mode, cudaStrea
     tracker.deallocate_async(p, bytes, default_alignment, stream);
   } else {
     tracker.deallocate(p, bytes, default_alignment);
+  }
+}
+
+std::uint64_t RuntimeCore::add_transfer_waiter(std::function<void()> wait) {
+  std::lock_guard lock(waiters_mutex_);
+  const std::uint64_t id = next_waiter_++;
+  transfer_waiters_.emplace(id, std::move(wait));
+  return id;
+}
+
+void RuntimeCore::remove_transfer_waiter(std::uint64_t id) noexcept {
+  try {
+    std::lock_guard lock(waiters_mutex_);
+    transfer_waiters_.erase(id);
+  } catch (...) {
+    log_nothrow(LogLevel::error, "Runtime: could not unregister transfer waiter {}", id);
+  }
+}
+
+void RuntimeCore::quiesce() const {
+  {
+    std::lock_guard lock(waiters_mutex_);
+    for (const auto& [id, wait] : transfer_waiters_) wait();
+  }
+  if (!offline_) {
+    ScopedDevice selection(device_);
+    GHTIER_CUDA_CHECK(cudaDeviceSynchronize());
   }
 }
 

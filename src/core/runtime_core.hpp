@@ -7,12 +7,14 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 
+#include "ghtier/allocation_record.hpp"
 #include "ghtier/budget_adaptor.hpp"
 #include "ghtier/buffer.hpp"
 #include "ghtier/placement.hpp"
@@ -26,7 +28,7 @@ namespace ghtier::detail {
 /// Index of a mode in per-mode arrays; throws Error(invalid_argument) naming `what` for a value outside the enum.
 [[nodiscard]] std::size_t mode_index(MemoryMode mode, const char* what);
 
-class RuntimeCore final : public std::enable_shared_from_this<RuntimeCore> {
+class RuntimeCore final : public AllocationLookup, public std::enable_shared_from_this<RuntimeCore> {
  public:
   /// One mode's stack: upstream <- budget <- statistics <- tracker (the runtime allocates from the tracker).
   struct Tier {
@@ -41,7 +43,7 @@ class RuntimeCore final : public std::enable_shared_from_this<RuntimeCore> {
   RuntimeCore(Platform platform, int device, bool offline, std::array<std::shared_ptr<MemoryResource>, 4> upstreams,
               const std::array<std::size_t, 4>& budgets, std::shared_ptr<const TierPolicy> policy,
               const std::string& why_unavailable);
-  ~RuntimeCore();
+  ~RuntimeCore() override;
   RuntimeCore(const RuntimeCore&) = delete;
   RuntimeCore& operator=(const RuntimeCore&) = delete;
 
@@ -60,13 +62,22 @@ class RuntimeCore final : public std::enable_shared_from_this<RuntimeCore> {
   /// Frees a Buffer's memory (stream-ordered on `stream` when not null). Never throws.
   void release(void* p, std::size_t bytes, MemoryMode mode, cudaStream_t stream) noexcept;
 
-  [[nodiscard]] std::optional<AllocationRecord> find(const void* p) const;
+  [[nodiscard]] std::optional<AllocationRecord> find(const void* p) const override;
   [[nodiscard]] std::optional<Placement> placement_of(const void* p) const;
 
   /// The allocation holding all of [p, p + bytes), for an operation named `operation`. Throws Error:
   /// unsupported (offline), invalid_argument (null p, zero bytes, a range past the allocation's end),
   /// not_found (not an allocation of this runtime).
   [[nodiscard]] AllocationRecord checked_range(const void* p, std::size_t bytes, const char* operation) const;
+  /// Registers `wait`, which blocks until its owner (a transfer engine) has nothing queued or in flight, so
+  /// that memory this runtime frees on its own is never under a copy. Returns an id for remove_transfer_waiter.
+  [[nodiscard]] std::uint64_t add_transfer_waiter(std::function<void()> wait);
+  /// Unregisters a waiter; blocks while a quiesce() is calling it (so its owner may go right after).
+  void remove_transfer_waiter(std::uint64_t id) noexcept;
+  /// Calls every registered waiter, then waits for the device (cudaDeviceSynchronize; skipped offline).
+  /// Throws Error(cuda_error).
+  void quiesce() const;
+
   /// Throws Error(unsupported) unless the driver can move pages of `mode` on this platform.
   void require_movable(MemoryMode mode, const char* operation) const;
   /// Throws Error(unsupported) for an offline runtime.
@@ -81,6 +92,9 @@ class RuntimeCore final : public std::enable_shared_from_this<RuntimeCore> {
   std::shared_ptr<const TierPolicy> policy_;
   mutable std::mutex placements_mutex_;
   std::map<std::uintptr_t, Placement> placements_;  // by base address, for every live allocation
+  mutable std::mutex waiters_mutex_;  // held while waiters run: a waiter is never removed mid-call
+  std::map<std::uint64_t, std::function<void()>> transfer_waiters_;
+  std::uint64_t next_waiter_ = 1;
 };
 
 }  // namespace ghtier::detail

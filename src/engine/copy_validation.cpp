@@ -19,6 +19,7 @@ namespace {
 std::uintptr_t address_of(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
 
 void require_no_wrap(const void* p, std::size_t bytes, const char* what, const char* name) {
+  require_plausible_size(bytes, what);
   if (bytes > std::numeric_limits<std::uintptr_t>::max() - address_of(p)) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("{}: {} = {} with {} bytes wraps around the address space", what, name, p, bytes));
@@ -42,6 +43,31 @@ void require_within_allocation(const void* p, std::size_t bytes, const Allocatio
 }
 
 }  // namespace
+
+void require_plausible_size(std::size_t bytes, const char* what) {
+  if (bytes > max_transfer_bytes) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("{}: {} bytes is more than any address space holds (the limit is {} bytes, 2^48, "
+                            "ghtier::max_transfer_bytes): a size computed from a wrapped or uninitialised value?",
+                            what, bytes, max_transfer_bytes));
+  }
+}
+
+std::size_t batch_total_bytes(std::span<const BatchCopyItem> items) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::size_t bytes = items[i].bytes;
+    // Each term is at most 2^48 once checked, so the sum cannot wrap before it passes the limit.
+    if (bytes > max_transfer_bytes || total + bytes > max_transfer_bytes) {
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("BatchCopyRequest: item {} ({} bytes) brings the batch to more than {} bytes (2^48, "
+                              "ghtier::max_transfer_bytes), more than any address space holds",
+                              i, bytes, max_transfer_bytes));
+    }
+    total += bytes;
+  }
+  return total;
+}
 
 void validate_range(const void* ptr, std::size_t bytes, const AllocationLookup* lookup, const char* what) {
   if (ptr == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{}: ptr is null", what));
@@ -68,6 +94,7 @@ void validate_copy(const void* dst, const void* src, std::size_t bytes, const Al
 
 void validate_batch(std::span<const BatchCopyItem> items, const AllocationLookup* lookup) {
   if (items.empty()) throw Error(ErrorCode::invalid_argument, "BatchCopyRequest: the batch has no items");
+  (void)batch_total_bytes(items);
   // The item's name is formatted only when it is refused: a batch of 10,000 KV blocks would otherwise spend
   // more time naming items than copying them.
   for (std::size_t i = 0; i < items.size(); ++i) {

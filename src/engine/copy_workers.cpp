@@ -1,5 +1,5 @@
-// CopyWorkers: a queue of pieces; workers spin briefly before sleeping, since the next chunk's pieces
-// usually arrive within microseconds of the last ones finishing.
+// CopyWorkers: a copy is cut into pieces, one task each on the worker pool; workers spin briefly before
+// sleeping, since the next chunk's pieces usually arrive within microseconds of the last ones finishing.
 #include "engine/copy_workers.hpp"
 
 #include <algorithm>
@@ -10,24 +10,12 @@
 #include "engine/stream_copy.hpp"
 #include "ghtier/error.hpp"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 namespace ghtier::detail {
 
 namespace {
 constexpr std::size_t min_piece_bytes = std::size_t{256} << 10;
 constexpr std::size_t piece_alignment = 4096;
 constexpr auto spin_time = std::chrono::microseconds(50);
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__)
-  _mm_pause();
-#else
-  std::this_thread::yield();
-#endif
-}
 }  // namespace
 
 unsigned CopyWorkers::default_threads() noexcept {
@@ -36,32 +24,17 @@ unsigned CopyWorkers::default_threads() noexcept {
   return std::clamp(spare, 2u, 12u);
 }
 
-CopyWorkers::CopyWorkers(unsigned threads) {
-  if (threads == 0) throw Error(ErrorCode::invalid_argument, "CopyWorkers: thread count is zero");
-  threads_.reserve(threads);
-  try {
-    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
-  } catch (...) {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (auto& t : threads_) t.join();
-    throw;
-  }
-}
+CopyWorkers::CopyWorkers(unsigned threads) : pool_("CPU copy threads", threads, spin_time) {}
 
-CopyWorkers::~CopyWorkers() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  for (auto& t : threads_) t.join();
-}
+CopyWorkers::~CopyWorkers() = default;
 
 void CopyWorkers::post_copy(void* dst, const void* src, std::size_t bytes, std::function<void()> on_done) {
+  struct Piece {
+    std::byte* dst = nullptr;
+    const std::byte* src = nullptr;
+    std::size_t bytes = 0;
+    std::shared_ptr<Group> group;
+  };
   auto group = std::make_shared<Group>();
   group->on_done = std::move(on_done);
   // As many pieces as threads, none under min_piece_bytes, boundaries 4 KiB-aligned in the destination.
@@ -84,60 +57,26 @@ void CopyWorkers::post_copy(void* dst, const void* src, std::size_t bytes, std::
   }
   if (pieces.empty()) pieces.push_back(Piece{d, s, bytes, group});
   group->remaining.store(pieces.size(), std::memory_order_relaxed);
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& piece : pieces) pieces_.push_back(std::move(piece));
-    queued_.fetch_add(pieces.size(), std::memory_order_release);
-  }
-  wake_.notify_all();
-}
-
-bool CopyWorkers::take(Piece& piece) {
-  std::lock_guard lock(mutex_);
-  if (pieces_.empty()) return false;
-  piece = std::move(pieces_.front());
-  pieces_.pop_front();
-  queued_.fetch_sub(1, std::memory_order_relaxed);
-  return true;
-}
-
-void CopyWorkers::run() {
-  for (;;) {
-    Piece piece;
-    if (!take(piece)) {
-      // Spin a little: the next chunk is usually posted right after this one finishes.
-      const auto until = std::chrono::steady_clock::now() + spin_time;
-      bool found = false;
-      while (std::chrono::steady_clock::now() < until) {
-        for (int i = 0; i < 64; ++i) cpu_relax();
-        if (queued_.load(std::memory_order_acquire) > 0 && take(piece)) {
-          found = true;
-          break;
+  std::vector<WorkerPool::Task> tasks;
+  tasks.reserve(pieces.size());
+  for (const Piece& piece : pieces) {
+    tasks.emplace_back([piece] {
+      {
+        NvtxRange range("ghtier::staging_copy", piece.bytes);
+        stream_copy(piece.dst, piece.src, piece.bytes);
+      }
+      if (piece.group->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        try {
+          if (piece.group->on_done) piece.group->on_done();
+        } catch (const std::exception& e) {
+          log(LogLevel::error, "CopyWorkers: a completion handler threw: {}", e.what());
+        } catch (...) {
+          log(LogLevel::error, "CopyWorkers: a completion handler threw an unknown exception");
         }
       }
-      if (!found) {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || !pieces_.empty(); });
-        if (pieces_.empty()) return;  // stopping, and nothing left to copy
-        piece = std::move(pieces_.front());
-        pieces_.pop_front();
-        queued_.fetch_sub(1, std::memory_order_relaxed);
-      }
-    }
-    {
-      NvtxRange range("ghtier::staging_copy", piece.bytes);
-      stream_copy(piece.dst, piece.src, piece.bytes);
-    }
-    if (piece.group->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      try {
-        if (piece.group->on_done) piece.group->on_done();
-      } catch (const std::exception& e) {
-        log(LogLevel::error, "CopyWorkers: a completion handler threw: {}", e.what());
-      } catch (...) {
-        log(LogLevel::error, "CopyWorkers: a completion handler threw an unknown exception");
-      }
-    }
+    });
   }
+  pool_.post(std::move(tasks));
 }
 
 }  // namespace ghtier::detail

@@ -1,17 +1,13 @@
-// CopyWorkers: the engine's persistent CPU copy threads. Staged copies fill and drain pinned slots with
+// CopyWorkers: the engine's persistent CPU copy threads (a WorkerPool). Staged copies fill and drain pinned slots with
 // them, and host-to-host copies run on them. Persistent matters: spawning threads per chunk loses a third of
 // the staged bandwidth (docs/benchmarks.md, "Figures behind defaults").
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
-#include <memory>
-#include <mutex>
-#include <thread>
-#include <vector>
+
+#include "engine/worker_pool.hpp"
 
 namespace ghtier::detail {
 
@@ -28,7 +24,7 @@ class CopyWorkers {
   /// after the last piece. Never blocks. on_done must not throw (it is caught and logged if it does).
   void post_copy(void* dst, const void* src, std::size_t bytes, std::function<void()> on_done);
 
-  [[nodiscard]] unsigned threads() const noexcept { return static_cast<unsigned>(threads_.size()); }
+  [[nodiscard]] unsigned threads() const noexcept { return pool_.threads(); }
   /// Default thread count for this machine: hardware threads minus room for the dispatchers, 2..12.
   [[nodiscard]] static unsigned default_threads() noexcept;
 
@@ -37,22 +33,8 @@ class CopyWorkers {
     std::atomic<std::size_t> remaining{0};
     std::function<void()> on_done;
   };
-  struct Piece {
-    std::byte* dst = nullptr;
-    const std::byte* src = nullptr;
-    std::size_t bytes = 0;
-    std::shared_ptr<Group> group;
-  };
 
-  void run();
-  bool take(Piece& piece);
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Piece> pieces_;
-  std::atomic<std::size_t> queued_{0};
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
+  WorkerPool pool_;
 };
 
 }  // namespace ghtier::detail

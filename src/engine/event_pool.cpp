@@ -3,11 +3,13 @@
 
 #include "core/cuda_check.hpp"
 #include "engine/device_guard.hpp"
+#include "engine/live_engines.hpp"
 
 namespace ghtier::detail {
 
 EventPool::~EventPool() {
-  if (free_.empty()) return;
+  // At exit, after the engines' exit handler, CUDA may be torn down: the OS reclaims the events.
+  if (free_.empty() || process_exiting()) return;
   int previous = -1;
   const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device_ &&
                         cudaSetDevice(device_) == cudaSuccess;

@@ -1,4 +1,4 @@
-// EventWatcher: a thread that waits for CUDA events in the order they are handed to it and runs a handler
+// EventWatcher: a serial executor that waits for CUDA events in the order they are handed to it and runs a handler
 // for each once it has completed. The engine never polls events: cudaEventQuery reports "not ready" as an
 // error code, which compute-sanitizer counts as an API error, and polling costs a core. Events given to a
 // watcher should be created with cudaEventBlockingSync, so that the watcher sleeps while it waits.
@@ -6,11 +6,9 @@
 
 #include <cuda_runtime_api.h>
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
-#include <thread>
+
+#include "engine/serial_executor.hpp"
 
 namespace ghtier::detail {
 
@@ -21,28 +19,18 @@ class EventWatcher {
   /// Starts the thread with `device` current and stream capture mode relaxed (so another thread's global
   /// capture does not forbid its waits).
   explicit EventWatcher(int device);
-  /// Waits for every watched event, runs its handler, then joins.
-  ~EventWatcher();
+  /// Waits for every watched event, runs its handler, then stops (never joining itself).
+  ~EventWatcher() = default;
   EventWatcher(const EventWatcher&) = delete;
   EventWatcher& operator=(const EventWatcher&) = delete;
 
   /// Runs `handler(status)` on the watcher's thread once `event` (as recorded now) has completed; status is
-  /// cudaEventSynchronize's. Events are waited for in the order watch() is called. The handler must not throw.
+  /// cudaEventSynchronize's. Events are waited for in the order watch() is called. The handler must not
+  /// throw (it is logged if it does). Wakes the thread only while it sleeps.
   void watch(cudaEvent_t event, Handler handler);
 
  private:
-  struct Entry {
-    cudaEvent_t event;
-    Handler handler;
-  };
-  void run(int device);
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Entry> entries_;
-  bool stop_ = false;
-  bool sleeping_ = false;  // waiting on wake_: only then does watch() notify (a futex wake, a system call)
-  std::thread thread_;
+  SerialExecutor executor_;
 };
 
 /// Makes the calling thread's stream capture mode relaxed for a scope: ghtier's own CUDA calls (pointer

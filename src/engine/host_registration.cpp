@@ -4,10 +4,13 @@
 #include <cuda_runtime_api.h>
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 #include "core/cuda_check.hpp"
 #include "core/nvtx_range.hpp"
+#include "engine/copy_validation.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -15,6 +18,12 @@ namespace ghtier {
 HostRegistration::HostRegistration(void* p, std::size_t bytes) {
   if (p == nullptr) throw Error(ErrorCode::invalid_argument, "HostRegistration: p is null");
   if (bytes == 0) throw Error(ErrorCode::invalid_argument, fmt::format("HostRegistration: zero bytes at {}", p));
+  // Before any CUDA call: a wrapped size must not reach the driver (or the page walk under it).
+  detail::require_plausible_size(bytes, "HostRegistration");
+  if (bytes - 1 > std::numeric_limits<std::uintptr_t>::max() - reinterpret_cast<std::uintptr_t>(p)) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("HostRegistration: [{}, +{}) wraps around the address space", p, bytes));
+  }
   detail::NvtxRange range("ghtier::host_register", bytes);
   // Refuse memory CUDA already knows before asking it to register: a refused cudaHostRegister is an API
   // error that tools such as compute-sanitizer report. Both ends are checked (a partial overlap shows there).

@@ -13,23 +13,27 @@
 #include <span>
 
 #include "core/cuda_check.hpp"
+#include "core/runtime_core.hpp"
 #include "core/log.hpp"
 #include "core/nvtx_range.hpp"
 #include "cuda/gpu_access.hpp"
 #include "engine/batch_builder.hpp"
-#include "engine/batch_copy_kernel.hpp"
+#include "engine/batch_issue.hpp"
 #include "engine/batch_mechanism_choice.hpp"
-#include "engine/callback_runner.hpp"
+#include "engine/serial_executor.hpp"
 #include "engine/chunk_planner.hpp"
 #include "engine/copy_validation.hpp"
 #include "engine/copy_workers.hpp"
 #include "engine/device_guard.hpp"
 #include "engine/event_pool.hpp"
 #include "engine/event_watcher.hpp"
+#include "engine/graph_owned_event.hpp"
+#include "engine/live_engines.hpp"
 #include "engine/transfer_job.hpp"
 #include "engine/transfer_lane.hpp"
 #include "engine/transfer_route.hpp"
 #include "engine/transfer_state.hpp"
+#include "ghtier/runtime.hpp"
 
 namespace ghtier {
 
@@ -90,9 +94,21 @@ struct TransferEngine::Impl {
         prefetch_planner(options_in.chunk_bytes, std::min(prefetch_alignment, std::bit_floor(options_in.chunk_bytes))),
         batch_builder(options_in.chunk_bytes, options_in.batch_max_items) {}
 
+  // Unregisters first (each call blocks while a quiesce() or the exit handler is using this engine), then
+  // shuts down. Here rather than in ~TransferEngine: a constructor that throws after registering unwinds too.
+  ~Impl() {
+    if (waiter_id != 0) runtime_core->remove_transfer_waiter(waiter_id);
+    if (live_id != 0) detail::remove_live_engine(live_id);
+    shutdown();
+    detail::destroy_retired_graph_events();
+  }
+
   Platform platform;
   int device;
   const AllocationLookup* lookup;
+  std::shared_ptr<detail::RuntimeCore> runtime_core;  // engines made over a Runtime: keeps `lookup` alive
+  std::uint64_t waiter_id = 0;                         // in runtime_core's transfer waiters
+  std::uint64_t live_id = 0;                           // in the process's live engines
   TransferEngineOptions options;
   detail::ChunkPlanner copy_planner;
   detail::ChunkPlanner staging_planner;
@@ -102,7 +118,7 @@ struct TransferEngine::Impl {
   std::shared_ptr<detail::EventPool> done_events;     // spin-waited: what callers wait on
   std::shared_ptr<detail::EventPool> watched_events;  // blocking-sync: what the engine's watchers sleep on
   std::shared_ptr<detail::EngineCounters> counters = std::make_shared<detail::EngineCounters>();
-  std::unique_ptr<detail::CallbackRunner> callbacks;
+  std::unique_ptr<detail::SerialExecutor> callbacks;  // runs on_complete callbacks, in order
   std::mutex workers_mutex;
   std::unique_ptr<detail::CopyWorkers> workers;
   detail::LaneContext context;
@@ -118,6 +134,40 @@ struct TransferEngine::Impl {
   }
 
   detail::TransferLane& lane(LaneId id) { return *lanes[static_cast<std::size_t>(id)]; }
+
+  // Lanes first (they cancel what has not started and finish the rest, using the copy threads and the
+  // callback thread), then the copy threads, then the callback thread (which runs what is left; called from
+  // a callback, it is not joined but ends by itself). Idempotent.
+  void shutdown() noexcept {
+    for (auto& l : lanes) {
+      if (l) l->shutdown();
+    }
+    // After the exit handler, CUDA may be torn down already (an engine in a static object): the lanes'
+    // streams and pinned slots are left to the OS rather than freed through a runtime that is gone.
+    if (detail::process_exiting()) {
+      for (auto& l : lanes) (void)l.release();
+    }
+    for (auto& l : lanes) l.reset();
+    workers.reset();
+    callbacks.reset();
+  }
+
+  // At process exit: the lanes stop (queued requests cancelled, started ones finished, watcher and
+  // dispatcher threads ended), so no engine thread touches CUDA while it tears down. The objects stay: the
+  // engine's destructor may still run (static objects), and submit() then refuses.
+  void stop_for_exit() noexcept {
+    for (auto& l : lanes) {
+      if (l) l->shutdown();
+    }
+  }
+
+  // For Runtime::quiesce(): nothing queued or in flight on any lane (callbacks may still be pending: a
+  // quiesce from a callback must not wait for itself).
+  void wait_idle() {
+    for (auto& l : lanes) {
+      if (l) l->wait_idle();
+    }
+  }
 
   // The mode of a pointer: from the tracker when it knows (system memory excepted: the caller may have
   // registered it), else from CUDA.
@@ -168,15 +218,9 @@ struct TransferEngine::Impl {
   }
 
   CompletionToken finish_captured(cudaStream_t capture, std::size_t bytes) {
-    cudaEvent_t done = done_events->acquire();
-    try {
-      GHTIER_CUDA_CHECK(cudaEventRecord(done, capture));
-    } catch (...) {
-      done_events->release(done);
-      throw;
-    }
+    // make_state first: if it throws, the graph-owned event is not yet made (nothing to release).
     auto state = make_state(bytes, 1, 0, nullptr);
-    state->mark_captured(done);
+    state->mark_captured(detail::record_graph_owned_event(capture));
     return CompletionToken(std::move(state));
   }
 
@@ -319,10 +363,9 @@ struct TransferEngine::Impl {
   CompletionToken submit_batch(const BatchCopyRequest& request) {
     detail::DeviceGuard guard(device);
     detail::RelaxedCaptureScope relaxed;
-    std::size_t total = 0;
-    for (const BatchCopyItem& item : request.items) total += item.bytes;
+    detail::validate_batch(request.items, lookup);  // sizes (and their sum) first: no work for absurd input
+    const std::size_t total = detail::batch_total_bytes(request.items);
     detail::NvtxRange range("ghtier::batch_submit", total);
-    detail::validate_batch(request.items, lookup);
     const cudaStream_t capture = capturing_stream(request.wait_on, "BatchCopyRequest");
     if (capture != nullptr && request.on_complete) {
       throw Error(ErrorCode::invalid_argument,
@@ -423,26 +466,11 @@ struct TransferEngine::Impl {
     if (capture != nullptr) {
       join_dependencies(capture, request.wait_on);
       for (auto& [lane_id, group] : batches) {
+        // The lanes' issuing code; a loop of cudaMemcpyAsync rather than the batch API: certain to be capturable.
+        const detail::BatchIssueMode mode =
+            use_sm(lane_id, group) ? detail::BatchIssueMode::sm_kernel : detail::BatchIssueMode::memcpy_loop;
         for (const detail::BatchCall& call : batch_builder.build(group.items)) {
-          if (use_sm(lane_id, group)) {
-            detail::SmBatchItems items;
-            for (std::size_t first = 0; first < call.count(); first += detail::sm_batch_max_items) {
-              const std::size_t n = std::min<std::size_t>(detail::sm_batch_max_items, call.count() - first);
-              for (std::size_t i = 0; i < n; ++i) {
-                items.dst[i] = call.dsts[first + i];
-                items.src[i] = call.srcs[first + i];
-                items.bytes[i] = call.sizes[first + i];
-              }
-              items.count = static_cast<int>(n);
-              detail::launch_sm_batch_copy(items, static_cast<int>(n), capture);
-            }
-          } else {
-            // A loop of cudaMemcpyAsync: certain to be capturable.
-            for (std::size_t i = 0; i < call.count(); ++i) {
-              GHTIER_CUDA_CHECK(
-                  cudaMemcpyAsync(call.dsts[i], call.srcs[i], call.sizes[i], cudaMemcpyDefault, capture));
-            }
-          }
+          detail::issue_batch_call(call, mode, context.batches, capture);
         }
       }
       return finish_captured(capture, total);
@@ -498,7 +526,9 @@ TransferEngine::TransferEngine(const Platform& platform, int device, const Alloc
   GHTIER_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
   impl.done_events = std::make_shared<detail::EventPool>(device, 0u);
   impl.watched_events = std::make_shared<detail::EventPool>(device, cudaEventBlockingSync);
-  impl.callbacks = std::make_unique<detail::CallbackRunner>(device);
+  impl.callbacks = std::make_unique<detail::SerialExecutor>("transfer callbacks", [device] {
+    if (cudaSetDevice(device) != cudaSuccess) (void)cudaGetLastError();  // callbacks then run on device 0
+  });
   impl.context.device = device;
   impl.context.options = options;
   impl.context.done_events = impl.done_events;
@@ -515,21 +545,35 @@ TransferEngine::TransferEngine(const Platform& platform, int device, const Alloc
     }
     throw;
   }
+  // A Runtime as the lookup (whichever constructor): share its core rather than point at the Runtime
+  // object, and register with it so that Runtime::quiesce() waits for this engine.
+  if (const auto* runtime = dynamic_cast<const Runtime*>(lookup)) {
+    impl.runtime_core = runtime->shared_core();
+    impl.lookup = impl.runtime_core.get();
+    impl.waiter_id = impl.runtime_core->add_transfer_waiter([&impl] { impl.wait_idle(); });
+  }
+  // After CUDA is initialised (above): the exit handler then runs before CUDA's own finalisers.
+  impl.live_id = detail::add_live_engine([&impl] { impl.stop_for_exit(); });
+  detail::destroy_retired_graph_events();
   log(LogLevel::debug, "TransferEngine on device {} ({}): chunk {} B, stream priorities {}..{}", device,
       to_string(platform.platform_class), options.chunk_bytes, greatest, least);
 }
 
-TransferEngine::~TransferEngine() {
-  if (!impl_) return;
-  // Lanes first (they cancel what has not started and finish the rest, using the copy threads and the
-  // callback thread), then the copy threads, then the callback thread (which runs what is left).
-  for (auto& lane : impl_->lanes) {
-    if (lane) lane->shutdown();
+namespace {
+const Runtime& require_online(const Runtime& runtime) {
+  if (runtime.offline()) {
+    throw Error(ErrorCode::unsupported,
+                "TransferEngine: the runtime is offline (made from an assumed profile): a transfer engine needs a "
+                "GPU");
   }
-  for (auto& lane : impl_->lanes) lane.reset();
-  impl_->workers.reset();
-  impl_->callbacks.reset();
+  return runtime;
 }
+}  // namespace
+
+TransferEngine::TransferEngine(const Runtime& runtime, TransferEngineOptions options)
+    : TransferEngine(require_online(runtime).platform(), runtime.device(), &runtime, options) {}
+
+TransferEngine::~TransferEngine() = default;  // ~Impl unregisters and shuts down
 
 // Counted once accepted: a submit that throws queued nothing (and its on_complete never runs).
 CompletionToken TransferEngine::submit(const CopyRequest& request) {
@@ -566,9 +610,9 @@ TransferStatistics TransferEngine::statistics() const {
   s.failed = c.failed.load(std::memory_order_relaxed);
   s.cancelled = c.cancelled.load(std::memory_order_relaxed);
   s.captured = c.captured.load(std::memory_order_relaxed);
-  s.batch_calls = impl_->context.batch_calls.load(std::memory_order_relaxed);
-  s.batch_fallback_calls = impl_->context.batch_fallback_calls.load(std::memory_order_relaxed);
-  s.sm_batch_launches = impl_->context.sm_batch_launches.load(std::memory_order_relaxed);
+  s.batch_calls = impl_->context.batches.batch_calls.load(std::memory_order_relaxed);
+  s.batch_fallback_calls = impl_->context.batches.batch_fallback_calls.load(std::memory_order_relaxed);
+  s.sm_batch_launches = impl_->context.batches.sm_batch_launches.load(std::memory_order_relaxed);
   s.queue_depth = s.to_device.queued + s.to_host.queued + s.local.queued;
   return s;
 }

@@ -12,7 +12,7 @@
 #include "core/cuda_check.hpp"
 #include "core/log.hpp"
 #include "core/nvtx_range.hpp"
-#include "engine/batch_copy_kernel.hpp"
+#include "engine/batch_issue.hpp"
 #include "engine/device_guard.hpp"
 
 namespace ghtier::detail {
@@ -52,8 +52,17 @@ TransferLane::TransferLane(LaneId id, LaneContext& context, int greatest_priorit
     }
     for (auto& watcher : watchers_) watcher = std::make_unique<EventWatcher>(context_.device);
     dependency_watcher_ = std::make_unique<EventWatcher>(context_.device);
-    thread_ = std::thread([this] { run(); });
+    dispatcher_ = std::make_unique<SerialExecutor>(fmt::format("transfer lane {} dispatcher", to_string(id_)), [this] {
+      if (cudaSetDevice(context_.device) != cudaSuccess) {
+        log(LogLevel::error, "transfer lane {}: cannot make device {} current", to_string(id_), context_.device);
+        (void)cudaGetLastError();
+      }
+      // Another thread's global capture must not forbid the lane's calls: relaxed for the thread's life.
+      cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+      if (cudaThreadExchangeStreamCaptureMode(&mode) != cudaSuccess) (void)cudaGetLastError();
+    });
   } catch (...) {
+    dispatcher_.reset();
     for (auto& watcher : watchers_) watcher.reset();
     dependency_watcher_.reset();
     destroy_streams();
@@ -103,6 +112,12 @@ std::shared_ptr<JobDependencies> TransferLane::snapshot_locked(const TransferDep
 
 void TransferLane::submit(std::shared_ptr<Job> job, const TransferDependencies* wait_on) {
   std::lock_guard lock(mutex_);
+  if (stopping_ || stopped_) {
+    throw Error(ErrorCode::unsupported,
+                fmt::format("transfer lane {} has shut down (the engine is being destroyed, or the process is "
+                            "exiting): the request was not queued",
+                            to_string(id_)));
+  }
   if (wait_on != nullptr && !job->dependencies && (!wait_on->events.empty() || !wait_on->streams.empty())) {
     job->dependencies = snapshot_locked(*wait_on, job->priority);
   }
@@ -112,6 +127,7 @@ void TransferLane::submit(std::shared_ptr<Job> job, const TransferDependencies* 
   // returns, with no thread hop. No need to wake the dispatcher: whatever this step could not start waits
   // for a chunk, fill, drain or dependency to complete, and each of those wakes it.
   step_locked();
+  if (idle_locked()) idle_.notify_all();  // e.g. a job that failed at once: synchronize() must not wait on
 }
 
 void TransferLane::shutdown() {
@@ -131,10 +147,17 @@ void TransferLane::shutdown() {
       }
     }
     stopping_ = true;
-    wake_.notify_all();
   }
   for (auto& job : cancelled) job->state->part_finished(TransferStatus::cancelled);
-  if (thread_.joinable()) thread_.join();
+  std::unique_ptr<SerialExecutor> dispatcher;
+  {
+    // Started jobs finish: watchers and copy threads keep advancing the lane (each posts a dispatcher step).
+    std::unique_lock lock(mutex_);
+    wake_dispatcher_locked();
+    idle_.wait(lock, [&] { return idle_locked(); });
+    dispatcher = std::move(dispatcher_);  // no step is posted from here on
+  }
+  dispatcher.reset();  // runs a step still queued (it finds nothing to do), then joins
   // Nothing is in flight any more: the watchers have nothing left to wait for.
   for (auto& watcher : watchers_) watcher.reset();
   dependency_watcher_.reset();
@@ -161,30 +184,21 @@ bool TransferLane::idle_locked() const noexcept {
          dependency_waits_ == 0;
 }
 
-void TransferLane::run() {
-  if (cudaSetDevice(context_.device) != cudaSuccess) {
-    log(LogLevel::error, "transfer lane {}: cannot make device {} current", to_string(id_), context_.device);
-    (void)cudaGetLastError();
-  }
-  RelaxedCaptureScope relaxed;  // another thread's global capture must not forbid the lane's calls
-  std::unique_lock lock(mutex_);
-  for (;;) {
+void TransferLane::wake_dispatcher_locked() {
+  if (step_posted_ || !dispatcher_) return;
+  step_posted_ = true;
+  dispatcher_->post([this] {
+    std::lock_guard lock(mutex_);
+    step_posted_ = false;
     step_locked();
-    if (idle_locked()) {
-      idle_.notify_all();
-      if (stopping_) return;
-    }
-    // Every source of progress (submitters, watchers, copy threads) changes state and notifies under mutex_,
-    // so nothing is missed between the step and the wait.
-    wake_.wait(lock);
-  }
+    if (idle_locked()) idle_.notify_all();
+  });
 }
 
 void TransferLane::advance_locked() {
   step_locked();
   if (idle_locked()) {
-    idle_.notify_all();
-    if (stopping_) wake_.notify_all();  // the dispatcher returns once the lane is idle
+    idle_.notify_all();  // wait_idle() and shutdown()
   }
 }
 
@@ -250,7 +264,7 @@ void TransferLane::on_drained(const std::shared_ptr<Job>& job, std::size_t chunk
   bytes_staged_ += job->chunks[chunk].bytes;
   --cpu_outstanding_;
   chunk_finished_locked(*job);
-  wake_.notify_all();
+  wake_dispatcher_locked();
 }
 
 void TransferLane::track_chunk_locked(InflightChunk chunk, cudaStream_t stream, bool last) {
@@ -411,7 +425,7 @@ bool TransferLane::ensure_started_locked(const std::shared_ptr<Job>& job_ptr, cu
           if (status != cudaSuccess && !job_ptr->error) {
             job_ptr->error = cuda_failure(status, "waiting for a dependency (cudaEventSynchronize)");
           }
-          wake_.notify_all();
+          wake_dispatcher_locked();
         });
       }
       if (!job.dependencies_ready) return false;
@@ -497,7 +511,7 @@ TransferLane::StartResult TransferLane::start_staged_locked(const std::shared_pt
       context_.workers().post_copy(staging.slot(*slot), job->src + chunk.offset, chunk.bytes, [this, fill] {
         std::lock_guard lock(mutex_);  // notify under the lock: see on_drained
         fill->done = true;
-        wake_.notify_all();
+        wake_dispatcher_locked();
       });
       return StartResult::started;
     }
@@ -556,51 +570,16 @@ TransferLane::StartResult TransferLane::start_host_copy_locked(const std::shared
     --host_copies_in_flight_;
     --cpu_outstanding_;
     chunk_finished_locked(*job);
-    wake_.notify_all();
+    wake_dispatcher_locked();
   });
   return StartResult::started;
 }
 
 void TransferLane::issue_batch_locked(const BatchCall& call, const Job& job, cudaStream_t stream) {
-  if (job.sm_batch) {
-    // Up to sm_batch_max_items per launch; the descriptors travel as the kernel's parameter.
-    SmBatchItems items;
-    for (std::size_t first = 0; first < call.count(); first += sm_batch_max_items) {
-      const std::size_t n = std::min<std::size_t>(sm_batch_max_items, call.count() - first);
-      for (std::size_t i = 0; i < n; ++i) {
-        items.dst[i] = call.dsts[first + i];
-        items.src[i] = call.srcs[first + i];
-        items.bytes[i] = call.sizes[first + i];
-      }
-      items.count = static_cast<int>(n);
-      launch_sm_batch_copy(items, static_cast<int>(n), stream);
-      context_.batch_calls.fetch_add(1, std::memory_order_relaxed);
-      context_.sm_batch_launches.fetch_add(1, std::memory_order_relaxed);
-    }
-    return;
-  }
-  if (call.count() > 1 && job.batch_api && context_.options.use_batch_api &&
-      context_.batch_api_usable.load(std::memory_order_relaxed)) {
-    cudaMemcpyAttributes attributes{};
-    attributes.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
-    std::size_t attribute_index = 0;
-    const cudaError_t status = cudaMemcpyBatchAsync(call.dsts.data(), call.srcs.data(), call.sizes.data(),
-                                                    call.count(), &attributes, &attribute_index, 1, stream);
-    if (status == cudaSuccess) {
-      context_.batch_calls.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    // Refused (an older driver, or memory the batch API does not take): the loop below does the same work.
-    // Once refused, not asked again: each refusal is an API error that tools such as compute-sanitizer count.
-    (void)cudaGetLastError();
-    context_.batch_fallback_calls.fetch_add(1, std::memory_order_relaxed);
-    context_.batch_api_usable.store(false, std::memory_order_relaxed);
-    log(LogLevel::info, "cudaMemcpyBatchAsync of {} copies refused ({}): using cudaMemcpyAsync from now on",
-        call.count(), cudaGetErrorName(status));
-  }
-  for (std::size_t i = 0; i < call.count(); ++i) {
-    GHTIER_CUDA_CHECK(cudaMemcpyAsync(call.dsts[i], call.srcs[i], call.sizes[i], cudaMemcpyDefault, stream));
-  }
+  const BatchIssueMode mode = job.sm_batch ? BatchIssueMode::sm_kernel
+                              : (job.batch_api && context_.options.use_batch_api) ? BatchIssueMode::batch_api
+                                                                                  : BatchIssueMode::memcpy_loop;
+  issue_batch_call(call, mode, context_.batches, stream);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 // TransferLane: one direction of the engine (to the device, to the host, or local). It owns a copy stream per
-// priority, a priority queue of jobs, a staging ring, a dispatcher thread, and event watchers. Every step of
-// its work is short and non-blocking under one mutex (enqueue a chunk, post a CPU copy, retire what the
-// watchers saw complete), so whichever thread sees progress runs a step itself: the submitter (no thread hop
-// for a small urgent copy) and the watcher that saw a chunk complete. The dispatcher thread runs steps when a
-// copy thread or the dependency watcher wakes it.
+// priority, a priority queue of jobs, a staging ring, a dispatcher (a serial executor), and event watchers.
+// Every step of its work is short and non-blocking under one mutex (enqueue a chunk, post a CPU copy, retire
+// what the watchers saw complete), so whichever thread sees progress runs a step itself: the submitter (no
+// thread hop for a small urgent copy) and the watcher that saw a chunk complete. The dispatcher runs steps
+// when a copy thread or the dependency watcher posts one.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -20,9 +20,11 @@
 #include <optional>
 #include <thread>
 
+#include "engine/batch_issue.hpp"
 #include "engine/copy_workers.hpp"
 #include "engine/event_pool.hpp"
 #include "engine/event_watcher.hpp"
+#include "engine/serial_executor.hpp"
 #include "engine/staging_buffers.hpp"
 #include "engine/transfer_job.hpp"
 #include "engine/transfer_queue.hpp"
@@ -39,10 +41,7 @@ struct LaneContext {
   std::shared_ptr<EventPool> done_events;     ///< spin-waited: what callers wait on (fast wakeup)
   std::shared_ptr<EventPool> watched_events;  ///< blocking-sync: what the engine's watchers sleep on
   std::function<CopyWorkers&()> workers;      ///< starts the copy threads on first use
-  std::atomic<bool> batch_api_usable{true};
-  std::atomic<std::uint64_t> batch_calls{0};
-  std::atomic<std::uint64_t> batch_fallback_calls{0};
-  std::atomic<std::uint64_t> sm_batch_launches{0};
+  BatchIssueState batches;  ///< the batch API's standing and the batch counters
 };
 
 class TransferLane {
@@ -88,7 +87,9 @@ class TransferLane {
   };
   enum class StartResult { started, blocked, finished };
 
-  void run();
+  // Posts one dispatcher step (a task on the dispatcher executor) unless one is already queued: copy
+  // threads and the dependency watcher call it under mutex_, so the lane cannot be destroyed under them.
+  void wake_dispatcher_locked();
   // A step on the thread that saw a chunk complete (a watcher), instead of waking the dispatcher for it: one
   // thread hop less per chunk, so the next chunk of a window starts sooner and a finished request is retired
   // before the caller's next submit can contend for the lock.
@@ -126,7 +127,6 @@ class TransferLane {
   std::size_t window_bytes_ = 0;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
   std::condition_variable idle_;
   TransferQueue<std::shared_ptr<Job>> queue_;
   std::array<std::deque<std::shared_ptr<InflightChunk>>, 2> inflight_;  // per stream, in enqueue order
@@ -139,6 +139,7 @@ class TransferLane {
   std::size_t host_copies_in_flight_ = 0;
   bool stopping_ = false;
   bool stopped_ = false;
+  bool step_posted_ = false;  // a dispatcher step is queued
 
   // Statistics.
   std::uint64_t parts_finished_ = 0;
@@ -152,7 +153,7 @@ class TransferLane {
   // Declared last: destroyed (joined) first, while everything their handlers touch still exists.
   std::array<std::unique_ptr<EventWatcher>, 2> watchers_;  // one per stream: events complete in stream order
   std::unique_ptr<EventWatcher> dependency_watcher_;
-  std::thread thread_;
+  std::unique_ptr<SerialExecutor> dispatcher_;  // runs steps that no watcher or submitter ran
 };
 
 }  // namespace ghtier::detail

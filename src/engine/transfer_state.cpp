@@ -12,7 +12,7 @@
 namespace ghtier::detail {
 
 TransferState::TransferState(std::size_t bytes, int parts, int cpu_parts, TransferCallback callback,
-                             std::shared_ptr<EventPool> events, CallbackRunner* runner,
+                             std::shared_ptr<EventPool> events, SerialExecutor* runner,
                              std::shared_ptr<EngineCounters> counters)
     : bytes_(bytes),
       parts_(parts),
@@ -28,7 +28,11 @@ TransferState::TransferState(std::size_t bytes, int parts, int cpu_parts, Transf
 }
 
 TransferState::~TransferState() {
-  for (cudaEvent_t event : done_events_) pool_->release(event);
+  if (captured_) {
+    release_graph_owned_event(graph_event_);  // the graph may still record it: never back to the pool
+  } else {
+    for (cudaEvent_t event : done_events_) pool_->release(event);
+  }
   if (!terminal_) nvtx3::end_range_in<NvtxDomain>(nvtx3::range_handle{nvtx_range_});
 }
 
@@ -40,10 +44,11 @@ void TransferState::add_done_event(cudaEvent_t event) {
   changed_.notify_all();
 }
 
-void TransferState::mark_captured(cudaEvent_t event) {
+void TransferState::mark_captured(GraphOwnedEvent event) {
   std::unique_lock lock(mutex_);
-  done_events_.push_back(event);
+  graph_event_ = event;  // first: released by the destructor even if push_back throws
   captured_ = true;
+  done_events_.push_back(event.event);
   decide_locked(lock, TransferStatus::captured);
 }
 
@@ -85,7 +90,7 @@ void TransferState::decide_locked(std::unique_lock<std::mutex>& lock, TransferSt
         callback(outcome);
       } catch (...) {
         self->become_terminal(outcome);
-        throw;  // CallbackRunner logs it
+        throw;  // the executor logs it
       }
       self->become_terminal(outcome);
     });

@@ -15,8 +15,9 @@
 #include <optional>
 #include <vector>
 
-#include "engine/callback_runner.hpp"
+#include "engine/serial_executor.hpp"
 #include "engine/event_pool.hpp"
+#include "engine/graph_owned_event.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/transfer_request.hpp"
 
@@ -37,7 +38,7 @@ class TransferState : public std::enable_shared_from_this<TransferState> {
   /// pageable memory, host copies) rather than with a CUDA event. `runner` (the engine's) runs the callback;
   /// only engine threads decide a request that has one, so it is used only while the engine lives.
   TransferState(std::size_t bytes, int parts, int cpu_parts, TransferCallback callback,
-                std::shared_ptr<EventPool> events, CallbackRunner* runner,
+                std::shared_ptr<EventPool> events, SerialExecutor* runner,
                 std::shared_ptr<EngineCounters> counters);
   ~TransferState();
   TransferState(const TransferState&) = delete;
@@ -49,8 +50,9 @@ class TransferState : public std::enable_shared_from_this<TransferState> {
   /// A part ended (completed, failed with `error`, or cancelled). The request ends with its last part:
   /// failed if any part failed, else cancelled if any was, else completed.
   void part_finished(TransferStatus outcome, std::optional<Error> error = std::nullopt);
-  /// The whole request was captured into a graph; `event` was recorded after it in the capture.
-  void mark_captured(cudaEvent_t event);
+  /// The whole request was captured into a graph; `event` was recorded after it in the capture. The state
+  /// holds the token's share of the event, which never returns to the pool (the graph owns the rest).
+  void mark_captured(GraphOwnedEvent event);
 
   // ---- token side ----
   [[nodiscard]] TransferStatus status();
@@ -73,7 +75,7 @@ class TransferState : public std::enable_shared_from_this<TransferState> {
   const int parts_;
   const int cpu_parts_;
   std::shared_ptr<EventPool> pool_;
-  CallbackRunner* runner_;
+  SerialExecutor* runner_;
   std::shared_ptr<EngineCounters> counters_;
   std::uint64_t nvtx_range_ = 0;
 
@@ -89,6 +91,7 @@ class TransferState : public std::enable_shared_from_this<TransferState> {
   TransferStatus outcome_ = TransferStatus::pending;
   bool terminal_ = false;
   bool captured_ = false;
+  GraphOwnedEvent graph_event_{};  // captured requests: the token's share of the graph's event
 };
 
 }  // namespace ghtier::detail

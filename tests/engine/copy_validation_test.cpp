@@ -68,6 +68,53 @@ TEST(CopyValidation, WrapAround) {
   EXPECT_GHTIER_ERROR(validate_range(at(~std::uintptr_t{0} - 4), 16, nullptr, "t"), ErrorCode::invalid_argument);
 }
 
+// Memory ghtier did not allocate (no lookup) gets the size check too: 2^60 bytes between two malloc'd
+// buffers does not wrap, and used to pass on to the CPU copy threads.
+TEST(CopyValidation, AbsurdSizesAreRefusedWithoutALookup) {
+  std::vector<std::byte> a(64);
+  std::vector<std::byte> b(64);
+  const std::size_t huge = std::size_t{1} << 60;
+  EXPECT_GHTIER_ERROR(validate_copy(a.data(), b.data(), huge, nullptr, "t"), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(validate_range(a.data(), huge, nullptr, "t"), ErrorCode::invalid_argument);
+  const std::vector<BatchCopyItem> one{{a.data(), b.data(), huge}};
+  EXPECT_GHTIER_ERROR(validate_batch(one, nullptr), ErrorCode::invalid_argument);
+  // The limit itself passes the size check (the range check then decides); one byte more does not.
+  EXPECT_NO_THROW(require_plausible_size(max_transfer_bytes, "t"));
+  EXPECT_GHTIER_ERROR(require_plausible_size(max_transfer_bytes + 1, "t"), ErrorCode::invalid_argument);
+  // Random sizes against the documented limit.
+  auto rng = test::fresh_rng();
+  for (int i = 0; i < 1000; ++i) {
+    const std::size_t bytes = rng() >> (rng() % 64);
+    if (bytes > max_transfer_bytes) {
+      SCOPED_TRACE(bytes);
+      EXPECT_GHTIER_ERROR(require_plausible_size(bytes, "t"), ErrorCode::invalid_argument);
+    } else {
+      EXPECT_NO_THROW(require_plausible_size(bytes, "t")) << bytes;
+    }
+  }
+}
+
+// Item sizes are summed with an overflow check: the sum of items that each pass must not wrap.
+TEST(CopyValidation, BatchTotalsAreCheckedAgainstAReference) {
+  auto rng = test::fresh_rng();
+  for (int round = 0; round < 200; ++round) {
+    std::vector<BatchCopyItem> items(1 + rng() % 8);
+    unsigned __int128 reference = 0;
+    for (auto& item : items) {
+      item.bytes = rng() >> (14 + rng() % 50);  // up to 2^50: some batches pass the limit, some do not
+      reference += item.bytes;
+    }
+    if (reference > max_transfer_bytes) {
+      EXPECT_GHTIER_ERROR((void)batch_total_bytes(items), ErrorCode::invalid_argument);
+    } else {
+      EXPECT_EQ(batch_total_bytes(items), static_cast<std::size_t>(reference));
+    }
+  }
+  // Items whose sum wraps a 64-bit size to something small.
+  const std::vector<BatchCopyItem> wrapping{{nullptr, nullptr, ~std::size_t{0}}, {nullptr, nullptr, 2}};
+  EXPECT_GHTIER_ERROR((void)batch_total_bytes(wrapping), ErrorCode::invalid_argument);
+}
+
 TEST(CopyValidation, TrackedAllocationBounds) {
   FakeLookup lookup;
   lookup.add(0x100000, 4096);

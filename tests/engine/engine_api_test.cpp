@@ -2,6 +2,14 @@
 // arguments, names of the enums.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "core/runtime_core.hpp"
+#include "ghtier/runtime.hpp"
+
 #include "ghtier/completion_token.hpp"
 #include "ghtier/host_registration.hpp"
 #include "ghtier/transfer_engine.hpp"
@@ -70,11 +78,57 @@ TEST(TransferEngineApi, HostRegistrationArguments) {
   char buffer[64];
   EXPECT_GHTIER_ERROR(HostRegistration(nullptr, 4096), ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(HostRegistration(buffer, 0), ErrorCode::invalid_argument);
+  // Sizes no address space holds, and ranges that wrap, are refused before any CUDA call (this runs
+  // without a GPU: a CUDA call would fail with another code).
+  EXPECT_GHTIER_ERROR(HostRegistration(buffer, std::size_t{1} << 60), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(HostRegistration(buffer, max_transfer_bytes + 1), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(HostRegistration(reinterpret_cast<void*>(~std::uintptr_t{0} - 4095), 8192),
+                      ErrorCode::invalid_argument);
   HostRegistration none;
   EXPECT_FALSE(none.registered());
   EXPECT_EQ(none.data(), nullptr);
   EXPECT_EQ(none.size(), 0u);
   none.reset();  // nothing to undo
+}
+
+// The engine refuses an offline runtime (no GPU behind it) with a clear error, before touching CUDA.
+TEST(TransferEngineApi, RefusesAnOfflineRuntime) {
+  RuntimeOptions options;
+  options.assumed_profile = "gh200";
+  const Runtime runtime(options);
+  EXPECT_GHTIER_ERROR(TransferEngine{runtime}, ErrorCode::unsupported);
+}
+
+// Runtime::quiesce calls every registered transfer waiter (what engines over the runtime register), and a
+// waiter being called is never removed under it: remove_transfer_waiter returns only after the call ends,
+// so an engine destroyed during a quiesce is not waited on after it is gone.
+TEST(TransferEngineApi, QuiesceCallsWaitersAndRemovalWaitsForTheCall) {
+  RuntimeOptions options;
+  options.assumed_profile = "x86-h100-pcie";
+  const Runtime runtime(options);
+  const std::shared_ptr<detail::RuntimeCore> core = runtime.shared_core();
+  std::atomic<int> calls{0};
+  std::atomic<bool> inside{false};
+  std::atomic<bool> finished{false};
+  const std::uint64_t slow = core->add_transfer_waiter([&] {
+    inside = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ++calls;
+    finished = true;
+  });
+  const std::uint64_t quick = core->add_transfer_waiter([&] { ++calls; });
+  std::thread quiescer([&] { runtime.quiesce(); });
+  while (!inside) std::this_thread::yield();
+  core->remove_transfer_waiter(slow);
+  EXPECT_TRUE(finished.load());  // removal waited for the call in progress
+  quiescer.join();
+  EXPECT_EQ(calls.load(), 2);
+  runtime.quiesce();  // only the quick one is left
+  EXPECT_EQ(calls.load(), 3);
+  core->remove_transfer_waiter(quick);
+  core->remove_transfer_waiter(quick);  // twice: no effect
+  runtime.quiesce();
+  EXPECT_EQ(calls.load(), 3);
 }
 
 TEST(TransferEngineApi, EnumNames) {
