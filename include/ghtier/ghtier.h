@@ -271,8 +271,9 @@ typedef struct ghtier_allocation_info_t {
  *  that is not a GPU of this machine (or, offline, a negative one) is GHTIER_ERROR_INVALID_ARGUMENT.
  *  On failure *runtime is set to NULL. */
 ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, ghtier_runtime_t** runtime);
-/** Destroys a runtime and frees every allocation still live through it (the caller must ensure no GPU work
- *  still uses them). NULL is a no-op; a destroyed, foreign or wrong-type handle is INVALID_ARGUMENT.
+/** Destroys a runtime and frees every allocation still live through it. Before freeing, it waits for the
+ *  copies of every engine over the runtime and for the device, and frees synchronously without touching the
+ *  allocations' streams (which the caller may have destroyed already). NULL is a no-op; a destroyed, foreign or wrong-type handle is INVALID_ARGUMENT.
  *  A call on the runtime that another thread is running at the time finishes on the still-alive runtime;
  *  an allocation that ends after the destroy frees its memory and returns INVALID_ARGUMENT (never a
  *  pointer already freed). Objects made from the runtime (engines, kernel handles) keep it alive. */

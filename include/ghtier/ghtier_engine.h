@@ -115,8 +115,8 @@ typedef struct ghtier_engine_statistics_t {
   uint64_t sm_batch_launches; /**< of batch_calls, SM batch kernel launches */
 } ghtier_engine_statistics_t;
 
-/** Creates an engine on the runtime's GPU. The runtime must outlive the engine's transfers of its memory
- *  (destroy the engine, or synchronize it, before the runtime). An offline runtime (assumed_profile) has no
+/** Creates an engine on the runtime's GPU. The engine keeps the runtime's resources alive, and
+ *  ghtier_runtime_destroy waits for the engine's copies before it frees what is still live. An offline runtime (assumed_profile) has no
  *  GPU: GHTIER_ERROR_UNSUPPORTED. On failure *engine is set to NULL. */
 ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_engine_options_t* options,
                                      ghtier_engine_t** engine);
