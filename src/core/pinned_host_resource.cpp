@@ -192,7 +192,7 @@ void PinnedHostResource::Impl::add_region_locked(std::size_t bytes) {
         cudaHostRegister(mapping.data(), mapping.size(), cudaHostRegisterPortable | cudaHostRegisterMapped);
     if (status != cudaSuccess) {
       (void)cudaGetLastError();
-      throw Error(status == cudaErrorMemoryAllocation ? ErrorCode::out_of_memory : ErrorCode::cuda_error,
+      throw_error(status == cudaErrorMemoryAllocation ? ErrorCode::out_of_memory : ErrorCode::cuda_error,
                   fmt::format("PinnedHostResource::reserve: cudaHostRegister of {} bytes failed: {} ({}); {} bytes "
                               "already pinned by this resource",
                               mapping.size(), cudaGetErrorString(status), cudaGetErrorName(status),
@@ -222,7 +222,7 @@ void* PinnedHostResource::Impl::allocate_from_regions(std::size_t bytes, std::si
     if (wait_for_pending()) {
       if (void* p = allocator_.allocate(bytes, alignment)) return p;
     }
-    throw Error(ErrorCode::out_of_memory,
+    throw OutOfMemoryError(
                 fmt::format("PinnedHostResource::allocate: {} bytes (alignment {}) do not fit: {} of {} bytes free, "
                             "largest free block {} bytes; growth is disabled (growth_bytes = 0)",
                             bytes, alignment, allocator_.free_bytes(), allocator_.capacity_bytes(),
@@ -262,6 +262,9 @@ cudaEvent_t PinnedHostResource::Impl::acquire_event() noexcept {
     cudaEvent_t event = nullptr;
     GHTIER_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
     return event;
+  } catch (const Error& e) {  // first: OutOfMemoryError is not caught as std::exception (see error.hpp)
+    detail::log_nothrow(LogLevel::error, "PinnedHostResource: cannot create an event: {}", e.what());
+    return nullptr;
   } catch (const std::exception& e) {
     detail::log_nothrow(LogLevel::error, "PinnedHostResource: cannot create an event: {}", e.what());
     return nullptr;
@@ -364,7 +367,7 @@ void* PinnedHostResource::Impl::allocate_from_cuda_pool(std::size_t bytes, std::
                               pool_, on);
   if (status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
-    throw Error(ErrorCode::out_of_memory,
+    throw OutOfMemoryError(
                 fmt::format("PinnedHostResource::allocate: the CUDA pinned host pool cannot provide {} bytes", bytes),
                 static_cast<int>(status));
   }
