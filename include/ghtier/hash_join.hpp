@@ -36,7 +36,8 @@ struct HashTableLayout {
 
 /// Pure: the layout for `build_rows` keys of `key_type`: capacity = the smallest power of two (>= 16)
 /// with build_rows / capacity <= max_load_factor. Throws Error(invalid_argument) for a key type that is
-/// not int32/int64, a load factor outside (0, 0.9], or more than max_hash_join_build_rows rows.
+/// not int32/int64, a load factor outside (0, 0.9], more than max_hash_join_build_rows rows, or a load
+/// factor so small that the table's size would not fit 64 bits.
 [[nodiscard]] HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type, bool has_payload,
                                                 double max_load_factor = default_hash_join_load_factor);
 

@@ -60,14 +60,24 @@ HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type,
                             build_rows, max_hash_join_build_rows));
   }
   HashTableLayout layout;
+  layout.slot_bytes = key_type == ColumnType::int64 ? sizeof(detail::HashSlot64) : sizeof(detail::HashSlot32);
+  layout.payload_bytes = has_payload ? 8 : 0;
+  const std::uint64_t bytes_per_slot = layout.slot_bytes + layout.payload_bytes;
+  // A tiny load factor asks for more slots than 64-bit sizes hold: refuse before any conversion of the
+  // double (casting an out-of-range double to an integer is undefined and gave a nearly full table).
+  constexpr std::uint64_t largest_capacity = std::uint64_t{1} << 63;
   const double wanted = std::ceil(static_cast<double>(build_rows) / max_load_factor);
+  if (!(wanted <= static_cast<double>(largest_capacity / bytes_per_slot))) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("hash join: {} build rows at a max_load_factor of {} need about {:.3g} slots of {} bytes, "
+                            "more than 64-bit sizes hold; use a larger load factor",
+                            build_rows, max_load_factor, wanted, bytes_per_slot));
+  }
   std::uint64_t capacity = std::bit_ceil(std::max<std::uint64_t>(min_capacity, static_cast<std::uint64_t>(wanted)));
   // Linear probing needs a free slot to end every walk (guaranteed since max_load_factor < 1; kept explicit).
   while (capacity <= build_rows) capacity *= 2;
   layout.capacity = capacity;
-  layout.slot_bytes = key_type == ColumnType::int64 ? sizeof(detail::HashSlot64) : sizeof(detail::HashSlot32);
-  layout.payload_bytes = has_payload ? 8 : 0;
-  layout.bytes = capacity * (layout.slot_bytes + layout.payload_bytes);
+  layout.bytes = capacity * bytes_per_slot;  // capacity <= bit_ceil(2^63 / bytes_per_slot): fits
   layout.load_factor = static_cast<double>(build_rows) / static_cast<double>(capacity);
   return layout;
 }
