@@ -18,7 +18,6 @@
 #include "cuda/gpu_access.hpp"
 #include "cuda/hash_join_kernels.hpp"
 #include "cuda/hash_table_slots.hpp"
-#include "cuda/stream_scratch.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -26,10 +25,6 @@ namespace ghtier {
 namespace {
 
 constexpr std::uint64_t min_capacity = 16;
-
-struct DeviceFree {
-  void operator()(void* p) const noexcept { GHTIER_CUDA_CHECK_NOTHROW(cudaFree(p)); }
-};
 
 detail::PayloadKind payload_kind(const std::optional<ColumnType>& type) noexcept {
   if (!type) return detail::PayloadKind::none;
@@ -83,7 +78,7 @@ HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type,
 }
 
 HashJoinTable::HashJoinTable(const ColumnView& keys, const std::optional<ColumnView>& payload, cudaStream_t stream,
-                             const HashJoinOptions& options) {
+                             const HashJoinOptions& options, MemoryResource& resource) {
   detail::check_column(keys, "HashJoinTable: keys");
   if (!is_integer(keys.type)) {
     throw Error(ErrorCode::invalid_argument,
@@ -106,9 +101,8 @@ HashJoinTable::HashJoinTable(const ColumnView& keys, const std::optional<ColumnV
   detail::NvtxRange range("ghtier::hash_join_build", keys.bytes() + (payload ? payload->bytes() : 0));
   const detail::DeviceLimits limits = detail::current_device_limits();
 
-  void* raw = nullptr;
-  GHTIER_CUDA_CHECK(cudaMalloc(&raw, layout.bytes));
-  std::unique_ptr<void, DeviceFree> memory(raw);
+  DeviceBuffer memory = DeviceBuffer::device_wide(layout.bytes, resource);
+  void* raw = memory.data();
   const std::uint64_t slot_array_bytes = layout.capacity * layout.slot_bytes;
   // 0xFF everywhere: every slot's row id reads empty_row.
   GHTIER_CUDA_CHECK(cudaMemsetAsync(raw, 0xFF, slot_array_bytes, stream));
@@ -132,45 +126,7 @@ HashJoinTable::HashJoinTable(const ColumnView& keys, const std::optional<ColumnV
   if (payload) payload_type_ = payload->type;
   build_rows_ = keys.rows;
   device_ = limits.device;
-  payloads_ = table.payloads;
-  slots_ = memory.release();
-}
-
-HashJoinTable::~HashJoinTable() { release(); }
-
-HashJoinTable::HashJoinTable(HashJoinTable&& other) noexcept
-    : layout_(other.layout_),
-      key_type_(other.key_type_),
-      payload_type_(other.payload_type_),
-      build_rows_(other.build_rows_),
-      slots_(std::exchange(other.slots_, nullptr)),
-      payloads_(std::exchange(other.payloads_, nullptr)),
-      device_(other.device_) {}
-
-HashJoinTable& HashJoinTable::operator=(HashJoinTable&& other) noexcept {
-  if (this != &other) {
-    release();
-    layout_ = other.layout_;
-    key_type_ = other.key_type_;
-    payload_type_ = other.payload_type_;
-    build_rows_ = other.build_rows_;
-    slots_ = std::exchange(other.slots_, nullptr);
-    payloads_ = std::exchange(other.payloads_, nullptr);
-    device_ = other.device_;
-  }
-  return *this;
-}
-
-void HashJoinTable::release() noexcept {
-  if (slots_ != nullptr) {
-    int previous = 0;
-    GHTIER_CUDA_CHECK_NOTHROW(cudaGetDevice(&previous));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaSetDevice(device_));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaFree(slots_));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaSetDevice(previous));
-  }
-  slots_ = nullptr;
-  payloads_ = nullptr;
+  memory_ = std::move(memory);
 }
 
 namespace {
@@ -262,15 +218,15 @@ void HashJoinTable::probe_async(const ColumnView& probe_keys, const JoinPairsOut
   const PlainProbe plan = plan_plain_probe(*this, probe_keys, pairs);
   detail::require_gpu_access(result, sizeof(JoinResult), "HashJoinTable::probe_async: result");
   detail::NvtxRange range("ghtier::hash_join_probe_async", probe_keys.bytes());
-  detail::StreamScratch scratch(sizeof(detail::JoinAccumulator), stream);
-  enqueue_plain_probe(plan, static_cast<detail::JoinAccumulator*>(scratch.get()), result, stream);
+  const DeviceBuffer scratch(sizeof(detail::JoinAccumulator), stream, *resource());
+  enqueue_plain_probe(plan, static_cast<detail::JoinAccumulator*>(scratch.data()), result, stream);
 }
 
 JoinResult HashJoinTable::probe(const ColumnView& probe_keys, const JoinPairsOutput& pairs, cudaStream_t stream) const {
   const PlainProbe plan = plan_plain_probe(*this, probe_keys, pairs);
   detail::NvtxRange range("ghtier::hash_join_probe", probe_keys.bytes());
-  detail::StreamScratch scratch(sizeof(AccumulatorAndResult), stream);
-  auto* device = static_cast<AccumulatorAndResult*>(scratch.get());
+  const DeviceBuffer scratch(sizeof(AccumulatorAndResult), stream, *resource());
+  auto* device = static_cast<AccumulatorAndResult*>(scratch.data());
   enqueue_plain_probe(plan, &device->accumulator, &device->result, stream);
   AccumulatorAndResult host{};
   GHTIER_CUDA_CHECK(cudaMemcpyAsync(&host, device, sizeof(host), cudaMemcpyDeviceToHost, stream));
@@ -288,8 +244,8 @@ JoinResult HashJoinTable::probe(const BitpackedColumnView& probe_keys, const Joi
   detail::NvtxRange range("ghtier::hash_join_probe_packed", probe_keys.packed_bytes());
   const detail::PackedColumn packed = detail::to_packed_column(probe_keys);
   const detail::ScanGrid grid = detail::plan_packed_grid(packed.block_count, detail::current_device_limits().sm_count);
-  detail::StreamScratch scratch(sizeof(AccumulatorAndResult), stream);
-  auto* device = static_cast<AccumulatorAndResult*>(scratch.get());
+  const DeviceBuffer scratch(sizeof(AccumulatorAndResult), stream, *resource());
+  auto* device = static_cast<AccumulatorAndResult*>(scratch.data());
   detail::launch_join_init(&device->accumulator, stream);
   if (packed.block_count > 0) {
     detail::launch_packed_hash_join_probe(packed, grid, plan.table, plan.pairs, &device->accumulator, stream);
