@@ -1,12 +1,17 @@
 // The exception types behind the error codes: memory failures (out_of_memory, out_of_budget) are also
 // std::bad_alloc, every other code is a plain Error; checked on the CPU through the factory, CUDA's status
-// mapping and a budget's refusal.
+// mapping and a budget's refusal, and a scan of the sources for throws that would bypass the types.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <new>
+#include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/cuda_check.hpp"
 #include "ghtier/budget_adaptor.hpp"
@@ -125,4 +130,33 @@ TEST(ErrorType, MakeErrorHoldsTheTypedException) {
   const std::exception_ptr other = make_error(ErrorCode::io_error, "later");
   EXPECT_FALSE(seen_as_bad_alloc([&] { std::rethrow_exception(other); }));
   EXPECT_EQ(caught_error([&] { std::rethrow_exception(other); }).code(), ErrorCode::io_error);
+}
+
+// A plain `throw Error(...)` with a memory code compiles but is not a std::bad_alloc: none may remain
+// (code merged from elsewhere included). Throw OutOfMemoryError / OutOfBudgetError or use throw_error().
+TEST(ErrorType, NoSourceThrowsAMemoryCodeAsAPlainError) {
+  const std::filesystem::path root = GHTIER_SOURCE_DIR;
+  const std::regex plain_throw(R"(throw\s+(ghtier::)?Error\s*\(\s*(ErrorCode::out_of_(memory|budget)|error_code_for|status\s*==))");
+  std::vector<std::string> offenders;
+  int files = 0;
+  for (const char* folder : {"src", "include", "tools", "bench", "examples", "tests", "python"}) {
+    if (!std::filesystem::exists(root / folder)) continue;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root / folder)) {
+      const std::string ext = entry.path().extension().string();
+      if (!entry.is_regular_file() || (ext != ".cpp" && ext != ".hpp" && ext != ".cu" && ext != ".cuh" && ext != ".h")) {
+        continue;
+      }
+      ++files;
+      std::ifstream in(entry.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      const std::string content = text.str();
+      for (auto it = std::sregex_iterator(content.begin(), content.end(), plain_throw); it != std::sregex_iterator();
+           ++it) {
+        offenders.push_back(std::filesystem::relative(entry.path(), root).string() + ": " + it->str());
+      }
+    }
+  }
+  EXPECT_GT(files, 100) << "the source tree was not found at " << root;
+  for (const std::string& offender : offenders) ADD_FAILURE() << offender;
 }
