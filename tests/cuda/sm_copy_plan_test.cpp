@@ -4,10 +4,8 @@
 
 #include <cmath>
 #include <limits>
-#include <random>
 #include <vector>
 
-#include "cuda/pitched_regions_overlap.hpp"
 #include "cuda/row_copy_plan.hpp"
 #include "cuda/sm_copy_kernels.hpp"
 #include "ghtier/platform.hpp"
@@ -126,64 +124,4 @@ TEST(SmCopyArguments, RefusedBeforeLaunch) {
   sm_copy(nullptr, nullptr, 0, nullptr);
   sm_copy_2d(nullptr, 0, nullptr, 0, 0, 5, nullptr);
   sm_copy_2d(nullptr, 0, nullptr, 0, 5, 0, nullptr);
-}
-
-// sm_copy_2d refuses regions that share a byte before any CUDA call (it had no overlap check at all), and
-// lets interleaved regions through to the access check (host vectors: unsupported on a machine without a
-// GPU or HMM, which proves the overlap check passed).
-TEST(SmCopyArguments, TwoDimensionalOverlapIsRefused) {
-  std::vector<unsigned char> m(4096);
-  const auto invalid = ErrorCode::invalid_argument;
-  EXPECT_GHTIER_ERROR(sm_copy_2d(m.data() + 8, 64, m.data(), 64, 32, 4, nullptr), invalid);  // rows overlap
-  EXPECT_GHTIER_ERROR(sm_copy_2d(m.data(), 64, m.data() + 8, 64, 32, 4, nullptr), invalid);
-  EXPECT_GHTIER_ERROR(sm_copy_2d(m.data() + 64 * 3, 64, m.data(), 64, 32, 4, nullptr), invalid);  // last meets first
-  EXPECT_GHTIER_ERROR(sm_copy_2d(m.data() + 100, 40, m.data(), 64, 32, 8, nullptr), invalid);    // other pitches
-  EXPECT_GHTIER_ERROR(sm_copy_2d(m.data(), 64, m.data(), 64, 32, 1, nullptr), invalid);          // one row, same
-  try {
-    sm_copy_2d(m.data() + 32, 64, m.data(), 64, 32, 4, nullptr);  // one column to the other: no shared byte
-  } catch (const Error& e) {
-    EXPECT_NE(e.code(), invalid) << e.what();
-  }
-}
-
-// Independent reference: every pair of rows, byte ranges compared directly.
-bool rows_overlap_brute(std::uintptr_t a, std::size_t pa, std::uintptr_t b, std::size_t pb, std::size_t w,
-                        std::size_t h) {
-  for (std::size_t i = 0; i < h; ++i) {
-    for (std::size_t j = 0; j < h; ++j) {
-      const std::uintptr_t x = a + i * pa;
-      const std::uintptr_t y = b + j * pb;
-      if (x < y + w && y < x + w) return true;
-    }
-  }
-  return false;
-}
-
-TEST(PitchedRegionsOverlap, AgreesWithEveryPairOfRowsOnRandomLayouts) {
-  auto rng = test::fresh_rng();
-  std::uniform_int_distribution<std::size_t> small(0, 40);
-  std::uniform_int_distribution<std::size_t> height_of(1, 12);
-  int overlapping = 0;
-  for (int n = 0; n < 20000; ++n) {
-    const std::size_t w = small(rng) + 1;
-    const std::size_t h = height_of(rng);
-    const std::size_t pa = (h > 1 ? w : 0) + small(rng) / 2;
-    const std::size_t pb = n % 2 == 0 ? pa : (h > 1 ? w : 0) + small(rng) / 2;
-    const std::uintptr_t a = 1'000'000 + small(rng) * 7;
-    const std::uintptr_t b = 1'000'000 + small(rng) * 7;
-    const bool expected = rows_overlap_brute(a, pa, b, pb, w, h);
-    overlapping += expected ? 1 : 0;
-    ASSERT_EQ(detail::pitched_regions_overlap(a, pa, b, pb, w, h), expected)
-        << "a " << a << " pitch " << pa << ", b " << b << " pitch " << pb << ", " << h << " rows of " << w;
-  }
-  EXPECT_GT(overlapping, 1000);  // both answers were exercised
-  EXPECT_LT(overlapping, 19000);
-}
-
-TEST(PitchedRegionsOverlap, FarApartAndAtTheTopOfTheAddressSpace) {
-  constexpr std::uintptr_t top = std::numeric_limits<std::uintptr_t>::max() - 4096;
-  EXPECT_FALSE(detail::pitched_regions_overlap(0x1000, 64, 0x100000, 64, 32, 1000));
-  EXPECT_TRUE(detail::pitched_regions_overlap(top, 64, top + 64 * 10, 64, 32, 20));
-  EXPECT_FALSE(detail::pitched_regions_overlap(top, 64, top + 32, 64, 32, 60));
-  EXPECT_FALSE(detail::pitched_regions_overlap(0x1000, 64, 0x1000, 64, 0, 10));
 }
