@@ -39,8 +39,8 @@ class RowCache {
   /// rows counted zero are never cached). Throws as the constructor, and Error(invalid_argument) when
   /// frequencies.size() != num_rows.
   [[nodiscard]] static RowCache from_frequencies(const void* table, std::size_t row_bytes, std::size_t num_rows,
-                                                 std::span<const std::uint64_t> frequencies,
-                                                 std::size_t capacity_rows, cudaStream_t stream,
+                                                 std::span<const std::uint64_t> frequencies, std::size_t capacity_rows,
+                                                 cudaStream_t stream,
                                                  MemoryResource& resource = default_device_resource());
   /// Pure: the ids of the (at most) `k` rows with the highest counts, ties to the lower id, zero counts
   /// left out, in ascending id order (the order the cache is filled in).

@@ -74,8 +74,8 @@ void DeviceBuffer::release() noexcept {
       const detail::ScopedDevice scoped(device_);
       GHTIER_CUDA_CHECK(cudaDeviceSynchronize());
     } catch (const Error& e) {
-      detail::log_nothrow(LogLevel::error, "DeviceBuffer: waiting for device {} before the free failed: {}",
-                          device_, e.what());
+      detail::log_nothrow(LogLevel::error, "DeviceBuffer: waiting for device {} before the free failed: {}", device_,
+                          e.what());
     } catch (...) {
       detail::log_nothrow(LogLevel::error, "DeviceBuffer: waiting for device {} before the free failed", device_);
     }

@@ -78,9 +78,11 @@ AggregateResult aggregate(const ColumnView& values, const AggregateOptions& opti
                           MemoryResource& resource) {
   const PlannedScan plan = plan_aggregate(values, options);
   detail::NvtxRange range("ghtier::aggregate", plan.bytes);
-  return run_and_copy_back(stream, resource, [&](const detail::AggregateSlots& slots, AggregateResult* result) {
-           enqueue_aggregate(plan, slots, result, stream);
-         }).result;
+  return run_and_copy_back(stream, resource,
+                           [&](const detail::AggregateSlots& slots, AggregateResult* result) {
+                             enqueue_aggregate(plan, slots, result, stream);
+                           })
+      .result;
 }
 
 void aggregate_async(const ColumnView& values, const AggregateOptions& options, AggregateResult* result,

@@ -16,8 +16,7 @@ namespace ghtier {
 namespace {
 template <class Index>
 void gather_rows(const void* table, std::size_t row_bytes, std::size_t num_rows, const Index* indices,
-                 std::size_t count, void* out, cudaStream_t stream, IndexCheck* check,
-                 MemoryResource& resource) {
+                 std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
   const detail::IndexedRows args{"gather", table, row_bytes, num_rows, indices, sizeof(Index), count, out, false};
   detail::validate_indexed_rows(args);
   if (count == 0) return;
@@ -35,14 +34,12 @@ void gather_rows(const void* table, std::size_t row_bytes, std::size_t num_rows,
 }  // namespace
 
 void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
-            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check,
-            MemoryResource& resource) {
+            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
   gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check, resource);
 }
 
 void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
-            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check,
-            MemoryResource& resource) {
+            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
   gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check, resource);
 }
 

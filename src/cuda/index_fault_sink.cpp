@@ -20,8 +20,7 @@ std::string describe_index_fault(const IndexFault& fault, const char* operation)
   return text;
 }
 
-IndexFaultSink::IndexFaultSink(IndexCheck* check, cudaStream_t stream, MemoryResource& resource)
-    : stream_(stream) {
+IndexFaultSink::IndexFaultSink(IndexCheck* check, cudaStream_t stream, MemoryResource& resource) : stream_(stream) {
   if (check != nullptr) {
     record_ = static_cast<IndexFault*>(check->device_record());
     if (record_ == nullptr) throw Error(ErrorCode::invalid_argument, "moved-from IndexCheck passed as check");

@@ -30,11 +30,11 @@ struct RowCache::State {
   std::vector<std::int64_t> hot;  // ascending
   std::size_t slot_buckets = 0;
   MemoryResource* resource = nullptr;  // where every buffer below comes from (device-wide)
-  DeviceBuffer rows;     // hot.size() rows
-  DeviceBuffer slots;    // slot_buckets RowSlotEntry
-  DeviceBuffer hot_ids;  // hot, on the device: the fill's index list
-  DeviceBuffer meta;     // [hits, misses] then the fill's IndexFault (never written: ids are valid)
-  DeviceBuffer counts;   // num_rows unsigned, once record() ran
+  DeviceBuffer rows;                   // hot.size() rows
+  DeviceBuffer slots;                  // slot_buckets RowSlotEntry
+  DeviceBuffer hot_ids;                // hot, on the device: the fill's index list
+  DeviceBuffer meta;                   // [hits, misses] then the fill's IndexFault (never written: ids are valid)
+  DeviceBuffer counts;                 // num_rows unsigned, once record() ran
 
   [[nodiscard]] unsigned long long* stats() const { return static_cast<unsigned long long*>(meta.data()); }
   [[nodiscard]] detail::IndexFault* fill_fault() const {
@@ -93,16 +93,16 @@ HotSet make_hot_set(std::vector<std::int64_t> ids, std::size_t num_rows, const c
 }
 
 /// Allocates a state for `hot` and uploads its slot table and ids on `stream` (fill() then reads the rows).
-std::unique_ptr<RowCache::State> make_state(const void* table, std::size_t row_bytes, std::size_t num_rows,
-                                            HotSet hot, cudaStream_t stream, MemoryResource& resource) {
+std::unique_ptr<RowCache::State> make_state(const void* table, std::size_t row_bytes, std::size_t num_rows, HotSet hot,
+                                            cudaStream_t stream, MemoryResource& resource) {
   auto state = std::make_unique<RowCache::State>();
   state->table = table;
   state->row_bytes = row_bytes;
   state->num_rows = num_rows;
   state->slot_buckets = hot.buckets.size();
   state->resource = &resource;
-  state->rows = DeviceBuffer::device_wide(detail::checked_product("RowCache", "cache size", hot.ids.size(), row_bytes),
-                                          resource);
+  state->rows =
+      DeviceBuffer::device_wide(detail::checked_product("RowCache", "cache size", hot.ids.size(), row_bytes), resource);
   state->slots = DeviceBuffer::device_wide(hot.buckets.size() * sizeof(detail::RowSlotEntry), resource);
   state->hot_ids = DeviceBuffer::device_wide(hot.ids.size() * sizeof(std::int64_t), resource);
   state->meta = DeviceBuffer::device_wide(meta_bytes, resource);
@@ -242,11 +242,10 @@ void RowCache::refresh(std::size_t capacity_rows, cudaStream_t stream) {
   GHTIER_CUDA_CHECK(
       cudaMemcpyAsync(counts.data(), state.counts.data(), state.counts.size(), cudaMemcpyDeviceToHost, stream));
   GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
-  std::unique_ptr<State> next =
-      make_state(state.table, state.row_bytes, state.num_rows,
-                 make_hot_set(top_rows(std::span<const unsigned>(counts), capacity_rows), state.num_rows,
-                              "RowCache::refresh"),
-                 stream, *state.resource);
+  std::unique_ptr<State> next = make_state(
+      state.table, state.row_bytes, state.num_rows,
+      make_hot_set(top_rows(std::span<const unsigned>(counts), capacity_rows), state.num_rows, "RowCache::refresh"),
+      stream, *state.resource);
   next->counts = std::move(state.counts);
   GHTIER_CUDA_CHECK(cudaMemsetAsync(next->counts.data(), 0, next->counts.size(), stream));
   fill(*next, stream);

@@ -16,8 +16,7 @@ namespace ghtier {
 namespace {
 template <class Index>
 void scatter_rows(const void* rows, std::size_t row_bytes, std::size_t count, const Index* indices, void* table,
-                  std::size_t num_rows, cudaStream_t stream, IndexCheck* check,
-                  MemoryResource& resource) {
+                  std::size_t num_rows, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
   const detail::IndexedRows args{"scatter", table, row_bytes, num_rows, indices, sizeof(Index), count, rows, true};
   detail::validate_indexed_rows(args);
   if (count == 0) return;
@@ -35,14 +34,12 @@ void scatter_rows(const void* rows, std::size_t row_bytes, std::size_t count, co
 }  // namespace
 
 void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int64_t* indices, void* table,
-             std::size_t num_rows, cudaStream_t stream, IndexCheck* check,
-             MemoryResource& resource) {
+             std::size_t num_rows, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
   scatter_rows(rows, row_bytes, count, indices, table, num_rows, stream, check, resource);
 }
 
 void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int32_t* indices, void* table,
-             std::size_t num_rows, cudaStream_t stream, IndexCheck* check,
-             MemoryResource& resource) {
+             std::size_t num_rows, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
   scatter_rows(rows, row_bytes, count, indices, table, num_rows, stream, check, resource);
 }
 

@@ -35,21 +35,19 @@ void sorted_gather_rows(const void* table, std::size_t row_bytes, std::size_t nu
   log(LogLevel::debug, "sorted_gather: {} rows of {} B, {} with {}-byte accesses", count, row_bytes,
       detail::to_string(plans.first.shape), plans.first.access_bytes);
   detail::IndexFaultSink sink(check, stream, resource);
-  detail::launch_sorted_gather(plans, table, row_bytes, num_rows, indices, count, out, sink.record(), sm_count,
-                               stream, resource);
+  detail::launch_sorted_gather(plans, table, row_bytes, num_rows, indices, count, out, sink.record(), sm_count, stream,
+                               resource);
   sink.finish("sorted_gather");
 }
 }  // namespace
 
 void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
-                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check,
-                   MemoryResource& resource) {
+                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
   sorted_gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check, resource);
 }
 
 void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
-                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check,
-                   MemoryResource& resource) {
+                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
   sorted_gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check, resource);
 }
 

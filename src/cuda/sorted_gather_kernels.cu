@@ -90,9 +90,9 @@ unsigned helper_blocks(std::size_t count, int sm_count) {
 }
 
 template <class Index, class Key>
-void sorted_gather_impl(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes,
-                        std::size_t num_rows, const Index* indices, std::size_t count, void* out, IndexFault* fault,
-                        int sm_count, cudaStream_t stream, MemoryResource& resource) {
+void sorted_gather_impl(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes, std::size_t num_rows,
+                        const Index* indices, std::size_t count, void* out, IndexFault* fault, int sm_count,
+                        cudaStream_t stream, MemoryResource& resource) {
   if (count == 0) return;
   // Only the bits that row ids (and the sentinel num_rows) use take part in the sort.
   const int end_bit = static_cast<int>(std::bit_width(static_cast<unsigned long long>(num_rows)));

@@ -1,5 +1,6 @@
 // Launcher of the sorted gather: key building, CUB radix sort, run marking and the two row-copy passes,
-// all on one stream with stream-ordered scratch from the caller's resource. Arguments are validated by sorted_gather.cpp.
+// all on one stream with stream-ordered scratch from the caller's resource. Arguments are validated by
+// sorted_gather.cpp.
 #pragma once
 
 #include <cuda_runtime_api.h>

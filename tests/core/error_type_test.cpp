@@ -136,14 +136,16 @@ TEST(ErrorType, MakeErrorHoldsTheTypedException) {
 // (code merged from elsewhere included). Throw OutOfMemoryError / OutOfBudgetError or use throw_error().
 TEST(ErrorType, NoSourceThrowsAMemoryCodeAsAPlainError) {
   const std::filesystem::path root = GHTIER_SOURCE_DIR;
-  const std::regex plain_throw(R"(throw\s+(ghtier::)?Error\s*\(\s*(ErrorCode::out_of_(memory|budget)|error_code_for|status\s*==))");
+  const std::regex plain_throw(
+      R"(throw\s+(ghtier::)?Error\s*\(\s*(ErrorCode::out_of_(memory|budget)|error_code_for|status\s*==))");
   std::vector<std::string> offenders;
   int files = 0;
   for (const char* folder : {"src", "include", "tools", "bench", "examples", "tests", "python"}) {
     if (!std::filesystem::exists(root / folder)) continue;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(root / folder)) {
       const std::string ext = entry.path().extension().string();
-      if (!entry.is_regular_file() || (ext != ".cpp" && ext != ".hpp" && ext != ".cu" && ext != ".cuh" && ext != ".h")) {
+      if (!entry.is_regular_file() ||
+          (ext != ".cpp" && ext != ".hpp" && ext != ".cu" && ext != ".cuh" && ext != ".h")) {
         continue;
       }
       ++files;

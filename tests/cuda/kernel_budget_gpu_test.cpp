@@ -177,8 +177,9 @@ TEST(KernelBudget, SortScratchAndIndexRecordsAreRefusedOrCounted) {
   Runtime runtime = runtime_with_device_budget(1 * MiB);
   MemoryResource& device = runtime.resource(MemoryMode::device);
   test::TestStream stream;
-  expect_out_of_budget(
-      [&] { sorted_gather(table.data(), row_bytes, rows, index_data, count, out.data(), stream.get(), nullptr, device); });
+  expect_out_of_budget([&] {
+    sorted_gather(table.data(), row_bytes, rows, index_data, count, out.data(), stream.get(), nullptr, device);
+  });
   stream.sync();
   EXPECT_EQ(device_statistics(runtime).current_bytes, 0u);
 

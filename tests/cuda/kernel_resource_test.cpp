@@ -126,7 +126,10 @@ TEST(DeviceBuffer, MovesHandOverOwnershipAndFreeOnce) {
 
 TEST(DeviceBuffer, ZeroBytesTakesNothing) {
   CountingResource resource;
-  { const DeviceBuffer empty(0, fake_stream(1), resource); EXPECT_TRUE(empty.empty()); }
+  {
+    const DeviceBuffer empty(0, fake_stream(1), resource);
+    EXPECT_TRUE(empty.empty());
+  }
   EXPECT_EQ(resource.allocations, 0);
   EXPECT_EQ(resource.frees, 0);
 }
