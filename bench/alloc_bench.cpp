@@ -119,7 +119,7 @@ std::vector<PairMode> pair_modes() {
                    [](int) { return std::make_unique<SystemResource>(); }, false,
                    [](std::size_t bytes, cudaStream_t) {
                      void* p = std::malloc(bytes);
-                     if (p == nullptr) throw Error(ErrorCode::out_of_memory, "malloc failed");
+                     if (p == nullptr) throw OutOfMemoryError("malloc failed");
                      benchmark::DoNotOptimize(p);
                      std::free(p);
                    }});
@@ -214,7 +214,7 @@ double host_alloc_seconds(std::size_t bytes, int iterations) {
 /// Maps `bytes` of untouched anonymous memory (untimed) and times one cudaHostRegister of it.
 double register_untouched_seconds(std::size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw Error(ErrorCode::out_of_memory, fmt::format("mmap of {} bytes failed", bytes));
+  if (p == MAP_FAILED) throw OutOfMemoryError(fmt::format("mmap of {} bytes failed", bytes));
   double seconds = 0;
   try {
     seconds = seconds_of([&] { GHTIER_CUDA_CHECK(cudaHostRegister(p, bytes, cudaHostRegisterDefault)); });

@@ -102,7 +102,7 @@ PinnedBuffer pinned_buffer(std::size_t bytes) {
 // Pageable memory with its pages already faulted in: the figures are the copy's, not the page faults'.
 PageableBuffer pageable_buffer(std::size_t bytes) {
   void* p = std::aligned_alloc(4096, bytes);
-  if (p == nullptr) throw Error(ErrorCode::out_of_memory, fmt::format("aligned_alloc of {} bytes failed", bytes));
+  if (p == nullptr) throw OutOfMemoryError(fmt::format("aligned_alloc of {} bytes failed", bytes));
   std::memset(p, 3, bytes);
   return PageableBuffer(static_cast<unsigned char*>(p));
 }

@@ -58,7 +58,7 @@ char* MatrixBuffers::buffer(MatrixTier tier, int index) {
       // Page-aligned like any large malloc; touched so that no copy pays for first-touch page faults.
       p = std::aligned_alloc(4096, (bytes_ + 4095) / 4096 * 4096);
       if (p == nullptr) {
-        throw Error(ErrorCode::out_of_memory, fmt::format("aligned_alloc of {} bytes of pageable memory failed", bytes_));
+        throw OutOfMemoryError(fmt::format("aligned_alloc of {} bytes of pageable memory failed", bytes_));
       }
       slot.reset(static_cast<char*>(p));
       std::memset(p, 1, bytes_);

@@ -15,6 +15,8 @@
 
 #include "ghtier/bitpacked_column.hpp"
 #include "ghtier/column_view.hpp"
+#include "ghtier/default_device_resource.hpp"
+#include "ghtier/memory_resource.hpp"
 #include "ghtier/range_filter.hpp"
 
 namespace ghtier {
@@ -35,18 +37,20 @@ struct AggregateOptions {
   std::optional<RangeFilter> filter;
 };
 
-/// Aggregates `values` on `stream` and waits for the result (the stream is synchronised).
+/// Aggregates `values` on `stream` and waits for the result (the stream is synchronised). Its scratch (a
+/// few hundred bytes) is stream-ordered memory from `resource`.
 /// Throws Error: invalid_argument (null data with rows > 0, data not aligned to the value size, a filter
 /// column of another length or of the wrong kind for its bounds), unsupported (memory the GPU cannot reach
-/// on this platform, e.g. pageable memory on PCIe), no_device, cuda_error.
+/// on this platform, e.g. pageable memory on PCIe), out_of_budget, out_of_memory, no_device, cuda_error.
 [[nodiscard]] AggregateResult aggregate(const ColumnView& values, const AggregateOptions& options = {},
-                                        cudaStream_t stream = nullptr);
+                                        cudaStream_t stream = nullptr,
+                                        MemoryResource& resource = default_device_resource());
 
 /// Stream-ordered: enqueues the aggregate on `stream` and returns; the result lands in `*result`
 /// (device, pinned or managed memory: anything the GPU can write) when the stream reaches it. Scratch
-/// memory comes from the stream-ordered allocator. Throws as aggregate(), before anything is enqueued.
+/// memory is stream-ordered memory from `resource`. Throws as aggregate(), before anything is enqueued.
 void aggregate_async(const ColumnView& values, const AggregateOptions& options, AggregateResult* result,
-                     cudaStream_t stream);
+                     cudaStream_t stream, MemoryResource& resource = default_device_resource());
 
 /// Aggregates a bit-packed int32/int64 column, decoding it inside the kernel; only the packed bytes cross
 /// the link. The filter may be on the decoded values themselves (no column) or on a plain column of
@@ -54,6 +58,7 @@ void aggregate_async(const ColumnView& values, const AggregateOptions& options, 
 /// view whose sizes disagree or a block header that breaks the format (found by the kernel: width > 32 or
 /// words beyond word_count; call validate() on CPU-readable headers for the complete check).
 [[nodiscard]] AggregateResult aggregate(const BitpackedColumnView& values, const AggregateOptions& options = {},
-                                        cudaStream_t stream = nullptr);
+                                        cudaStream_t stream = nullptr,
+                                        MemoryResource& resource = default_device_resource());
 
 }  // namespace ghtier

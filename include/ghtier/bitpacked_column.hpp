@@ -46,9 +46,9 @@ struct BitpackedColumnView {
   const std::uint32_t* words = nullptr;        ///< word_count packed words
   std::uint64_t word_count = 0;
 
-  /// ceil(rows / 1024).
+  /// ceil(rows / 1024), exact for every row count (no rounding-up addition that could wrap).
   [[nodiscard]] constexpr std::uint64_t block_count() const noexcept {
-    return (rows + bitpack_block_values - 1) / bitpack_block_values;
+    return rows / bitpack_block_values + (rows % bitpack_block_values != 0 ? 1 : 0);
   }
   /// Bytes a full read moves: the headers plus the words (what crosses the link).
   [[nodiscard]] constexpr std::uint64_t packed_bytes() const noexcept {

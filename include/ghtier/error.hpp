@@ -2,6 +2,7 @@
 #pragma once
 
 #include <exception>
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -24,7 +25,9 @@ enum class ErrorCode : int {
 [[nodiscard]] std::string_view to_string(ErrorCode code) noexcept;
 
 /// Thrown by every ghtier operation that fails. what() says which call failed, with which argument,
-/// and (for CUDA failures) CUDA's own text.
+/// and (for CUDA failures) CUDA's own text. Failures to get memory (out_of_memory, out_of_budget) are
+/// thrown as OutOfMemoryError / OutOfBudgetError, which are also std::bad_alloc: throw through
+/// throw_error() (or make_error()) so the code picks the type.
 class Error : public std::exception {
  public:
   Error(ErrorCode code, std::string message, int cuda_status = 0);
@@ -39,5 +42,30 @@ class Error : public std::exception {
   int cuda_status_;
   std::string message_;
 };
+
+/// An Error with code out_of_memory that is also a std::bad_alloc, so generic code that reacts to a failed
+/// allocation (`catch (const std::bad_alloc&)`) sees it. It holds two std::exception bases (Error's and
+/// std::bad_alloc's), so `catch (const std::exception&)` alone does NOT catch it: catch ghtier::Error (or
+/// std::bad_alloc) before std::exception, or end with `catch (...)`.
+class OutOfMemoryError final : public Error, public std::bad_alloc {
+ public:
+  explicit OutOfMemoryError(std::string message, int cuda_status = 0);
+  [[nodiscard]] const char* what() const noexcept override { return Error::what(); }
+};
+
+/// An Error with code out_of_budget (a ghtier byte budget refused the allocation) that is also a
+/// std::bad_alloc; the same caveat about `catch (const std::exception&)` as OutOfMemoryError.
+class OutOfBudgetError final : public Error, public std::bad_alloc {
+ public:
+  explicit OutOfBudgetError(std::string message);
+  [[nodiscard]] const char* what() const noexcept override { return Error::what(); }
+};
+
+/// Throws the type that `code` calls for: OutOfMemoryError, OutOfBudgetError, else Error.
+[[noreturn]] void throw_error(ErrorCode code, std::string message, int cuda_status = 0);
+/// Throws a copy of `error` as the type its code calls for (for errors kept by value and raised later).
+[[noreturn]] void throw_error(const Error& error);
+/// The exception throw_error() would throw, as an exception_ptr (for promises and deferred reports).
+[[nodiscard]] std::exception_ptr make_error(ErrorCode code, std::string message, int cuda_status = 0);
 
 }  // namespace ghtier

@@ -15,6 +15,8 @@
 
 #include "ghtier/aggregate.hpp"
 #include "ghtier/column_view.hpp"
+#include "ghtier/default_device_resource.hpp"
+#include "ghtier/memory_resource.hpp"
 #include "ghtier/range_filter.hpp"
 
 namespace ghtier {
@@ -35,17 +37,21 @@ struct GroupByResult {
 };
 
 /// Groups `values` by `keys` (int32 or int64, same row count) into `groups` groups on `stream` and waits.
+/// Its scratch (the per-group accumulators and results, about 90 bytes a group) is stream-ordered memory
+/// from `resource`.
 /// Throws Error: invalid_argument (keys not integer, row counts that differ, groups 0 or above
 /// max_group_by_groups, null or misaligned data, a bad filter), unsupported (memory the GPU cannot reach
-/// on this platform), out_of_memory, no_device, cuda_error.
+/// on this platform), out_of_budget, out_of_memory, no_device, cuda_error.
 [[nodiscard]] GroupByResult group_by(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
-                                     const GroupByOptions& options = {}, cudaStream_t stream = nullptr);
+                                     const GroupByOptions& options = {}, cudaStream_t stream = nullptr,
+                                     MemoryResource& resource = default_device_resource());
 
 /// Stream-ordered: the `groups` results land in `results` (GPU-writable memory of `groups` entries) and
 /// the out-of-range count in `*rows_out_of_range` (GPU-writable, may be null) when the stream reaches them.
-/// Throws as group_by(), before anything is enqueued.
+/// The accumulators are stream-ordered memory from `resource`. Throws as group_by(), before anything is
+/// enqueued.
 void group_by_async(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
                     const GroupByOptions& options, AggregateResult* results, std::uint64_t* rows_out_of_range,
-                    cudaStream_t stream);
+                    cudaStream_t stream, MemoryResource& resource = default_device_resource());
 
 }  // namespace ghtier

@@ -16,6 +16,9 @@
 
 #include "ghtier/bitpacked_column.hpp"
 #include "ghtier/column_view.hpp"
+#include "ghtier/default_device_resource.hpp"
+#include "ghtier/device_buffer.hpp"
+#include "ghtier/memory_resource.hpp"
 
 namespace ghtier {
 
@@ -36,7 +39,8 @@ struct HashTableLayout {
 
 /// Pure: the layout for `build_rows` keys of `key_type`: capacity = the smallest power of two (>= 16)
 /// with build_rows / capacity <= max_load_factor. Throws Error(invalid_argument) for a key type that is
-/// not int32/int64, a load factor outside (0, 0.9], or more than max_hash_join_build_rows rows.
+/// not int32/int64, a load factor outside (0, 0.9], more than max_hash_join_build_rows rows, or a load
+/// factor so small that the table's size would not fit 64 bits.
 [[nodiscard]] HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type, bool has_payload,
                                                 double max_load_factor = default_hash_join_load_factor);
 
@@ -74,21 +78,25 @@ struct HashJoinOptions {
 class HashJoinTable {
  public:
   /// Builds the table on `stream` from `keys` (int32 or int64) and an optional `payload` column of the
-  /// same row count (any type), both in any GPU-reachable tier, and waits for the build.
-  /// Throws Error: invalid_argument (key type, row counts, load factor, null or misaligned data),
-  /// unsupported (memory the GPU cannot reach here), out_of_memory, no_device, cuda_error.
+  /// same row count (any type), both in any GPU-reachable tier, and waits for the build. The table
+  /// (layout().bytes, device-wide) and every probe's scratch (a few dozen bytes, stream-ordered) come from
+  /// `resource`, which must outlive the table.
+  /// Throws Error: invalid_argument (key type, row counts, load factor, null or misaligned data, a
+  /// system-memory resource), unsupported (memory the GPU cannot reach here), out_of_budget,
+  /// out_of_memory, no_device, cuda_error.
   HashJoinTable(const ColumnView& keys, const std::optional<ColumnView>& payload, cudaStream_t stream = nullptr,
-                const HashJoinOptions& options = {});
-  /// Frees the device memory (cudaFree: waits for work that still uses it).
-  ~HashJoinTable();
-  HashJoinTable(HashJoinTable&& other) noexcept;
-  HashJoinTable& operator=(HashJoinTable&& other) noexcept;
+                const HashJoinOptions& options = {}, MemoryResource& resource = default_device_resource());
+  /// Waits for the table's device (work that still probes it finishes first) and gives the memory back.
+  ~HashJoinTable() = default;
+  HashJoinTable(HashJoinTable&& other) noexcept = default;
+  HashJoinTable& operator=(HashJoinTable&& other) noexcept = default;
   HashJoinTable(const HashJoinTable&) = delete;
   HashJoinTable& operator=(const HashJoinTable&) = delete;
 
   /// Probes with `probe_keys` (the table's key type; any GPU-reachable tier) on `stream` and waits.
   /// Throws Error: invalid_argument (key type differs from the table's, null or misaligned data, pairs
-  /// null with a capacity), unsupported (memory the GPU cannot reach here), no_device, cuda_error.
+  /// null with a capacity), unsupported (memory the GPU cannot reach here), out_of_budget, out_of_memory
+  /// (the scratch, from the table's resource), no_device, cuda_error.
   [[nodiscard]] JoinResult probe(const ColumnView& probe_keys, const JoinPairsOutput& pairs = {},
                                  cudaStream_t stream = nullptr) const;
   /// Stream-ordered probe: the result lands in `*result` (GPU-writable memory) when the stream reaches it.
@@ -109,19 +117,21 @@ class HashJoinTable {
   /// The CUDA device whose memory holds the table (probes must run with it current).
   [[nodiscard]] int device() const noexcept { return device_; }
   /// The slot array in device memory (for the benchmarks and tests: layout described in docs/kernels.md).
-  [[nodiscard]] const void* device_slots() const noexcept { return slots_; }
+  [[nodiscard]] const void* device_slots() const noexcept { return memory_.data(); }
+  /// The resource the table's memory and its probes' scratch come from (null once moved from).
+  [[nodiscard]] MemoryResource* resource() const noexcept { return memory_.resource(); }
   /// The payload array in device memory (int64 or double per slot), or null without a payload.
-  [[nodiscard]] const void* device_payloads() const noexcept { return payloads_; }
+  [[nodiscard]] const void* device_payloads() const noexcept {
+    if (!payload_type_ || memory_.empty()) return nullptr;
+    return static_cast<const unsigned char*>(memory_.data()) + layout_.capacity * layout_.slot_bytes;
+  }
 
  private:
-  void release() noexcept;
-
   HashTableLayout layout_;
   ColumnType key_type_ = ColumnType::int32;
   std::optional<ColumnType> payload_type_;
   std::uint64_t build_rows_ = 0;
-  void* slots_ = nullptr;     // device memory: capacity slots, then capacity payloads when there is one
-  void* payloads_ = nullptr;  // points into the same allocation as slots_
+  DeviceBuffer memory_;  // capacity slots, then capacity payloads when there is one
   int device_ = 0;
 };
 

@@ -6,6 +6,9 @@
 
 #include <cstdint>
 
+#include "ghtier/default_device_resource.hpp"
+#include "ghtier/device_buffer.hpp"
+
 namespace ghtier {
 
 /// Index-checked kernels (gather, sorted_gather, scatter, RowCache::gather) never touch a row whose index
@@ -17,11 +20,14 @@ namespace ghtier {
 /// reported.
 class IndexCheck {
  public:
-  /// Allocates the record in the current device's memory (cleared). Throws Error(out_of_memory, cuda_error).
-  IndexCheck();
-  ~IndexCheck();
-  IndexCheck(IndexCheck&& other) noexcept;
-  IndexCheck& operator=(IndexCheck&& other) noexcept;
+  /// Allocates the record (device-wide, cleared) from `resource` on the current device. Throws Error:
+  /// out_of_budget, out_of_memory (from the resource), invalid_argument (a system-memory resource),
+  /// cuda_error.
+  explicit IndexCheck(MemoryResource& resource = default_device_resource());
+  /// Waits for the device (work may still write the record) and gives the record back to its resource.
+  ~IndexCheck() = default;
+  IndexCheck(IndexCheck&& other) noexcept = default;
+  IndexCheck& operator=(IndexCheck&& other) noexcept = default;
   IndexCheck(const IndexCheck&) = delete;
   IndexCheck& operator=(const IndexCheck&) = delete;
 
@@ -35,10 +41,10 @@ class IndexCheck {
   [[nodiscard]] std::uint64_t bad_index_count(cudaStream_t stream) const;
 
   /// The device-side record that kernels write (an internal layout; for ghtier's own launchers).
-  [[nodiscard]] void* device_record() const noexcept { return record_; }
+  [[nodiscard]] void* device_record() const noexcept { return record_.data(); }
 
  private:
-  void* record_ = nullptr;
+  DeviceBuffer record_;
 };
 
 }  // namespace ghtier

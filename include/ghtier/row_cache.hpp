@@ -11,7 +11,9 @@
 #include <span>
 #include <vector>
 
+#include "ghtier/default_device_resource.hpp"
 #include "ghtier/index_check.hpp"
+#include "ghtier/memory_resource.hpp"
 
 namespace ghtier {
 
@@ -26,17 +28,20 @@ class RowCache {
   /// Caches the rows `hot_rows` (distinct row ids, host memory, any order) of `table` (num_rows rows of
   /// row_bytes, in any GPU-reachable tier) in device memory of the current device, filled on `stream`.
   /// The cache holds copies: after writing those rows of the table, call reload(). The table must outlive
-  /// the cache. Throws Error(invalid_argument) for a zero row width, a null table, sizes that overflow, a
-  /// hot row out of range or repeated; Error(unsupported) for a table the GPU cannot reach;
-  /// Error(out_of_memory) when the device memory is not there.
+  /// the cache. Every byte the cache holds (rows, slot map, counters; device_bytes()) and the temporary
+  /// index records of its gathers come from `resource`, which must outlive the cache.
+  /// Throws Error(invalid_argument) for a zero row width, a null table, sizes that overflow, a hot row out
+  /// of range or repeated, a system-memory resource; Error(unsupported) for a table the GPU cannot reach;
+  /// Error(out_of_budget) / Error(out_of_memory) when the resource refuses the memory.
   RowCache(const void* table, std::size_t row_bytes, std::size_t num_rows, std::span<const std::int64_t> hot_rows,
-           cudaStream_t stream);
+           cudaStream_t stream, MemoryResource& resource = default_device_resource());
   /// Caches the `capacity_rows` rows with the highest `frequencies` (one count per table row, host memory;
   /// rows counted zero are never cached). Throws as the constructor, and Error(invalid_argument) when
   /// frequencies.size() != num_rows.
   [[nodiscard]] static RowCache from_frequencies(const void* table, std::size_t row_bytes, std::size_t num_rows,
-                                                 std::span<const std::uint64_t> frequencies,
-                                                 std::size_t capacity_rows, cudaStream_t stream);
+                                                 std::span<const std::uint64_t> frequencies, std::size_t capacity_rows,
+                                                 cudaStream_t stream,
+                                                 MemoryResource& resource = default_device_resource());
   /// Pure: the ids of the (at most) `k` rows with the highest counts, ties to the lower id, zero counts
   /// left out, in ascending id order (the order the cache is filled in).
   [[nodiscard]] static std::vector<std::int64_t> select_hot_rows(std::span<const std::uint64_t> frequencies,
@@ -56,12 +61,14 @@ class RowCache {
   void gather(const std::int32_t* indices, std::size_t count, void* out, cudaStream_t stream,
               IndexCheck* check = nullptr);
 
-  /// Counts, on the GPU, how often each row is asked for (counters of 4 bytes per table row in device
-  /// memory, allocated on first use; out-of-range indices are ignored here). Use before refresh().
+  /// Counts, on the GPU, how often each row is asked for (counters of 4 bytes per table row, from the
+  /// cache's resource on first use; out-of-range indices are ignored here). Use before refresh().
   void record(const std::int64_t* indices, std::size_t count, cudaStream_t stream);
   void record(const std::int32_t* indices, std::size_t count, cudaStream_t stream);
   /// Caches the `capacity_rows` rows recorded most often since the last refresh (waits for `stream`, reads
-  /// the counters back, then clears them). Throws Error(invalid_argument) if nothing was ever recorded.
+  /// the counters back, then clears them). The new rows are allocated before the old ones are given back.
+  /// Throws Error(invalid_argument) if nothing was ever recorded; out_of_budget / out_of_memory (the cache
+  /// is then left as it was).
   void refresh(std::size_t capacity_rows, cudaStream_t stream);
   /// Copies the cached rows from the table again (after the table was written), on `stream`.
   void reload(cudaStream_t stream);

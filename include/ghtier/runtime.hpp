@@ -115,6 +115,12 @@ class Runtime final : public AllocationLookup {
 
   /// A tier's counters (live, peak, totals, refusals). All zero for a mode without a resource.
   [[nodiscard]] AllocationStatistics statistics(MemoryMode mode) const;
+  /// The tier's resource stack (budget, statistics, tracking over the mode's resource), for memory that
+  /// others allocate on this runtime's account, e.g. a kernel's hash table or scratch: it counts in
+  /// budget_used(), statistics() and live_allocations(). Valid while the runtime lives; a mode without a
+  /// resource (or an offline runtime) refuses with Error(unsupported). Throws Error(invalid_argument) for a
+  /// mode outside the enum.
+  [[nodiscard]] MemoryResource& resource(MemoryMode mode);
   /// Sets every tier's peak to its current usage.
   void reset_peaks();
 

@@ -22,7 +22,7 @@ void* BudgetAdaptor::do_allocate(std::size_t bytes, std::size_t alignment, cudaS
   for (;;) {
     const std::size_t limit = this->limit();
     if (used > limit || bytes > limit - used) {
-      throw Error(ErrorCode::out_of_budget,
+      throw OutOfBudgetError(
                   fmt::format("{} budget exceeded: requested {} bytes, {} of the limit of {} bytes in use ({} "
                               "available)",
                               to_string(upstream_.mode()), bytes, used, limit, used < limit ? limit - used : 0));

@@ -35,7 +35,7 @@ ErrorCode error_code_for(cudaError_t status) noexcept {
 
 void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
   if (status == cudaSuccess) return;
-  throw Error(error_code_for(status), describe(status, call, file, line), static_cast<int>(status));
+  throw_error(error_code_for(status), describe(status, call, file, line), static_cast<int>(status));
 }
 
 void check_cuda_nothrow(cudaError_t status, const char* call, const char* file, int line) noexcept {

@@ -104,7 +104,7 @@ void* DevicePoolResource::do_allocate(std::size_t bytes, std::size_t alignment, 
   const cudaError_t status = cudaMallocFromPoolAsync(&raw, padded, pool_, on);
   if (status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
-    throw Error(ErrorCode::out_of_memory,
+    throw OutOfMemoryError(
                 fmt::format("DevicePoolResource::allocate: {} bytes on device {}: the pool cannot grow that much "
                             "({} bytes reserved, {} in use)",
                             bytes, device_, reserved_bytes(), used_bytes()),

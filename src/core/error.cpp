@@ -25,4 +25,27 @@ std::string_view to_string(ErrorCode code) noexcept { return detail::enum_to_str
 Error::Error(ErrorCode code, std::string message, int cuda_status)
     : code_(code), cuda_status_(cuda_status), message_(std::move(message)) {}
 
+OutOfMemoryError::OutOfMemoryError(std::string message, int cuda_status)
+    : Error(ErrorCode::out_of_memory, std::move(message), cuda_status) {}
+
+OutOfBudgetError::OutOfBudgetError(std::string message) : Error(ErrorCode::out_of_budget, std::move(message)) {}
+
+void throw_error(ErrorCode code, std::string message, int cuda_status) {
+  switch (code) {
+    case ErrorCode::out_of_memory: throw OutOfMemoryError(std::move(message), cuda_status);
+    case ErrorCode::out_of_budget: throw OutOfBudgetError(std::move(message));
+    default: throw Error(code, std::move(message), cuda_status);
+  }
+}
+
+void throw_error(const Error& error) { throw_error(error.code(), error.what(), error.cuda_status()); }
+
+std::exception_ptr make_error(ErrorCode code, std::string message, int cuda_status) {
+  try {
+    throw_error(code, std::move(message), cuda_status);
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
 }  // namespace ghtier

@@ -88,7 +88,7 @@ void* ManagedResource::do_allocate(std::size_t bytes, std::size_t alignment, cud
     const cudaError_t status = cudaMallocManaged(&raw, padded, cudaMemAttachGlobal);
     if (status == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();
-      throw Error(ErrorCode::out_of_memory,
+      throw OutOfMemoryError(
                   fmt::format("ManagedResource::allocate: cudaMallocManaged of {} bytes failed: {}", padded,
                               cudaGetErrorString(status)),
                   static_cast<int>(status));

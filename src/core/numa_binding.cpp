@@ -46,7 +46,7 @@ void bind_to_numa_node(void* p, std::size_t bytes, int node, bool strict, const 
     case ENOSYS:
     case EPERM:
       throw Error(ErrorCode::unsupported, text + " (NUMA policy is not permitted here)");
-    case ENOMEM: throw Error(ErrorCode::out_of_memory, text);
+    case ENOMEM: throw OutOfMemoryError(text);
     default: throw Error(ErrorCode::io_error, text);
   }
 }

@@ -156,7 +156,7 @@ void PinnedHostResource::Impl::add_region_locked(std::size_t bytes) {
         cudaHostRegister(mapping.data(), mapping.size(), cudaHostRegisterPortable | cudaHostRegisterMapped);
     if (status != cudaSuccess) {
       (void)cudaGetLastError();
-      throw Error(status == cudaErrorMemoryAllocation ? ErrorCode::out_of_memory : ErrorCode::cuda_error,
+      throw_error(status == cudaErrorMemoryAllocation ? ErrorCode::out_of_memory : ErrorCode::cuda_error,
                   fmt::format("PinnedHostResource::reserve: cudaHostRegister of {} bytes failed: {} ({}); {} bytes "
                               "already pinned by this resource",
                               mapping.size(), cudaGetErrorString(status), cudaGetErrorName(status),
@@ -186,7 +186,7 @@ void* PinnedHostResource::Impl::allocate_from_regions(std::size_t bytes, std::si
     if (wait_for_pending()) {
       if (void* p = allocator_.allocate(bytes, alignment)) return p;
     }
-    throw Error(ErrorCode::out_of_memory,
+    throw OutOfMemoryError(
                 fmt::format("PinnedHostResource::allocate: {} bytes (alignment {}) do not fit: {} of {} bytes free, "
                             "largest free block {} bytes; growth is disabled (growth_bytes = 0)",
                             bytes, alignment, allocator_.free_bytes(), allocator_.capacity_bytes(),

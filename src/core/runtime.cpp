@@ -189,6 +189,11 @@ AllocationStatistics Runtime::statistics(MemoryMode mode) const {
   return core_->tier(mode).statistics->statistics();
 }
 
+MemoryResource& Runtime::resource(MemoryMode mode) {
+  (void)detail::mode_index(mode, "resource: mode");
+  return *core_->tier(mode).tracker;
+}
+
 void Runtime::reset_peaks() {
   for (MemoryMode mode : all_memory_modes) core_->tier(mode).statistics->reset_peak();
 }

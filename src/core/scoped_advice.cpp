@@ -92,6 +92,9 @@ void ScopedAdvice::undo() noexcept {
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
     try {
       runtime_.advise(p_, bytes_, it->advice, it->location);
+    } catch (const Error& e) {  // first: OutOfMemoryError is not caught as std::exception (see error.hpp)
+      detail::log_nothrow(LogLevel::error, "ScopedAdvice: could not undo {} on {} ({} bytes): {}",
+                          to_string(it->advice), p_, bytes_, e.what());
     } catch (const std::exception& e) {
       detail::log_nothrow(LogLevel::error, "ScopedAdvice: could not undo {} on {} ({} bytes): {}",
                           to_string(it->advice), p_, bytes_, e.what());

@@ -13,7 +13,7 @@
 #include "cuda/column_checks.hpp"
 #include "cuda/current_device_limits.hpp"
 #include "cuda/gpu_access.hpp"
-#include "cuda/stream_scratch.hpp"
+#include "ghtier/device_buffer.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -61,9 +61,9 @@ void enqueue_aggregate(const PlannedScan& plan, const detail::AggregateSlots& sl
 
 // Scratch = slots of one group, then the result; returns both after the stream drained.
 template <typename Enqueue>
-StatusAndResult run_and_copy_back(cudaStream_t stream, Enqueue&& enqueue) {
-  detail::StreamScratch scratch(detail::aggregate_slots_bytes(1) + sizeof(AggregateResult), stream);
-  const detail::AggregateSlots slots = detail::carve_aggregate_slots(scratch.get(), 1);
+StatusAndResult run_and_copy_back(cudaStream_t stream, MemoryResource& resource, Enqueue&& enqueue) {
+  const DeviceBuffer scratch(detail::aggregate_slots_bytes(1) + sizeof(AggregateResult), stream, resource);
+  const detail::AggregateSlots slots = detail::carve_aggregate_slots(scratch.data(), 1);
   auto* device_result = reinterpret_cast<AggregateResult*>(slots.status + detail::aggregate_status_words);
   enqueue(slots, device_result);
   StatusAndResult host{};
@@ -74,25 +74,29 @@ StatusAndResult run_and_copy_back(cudaStream_t stream, Enqueue&& enqueue) {
 
 }  // namespace
 
-AggregateResult aggregate(const ColumnView& values, const AggregateOptions& options, cudaStream_t stream) {
+AggregateResult aggregate(const ColumnView& values, const AggregateOptions& options, cudaStream_t stream,
+                          MemoryResource& resource) {
   const PlannedScan plan = plan_aggregate(values, options);
   detail::NvtxRange range("ghtier::aggregate", plan.bytes);
-  return run_and_copy_back(stream, [&](const detail::AggregateSlots& slots, AggregateResult* result) {
-           enqueue_aggregate(plan, slots, result, stream);
-         }).result;
+  return run_and_copy_back(stream, resource,
+                           [&](const detail::AggregateSlots& slots, AggregateResult* result) {
+                             enqueue_aggregate(plan, slots, result, stream);
+                           })
+      .result;
 }
 
 void aggregate_async(const ColumnView& values, const AggregateOptions& options, AggregateResult* result,
-                     cudaStream_t stream) {
+                     cudaStream_t stream, MemoryResource& resource) {
   if (result == nullptr) throw Error(ErrorCode::invalid_argument, "aggregate_async: result is null");
   const PlannedScan plan = plan_aggregate(values, options);
   detail::require_gpu_access(result, sizeof(AggregateResult), "aggregate_async: result");
   detail::NvtxRange range("ghtier::aggregate_async", plan.bytes);
-  detail::StreamScratch scratch(detail::aggregate_slots_bytes(1), stream);
-  enqueue_aggregate(plan, detail::carve_aggregate_slots(scratch.get(), 1), result, stream);
+  const DeviceBuffer scratch(detail::aggregate_slots_bytes(1), stream, resource);
+  enqueue_aggregate(plan, detail::carve_aggregate_slots(scratch.data(), 1), result, stream);
 }
 
-AggregateResult aggregate(const BitpackedColumnView& values, const AggregateOptions& options, cudaStream_t stream) {
+AggregateResult aggregate(const BitpackedColumnView& values, const AggregateOptions& options, cudaStream_t stream,
+                          MemoryResource& resource) {
   detail::check_packed_column(values, "aggregate: packed values");
   const detail::ScanFilter filter =
       detail::make_scan_filter(options.filter, values.rows, values.value_type, "aggregate (packed)");
@@ -107,7 +111,7 @@ AggregateResult aggregate(const BitpackedColumnView& values, const AggregateOpti
       detail::plan_packed_grid(packed.block_count, detail::current_device_limits().sm_count);
   detail::NvtxRange range("ghtier::aggregate_packed", bytes);
   const StatusAndResult host =
-      run_and_copy_back(stream, [&](const detail::AggregateSlots& slots, AggregateResult* result) {
+      run_and_copy_back(stream, resource, [&](const detail::AggregateSlots& slots, AggregateResult* result) {
         detail::launch_aggregate_init(slots, stream);
         if (packed.block_count > 0) detail::launch_packed_aggregate(packed, filter, grid, slots, stream);
         detail::launch_aggregate_finalize(slots, values.value_type, result, nullptr, stream);

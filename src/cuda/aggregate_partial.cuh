@@ -50,13 +50,13 @@ struct AggregatePartial {
 
   /// Every thread of the grid calls this once at its end (full-mask shuffles).
   __device__ __forceinline__ void flush(const AggregateSlots& slots, std::uint32_t group = 0) const {
-    const unsigned long long total = warp_sum(count);
-    if (total == 0) return;  // warp-uniform
+    const unsigned long long total = warp_broadcast(warp_sum(count));
+    if (total == 0) return;  // warp-uniform (broadcast): the reductions below need every lane
     const Sum total_sum = warp_sum(sum);
     // The identities are no-ops for atomicMin/atomicMax, and no real double maps to them.
     const unsigned long long low = warp_min(has_extreme ? ordered_key(min_value) : ordered_key_min_identity);
     const unsigned long long high = warp_max(has_extreme ? ordered_key(max_value) : ordered_key_max_identity);
-    if ((threadIdx.x & 31u) == 0) {
+    if (lane_id() == 0) {  // where the reductions' results are valid
       atomicAdd(slots.count + group, total);
       if constexpr (floating) {
         atomicAdd(reinterpret_cast<double*>(slots.sum + group), total_sum);

@@ -48,7 +48,7 @@ void for_block_ranges(std::size_t blocks, Fn&& fn) {
 }
 
 std::uint64_t block_count_of(std::uint64_t rows) {
-  return (rows + bitpack_block_values - 1) / bitpack_block_values;
+  return rows / bitpack_block_values + (rows % bitpack_block_values != 0 ? 1 : 0);
 }
 
 // Packs one block: the values of block `block` (fewer than 1024 in the last one), 32 * width words.
@@ -191,6 +191,10 @@ void validate(const BitpackedColumnView& column) {
                             to_string(column.value_type)));
   }
   const std::uint64_t blocks = column.block_count();
+  if (column.rows > 0 && blocks == 0) {
+    throw Error(ErrorCode::internal,
+                fmt::format("bit-packed column: {} rows but a block count of 0 (broken arithmetic)", column.rows));
+  }
   if (blocks > 0 && column.blocks == nullptr) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("bit-packed column: {} rows need {} block headers, but blocks is null", column.rows, blocks));

@@ -95,8 +95,12 @@ void check_packed_column(const BitpackedColumnView& column, std::string_view wha
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("{}: words at {} are not 4-byte aligned", what, static_cast<const void*>(column.words)));
   }
-  // Every block holds at most 32 * 32 words: more words than that cannot belong to this column.
-  const std::uint64_t most_words = column.block_count() * 32ull * bitpack_max_width;
+  // Every block holds at most 32 * 32 words: more words than that cannot belong to this column. For the
+  // largest row counts the product passes 2^64; then no word count is too large (saturate, do not wrap).
+  constexpr std::uint64_t words_per_block = 32ull * bitpack_max_width;
+  const std::uint64_t blocks = column.block_count();
+  const std::uint64_t most_words =
+      blocks > ~std::uint64_t{0} / words_per_block ? ~std::uint64_t{0} : blocks * words_per_block;
   if (column.word_count > most_words) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("{}: word_count {} exceeds the {} words that {} rows can pack into", what,

@@ -16,7 +16,7 @@ namespace ghtier {
 namespace {
 template <class Index>
 void gather_rows(const void* table, std::size_t row_bytes, std::size_t num_rows, const Index* indices,
-                 std::size_t count, void* out, cudaStream_t stream, IndexCheck* check) {
+                 std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
   const detail::IndexedRows args{"gather", table, row_bytes, num_rows, indices, sizeof(Index), count, out, false};
   detail::validate_indexed_rows(args);
   if (count == 0) return;
@@ -27,20 +27,20 @@ void gather_rows(const void* table, std::size_t row_bytes, std::size_t num_rows,
                             reinterpret_cast<std::uintptr_t>(out), row_bytes, detail::current_sm_count());
   log(LogLevel::debug, "gather: {} rows of {} B, {} with {}-byte accesses, {} blocks", count, row_bytes,
       detail::to_string(plan.shape), plan.access_bytes, plan.grid_blocks);
-  detail::IndexFaultSink sink(check, stream);
+  detail::IndexFaultSink sink(check, stream, resource);
   detail::launch_gather(plan, table, row_bytes, num_rows, indices, count, out, sink.record(), stream);
   sink.finish("gather");
 }
 }  // namespace
 
 void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
-            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check) {
-  gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check);
+            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
+  gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check, resource);
 }
 
 void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
-            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check) {
-  gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check);
+            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
+  gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check, resource);
 }
 
 }  // namespace ghtier

@@ -14,7 +14,7 @@
 #include "cuda/current_device_limits.hpp"
 #include "cuda/gpu_access.hpp"
 #include "cuda/group_by_kernels.hpp"
-#include "cuda/stream_scratch.hpp"
+#include "ghtier/device_buffer.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -83,14 +83,14 @@ void enqueue_group_by(const PlannedGroupBy& plan, const detail::AggregateSlots& 
 }  // namespace
 
 GroupByResult group_by(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
-                       const GroupByOptions& options, cudaStream_t stream) {
+                       const GroupByOptions& options, cudaStream_t stream, MemoryResource& resource) {
   const PlannedGroupBy plan = plan_group_by(keys, values, groups, options);
   detail::NvtxRange range("ghtier::group_by", plan.bytes);
   // Scratch: the slots (status last), then the results, so status + results come back in one copy.
   const std::size_t slots_bytes = detail::aggregate_slots_bytes(groups);
   const std::size_t results_bytes = static_cast<std::size_t>(groups) * sizeof(AggregateResult);
-  detail::StreamScratch scratch(slots_bytes + results_bytes, stream);
-  const detail::AggregateSlots slots = detail::carve_aggregate_slots(scratch.get(), groups);
+  const DeviceBuffer scratch(slots_bytes + results_bytes, stream, resource);
+  const detail::AggregateSlots slots = detail::carve_aggregate_slots(scratch.data(), groups);
   auto* device_results = reinterpret_cast<AggregateResult*>(slots.status + detail::aggregate_status_words);
   enqueue_group_by(plan, slots, device_results, nullptr, stream);
 
@@ -109,7 +109,7 @@ GroupByResult group_by(const ColumnView& keys, const ColumnView& values, std::ui
 
 void group_by_async(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
                     const GroupByOptions& options, AggregateResult* results, std::uint64_t* rows_out_of_range,
-                    cudaStream_t stream) {
+                    cudaStream_t stream, MemoryResource& resource) {
   if (results == nullptr) throw Error(ErrorCode::invalid_argument, "group_by_async: results is null");
   const PlannedGroupBy plan = plan_group_by(keys, values, groups, options);
   detail::require_gpu_access(results, static_cast<std::size_t>(groups) * sizeof(AggregateResult),
@@ -118,8 +118,8 @@ void group_by_async(const ColumnView& keys, const ColumnView& values, std::uint3
     detail::require_gpu_access(rows_out_of_range, sizeof(std::uint64_t), "group_by_async: rows_out_of_range");
   }
   detail::NvtxRange range("ghtier::group_by_async", plan.bytes);
-  detail::StreamScratch scratch(detail::aggregate_slots_bytes(groups), stream);
-  enqueue_group_by(plan, detail::carve_aggregate_slots(scratch.get(), groups), results, rows_out_of_range, stream);
+  const DeviceBuffer scratch(detail::aggregate_slots_bytes(groups), stream, resource);
+  enqueue_group_by(plan, detail::carve_aggregate_slots(scratch.data(), groups), results, rows_out_of_range, stream);
 }
 
 }  // namespace ghtier

@@ -88,7 +88,7 @@ __device__ __forceinline__ void update_groups(const GroupArrays& groups, bool ta
     }
     const unsigned long long low = warp_min(ordered ? value_key(value) : ordered_key_min_identity);
     const unsigned long long high = warp_max(ordered ? value_key(value) : ordered_key_max_identity);
-    if (static_cast<int>(lane_id()) == leader) {
+    if (lane_id() == 0) {  // where the reductions' results are valid (leader_key is in every lane)
       add_to_group<V>(groups, static_cast<std::uint64_t>(leader_key), __popc(take_mask), sum_float, sum_int, low,
                       high);
     }

@@ -18,7 +18,6 @@
 #include "cuda/gpu_access.hpp"
 #include "cuda/hash_join_kernels.hpp"
 #include "cuda/hash_table_slots.hpp"
-#include "cuda/stream_scratch.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -26,10 +25,6 @@ namespace ghtier {
 namespace {
 
 constexpr std::uint64_t min_capacity = 16;
-
-struct DeviceFree {
-  void operator()(void* p) const noexcept { GHTIER_CUDA_CHECK_NOTHROW(cudaFree(p)); }
-};
 
 detail::PayloadKind payload_kind(const std::optional<ColumnType>& type) noexcept {
   if (!type) return detail::PayloadKind::none;
@@ -60,20 +55,30 @@ HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type,
                             build_rows, max_hash_join_build_rows));
   }
   HashTableLayout layout;
+  layout.slot_bytes = key_type == ColumnType::int64 ? sizeof(detail::HashSlot64) : sizeof(detail::HashSlot32);
+  layout.payload_bytes = has_payload ? 8 : 0;
+  const std::uint64_t bytes_per_slot = layout.slot_bytes + layout.payload_bytes;
+  // A tiny load factor asks for more slots than 64-bit sizes hold: refuse before any conversion of the
+  // double (casting an out-of-range double to an integer is undefined and gave a nearly full table).
+  constexpr std::uint64_t largest_capacity = std::uint64_t{1} << 63;
   const double wanted = std::ceil(static_cast<double>(build_rows) / max_load_factor);
+  if (!(wanted <= static_cast<double>(largest_capacity / bytes_per_slot))) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("hash join: {} build rows at a max_load_factor of {} need about {:.3g} slots of {} bytes, "
+                            "more than 64-bit sizes hold; use a larger load factor",
+                            build_rows, max_load_factor, wanted, bytes_per_slot));
+  }
   std::uint64_t capacity = std::bit_ceil(std::max<std::uint64_t>(min_capacity, static_cast<std::uint64_t>(wanted)));
   // Linear probing needs a free slot to end every walk (guaranteed since max_load_factor < 1; kept explicit).
   while (capacity <= build_rows) capacity *= 2;
   layout.capacity = capacity;
-  layout.slot_bytes = key_type == ColumnType::int64 ? sizeof(detail::HashSlot64) : sizeof(detail::HashSlot32);
-  layout.payload_bytes = has_payload ? 8 : 0;
-  layout.bytes = capacity * (layout.slot_bytes + layout.payload_bytes);
+  layout.bytes = capacity * bytes_per_slot;  // capacity <= bit_ceil(2^63 / bytes_per_slot): fits
   layout.load_factor = static_cast<double>(build_rows) / static_cast<double>(capacity);
   return layout;
 }
 
 HashJoinTable::HashJoinTable(const ColumnView& keys, const std::optional<ColumnView>& payload, cudaStream_t stream,
-                             const HashJoinOptions& options) {
+                             const HashJoinOptions& options, MemoryResource& resource) {
   detail::check_column(keys, "HashJoinTable: keys");
   if (!is_integer(keys.type)) {
     throw Error(ErrorCode::invalid_argument,
@@ -96,9 +101,8 @@ HashJoinTable::HashJoinTable(const ColumnView& keys, const std::optional<ColumnV
   detail::NvtxRange range("ghtier::hash_join_build", keys.bytes() + (payload ? payload->bytes() : 0));
   const detail::DeviceLimits limits = detail::current_device_limits();
 
-  void* raw = nullptr;
-  GHTIER_CUDA_CHECK(cudaMalloc(&raw, layout.bytes));
-  std::unique_ptr<void, DeviceFree> memory(raw);
+  DeviceBuffer memory = DeviceBuffer::device_wide(layout.bytes, resource);
+  void* raw = memory.data();
   const std::uint64_t slot_array_bytes = layout.capacity * layout.slot_bytes;
   // 0xFF everywhere: every slot's row id reads empty_row.
   GHTIER_CUDA_CHECK(cudaMemsetAsync(raw, 0xFF, slot_array_bytes, stream));
@@ -122,45 +126,7 @@ HashJoinTable::HashJoinTable(const ColumnView& keys, const std::optional<ColumnV
   if (payload) payload_type_ = payload->type;
   build_rows_ = keys.rows;
   device_ = limits.device;
-  payloads_ = table.payloads;
-  slots_ = memory.release();
-}
-
-HashJoinTable::~HashJoinTable() { release(); }
-
-HashJoinTable::HashJoinTable(HashJoinTable&& other) noexcept
-    : layout_(other.layout_),
-      key_type_(other.key_type_),
-      payload_type_(other.payload_type_),
-      build_rows_(other.build_rows_),
-      slots_(std::exchange(other.slots_, nullptr)),
-      payloads_(std::exchange(other.payloads_, nullptr)),
-      device_(other.device_) {}
-
-HashJoinTable& HashJoinTable::operator=(HashJoinTable&& other) noexcept {
-  if (this != &other) {
-    release();
-    layout_ = other.layout_;
-    key_type_ = other.key_type_;
-    payload_type_ = other.payload_type_;
-    build_rows_ = other.build_rows_;
-    slots_ = std::exchange(other.slots_, nullptr);
-    payloads_ = std::exchange(other.payloads_, nullptr);
-    device_ = other.device_;
-  }
-  return *this;
-}
-
-void HashJoinTable::release() noexcept {
-  if (slots_ != nullptr) {
-    int previous = 0;
-    GHTIER_CUDA_CHECK_NOTHROW(cudaGetDevice(&previous));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaSetDevice(device_));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaFree(slots_));
-    GHTIER_CUDA_CHECK_NOTHROW(cudaSetDevice(previous));
-  }
-  slots_ = nullptr;
-  payloads_ = nullptr;
+  memory_ = std::move(memory);
 }
 
 namespace {
@@ -252,15 +218,15 @@ void HashJoinTable::probe_async(const ColumnView& probe_keys, const JoinPairsOut
   const PlainProbe plan = plan_plain_probe(*this, probe_keys, pairs);
   detail::require_gpu_access(result, sizeof(JoinResult), "HashJoinTable::probe_async: result");
   detail::NvtxRange range("ghtier::hash_join_probe_async", probe_keys.bytes());
-  detail::StreamScratch scratch(sizeof(detail::JoinAccumulator), stream);
-  enqueue_plain_probe(plan, static_cast<detail::JoinAccumulator*>(scratch.get()), result, stream);
+  const DeviceBuffer scratch(sizeof(detail::JoinAccumulator), stream, *resource());
+  enqueue_plain_probe(plan, static_cast<detail::JoinAccumulator*>(scratch.data()), result, stream);
 }
 
 JoinResult HashJoinTable::probe(const ColumnView& probe_keys, const JoinPairsOutput& pairs, cudaStream_t stream) const {
   const PlainProbe plan = plan_plain_probe(*this, probe_keys, pairs);
   detail::NvtxRange range("ghtier::hash_join_probe", probe_keys.bytes());
-  detail::StreamScratch scratch(sizeof(AccumulatorAndResult), stream);
-  auto* device = static_cast<AccumulatorAndResult*>(scratch.get());
+  const DeviceBuffer scratch(sizeof(AccumulatorAndResult), stream, *resource());
+  auto* device = static_cast<AccumulatorAndResult*>(scratch.data());
   enqueue_plain_probe(plan, &device->accumulator, &device->result, stream);
   AccumulatorAndResult host{};
   GHTIER_CUDA_CHECK(cudaMemcpyAsync(&host, device, sizeof(host), cudaMemcpyDeviceToHost, stream));
@@ -278,8 +244,8 @@ JoinResult HashJoinTable::probe(const BitpackedColumnView& probe_keys, const Joi
   detail::NvtxRange range("ghtier::hash_join_probe_packed", probe_keys.packed_bytes());
   const detail::PackedColumn packed = detail::to_packed_column(probe_keys);
   const detail::ScanGrid grid = detail::plan_packed_grid(packed.block_count, detail::current_device_limits().sm_count);
-  detail::StreamScratch scratch(sizeof(AccumulatorAndResult), stream);
-  auto* device = static_cast<AccumulatorAndResult*>(scratch.get());
+  const DeviceBuffer scratch(sizeof(AccumulatorAndResult), stream, *resource());
+  auto* device = static_cast<AccumulatorAndResult*>(scratch.data());
   detail::launch_join_init(&device->accumulator, stream);
   if (packed.block_count > 0) {
     detail::launch_packed_hash_join_probe(packed, grid, plan.table, plan.pairs, &device->accumulator, stream);

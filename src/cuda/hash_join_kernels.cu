@@ -71,8 +71,8 @@ struct JoinPartial {
   std::conditional_t<Payload == PayloadKind::floating, double, unsigned long long> sum = 0;
 
   __device__ __forceinline__ void flush(JoinAccumulator* accumulator) const {
-    const unsigned long long total = warp_sum(matches);
-    if (total == 0) return;  // warp-uniform
+    const unsigned long long total = warp_broadcast(warp_sum(matches));
+    if (total == 0) return;  // warp-uniform (broadcast): the reduction below needs every lane
     const auto total_sum = warp_sum(sum);
     if (lane_id() == 0) {
       atomicAdd(&accumulator->matches, total);

@@ -1,8 +1,6 @@
 // IndexCheck: allocation, clearing and read-back of the out-of-range index record in device memory.
 #include "ghtier/index_check.hpp"
 
-#include <utility>
-
 #include <fmt/format.h>
 
 #include "core/cuda_check.hpp"
@@ -20,48 +18,29 @@ detail::IndexFault read_fault(const void* record, cudaStream_t stream) {
 }
 }  // namespace
 
-IndexCheck::IndexCheck() {
-  GHTIER_CUDA_CHECK(cudaMalloc(&record_, sizeof(detail::IndexFault)));
-  try {
-    GHTIER_CUDA_CHECK(cudaMemset(record_, 0, sizeof(detail::IndexFault)));
-  } catch (...) {
-    GHTIER_CUDA_CHECK_NOTHROW(cudaFree(record_));
-    throw;
-  }
-}
-
-IndexCheck::~IndexCheck() {
-  if (record_ != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaFree(record_));
-}
-
-IndexCheck::IndexCheck(IndexCheck&& other) noexcept : record_(std::exchange(other.record_, nullptr)) {}
-
-IndexCheck& IndexCheck::operator=(IndexCheck&& other) noexcept {
-  if (this != &other) {
-    if (record_ != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaFree(record_));
-    record_ = std::exchange(other.record_, nullptr);
-  }
-  return *this;
+IndexCheck::IndexCheck(MemoryResource& resource)
+    : record_(DeviceBuffer::device_wide(sizeof(detail::IndexFault), resource)) {
+  GHTIER_CUDA_CHECK(cudaMemset(record_.data(), 0, sizeof(detail::IndexFault)));
 }
 
 void IndexCheck::reset(cudaStream_t stream) {
-  if (record_ == nullptr) throw Error(ErrorCode::invalid_argument, "IndexCheck::reset: moved-from IndexCheck");
-  GHTIER_CUDA_CHECK(cudaMemsetAsync(record_, 0, sizeof(detail::IndexFault), stream));
+  if (record_.empty()) throw Error(ErrorCode::invalid_argument, "IndexCheck::reset: moved-from IndexCheck");
+  GHTIER_CUDA_CHECK(cudaMemsetAsync(record_.data(), 0, sizeof(detail::IndexFault), stream));
 }
 
 void IndexCheck::check(cudaStream_t stream) {
-  if (record_ == nullptr) throw Error(ErrorCode::invalid_argument, "IndexCheck::check: moved-from IndexCheck");
-  const detail::IndexFault fault = read_fault(record_, stream);
+  if (record_.empty()) throw Error(ErrorCode::invalid_argument, "IndexCheck::check: moved-from IndexCheck");
+  const detail::IndexFault fault = read_fault(record_.data(), stream);
   if (fault.count == 0) return;
   reset(stream);
   throw Error(ErrorCode::invalid_argument, detail::describe_index_fault(fault, "IndexCheck"));
 }
 
 std::uint64_t IndexCheck::bad_index_count(cudaStream_t stream) const {
-  if (record_ == nullptr) {
+  if (record_.empty()) {
     throw Error(ErrorCode::invalid_argument, "IndexCheck::bad_index_count: moved-from IndexCheck");
   }
-  return read_fault(record_, stream).count;
+  return read_fault(record_.data(), stream).count;
 }
 
 }  // namespace ghtier

@@ -20,30 +20,19 @@ std::string describe_index_fault(const IndexFault& fault, const char* operation)
   return text;
 }
 
-IndexFaultSink::IndexFaultSink(IndexCheck* check, cudaStream_t stream) : stream_(stream) {
+IndexFaultSink::IndexFaultSink(IndexCheck* check, cudaStream_t stream, MemoryResource& resource) : stream_(stream) {
   if (check != nullptr) {
     record_ = static_cast<IndexFault*>(check->device_record());
     if (record_ == nullptr) throw Error(ErrorCode::invalid_argument, "moved-from IndexCheck passed as check");
     return;
   }
-  void* p = nullptr;
-  GHTIER_CUDA_CHECK(cudaMallocAsync(&p, sizeof(IndexFault), stream));
-  try {
-    GHTIER_CUDA_CHECK(cudaMemsetAsync(p, 0, sizeof(IndexFault), stream));
-  } catch (...) {
-    GHTIER_CUDA_CHECK_NOTHROW(cudaFreeAsync(p, stream));
-    throw;
-  }
-  record_ = static_cast<IndexFault*>(p);
-  owned_ = true;
-}
-
-IndexFaultSink::~IndexFaultSink() {
-  if (owned_) GHTIER_CUDA_CHECK_NOTHROW(cudaFreeAsync(record_, stream_));
+  owned_ = DeviceBuffer(sizeof(IndexFault), stream, resource);
+  GHTIER_CUDA_CHECK(cudaMemsetAsync(owned_.data(), 0, sizeof(IndexFault), stream));
+  record_ = static_cast<IndexFault*>(owned_.data());
 }
 
 void IndexFaultSink::finish(const char* operation) {
-  if (!owned_) return;
+  if (owned_.empty()) return;
   IndexFault fault;
   GHTIER_CUDA_CHECK(cudaMemcpyAsync(&fault, record_, sizeof fault, cudaMemcpyDeviceToHost, stream_));
   GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream_));

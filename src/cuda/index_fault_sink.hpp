@@ -5,15 +5,17 @@
 #include <cuda_runtime_api.h>
 
 #include "cuda/index_fault.hpp"
+#include "ghtier/device_buffer.hpp"
 #include "ghtier/index_check.hpp"
+#include "ghtier/memory_resource.hpp"
 
 namespace ghtier::detail {
 
 class IndexFaultSink {
  public:
-  /// With check == nullptr: allocates a cleared record, stream-ordered. Throws Error(cuda_error, out_of_memory).
-  IndexFaultSink(IndexCheck* check, cudaStream_t stream);
-  ~IndexFaultSink();
+  /// With check == nullptr: allocates a cleared record from `resource`, stream-ordered. Throws Error
+  /// (out_of_budget, out_of_memory, cuda_error).
+  IndexFaultSink(IndexCheck* check, cudaStream_t stream, MemoryResource& resource);
   IndexFaultSink(const IndexFaultSink&) = delete;
   IndexFaultSink& operator=(const IndexFaultSink&) = delete;
 
@@ -23,9 +25,9 @@ class IndexFaultSink {
   void finish(const char* operation);
 
  private:
+  DeviceBuffer owned_;  // the temporary record, when there is no IndexCheck
   IndexFault* record_ = nullptr;
   cudaStream_t stream_ = nullptr;
-  bool owned_ = false;
 };
 
 }  // namespace ghtier::detail

@@ -10,7 +10,6 @@
 #include "core/cuda_check.hpp"
 #include "core/log.hpp"
 #include "core/nvtx_range.hpp"
-#include "cuda/device_allocation.hpp"
 #include "cuda/device_sm_count.hpp"
 #include "cuda/gather_kernels.hpp"
 #include "cuda/gpu_access.hpp"
@@ -19,6 +18,7 @@
 #include "cuda/row_cache_kernels.hpp"
 #include "cuda/row_copy_plan.hpp"
 #include "cuda/row_slot_table.hpp"
+#include "ghtier/device_buffer.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -29,11 +29,12 @@ struct RowCache::State {
   std::size_t num_rows = 0;
   std::vector<std::int64_t> hot;  // ascending
   std::size_t slot_buckets = 0;
-  detail::DeviceAllocation rows;     // hot.size() rows
-  detail::DeviceAllocation slots;    // slot_buckets RowSlotEntry
-  detail::DeviceAllocation hot_ids;  // hot, on the device: the fill's index list
-  detail::DeviceAllocation meta;     // [hits, misses] then the fill's IndexFault (never written: ids are valid)
-  detail::DeviceAllocation counts;   // num_rows unsigned, once record() ran
+  MemoryResource* resource = nullptr;  // where every buffer below comes from (device-wide)
+  DeviceBuffer rows;                   // hot.size() rows
+  DeviceBuffer slots;                  // slot_buckets RowSlotEntry
+  DeviceBuffer hot_ids;                // hot, on the device: the fill's index list
+  DeviceBuffer meta;                   // [hits, misses] then the fill's IndexFault (never written: ids are valid)
+  DeviceBuffer counts;                 // num_rows unsigned, once record() ran
 
   [[nodiscard]] unsigned long long* stats() const { return static_cast<unsigned long long*>(meta.data()); }
   [[nodiscard]] detail::IndexFault* fill_fault() const {
@@ -92,17 +93,19 @@ HotSet make_hot_set(std::vector<std::int64_t> ids, std::size_t num_rows, const c
 }
 
 /// Allocates a state for `hot` and uploads its slot table and ids on `stream` (fill() then reads the rows).
-std::unique_ptr<RowCache::State> make_state(const void* table, std::size_t row_bytes, std::size_t num_rows,
-                                            HotSet hot, cudaStream_t stream) {
+std::unique_ptr<RowCache::State> make_state(const void* table, std::size_t row_bytes, std::size_t num_rows, HotSet hot,
+                                            cudaStream_t stream, MemoryResource& resource) {
   auto state = std::make_unique<RowCache::State>();
   state->table = table;
   state->row_bytes = row_bytes;
   state->num_rows = num_rows;
   state->slot_buckets = hot.buckets.size();
-  state->rows = detail::DeviceAllocation(detail::checked_product("RowCache", "cache size", hot.ids.size(), row_bytes));
-  state->slots = detail::DeviceAllocation(hot.buckets.size() * sizeof(detail::RowSlotEntry));
-  state->hot_ids = detail::DeviceAllocation(hot.ids.size() * sizeof(std::int64_t));
-  state->meta = detail::DeviceAllocation(meta_bytes);
+  state->resource = &resource;
+  state->rows =
+      DeviceBuffer::device_wide(detail::checked_product("RowCache", "cache size", hot.ids.size(), row_bytes), resource);
+  state->slots = DeviceBuffer::device_wide(hot.buckets.size() * sizeof(detail::RowSlotEntry), resource);
+  state->hot_ids = DeviceBuffer::device_wide(hot.ids.size() * sizeof(std::int64_t), resource);
+  state->meta = DeviceBuffer::device_wide(meta_bytes, resource);
   // Pageable sources: cudaMemcpyAsync returns once it has staged them, so the vectors may go afterwards.
   GHTIER_CUDA_CHECK(cudaMemcpyAsync(state->slots.data(), hot.buckets.data(), state->slots.size(),
                                     cudaMemcpyHostToDevice, stream));
@@ -135,8 +138,9 @@ void record_rows(RowCache::State& state, const Index* indices, std::size_t count
   }
   (void)detail::checked_product("RowCache::record", "indices size", count, sizeof(Index));
   detail::require_gpu_access(indices, count * sizeof(Index), "RowCache::record indices");
-  if (state.counts.data() == nullptr) {
-    state.counts = detail::DeviceAllocation(state.num_rows * sizeof(unsigned));
+  if (state.counts.empty()) {
+    state.counts = DeviceBuffer::device_wide(
+        detail::checked_product("RowCache::record", "counters", state.num_rows, sizeof(unsigned)), *state.resource);
     GHTIER_CUDA_CHECK(cudaMemsetAsync(state.counts.data(), 0, state.counts.size(), stream));
   }
   detail::launch_count_rows(indices, count, state.num_rows, static_cast<unsigned*>(state.counts.data()),
@@ -164,7 +168,7 @@ void cached_gather(const RowCache::State& state, const Index* indices, std::size
   view.row_bytes = state.row_bytes;
   view.num_rows = state.num_rows;
   view.stats = state.stats();
-  detail::IndexFaultSink sink(check, stream);
+  detail::IndexFaultSink sink(check, stream, *state.resource);
   detail::launch_cached_gather(plan, view, indices, count, out, sink.record(), stream);
   sink.finish("RowCache::gather");
 }
@@ -173,11 +177,11 @@ void cached_gather(const RowCache::State& state, const Index* indices, std::size
 RowCache::RowCache(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 RowCache::RowCache(const void* table, std::size_t row_bytes, std::size_t num_rows,
-                   std::span<const std::int64_t> hot_rows, cudaStream_t stream) {
+                   std::span<const std::int64_t> hot_rows, cudaStream_t stream, MemoryResource& resource) {
   validate_table(table, row_bytes, num_rows);
   HotSet hot = make_hot_set(std::vector<std::int64_t>(hot_rows.begin(), hot_rows.end()), num_rows, "RowCache");
   detail::require_gpu_access(table, num_rows * row_bytes, "RowCache table");
-  state_ = make_state(table, row_bytes, num_rows, std::move(hot), stream);
+  state_ = make_state(table, row_bytes, num_rows, std::move(hot), stream, resource);
   fill(*state_, stream);
   log(LogLevel::debug, "RowCache: {} of {} rows of {} B cached ({} slot buckets)", state_->hot.size(), num_rows,
       row_bytes, state_->slot_buckets);
@@ -185,7 +189,7 @@ RowCache::RowCache(const void* table, std::size_t row_bytes, std::size_t num_row
 
 RowCache RowCache::from_frequencies(const void* table, std::size_t row_bytes, std::size_t num_rows,
                                     std::span<const std::uint64_t> frequencies, std::size_t capacity_rows,
-                                    cudaStream_t stream) {
+                                    cudaStream_t stream, MemoryResource& resource) {
   validate_table(table, row_bytes, num_rows);
   if (frequencies.size() != num_rows) {
     throw Error(ErrorCode::invalid_argument,
@@ -193,7 +197,7 @@ RowCache RowCache::from_frequencies(const void* table, std::size_t row_bytes, st
                             num_rows));
   }
   const std::vector<std::int64_t> hot = select_hot_rows(frequencies, capacity_rows);
-  return RowCache(table, row_bytes, num_rows, hot, stream);
+  return RowCache(table, row_bytes, num_rows, hot, stream, resource);
 }
 
 std::vector<std::int64_t> RowCache::select_hot_rows(std::span<const std::uint64_t> frequencies, std::size_t k) {
@@ -231,22 +235,21 @@ void RowCache::record(const std::int32_t* indices, std::size_t count, cudaStream
 
 void RowCache::refresh(std::size_t capacity_rows, cudaStream_t stream) {
   State& state = live(state_, "refresh");
-  if (state.counts.data() == nullptr) {
+  if (state.counts.empty()) {
     throw Error(ErrorCode::invalid_argument, "RowCache::refresh: nothing was recorded (call record() first)");
   }
   std::vector<unsigned> counts(state.num_rows);
   GHTIER_CUDA_CHECK(
       cudaMemcpyAsync(counts.data(), state.counts.data(), state.counts.size(), cudaMemcpyDeviceToHost, stream));
   GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
-  std::unique_ptr<State> next =
-      make_state(state.table, state.row_bytes, state.num_rows,
-                 make_hot_set(top_rows(std::span<const unsigned>(counts), capacity_rows), state.num_rows,
-                              "RowCache::refresh"),
-                 stream);
+  std::unique_ptr<State> next = make_state(
+      state.table, state.row_bytes, state.num_rows,
+      make_hot_set(top_rows(std::span<const unsigned>(counts), capacity_rows), state.num_rows, "RowCache::refresh"),
+      stream, *state.resource);
   next->counts = std::move(state.counts);
   GHTIER_CUDA_CHECK(cudaMemsetAsync(next->counts.data(), 0, next->counts.size(), stream));
   fill(*next, stream);
-  // The old buffers go now: cudaFree waits for work that may still read them.
+  // The old buffers go now: a device-wide buffer waits for the work that may still read it.
   state_ = std::move(next);
 }
 

@@ -18,7 +18,8 @@ namespace ghtier {
 namespace {
 template <class Index>
 void sorted_gather_rows(const void* table, std::size_t row_bytes, std::size_t num_rows, const Index* indices,
-                        std::size_t count, void* out, cudaStream_t stream, IndexCheck* check) {
+                        std::size_t count, void* out, cudaStream_t stream, IndexCheck* check,
+                        MemoryResource& resource) {
   const detail::IndexedRows args{"sorted_gather", table, row_bytes, num_rows, indices, sizeof(Index), count, out,
                                  false};
   detail::validate_indexed_rows(args);
@@ -33,21 +34,21 @@ void sorted_gather_rows(const void* table, std::size_t row_bytes, std::size_t nu
   const detail::SortedGatherPlans plans = detail::plan_sorted_gather(row_bytes, count, table, out, sm_count);
   log(LogLevel::debug, "sorted_gather: {} rows of {} B, {} with {}-byte accesses", count, row_bytes,
       detail::to_string(plans.first.shape), plans.first.access_bytes);
-  detail::IndexFaultSink sink(check, stream);
-  detail::launch_sorted_gather(plans, table, row_bytes, num_rows, indices, count, out, sink.record(), sm_count,
-                               stream);
+  detail::IndexFaultSink sink(check, stream, resource);
+  detail::launch_sorted_gather(plans, table, row_bytes, num_rows, indices, count, out, sink.record(), sm_count, stream,
+                               resource);
   sink.finish("sorted_gather");
 }
 }  // namespace
 
 void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
-                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check) {
-  sorted_gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check);
+                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
+  sorted_gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check, resource);
 }
 
 void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
-                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check) {
-  sorted_gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check);
+                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check, MemoryResource& resource) {
+  sorted_gather_rows(table, row_bytes, num_rows, indices, count, out, stream, check, resource);
 }
 
 }  // namespace ghtier

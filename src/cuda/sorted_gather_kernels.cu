@@ -8,8 +8,8 @@
 #include <bit>
 
 #include "cuda/row_copy.cuh"
-#include "cuda/scratch_buffer.hpp"
 #include "cuda/sorted_gather_kernels.hpp"
+#include "ghtier/device_buffer.hpp"
 
 namespace ghtier::detail {
 
@@ -90,9 +90,9 @@ unsigned helper_blocks(std::size_t count, int sm_count) {
 }
 
 template <class Index, class Key>
-void sorted_gather_impl(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes,
-                        std::size_t num_rows, const Index* indices, std::size_t count, void* out, IndexFault* fault,
-                        int sm_count, cudaStream_t stream) {
+void sorted_gather_impl(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes, std::size_t num_rows,
+                        const Index* indices, std::size_t count, void* out, IndexFault* fault, int sm_count,
+                        cudaStream_t stream, MemoryResource& resource) {
   if (count == 0) return;
   // Only the bits that row ids (and the sentinel num_rows) use take part in the sort.
   const int end_bit = static_cast<int>(std::bit_width(static_cast<unsigned long long>(num_rows)));
@@ -110,7 +110,7 @@ void sorted_gather_impl(const SortedGatherPlans& plans, const void* table, std::
   const std::size_t key_bytes = align_up(count * sizeof(Key));
   const std::size_t u32_bytes = align_up(count * sizeof(std::uint32_t));
   const std::size_t temp_bytes = align_up(sort_temp > scan_temp ? sort_temp : scan_temp);
-  ScratchBuffer scratch(2 * key_bytes + 4 * u32_bytes + temp_bytes, stream);
+  const DeviceBuffer scratch(2 * key_bytes + 4 * u32_bytes + temp_bytes, stream, resource);
   auto* base = static_cast<unsigned char*>(scratch.data());
   Key* keys0 = reinterpret_cast<Key*>(base);
   Key* keys1 = reinterpret_cast<Key*>(base + key_bytes);
@@ -146,14 +146,14 @@ void sorted_gather_impl(const SortedGatherPlans& plans, const void* table, std::
 template <class Index>
 void dispatch_key(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes, std::size_t num_rows,
                   const Index* indices, std::size_t count, void* out, IndexFault* fault, int sm_count,
-                  cudaStream_t stream) {
+                  cudaStream_t stream, MemoryResource& resource) {
   // 32-bit keys sort in half the passes and memory whenever the sentinel num_rows fits.
   if (num_rows < (std::size_t{1} << 32)) {
     sorted_gather_impl<Index, std::uint32_t>(plans, table, row_bytes, num_rows, indices, count, out, fault, sm_count,
-                                             stream);
+                                             stream, resource);
   } else {
     sorted_gather_impl<Index, std::uint64_t>(plans, table, row_bytes, num_rows, indices, count, out, fault, sm_count,
-                                             stream);
+                                             stream, resource);
   }
 }
 }  // namespace
@@ -168,14 +168,14 @@ SortedGatherPlans plan_sorted_gather(std::size_t row_bytes, std::size_t count, c
 
 void launch_sorted_gather(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes,
                           std::size_t num_rows, const std::int64_t* indices, std::size_t count, void* out,
-                          IndexFault* fault, int sm_count, cudaStream_t stream) {
-  dispatch_key(plans, table, row_bytes, num_rows, indices, count, out, fault, sm_count, stream);
+                          IndexFault* fault, int sm_count, cudaStream_t stream, MemoryResource& resource) {
+  dispatch_key(plans, table, row_bytes, num_rows, indices, count, out, fault, sm_count, stream, resource);
 }
 
 void launch_sorted_gather(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes,
                           std::size_t num_rows, const std::int32_t* indices, std::size_t count, void* out,
-                          IndexFault* fault, int sm_count, cudaStream_t stream) {
-  dispatch_key(plans, table, row_bytes, num_rows, indices, count, out, fault, sm_count, stream);
+                          IndexFault* fault, int sm_count, cudaStream_t stream, MemoryResource& resource) {
+  dispatch_key(plans, table, row_bytes, num_rows, indices, count, out, fault, sm_count, stream, resource);
 }
 
 }  // namespace ghtier::detail

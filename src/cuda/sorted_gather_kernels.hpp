@@ -1,5 +1,6 @@
 // Launcher of the sorted gather: key building, CUB radix sort, run marking and the two row-copy passes,
-// all on one stream with stream-ordered scratch. Arguments are validated by sorted_gather.cpp.
+// all on one stream with stream-ordered scratch from the caller's resource. Arguments are validated by
+// sorted_gather.cpp.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -9,6 +10,7 @@
 
 #include "cuda/index_fault.hpp"
 #include "cuda/row_copy_plan.hpp"
+#include "ghtier/memory_resource.hpp"
 
 namespace ghtier::detail {
 
@@ -24,9 +26,9 @@ struct SortedGatherPlans {
 
 void launch_sorted_gather(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes,
                           std::size_t num_rows, const std::int64_t* indices, std::size_t count, void* out,
-                          IndexFault* fault, int sm_count, cudaStream_t stream);
+                          IndexFault* fault, int sm_count, cudaStream_t stream, MemoryResource& resource);
 void launch_sorted_gather(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes,
                           std::size_t num_rows, const std::int32_t* indices, std::size_t count, void* out,
-                          IndexFault* fault, int sm_count, cudaStream_t stream);
+                          IndexFault* fault, int sm_count, cudaStream_t stream, MemoryResource& resource);
 
 }  // namespace ghtier::detail

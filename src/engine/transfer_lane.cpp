@@ -207,8 +207,10 @@ void TransferLane::step_locked() {
     retire_locked();
     complete_fills_locked();
     dispatch_locked();
-  } catch (const std::exception& e) {
+  } catch (const Error& e) {  // first: OutOfMemoryError is not caught as std::exception (see error.hpp)
     // Each job's own failures are caught where they happen; this is a bug or an allocation failure.
+    log(LogLevel::error, "transfer lane {}: dispatch step failed: {}", to_string(id_), e.what());
+  } catch (const std::exception& e) {
     log(LogLevel::error, "transfer lane {}: dispatch step failed: {}", to_string(id_), e.what());
   }
 }
@@ -429,7 +431,7 @@ bool TransferLane::ensure_started_locked(const std::shared_ptr<Job>& job_ptr, cu
         });
       }
       if (!job.dependencies_ready) return false;
-      if (job.error) throw *job.error;
+      if (job.error) throw_error(*job.error);
     } else {
       GHTIER_CUDA_CHECK(cudaStreamWaitEvent(stream, deps->snapshot, 0));
     }

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -189,6 +190,20 @@ TEST(ColumnChecks, PackedViewsThatCannotBeReadAreRefused) {
   bad = view;
   bad.words = reinterpret_cast<const std::uint32_t*>(reinterpret_cast<const char*>(words) + 1);
   EXPECT_GHTIER_ERROR(detail::check_packed_column(bad, "packed"), ErrorCode::invalid_argument);
+}
+
+// The most words 2^54 blocks can hold is 2^64: the bound saturates instead of wrapping to 0 and refusing
+// every word.
+TEST(Aggregate, PackedWordBoundOfTheLargestRowCount) {
+  alignas(16) static const BitpackBlockHeader header{};
+  alignas(16) static const std::uint32_t words[32] = {};
+  BitpackedColumnView view;
+  view.value_type = ColumnType::int64;
+  view.rows = std::numeric_limits<std::uint64_t>::max();
+  view.blocks = &header;
+  view.words = words;
+  view.word_count = 32;
+  EXPECT_NO_THROW(detail::check_packed_column(view, "packed"));
 }
 
 TEST(Aggregate, BadArgumentsFailBeforeAnyCudaCall) {

@@ -227,6 +227,32 @@ TEST(BitpackFormat, SizesOfAView) {
   EXPECT_EQ(view.logical_bytes(), 2049u * 8);
 }
 
+// Row counts within 1023 of 2^64: the rounding-up addition of ceil(rows / 1024) wrapped to 0 blocks.
+TEST(BitpackFormat, BlockCountOfTheLargestRowCounts) {
+  constexpr std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+  BitpackedColumnView view;
+  view.rows = max;
+  EXPECT_EQ(view.block_count(), std::uint64_t{1} << 54);
+  view.rows = max - 1022;  // 2^64 - 1023: one row into the last block
+  EXPECT_EQ(view.block_count(), std::uint64_t{1} << 54);
+  view.rows = max - 1023;  // 2^64 - 1024: exactly 2^54 - 1 full blocks
+  EXPECT_EQ(view.block_count(), (std::uint64_t{1} << 54) - 1);
+  for (const std::uint64_t rows : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1023}, std::uint64_t{1024},
+                                   std::uint64_t{1025}, std::uint64_t{1} << 40}) {
+    view.rows = rows;
+    EXPECT_EQ(view.block_count(), (rows + 1023) / 1024) << rows;
+  }
+}
+
+TEST(BitpackFormat, ValidateRefusesHugeColumnsWithoutBlocks) {
+  for (const std::uint64_t rows : {std::numeric_limits<std::uint64_t>::max(), std::uint64_t{0} - 1000}) {
+    BitpackedColumnView view;
+    view.value_type = ColumnType::int32;
+    view.rows = rows;  // no headers, no words: a column with no blocks
+    EXPECT_GHTIER_ERROR(validate(view), ErrorCode::invalid_argument);
+  }
+}
+
 // A CPU-only resource that counts what it hands out.
 class CountingResource final : public MemoryResource {
  public:

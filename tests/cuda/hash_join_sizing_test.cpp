@@ -67,6 +67,35 @@ TEST(HashTableLayout, RefusesWhatItCannotHold) {
                       ErrorCode::invalid_argument);
 }
 
+// The ends of the documented range (0, 0.9]: the largest factor exactly, and factors so small that the
+// slot count leaves 64 bits (a double cast to an integer out of range: undefined, gave a nearly full table).
+TEST(HashTableLayout, EndsOfTheLoadFactorRange) {
+  const HashTableLayout at_max = hash_table_layout(9, ColumnType::int32, false, max_hash_join_load_factor);
+  EXPECT_EQ(at_max.capacity, 16u);  // 9 / 0.9 = 10 slots -> 16
+  EXPECT_LE(at_max.load_factor, max_hash_join_load_factor);
+  EXPECT_EQ(hash_table_layout(max_hash_join_build_rows, ColumnType::int64, true, max_hash_join_load_factor).capacity,
+            1ull << 33);
+  // Small factors that still fit: the load factor holds and the capacity is the smallest that does it.
+  for (const double factor : {1e-3, 1e-9, 1e-13}) {
+    for (const std::uint64_t rows : {std::uint64_t{1}, std::uint64_t{3}, std::uint64_t{1000}}) {
+      const HashTableLayout layout = hash_table_layout(rows, ColumnType::int64, true, factor);
+      EXPECT_TRUE(std::has_single_bit(layout.capacity)) << rows << " @ " << factor;
+      EXPECT_LE(layout.load_factor, factor) << rows << " @ " << factor;
+      EXPECT_GT(static_cast<double>(rows) / static_cast<double>(layout.capacity / 2), factor);
+      EXPECT_EQ(layout.bytes, layout.capacity * 24);
+      EXPECT_EQ(layout.bytes / 24, layout.capacity);  // no wrap
+    }
+  }
+  // No rows: the minimum table at any factor.
+  EXPECT_EQ(hash_table_layout(0, ColumnType::int32, false, std::numeric_limits<double>::denorm_min()).capacity, 16u);
+  // Too small to hold in 64-bit sizes: refused with a reason, never a wrapped or nearly full table.
+  for (const double factor : {std::numeric_limits<double>::denorm_min(), 1e-300, 1e-18}) {
+    EXPECT_GHTIER_ERROR((void)hash_table_layout(1000, ColumnType::int32, false, factor), ErrorCode::invalid_argument);
+    EXPECT_GHTIER_ERROR((void)hash_table_layout(max_hash_join_build_rows, ColumnType::int64, true, factor),
+                        ErrorCode::invalid_argument);
+  }
+}
+
 TEST(HashTableSlots, SequentialKeysSpreadOverTheSlots) {
   // 4096 sequential keys into 8192 slots: a good mix leaves no long run of occupied home slots.
   constexpr std::uint64_t capacity = 8192;

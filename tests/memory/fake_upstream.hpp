@@ -49,7 +49,7 @@ class FakeUpstream final : public MemoryResource {
     int failing = fail_next.load();
     while (failing > 0) {
       if (fail_next.compare_exchange_weak(failing, failing - 1)) {
-        throw Error(ErrorCode::out_of_memory, "FakeUpstream: told to fail");
+        throw OutOfMemoryError("FakeUpstream: told to fail");
       }
     }
     void* p = nullptr;

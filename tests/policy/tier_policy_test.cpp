@@ -83,7 +83,7 @@ TEST(TierPolicy, MakePolicyRefusesEmptyFunctionsAndNames) {
 
 TEST(TierPolicy, ExceptionsOfAUserPolicyPassThrough) {
   const auto policy = make_policy([](const PlacementRequest&, const Platform&, const BudgetView&) -> Placement {
-    throw Error(ErrorCode::out_of_budget, "no room anywhere");
+    throw OutOfBudgetError("no room anywhere");
   });
   EXPECT_GHTIER_ERROR((void)policy->resolve(gpu_request(1), assume_platform("gh200"), {}), ErrorCode::out_of_budget);
 }

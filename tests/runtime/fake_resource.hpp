@@ -34,7 +34,7 @@ class FakeResource final : public MemoryResource {
     std::size_t live = live_.load();
     do {
       if (bytes > capacity_ - std::min(live, capacity_)) {
-        throw Error(ErrorCode::out_of_memory, "FakeResource: capacity exhausted");
+        throw OutOfMemoryError("FakeResource: capacity exhausted");
       }
     } while (!live_.compare_exchange_weak(live, live + bytes));
     void* p = nullptr;
@@ -47,7 +47,7 @@ class FakeResource final : public MemoryResource {
     }
     if (p == nullptr) {
       live_ -= bytes;
-      throw Error(ErrorCode::out_of_memory, "FakeResource: host allocation failed");
+      throw OutOfMemoryError("FakeResource: host allocation failed");
     }
     std::size_t hw = high_water_.load();
     while (live + bytes > hw && !high_water_.compare_exchange_weak(hw, live + bytes)) {
