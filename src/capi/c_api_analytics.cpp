@@ -163,12 +163,13 @@ extern "C" {
 ghtier_status_t ghtier_aggregate(ghtier_runtime_t* runtime, const ghtier_column_t* values,
                                  const ghtier_range_filter_t* filter, void* stream, ghtier_aggregate_result_t* result) {
   return ghtier::capi::guarded("ghtier_aggregate", [&] {
-    const auto owner = ghtier::capi::shared_runtime_of(runtime);  // budget: pass runtime's device resource
+    const auto owner = ghtier::capi::shared_runtime_of(runtime);
     ghtier::capi::check_output(result, "result");
     ghtier::AggregateOptions options;
     options.filter = to_filter(filter);
     ghtier::capi::write_versioned(result,
-                                  to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream))));
+                                  to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream),
+                                                         ghtier::capi::kernel_resource(*owner))));
   });
 }
 
@@ -176,13 +177,14 @@ ghtier_status_t ghtier_group_by(ghtier_runtime_t* runtime, const ghtier_column_t
                                 uint32_t groups, const ghtier_range_filter_t* filter, void* stream,
                                 ghtier_aggregate_result_t* results, uint64_t* rows_out_of_range) {
   return ghtier::capi::guarded("ghtier_group_by", [&] {
-    const auto owner = ghtier::capi::shared_runtime_of(runtime);  // budget: pass runtime's device resource
+    const auto owner = ghtier::capi::shared_runtime_of(runtime);
     ghtier::capi::check_output(results, "results");
     const std::size_t stride = results->struct_size;
     ghtier::GroupByOptions options;
     options.filter = to_filter(filter);
     const ghtier::GroupByResult got =
-        ghtier::group_by(to_view(keys, "keys"), to_view(values, "values"), groups, options, to_stream(stream));
+        ghtier::group_by(to_view(keys, "keys"), to_view(values, "values"), groups, options, to_stream(stream),
+                         ghtier::capi::kernel_resource(*owner));
     auto* bytes = reinterpret_cast<unsigned char*>(results);
     for (std::uint32_t g = 0; g < groups; ++g) {
       auto* entry = reinterpret_cast<ghtier_aggregate_result_t*>(bytes + g * stride);
@@ -220,9 +222,10 @@ ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier
     }
     std::optional<ghtier::ColumnView> payload_view;
     if (payload != nullptr) payload_view = to_view(payload, "payload");
-    // budget: pass runtime's device resource
+    ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);  // the table counts in its budget
     auto c = std::make_shared<CHashTable>(CHashTable{
-        std::move(owner), ghtier::HashJoinTable(to_view(keys, "keys"), payload_view, to_stream(stream), cpp_options)});
+        std::move(owner), ghtier::HashJoinTable(to_view(keys, "keys"), payload_view, to_stream(stream), cpp_options,
+                                                resource)});
     *table = ghtier::capi::add_handle<ghtier_hash_table_t>(HandleKind::hash_table, std::move(c));
   });
 }
@@ -309,12 +312,13 @@ ghtier_status_t ghtier_bitpacked_aggregate(ghtier_runtime_t* runtime, const ghti
                                            const ghtier_range_filter_t* filter, void* stream,
                                            ghtier_aggregate_result_t* result) {
   return ghtier::capi::guarded("ghtier_bitpacked_aggregate", [&] {
-    const auto owner = ghtier::capi::shared_runtime_of(runtime);  // budget: pass runtime's device resource
+    const auto owner = ghtier::capi::shared_runtime_of(runtime);
     ghtier::capi::check_output(result, "result");
     ghtier::AggregateOptions options;
     options.filter = to_filter(filter);
     ghtier::capi::write_versioned(result,
-                                  to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream))));
+                                  to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream),
+                                                         ghtier::capi::kernel_resource(*owner))));
   });
 }
 

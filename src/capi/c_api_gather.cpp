@@ -82,9 +82,8 @@ ghtier_status_t ghtier_index_check_create(ghtier_runtime_t* runtime, ghtier_inde
     require_output(check, "check");
     *check = nullptr;
     auto owner = runtime_for_kernels(runtime);
-    // budget: pass runtime's device resource (IndexCheck allocates its record with cudaMalloc until the
-    // kernels take a MemoryResource).
-    auto c = std::make_shared<CIndexCheck>(CIndexCheck{std::move(owner), ghtier::IndexCheck()});
+    ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);
+    auto c = std::make_shared<CIndexCheck>(CIndexCheck{std::move(owner), ghtier::IndexCheck(resource)});
     *check = ghtier::capi::add_handle<ghtier_index_check_t>(HandleKind::index_check, std::move(c));
   });
 }
@@ -118,10 +117,11 @@ ghtier_status_t ghtier_gather(ghtier_runtime_t* runtime, const void* table, size
                               const void* indices, ghtier_index_type_t index_type, size_t count, void* out,
                               void* stream, ghtier_index_check_t* check) {
   return ghtier::capi::guarded("ghtier_gather", [&] {
-    const auto owner = runtime_for_kernels(runtime);  // budget: pass runtime's device resource
+    const auto owner = runtime_for_kernels(runtime);
     const auto checked = get_check(check);
     with_indices(indices, index_type, [&](auto typed) {
-      ghtier::gather(table, row_bytes, num_rows, typed, count, out, to_stream(stream), to_check(checked));
+      ghtier::gather(table, row_bytes, num_rows, typed, count, out, to_stream(stream), to_check(checked),
+                     ghtier::capi::kernel_resource(*owner));
     });
   });
 }
@@ -130,10 +130,11 @@ ghtier_status_t ghtier_sorted_gather(ghtier_runtime_t* runtime, const void* tabl
                                      const void* indices, ghtier_index_type_t index_type, size_t count, void* out,
                                      void* stream, ghtier_index_check_t* check) {
   return ghtier::capi::guarded("ghtier_sorted_gather", [&] {
-    const auto owner = runtime_for_kernels(runtime);  // budget: pass runtime's device resource
+    const auto owner = runtime_for_kernels(runtime);
     const auto checked = get_check(check);
     with_indices(indices, index_type, [&](auto typed) {
-      ghtier::sorted_gather(table, row_bytes, num_rows, typed, count, out, to_stream(stream), to_check(checked));
+      ghtier::sorted_gather(table, row_bytes, num_rows, typed, count, out, to_stream(stream), to_check(checked),
+                     ghtier::capi::kernel_resource(*owner));
     });
   });
 }
@@ -142,10 +143,11 @@ ghtier_status_t ghtier_scatter(ghtier_runtime_t* runtime, const void* rows, size
                                const void* indices, ghtier_index_type_t index_type, void* table, size_t num_rows,
                                void* stream, ghtier_index_check_t* check) {
   return ghtier::capi::guarded("ghtier_scatter", [&] {
-    const auto owner = runtime_for_kernels(runtime);  // budget: pass runtime's device resource
+    const auto owner = runtime_for_kernels(runtime);
     const auto checked = get_check(check);
     with_indices(indices, index_type, [&](auto typed) {
-      ghtier::scatter(rows, row_bytes, count, typed, table, num_rows, to_stream(stream), to_check(checked));
+      ghtier::scatter(rows, row_bytes, count, typed, table, num_rows, to_stream(stream), to_check(checked),
+                     ghtier::capi::kernel_resource(*owner));
     });
   });
 }
@@ -162,9 +164,9 @@ ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* t
                           fmt::format("hot_rows is NULL with hot_count {}", hot_count));
     }
     const std::span<const std::int64_t> hot(hot_rows, hot_rows != nullptr ? hot_count : 0);
-    // budget: pass runtime's device resource
+    ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);
     auto c = std::make_shared<CRowCache>(
-        CRowCache{std::move(owner), ghtier::RowCache(table, row_bytes, num_rows, hot, to_stream(stream))});
+        CRowCache{std::move(owner), ghtier::RowCache(table, row_bytes, num_rows, hot, to_stream(stream), resource)});
     *cache = ghtier::capi::add_handle<ghtier_row_cache_t>(HandleKind::row_cache, std::move(c));
   });
 }
@@ -179,10 +181,10 @@ ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runti
     auto owner = runtime_for_kernels(runtime);
     if (frequencies == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "frequencies is NULL");
     const std::span<const std::uint64_t> counts(frequencies, num_rows);
-    // budget: pass runtime's device resource
+    ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);
     auto c = std::make_shared<CRowCache>(CRowCache{
-        std::move(owner),
-        ghtier::RowCache::from_frequencies(table, row_bytes, num_rows, counts, capacity_rows, to_stream(stream))});
+        std::move(owner), ghtier::RowCache::from_frequencies(table, row_bytes, num_rows, counts, capacity_rows,
+                                                             to_stream(stream), resource)});
     *cache = ghtier::capi::add_handle<ghtier_row_cache_t>(HandleKind::row_cache, std::move(c));
   });
 }
@@ -200,7 +202,8 @@ ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* i
     const auto c = get_cache(cache);
     const auto checked = get_check(check);
     with_indices(indices, index_type,
-                 [&](auto typed) { c->cache.gather(typed, count, out, to_stream(stream), to_check(checked)); });
+                 [&](auto typed) { c->cache.gather(typed, count, out, to_stream(stream), to_check(checked),
+                     ghtier::capi::kernel_resource(*owner)); });
   });
 }
 

@@ -20,6 +20,7 @@
 #include "core/log.hpp"
 #include "core/log_nothrow.hpp"
 #include "ghtier/builtin_policy.hpp"
+#include "ghtier/default_device_resource.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::capi {
@@ -361,6 +362,10 @@ void relocate(ghtier_runtime_t* runtime, void* ptr, int mode, cudaStream_t strea
 }
 
 }  // namespace
+
+MemoryResource& kernel_resource(Runtime& runtime) {
+  return runtime.has_mode(MemoryMode::device) ? runtime.resource(MemoryMode::device) : default_device_resource();
+}
 
 std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle) { return get_runtime(handle)->runtime; }
 

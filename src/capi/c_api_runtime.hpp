@@ -14,6 +14,10 @@ namespace ghtier::capi {
 /// NULL, or a handle that is not a live runtime handle (destroyed, of another type, or never made).
 [[nodiscard]] std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle);
 
+/// The memory resource that the kernels' C calls allocate device memory from: the runtime's device tier
+/// (budgeted and counted), or the process default device resource for a runtime without one (offline).
+[[nodiscard]] MemoryResource& kernel_resource(Runtime& runtime);
+
 /// A new C handle for a Runtime made in C++ (e.g. over the caller's own resources), so that C code and the
 /// other C APIs can use it; ghtier_runtime_destroy(handle) drops the handle's share. Throws
 /// Error(invalid_argument) for null.

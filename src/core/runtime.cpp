@@ -191,6 +191,10 @@ AllocationStatistics Runtime::statistics(MemoryMode mode) const {
 
 MemoryResource& Runtime::resource(MemoryMode mode) {
   (void)detail::mode_index(mode, "resource: mode");
+  if (!has_mode(mode)) {
+    throw Error(ErrorCode::unsupported, fmt::format("Runtime::resource: this runtime has no {} resource{}",
+                                                    to_string(mode), offline() ? " (it is offline)" : ""));
+  }
   return *core_->tier(mode).tracker;
 }
 

@@ -223,8 +223,8 @@ TEST(EnumNames, CStatusStrings) {
                                            {GHTIER_ERROR_NOT_FOUND, "GHTIER_ERROR_NOT_FOUND"},
                                            {GHTIER_ERROR_IO, "GHTIER_ERROR_IO"},
                                            {GHTIER_ERROR_INTERNAL, "GHTIER_ERROR_INTERNAL"}};
-  for (const auto& [status, name] : statuses) EXPECT_STREQ(ghtier_status_string(status), name.data());
-  EXPECT_STREQ(ghtier_status_string(static_cast<ghtier_status_t>(99)), "GHTIER_UNKNOWN_STATUS");
+  for (const auto& [status, name] : statuses) EXPECT_STREQ(ghtier_status_name(status), name.data());
+  EXPECT_STREQ(ghtier_status_name(static_cast<ghtier_status_t>(99)), "GHTIER_UNKNOWN_STATUS");
 }
 
 }  // namespace
