@@ -202,8 +202,7 @@ ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* i
     const auto c = get_cache(cache);
     const auto checked = get_check(check);
     with_indices(indices, index_type,
-                 [&](auto typed) { c->cache.gather(typed, count, out, to_stream(stream), to_check(checked),
-                     ghtier::capi::kernel_resource(*owner)); });
+                 [&](auto typed) { c->cache.gather(typed, count, out, to_stream(stream), to_check(checked)); });
   });
 }
 
