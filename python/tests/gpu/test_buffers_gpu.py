@@ -9,6 +9,8 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed")
 
 import ghtier  # noqa: E402
 
+pytestmark = pytest.mark.gpu
+
 MiB = 1 << 20
 
 

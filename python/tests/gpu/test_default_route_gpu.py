@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from worker import run_worker
+
+pytestmark = pytest.mark.gpu
 
 MODEL = {"layers": 2, "hidden": 256, "seq": 256}
 COMMON = {"task": "train", "model": MODEL, "batch": 4, "steps": 3, "seed": 1234}

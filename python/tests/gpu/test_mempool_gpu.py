@@ -14,6 +14,8 @@ import ghtier  # noqa: E402
 import ghtier.torch as gt  # noqa: E402
 from ghtier import _slots  # noqa: E402
 
+pytestmark = pytest.mark.gpu
+
 
 def modes():
     out = ["device", "pinned_host", "managed"]
