@@ -9,3 +9,8 @@ target_link_libraries(c_api_offline_test PRIVATE ghtier::ghtier)
 ghtier_set_warnings(c_api_offline_test)
 target_compile_options(c_api_offline_test PRIVATE -pedantic)
 add_test(NAME c_api_offline_test COMMAND c_api_offline_test)
+
+# The C API's contracts (NULL stream, handles, policy, struct_size, version macros, log sink, overlap checks).
+ghtier_add_test(c_api_contract_test SOURCES c_api_contract_test.cpp)
+target_compile_definitions(c_api_contract_test PRIVATE GHTIER_EXPECTED_VERSION_MAJOR=${PROJECT_VERSION_MAJOR}
+  GHTIER_EXPECTED_VERSION_MINOR=${PROJECT_VERSION_MINOR} GHTIER_EXPECTED_VERSION_PATCH=${PROJECT_VERSION_PATCH})
