@@ -22,8 +22,8 @@ namespace {
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
-#define ASSERT_STATUS(call, expected) ASSERT_EQ((call), expected) << #call << ": " << ghtier_last_error()
-#define EXPECT_STATUS(call, expected) EXPECT_EQ((call), expected) << #call << ": " << ghtier_last_error()
+#define ASSERT_STATUS(call, expected) ASSERT_EQ((call), expected) << #call << ": " << ghtier_error_message()
+#define EXPECT_STATUS(call, expected) EXPECT_EQ((call), expected) << #call << ": " << ghtier_error_message()
 
 ghtier_torch_slot_statistics_t statistics_of(int32_t slot) {
   ghtier_torch_slot_statistics_t s{};
@@ -123,7 +123,7 @@ TEST_F(TorchAllocatorGpu, UnbindRefusesWhileAllocationsLive) {
   void* p = ghtier_torch_alloc_0(4096, runtime_->device(), stream_);
   ASSERT_NE(p, nullptr);
   EXPECT_STATUS(ghtier_torch_unbind(0), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(ghtier_last_error()).find("still holds 1 allocations"), std::string::npos);
+  EXPECT_NE(std::string(ghtier_error_message()).find("still holds 1 allocations"), std::string::npos);
   ghtier_torch_free_1(p, 4096, runtime_->device(), stream_);  // the wrong slot: left alone
   EXPECT_EQ(statistics_of(1).foreign_frees, 1u);
   EXPECT_EQ(statistics_of(0).current_allocations, 1u);

@@ -14,8 +14,8 @@
 
 namespace {
 
-#define ASSERT_STATUS(call, expected) ASSERT_EQ((call), expected) << #call << ": " << ghtier_last_error()
-#define EXPECT_STATUS(call, expected) EXPECT_EQ((call), expected) << #call << ": " << ghtier_last_error()
+#define ASSERT_STATUS(call, expected) ASSERT_EQ((call), expected) << #call << ": " << ghtier_error_message()
+#define EXPECT_STATUS(call, expected) EXPECT_EQ((call), expected) << #call << ": " << ghtier_error_message()
 
 // An offline runtime (no GPU): allocation is refused as unsupported, everything else works.
 ghtier_runtime_t* offline_runtime() {
@@ -46,7 +46,7 @@ TEST_F(TorchAllocator, BindChecksItsArguments) {
   o.struct_size = sizeof(o);
   o.mode = 7;
   EXPECT_STATUS(ghtier_torch_bind(0, rt_, &o), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(ghtier_last_error()).find("mode is 7"), std::string::npos) << ghtier_last_error();
+  EXPECT_NE(std::string(ghtier_error_message()).find("mode is 7"), std::string::npos) << ghtier_error_message();
   o.mode = GHTIER_MODE_DEVICE;
   o.flags = 0x8;
   EXPECT_STATUS(ghtier_torch_bind(0, rt_, &o), GHTIER_ERROR_INVALID_ARGUMENT);
@@ -56,7 +56,7 @@ TEST_F(TorchAllocator, BindChecksItsArguments) {
   o.struct_size = sizeof(o);
   EXPECT_STATUS(ghtier_torch_bind(-1, rt_, &o), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_STATUS(ghtier_torch_bind(GHTIER_TORCH_SLOTS, rt_, &o), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(ghtier_last_error()).find("out of range"), std::string::npos) << ghtier_last_error();
+  EXPECT_NE(std::string(ghtier_error_message()).find("out of range"), std::string::npos) << ghtier_error_message();
   EXPECT_STATUS(ghtier_torch_bind(0, nullptr, &o), GHTIER_ERROR_INVALID_ARGUMENT);
   o.capture_reserve_bytes = 1 << 20;  // needs a GPU
   EXPECT_STATUS(ghtier_torch_bind(0, rt_, &o), GHTIER_ERROR_UNSUPPORTED);
@@ -64,7 +64,7 @@ TEST_F(TorchAllocator, BindChecksItsArguments) {
   o.capture_reserve_bytes = 0;
   ASSERT_STATUS(ghtier_torch_bind(0, rt_, &o), GHTIER_SUCCESS);
   EXPECT_STATUS(ghtier_torch_bind(0, rt_, &o), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(ghtier_last_error()).find("already bound"), std::string::npos);
+  EXPECT_NE(std::string(ghtier_error_message()).find("already bound"), std::string::npos);
   const auto s = statistics_of(0);
   EXPECT_EQ(s.bound, 1);
   EXPECT_EQ(s.mode, GHTIER_MODE_DEVICE);
