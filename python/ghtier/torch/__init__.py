@@ -55,7 +55,10 @@ def _device_index(device: Any) -> int:
         return _torch.cuda.current_device() if _torch.cuda.is_available() else 0
     if isinstance(device, int) and not isinstance(device, bool):
         return device
-    d = _torch.device(device)
+    try:
+        d = _torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise InvalidArgumentError(f"device is {device!r}: {e}") from None
     if d.type != "cuda":
         raise InvalidArgumentError(f"device is {device!r}: a CUDA device")
     return d.index if d.index is not None else _torch.cuda.current_device()
@@ -159,7 +162,9 @@ def use_as_default_allocator(policy: Union[Policy, str, int] = Policy.SPILL, dev
                                        f"cannot be installed again with {config}")
         if not hasattr(_torch.cuda.memory, "change_current_allocator"):  # pragma: no cover - very old torch
             raise InvalidArgumentError("this PyTorch has no pluggable allocator support")
-        index = _device_index(device)
+        # Not torch.cuda.current_device(): it initializes PyTorch's CUDA state and, with it, the native allocator,
+        # which then can no longer be swapped.
+        index = _device_index(device) if device is not None else 0
         runtime = Runtime(device=index, policy=policy, device_budget=device_budget, **runtime_options)
         try:
             slot = claim_slot(runtime, None, throw_on_failure=True, capture_reserve=capture_reserve,
