@@ -99,9 +99,9 @@ void* allocate(int index, std::ptrdiff_t size, int device, void* stream) {
     mode = slot.mode;
     tag = slot.tag;
   }
+  if (size == 0) return nullptr;  // PyTorch's empty tensors: no memory, no failure
   if (!runtime) return fail(slot, index, "the slot is not bound to a runtime (ghtier_torch_bind)");
   if (size < 0) return fail(slot, index, fmt::format("size {} is negative", size));
-  if (size == 0) return nullptr;
   const auto bytes = static_cast<std::size_t>(size);
   if (device != runtime->device()) {
     return fail(slot, index,
