@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from . import _capi
 from ._library import load
@@ -80,6 +80,7 @@ class TransferEngine:
         self._lib = load()
         self._runtime = runtime
         self._lock = threading.Lock()
+        self._callbacks: List[Tuple[Any, List[bool]]] = []
         options = _capi.sized(_capi.EngineOptions)
         options.chunk_bytes = _bytes_argument(chunk_bytes, "chunk_bytes", allow_none=False)
         options.staging_chunk_bytes = _bytes_argument(staging_chunk_bytes, "staging_chunk_bytes", allow_none=False)
@@ -97,9 +98,8 @@ class TransferEngine:
             raise ClosedError("the engine's runtime was closed")
         return self._handle
 
-    @staticmethod
-    def _options(priority: Any, wait_streams: Sequence[StreamLike], on_complete: Optional[Callable[[TransferState], None]],
-                 keep: list) -> _capi.TransferOptions:
+    def _options(self, priority: Any, wait_streams: Sequence[StreamLike],
+                 on_complete: Optional[Callable[[TransferState], None]], keep: list) -> _capi.TransferOptions:
         o = _capi.sized(_capi.TransferOptions)
         o.priority = parse_enum(Priority, priority, "priority")
         if wait_streams:
@@ -111,15 +111,23 @@ class TransferEngine:
             if not callable(on_complete):
                 raise InvalidArgumentError("on_complete is not callable")
 
+            ran: List[bool] = []
+
             def trampoline(_user_data: Any, state: int) -> None:
                 try:
                     on_complete(TransferState(state))
                 except Exception:  # an exception cannot cross into the engine's thread
                     import traceback
                     traceback.print_exc()
+                finally:
+                    ran.append(True)
 
             callback = _capi.TransferCallback(trampoline)
-            keep.append(callback)
+            # The C thunk must outlive the request even when the token is dropped: the engine keeps it until
+            # it has run (pruned at a later submit, never from inside the callback) or the engine is closed.
+            with self._lock:
+                self._callbacks = [(c, r) for c, r in self._callbacks if not r]
+                self._callbacks.append((callback, ran))
             o.on_complete = callback
         return o
 
@@ -192,6 +200,8 @@ class TransferEngine:
         handle, self._handle = self._handle, None
         if handle is not None:
             self._lib.check(self._lib.ghtier_engine_destroy(handle), "ghtier_engine_destroy")
+            with self._lock:  # destroy ran (or cancelled) every callback
+                self._callbacks = []
 
     def __enter__(self) -> "TransferEngine":
         return self

@@ -142,3 +142,21 @@ def test_calls_after_close_raise_closed_error():
 def test_resolve_offline_helper():
     assert ghtier.resolve_offline("gh200", 32 * MiB).mode == M.DEVICE
     assert ghtier.resolve_offline("x86-h100-pcie", 64 * MiB, policy="size_threshold").mode == M.PINNED_HOST
+
+
+def test_engine_needs_a_gpu():
+    with ghtier.Runtime(assumed_profile="gh200") as runtime:
+        with pytest.raises(ghtier.UnsupportedError):
+            ghtier.TransferEngine(runtime)
+        with pytest.raises(ghtier.InvalidArgumentError, match="chunk_bytes is -1"):
+            ghtier.TransferEngine(runtime, chunk_bytes=-1)
+
+
+def test_kernel_arguments_are_checked():
+    with ghtier.Runtime(assumed_profile="gh200") as runtime:
+        with pytest.raises(ghtier.InvalidArgumentError, match="index_type is 'int16'"):
+            ghtier.kernels.gather(runtime, 0x1000, 8, 4, 0x2000, 4, 0x3000, index_type="int16")
+        with pytest.raises(ghtier.InvalidArgumentError, match="table is str"):
+            ghtier.kernels.gather(runtime, "table", 8, 4, 0x2000, 4, 0x3000)
+        with pytest.raises(ghtier.InvalidArgumentError, match="nbytes is -4"):
+            ghtier.kernels.sm_copy(0x1000, 0x2000, -4)
