@@ -42,6 +42,7 @@ _lock = threading.Lock()
 _default: Optional[Slot] = None
 _default_config: Dict[str, Any] = {}
 _pools: "weakref.WeakSet[MemPool]" = weakref.WeakSet()
+_allocators: list = []  # every CUDAPluggableAllocator handed to PyTorch (small; never freed, see MemPool)
 
 
 class AllocatorTooLateError(Error, RuntimeError):
@@ -107,7 +108,9 @@ class MemPool(_torch.cuda.MemPool):
             slot.retire()
             raise
         self._ghtier_slot = slot
-        self._ghtier_allocator = allocator  # keeps the function pointers' owner alive
+        # PyTorch's C++ pool keeps a raw pointer to the allocator and uses it in its destructor (emptyCache),
+        # which runs after this object's attributes are gone: so the allocator lives as long as the process.
+        _allocators.append(allocator)
         self.device_index = index
         weakref.finalize(self, Slot.retire, slot)
         _pools.add(self)
@@ -173,7 +176,9 @@ def use_as_default_allocator(policy: Union[Policy, str, int] = Policy.SPILL, dev
             runtime.close()
             raise
         try:
-            _torch.cuda.memory.change_current_allocator(_pluggable(slot))
+            allocator = _pluggable(slot)
+            _torch.cuda.memory.change_current_allocator(allocator)
+            _allocators.append(allocator)
         except RuntimeError as e:
             slot.retire()
             if "already initialized" in str(e):
