@@ -222,6 +222,22 @@ class TorchSlotStatistics(Structure):
     ]
 
 
+class ModeAccess(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("gpu_access", c_int32),
+        ("cpu_access", c_int32),
+        ("migrates", c_int32),
+        ("relocation", c_int32),
+        ("lives_in", c_char * 128),
+        ("gpu_path", c_char * 128),
+    ]
+
+
+RELOCATIONS = ("none", "prefetch")
+MOVE_MECHANISMS = ("copy_engine", "staged_copy", "host_copy")
+
+
 def sized(struct_type: type) -> Structure:
     """A zeroed struct with struct_size set, as every versioned C struct wants."""
     s = struct_type()
@@ -281,6 +297,9 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "ghtier_gather": (c_status, [_p, _p, c_size_t, c_size_t, _p, c_int, c_size_t, _p, _p, _p]),
     "ghtier_sorted_gather": (c_status, [_p, _p, c_size_t, c_size_t, _p, c_int, c_size_t, _p, _p, _p]),
     "ghtier_scatter": (c_status, [_p, _p, c_size_t, c_size_t, _p, c_int, _p, c_size_t, _p, _p]),
+    # platform report
+    "ghtier_runtime_get_mode_access": (c_status, [_p, c_int, POINTER(ModeAccess)]),
+    "ghtier_runtime_get_move_mechanism": (c_status, [_p, c_int, c_int, _int_p]),
     # torch allocator slots
     "ghtier_torch_bind": (c_status, [c_int32, _p, POINTER(TorchBindOptions)]),
     "ghtier_torch_unbind": (c_status, [c_int32]),

@@ -1,8 +1,9 @@
 """``python -m ghtier info``: the platform report of ``ghtier info``, from the C API.
 
 The JSON has the shape of ``ghtier info --json`` (keys ghtier_version, subject, assumed, device, platform,
-link; with no GPU: ghtier_version, error, profiles), limited to what the C API reports: the device
-attribute table, the per-mode access table and the move matrix of the command are not in it.
+memory_modes, link, moves; with no GPU: ghtier_version, error, profiles), from the C API: the command's raw
+device attribute table, its CUDA versions and the link's pageable-copy figures are not in the C API, so
+not here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from typing import Any, Dict, Optional
 
 from . import PROFILES, library_path, library_version
-from .enums import HostAccess, PlatformClass
+from .enums import HostAccess, MemoryMode, PlatformClass
 from .errors import NoDeviceError
 from .runtime import Runtime
 
@@ -29,6 +30,9 @@ def info_report(assume: Optional[str] = None, device: int = 0) -> Dict[str, Any]
                 "profiles": [{"name": p} for p in PROFILES], "library": library_path()}
     with runtime:
         p = runtime.platform
+        modes = {m.name.lower(): runtime.mode_access(m) for m in MemoryMode}
+        moves = [{"from": a.name.lower(), "to": b.name.lower(), "mechanism": runtime.move_mechanism(a, b)}
+                 for a in MemoryMode for b in MemoryMode]
     return {
         "ghtier_version": version,
         "subject": f"assumed profile {assume}" if assume else f"GPU {p.device}: {p.name}",
@@ -39,7 +43,9 @@ def info_report(assume: Optional[str] = None, device: int = 0) -> Dict[str, Any]
                    "host_numa_node": p.host_numa_id},
         "platform": {"class": _CLASS[p.platform_class], "host_access": _ACCESS[p.host_access], "coherent": p.coherent,
                      "managed_migrates": p.managed_migrates, "gpu_reads_pageable": p.gpu_reads_pageable},
+        "memory_modes": modes,
         "link": dict(p.link),
+        "moves": moves,
     }
 
 
@@ -59,6 +65,10 @@ def format_text(report: Dict[str, Any]) -> str:
              "  link:"]
     for key, value in report["link"].items():
         lines.append(f"    {key:<20}{value:>9.2f}")
+    lines.append("  memory modes:")
+    for mode, a in report["memory_modes"].items():
+        lines.append(f"    {mode:<12} gpu {'yes' if a['gpu_access'] else 'no ':<4} cpu {'yes' if a['cpu_access'] else 'no ':<4}"
+                     f"migrates {'yes' if a['migrates'] else 'no ':<4} relocation {a['relocation']:<9} {a['lives_in']}")
     return "\n".join(lines) + "\n"
 
 

@@ -222,6 +222,23 @@ class Runtime:
                             host_numa_id=info.host_numa_id if info.host_numa_id >= 0 else None,
                             offline=bool(info.offline), hbm_bytes=info.hbm_bytes, link=link)
 
+    def mode_access(self, mode: ModeLike) -> Dict[str, Any]:
+        """What `mode` is on this platform: gpu_access, cpu_access, migrates, relocation ("none" or
+        "prefetch"), lives_in and gpu_path (in words)."""
+        a = _capi.sized(_capi.ModeAccess)
+        self._call("ghtier_runtime_get_mode_access", parse_enum(MemoryMode, mode, "mode"), ctypes.byref(a))
+        return {"gpu_access": bool(a.gpu_access), "cpu_access": bool(a.cpu_access), "migrates": bool(a.migrates),
+                "relocation": _capi.RELOCATIONS[a.relocation], "lives_in": _text(a.lives_in),
+                "gpu_path": _text(a.gpu_path)}
+
+    def move_mechanism(self, source: ModeLike, destination: ModeLike) -> str:
+        """How ghtier moves bytes from a buffer of one mode into one of another here: "copy_engine",
+        "staged_copy" or "host_copy"."""
+        value = ctypes.c_int()
+        self._call("ghtier_runtime_get_move_mechanism", parse_enum(MemoryMode, source, "source"),
+                   parse_enum(MemoryMode, destination, "destination"), ctypes.byref(value))
+        return _capi.MOVE_MECHANISMS[value.value]
+
     @property
     def device(self) -> int:
         return self.platform.device

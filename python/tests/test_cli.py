@@ -56,3 +56,21 @@ def test_unknown_profile_is_a_clear_failure():
     result = run("info", "--assume", "gh300")
     assert result.returncode == 2
     assert "gh300" in result.stderr
+
+
+def test_info_json_matches_the_ghtier_command():
+    import pytest
+
+    command = ROOT / "build" / "tools" / "ghtier"
+    if not command.exists():
+        pytest.skip("the ghtier command is not built (build/tools/ghtier)")
+    for profile in ghtier.PROFILES:
+        ours = json.loads(run("info", "--json", "--assume", profile).stdout)
+        theirs = json.loads(subprocess.run([str(command), "info", "--json", "--assume", profile], capture_output=True,
+                                           text=True, timeout=60, check=True).stdout)
+        for key in ("ghtier_version", "assumed", "platform", "memory_modes", "moves"):
+            assert ours[key] == theirs[key], (profile, key)
+        for key, value in ours["device"].items():
+            assert value == theirs["device"][key], (profile, key)
+        for key, value in ours["link"].items():
+            assert value == pytest.approx(theirs["link"][key]), (profile, key)

@@ -1,4 +1,5 @@
-# The PyTorch allocator slots' tests (include/ghtier/ghtier_torch.h), included by this folder's CMakeLists.txt.
+# Tests of the C API the Python package needs: the PyTorch allocator slots (ghtier_torch.h) and the platform report
+# (ghtier_platform_report.h). Included by this folder's CMakeLists.txt.
 ghtier_add_test(torch_allocator_test SOURCES torch_allocator_test.cpp)
 ghtier_add_test(torch_allocator_gpu_test SOURCES torch_allocator_gpu_test.cpp GPU)
 
@@ -9,3 +10,6 @@ target_link_libraries(torch_header_test PRIVATE ghtier::ghtier)
 ghtier_set_warnings(torch_header_test)
 target_compile_options(torch_header_test PRIVATE -pedantic)
 add_test(NAME torch_header_test COMMAND torch_header_test)
+
+# The platform report's C functions (include/ghtier/ghtier_platform_report.h), for `python -m ghtier info`.
+ghtier_add_test(platform_report_test SOURCES platform_report_test.cpp)
