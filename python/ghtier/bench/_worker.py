@@ -45,7 +45,7 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
 
         runtime = gt.use_as_default_allocator(policy=config.get("policy", "spill"),
                                               device_budget=config.get("device_budget"),
-                                              capture_reserve=config.get("capture_reserve", gt.DEFAULT_CAPTURE_RESERVE))
+                                              capture_reserve=config.get("capture_reserve"))
     if config.get("memory_fraction"):
         torch.cuda.set_per_process_memory_fraction(config["memory_fraction"])
     task = config["task"]

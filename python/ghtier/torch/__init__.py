@@ -35,8 +35,9 @@ from .._slots import Slot, SlotStatistics, claim_slot, claimed_slots, reclaim_re
 __all__ = ["MemPool", "use_as_default_allocator", "default_allocator", "memory_stats", "AllocatorTooLateError",
            "DEFAULT_CAPTURE_RESERVE"]
 
-#: Device memory the default allocator sets aside for allocations made during CUDA graph capture.
-DEFAULT_CAPTURE_RESERVE = 256 << 20
+#: Device memory the default allocator sets aside for allocations made during CUDA graph capture (at most a
+#: quarter of the device budget when one is given: the reserve counts against it).
+DEFAULT_CAPTURE_RESERVE = 64 << 20
 
 _lock = threading.Lock()
 _default: Optional[Slot] = None
@@ -141,7 +142,7 @@ class MemPool(_torch.cuda.MemPool):
 
 
 def use_as_default_allocator(policy: Union[Policy, str, int] = Policy.SPILL, device_budget: Optional[int] = None,
-                             *, device: Any = None, capture_reserve: int = DEFAULT_CAPTURE_RESERVE,
+                             *, device: Any = None, capture_reserve: Optional[int] = None,
                              **runtime_options: Any) -> Runtime:
     """Routes every CUDA allocation of this process through ghtier's tier policy.
 
@@ -149,7 +150,8 @@ def use_as_default_allocator(policy: Union[Policy, str, int] = Policy.SPILL, dev
     otherwise). With ``policy="spill"`` and a device budget, tensors live in HBM while the budget lasts and
     then in the host tier the platform's policy picks (managed memory with advice, or pinned zero-copy).
     Allocations made while a CUDA graph is being captured come from `capture_reserve` bytes of device memory
-    set aside now. A failed allocation raises a RuntimeError that carries ghtier's reason. Calling it again
+    set aside now (None: DEFAULT_CAPTURE_RESERVE, at most a quarter of device_budget; the reserve counts
+    against the device budget; 0: no capture). A failed allocation raises a RuntimeError that carries ghtier's reason. Calling it again
     with the same arguments returns the same runtime; different ones raise.
 
     Returns the ghtier Runtime behind the allocator (for statistics, pointer_info and residency queries).
@@ -168,6 +170,10 @@ def use_as_default_allocator(policy: Union[Policy, str, int] = Policy.SPILL, dev
         # Not torch.cuda.current_device(): it initializes PyTorch's CUDA state and, with it, the native allocator,
         # which then can no longer be swapped.
         index = _device_index(device) if device is not None else 0
+        if capture_reserve is None:
+            capture_reserve = DEFAULT_CAPTURE_RESERVE
+            if isinstance(device_budget, int) and not isinstance(device_budget, bool) and device_budget >= 0:
+                capture_reserve = min(capture_reserve, device_budget // 4)
         runtime = Runtime(device=index, policy=policy, device_budget=device_budget, **runtime_options)
         try:
             slot = claim_slot(runtime, None, throw_on_failure=True, capture_reserve=capture_reserve,
