@@ -24,7 +24,6 @@
 #include "ghtier/group_by.hpp"
 #include "ghtier/hash_join.hpp"
 
-
 static_assert(sizeof(ghtier_join_pair_t) == sizeof(ghtier::JoinPair) &&
               alignof(ghtier_join_pair_t) == alignof(ghtier::JoinPair));
 static_assert(sizeof(ghtier_bitpack_block_header_t) == sizeof(ghtier::BitpackBlockHeader) &&
@@ -67,14 +66,15 @@ ghtier::ColumnType to_type(std::int32_t type, const char* name) {
     case GHTIER_COLUMN_FLOAT64: return ghtier::ColumnType::float64;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument,
-              fmt::format("{} is {}, not a ghtier_column_type_t (GHTIER_COLUMN_INT32 .. GHTIER_COLUMN_FLOAT64)", name,
-                          type));
+  throw Error(
+      ErrorCode::invalid_argument,
+      fmt::format("{} is {}, not a ghtier_column_type_t (GHTIER_COLUMN_INT32 .. GHTIER_COLUMN_FLOAT64)", name, type));
 }
 
 ghtier::ColumnView to_view(const ghtier_column_t* column, const char* name) {
   const ghtier_column_t in = ghtier::capi::read_versioned(column, ghtier_column_t{}, column_minimum, name);
-  if (in.reserved != 0) throw Error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
+  if (in.reserved != 0)
+    throw Error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
   return ghtier::ColumnView{in.data, in.rows, to_type(in.type, fmt::format("{}->type", name).c_str())};
 }
 
@@ -122,7 +122,8 @@ ghtier_join_result_t to_c(const ghtier::JoinResult& r) {
 ghtier::BitpackedColumnView to_view(const ghtier_bitpacked_column_t* column, const char* name) {
   const ghtier_bitpacked_column_t in =
       ghtier::capi::read_versioned(column, ghtier_bitpacked_column_t{}, bitpacked_minimum, name);
-  if (in.reserved != 0) throw Error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
+  if (in.reserved != 0)
+    throw Error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
   ghtier::BitpackedColumnView view;
   view.value_type = to_type(in.value_type, fmt::format("{}->value_type", name).c_str());
   view.rows = in.rows;
@@ -144,8 +145,12 @@ template <typename Fn>
 void with_integer_values(const void* values, ghtier_column_type_t type, std::uint64_t rows, Fn&& fn) {
   if (values == nullptr && rows > 0) throw Error(ErrorCode::invalid_argument, "values is NULL");
   switch (to_type(type, "type")) {
-    case ghtier::ColumnType::int32: fn(std::span<const std::int32_t>(static_cast<const std::int32_t*>(values), rows)); return;
-    case ghtier::ColumnType::int64: fn(std::span<const std::int64_t>(static_cast<const std::int64_t*>(values), rows)); return;
+    case ghtier::ColumnType::int32:
+      fn(std::span<const std::int32_t>(static_cast<const std::int32_t*>(values), rows));
+      return;
+    case ghtier::ColumnType::int64:
+      fn(std::span<const std::int64_t>(static_cast<const std::int64_t*>(values), rows));
+      return;
     default: break;
   }
   throw Error(ErrorCode::invalid_argument, "type: bit-packed columns hold GHTIER_COLUMN_INT32 or GHTIER_COLUMN_INT64");
@@ -156,14 +161,14 @@ void with_integer_values(const void* values, ghtier_column_type_t type, std::uin
 extern "C" {
 
 ghtier_status_t ghtier_aggregate(ghtier_runtime_t* runtime, const ghtier_column_t* values,
-                                 const ghtier_range_filter_t* filter, void* stream,
-                                 ghtier_aggregate_result_t* result) {
+                                 const ghtier_range_filter_t* filter, void* stream, ghtier_aggregate_result_t* result) {
   return ghtier::capi::guarded("ghtier_aggregate", [&] {
     const auto owner = ghtier::capi::shared_runtime_of(runtime);  // budget: pass runtime's device resource
     ghtier::capi::check_output(result, "result");
     ghtier::AggregateOptions options;
     options.filter = to_filter(filter);
-    ghtier::capi::write_versioned(result, to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream))));
+    ghtier::capi::write_versioned(result,
+                                  to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream))));
   });
 }
 
@@ -210,8 +215,7 @@ ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier
     ghtier::HashJoinOptions cpp_options;
     if (options != nullptr) {
       ghtier_hash_join_options_t defaults{};
-      const ghtier_hash_join_options_t in =
-          ghtier::capi::read_versioned(options, defaults, options_minimum, "options");
+      const ghtier_hash_join_options_t in = ghtier::capi::read_versioned(options, defaults, options_minimum, "options");
       if (in.max_load_factor != 0.0) cpp_options.max_load_factor = in.max_load_factor;
     }
     std::optional<ghtier::ColumnView> payload_view;
@@ -251,7 +255,7 @@ ghtier_status_t ghtier_hash_table_probe(ghtier_hash_table_t* table, const ghtier
 }
 
 ghtier_status_t ghtier_bitpacked_get_size(const void* values, ghtier_column_type_t type, uint64_t rows,
-                                         uint64_t* block_count, uint64_t* word_count) {
+                                          uint64_t* block_count, uint64_t* word_count) {
   return ghtier::capi::guarded("ghtier_bitpacked_get_size", [&] {
     with_integer_values(values, type, rows, [&](auto span) {
       const ghtier::BitpackPlan plan = ghtier::plan_bitpack(span);
@@ -262,8 +266,8 @@ ghtier_status_t ghtier_bitpacked_get_size(const void* values, ghtier_column_type
 }
 
 ghtier_status_t ghtier_bitpacked_pack(const void* values, ghtier_column_type_t type, uint64_t rows,
-                                     ghtier_bitpack_block_header_t* blocks, uint64_t block_capacity, uint32_t* words,
-                                     uint64_t word_capacity, ghtier_bitpacked_column_t* column) {
+                                      ghtier_bitpack_block_header_t* blocks, uint64_t block_capacity, uint32_t* words,
+                                      uint64_t word_capacity, ghtier_bitpacked_column_t* column) {
   return ghtier::capi::guarded("ghtier_bitpacked_pack", [&] {
     ghtier::capi::check_output(column, "column");
     if (blocks == nullptr && block_capacity > 0) throw Error(ErrorCode::invalid_argument, "blocks is NULL");

@@ -91,9 +91,9 @@ Submission to_submission(const ghtier_transfer_options_t* in, TransferPriority d
     case GHTIER_PRIORITY_URGENT: s.priority = TransferPriority::urgent; break;
     case GHTIER_PRIORITY_BACKGROUND: s.priority = TransferPriority::background; break;
     default:
-      throw Error(ErrorCode::invalid_argument,
-                  fmt::format("options->priority = {} is not a ghtier_priority_t (DEFAULT, URGENT or BACKGROUND)",
-                              o.priority));
+      throw Error(
+          ErrorCode::invalid_argument,
+          fmt::format("options->priority = {} is not a ghtier_priority_t (DEFAULT, URGENT or BACKGROUND)", o.priority));
   }
   if (o.reserved != 0) {
     throw Error(ErrorCode::invalid_argument, fmt::format("options->reserved = {}: must be 0", o.reserved));
@@ -233,9 +233,9 @@ ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr,
       case GHTIER_PREFETCH_DEVICE: request.target = PrefetchTarget::device; break;
       case GHTIER_PREFETCH_HOST: request.target = PrefetchTarget::host; break;
       default:
-        throw Error(ErrorCode::invalid_argument,
-                    fmt::format("target = {} is not a ghtier_prefetch_target_t (DEVICE or HOST)",
-                                static_cast<int>(target)));
+        throw Error(
+            ErrorCode::invalid_argument,
+            fmt::format("target = {} is not a ghtier_prefetch_target_t (DEVICE or HOST)", static_cast<int>(target)));
     }
     capi::Submission s = capi::to_submission(options, TransferPriority::urgent);
     auto c = capi::get_engine(engine);
@@ -261,8 +261,8 @@ ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* d
     }
     if (dsts == nullptr || srcs == nullptr || sizes == nullptr) {
       throw Error(ErrorCode::invalid_argument,
-                  fmt::format("{} is NULL with count = {}", dsts == nullptr ? "dsts" : (srcs == nullptr ? "srcs" : "sizes"),
-                              count));
+                  fmt::format("{} is NULL with count = {}",
+                              dsts == nullptr ? "dsts" : (srcs == nullptr ? "srcs" : "sizes"), count));
     }
     capi::Submission s = capi::to_submission(options, TransferPriority::background);
     auto c = capi::get_engine(engine);
@@ -277,8 +277,7 @@ ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* d
 }
 
 ghtier_status_t ghtier_engine_synchronize(ghtier_engine_t* engine) {
-  return guarded("ghtier_engine_synchronize",
-                 [&] { ghtier::capi::get_engine(engine)->engine->synchronize(); });
+  return guarded("ghtier_engine_synchronize", [&] { ghtier::capi::get_engine(engine)->engine->synchronize(); });
 }
 
 ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine, ghtier_engine_statistics_t* statistics) {
@@ -333,7 +332,7 @@ ghtier_status_t ghtier_token_wait_on_stream(ghtier_token_t* token, void* stream)
   return guarded("ghtier_token_wait_on_stream", [&] {
     // A NULL stream is CUDA's legacy default stream, as everywhere in the C API.
     ghtier::capi::get_token(token)->make_stream_wait(stream == nullptr ? cudaStreamLegacy
-                                                                        : static_cast<cudaStream_t>(stream));
+                                                                       : static_cast<cudaStream_t>(stream));
   });
 }
 

@@ -69,9 +69,9 @@ void with_indices(const void* indices, ghtier_index_type_t index_type, F&& f) {
     case GHTIER_INDEX_INT32: f(static_cast<const std::int32_t*>(indices)); return;
     case GHTIER_INDEX_INT64: f(static_cast<const std::int64_t*>(indices)); return;
   }
-  throw ghtier::Error(ghtier::ErrorCode::invalid_argument,
-                      fmt::format("index_type {} is neither GHTIER_INDEX_INT32 nor GHTIER_INDEX_INT64",
-                                  static_cast<int>(index_type)));
+  throw ghtier::Error(
+      ghtier::ErrorCode::invalid_argument,
+      fmt::format("index_type {} is neither GHTIER_INDEX_INT32 nor GHTIER_INDEX_INT64", static_cast<int>(index_type)));
 }
 }  // namespace
 
@@ -150,8 +150,8 @@ ghtier_status_t ghtier_scatter(ghtier_runtime_t* runtime, const void* rows, size
   });
 }
 
-ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* table, size_t row_bytes,
-                                        size_t num_rows, const int64_t* hot_rows, size_t hot_count, void* stream,
+ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* table, size_t row_bytes, size_t num_rows,
+                                        const int64_t* hot_rows, size_t hot_count, void* stream,
                                         ghtier_row_cache_t** cache) {
   return ghtier::capi::guarded("ghtier_row_cache_create", [&] {
     require_output(cache, "cache");
@@ -169,10 +169,10 @@ ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* t
   });
 }
 
-ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runtime, const void* table,
-                                                         size_t row_bytes, size_t num_rows,
-                                                         const uint64_t* frequencies, size_t capacity_rows,
-                                                         void* stream, ghtier_row_cache_t** cache) {
+ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runtime, const void* table, size_t row_bytes,
+                                                         size_t num_rows, const uint64_t* frequencies,
+                                                         size_t capacity_rows, void* stream,
+                                                         ghtier_row_cache_t** cache) {
   return ghtier::capi::guarded("ghtier_row_cache_create_from_frequencies", [&] {
     require_output(cache, "cache");
     *cache = nullptr;
@@ -194,15 +194,13 @@ ghtier_status_t ghtier_row_cache_destroy(ghtier_row_cache_t* cache) {
   });
 }
 
-ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* indices,
-                                        ghtier_index_type_t index_type, size_t count, void* out, void* stream,
-                                        ghtier_index_check_t* check) {
+ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* indices, ghtier_index_type_t index_type,
+                                        size_t count, void* out, void* stream, ghtier_index_check_t* check) {
   return ghtier::capi::guarded("ghtier_row_cache_gather", [&] {
     const auto c = get_cache(cache);
     const auto checked = get_check(check);
-    with_indices(indices, index_type, [&](auto typed) {
-      c->cache.gather(typed, count, out, to_stream(stream), to_check(checked));
-    });
+    with_indices(indices, index_type,
+                 [&](auto typed) { c->cache.gather(typed, count, out, to_stream(stream), to_check(checked)); });
   });
 }
 

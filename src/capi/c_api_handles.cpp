@@ -41,9 +41,8 @@ void HandleRegistry::check_kind(std::uint64_t id, HandleKind kind, const char* w
   const HandleKind actual = kind_of(id);
   if (actual == kind) return;
   if (known_kind(actual)) {
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("{} = {:#x} is not a live {} handle: it is a {} handle", what, id, kind_name(kind),
-                            kind_name(actual)));
+    throw Error(ErrorCode::invalid_argument, fmt::format("{} = {:#x} is not a live {} handle: it is a {} handle", what,
+                                                         id, kind_name(kind), kind_name(actual)));
   }
   throw Error(ErrorCode::invalid_argument,
               fmt::format("{} = {:#x} is not a live {} handle (not made by ghtier)", what, id, kind_name(kind)));

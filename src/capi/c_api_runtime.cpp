@@ -65,8 +65,9 @@ MemoryMode to_mode(int value, const char* what) {
     case GHTIER_MODE_SYSTEM: return MemoryMode::system;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument,
-              fmt::format("{} = {} is not a ghtier_memory_mode_t (GHTIER_MODE_DEVICE .. GHTIER_MODE_SYSTEM)", what, value));
+  throw Error(
+      ErrorCode::invalid_argument,
+      fmt::format("{} = {} is not a ghtier_memory_mode_t (GHTIER_MODE_DEVICE .. GHTIER_MODE_SYSTEM)", what, value));
 }
 
 int32_t from_mode(MemoryMode mode) noexcept {
@@ -108,8 +109,9 @@ BuiltinPolicy to_policy(int value) {
     case GHTIER_POLICY_UNIFIED: return BuiltinPolicy::unified;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument,
-              fmt::format("policy = {} is not a ghtier_policy_t (GHTIER_POLICY_SPILL .. GHTIER_POLICY_UNIFIED)", value));
+  throw Error(
+      ErrorCode::invalid_argument,
+      fmt::format("policy = {} is not a ghtier_policy_t (GHTIER_POLICY_SPILL .. GHTIER_POLICY_UNIFIED)", value));
 }
 
 Advice to_advice(int value) {
@@ -199,8 +201,9 @@ PlacementRequest to_request(const ghtier_placement_request_t* in) {
     case GHTIER_FREQUENCY_COLD: request.frequency = AccessFrequency::cold; break;
     case GHTIER_FREQUENCY_STREAMED_ONCE: request.frequency = AccessFrequency::streamed_once; break;
     default:
-      throw Error(ErrorCode::invalid_argument,
-                  fmt::format("request->frequency = {} is not a ghtier_frequency_t (HOT .. STREAMED_ONCE)", r.frequency));
+      throw Error(
+          ErrorCode::invalid_argument,
+          fmt::format("request->frequency = {} is not a ghtier_frequency_t (HOT .. STREAMED_ONCE)", r.frequency));
   }
   if ((r.flags & ~GHTIER_REQUEST_READ_MOSTLY) != 0) {
     throw Error(ErrorCode::invalid_argument,
@@ -217,7 +220,8 @@ ghtier_placement_t to_c(const Placement& p) {
   out.struct_size = sizeof(out);
   out.mode = from_mode(p.mode);
   out.preferred_location = from_location(p.preferred_location);
-  out.accessed_by = (p.accessed_by.gpu ? GHTIER_ACCESSED_BY_GPU : 0u) | (p.accessed_by.cpu ? GHTIER_ACCESSED_BY_CPU : 0u);
+  out.accessed_by =
+      (p.accessed_by.gpu ? GHTIER_ACCESSED_BY_GPU : 0u) | (p.accessed_by.cpu ? GHTIER_ACCESSED_BY_CPU : 0u);
   out.flags = (p.read_mostly ? GHTIER_PLACEMENT_READ_MOSTLY : 0u) |
               (p.prefetch_to_gpu_now ? GHTIER_PLACEMENT_PREFETCH_TO_GPU : 0u);
   copy_text(out.reason, p.reason);
@@ -241,16 +245,17 @@ Buffer take_buffer(CRuntime& c, void* ptr) {
   }
   if (const auto record = c.runtime->find(ptr)) {
     if (record->base != ptr) {
-      throw Error(ErrorCode::invalid_argument,
-                  fmt::format("ptr {} points inside the allocation at {} ({} bytes): pass the pointer ghtier_alloc "
-                              "returned",
-                              ptr, record->base, record->bytes));
+      throw Error(
+          ErrorCode::invalid_argument,
+          fmt::format("ptr {} points inside the allocation at {} ({} bytes): pass the pointer ghtier_memory_alloc "
+                      "returned",
+                      ptr, record->base, record->bytes));
     }
-    throw Error(ErrorCode::not_found,
-                fmt::format("ptr {} belongs to a Buffer of the C++ API, not to ghtier_alloc: its owner frees it", ptr));
+    throw Error(
+        ErrorCode::not_found,
+        fmt::format("ptr {} belongs to a Buffer of the C++ API, not to ghtier_memory_alloc: its owner frees it", ptr));
   }
-  throw Error(ErrorCode::not_found,
-              fmt::format("ptr {} was not allocated by this runtime, or was already freed", ptr));
+  throw Error(ErrorCode::not_found, fmt::format("ptr {} was not allocated by this runtime, or was already freed", ptr));
 }
 
 // Records an allocation in the handle's table. Throws Error(invalid_argument) when the runtime was destroyed
@@ -358,7 +363,8 @@ ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, g
     RuntimeOptions cpp;
     cpp.device = o.device;
     const BuiltinPolicy policy = capi::to_policy(o.policy);
-    cpp.policy = make_builtin_policy(policy, o.size_threshold_bytes == 0 ? default_size_threshold : o.size_threshold_bytes);
+    cpp.policy =
+        make_builtin_policy(policy, o.size_threshold_bytes == 0 ? default_size_threshold : o.size_threshold_bytes);
     auto budget = [](std::size_t b) { return b == 0 ? unlimited_bytes : b; };
     cpp.device_budget = budget(o.device_budget_bytes);
     cpp.pinned_host_budget = budget(o.pinned_host_budget_bytes);
@@ -367,8 +373,9 @@ ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, g
     if (o.assumed_profile != nullptr) {
       cpp.assumed_profile = o.assumed_profile;
       if (cpp.assumed_profile.empty()) {
-        throw Error(ErrorCode::invalid_argument,
-                    "options->assumed_profile is \"\": name a profile (gh200, x86-h100-hmm, x86-h100-pcie) or pass NULL");
+        throw Error(
+            ErrorCode::invalid_argument,
+            "options->assumed_profile is \"\": name a profile (gh200, x86-h100-hmm, x86-h100-pcie) or pass NULL");
       }
       if (o.device < 0) {
         throw Error(ErrorCode::invalid_argument,
@@ -447,16 +454,16 @@ ghtier_status_t ghtier_runtime_get_policy(ghtier_runtime_t* runtime, ghtier_poli
     const std::shared_ptr<const ghtier::TierPolicy> in_force = c->runtime->policy();
     const auto builtin = ghtier::capi::builtin_policy_of(*in_force);
     if (!builtin) {
-      throw ghtier::Error(ghtier::ErrorCode::unsupported,
-                          fmt::format("the runtime's policy '{}' was set from C++ and is not a built-in policy",
-                                      in_force->name()));
+      throw ghtier::Error(
+          ghtier::ErrorCode::unsupported,
+          fmt::format("the runtime's policy '{}' was set from C++ and is not a built-in policy", in_force->name()));
     }
     *policy = *builtin;
   });
 }
 
 ghtier_status_t ghtier_runtime_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
-                               ghtier_placement_t* placement) {
+                                       ghtier_placement_t* placement) {
   return guarded("ghtier_runtime_resolve", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::PlacementRequest r = ghtier::capi::to_request(request);
@@ -480,9 +487,8 @@ ghtier_status_t ghtier_memory_alloc_sync(ghtier_runtime_t* runtime, const ghtier
 
 ghtier_status_t ghtier_memory_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
                                          void* stream, void** ptr) {
-  return guarded("ghtier_memory_alloc_mode", [&] {
-    ghtier::capi::allocate_in(runtime, mode, bytes, ghtier::capi::ordered_stream(stream), ptr);
-  });
+  return guarded("ghtier_memory_alloc_mode",
+                 [&] { ghtier::capi::allocate_in(runtime, mode, bytes, ghtier::capi::ordered_stream(stream), ptr); });
 }
 
 ghtier_status_t ghtier_memory_alloc_mode_sync(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
@@ -531,9 +537,8 @@ ghtier_status_t ghtier_memory_get_info(ghtier_runtime_t* runtime, const void* pt
 
 ghtier_status_t ghtier_memory_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
                                        void** new_ptr) {
-  return guarded("ghtier_memory_relocate", [&] {
-    ghtier::capi::relocate(runtime, ptr, mode, ghtier::capi::ordered_stream(stream), new_ptr);
-  });
+  return guarded("ghtier_memory_relocate",
+                 [&] { ghtier::capi::relocate(runtime, ptr, mode, ghtier::capi::ordered_stream(stream), new_ptr); });
 }
 
 ghtier_status_t ghtier_memory_relocate_sync(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode,
@@ -548,8 +553,9 @@ ghtier_status_t ghtier_memory_prefetch(ghtier_runtime_t* runtime, const void* pt
     auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::Location l = ghtier::capi::to_location(location, "location");
     if (l == ghtier::Location::none) {
-      throw ghtier::Error(ghtier::ErrorCode::invalid_argument,
-                          "location is GHTIER_LOCATION_NONE: prefetch to GHTIER_LOCATION_DEVICE or GHTIER_LOCATION_HOST");
+      throw ghtier::Error(
+          ghtier::ErrorCode::invalid_argument,
+          "location is GHTIER_LOCATION_NONE: prefetch to GHTIER_LOCATION_DEVICE or GHTIER_LOCATION_HOST");
     }
     if (bytes == 0) return;  // a zero-byte transfer is a valid no-op everywhere (as in the engine)
     c->runtime->prefetch(ptr, bytes, l, ghtier::capi::ordered_stream(stream));
@@ -557,7 +563,7 @@ ghtier_status_t ghtier_memory_prefetch(ghtier_runtime_t* runtime, const void* pt
 }
 
 ghtier_status_t ghtier_memory_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
-                              ghtier_location_t location) {
+                                     ghtier_location_t location) {
   return guarded("ghtier_memory_advise", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::Advice a = ghtier::capi::to_advice(advice);
@@ -567,7 +573,7 @@ ghtier_status_t ghtier_memory_advise(ghtier_runtime_t* runtime, const void* ptr,
 }
 
 ghtier_status_t ghtier_memory_get_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
-                                 ghtier_residency_t* residency) {
+                                            ghtier_residency_t* residency) {
   return guarded("ghtier_memory_get_residency", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
     ghtier::capi::check_output(residency, "residency");
@@ -586,7 +592,7 @@ ghtier_status_t ghtier_memory_get_residency(ghtier_runtime_t* runtime, const voi
 }
 
 ghtier_status_t ghtier_runtime_get_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
-                                  ghtier_statistics_t* statistics) {
+                                              ghtier_statistics_t* statistics) {
   return guarded("ghtier_runtime_get_statistics", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
@@ -612,7 +618,8 @@ ghtier_status_t ghtier_runtime_set_budget(ghtier_runtime_t* runtime, ghtier_memo
   });
 }
 
-ghtier_status_t ghtier_runtime_get_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget, size_t* used) {
+ghtier_status_t ghtier_runtime_get_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget,
+                                          size_t* used) {
   return guarded("ghtier_runtime_get_budget", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");

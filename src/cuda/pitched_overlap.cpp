@@ -23,8 +23,8 @@ bool any_row_meets(std::uintptr_t base, std::size_t pitch, std::size_t height, s
 }
 }  // namespace
 
-bool pitched_regions_overlap(const void* a, std::size_t a_pitch, const void* b, std::size_t b_pitch,
-                             std::size_t width, std::size_t height) noexcept {
+bool pitched_regions_overlap(const void* a, std::size_t a_pitch, const void* b, std::size_t b_pitch, std::size_t width,
+                             std::size_t height) noexcept {
   if (width == 0 || height == 0) return false;
   const auto a0 = reinterpret_cast<std::uintptr_t>(a);
   const auto b0 = reinterpret_cast<std::uintptr_t>(b);

@@ -22,13 +22,13 @@ namespace {
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
-#define EXPECT_STATUS(call, expected)                                                  \
-  do {                                                                                 \
-    const ghtier_status_t status_ = (call);                                            \
-    EXPECT_EQ(status_, expected) << #call << ": " << ghtier_error_message();              \
-    if (status_ != GHTIER_SUCCESS) {                                                   \
-      EXPECT_STRNE(ghtier_error_message(), "") << #call;                                  \
-    }                                                                                  \
+#define EXPECT_STATUS(call, expected)                                        \
+  do {                                                                       \
+    const ghtier_status_t status_ = (call);                                  \
+    EXPECT_EQ(status_, expected) << #call << ": " << ghtier_error_message(); \
+    if (status_ != GHTIER_SUCCESS) {                                         \
+      EXPECT_STRNE(ghtier_error_message(), "") << #call;                     \
+    }                                                                        \
   } while (0)
 
 ghtier_runtime_t* offline(const char* profile = "gh200") {
@@ -61,25 +61,90 @@ std::string last_error() { return ghtier_error_message(); }
 std::vector<std::pair<const char*, std::function<ghtier_status_t(ghtier_runtime_t*)>>> every_runtime_function() {
   static int local = 0;
   return {
-      {"ghtier_runtime_get_platform_info", [](ghtier_runtime_t* rt) { ghtier_platform_info_t i{}; i.struct_size = sizeof(i); return ghtier_runtime_get_platform_info(rt, &i); }},
-      {"ghtier_runtime_set_policy", [](ghtier_runtime_t* rt) { return ghtier_runtime_set_policy(rt, GHTIER_POLICY_SPILL, 0); }},
-      {"ghtier_runtime_get_policy", [](ghtier_runtime_t* rt) { ghtier_policy_t p; return ghtier_runtime_get_policy(rt, &p); }},
-      {"ghtier_runtime_resolve", [](ghtier_runtime_t* rt) { auto r = request(64); auto p = placement_out(); return ghtier_runtime_resolve(rt, &r, &p); }},
-      {"ghtier_memory_alloc", [](ghtier_runtime_t* rt) { auto r = request(64); void* p = nullptr; return ghtier_memory_alloc(rt, &r, nullptr, &p, nullptr); }},
-      {"ghtier_memory_alloc_sync", [](ghtier_runtime_t* rt) { auto r = request(64); void* p = nullptr; return ghtier_memory_alloc_sync(rt, &r, &p, nullptr); }},
-      {"ghtier_memory_alloc_mode", [](ghtier_runtime_t* rt) { void* p = nullptr; return ghtier_memory_alloc_mode(rt, GHTIER_MODE_DEVICE, 64, nullptr, &p); }},
-      {"ghtier_memory_alloc_mode_sync", [](ghtier_runtime_t* rt) { void* p = nullptr; return ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_DEVICE, 64, &p); }},
+      {"ghtier_runtime_get_platform_info",
+       [](ghtier_runtime_t* rt) {
+         ghtier_platform_info_t i{};
+         i.struct_size = sizeof(i);
+         return ghtier_runtime_get_platform_info(rt, &i);
+       }},
+      {"ghtier_runtime_set_policy",
+       [](ghtier_runtime_t* rt) { return ghtier_runtime_set_policy(rt, GHTIER_POLICY_SPILL, 0); }},
+      {"ghtier_runtime_get_policy",
+       [](ghtier_runtime_t* rt) {
+         ghtier_policy_t p;
+         return ghtier_runtime_get_policy(rt, &p);
+       }},
+      {"ghtier_runtime_resolve",
+       [](ghtier_runtime_t* rt) {
+         auto r = request(64);
+         auto p = placement_out();
+         return ghtier_runtime_resolve(rt, &r, &p);
+       }},
+      {"ghtier_memory_alloc",
+       [](ghtier_runtime_t* rt) {
+         auto r = request(64);
+         void* p = nullptr;
+         return ghtier_memory_alloc(rt, &r, nullptr, &p, nullptr);
+       }},
+      {"ghtier_memory_alloc_sync",
+       [](ghtier_runtime_t* rt) {
+         auto r = request(64);
+         void* p = nullptr;
+         return ghtier_memory_alloc_sync(rt, &r, &p, nullptr);
+       }},
+      {"ghtier_memory_alloc_mode",
+       [](ghtier_runtime_t* rt) {
+         void* p = nullptr;
+         return ghtier_memory_alloc_mode(rt, GHTIER_MODE_DEVICE, 64, nullptr, &p);
+       }},
+      {"ghtier_memory_alloc_mode_sync",
+       [](ghtier_runtime_t* rt) {
+         void* p = nullptr;
+         return ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_DEVICE, 64, &p);
+       }},
       {"ghtier_memory_free", [](ghtier_runtime_t* rt) { return ghtier_memory_free(rt, &local, nullptr); }},
       {"ghtier_memory_free_sync", [](ghtier_runtime_t* rt) { return ghtier_memory_free_sync(rt, &local); }},
-      {"ghtier_memory_get_info", [](ghtier_runtime_t* rt) { ghtier_allocation_info_t i{}; i.struct_size = sizeof(i); return ghtier_memory_get_info(rt, &local, &i); }},
-      {"ghtier_memory_relocate", [](ghtier_runtime_t* rt) { void* p = nullptr; return ghtier_memory_relocate(rt, &local, GHTIER_MODE_DEVICE, nullptr, &p); }},
-      {"ghtier_memory_relocate_sync", [](ghtier_runtime_t* rt) { void* p = nullptr; return ghtier_memory_relocate_sync(rt, &local, GHTIER_MODE_DEVICE, &p); }},
-      {"ghtier_memory_prefetch", [](ghtier_runtime_t* rt) { return ghtier_memory_prefetch(rt, &local, 4, GHTIER_LOCATION_DEVICE, nullptr); }},
-      {"ghtier_memory_advise", [](ghtier_runtime_t* rt) { return ghtier_memory_advise(rt, &local, 4, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE); }},
-      {"ghtier_memory_get_residency", [](ghtier_runtime_t* rt) { ghtier_residency_t r{}; r.struct_size = sizeof(r); return ghtier_memory_get_residency(rt, &local, 4, &r); }},
-      {"ghtier_runtime_get_statistics", [](ghtier_runtime_t* rt) { ghtier_statistics_t s{}; s.struct_size = sizeof(s); return ghtier_runtime_get_statistics(rt, GHTIER_MODE_DEVICE, &s); }},
-      {"ghtier_runtime_set_budget", [](ghtier_runtime_t* rt) { return ghtier_runtime_set_budget(rt, GHTIER_MODE_DEVICE, MiB); }},
-      {"ghtier_runtime_get_budget", [](ghtier_runtime_t* rt) { std::size_t b = 0; return ghtier_runtime_get_budget(rt, GHTIER_MODE_DEVICE, &b, nullptr); }},
+      {"ghtier_memory_get_info",
+       [](ghtier_runtime_t* rt) {
+         ghtier_allocation_info_t i{};
+         i.struct_size = sizeof(i);
+         return ghtier_memory_get_info(rt, &local, &i);
+       }},
+      {"ghtier_memory_relocate",
+       [](ghtier_runtime_t* rt) {
+         void* p = nullptr;
+         return ghtier_memory_relocate(rt, &local, GHTIER_MODE_DEVICE, nullptr, &p);
+       }},
+      {"ghtier_memory_relocate_sync",
+       [](ghtier_runtime_t* rt) {
+         void* p = nullptr;
+         return ghtier_memory_relocate_sync(rt, &local, GHTIER_MODE_DEVICE, &p);
+       }},
+      {"ghtier_memory_prefetch",
+       [](ghtier_runtime_t* rt) { return ghtier_memory_prefetch(rt, &local, 4, GHTIER_LOCATION_DEVICE, nullptr); }},
+      {"ghtier_memory_advise",
+       [](ghtier_runtime_t* rt) {
+         return ghtier_memory_advise(rt, &local, 4, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE);
+       }},
+      {"ghtier_memory_get_residency",
+       [](ghtier_runtime_t* rt) {
+         ghtier_residency_t r{};
+         r.struct_size = sizeof(r);
+         return ghtier_memory_get_residency(rt, &local, 4, &r);
+       }},
+      {"ghtier_runtime_get_statistics",
+       [](ghtier_runtime_t* rt) {
+         ghtier_statistics_t s{};
+         s.struct_size = sizeof(s);
+         return ghtier_runtime_get_statistics(rt, GHTIER_MODE_DEVICE, &s);
+       }},
+      {"ghtier_runtime_set_budget",
+       [](ghtier_runtime_t* rt) { return ghtier_runtime_set_budget(rt, GHTIER_MODE_DEVICE, MiB); }},
+      {"ghtier_runtime_get_budget",
+       [](ghtier_runtime_t* rt) {
+         std::size_t b = 0;
+         return ghtier_runtime_get_budget(rt, GHTIER_MODE_DEVICE, &b, nullptr);
+       }},
   };
 }
 
@@ -379,7 +444,8 @@ TEST(CApiRuntime, PointerStableFunctionsCheckTheirEnums) {
                 GHTIER_ERROR_INVALID_ARGUMENT);
   ghtier_residency_t residency{};
   EXPECT_STATUS(ghtier_memory_get_residency(rt, &local, 4, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_memory_get_residency(rt, &local, 4, &residency), GHTIER_ERROR_INVALID_ARGUMENT);  // struct_size 0
+  EXPECT_STATUS(ghtier_memory_get_residency(rt, &local, 4, &residency),
+                GHTIER_ERROR_INVALID_ARGUMENT);  // struct_size 0
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
 }
 
@@ -387,9 +453,11 @@ TEST(CApiRuntime, StatisticsAndBudgets) {
   ghtier_runtime_t* rt = offline();
   ghtier_statistics_t s{};
   s.struct_size = sizeof(s);
-  EXPECT_STATUS(ghtier_runtime_get_statistics(rt, static_cast<ghtier_memory_mode_t>(9), &s), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_get_statistics(rt, static_cast<ghtier_memory_mode_t>(9), &s),
+                GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_STATUS(ghtier_runtime_get_statistics(rt, GHTIER_MODE_MANAGED, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  for (ghtier_memory_mode_t m : {GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
+  for (ghtier_memory_mode_t m :
+       {GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
     std::memset(&s, 0x77, sizeof(s));
     s.struct_size = sizeof(s);
     EXPECT_STATUS(ghtier_runtime_get_statistics(rt, m, &s), GHTIER_SUCCESS);
@@ -568,7 +636,8 @@ TEST(CApiRuntime, AllocFreeDoubleFreeAndInteriorPointersOverFakeResources) {
 
   // Pointer-stable operations refuse what cannot move (checked before CUDA is asked).
   EXPECT_STATUS(ghtier_memory_prefetch(rt, b, MiB, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_UNSUPPORTED);
-  EXPECT_STATUS(ghtier_memory_advise(rt, b, MiB, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE), GHTIER_ERROR_UNSUPPORTED);
+  EXPECT_STATUS(ghtier_memory_advise(rt, b, MiB, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE),
+                GHTIER_ERROR_UNSUPPORTED);
   // Zero bytes is a valid no-op, as in ghtier_engine_prefetch (which returns a completed token); the location
   // is still checked.
   EXPECT_STATUS(ghtier_memory_prefetch(rt, c, 0, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_SUCCESS);

@@ -193,7 +193,7 @@ TEST(CApiStreams, SyncFormsAreNotStreamOrdered) {
 TEST(CApiHandles, IdsOfEveryKindAreDistinctNeverReusedAndCarryTheirKind) {
   using ghtier::capi::HandleKind;
   ghtier::capi::HandleRegistry registry;
-  const HandleKind kinds[] = {HandleKind::runtime, HandleKind::engine, HandleKind::token,
+  const HandleKind kinds[] = {HandleKind::runtime,           HandleKind::engine,      HandleKind::token,
                               HandleKind::host_registration, HandleKind::index_check, HandleKind::row_cache,
                               HandleKind::hash_table};
   std::unordered_set<std::uint64_t> seen;
@@ -241,8 +241,7 @@ TEST(CApiHandles, EveryDestroyRefusesDeadForeignAndWrongTypeHandles) {
   EXPECT_STATUS(ghtier_token_destroy(reinterpret_cast<ghtier_token_t*>(rt)), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_STATUS(ghtier_host_registration_destroy(reinterpret_cast<ghtier_host_registration_t*>(rt)),
                 GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_index_check_destroy(reinterpret_cast<ghtier_index_check_t*>(rt)),
-                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_index_check_destroy(reinterpret_cast<ghtier_index_check_t*>(rt)), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_STATUS(ghtier_row_cache_destroy(reinterpret_cast<ghtier_row_cache_t*>(rt)), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_STATUS(ghtier_hash_table_destroy(reinterpret_cast<ghtier_hash_table_t*>(rt)), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(message().find("not a live hash_table handle"), std::string::npos) << message();
@@ -257,8 +256,7 @@ TEST(CApiHandles, EveryDestroyRefusesDeadForeignAndWrongTypeHandles) {
                 GHTIER_ERROR_INVALID_ARGUMENT);
   // Foreign values (a raw address, as the old kernel handles were) are refused, never dereferenced.
   int local = 0;
-  EXPECT_STATUS(ghtier_row_cache_destroy(reinterpret_cast<ghtier_row_cache_t*>(&local)),
-                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_row_cache_destroy(reinterpret_cast<ghtier_row_cache_t*>(&local)), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_STATUS(ghtier_index_check_destroy(reinterpret_cast<ghtier_index_check_t*>(&local)),
                 GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_STATUS(ghtier_hash_table_destroy(reinterpret_cast<ghtier_hash_table_t*>(&local)),
@@ -352,9 +350,8 @@ TEST(CApiPolicy, GetAgreesWithThePolicyInForceAfterRacingSetters) {
     placement.struct_size = sizeof(placement);
     ASSERT_STATUS(ghtier_runtime_resolve(rt, &r, &placement), GHTIER_SUCCESS);
     const bool device = placement.mode == GHTIER_MODE_DEVICE;
-    ASSERT_EQ(device, policy == GHTIER_POLICY_DEVICE_ONLY) << "round " << round << ": get says " << policy
-                                                           << ", the policy in force placed in mode "
-                                                           << placement.mode;
+    ASSERT_EQ(device, policy == GHTIER_POLICY_DEVICE_ONLY)
+        << "round " << round << ": get says " << policy << ", the policy in force placed in mode " << placement.mode;
   }
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
 }
@@ -363,7 +360,7 @@ TEST(CApiPolicy, APolicySetFromCxxIsNotABuiltinOne) {
   class Custom final : public ghtier::TierPolicy {
     [[nodiscard]] std::string_view do_name() const noexcept override { return "custom"; }
     ghtier::Placement do_resolve(const ghtier::PlacementRequest&, const ghtier::Platform&,
-                                               const ghtier::BudgetView&) const override {
+                                 const ghtier::BudgetView&) const override {
       return {};
     }
   };
@@ -514,14 +511,14 @@ TEST(CApiStructSize, ColumnsAndPackedColumnsCheckTheirStructSize) {
   std::vector<ghtier_bitpack_block_header_t> headers(blocks);
   std::vector<uint32_t> packed(std::max<uint64_t>(words, 1));
   ghtier_bitpacked_column_t out{};
-  EXPECT_STATUS(ghtier_bitpacked_pack(data, GHTIER_COLUMN_INT64, 3, headers.data(), blocks, packed.data(),
-                                      packed.size(), &out),
-                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(
+      ghtier_bitpacked_pack(data, GHTIER_COLUMN_INT64, 3, headers.data(), blocks, packed.data(), packed.size(), &out),
+      GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(message().find("column->struct_size is 0"), std::string::npos) << message();
   out.struct_size = sizeof(out);
-  ASSERT_STATUS(ghtier_bitpacked_pack(data, GHTIER_COLUMN_INT64, 3, headers.data(), blocks, packed.data(),
-                                      packed.size(), &out),
-                GHTIER_SUCCESS);
+  ASSERT_STATUS(
+      ghtier_bitpacked_pack(data, GHTIER_COLUMN_INT64, 3, headers.data(), blocks, packed.data(), packed.size(), &out),
+      GHTIER_SUCCESS);
   EXPECT_EQ(out.struct_size, sizeof(out));
   EXPECT_STATUS(ghtier_bitpacked_validate(&out), GHTIER_SUCCESS);
   int64_t unpacked[3] = {0, 0, 0};

@@ -5,11 +5,14 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "c_api_test_kernels.hpp"
 #include "ghtier/ghtier.h"
 #include "ghtier/platform.hpp"
 #include "test_support.hpp"
@@ -18,10 +21,8 @@ namespace {
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
-#define EXPECT_STATUS(call, expected) \
-  EXPECT_EQ((call), expected) << #call << ": " << ghtier_error_message()
-#define ASSERT_STATUS(call, expected) \
-  ASSERT_EQ((call), expected) << #call << ": " << ghtier_error_message()
+#define EXPECT_STATUS(call, expected) EXPECT_EQ((call), expected) << #call << ": " << ghtier_error_message()
+#define ASSERT_STATUS(call, expected) ASSERT_EQ((call), expected) << #call << ": " << ghtier_error_message()
 
 ghtier_placement_request_t request(std::size_t bytes, int32_t accessor, int32_t frequency, const char* tag) {
   ghtier_placement_request_t r{};
@@ -76,7 +77,8 @@ TEST_F(CApiGpu, PlatformInfoDescribesTheRealDevice) {
 TEST_F(CApiGpu, AllocateByPolicyAndByModeMoveDataAndFree) {
   auto rng = ghtier::test::fresh_rng();
   // By mode: every mode holds data.
-  for (ghtier_memory_mode_t mode : {GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
+  for (ghtier_memory_mode_t mode :
+       {GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
     void* p = nullptr;
     ASSERT_STATUS(ghtier_memory_alloc_mode_sync(rt_, mode, 3 * MiB + 5, &p), GHTIER_SUCCESS);
     ASSERT_NE(p, nullptr);
@@ -160,7 +162,8 @@ TEST_F(CApiGpu, SpillPastTheDeviceBudgetAndStatistics) {
 TEST_F(CApiGpu, AdvisePrefetchAndResidencyOfManagedMemory) {
   void* m = nullptr;
   ASSERT_STATUS(ghtier_memory_alloc_mode_sync(rt_, GHTIER_MODE_MANAGED, 4 * MiB, &m), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_memory_advise(rt_, m, 4 * MiB, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_advise(rt_, m, 4 * MiB, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE),
+                GHTIER_SUCCESS);
   int read_mostly = 0;
   ASSERT_EQ(cudaMemRangeGetAttribute(&read_mostly, sizeof(read_mostly), cudaMemRangeAttributeReadMostly, m, 4 * MiB),
             cudaSuccess);
@@ -210,7 +213,8 @@ TEST_F(CApiGpu, RelocateKeepsTheBytesAndRetiresTheOldPointer) {
   std::memcpy(p, data.data(), n);
   cudaStream_t stream = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-  for (ghtier_memory_mode_t next : {GHTIER_MODE_DEVICE, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM, GHTIER_MODE_PINNED_HOST}) {
+  for (ghtier_memory_mode_t next :
+       {GHTIER_MODE_DEVICE, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM, GHTIER_MODE_PINNED_HOST}) {
     void* moved = nullptr;
     ASSERT_STATUS(ghtier_memory_relocate(rt_, p, next, stream, &moved), GHTIER_SUCCESS);
     ASSERT_NE(moved, nullptr);
@@ -237,4 +241,87 @@ TEST_F(CApiGpu, DestroyFreesWhatIsStillLive) {
   EXPECT_STATUS(ghtier_runtime_destroy(rt_), GHTIER_SUCCESS);
   EXPECT_STATUS(ghtier_memory_free_sync(rt_, a), GHTIER_ERROR_INVALID_ARGUMENT);  // the runtime is gone
   rt_ = nullptr;
+}
+
+// The defect this guards: a stream-ordered free with stream NULL used to free at once ("not stream-ordered"),
+// while PyTorch and CuPy report their default stream as 0. A slow kernel on the legacy default stream reads
+// a buffer; the buffer is freed with stream NULL; an allocation on another stream that may reuse the memory
+// is overwritten at once. The kernel must still see the original bytes.
+TEST_F(CApiGpu, StreamOrderedFreeWithNullStreamWaitsForWorkOnTheDefaultStream) {
+  std::mt19937_64 rng = ghtier::test::fresh_rng();
+  const std::size_t n = std::size_t{8} << 20;  // 32 MiB of uint32
+  const std::size_t bytes = n * sizeof(std::uint32_t);
+  std::vector<std::uint32_t> values(n);
+  for (auto& v : values) v = static_cast<std::uint32_t>(rng());
+  const std::uint64_t expected = std::accumulate(values.begin(), values.end(), std::uint64_t{0});
+
+  void* in = nullptr;
+  ASSERT_STATUS(ghtier_memory_alloc_mode_sync(rt_, GHTIER_MODE_DEVICE, bytes, &in), GHTIER_SUCCESS);
+  ASSERT_EQ(cudaMemcpy(in, values.data(), bytes, cudaMemcpyHostToDevice), cudaSuccess);
+  std::uint64_t* partial = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&partial), ghtier::test::late_sum_blocks * sizeof(std::uint64_t)),
+            cudaSuccess);
+  ASSERT_EQ(cudaMemset(partial, 0xEE, ghtier::test::late_sum_blocks * sizeof(std::uint64_t)), cudaSuccess);  // poison
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+  ghtier::test::launch_late_sum(static_cast<const std::uint32_t*>(in), n, partial, 300'000'000, /*legacy*/ nullptr);
+  ASSERT_STATUS(ghtier_memory_free(rt_, in, /*stream=*/nullptr), GHTIER_SUCCESS);
+
+  cudaStream_t other = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking), cudaSuccess);
+  void* reused = nullptr;
+  ASSERT_STATUS(ghtier_memory_alloc_mode(rt_, GHTIER_MODE_DEVICE, bytes, other, &reused), GHTIER_SUCCESS);
+  ASSERT_EQ(cudaMemsetAsync(reused, 0xFF, bytes, other), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(other), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+  std::vector<std::uint64_t> sums(ghtier::test::late_sum_blocks);
+  ASSERT_EQ(cudaMemcpy(sums.data(), partial, sums.size() * sizeof(std::uint64_t), cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(std::accumulate(sums.begin(), sums.end(), std::uint64_t{0}), expected)
+      << "the kernel read memory that was reused before it ran (reused the same address: "
+      << (reused == in ? "yes" : "no") << ")";
+  EXPECT_STATUS(ghtier_memory_free(rt_, reused, other), GHTIER_SUCCESS);
+  ASSERT_EQ(cudaStreamSynchronize(other), cudaSuccess);
+  ASSERT_EQ(cudaStreamDestroy(other), cudaSuccess);
+  ASSERT_EQ(cudaFree(partial), cudaSuccess);
+}
+
+// NULL in ghtier_memory_relocate is the legacy default stream too: the copy waits for earlier work there.
+TEST_F(CApiGpu, RelocateWithNullStreamIsOrderedOnTheDefaultStream) {
+  std::mt19937_64 rng = ghtier::test::fresh_rng();
+  const std::size_t n = std::size_t{1} << 20;
+  const std::size_t bytes = n * sizeof(std::uint32_t);
+  std::vector<std::uint32_t> values(n);
+  for (auto& v : values) v = static_cast<std::uint32_t>(rng());
+  void* p = nullptr;
+  ASSERT_STATUS(ghtier_memory_alloc_mode_sync(rt_, GHTIER_MODE_DEVICE, bytes, &p), GHTIER_SUCCESS);
+  ASSERT_EQ(cudaMemset(p, 0, bytes), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  std::uint64_t* partial = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&partial), ghtier::test::late_sum_blocks * sizeof(std::uint64_t)),
+            cudaSuccess);
+  // The legacy stream: a slow kernel, then the bytes written behind it, then the relocation.
+  ghtier::test::launch_late_sum(static_cast<const std::uint32_t*>(p), n, partial, 100'000'000, nullptr);
+  ASSERT_EQ(cudaMemcpyAsync(p, values.data(), bytes, cudaMemcpyHostToDevice, nullptr), cudaSuccess);
+  void* moved = nullptr;
+  ASSERT_STATUS(ghtier_memory_relocate(rt_, p, GHTIER_MODE_PINNED_HOST, nullptr, &moved), GHTIER_SUCCESS);
+  ASSERT_EQ(cudaStreamSynchronize(nullptr), cudaSuccess);
+  EXPECT_EQ(std::memcmp(moved, values.data(), bytes), 0);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt_, moved), GHTIER_SUCCESS);
+  ASSERT_EQ(cudaFree(partial), cudaSuccess);
+}
+
+// A device number that is not a GPU here is a bad argument; NO_DEVICE means "no GPU at all".
+TEST(CApiGpuDevices, AnInvalidDeviceNumberIsInvalidArgument) {
+  GHTIER_REQUIRE_GPU();
+  int count = 0;
+  ASSERT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
+  ghtier_runtime_options_t o{};
+  o.struct_size = sizeof(o);
+  ghtier_runtime_t* rt = nullptr;
+  for (int32_t device : {count, count + 7, -2}) {
+    o.device = device;
+    EXPECT_STATUS(ghtier_runtime_create(&o, &rt), GHTIER_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(rt, nullptr);
+  }
 }

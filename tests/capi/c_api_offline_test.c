@@ -43,6 +43,10 @@ int main(void) {
   size_t budget = 0;
   size_t used = 1;
   int failures = 0;
+  ghtier_policy_t policy = GHTIER_POLICY_SPILL;
+  ghtier_statistics_t stats;
+  ghtier_runtime_t* other = NULL;
+  void* ptr = NULL;
 
   memset(&options, 0, sizeof options);
   options.struct_size = sizeof options;
@@ -71,6 +75,29 @@ int main(void) {
 
   CHECK(ghtier_runtime_set_policy(pcie, GHTIER_POLICY_UNIFIED, 0));
   failures += expect_mode(pcie, 4096, GHTIER_MODE_MANAGED, "x86-h100-pcie, unified");
+
+  CHECK(ghtier_runtime_get_policy(pcie, &policy));
+  if (policy != GHTIER_POLICY_UNIFIED) failures++;
+  memset(&stats, 0, sizeof stats);
+  stats.struct_size = sizeof stats;
+  CHECK(ghtier_runtime_get_statistics(gh200, GHTIER_MODE_DEVICE, &stats));
+  if (stats.current_bytes != 0 || stats.budget_bytes != GHTIER_UNLIMITED) failures++;
+
+  /* Offline runtimes touch no memory: every allocation form is UNSUPPORTED and leaves *ptr NULL. */
+  ptr = &policy;
+  if (ghtier_memory_alloc_mode(gh200, GHTIER_MODE_DEVICE, 4096, NULL, &ptr) != GHTIER_ERROR_UNSUPPORTED || ptr != NULL)
+    failures++;
+  ptr = &policy;
+  if (ghtier_memory_alloc_mode_sync(gh200, GHTIER_MODE_DEVICE, 4096, &ptr) != GHTIER_ERROR_UNSUPPORTED || ptr != NULL)
+    failures++;
+  /* A zero-byte prefetch is a valid no-op everywhere. */
+  CHECK(ghtier_memory_prefetch(gh200, NULL, 0, GHTIER_LOCATION_DEVICE, NULL));
+  /* One handle scheme: a runtime handle is not an engine, and says so. */
+  if (ghtier_engine_destroy((ghtier_engine_t*)gh200) != GHTIER_ERROR_INVALID_ARGUMENT) failures++;
+  if (strstr(ghtier_error_message(), "runtime") == NULL) failures++;
+  /* An offline runtime models a GPU by number: a negative one is refused. */
+  options.device = -1;
+  if (ghtier_runtime_create(&options, &other) != GHTIER_ERROR_INVALID_ARGUMENT || other != NULL) failures++;
 
   CHECK(ghtier_runtime_destroy(pcie));
   CHECK(ghtier_runtime_destroy(gh200));

@@ -12,17 +12,18 @@
 
 namespace {
 
-#define EXPECT_STATUS(call, expected)                                     \
-  do {                                                                    \
-    const ghtier_status_t status_ = (call);                               \
+#define EXPECT_STATUS(call, expected)                                        \
+  do {                                                                       \
+    const ghtier_status_t status_ = (call);                                  \
     EXPECT_EQ(status_, expected) << #call << ": " << ghtier_error_message(); \
-    if (status_ != GHTIER_SUCCESS) {                                      \
+    if (status_ != GHTIER_SUCCESS) {                                         \
       EXPECT_STRNE(ghtier_error_message(), "") << #call;                     \
-    }                                                                     \
+    }                                                                        \
   } while (0)
 
 // The last error names what was wrong.
-#define EXPECT_MENTIONS(text) EXPECT_NE(std::string(ghtier_error_message()).find(text), std::string::npos) << ghtier_error_message()
+#define EXPECT_MENTIONS(text) \
+  EXPECT_NE(std::string(ghtier_error_message()).find(text), std::string::npos) << ghtier_error_message()
 
 ghtier_engine_t* fake_engine() { return reinterpret_cast<ghtier_engine_t*>(std::uintptr_t{0x1230}); }
 ghtier_token_t* fake_token() { return reinterpret_cast<ghtier_token_t*>(std::uintptr_t{0x4560}); }
@@ -100,12 +101,14 @@ TEST_F(EngineCApi, CreateAndDestroy) {
 TEST_F(EngineCApi, SubmissionArguments) {
   ghtier_token_t* token = fake_token();
   // Outputs and pointers first (checked before the engine is looked up).
-  EXPECT_STATUS(ghtier_engine_copy(fake_engine(), buffer_, other_, 16, nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_engine_copy(fake_engine(), buffer_, other_, 16, nullptr, nullptr),
+                GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_MENTIONS("token is NULL");
   EXPECT_STATUS(ghtier_engine_copy(fake_engine(), nullptr, other_, 16, nullptr, &token), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_MENTIONS("dst is NULL");
   EXPECT_EQ(token, nullptr);
-  EXPECT_STATUS(ghtier_engine_copy(fake_engine(), buffer_, nullptr, 16, nullptr, &token), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_engine_copy(fake_engine(), buffer_, nullptr, 16, nullptr, &token),
+                GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_MENTIONS("src is NULL");
   EXPECT_STATUS(ghtier_engine_copy(nullptr, buffer_, other_, 16, nullptr, &token), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_MENTIONS("engine is NULL");
@@ -138,9 +141,9 @@ TEST_F(EngineCApi, SubmissionArguments) {
   EXPECT_STATUS(ghtier_engine_copy(fake_engine(), buffer_, other_, 16, &o, &token), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_MENTIONS("reserved");
   // Prefetch.
-  EXPECT_STATUS(ghtier_engine_prefetch(fake_engine(), buffer_, 16, static_cast<ghtier_prefetch_target_t>(5), nullptr,
-                                       &token),
-                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(
+      ghtier_engine_prefetch(fake_engine(), buffer_, 16, static_cast<ghtier_prefetch_target_t>(5), nullptr, &token),
+      GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_MENTIONS("target");
   EXPECT_STATUS(ghtier_engine_prefetch(fake_engine(), nullptr, 16, GHTIER_PREFETCH_DEVICE, nullptr, &token),
                 GHTIER_ERROR_INVALID_ARGUMENT);
