@@ -18,6 +18,7 @@ from .runtime import (AllocationInfo, Buffer, Placement, PlatformInfo, Residency
                       resolve_offline)
 from .streams import stream_handle
 from . import kernels
+from .log import LogLevel, log_to_python_logging, set_log_level, set_log_sink
 
 __version__ = "0.1.0"
 
@@ -38,7 +39,7 @@ def library_version() -> Tuple[int, int, int]:
 __all__ = [
     "Runtime", "Buffer", "TransferEngine", "CompletionToken", "Placement", "PlatformInfo", "Statistics",
     "Residency", "AllocationInfo", "resolve_offline", "stream_handle", "kernels", "library_path",
-    "library_version", "PROFILES",
+    "library_version", "PROFILES", "LogLevel", "set_log_level", "set_log_sink", "log_to_python_logging",
     "MemoryMode", "Accessor", "Frequency", "Location", "Policy", "Advice", "PlatformClass", "HostAccess",
     "ResidencyKind", "ResidencySource", "Priority", "TransferState", "PrefetchTarget",
     "Error", "LibraryError", "InvalidArgumentError", "NoDeviceError", "OutOfMemoryError", "OutOfBudgetError",

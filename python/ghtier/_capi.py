@@ -257,6 +257,8 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "ghtier_status_name": (c_char_p, [c_status]),
     "ghtier_error_message": (c_char_p, []),
     "ghtier_error_cuda": (c_int, []),
+    "ghtier_log_set_sink": (c_status, [c_void_p, c_void_p]),
+    "ghtier_log_set_level": (c_status, [c_int]),
     # runtime
     "ghtier_runtime_create": (c_status, [POINTER(RuntimeOptions), _pp]),
     "ghtier_runtime_destroy": (c_status, [_p]),

@@ -125,3 +125,15 @@ def test_calls_after_the_runtime_is_gone():
                  lambda: engine.synchronize()):
         with pytest.raises(ghtier.ClosedError):
             call()
+
+
+def test_log_messages_reach_a_python_sink():
+    got = []
+    ghtier.set_log_level("info")
+    ghtier.set_log_sink(lambda level, message: got.append((level, message)))
+    try:
+        ghtier.Runtime().close()
+    finally:
+        ghtier.set_log_sink(None)
+        ghtier.set_log_level("warn")
+    assert any(level == ghtier.LogLevel.INFO and "ghtier::Runtime on device" in message for level, message in got), got
