@@ -17,7 +17,10 @@
  *
  * Graph capture: an allocation on a stream that is being captured never calls a stream-ordered allocator
  * (that would put an allocation node into the graph, and its free outside the graph breaks it); it is
- * carved out of the slot's capture reserve, device memory allocated when the slot was bound. */
+ * carved out of the slot's capture reserve, device memory allocated when the slot was bound. A free that
+ * arrives while a capture is underway (of memory allocated before it) is held and done at the slot's next
+ * allocation that sees no capture (or at unbind): a stream-ordered free then would become a node of the
+ * graph, or break a capture in global mode. */
 #ifndef GHTIER_GHTIER_TORCH_H
 #define GHTIER_GHTIER_TORCH_H
 
@@ -64,6 +67,8 @@ typedef struct ghtier_torch_slot_statistics_t {
   size_t pinned_host_bytes;
   size_t managed_bytes;
   size_t system_bytes;
+  size_t deferred_free_bytes;    /**< freed by PyTorch during a graph capture, released once no capture is seen */
+  uint64_t deferred_frees;       /**< frees held that way, ever */
 } ghtier_torch_slot_statistics_t;
 
 /** Binds `slot` (0 .. GHTIER_TORCH_SLOTS-1) to `runtime`; the slot shares the runtime's ownership, so the

@@ -219,6 +219,8 @@ class TorchSlotStatistics(Structure):
         ("pinned_host_bytes", c_size_t),
         ("managed_bytes", c_size_t),
         ("system_bytes", c_size_t),
+        ("deferred_free_bytes", c_size_t),
+        ("deferred_frees", c_uint64),
     ]
 
 

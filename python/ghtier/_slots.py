@@ -43,6 +43,8 @@ class SlotStatistics:
     capture_reserve_bytes: int
     capture_reserve_used_bytes: int
     bytes_by_mode: Dict[str, int]
+    deferred_free_bytes: int
+    deferred_frees: int
 
 
 def slot_statistics(slot: int) -> SlotStatistics:
@@ -57,7 +59,8 @@ def slot_statistics(slot: int) -> SlotStatistics:
                           capture_allocations=s.capture_allocations, capture_reserve_bytes=s.capture_reserve_bytes,
                           capture_reserve_used_bytes=s.capture_reserve_used_bytes,
                           bytes_by_mode={"device": s.device_bytes, "pinned_host": s.pinned_host_bytes,
-                                         "managed": s.managed_bytes, "system": s.system_bytes})
+                                         "managed": s.managed_bytes, "system": s.system_bytes},
+                          deferred_free_bytes=s.deferred_free_bytes, deferred_frees=s.deferred_frees)
 
 
 class Slot:

@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -45,6 +46,12 @@ struct Slot {
   std::uint64_t failed_allocations = 0;
   std::uint64_t foreign_frees = 0;
   std::uint64_t capture_allocations = 0;
+  // Frees that arrive while a graph is being captured are held until no capture is seen: a stream-ordered
+  // free issued then would either become a node of the graph or break a capture in global mode.
+  bool capture_underway = false;
+  std::vector<Buffer> deferred;
+  std::size_t deferred_bytes = 0;
+  std::uint64_t deferred_frees = 0;
   std::string last_error;
 
   [[nodiscard]] std::size_t live_count() const { return live.size() + (reserve ? reserve->live_block_count() : 0); }
@@ -115,8 +122,19 @@ void* allocate(int index, std::ptrdiff_t size, int device, void* stream) {
     if (status != cudaSuccess) {
       return fail(slot, index, fmt::format("cudaStreamIsCapturing: {}", cudaGetErrorString(status)));
     }
+    if (capture == cudaStreamCaptureStatusNone) {
+      std::vector<Buffer> now_free;  // frees held during a capture that has ended: freed outside the lock
+      std::lock_guard lock(slot.mutex);
+      slot.capture_underway = false;
+      now_free.swap(slot.deferred);
+      slot.deferred_bytes = 0;
+    }
+    if (capture != cudaStreamCaptureStatusNone) {  // active, or invalidated (a capture that has failed)
+      capture = cudaStreamCaptureStatusActive;
+    }
     if (capture == cudaStreamCaptureStatusActive) {
       std::lock_guard lock(slot.mutex);
+      slot.capture_underway = true;
       void* p = slot.reserve ? slot.reserve->allocate(bytes, reserve_alignment) : nullptr;
       if (p != nullptr) {
         slot.add_live(slot.reserve->block_size(p));
@@ -169,7 +187,18 @@ void release(int index, void* ptr) noexcept {
   if (it != slot.live.end()) {
     slot.current_bytes -= it->second.size();
     slot.bytes_by_mode[static_cast<std::size_t>(it->second.mode())] -= it->second.size();
-    doomed = std::move(it->second);
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    if (!slot.capture_underway && it->second.stream() != nullptr &&
+        cudaStreamIsCapturing(it->second.stream(), &capture) != cudaSuccess) {
+      capture = cudaStreamCaptureStatusActive;  // cannot tell: holding the free is the safe side
+    }
+    if (slot.capture_underway || capture != cudaStreamCaptureStatusNone) {
+      slot.deferred_bytes += it->second.size();
+      ++slot.deferred_frees;
+      slot.deferred.push_back(std::move(it->second));
+    } else {
+      doomed = std::move(it->second);
+    }
     slot.live.erase(it);
     return;
   }
@@ -258,6 +287,7 @@ ghtier_status_t ghtier_torch_unbind(int32_t slot) {
     auto& s = ghtier::capi::slot_at(slot);
     ghtier::Buffer reserve_memory;
     std::shared_ptr<ghtier::Runtime> runtime;
+    std::vector<ghtier::Buffer> deferred;
     std::lock_guard lock(s.mutex);
     if (!s.runtime) throw Error(ErrorCode::invalid_argument, fmt::format("slot {} is not bound", slot));
     if (const std::size_t n = s.live_count(); n != 0) {
@@ -268,6 +298,10 @@ ghtier_status_t ghtier_torch_unbind(int32_t slot) {
     }
     s.reserve.reset();
     reserve_memory = std::move(s.reserve_memory);
+    deferred.swap(s.deferred);
+    s.deferred_bytes = 0;
+    s.deferred_frees = 0;
+    s.capture_underway = false;
     runtime = std::move(s.runtime);
     s.runtime.reset();
     s.mode = GHTIER_TORCH_MODE_POLICY;
@@ -303,6 +337,8 @@ ghtier_status_t ghtier_torch_slot_statistics(int32_t slot, ghtier_torch_slot_sta
       out.pinned_host_bytes = s.bytes_by_mode[1];
       out.managed_bytes = s.bytes_by_mode[2];
       out.system_bytes = s.bytes_by_mode[3];
+      out.deferred_free_bytes = s.deferred_bytes;
+      out.deferred_frees = s.deferred_frees;
     }
     std::memcpy(static_cast<void*>(statistics), &out, statistics->struct_size);
   });

@@ -182,4 +182,41 @@ TEST_F(TorchAllocatorGpu, CaptureIsServedFromTheReserve) {
   EXPECT_EQ(cudaFree(src), cudaSuccess);
 }
 
+TEST_F(TorchAllocatorGpu, FreeDuringCaptureIsHeldUntilTheCaptureEnds) {
+  bind(0, GHTIER_MODE_DEVICE, 2 * MiB);
+  void* before = ghtier_torch_alloc_0(3 * MiB, runtime_->device(), stream_);  // made before the capture
+  ASSERT_NE(before, nullptr) << ghtier_torch_last_error(0);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  const std::size_t device_used = runtime_->budget_used(ghtier::MemoryMode::device);
+
+  ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
+  void* inside = ghtier_torch_alloc_0(MiB, runtime_->device(), stream_);
+  ghtier_torch_free_0(before, 3 * MiB, runtime_->device(), stream_);  // held: no free node, no broken capture
+  if (inside != nullptr) {
+    EXPECT_EQ(cudaMemsetAsync(inside, 0x11, MiB, stream_), cudaSuccess);
+  }
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream_, &graph), cudaSuccess);  // the capture survived
+  ASSERT_NE(inside, nullptr) << ghtier_torch_last_error(0);
+  auto s = statistics_of(0);
+  EXPECT_EQ(s.deferred_free_bytes, 3 * MiB);
+  EXPECT_EQ(s.deferred_frees, 1u);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), device_used);  // not freed yet
+  size_t nodes = 0;
+  ASSERT_EQ(cudaGraphGetNodes(graph, nullptr, &nodes), cudaSuccess);
+  EXPECT_EQ(nodes, 1u);  // the memset only: neither an allocation nor a free node
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+
+  // The next allocation outside a capture releases what was held.
+  void* after = ghtier_torch_alloc_0(4096, runtime_->device(), stream_);
+  ASSERT_NE(after, nullptr) << ghtier_torch_last_error(0);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  s = statistics_of(0);
+  EXPECT_EQ(s.deferred_free_bytes, 0u);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), device_used - 3 * MiB + 4096);
+  EXPECT_FALSE(runtime_->find(before).has_value());
+  ghtier_torch_free_0(after, 4096, runtime_->device(), stream_);
+  ghtier_torch_free_0(inside, MiB, runtime_->device(), stream_);
+}
+
 }  // namespace

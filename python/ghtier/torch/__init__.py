@@ -236,6 +236,7 @@ def memory_stats() -> Dict[str, Any]:
             "failed_allocations": s.failed_allocations, "foreign_frees": s.foreign_frees,
             "capture_allocations": s.capture_allocations, "capture_reserve_bytes": s.capture_reserve_bytes,
             "capture_reserve_used_bytes": s.capture_reserve_used_bytes,
+            "deferred_free_bytes": s.deferred_free_bytes, "deferred_frees": s.deferred_frees,
             "last_error": slot.last_error(),
             "tiers": _runtime_stats(slot.runtime),
         })
