@@ -95,6 +95,32 @@ void* fail(Slot& slot, int index, std::string message) {
   return nullptr;
 }
 
+// An allocation on a stream being captured: a block of the capture reserve, never a stream-ordered allocation.
+void* allocate_during_capture(Slot& slot, int index, std::size_t bytes) {
+  std::size_t capacity = 0;
+  std::size_t largest = 0;
+  {
+    std::lock_guard lock(slot.mutex);
+    slot.capture_underway = true;
+    if (slot.reserve) {
+      if (void* p = slot.reserve->allocate(bytes, reserve_alignment); p != nullptr) {
+        const std::size_t block = slot.reserve->block_size(p);
+        slot.add_live(block);
+        slot.bytes_by_mode[static_cast<std::size_t>(MemoryMode::device)] += block;
+        ++slot.capture_allocations;
+        return p;
+      }
+      capacity = slot.reserve->capacity_bytes();
+      largest = slot.reserve->largest_free_block();
+    }
+  }
+  return fail(slot, index,
+              fmt::format("{} bytes asked during CUDA graph capture, but the capture reserve ({} bytes, largest free "
+                          "block {}) cannot hold them: a stream-ordered allocation would break the capture; bind "
+                          "with a larger capture reserve (ghtier.torch: capture_reserve=...)",
+                          bytes, capacity, largest));
+}
+
 void* allocate(int index, std::ptrdiff_t size, int device, void* stream) {
   Slot& slot = slots()[static_cast<std::size_t>(index)];
   std::shared_ptr<Runtime> runtime;
@@ -122,43 +148,14 @@ void* allocate(int index, std::ptrdiff_t size, int device, void* stream) {
     if (status != cudaSuccess) {
       return fail(slot, index, fmt::format("cudaStreamIsCapturing: {}", cudaGetErrorString(status)));
     }
-    if (capture == cudaStreamCaptureStatusNone) {
-      std::vector<Buffer> now_free;  // frees held during a capture that has ended: freed outside the lock
-      std::lock_guard lock(slot.mutex);
-      slot.capture_underway = false;
-      now_free.swap(slot.deferred);
-      slot.deferred_bytes = 0;
-    }
     if (capture != cudaStreamCaptureStatusNone) {  // active, or invalidated (a capture that has failed)
-      capture = cudaStreamCaptureStatusActive;
+      return allocate_during_capture(slot, index, bytes);
     }
-    if (capture == cudaStreamCaptureStatusActive) {
-      std::lock_guard lock(slot.mutex);
-      slot.capture_underway = true;
-      void* p = slot.reserve ? slot.reserve->allocate(bytes, reserve_alignment) : nullptr;
-      if (p != nullptr) {
-        slot.add_live(slot.reserve->block_size(p));
-        slot.bytes_by_mode[static_cast<std::size_t>(MemoryMode::device)] += slot.reserve->block_size(p);
-        ++slot.capture_allocations;
-        return p;
-      }
-    }
-    if (capture == cudaStreamCaptureStatusActive) {
-      std::size_t capacity = 0;
-      std::size_t largest = 0;
-      {
-        std::lock_guard lock(slot.mutex);
-        if (slot.reserve) {
-          capacity = slot.reserve->capacity_bytes();
-          largest = slot.reserve->largest_free_block();
-        }
-      }
-      return fail(slot, index,
-                  fmt::format("{} bytes asked during CUDA graph capture, but the capture reserve ({} bytes, largest "
-                              "free block {}) cannot hold them: a stream-ordered allocation would break the "
-                              "capture; bind with a larger capture reserve (ghtier.torch: capture_reserve=...)",
-                              bytes, capacity, largest));
-    }
+    std::vector<Buffer> now_free;  // frees held during a capture that has ended: freed outside the lock
+    std::lock_guard lock(slot.mutex);
+    slot.capture_underway = false;
+    now_free.swap(slot.deferred);
+    slot.deferred_bytes = 0;
   }
   Buffer buffer;
   try {
