@@ -102,8 +102,10 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
                 torch.relu(static_in @ weight).sum()
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
+        made_before = torch.empty(1 << 20, dtype=torch.uint8, device="cuda")
         with torch.cuda.graph(graph):
             static_out = torch.relu(static_in @ weight) * 2.0
+            del made_before  # freed during the capture: must not become part of the graph
         results_ok = []
         for _ in range(3):
             new = torch.randn(256, 256, device="cuda")
