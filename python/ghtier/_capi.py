@@ -240,6 +240,23 @@ RELOCATIONS = ("none", "prefetch")
 MOVE_MECHANISMS = ("copy_engine", "staged_copy", "host_copy")
 
 
+class Column(Structure):
+    _fields_ = [("struct_size", c_size_t), ("data", c_void_p), ("rows", c_uint64), ("type", c_int32),
+                ("reserved", c_int32)]
+
+
+class RangeFilter(Structure):
+    _fields_ = [("struct_size", c_size_t), ("column", POINTER(Column)), ("float_bounds", c_int32),
+                ("reserved", c_int32), ("min_int", ctypes.c_int64), ("max_int", ctypes.c_int64),
+                ("min_float", c_double), ("max_float", c_double)]
+
+
+class AggregateResult(Structure):
+    _fields_ = [("struct_size", c_size_t), ("count", c_uint64), ("sum_int", ctypes.c_int64),
+                ("min_int", ctypes.c_int64), ("max_int", ctypes.c_int64), ("sum_float", c_double),
+                ("min_float", c_double), ("max_float", c_double)]
+
+
 def sized(struct_type: type) -> Structure:
     """A zeroed struct with struct_size set, as every versioned C struct wants."""
     s = struct_type()
@@ -298,6 +315,10 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "ghtier_token_destroy": (c_status, [_p]),
     # kernels
     "ghtier_sm_copy": (c_status, [_p, _p, c_size_t, _p]),
+    "ghtier_sm_copy_2d": (c_status, [_p, c_size_t, _p, c_size_t, c_size_t, c_size_t, _p]),
+    "ghtier_aggregate": (c_status, [_p, POINTER(Column), POINTER(RangeFilter), _p, POINTER(AggregateResult)]),
+    "ghtier_group_by": (c_status, [_p, POINTER(Column), POINTER(Column), c_uint32, POINTER(RangeFilter), _p,
+                                   POINTER(AggregateResult), POINTER(c_uint64)]),
     "ghtier_gather": (c_status, [_p, _p, c_size_t, c_size_t, _p, c_int, c_size_t, _p, _p, _p]),
     "ghtier_sorted_gather": (c_status, [_p, _p, c_size_t, c_size_t, _p, c_int, c_size_t, _p, _p, _p]),
     "ghtier_scatter": (c_status, [_p, _p, c_size_t, c_size_t, _p, c_int, _p, c_size_t, _p, _p]),

@@ -160,3 +160,15 @@ def test_kernel_arguments_are_checked():
             ghtier.kernels.gather(runtime, "table", 8, 4, 0x2000, 4, 0x3000)
         with pytest.raises(ghtier.InvalidArgumentError, match="nbytes is -4"):
             ghtier.kernels.sm_copy(0x1000, 0x2000, -4)
+
+
+def test_column_arguments_are_checked():
+    with ghtier.Runtime(assumed_profile="gh200") as runtime:
+        with pytest.raises(ghtier.InvalidArgumentError, match="column dtype is 'int8'"):
+            ghtier.kernels.aggregate(runtime, (0x1000, 4, "int8"))
+        with pytest.raises(ghtier.InvalidArgumentError, match="cannot use a list as a column"):
+            ghtier.kernels.aggregate(runtime, [1, 2, 3])
+        with pytest.raises(ghtier.InvalidArgumentError, match="filter is a tuple"):
+            ghtier.kernels.aggregate(runtime, (0x1000, 4, "int32"), filter=(0, 1))
+        with pytest.raises(ghtier.InvalidArgumentError, match="groups is 0"):
+            ghtier.kernels.group_by(runtime, (0x1000, 4, "int32"), (0x2000, 4, "float32"), 0)

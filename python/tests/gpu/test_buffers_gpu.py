@@ -137,3 +137,25 @@ def test_log_messages_reach_a_python_sink():
         ghtier.set_log_sink(None)
         ghtier.set_log_level("warn")
     assert any(level == ghtier.LogLevel.INFO and "ghtier::Runtime on device" in message for level, message in got), got
+
+
+def test_aggregate_and_group_by_over_pinned_columns(runtime):
+    rows, groups = 100_000, 37
+    with runtime.allocate_in("pinned_host", rows * 4, sync=True) as vbuf, \
+            runtime.allocate_in("pinned_host", rows * 8, sync=True) as kbuf:
+        values = torch.randint(-1000, 1000, (rows,), dtype=torch.int32)
+        keys = torch.randint(-2, groups + 2, (rows,), dtype=torch.int64)  # some out of range
+        memoryview(vbuf.host_view())[:] = values.numpy().tobytes()
+        memoryview(kbuf.host_view())[:] = keys.numpy().tobytes()
+        value_column = ghtier.kernels.Column(vbuf.ptr, rows, "int32")
+        total = ghtier.kernels.aggregate(runtime, value_column)
+        assert (total.count, total.sum, total.min, total.max) == (
+            rows, int(values.sum()), int(values.min()), int(values.max()))
+        kept = ghtier.kernels.aggregate(runtime, value_column, filter=ghtier.kernels.RangeFilter(-10, 10))
+        inside = values[(values >= -10) & (values <= 10)]
+        assert (kept.count, kept.sum) == (inside.numel(), int(inside.sum()))
+        per_group, out_of_range = ghtier.kernels.group_by(runtime, (kbuf.ptr, rows, "int64"), value_column, groups)
+        assert out_of_range == int(((keys < 0) | (keys >= groups)).sum())
+        for g in range(groups):
+            members = values[keys == g]
+            assert (per_group[g].count, per_group[g].sum) == (members.numel(), int(members.sum())), g
