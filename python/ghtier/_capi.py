@@ -257,6 +257,29 @@ class AggregateResult(Structure):
                 ("min_float", c_double), ("max_float", c_double)]
 
 
+class HashJoinOptions(Structure):
+    _fields_ = [("struct_size", c_size_t), ("max_load_factor", c_double)]
+
+
+class JoinPair(Structure):
+    _fields_ = [("probe_row", c_uint64), ("build_row", c_uint64)]
+
+
+class JoinResult(Structure):
+    _fields_ = [("struct_size", c_size_t), ("matches", c_uint64), ("payload_sum_int", ctypes.c_int64),
+                ("payload_sum_float", c_double), ("pairs_written", c_uint64), ("pairs_overflowed", c_uint32),
+                ("reserved", c_uint32)]
+
+
+class BitpackBlockHeader(Structure):
+    _fields_ = [("reference", ctypes.c_int64), ("width", c_uint32), ("offset", c_uint32)]
+
+
+class BitpackedColumn(Structure):
+    _fields_ = [("struct_size", c_size_t), ("value_type", c_int32), ("reserved", c_int32), ("rows", c_uint64),
+                ("blocks", POINTER(BitpackBlockHeader)), ("words", POINTER(c_uint32)), ("word_count", c_uint64)]
+
+
 def sized(struct_type: type) -> Structure:
     """A zeroed struct with struct_size set, as every versioned C struct wants."""
     s = struct_type()
@@ -325,6 +348,29 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     # platform report
     "ghtier_runtime_get_mode_access": (c_status, [_p, c_int, POINTER(ModeAccess)]),
     "ghtier_runtime_get_move_mechanism": (c_status, [_p, c_int, c_int, _int_p]),
+    # row cache, hash join, bit-packed columns
+    "ghtier_row_cache_create": (c_status, [_p, _p, c_size_t, c_size_t, POINTER(ctypes.c_int64), c_size_t, _p, _pp]),
+    "ghtier_row_cache_create_from_frequencies": (c_status, [_p, _p, c_size_t, c_size_t, POINTER(c_uint64), c_size_t,
+                                                            _p, _pp]),
+    "ghtier_row_cache_destroy": (c_status, [_p]),
+    "ghtier_row_cache_gather": (c_status, [_p, _p, c_int, c_size_t, _p, _p, _p]),
+    "ghtier_row_cache_get_statistics": (c_status, [_p, _p, POINTER(c_uint64), POINTER(c_uint64)]),
+    "ghtier_row_cache_get_info": (c_status, [_p, _size_p, _size_p]),
+    "ghtier_hash_table_get_layout": (c_status, [c_uint64, c_int, c_int, c_double, POINTER(c_uint64),
+                                                POINTER(c_uint64)]),
+    "ghtier_hash_table_create": (c_status, [_p, POINTER(Column), POINTER(Column), POINTER(HashJoinOptions), _p,
+                                            _pp]),
+    "ghtier_hash_table_destroy": (c_status, [_p]),
+    "ghtier_hash_table_get_info": (c_status, [_p, POINTER(c_uint64), POINTER(c_uint64)]),
+    "ghtier_hash_table_probe": (c_status, [_p, POINTER(Column), POINTER(JoinPair), c_uint64, _p,
+                                           POINTER(JoinResult)]),
+    "ghtier_bitpacked_get_size": (c_status, [_p, c_int, c_uint64, POINTER(c_uint64), POINTER(c_uint64)]),
+    "ghtier_bitpacked_pack": (c_status, [_p, c_int, c_uint64, POINTER(BitpackBlockHeader), c_uint64,
+                                         POINTER(c_uint32), c_uint64, POINTER(BitpackedColumn)]),
+    "ghtier_bitpacked_validate": (c_status, [POINTER(BitpackedColumn)]),
+    "ghtier_bitpacked_unpack": (c_status, [POINTER(BitpackedColumn), _p, c_uint64]),
+    "ghtier_bitpacked_aggregate": (c_status, [_p, POINTER(BitpackedColumn), POINTER(RangeFilter), _p,
+                                              POINTER(AggregateResult)]),
     # torch allocator slots
     "ghtier_torch_bind": (c_status, [c_int32, _p, POINTER(TorchBindOptions)]),
     "ghtier_torch_unbind": (c_status, [c_int32]),

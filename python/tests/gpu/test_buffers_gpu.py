@@ -159,3 +159,44 @@ def test_aggregate_and_group_by_over_pinned_columns(runtime):
         for g in range(groups):
             members = values[keys == g]
             assert (per_group[g].count, per_group[g].sum) == (members.numel(), int(members.sum())), g
+
+
+def test_row_cache_hash_join_and_packed_aggregate(runtime):
+    import array
+    import random
+
+    rows, row_bytes = 2048, 32
+    with runtime.allocate_in("pinned_host", rows * row_bytes, sync=True) as table:
+        reference = torch.randint(0, 256, (rows, row_bytes), dtype=torch.uint8)
+        memoryview(table.host_view())[:] = reference.numpy().tobytes()
+        hot = list(range(0, rows, 16))
+        with ghtier.kernels.RowCache(runtime, table, row_bytes, rows, hot_rows=hot) as cache:
+            assert cache.info()[0] == len(hot)
+            indices = torch.randint(0, rows, (500,), dtype=torch.int64)
+            out = torch.full((500, row_bytes), 0xEE, dtype=torch.uint8, device="cuda")
+            cache.gather(indices.cuda(), 500, out, stream=torch.cuda.current_stream())
+            torch.cuda.synchronize()
+            assert torch.equal(out.cpu(), reference[indices])
+            hits, misses = cache.statistics()
+            expected_hits = int((indices % 16 == 0).sum())
+            assert (hits, misses) == (expected_hits, 500 - expected_hits)
+
+    build = torch.randint(0, 1000, (4000,), dtype=torch.int64)
+    payload = torch.randint(-50, 50, (4000,), dtype=torch.int64)
+    probe = torch.randint(0, 1200, (3000,), dtype=torch.int64)
+    with ghtier.kernels.HashTable(runtime, build.cuda(), payload.cuda()) as table_:
+        result = table_.probe(probe.cuda())
+    counts = {}
+    sums = {}
+    for k, p in zip(build.tolist(), payload.tolist()):
+        counts[k] = counts.get(k, 0) + 1
+        sums[k] = sums.get(k, 0) + p
+    assert result.matches == sum(counts.get(k, 0) for k in probe.tolist())
+    assert result.payload_sum == sum(sums.get(k, 0) for k in probe.tolist())
+
+    rng = random.Random()
+    values = array.array("i", [rng.randint(-3000, 3000) for _ in range(20000)])
+    packed = ghtier.kernels.BitpackedColumn.pack(values, len(values), "int32", runtime=runtime)
+    total = packed.aggregate(runtime)
+    assert (total.count, total.sum, total.min, total.max) == (len(values), sum(values), min(values), max(values))
+    del packed
