@@ -78,10 +78,10 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
         from ghtier.bench import _training
 
         _training.deterministic()
-        model = _training.make_model(config.get("seed", 0), **config.get("model", {}))
         if route == "native":
             torch.cuda.reset_peak_memory_stats()
-        try:
+        try:  # under a memory cap, even building the model may run out
+            model = _training.make_model(config.get("seed", 0), **config.get("model", {}))
             result.update(_training.train(model, steps=config.get("steps", 3), batch=config.get("batch", 4),
                                           seq=config.get("model", {}).get("seq", 512), seed=config.get("seed", 0),
                                           checkpointing=config.get("checkpointing", False),
