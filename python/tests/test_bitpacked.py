@@ -27,7 +27,7 @@ def test_round_trip(typecode, dtype, low, high):
     back = array.array(typecode)
     back.frombytes(column.unpack())
     assert back == values
-    if high - low < 2**16:  # narrow ranges take far fewer bytes than the values
+    if high - low < 2**16 and rows >= 1024:  # narrow ranges take fewer bytes than the values (past one block)
         assert column.packed_bytes < rows * values.itemsize
 
 
