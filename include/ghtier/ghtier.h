@@ -1,11 +1,20 @@
-/* ghtier C API: memory tiering for NVIDIA Grace Hopper, usable from C11, ctypes and cffi.
+/* ghtier C API: memory tiering for NVIDIA Grace Hopper, usable from C11, ctypes and cffi. See docs/c_api.md.
  *
- * Conventions: every function returns a ghtier_status_t (GHTIER_SUCCESS = 0); outputs come through
- * pointer arguments; ghtier_last_error() gives the calling thread's message for the last failure.
- * Handles are opaque; create/destroy come in pairs. No C++ exception crosses this boundary.
- * Stream arguments are cudaStream_t passed as void*, so this header needs no CUDA headers.
- * Option structs begin with struct_size (set it to sizeof the struct you were compiled with), so that
- * they can grow without breaking old callers. See docs/c_api.md. */
+ * Conventions (every function of ghtier.h, ghtier_engine.h and ghtier_kernels.h):
+ * - Names are ghtier_<object>_<verb>; objects are destroyed with ..._destroy, counters read with
+ *   ..._get_statistics.
+ * - Every function returns a ghtier_status_t (GHTIER_SUCCESS = 0); outputs come through pointer arguments;
+ *   ghtier_error_message() gives the calling thread's message for its last failure. No C++ exception
+ *   crosses this boundary.
+ * - Streams are cudaStream_t passed as void*, so this header needs no CUDA headers. NULL ALWAYS means CUDA's
+ *   legacy default stream (as in cudaMemcpyAsync or a <<<...>>> launch), never "not stream-ordered": the
+ *   synchronous forms are separate functions named ..._sync.
+ * - Handles (runtime, engine, token, host registration, index check, row cache, hash table) are opaque
+ *   64-bit ids, not addresses, from one registry: ids are never reused, and a destroyed, foreign or
+ *   wrong-type handle is GHTIER_ERROR_INVALID_ARGUMENT, never a crash. Destroying NULL is a no-op.
+ * - Input structs that can grow begin with struct_size (set it to sizeof the struct you were compiled
+ *   with), so that they can grow without breaking old callers.
+ * - A zero-byte transfer (prefetch, copy) is a valid no-op everywhere. */
 #ifndef GHTIER_GHTIER_H
 #define GHTIER_GHTIER_H
 
@@ -29,14 +38,43 @@ typedef enum ghtier_status_t {
   GHTIER_ERROR_INTERNAL = 9
 } ghtier_status_t;
 
-/** Library version; any output pointer may be NULL. */
-ghtier_status_t ghtier_version(int* major, int* minor, int* patch);
-/** Name of a status code ("GHTIER_ERROR_OUT_OF_BUDGET"); "GHTIER_UNKNOWN_STATUS" for other values. */
-const char* ghtier_status_string(ghtier_status_t status);
-/** The calling thread's message for its last failed call; "" when none. Valid until the thread's next call. */
-const char* ghtier_last_error(void);
+/* The version of this header (a build check keeps it equal to the CMake project version). */
+#define GHTIER_VERSION_MAJOR 0
+#define GHTIER_VERSION_MINOR 1
+#define GHTIER_VERSION_PATCH 0
+
+/** The loaded library's version (may differ from the header's macros); any output pointer may be NULL.
+ *  Always succeeds and, like every successful call, clears the thread's last error. */
+ghtier_status_t ghtier_version_get(int* major, int* minor, int* patch);
+/** Name of a status code ("GHTIER_ERROR_OUT_OF_BUDGET"); "GHTIER_UNKNOWN_STATUS" for other values.
+ *  Static storage; does not touch the thread's last error. */
+const char* ghtier_status_name(ghtier_status_t status);
+/** The calling thread's message for its last failed call; "" when none (or after a successful call).
+ *  Valid until the thread's next ghtier call. Does not touch the last error itself. */
+const char* ghtier_error_message(void);
 /** CUDA's cudaError_t value of the calling thread's last failed call, or 0 when CUDA was not the cause. */
-int ghtier_last_cuda_error(void);
+int ghtier_error_cuda(void);
+
+/** Log levels; messages below the level set are dropped. */
+typedef enum ghtier_log_level_t {
+  GHTIER_LOG_DEBUG = 0,
+  GHTIER_LOG_INFO = 1,
+  GHTIER_LOG_WARN = 2, /**< the default (or the GHTIER_LOG environment variable: debug|info|warn|error|off) */
+  GHTIER_LOG_ERROR = 3,
+  GHTIER_LOG_OFF = 4
+} ghtier_log_level_t;
+
+/** Receives each log message (one line, no newline, NUL-terminated, valid only during the call). It may be
+ *  called from any ghtier thread (engine watcher threads included), never twice at once: calls are
+ *  serialised. It must not call ghtier functions and must not throw/longjmp. */
+typedef void (*ghtier_log_sink_t)(ghtier_log_level_t level, const char* message, void* user_data);
+
+/** Sends every later log message to sink(level, message, user_data) instead of stderr; NULL restores the
+ *  default stderr sink. Process-wide. When this returns, no call to the previous sink is still running,
+ *  so its user_data may be freed. */
+ghtier_status_t ghtier_log_set_sink(ghtier_log_sink_t sink, void* user_data);
+/** Sets the process-wide log level (GHTIER_LOG_OFF: nothing). Other values are INVALID_ARGUMENT. */
+ghtier_status_t ghtier_log_set_level(ghtier_log_level_t level);
 
 /* ------------------------------------------------------------------------------------------------------
  * Runtime, placement and allocation (docs/c_api.md). Option and result structs start with struct_size:
@@ -49,7 +87,7 @@ int ghtier_last_cuda_error(void);
 /** A runtime: one GPU's platform, memory tiers, budgets and policy. Opaque; thread-safe. */
 typedef struct ghtier_runtime ghtier_runtime_t;
 
-/** "No budget" for ghtier_budget_set / ghtier_budget_get. */
+/** "No budget" for ghtier_runtime_set_budget / ghtier_runtime_get_budget. */
 #define GHTIER_UNLIMITED ((size_t)-1)
 
 typedef enum ghtier_memory_mode_t {
@@ -126,16 +164,16 @@ typedef enum ghtier_residency_source_t {
 /** Options of ghtier_runtime_create. Zero means "default" in every field. */
 typedef struct ghtier_runtime_options_t {
   size_t struct_size;            /**< sizeof(ghtier_runtime_options_t) */
-  int32_t device;                /**< the GPU (default 0) */
+  int32_t device;                /**< the GPU (default 0; -1: the current one); offline: any number >= 0 */
   int32_t policy;                /**< a ghtier_policy_t (default GHTIER_POLICY_SPILL) */
   size_t size_threshold_bytes;   /**< for GHTIER_POLICY_SIZE_THRESHOLD; 0 = 64 MiB */
-  size_t device_budget_bytes;    /**< 0 or GHTIER_UNLIMITED = no budget (a zero budget: ghtier_budget_set) */
+  size_t device_budget_bytes;    /**< 0 or GHTIER_UNLIMITED = no budget (a zero budget: ghtier_runtime_set_budget) */
   size_t pinned_host_budget_bytes;
   size_t managed_budget_bytes;
   size_t system_budget_bytes;
   /** NULL: the real GPU. "gh200", "x86-h100-hmm" or "x86-h100-pcie": an offline runtime on that profile that
-   *  needs no GPU: placement (ghtier_resolve), budgets, statistics and platform info work; allocation,
-   *  prefetch, advise, residency and relocation return GHTIER_ERROR_UNSUPPORTED. For testing policies. */
+   *  needs no GPU: placement (ghtier_runtime_resolve), budgets, statistics and platform info work; ghtier_memory_*
+   *  calls return GHTIER_ERROR_UNSUPPORTED. For testing policies. */
   const char* assumed_profile;
   size_t pinned_reserve_bytes;   /**< pinned host memory reserved up front (0 = on first use) */
 } ghtier_runtime_options_t;
@@ -226,63 +264,86 @@ typedef struct ghtier_allocation_info_t {
   char tag[128];               /**< the request's tag, NUL-terminated, truncated if longer */
 } ghtier_allocation_info_t;
 
+/* ---- runtime ------------------------------------------------------------------------------------- */
+
 /** Creates a runtime. options may be NULL (defaults: device 0, spill policy, no budgets). Without a GPU
- *  this returns GHTIER_ERROR_NO_DEVICE (and ghtier_last_error() says so) unless options->assumed_profile
- *  names a profile. On failure *runtime is set to NULL. */
+ *  this returns GHTIER_ERROR_NO_DEVICE unless options->assumed_profile names a profile. A device number
+ *  that is not a GPU of this machine (or, offline, a negative one) is GHTIER_ERROR_INVALID_ARGUMENT.
+ *  On failure *runtime is set to NULL. */
 ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, ghtier_runtime_t** runtime);
-/** Destroys a runtime and frees every allocation still live through it. NULL is a no-op; a destroyed or
- *  foreign handle is GHTIER_ERROR_INVALID_ARGUMENT. */
+/** Destroys a runtime and frees every allocation still live through it (the caller must ensure no GPU work
+ *  still uses them). NULL is a no-op; a destroyed, foreign or wrong-type handle is INVALID_ARGUMENT.
+ *  A call on the runtime that another thread is running at the time finishes on the still-alive runtime;
+ *  an allocation that ends after the destroy frees its memory and returns INVALID_ARGUMENT (never a
+ *  pointer already freed). Objects made from the runtime (engines, kernel handles) keep it alive. */
 ghtier_status_t ghtier_runtime_destroy(ghtier_runtime_t* runtime);
 /** Fills *info (info->struct_size must be set). */
-ghtier_status_t ghtier_platform_info(ghtier_runtime_t* runtime, ghtier_platform_info_t* info);
-
+ghtier_status_t ghtier_runtime_get_platform_info(ghtier_runtime_t* runtime, ghtier_platform_info_t* info);
 /** Selects a built-in policy for later allocations; size_threshold_bytes is used by
- *  GHTIER_POLICY_SIZE_THRESHOLD (0 = 64 MiB). */
-ghtier_status_t ghtier_policy_set(ghtier_runtime_t* runtime, ghtier_policy_t policy, size_t size_threshold_bytes);
-/** The built-in policy last selected (by ghtier_policy_set or the options). */
-ghtier_status_t ghtier_policy_get(ghtier_runtime_t* runtime, ghtier_policy_t* policy);
-/** What ghtier_alloc would choose now for *request, without allocating. */
-ghtier_status_t ghtier_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
-                               ghtier_placement_t* placement);
-
-/** Allocates as the policy decides (advice applied, prefetch queued). stream (a cudaStream_t, may be NULL)
- *  orders the allocation, the prefetch and the eventual ghtier_free. placement may be NULL. */
-ghtier_status_t ghtier_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, void* stream,
-                             void** ptr, ghtier_placement_t* placement);
-/** Allocates bytes in one mode, bypassing the policy. */
-ghtier_status_t ghtier_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
-                                  void* stream, void** ptr);
-/** Frees what ghtier_alloc returned (stream-ordered on its allocation stream, if it had one). NULL is a
- *  no-op; an unknown or already freed pointer is GHTIER_ERROR_NOT_FOUND; an interior pointer is
- *  GHTIER_ERROR_INVALID_ARGUMENT. */
-ghtier_status_t ghtier_free(ghtier_runtime_t* runtime, void* ptr);
-/** As ghtier_free, stream-ordered on stream (NULL: at once). */
-ghtier_status_t ghtier_free_async(ghtier_runtime_t* runtime, void* ptr, void* stream);
-/** Describes the live allocation of this runtime containing ptr (interior pointers too). */
-ghtier_status_t ghtier_pointer_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info);
-/** Pointer-CHANGING move: copies the allocation at ptr into a new one of `mode` (stream-ordered), frees the
- *  old one after the copy, and returns the new pointer in *new_ptr. On failure ptr stays valid. */
-ghtier_status_t ghtier_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
-                                void** new_ptr);
-
-/** Pointer-stable: migrates [ptr, ptr + bytes) of a managed (or, on ATS/HMM, system) allocation. */
-ghtier_status_t ghtier_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
-                                ghtier_location_t location, void* stream);
-/** Pointer-stable: one cudaMemAdvise on [ptr, ptr + bytes); location as ghtier_advice_t says. */
-ghtier_status_t ghtier_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
-                              ghtier_location_t location);
-/** Where the bytes of [ptr, ptr + bytes) are now (see ghtier_residency_source_t for how exact). */
-ghtier_status_t ghtier_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
-                                 ghtier_residency_t* residency);
-
-/** One tier's counters. */
-ghtier_status_t ghtier_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
-                                  ghtier_statistics_t* statistics);
+ *  GHTIER_POLICY_SIZE_THRESHOLD (0 = 64 MiB). Atomic: a concurrent ghtier_runtime_get_policy sees the old
+ *  or the new policy, never a mix. */
+ghtier_status_t ghtier_runtime_set_policy(ghtier_runtime_t* runtime, ghtier_policy_t policy,
+                                          size_t size_threshold_bytes);
+/** The policy in force. A policy set from C++ that is not a built-in one is GHTIER_ERROR_UNSUPPORTED. */
+ghtier_status_t ghtier_runtime_get_policy(ghtier_runtime_t* runtime, ghtier_policy_t* policy);
+/** What ghtier_memory_alloc would choose now for *request, without allocating. */
+ghtier_status_t ghtier_runtime_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
+                                       ghtier_placement_t* placement);
 /** Sets a tier's byte budget (GHTIER_UNLIMITED = none; 0 = nothing may be allocated there). */
-ghtier_status_t ghtier_budget_set(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes);
+ghtier_status_t ghtier_runtime_set_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes);
 /** A tier's budget (GHTIER_UNLIMITED = none) and the bytes it counts as used; either output may be NULL. */
-ghtier_status_t ghtier_budget_get(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget,
-                                  size_t* used);
+ghtier_status_t ghtier_runtime_get_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget,
+                                          size_t* used);
+/** One tier's counters (statistics->struct_size must be set). */
+ghtier_status_t ghtier_runtime_get_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
+                                              ghtier_statistics_t* statistics);
+
+/* ---- memory ---------------------------------------------------------------------------------------- */
+
+/** Allocates as the policy decides (advice applied, prefetch queued), stream-ordered on `stream` (NULL: the
+ *  legacy default stream): the memory may be used by work queued on that stream from now on. placement
+ *  may be NULL. On failure *ptr is set to NULL. */
+ghtier_status_t ghtier_memory_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, void* stream,
+                                    void** ptr, ghtier_placement_t* placement);
+/** As ghtier_memory_alloc, not stream-ordered: the memory is ready for any stream and the CPU on return. */
+ghtier_status_t ghtier_memory_alloc_sync(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
+                                         void** ptr, ghtier_placement_t* placement);
+/** Allocates bytes (> 0) in one mode, bypassing the policy, stream-ordered on `stream` (NULL: legacy). */
+ghtier_status_t ghtier_memory_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
+                                         void* stream, void** ptr);
+/** As ghtier_memory_alloc_mode, not stream-ordered. */
+ghtier_status_t ghtier_memory_alloc_mode_sync(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
+                                              void** ptr);
+/** Frees what ghtier_memory_alloc* returned, stream-ordered on `stream` (NULL: the legacy default stream):
+ *  the memory is reused only after the work queued on that stream before this call. The caller must ensure
+ *  work on other streams that uses it is ordered before (an event). NULL ptr is a no-op; an unknown or
+ *  already freed pointer is GHTIER_ERROR_NOT_FOUND; an interior pointer is INVALID_ARGUMENT. */
+ghtier_status_t ghtier_memory_free(ghtier_runtime_t* runtime, void* ptr, void* stream);
+/** Frees at once, not stream-ordered: the caller must ensure no queued GPU work still uses the memory
+ *  (e.g. synchronize first). Errors as ghtier_memory_free. */
+ghtier_status_t ghtier_memory_free_sync(ghtier_runtime_t* runtime, void* ptr);
+/** Pointer-CHANGING move: copies the allocation at ptr into a new one of `mode`, ordered on `stream` (NULL:
+ *  legacy default stream), frees the old one after the copy on that stream, and returns the new pointer in
+ *  *new_ptr. On failure ptr stays valid and *new_ptr is NULL. */
+ghtier_status_t ghtier_memory_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
+                                       void** new_ptr);
+/** As ghtier_memory_relocate, not stream-ordered: the copy is done and the old memory freed on return
+ *  (the caller must ensure no queued GPU work still uses the old pointer). */
+ghtier_status_t ghtier_memory_relocate_sync(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode,
+                                            void** new_ptr);
+/** Pointer-stable: migrates [ptr, ptr + bytes) of a managed (or, on ATS/HMM, system) allocation to
+ *  `location`, queued on `stream` (NULL: legacy default stream). Device and pinned memory cannot migrate:
+ *  GHTIER_ERROR_UNSUPPORTED (as in ghtier_engine_prefetch). Zero bytes is a valid no-op. */
+ghtier_status_t ghtier_memory_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+                                       ghtier_location_t location, void* stream);
+/** Pointer-stable: one cudaMemAdvise on [ptr, ptr + bytes); location as ghtier_advice_t says. */
+ghtier_status_t ghtier_memory_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
+                                     ghtier_location_t location);
+/** Where the bytes of [ptr, ptr + bytes) are now (see ghtier_residency_source_t for how exact). */
+ghtier_status_t ghtier_memory_get_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+                                            ghtier_residency_t* residency);
+/** Describes the live allocation of this runtime containing ptr (interior pointers too). */
+ghtier_status_t ghtier_memory_get_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info);
 
 /* The direct-access kernels (copy, gather, scan/aggregate, join, compressed columns). */
 #include "ghtier_kernels.h"

@@ -1,9 +1,11 @@
 /* ghtier C API, transfer engine (docs/engine.md): asynchronous copies between any two memory tiers,
  * prefetches of managed/system memory, batches of small copies, completion tokens. Included by ghtier.h
  * (include that); the same conventions hold: every function returns a ghtier_status_t, outputs come through
- * pointers, handles are opaque ids that are never reused (a destroyed or released handle is
- * GHTIER_ERROR_INVALID_ARGUMENT, not a crash), streams and events are cudaStream_t / cudaEvent_t passed as
- * void*, option structs start with struct_size and zero means "default" in every field. */
+ * pointers, handles are opaque ids from the one handle registry that are never reused (a destroyed, foreign
+ * or wrong-type handle is GHTIER_ERROR_INVALID_ARGUMENT, not a crash), streams and events are cudaStream_t /
+ * cudaEvent_t passed as void* (a NULL stream is CUDA's legacy default stream), option structs start with
+ * struct_size and zero means "default" in every field. Zero bytes is a valid no-op: the token is already
+ * completed. */
 #ifndef GHTIER_GHTIER_ENGINE_H
 #define GHTIER_GHTIER_ENGINE_H
 
@@ -19,9 +21,9 @@ extern "C" {
 /** A transfer engine: one per GPU, made from a runtime (its platform, device and allocation tracker).
  *  Thread-safe. */
 typedef struct ghtier_engine ghtier_engine_t;
-/** The handle of one submitted request. Releasing it does not cancel the request. */
+/** The handle of one submitted request. Destroying it does not cancel the request. */
 typedef struct ghtier_token ghtier_token_t;
-/** A page-locked registration of a long-lived host buffer (cudaHostRegister until unregistered). */
+/** A page-locked registration of a long-lived host buffer (cudaHostRegister until destroyed). */
 typedef struct ghtier_host_registration ghtier_host_registration_t;
 
 typedef enum ghtier_priority_t {
@@ -72,8 +74,9 @@ typedef struct ghtier_transfer_options_t {
   size_t struct_size;                 /**< sizeof(ghtier_transfer_options_t) */
   int32_t priority;                   /**< a ghtier_priority_t */
   int32_t reserved;                   /**< 0 */
-  void* const* wait_streams;          /**< the request starts after the work on these (cudaStream_t) so far; a
-                                           capturing stream records the request into its graph instead */
+  void* const* wait_streams;          /**< the request starts after the work on these (cudaStream_t; NULL: the
+                                           legacy default stream) so far; a capturing stream records the
+                                           request into its graph instead */
   size_t num_wait_streams;
   void* const* wait_events;           /**< ... and after these (cudaEvent_t) as recorded now */
   size_t num_wait_events;
@@ -118,16 +121,18 @@ typedef struct ghtier_engine_statistics_t {
 ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_engine_options_t* options,
                                      ghtier_engine_t** engine);
 /** Destroys an engine: requests not yet started are cancelled (their callbacks run), started ones finish.
- *  Tokens stay valid. NULL is a no-op; a destroyed handle is GHTIER_ERROR_INVALID_ARGUMENT. */
+ *  Tokens stay valid. NULL is a no-op; a destroyed handle is GHTIER_ERROR_INVALID_ARGUMENT. A call on the
+ *  engine that another thread is running at the time finishes first (the engine lives until it returns). */
 ghtier_status_t ghtier_engine_destroy(ghtier_engine_t* engine);
 
 /** Queues a copy of `bytes` from src to dst (any tiers). *token receives the request's handle. Errors: NULL
  *  pointers, overlapping ranges, a range past the end of a ghtier allocation (INVALID_ARGUMENT), a staged
- *  copy inside a graph capture (UNSUPPORTED). Zero bytes: a token already completed. */
+ *  copy inside a graph capture (UNSUPPORTED). Zero bytes: a valid no-op, a token already completed. */
 ghtier_status_t ghtier_engine_copy(ghtier_engine_t* engine, void* dst, const void* src, size_t bytes,
                                    const ghtier_transfer_options_t* options, ghtier_token_t** token);
-/** Queues a prefetch of a managed (or, with ATS/HMM, system) range to `target`. Device and pinned memory are
- *  INVALID_ARGUMENT; memory the platform cannot migrate is UNSUPPORTED. */
+/** Queues a prefetch of a managed (or, with ATS/HMM, system) range to `target`. Device and pinned memory, and
+ *  memory the platform cannot migrate, are GHTIER_ERROR_UNSUPPORTED (as in ghtier_memory_prefetch). Zero
+ *  bytes: a valid no-op, a token already completed. */
 ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr, size_t bytes,
                                        ghtier_prefetch_target_t target, const ghtier_transfer_options_t* options,
                                        ghtier_token_t** token);
@@ -138,27 +143,28 @@ ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* d
 /** Blocks until every request submitted so far has ended and its callback has run (not from a callback). */
 ghtier_status_t ghtier_engine_synchronize(ghtier_engine_t* engine);
 /** Fills *statistics (statistics->struct_size must be set). */
-ghtier_status_t ghtier_engine_statistics(ghtier_engine_t* engine, ghtier_engine_statistics_t* statistics);
+ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine, ghtier_engine_statistics_t* statistics);
 
 /** *ready = 1 once the request has ended (and its callback has run), else 0. Does not block. */
 ghtier_status_t ghtier_token_poll(ghtier_token_t* token, int* ready);
 /** Blocks until the request has ended; *state (may be NULL) says how. Returns GHTIER_SUCCESS when it
- *  completed, was cancelled or captured, and the failure's own status (message in ghtier_last_error) when
+ *  completed, was cancelled or captured, and the failure's own status (message in ghtier_error_message) when
  *  it failed. */
 ghtier_status_t ghtier_token_wait(ghtier_token_t* token, ghtier_transfer_state_t* state);
-/** Makes work enqueued on `stream` (a cudaStream_t) after this call wait for the request's bytes, without
- *  blocking the host once the request is on its copy stream (see docs/engine.md for when it blocks).
+/** Makes work enqueued on `stream` (a cudaStream_t; NULL: the legacy default stream) after this call wait
+ *  for the request's bytes, without blocking the host once the request is on its copy stream (see
+ *  docs/engine.md for when it blocks).
  *  A cancelled request is GHTIER_ERROR_INVALID_ARGUMENT; a failed one returns its failure. */
-ghtier_status_t ghtier_token_stream_wait(ghtier_token_t* token, void* stream);
-/** Releases the handle (the request goes on). NULL is a no-op; using a released handle afterwards is
+ghtier_status_t ghtier_token_wait_on_stream(ghtier_token_t* token, void* stream);
+/** Destroys the handle (the request goes on). NULL is a no-op; using a destroyed handle afterwards is
  *  GHTIER_ERROR_INVALID_ARGUMENT. */
-ghtier_status_t ghtier_token_release(ghtier_token_t* token);
+ghtier_status_t ghtier_token_destroy(ghtier_token_t* token);
 
 /** Page-locks [ptr, ptr + bytes) of a long-lived host buffer so that copies from and to it run at the
  *  pinned rate. Already page-locked memory is INVALID_ARGUMENT. */
-ghtier_status_t ghtier_host_register(void* ptr, size_t bytes, ghtier_host_registration_t** registration);
-/** Unregisters. NULL is a no-op; an unregistered handle is GHTIER_ERROR_INVALID_ARGUMENT. */
-ghtier_status_t ghtier_host_unregister(ghtier_host_registration_t* registration);
+ghtier_status_t ghtier_host_registration_create(void* ptr, size_t bytes, ghtier_host_registration_t** registration);
+/** Unregisters. NULL is a no-op; a destroyed handle is GHTIER_ERROR_INVALID_ARGUMENT. */
+ghtier_status_t ghtier_host_registration_destroy(ghtier_host_registration_t* registration);
 
 #ifdef __cplusplus
 }

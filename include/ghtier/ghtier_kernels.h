@@ -2,7 +2,13 @@
  * place from the GPU. Included by ghtier.h (include that); the same conventions hold: every function returns
  * a ghtier_status_t, streams are cudaStream_t passed as void* (NULL: the legacy default stream), pointers may
  * be device, pinned host or managed memory, or system memory where the platform lets the GPU reach it
- * (pageable memory on plain PCIe is refused with GHTIER_ERROR_UNSUPPORTED before anything is launched). */
+ * (pageable memory on plain PCIe is refused with GHTIER_ERROR_UNSUPPORTED before anything is launched).
+ *
+ * Budgeting: every call that allocates device memory (handle creation, and calls that need scratch or a
+ * fault record: gather, sorted gather, scatter, aggregate, group-by, hash-table creation) takes the
+ * ghtier_runtime_t* first, so that its device memory counts against that runtime's device budget; handles
+ * keep their runtime alive and allocate (e.g. probe scratch) through it. Calls that allocate nothing
+ * (sm_copy, CPU-side bit-packing) take no runtime. */
 #ifndef GHTIER_GHTIER_KERNELS_H
 #define GHTIER_GHTIER_KERNELS_H
 
@@ -27,64 +33,70 @@ typedef enum ghtier_index_type_t {
 } ghtier_index_type_t;
 
 /** A device-side record of out-of-range indices (IndexCheck): pass it to the index-checked calls below to
- * keep them asynchronous, then call ghtier_index_check_check once. Opaque; one per device. */
+ * keep them asynchronous, then call ghtier_index_check_verify once. A handle (see ghtier.h); one per device. */
 typedef struct ghtier_index_check ghtier_index_check_t;
 
-/** Creates a record on the current device. */
-ghtier_status_t ghtier_index_check_create(ghtier_index_check_t** check);
-/** Destroys it; NULL is accepted. */
+/** Creates a record on the runtime's device (budgeted). On failure *check is set to NULL. */
+ghtier_status_t ghtier_index_check_create(ghtier_runtime_t* runtime, ghtier_index_check_t** check);
+/** Destroys it; NULL is a no-op, a destroyed or wrong-type handle GHTIER_ERROR_INVALID_ARGUMENT. */
 ghtier_status_t ghtier_index_check_destroy(ghtier_index_check_t* check);
-/** Waits for the stream; GHTIER_ERROR_INVALID_ARGUMENT (with the first bad index in ghtier_last_error) if an
- * index was out of range since creation or the last check, which also clears the record. */
-ghtier_status_t ghtier_index_check_check(ghtier_index_check_t* check, void* stream);
+/** Waits for the stream; GHTIER_ERROR_INVALID_ARGUMENT (with the first bad index in ghtier_error_message) if
+ * an index was out of range since creation or the last verify, which also clears the record. */
+ghtier_status_t ghtier_index_check_verify(ghtier_index_check_t* check, void* stream);
 
 /** SM-driven copy of `bytes` (any alignment), ordered on `stream`. */
 ghtier_status_t ghtier_sm_copy(void* dst, const void* src, size_t bytes, void* stream);
-/** SM-driven 2D copy: `height` rows of `width_bytes`, rows `src_pitch` / `dst_pitch` bytes apart. */
+/** SM-driven 2D copy: `height` rows of `width_bytes`, rows `src_pitch` / `dst_pitch` bytes apart. Source
+ * and destination spans must not overlap (GHTIER_ERROR_INVALID_ARGUMENT, as in ghtier_sm_copy). */
 ghtier_status_t ghtier_sm_copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width_bytes,
                                   size_t height, void* stream);
 
 /** out[i] = table[indices[i]] for i < count, rows of row_bytes; table has num_rows rows. Out-of-range indices
  * give zero rows; with check == NULL the call waits for the stream and fails with
  * GHTIER_ERROR_INVALID_ARGUMENT naming one, else they are recorded in `check`. */
-ghtier_status_t ghtier_gather(const void* table, size_t row_bytes, size_t num_rows, const void* indices,
-                              ghtier_index_type_t index_type, size_t count, void* out, void* stream,
-                              ghtier_index_check_t* check);
+ghtier_status_t ghtier_gather(ghtier_runtime_t* runtime, const void* table, size_t row_bytes, size_t num_rows,
+                              const void* indices, ghtier_index_type_t index_type, size_t count, void* out,
+                              void* stream, ghtier_index_check_t* check);
 /** The same result as ghtier_gather, reading each distinct row once in address order (sorts the indices on
  * the GPU first): for large batches over large tables. count must be below 2^32. */
-ghtier_status_t ghtier_sorted_gather(const void* table, size_t row_bytes, size_t num_rows, const void* indices,
-                                     ghtier_index_type_t index_type, size_t count, void* out, void* stream,
-                                     ghtier_index_check_t* check);
+ghtier_status_t ghtier_sorted_gather(ghtier_runtime_t* runtime, const void* table, size_t row_bytes, size_t num_rows,
+                                     const void* indices, ghtier_index_type_t index_type, size_t count, void* out,
+                                     void* stream, ghtier_index_check_t* check);
 /** table[indices[i]] = rows[i] for i < count; out-of-range indices write nothing (reported as for gather).
  * Repeated indices: which row lands is unspecified. */
-ghtier_status_t ghtier_scatter(const void* rows, size_t row_bytes, size_t count, const void* indices,
-                               ghtier_index_type_t index_type, void* table, size_t num_rows, void* stream,
-                               ghtier_index_check_t* check);
+ghtier_status_t ghtier_scatter(ghtier_runtime_t* runtime, const void* rows, size_t row_bytes, size_t count,
+                               const void* indices, ghtier_index_type_t index_type, void* table, size_t num_rows,
+                               void* stream, ghtier_index_check_t* check);
 
-/** Copies of a table's hot rows in GPU memory, consulted first by ghtier_row_cache_gather. Opaque. */
+/** Copies of a table's hot rows in GPU memory, consulted first by ghtier_row_cache_gather. A handle. */
 typedef struct ghtier_row_cache ghtier_row_cache_t;
 
 /** Caches the `hot_count` rows `hot_rows` (distinct ids, host memory) of the table; filled on `stream`. */
-ghtier_status_t ghtier_row_cache_create(const void* table, size_t row_bytes, size_t num_rows, const int64_t* hot_rows,
-                                        size_t hot_count, void* stream, ghtier_row_cache_t** cache);
+ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* table, size_t row_bytes,
+                                        size_t num_rows, const int64_t* hot_rows, size_t hot_count, void* stream,
+                                        ghtier_row_cache_t** cache);
 /** Caches the `capacity_rows` rows with the highest `frequencies` (num_rows counts, host memory). */
-ghtier_status_t ghtier_row_cache_create_from_frequencies(const void* table, size_t row_bytes, size_t num_rows,
+ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runtime, const void* table,
+                                                         size_t row_bytes, size_t num_rows,
                                                          const uint64_t* frequencies, size_t capacity_rows,
                                                          void* stream, ghtier_row_cache_t** cache);
-/** Destroys the cache; NULL is accepted. */
+/** Destroys the cache; NULL is a no-op, a destroyed or wrong-type handle GHTIER_ERROR_INVALID_ARGUMENT. */
 ghtier_status_t ghtier_row_cache_destroy(ghtier_row_cache_t* cache);
 /** ghtier_gather through the cache: cached rows from GPU memory, the rest from the table. */
-ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* indices, ghtier_index_type_t index_type,
-                                        size_t count, void* out, void* stream, ghtier_index_check_t* check);
+ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* indices,
+                                        ghtier_index_type_t index_type, size_t count, void* out, void* stream,
+                                        ghtier_index_check_t* check);
 /** Waits for the stream and reads the hit and miss counts; either output may be NULL. */
-ghtier_status_t ghtier_row_cache_stats(ghtier_row_cache_t* cache, void* stream, uint64_t* hits, uint64_t* misses);
+ghtier_status_t ghtier_row_cache_get_statistics(ghtier_row_cache_t* cache, void* stream, uint64_t* hits,
+                                                uint64_t* misses);
 /** The number of cached rows and the device bytes the cache holds; either output may be NULL. */
-ghtier_status_t ghtier_row_cache_info(const ghtier_row_cache_t* cache, size_t* cached_rows, size_t* device_bytes);
+ghtier_status_t ghtier_row_cache_get_info(ghtier_row_cache_t* cache, size_t* cached_rows, size_t* device_bytes);
 
 /* ------------------------------------------------------------------------------------------------------
  * Scan / aggregate, hash join, compressed columns (include/ghtier/column_view.hpp, range_filter.hpp,
  * aggregate.hpp, group_by.hpp, hash_join.hpp, bitpacked_column.hpp). These calls enqueue on `stream` and
- * wait for their result before returning.
+ * wait for their result before returning. Every struct here that starts with struct_size (columns, filters,
+ * options, results, packed columns) follows ghtier.h's struct_size rules: set it to sizeof the struct.
  * ------------------------------------------------------------------------------------------------------ */
 
 /** Element type of a column. */
@@ -96,8 +108,9 @@ typedef enum ghtier_column_type_t {
 } ghtier_column_type_t;
 
 /** A column: `rows` values of `type` (a ghtier_column_type_t) at `data`, aligned to the value size, in any
- * GPU-reachable tier. data may be NULL only when rows is 0. */
+ * GPU-reachable tier. data may be NULL only when rows is 0. struct_size: sizeof(ghtier_column_t). */
 typedef struct ghtier_column_t {
+  size_t struct_size;
   const void* data;
   uint64_t rows;
   int32_t type;
@@ -133,18 +146,19 @@ typedef struct ghtier_aggregate_result_t {
 } ghtier_aggregate_result_t;
 
 /** count/sum/min/max of `values`, with an optional filter (NULL: every row). */
-ghtier_status_t ghtier_aggregate(const ghtier_column_t* values, const ghtier_range_filter_t* filter, void* stream,
+ghtier_status_t ghtier_aggregate(ghtier_runtime_t* runtime, const ghtier_column_t* values,
+                                 const ghtier_range_filter_t* filter, void* stream,
                                  ghtier_aggregate_result_t* result);
 
 /** Per key in [0, groups) of `keys` (int32/int64): the aggregate of `values` into results[key]. `results`
  * is an array of `groups` structs whose first struct_size is set (it is also the array's stride; the
  * others' struct_size fields are overwritten). Rows whose key is outside [0, groups) go to
  * *rows_out_of_range (may be NULL). groups <= 16777216. */
-ghtier_status_t ghtier_group_by(const ghtier_column_t* keys, const ghtier_column_t* values, uint32_t groups,
-                                const ghtier_range_filter_t* filter, void* stream, ghtier_aggregate_result_t* results,
-                                uint64_t* rows_out_of_range);
+ghtier_status_t ghtier_group_by(ghtier_runtime_t* runtime, const ghtier_column_t* keys, const ghtier_column_t* values,
+                                uint32_t groups, const ghtier_range_filter_t* filter, void* stream,
+                                ghtier_aggregate_result_t* results, uint64_t* rows_out_of_range);
 
-/** A hash table in device memory over a join's build side (HashJoinTable). Opaque. */
+/** A hash table in device memory over a join's build side (HashJoinTable). A handle. */
 typedef struct ghtier_hash_table ghtier_hash_table_t;
 
 typedef struct ghtier_hash_join_options_t {
@@ -171,22 +185,22 @@ typedef struct ghtier_join_result_t {
 } ghtier_join_result_t;
 
 /** The slots and device bytes of a table for `build_rows` keys (pure; max_load_factor 0 = 0.5). */
-ghtier_status_t ghtier_hash_table_layout(uint64_t build_rows, ghtier_column_type_t key_type, int has_payload,
-                                         double max_load_factor, uint64_t* capacity, uint64_t* device_bytes);
+ghtier_status_t ghtier_hash_table_get_layout(uint64_t build_rows, ghtier_column_type_t key_type, int has_payload,
+                                             double max_load_factor, uint64_t* capacity, uint64_t* device_bytes);
 /** Builds a table from `keys` (int32/int64) and an optional `payload` column (NULL: none) of as many
  * rows; options may be NULL. Duplicate keys are kept (many-to-many joins). */
-ghtier_status_t ghtier_hash_table_create(const ghtier_column_t* keys, const ghtier_column_t* payload,
-                                         const ghtier_hash_join_options_t* options, void* stream,
-                                         ghtier_hash_table_t** table);
-/** Destroys a table; NULL is accepted. */
+ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier_column_t* keys,
+                                         const ghtier_column_t* payload, const ghtier_hash_join_options_t* options,
+                                         void* stream, ghtier_hash_table_t** table);
+/** Destroys a table; NULL is a no-op, a destroyed or wrong-type handle GHTIER_ERROR_INVALID_ARGUMENT. */
 ghtier_status_t ghtier_hash_table_destroy(ghtier_hash_table_t* table);
 /** The table's slot count and device bytes; either output may be NULL. */
-ghtier_status_t ghtier_hash_table_info(const ghtier_hash_table_t* table, uint64_t* capacity, uint64_t* device_bytes);
+ghtier_status_t ghtier_hash_table_get_info(ghtier_hash_table_t* table, uint64_t* capacity, uint64_t* device_bytes);
 /** Probes with `probe_keys` (the table's key type): the matches, the sum of the matched payloads, and the
  * pairs when `pairs` is not NULL (pairs_capacity of GPU-writable memory). */
-ghtier_status_t ghtier_hash_join_probe(const ghtier_hash_table_t* table, const ghtier_column_t* probe_keys,
-                                       ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
-                                       ghtier_join_result_t* result);
+ghtier_status_t ghtier_hash_table_probe(ghtier_hash_table_t* table, const ghtier_column_t* probe_keys,
+                                        ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
+                                        ghtier_join_result_t* result);
 
 /** Bit-packed columns (format in include/ghtier/bitpacked_column.hpp): one 16-byte header per block of
  * 1024 values, the block's values as width-bit offsets from its reference. */
@@ -197,6 +211,7 @@ typedef struct ghtier_bitpack_block_header_t {
 } ghtier_bitpack_block_header_t;
 
 typedef struct ghtier_bitpacked_column_t {
+  size_t struct_size; /**< sizeof(ghtier_bitpacked_column_t) */
   int32_t value_type; /**< GHTIER_COLUMN_INT32 or GHTIER_COLUMN_INT64 */
   int32_t reserved;   /**< 0 */
   uint64_t rows;
@@ -206,24 +221,26 @@ typedef struct ghtier_bitpacked_column_t {
 } ghtier_bitpacked_column_t;
 
 /** The headers and words that packing `rows` int32/int64 values needs (a first pass over them). */
-ghtier_status_t ghtier_bitpack_size(const void* values, ghtier_column_type_t type, uint64_t rows,
-                                    uint64_t* block_count, uint64_t* word_count);
+ghtier_status_t ghtier_bitpacked_get_size(const void* values, ghtier_column_type_t type, uint64_t rows,
+                                          uint64_t* block_count, uint64_t* word_count);
 /** Packs `rows` values on the CPU into `blocks` and `words` (CPU-writable: pinned host memory for GPU
- * reads) and describes the result in *column. */
-ghtier_status_t ghtier_bitpack(const void* values, ghtier_column_type_t type, uint64_t rows,
-                               ghtier_bitpack_block_header_t* blocks, uint64_t block_capacity, uint32_t* words,
-                               uint64_t word_capacity, ghtier_bitpacked_column_t* column);
+ * reads) and describes the result in *column (an output: set column->struct_size first). */
+ghtier_status_t ghtier_bitpacked_pack(const void* values, ghtier_column_type_t type, uint64_t rows,
+                                      ghtier_bitpack_block_header_t* blocks, uint64_t block_capacity, uint32_t* words,
+                                      uint64_t word_capacity, ghtier_bitpacked_column_t* column);
 /** Checks a packed column against the format (its headers must be CPU-readable). */
-ghtier_status_t ghtier_bitpack_validate(const ghtier_bitpacked_column_t* column);
+ghtier_status_t ghtier_bitpacked_validate(const ghtier_bitpacked_column_t* column);
 /** Decodes on the CPU into `out` (`rows` values of the column's type). */
-ghtier_status_t ghtier_unpack(const ghtier_bitpacked_column_t* column, void* out, uint64_t rows);
+ghtier_status_t ghtier_bitpacked_unpack(const ghtier_bitpacked_column_t* column, void* out, uint64_t rows);
 /** ghtier_aggregate over a packed column, decoded inside the kernel. */
-ghtier_status_t ghtier_aggregate_bitpacked(const ghtier_bitpacked_column_t* values, const ghtier_range_filter_t* filter,
-                                           void* stream, ghtier_aggregate_result_t* result);
-/** ghtier_hash_join_probe with packed probe keys, decoded inside the kernel. */
-ghtier_status_t ghtier_hash_join_probe_bitpacked(const ghtier_hash_table_t* table,
-                                                 const ghtier_bitpacked_column_t* probe_keys, ghtier_join_pair_t* pairs,
-                                                 uint64_t pairs_capacity, void* stream, ghtier_join_result_t* result);
+ghtier_status_t ghtier_bitpacked_aggregate(ghtier_runtime_t* runtime, const ghtier_bitpacked_column_t* values,
+                                           const ghtier_range_filter_t* filter, void* stream,
+                                           ghtier_aggregate_result_t* result);
+/** ghtier_hash_table_probe with packed probe keys, decoded inside the kernel. */
+ghtier_status_t ghtier_hash_table_probe_bitpacked(ghtier_hash_table_t* table,
+                                                  const ghtier_bitpacked_column_t* probe_keys,
+                                                  ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
+                                                  ghtier_join_result_t* result);
 
 #ifdef __cplusplus
 }

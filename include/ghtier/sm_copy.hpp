@@ -18,9 +18,9 @@ namespace ghtier {
 void sm_copy(void* dst, const void* src, std::size_t bytes, cudaStream_t stream);
 
 /// Copies `height` rows of `width_bytes` from src (rows src_pitch apart) to dst (rows dst_pitch apart),
-/// like cudaMemcpy2DAsync but with SMs, which keep full width on narrow rows. The two regions must not
-/// overlap (not checked). Throws Error(invalid_argument) for a null pointer, a pitch smaller than the width
-/// (height > 1) or sizes that overflow; Error(unsupported) as sm_copy.
+/// like cudaMemcpy2DAsync but with SMs, which keep full width on narrow rows. Throws Error(invalid_argument)
+/// for a null pointer, a pitch smaller than the width (height > 1), sizes that overflow, or a source row
+/// sharing bytes with a destination row (interleaved disjoint regions are fine); Error(unsupported) as sm_copy.
 void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch, std::size_t width_bytes,
                 std::size_t height, cudaStream_t stream);
 

@@ -71,8 +71,8 @@ class TransferEngine {
   /// stream is capturing a graph), cuda_error (a pointer CUDA cannot classify). Zero bytes: a token that is
   /// already completed (its callback still runs once).
   [[nodiscard]] CompletionToken submit(const CopyRequest& request);
-  /// Queues a prefetch (and applies its advice now). Throws Error: invalid_argument (null, device or
-  /// pinned memory), unsupported (memory the platform cannot migrate), cuda_error.
+  /// Queues a prefetch (and applies its advice now). Throws Error: invalid_argument (null), unsupported
+  /// (device or pinned memory, whose pages cannot move, and memory the platform cannot migrate), cuda_error.
   [[nodiscard]] CompletionToken submit(const PrefetchRequest& request);
   /// Queues a batch of copies as one request. Throws as submit(CopyRequest) for any item, and
   /// Error(invalid_argument) for an empty batch or overlapping destinations.

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -13,6 +14,8 @@
 #include <fmt/format.h>
 
 #include "capi/c_api_errors.hpp"
+#include "capi/c_api_handles.hpp"
+#include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/aggregate.hpp"
 #include "ghtier/bitpacked_column.hpp"
@@ -20,10 +23,6 @@
 #include "ghtier/ghtier_kernels.h"
 #include "ghtier/group_by.hpp"
 #include "ghtier/hash_join.hpp"
-
-struct ghtier_hash_table {
-  ghtier::HashJoinTable table;
-};
 
 static_assert(sizeof(ghtier_join_pair_t) == sizeof(ghtier::JoinPair) &&
               alignof(ghtier_join_pair_t) == alignof(ghtier::JoinPair));
@@ -35,10 +34,23 @@ namespace {
 
 using ghtier::Error;
 using ghtier::ErrorCode;
+using ghtier::capi::HandleKind;
+
+// A hash table handle keeps its runtime alive: its device memory counts against that runtime's budget.
+struct CHashTable {
+  std::shared_ptr<ghtier::Runtime> runtime;
+  ghtier::HashJoinTable table;
+};
+
+std::shared_ptr<CHashTable> get_table(ghtier_hash_table_t* table) {
+  return ghtier::capi::get_handle<CHashTable>(table, HandleKind::hash_table, "table");
+}
 
 // The smallest struct_size each versioned struct accepts (its first published version).
 constexpr std::size_t filter_minimum = sizeof(ghtier_range_filter_t);
 constexpr std::size_t options_minimum = sizeof(ghtier_hash_join_options_t);
+constexpr std::size_t column_minimum = sizeof(ghtier_column_t);
+constexpr std::size_t bitpacked_minimum = sizeof(ghtier_bitpacked_column_t);
 
 cudaStream_t to_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
 
@@ -54,14 +66,16 @@ ghtier::ColumnType to_type(std::int32_t type, const char* name) {
     case GHTIER_COLUMN_FLOAT64: return ghtier::ColumnType::float64;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument,
-              fmt::format("{} is {}, not a ghtier_column_type_t (GHTIER_COLUMN_INT32 .. GHTIER_COLUMN_FLOAT64)", name,
-                          type));
+  throw Error(
+      ErrorCode::invalid_argument,
+      fmt::format("{} is {}, not a ghtier_column_type_t (GHTIER_COLUMN_INT32 .. GHTIER_COLUMN_FLOAT64)", name, type));
 }
 
 ghtier::ColumnView to_view(const ghtier_column_t* column, const char* name) {
-  require(column, name);
-  return ghtier::ColumnView{column->data, column->rows, to_type(column->type, fmt::format("{}->type", name).c_str())};
+  const ghtier_column_t in = ghtier::capi::read_versioned(column, ghtier_column_t{}, column_minimum, name);
+  if (in.reserved != 0)
+    throw Error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
+  return ghtier::ColumnView{in.data, in.rows, to_type(in.type, fmt::format("{}->type", name).c_str())};
 }
 
 std::optional<ghtier::RangeFilter> to_filter(const ghtier_range_filter_t* filter) {
@@ -106,13 +120,16 @@ ghtier_join_result_t to_c(const ghtier::JoinResult& r) {
 }
 
 ghtier::BitpackedColumnView to_view(const ghtier_bitpacked_column_t* column, const char* name) {
-  require(column, name);
+  const ghtier_bitpacked_column_t in =
+      ghtier::capi::read_versioned(column, ghtier_bitpacked_column_t{}, bitpacked_minimum, name);
+  if (in.reserved != 0)
+    throw Error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
   ghtier::BitpackedColumnView view;
-  view.value_type = to_type(column->value_type, fmt::format("{}->value_type", name).c_str());
-  view.rows = column->rows;
-  view.blocks = reinterpret_cast<const ghtier::BitpackBlockHeader*>(column->blocks);
-  view.words = column->words;
-  view.word_count = column->word_count;
+  view.value_type = to_type(in.value_type, fmt::format("{}->value_type", name).c_str());
+  view.rows = in.rows;
+  view.blocks = reinterpret_cast<const ghtier::BitpackBlockHeader*>(in.blocks);
+  view.words = in.words;
+  view.word_count = in.word_count;
   return view;
 }
 
@@ -128,8 +145,12 @@ template <typename Fn>
 void with_integer_values(const void* values, ghtier_column_type_t type, std::uint64_t rows, Fn&& fn) {
   if (values == nullptr && rows > 0) throw Error(ErrorCode::invalid_argument, "values is NULL");
   switch (to_type(type, "type")) {
-    case ghtier::ColumnType::int32: fn(std::span<const std::int32_t>(static_cast<const std::int32_t*>(values), rows)); return;
-    case ghtier::ColumnType::int64: fn(std::span<const std::int64_t>(static_cast<const std::int64_t*>(values), rows)); return;
+    case ghtier::ColumnType::int32:
+      fn(std::span<const std::int32_t>(static_cast<const std::int32_t*>(values), rows));
+      return;
+    case ghtier::ColumnType::int64:
+      fn(std::span<const std::int64_t>(static_cast<const std::int64_t*>(values), rows));
+      return;
     default: break;
   }
   throw Error(ErrorCode::invalid_argument, "type: bit-packed columns hold GHTIER_COLUMN_INT32 or GHTIER_COLUMN_INT64");
@@ -139,20 +160,23 @@ void with_integer_values(const void* values, ghtier_column_type_t type, std::uin
 
 extern "C" {
 
-ghtier_status_t ghtier_aggregate(const ghtier_column_t* values, const ghtier_range_filter_t* filter, void* stream,
-                                 ghtier_aggregate_result_t* result) {
+ghtier_status_t ghtier_aggregate(ghtier_runtime_t* runtime, const ghtier_column_t* values,
+                                 const ghtier_range_filter_t* filter, void* stream, ghtier_aggregate_result_t* result) {
   return ghtier::capi::guarded("ghtier_aggregate", [&] {
+    const auto owner = ghtier::capi::shared_runtime_of(runtime);  // budget: pass runtime's device resource
     ghtier::capi::check_output(result, "result");
     ghtier::AggregateOptions options;
     options.filter = to_filter(filter);
-    ghtier::capi::write_versioned(result, to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream))));
+    ghtier::capi::write_versioned(result,
+                                  to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream))));
   });
 }
 
-ghtier_status_t ghtier_group_by(const ghtier_column_t* keys, const ghtier_column_t* values, uint32_t groups,
-                                const ghtier_range_filter_t* filter, void* stream, ghtier_aggregate_result_t* results,
-                                uint64_t* rows_out_of_range) {
+ghtier_status_t ghtier_group_by(ghtier_runtime_t* runtime, const ghtier_column_t* keys, const ghtier_column_t* values,
+                                uint32_t groups, const ghtier_range_filter_t* filter, void* stream,
+                                ghtier_aggregate_result_t* results, uint64_t* rows_out_of_range) {
   return ghtier::capi::guarded("ghtier_group_by", [&] {
+    const auto owner = ghtier::capi::shared_runtime_of(runtime);  // budget: pass runtime's device resource
     ghtier::capi::check_output(results, "results");
     const std::size_t stride = results->struct_size;
     ghtier::GroupByOptions options;
@@ -170,9 +194,9 @@ ghtier_status_t ghtier_group_by(const ghtier_column_t* keys, const ghtier_column
   });
 }
 
-ghtier_status_t ghtier_hash_table_layout(uint64_t build_rows, ghtier_column_type_t key_type, int has_payload,
-                                         double max_load_factor, uint64_t* capacity, uint64_t* device_bytes) {
-  return ghtier::capi::guarded("ghtier_hash_table_layout", [&] {
+ghtier_status_t ghtier_hash_table_get_layout(uint64_t build_rows, ghtier_column_type_t key_type, int has_payload,
+                                             double max_load_factor, uint64_t* capacity, uint64_t* device_bytes) {
+  return ghtier::capi::guarded("ghtier_hash_table_get_layout", [&] {
     const ghtier::HashTableLayout layout =
         ghtier::hash_table_layout(build_rows, to_type(key_type, "key_type"), has_payload != 0,
                                   max_load_factor == 0.0 ? ghtier::default_hash_join_load_factor : max_load_factor);
@@ -181,53 +205,58 @@ ghtier_status_t ghtier_hash_table_layout(uint64_t build_rows, ghtier_column_type
   });
 }
 
-ghtier_status_t ghtier_hash_table_create(const ghtier_column_t* keys, const ghtier_column_t* payload,
-                                         const ghtier_hash_join_options_t* options, void* stream,
-                                         ghtier_hash_table_t** table) {
+ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier_column_t* keys,
+                                         const ghtier_column_t* payload, const ghtier_hash_join_options_t* options,
+                                         void* stream, ghtier_hash_table_t** table) {
   return ghtier::capi::guarded("ghtier_hash_table_create", [&] {
     require(table, "table");
     *table = nullptr;
+    auto owner = ghtier::capi::shared_runtime_of(runtime);
     ghtier::HashJoinOptions cpp_options;
     if (options != nullptr) {
       ghtier_hash_join_options_t defaults{};
-      const ghtier_hash_join_options_t in =
-          ghtier::capi::read_versioned(options, defaults, options_minimum, "options");
+      const ghtier_hash_join_options_t in = ghtier::capi::read_versioned(options, defaults, options_minimum, "options");
       if (in.max_load_factor != 0.0) cpp_options.max_load_factor = in.max_load_factor;
     }
     std::optional<ghtier::ColumnView> payload_view;
     if (payload != nullptr) payload_view = to_view(payload, "payload");
-    *table = new ghtier_hash_table{
-        ghtier::HashJoinTable(to_view(keys, "keys"), payload_view, to_stream(stream), cpp_options)};
+    // budget: pass runtime's device resource
+    auto c = std::make_shared<CHashTable>(CHashTable{
+        std::move(owner), ghtier::HashJoinTable(to_view(keys, "keys"), payload_view, to_stream(stream), cpp_options)});
+    *table = ghtier::capi::add_handle<ghtier_hash_table_t>(HandleKind::hash_table, std::move(c));
   });
 }
 
 ghtier_status_t ghtier_hash_table_destroy(ghtier_hash_table_t* table) {
-  return ghtier::capi::guarded("ghtier_hash_table_destroy", [&] { delete table; });
-}
-
-ghtier_status_t ghtier_hash_table_info(const ghtier_hash_table_t* table, uint64_t* capacity, uint64_t* device_bytes) {
-  return ghtier::capi::guarded("ghtier_hash_table_info", [&] {
-    require(table, "table");
-    if (capacity != nullptr) *capacity = table->table.layout().capacity;
-    if (device_bytes != nullptr) *device_bytes = table->table.layout().bytes;
+  return ghtier::capi::guarded("ghtier_hash_table_destroy", [&] {
+    if (table == nullptr) return;
+    (void)ghtier::capi::remove_handle<CHashTable>(table, HandleKind::hash_table, "table");
   });
 }
 
-ghtier_status_t ghtier_hash_join_probe(const ghtier_hash_table_t* table, const ghtier_column_t* probe_keys,
-                                       ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
-                                       ghtier_join_result_t* result) {
-  return ghtier::capi::guarded("ghtier_hash_join_probe", [&] {
-    require(table, "table");
+ghtier_status_t ghtier_hash_table_get_info(ghtier_hash_table_t* table, uint64_t* capacity, uint64_t* device_bytes) {
+  return ghtier::capi::guarded("ghtier_hash_table_get_info", [&] {
+    const auto t = get_table(table);
+    if (capacity != nullptr) *capacity = t->table.layout().capacity;
+    if (device_bytes != nullptr) *device_bytes = t->table.layout().bytes;
+  });
+}
+
+ghtier_status_t ghtier_hash_table_probe(ghtier_hash_table_t* table, const ghtier_column_t* probe_keys,
+                                        ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
+                                        ghtier_join_result_t* result) {
+  return ghtier::capi::guarded("ghtier_hash_table_probe", [&] {
+    const auto t = get_table(table);
     ghtier::capi::check_output(result, "result");
     const ghtier::JoinResult got =
-        table->table.probe(to_view(probe_keys, "probe_keys"), to_pairs(pairs, pairs_capacity), to_stream(stream));
+        t->table.probe(to_view(probe_keys, "probe_keys"), to_pairs(pairs, pairs_capacity), to_stream(stream));
     ghtier::capi::write_versioned(result, to_c(got));
   });
 }
 
-ghtier_status_t ghtier_bitpack_size(const void* values, ghtier_column_type_t type, uint64_t rows,
-                                    uint64_t* block_count, uint64_t* word_count) {
-  return ghtier::capi::guarded("ghtier_bitpack_size", [&] {
+ghtier_status_t ghtier_bitpacked_get_size(const void* values, ghtier_column_type_t type, uint64_t rows,
+                                          uint64_t* block_count, uint64_t* word_count) {
+  return ghtier::capi::guarded("ghtier_bitpacked_get_size", [&] {
     with_integer_values(values, type, rows, [&](auto span) {
       const ghtier::BitpackPlan plan = ghtier::plan_bitpack(span);
       if (block_count != nullptr) *block_count = plan.blocks.size();
@@ -236,11 +265,11 @@ ghtier_status_t ghtier_bitpack_size(const void* values, ghtier_column_type_t typ
   });
 }
 
-ghtier_status_t ghtier_bitpack(const void* values, ghtier_column_type_t type, uint64_t rows,
-                               ghtier_bitpack_block_header_t* blocks, uint64_t block_capacity, uint32_t* words,
-                               uint64_t word_capacity, ghtier_bitpacked_column_t* column) {
-  return ghtier::capi::guarded("ghtier_bitpack", [&] {
-    require(column, "column");
+ghtier_status_t ghtier_bitpacked_pack(const void* values, ghtier_column_type_t type, uint64_t rows,
+                                      ghtier_bitpack_block_header_t* blocks, uint64_t block_capacity, uint32_t* words,
+                                      uint64_t word_capacity, ghtier_bitpacked_column_t* column) {
+  return ghtier::capi::guarded("ghtier_bitpacked_pack", [&] {
+    ghtier::capi::check_output(column, "column");
     if (blocks == nullptr && block_capacity > 0) throw Error(ErrorCode::invalid_argument, "blocks is NULL");
     if (words == nullptr && word_capacity > 0) throw Error(ErrorCode::invalid_argument, "words is NULL");
     with_integer_values(values, type, rows, [&](auto span) {
@@ -249,22 +278,23 @@ ghtier_status_t ghtier_bitpack(const void* values, ghtier_column_type_t type, ui
           span, plan, std::span(reinterpret_cast<ghtier::BitpackBlockHeader*>(blocks), block_capacity),
           std::span(words, word_capacity));
       ghtier_bitpacked_column_t out{};
+      out.struct_size = sizeof(out);
       out.value_type = type;
       out.rows = view.rows;
       out.blocks = blocks;
       out.words = words;
       out.word_count = view.word_count;
-      *column = out;
+      ghtier::capi::write_versioned(column, out);
     });
   });
 }
 
-ghtier_status_t ghtier_bitpack_validate(const ghtier_bitpacked_column_t* column) {
-  return ghtier::capi::guarded("ghtier_bitpack_validate", [&] { ghtier::validate(to_view(column, "column")); });
+ghtier_status_t ghtier_bitpacked_validate(const ghtier_bitpacked_column_t* column) {
+  return ghtier::capi::guarded("ghtier_bitpacked_validate", [&] { ghtier::validate(to_view(column, "column")); });
 }
 
-ghtier_status_t ghtier_unpack(const ghtier_bitpacked_column_t* column, void* out, uint64_t rows) {
-  return ghtier::capi::guarded("ghtier_unpack", [&] {
+ghtier_status_t ghtier_bitpacked_unpack(const ghtier_bitpacked_column_t* column, void* out, uint64_t rows) {
+  return ghtier::capi::guarded("ghtier_bitpacked_unpack", [&] {
     const ghtier::BitpackedColumnView view = to_view(column, "column");
     if (out == nullptr && rows > 0) throw Error(ErrorCode::invalid_argument, "out is NULL");
     if (view.value_type == ghtier::ColumnType::int64) {
@@ -275,9 +305,11 @@ ghtier_status_t ghtier_unpack(const ghtier_bitpacked_column_t* column, void* out
   });
 }
 
-ghtier_status_t ghtier_aggregate_bitpacked(const ghtier_bitpacked_column_t* values, const ghtier_range_filter_t* filter,
-                                           void* stream, ghtier_aggregate_result_t* result) {
-  return ghtier::capi::guarded("ghtier_aggregate_bitpacked", [&] {
+ghtier_status_t ghtier_bitpacked_aggregate(ghtier_runtime_t* runtime, const ghtier_bitpacked_column_t* values,
+                                           const ghtier_range_filter_t* filter, void* stream,
+                                           ghtier_aggregate_result_t* result) {
+  return ghtier::capi::guarded("ghtier_bitpacked_aggregate", [&] {
+    const auto owner = ghtier::capi::shared_runtime_of(runtime);  // budget: pass runtime's device resource
     ghtier::capi::check_output(result, "result");
     ghtier::AggregateOptions options;
     options.filter = to_filter(filter);
@@ -286,14 +318,15 @@ ghtier_status_t ghtier_aggregate_bitpacked(const ghtier_bitpacked_column_t* valu
   });
 }
 
-ghtier_status_t ghtier_hash_join_probe_bitpacked(const ghtier_hash_table_t* table,
-                                                 const ghtier_bitpacked_column_t* probe_keys, ghtier_join_pair_t* pairs,
-                                                 uint64_t pairs_capacity, void* stream, ghtier_join_result_t* result) {
-  return ghtier::capi::guarded("ghtier_hash_join_probe_bitpacked", [&] {
-    require(table, "table");
+ghtier_status_t ghtier_hash_table_probe_bitpacked(ghtier_hash_table_t* table,
+                                                  const ghtier_bitpacked_column_t* probe_keys,
+                                                  ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
+                                                  ghtier_join_result_t* result) {
+  return ghtier::capi::guarded("ghtier_hash_table_probe_bitpacked", [&] {
+    const auto t = get_table(table);
     ghtier::capi::check_output(result, "result");
     const ghtier::JoinResult got =
-        table->table.probe(to_view(probe_keys, "probe_keys"), to_pairs(pairs, pairs_capacity), to_stream(stream));
+        t->table.probe(to_view(probe_keys, "probe_keys"), to_pairs(pairs, pairs_capacity), to_stream(stream));
     ghtier::capi::write_versioned(result, to_c(got));
   });
 }

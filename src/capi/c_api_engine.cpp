@@ -1,21 +1,19 @@
-// The transfer engine's C API: registries of live engine, token and registration handles (ids never
-// reused, so a destroyed or released handle is an error, not a crash), the C <-> C++ conversions, and one
-// guarded wrapper per function. Arguments are checked before handles are looked up, so every bad argument
+// The transfer engine's C API: engine, token and host-registration handles (in the one handle registry: a
+// destroyed handle is an error, not a crash), the C <-> C++ conversions, and one guarded wrapper per
+// function. Arguments are checked before handles are looked up, so every bad argument
 // is reported (and testable) without a GPU.
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
-#include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "capi/c_api_errors.hpp"
+#include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
@@ -33,66 +31,12 @@ struct CEngine {
   std::unique_ptr<TransferEngine> engine;
 };
 
-/// Live handles of one kind, by id. Ids start at `first` and step by 16; they are never reused.
-template <typename Handle, typename Object>
-class HandleRegistry {
- public:
-  HandleRegistry(std::uintptr_t first, const char* kind, const char* made_by)
-      : next_id_(first), kind_(kind), made_by_(made_by) {}
-
-  Handle* add(std::shared_ptr<Object> object) {
-    std::unique_lock lock(mutex_);
-    const std::uintptr_t id = next_id_;
-    next_id_ += 16;
-    live_.emplace(id, std::move(object));
-    return reinterpret_cast<Handle*>(id);
-  }
-  [[nodiscard]] std::shared_ptr<Object> get(Handle* handle, const char* what) const {
-    if (handle == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
-    std::shared_lock lock(mutex_);
-    const auto it = live_.find(reinterpret_cast<std::uintptr_t>(handle));
-    if (it == live_.end()) throw not_live(handle, what);
-    return it->second;
-  }
-  [[nodiscard]] std::shared_ptr<Object> remove(Handle* handle, const char* what) {
-    std::unique_lock lock(mutex_);
-    const auto it = live_.find(reinterpret_cast<std::uintptr_t>(handle));
-    if (it == live_.end()) throw not_live(handle, what);
-    auto object = std::move(it->second);
-    live_.erase(it);
-    return object;
-  }
-
- private:
-  [[nodiscard]] Error not_live(Handle* handle, const char* what) const {
-    return Error(ErrorCode::invalid_argument,
-                 fmt::format("{} {} is not a live {} handle (already {}, or not made by {})", what,
-                             static_cast<const void*>(handle), kind_,
-                             std::string_view(kind_) == "token" ? "released" : "destroyed", made_by_));
-  }
-
-  mutable std::shared_mutex mutex_;
-  std::unordered_map<std::uintptr_t, std::shared_ptr<Object>> live_;
-  std::uintptr_t next_id_;
-  const char* kind_;
-  const char* made_by_;
-};
-
-// Never destroyed: handles may be released from atexit handlers or other static destructors.
-auto& engines() {
-  static auto* registry =
-      new HandleRegistry<ghtier_engine_t, CEngine>(0x656e'0000, "engine", "ghtier_engine_create");
-  return *registry;
+// The engine, token and host-registration handles, in the one handle registry.
+std::shared_ptr<CEngine> get_engine(ghtier_engine_t* handle) {
+  return get_handle<CEngine>(handle, HandleKind::engine, "engine");
 }
-auto& tokens() {
-  static auto* registry = new HandleRegistry<ghtier_token_t, CompletionToken>(
-      0x746b'0000, "token", "ghtier_engine_copy, ghtier_engine_prefetch or ghtier_engine_copy_batch");
-  return *registry;
-}
-auto& registrations() {
-  static auto* registry = new HandleRegistry<ghtier_host_registration_t, HostRegistration>(
-      0x6872'0000, "host registration", "ghtier_host_register");
-  return *registry;
+std::shared_ptr<CompletionToken> get_token(ghtier_token_t* handle) {
+  return get_handle<CompletionToken>(handle, HandleKind::token, "token");
 }
 
 template <typename T>
@@ -147,9 +91,9 @@ Submission to_submission(const ghtier_transfer_options_t* in, TransferPriority d
     case GHTIER_PRIORITY_URGENT: s.priority = TransferPriority::urgent; break;
     case GHTIER_PRIORITY_BACKGROUND: s.priority = TransferPriority::background; break;
     default:
-      throw Error(ErrorCode::invalid_argument,
-                  fmt::format("options->priority = {} is not a ghtier_priority_t (DEFAULT, URGENT or BACKGROUND)",
-                              o.priority));
+      throw Error(
+          ErrorCode::invalid_argument,
+          fmt::format("options->priority = {} is not a ghtier_priority_t (DEFAULT, URGENT or BACKGROUND)", o.priority));
   }
   if (o.reserved != 0) {
     throw Error(ErrorCode::invalid_argument, fmt::format("options->reserved = {}: must be 0", o.reserved));
@@ -168,7 +112,11 @@ Submission to_submission(const ghtier_transfer_options_t* in, TransferPriority d
                 fmt::format("options->num_wait_streams = {} / num_wait_events = {}: absurd", o.num_wait_streams,
                             o.num_wait_events));
   }
-  for (std::size_t i = 0; i < o.num_wait_streams; ++i) s.wait_on.streams.push_back(static_cast<cudaStream_t>(o.wait_streams[i]));
+  // A NULL stream is CUDA's legacy default stream, as everywhere in the C API.
+  for (std::size_t i = 0; i < o.num_wait_streams; ++i) {
+    s.wait_on.streams.push_back(o.wait_streams[i] == nullptr ? cudaStreamLegacy
+                                                             : static_cast<cudaStream_t>(o.wait_streams[i]));
+  }
   for (std::size_t i = 0; i < o.num_wait_events; ++i) {
     if (o.wait_events[i] == nullptr) {
       throw Error(ErrorCode::invalid_argument, fmt::format("options->wait_events[{}] is NULL", i));
@@ -200,7 +148,7 @@ ghtier_transfer_state_t to_state(TransferStatus status) noexcept {
 }
 
 ghtier_token_t* hand_out(CompletionToken token) {
-  return tokens().add(std::make_shared<CompletionToken>(std::move(token)));
+  return add_handle<ghtier_token_t>(HandleKind::token, std::make_shared<CompletionToken>(std::move(token)));
 }
 
 ghtier_lane_statistics_t to_c(const LaneStatistics& s) noexcept {
@@ -238,7 +186,7 @@ ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_eng
     }
     c->engine = std::make_unique<TransferEngine>(c->runtime->platform(), c->runtime->device(), c->runtime.get(),
                                                  engine_options);
-    *engine = capi::engines().add(std::move(c));
+    *engine = capi::add_handle<ghtier_engine_t>(capi::HandleKind::engine, std::move(c));
   });
 }
 
@@ -247,7 +195,7 @@ ghtier_status_t ghtier_engine_destroy(ghtier_engine_t* engine) {
     if (engine == nullptr) return;
     // The engine shuts down (cancelling what has not started, finishing the rest) when the last user lets go:
     // here, unless another thread is inside a call on it right now.
-    (void)ghtier::capi::engines().remove(engine, "engine");
+    (void)ghtier::capi::remove_handle<ghtier::capi::CEngine>(engine, ghtier::capi::HandleKind::engine, "engine");
   });
 }
 
@@ -260,7 +208,7 @@ ghtier_status_t ghtier_engine_copy(ghtier_engine_t* engine, void* dst, const voi
     if (dst == nullptr) throw Error(ErrorCode::invalid_argument, "dst is NULL");
     if (src == nullptr) throw Error(ErrorCode::invalid_argument, "src is NULL");
     capi::Submission s = capi::to_submission(options, TransferPriority::background);
-    auto c = capi::engines().get(engine, "engine");
+    auto c = capi::get_engine(engine);
     CopyRequest request;
     request.dst = dst;
     request.src = src;
@@ -285,12 +233,12 @@ ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr,
       case GHTIER_PREFETCH_DEVICE: request.target = PrefetchTarget::device; break;
       case GHTIER_PREFETCH_HOST: request.target = PrefetchTarget::host; break;
       default:
-        throw Error(ErrorCode::invalid_argument,
-                    fmt::format("target = {} is not a ghtier_prefetch_target_t (DEVICE or HOST)",
-                                static_cast<int>(target)));
+        throw Error(
+            ErrorCode::invalid_argument,
+            fmt::format("target = {} is not a ghtier_prefetch_target_t (DEVICE or HOST)", static_cast<int>(target)));
     }
     capi::Submission s = capi::to_submission(options, TransferPriority::urgent);
-    auto c = capi::engines().get(engine, "engine");
+    auto c = capi::get_engine(engine);
     request.ptr = ptr;
     request.bytes = bytes;
     request.priority = s.priority;
@@ -313,11 +261,11 @@ ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* d
     }
     if (dsts == nullptr || srcs == nullptr || sizes == nullptr) {
       throw Error(ErrorCode::invalid_argument,
-                  fmt::format("{} is NULL with count = {}", dsts == nullptr ? "dsts" : (srcs == nullptr ? "srcs" : "sizes"),
-                              count));
+                  fmt::format("{} is NULL with count = {}",
+                              dsts == nullptr ? "dsts" : (srcs == nullptr ? "srcs" : "sizes"), count));
     }
     capi::Submission s = capi::to_submission(options, TransferPriority::background);
-    auto c = capi::engines().get(engine, "engine");
+    auto c = capi::get_engine(engine);
     BatchCopyRequest request;
     request.items.reserve(count);
     for (std::size_t i = 0; i < count; ++i) request.items.push_back({dsts[i], srcs[i], sizes[i]});
@@ -329,15 +277,14 @@ ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* d
 }
 
 ghtier_status_t ghtier_engine_synchronize(ghtier_engine_t* engine) {
-  return guarded("ghtier_engine_synchronize",
-                 [&] { ghtier::capi::engines().get(engine, "engine")->engine->synchronize(); });
+  return guarded("ghtier_engine_synchronize", [&] { ghtier::capi::get_engine(engine)->engine->synchronize(); });
 }
 
-ghtier_status_t ghtier_engine_statistics(ghtier_engine_t* engine, ghtier_engine_statistics_t* statistics) {
-  return guarded("ghtier_engine_statistics", [&] {
+ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine, ghtier_engine_statistics_t* statistics) {
+  return guarded("ghtier_engine_get_statistics", [&] {
     using namespace ghtier;
     capi::check_output(statistics, "ghtier_engine_statistics_t* statistics");
-    auto c = capi::engines().get(engine, "engine");
+    auto c = capi::get_engine(engine);
     const TransferStatistics s = c->engine->statistics();
     ghtier_engine_statistics_t out{};
     out.struct_size = sizeof(out);
@@ -364,14 +311,14 @@ ghtier_status_t ghtier_engine_statistics(ghtier_engine_t* engine, ghtier_engine_
 ghtier_status_t ghtier_token_poll(ghtier_token_t* token, int* ready) {
   return guarded("ghtier_token_poll", [&] {
     ghtier::capi::require_output(ready, "ready");
-    *ready = ghtier::capi::tokens().get(token, "token")->ready() ? 1 : 0;
+    *ready = ghtier::capi::get_token(token)->ready() ? 1 : 0;
   });
 }
 
 ghtier_status_t ghtier_token_wait(ghtier_token_t* token, ghtier_transfer_state_t* state) {
   return guarded("ghtier_token_wait", [&] {
     using namespace ghtier;
-    auto t = capi::tokens().get(token, "token");
+    auto t = capi::get_token(token);
     const TransferStatus status = t->wait();
     if (state != nullptr) *state = capi::to_state(status);
     if (status == TransferStatus::failed) {
@@ -381,33 +328,37 @@ ghtier_status_t ghtier_token_wait(ghtier_token_t* token, ghtier_transfer_state_t
   });
 }
 
-ghtier_status_t ghtier_token_stream_wait(ghtier_token_t* token, void* stream) {
-  return guarded("ghtier_token_stream_wait", [&] {
-    ghtier::capi::tokens().get(token, "token")->make_stream_wait(static_cast<cudaStream_t>(stream));
+ghtier_status_t ghtier_token_wait_on_stream(ghtier_token_t* token, void* stream) {
+  return guarded("ghtier_token_wait_on_stream", [&] {
+    // A NULL stream is CUDA's legacy default stream, as everywhere in the C API.
+    ghtier::capi::get_token(token)->make_stream_wait(stream == nullptr ? cudaStreamLegacy
+                                                                       : static_cast<cudaStream_t>(stream));
   });
 }
 
-ghtier_status_t ghtier_token_release(ghtier_token_t* token) {
-  return guarded("ghtier_token_release", [&] {
+ghtier_status_t ghtier_token_destroy(ghtier_token_t* token) {
+  return guarded("ghtier_token_destroy", [&] {
+    using namespace ghtier::capi;
     if (token == nullptr) return;
-    (void)ghtier::capi::tokens().remove(token, "token");
+    (void)remove_handle<ghtier::CompletionToken>(token, HandleKind::token, "token");
   });
 }
 
-ghtier_status_t ghtier_host_register(void* ptr, size_t bytes, ghtier_host_registration_t** registration) {
-  return guarded("ghtier_host_register", [&] {
+ghtier_status_t ghtier_host_registration_create(void* ptr, size_t bytes, ghtier_host_registration_t** registration) {
+  return guarded("ghtier_host_registration_create", [&] {
     using namespace ghtier;
     capi::require_output(registration, "registration");
     *registration = nullptr;
     auto r = std::make_shared<HostRegistration>(ptr, bytes);
-    *registration = capi::registrations().add(std::move(r));
+    *registration = capi::add_handle<ghtier_host_registration_t>(capi::HandleKind::host_registration, std::move(r));
   });
 }
 
-ghtier_status_t ghtier_host_unregister(ghtier_host_registration_t* registration) {
-  return guarded("ghtier_host_unregister", [&] {
+ghtier_status_t ghtier_host_registration_destroy(ghtier_host_registration_t* registration) {
+  return guarded("ghtier_host_registration_destroy", [&] {
+    using namespace ghtier::capi;
     if (registration == nullptr) return;
-    (void)ghtier::capi::registrations().remove(registration, "registration");
+    (void)remove_handle<ghtier::HostRegistration>(registration, HandleKind::host_registration, "registration");
   });
 }
 

@@ -46,14 +46,16 @@ ghtier_status_t to_status(ErrorCode code) noexcept {
 
 extern "C" {
 
-ghtier_status_t ghtier_version(int* major, int* minor, int* patch) {
-  if (major != nullptr) *major = GHTIER_VERSION_MAJOR;
-  if (minor != nullptr) *minor = GHTIER_VERSION_MINOR;
-  if (patch != nullptr) *patch = GHTIER_VERSION_PATCH;
-  return GHTIER_SUCCESS;
+ghtier_status_t ghtier_version_get(int* major, int* minor, int* patch) {
+  // A successful call clears the thread's last error, as every other function does.
+  return ghtier::capi::guarded("ghtier_version_get", [&] {
+    if (major != nullptr) *major = GHTIER_VERSION_MAJOR;
+    if (minor != nullptr) *minor = GHTIER_VERSION_MINOR;
+    if (patch != nullptr) *patch = GHTIER_VERSION_PATCH;
+  });
 }
 
-const char* ghtier_status_string(ghtier_status_t status) {
+const char* ghtier_status_name(ghtier_status_t status) {
   switch (status) {
     case GHTIER_SUCCESS: return "GHTIER_SUCCESS";
     case GHTIER_ERROR_INVALID_ARGUMENT: return "GHTIER_ERROR_INVALID_ARGUMENT";
@@ -69,8 +71,8 @@ const char* ghtier_status_string(ghtier_status_t status) {
   return "GHTIER_UNKNOWN_STATUS";
 }
 
-const char* ghtier_last_error(void) { return ghtier::capi::last_error.message.c_str(); }
+const char* ghtier_error_message(void) { return ghtier::capi::last_error.message.c_str(); }
 
-int ghtier_last_cuda_error(void) { return ghtier::capi::last_error.cuda_status; }
+int ghtier_error_cuda(void) { return ghtier::capi::last_error.cuda_status; }
 
 }  // extern "C"

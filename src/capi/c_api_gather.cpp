@@ -1,5 +1,6 @@
 // The C API of the copy, gather, scatter and row-cache kernels (include/ghtier/ghtier_kernels.h): thin
-// wrappers over the C++ functions; capi::guarded turns every exception into a status and a message.
+// wrappers over the C++ functions; index checks and row caches are handles in the one handle registry, and
+// keep the runtime they were made from alive; capi::guarded turns every exception into a status.
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "capi/c_api_errors.hpp"
+#include "capi/c_api_handles.hpp"
+#include "capi/c_api_runtime.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/gather.hpp"
 #include "ghtier/ghtier_kernels.h"
@@ -18,21 +21,45 @@
 #include "ghtier/sm_copy.hpp"
 #include "ghtier/sorted_gather.hpp"
 
-struct ghtier_index_check {
+namespace {
+
+using ghtier::capi::HandleKind;
+
+// A handle object keeps its runtime alive: its device memory counts against that runtime's device budget.
+struct CIndexCheck {
+  std::shared_ptr<ghtier::Runtime> runtime;
   ghtier::IndexCheck check;
 };
 
-struct ghtier_row_cache {
+struct CRowCache {
+  std::shared_ptr<ghtier::Runtime> runtime;
   ghtier::RowCache cache;
 };
 
-namespace {
-cudaStream_t to_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
+cudaStream_t to_stream(void* stream) { return static_cast<cudaStream_t>(stream); }  // NULL: legacy default
 
-ghtier::IndexCheck* to_check(ghtier_index_check_t* check) { return check != nullptr ? &check->check : nullptr; }
+// The runtime of an allocating call: a live runtime handle (INVALID_ARGUMENT otherwise), kept alive for the
+// call or by the handle made. Its device resource is to supply the call's device memory (see the
+// "budget:" marks); the kernels run on the current device, and the kernel's own argument checks come after.
+std::shared_ptr<ghtier::Runtime> runtime_for_kernels(ghtier_runtime_t* runtime) {
+  return ghtier::capi::shared_runtime_of(runtime);
+}
+
+// The index check behind a handle (NULL: none), kept alive for the call.
+std::shared_ptr<CIndexCheck> get_check(ghtier_index_check_t* check) {
+  if (check == nullptr) return nullptr;
+  return ghtier::capi::get_handle<CIndexCheck>(check, HandleKind::index_check, "check");
+}
+ghtier::IndexCheck* to_check(const std::shared_ptr<CIndexCheck>& check) {
+  return check != nullptr ? &check->check : nullptr;
+}
+
+std::shared_ptr<CRowCache> get_cache(ghtier_row_cache_t* cache) {
+  return ghtier::capi::get_handle<CRowCache>(cache, HandleKind::row_cache, "cache");
+}
 
 void require_output(const void* p, const char* name) {
-  if (p == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, fmt::format("{} is null", name));
+  if (p == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, fmt::format("{} is NULL", name));
 }
 
 /// Calls f with the index list typed as index_type says.
@@ -42,30 +69,37 @@ void with_indices(const void* indices, ghtier_index_type_t index_type, F&& f) {
     case GHTIER_INDEX_INT32: f(static_cast<const std::int32_t*>(indices)); return;
     case GHTIER_INDEX_INT64: f(static_cast<const std::int64_t*>(indices)); return;
   }
-  throw ghtier::Error(ghtier::ErrorCode::invalid_argument,
-                      fmt::format("index_type {} is neither GHTIER_INDEX_INT32 nor GHTIER_INDEX_INT64",
-                                  static_cast<int>(index_type)));
+  throw ghtier::Error(
+      ghtier::ErrorCode::invalid_argument,
+      fmt::format("index_type {} is neither GHTIER_INDEX_INT32 nor GHTIER_INDEX_INT64", static_cast<int>(index_type)));
 }
 }  // namespace
 
 extern "C" {
 
-ghtier_status_t ghtier_index_check_create(ghtier_index_check_t** check) {
+ghtier_status_t ghtier_index_check_create(ghtier_runtime_t* runtime, ghtier_index_check_t** check) {
   return ghtier::capi::guarded("ghtier_index_check_create", [&] {
     require_output(check, "check");
     *check = nullptr;
-    *check = new ghtier_index_check{ghtier::IndexCheck()};
+    auto owner = runtime_for_kernels(runtime);
+    // budget: pass runtime's device resource (IndexCheck allocates its record with cudaMalloc until the
+    // kernels take a MemoryResource).
+    auto c = std::make_shared<CIndexCheck>(CIndexCheck{std::move(owner), ghtier::IndexCheck()});
+    *check = ghtier::capi::add_handle<ghtier_index_check_t>(HandleKind::index_check, std::move(c));
   });
 }
 
 ghtier_status_t ghtier_index_check_destroy(ghtier_index_check_t* check) {
-  return ghtier::capi::guarded("ghtier_index_check_destroy", [&] { delete check; });
+  return ghtier::capi::guarded("ghtier_index_check_destroy", [&] {
+    if (check == nullptr) return;
+    (void)ghtier::capi::remove_handle<CIndexCheck>(check, HandleKind::index_check, "check");
+  });
 }
 
-ghtier_status_t ghtier_index_check_check(ghtier_index_check_t* check, void* stream) {
-  return ghtier::capi::guarded("ghtier_index_check_check", [&] {
+ghtier_status_t ghtier_index_check_verify(ghtier_index_check_t* check, void* stream) {
+  return ghtier::capi::guarded("ghtier_index_check_verify", [&] {
     require_output(check, "check");
-    check->check.check(to_stream(stream));
+    get_check(check)->check.check(to_stream(stream));
   });
 }
 
@@ -80,91 +114,111 @@ ghtier_status_t ghtier_sm_copy_2d(void* dst, size_t dst_pitch, const void* src, 
   });
 }
 
-ghtier_status_t ghtier_gather(const void* table, size_t row_bytes, size_t num_rows, const void* indices,
-                              ghtier_index_type_t index_type, size_t count, void* out, void* stream,
-                              ghtier_index_check_t* check) {
+ghtier_status_t ghtier_gather(ghtier_runtime_t* runtime, const void* table, size_t row_bytes, size_t num_rows,
+                              const void* indices, ghtier_index_type_t index_type, size_t count, void* out,
+                              void* stream, ghtier_index_check_t* check) {
   return ghtier::capi::guarded("ghtier_gather", [&] {
+    const auto owner = runtime_for_kernels(runtime);  // budget: pass runtime's device resource
+    const auto checked = get_check(check);
     with_indices(indices, index_type, [&](auto typed) {
-      ghtier::gather(table, row_bytes, num_rows, typed, count, out, to_stream(stream), to_check(check));
+      ghtier::gather(table, row_bytes, num_rows, typed, count, out, to_stream(stream), to_check(checked));
     });
   });
 }
 
-ghtier_status_t ghtier_sorted_gather(const void* table, size_t row_bytes, size_t num_rows, const void* indices,
-                                     ghtier_index_type_t index_type, size_t count, void* out, void* stream,
-                                     ghtier_index_check_t* check) {
+ghtier_status_t ghtier_sorted_gather(ghtier_runtime_t* runtime, const void* table, size_t row_bytes, size_t num_rows,
+                                     const void* indices, ghtier_index_type_t index_type, size_t count, void* out,
+                                     void* stream, ghtier_index_check_t* check) {
   return ghtier::capi::guarded("ghtier_sorted_gather", [&] {
+    const auto owner = runtime_for_kernels(runtime);  // budget: pass runtime's device resource
+    const auto checked = get_check(check);
     with_indices(indices, index_type, [&](auto typed) {
-      ghtier::sorted_gather(table, row_bytes, num_rows, typed, count, out, to_stream(stream), to_check(check));
+      ghtier::sorted_gather(table, row_bytes, num_rows, typed, count, out, to_stream(stream), to_check(checked));
     });
   });
 }
 
-ghtier_status_t ghtier_scatter(const void* rows, size_t row_bytes, size_t count, const void* indices,
-                               ghtier_index_type_t index_type, void* table, size_t num_rows, void* stream,
-                               ghtier_index_check_t* check) {
+ghtier_status_t ghtier_scatter(ghtier_runtime_t* runtime, const void* rows, size_t row_bytes, size_t count,
+                               const void* indices, ghtier_index_type_t index_type, void* table, size_t num_rows,
+                               void* stream, ghtier_index_check_t* check) {
   return ghtier::capi::guarded("ghtier_scatter", [&] {
+    const auto owner = runtime_for_kernels(runtime);  // budget: pass runtime's device resource
+    const auto checked = get_check(check);
     with_indices(indices, index_type, [&](auto typed) {
-      ghtier::scatter(rows, row_bytes, count, typed, table, num_rows, to_stream(stream), to_check(check));
+      ghtier::scatter(rows, row_bytes, count, typed, table, num_rows, to_stream(stream), to_check(checked));
     });
   });
 }
 
-ghtier_status_t ghtier_row_cache_create(const void* table, size_t row_bytes, size_t num_rows, const int64_t* hot_rows,
-                                        size_t hot_count, void* stream, ghtier_row_cache_t** cache) {
+ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* table, size_t row_bytes, size_t num_rows,
+                                        const int64_t* hot_rows, size_t hot_count, void* stream,
+                                        ghtier_row_cache_t** cache) {
   return ghtier::capi::guarded("ghtier_row_cache_create", [&] {
     require_output(cache, "cache");
     *cache = nullptr;
+    auto owner = runtime_for_kernels(runtime);
     if (hot_rows == nullptr && hot_count > 0) {
       throw ghtier::Error(ghtier::ErrorCode::invalid_argument,
-                          fmt::format("hot_rows is null with hot_count {}", hot_count));
+                          fmt::format("hot_rows is NULL with hot_count {}", hot_count));
     }
     const std::span<const std::int64_t> hot(hot_rows, hot_rows != nullptr ? hot_count : 0);
-    *cache = new ghtier_row_cache{ghtier::RowCache(table, row_bytes, num_rows, hot, to_stream(stream))};
+    // budget: pass runtime's device resource
+    auto c = std::make_shared<CRowCache>(
+        CRowCache{std::move(owner), ghtier::RowCache(table, row_bytes, num_rows, hot, to_stream(stream))});
+    *cache = ghtier::capi::add_handle<ghtier_row_cache_t>(HandleKind::row_cache, std::move(c));
   });
 }
 
-ghtier_status_t ghtier_row_cache_create_from_frequencies(const void* table, size_t row_bytes, size_t num_rows,
-                                                         const uint64_t* frequencies, size_t capacity_rows,
-                                                         void* stream, ghtier_row_cache_t** cache) {
+ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runtime, const void* table, size_t row_bytes,
+                                                         size_t num_rows, const uint64_t* frequencies,
+                                                         size_t capacity_rows, void* stream,
+                                                         ghtier_row_cache_t** cache) {
   return ghtier::capi::guarded("ghtier_row_cache_create_from_frequencies", [&] {
     require_output(cache, "cache");
     *cache = nullptr;
-    require_output(frequencies, "frequencies");
+    auto owner = runtime_for_kernels(runtime);
+    if (frequencies == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "frequencies is NULL");
     const std::span<const std::uint64_t> counts(frequencies, num_rows);
-    *cache = new ghtier_row_cache{
-        ghtier::RowCache::from_frequencies(table, row_bytes, num_rows, counts, capacity_rows, to_stream(stream))};
+    // budget: pass runtime's device resource
+    auto c = std::make_shared<CRowCache>(CRowCache{
+        std::move(owner),
+        ghtier::RowCache::from_frequencies(table, row_bytes, num_rows, counts, capacity_rows, to_stream(stream))});
+    *cache = ghtier::capi::add_handle<ghtier_row_cache_t>(HandleKind::row_cache, std::move(c));
   });
 }
 
 ghtier_status_t ghtier_row_cache_destroy(ghtier_row_cache_t* cache) {
-  return ghtier::capi::guarded("ghtier_row_cache_destroy", [&] { delete cache; });
+  return ghtier::capi::guarded("ghtier_row_cache_destroy", [&] {
+    if (cache == nullptr) return;
+    (void)ghtier::capi::remove_handle<CRowCache>(cache, HandleKind::row_cache, "cache");
+  });
 }
 
 ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* indices, ghtier_index_type_t index_type,
                                         size_t count, void* out, void* stream, ghtier_index_check_t* check) {
   return ghtier::capi::guarded("ghtier_row_cache_gather", [&] {
-    require_output(cache, "cache");
-    with_indices(indices, index_type, [&](auto typed) {
-      cache->cache.gather(typed, count, out, to_stream(stream), to_check(check));
-    });
+    const auto c = get_cache(cache);
+    const auto checked = get_check(check);
+    with_indices(indices, index_type,
+                 [&](auto typed) { c->cache.gather(typed, count, out, to_stream(stream), to_check(checked)); });
   });
 }
 
-ghtier_status_t ghtier_row_cache_stats(ghtier_row_cache_t* cache, void* stream, uint64_t* hits, uint64_t* misses) {
-  return ghtier::capi::guarded("ghtier_row_cache_stats", [&] {
-    require_output(cache, "cache");
-    const ghtier::RowCache::Stats stats = cache->cache.stats(to_stream(stream));
+ghtier_status_t ghtier_row_cache_get_statistics(ghtier_row_cache_t* cache, void* stream, uint64_t* hits,
+                                                uint64_t* misses) {
+  return ghtier::capi::guarded("ghtier_row_cache_get_statistics", [&] {
+    const auto c = get_cache(cache);
+    const ghtier::RowCache::Stats stats = c->cache.stats(to_stream(stream));
     if (hits != nullptr) *hits = stats.hits;
     if (misses != nullptr) *misses = stats.misses;
   });
 }
 
-ghtier_status_t ghtier_row_cache_info(const ghtier_row_cache_t* cache, size_t* cached_rows, size_t* device_bytes) {
-  return ghtier::capi::guarded("ghtier_row_cache_info", [&] {
-    require_output(cache, "cache");
-    if (cached_rows != nullptr) *cached_rows = cache->cache.cached_rows();
-    if (device_bytes != nullptr) *device_bytes = cache->cache.device_bytes();
+ghtier_status_t ghtier_row_cache_get_info(ghtier_row_cache_t* cache, size_t* cached_rows, size_t* device_bytes) {
+  return ghtier::capi::guarded("ghtier_row_cache_get_info", [&] {
+    const auto c = get_cache(cache);
+    if (cached_rows != nullptr) *cached_rows = c->cache.cached_rows();
+    if (device_bytes != nullptr) *device_bytes = c->cache.device_bytes();
   });
 }
 

@@ -1,5 +1,5 @@
-// The runtime part of the C API: a registry of live runtime handles (so a destroyed or foreign handle is an
-// error, not a crash), the C <-> C++ conversions, and one guarded wrapper per function.
+// The runtime and memory part of the C API: runtime handles (in the one handle registry), the allocations
+// made through them, the C <-> C++ conversions, and one guarded wrapper per function.
 #include "capi/c_api_runtime.hpp"
 
 #include <algorithm>
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
-#include <shared_mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "capi/c_api_errors.hpp"
+#include "capi/c_api_handles.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "core/log.hpp"
 #include "ghtier/builtin_policy.hpp"
@@ -24,66 +25,37 @@ namespace ghtier::capi {
 
 namespace {
 
-// What a handle stands for: the runtime, the allocations made through the C API, the policy selected.
+// What a handle stands for: the runtime and the allocations made through the C API. Once the handle is
+// destroyed (`closed`), no allocation may be added: one that finishes after the destroy is freed and its
+// call fails, so it never returns a pointer that the destroy has already freed.
 struct CRuntime {
   std::shared_ptr<Runtime> runtime;
   std::mutex mutex;
   std::unordered_map<void*, Buffer> buffers;  // by base pointer
-  ghtier_policy_t policy = GHTIER_POLICY_SPILL;
+  bool closed = false;
 
-  ~CRuntime() {
-    if (!buffers.empty()) {
-      log(LogLevel::info, "ghtier_runtime_destroy: freeing {} allocations still live", buffers.size());
+  // Frees every allocation still live (called by ghtier_runtime_destroy, once).
+  void close() noexcept {
+    std::unordered_map<void*, Buffer> live;
+    {
+      std::lock_guard lock(mutex);
+      closed = true;
+      live.swap(buffers);
+    }
+    if (!live.empty()) {
+      log(LogLevel::info, "ghtier_runtime_destroy: freeing {} allocations still live", live.size());
     }
   }
 };
 
-// Handles are ids, never reused, not addresses: a destroyed handle cannot alias a later runtime.
-class Registry {
- public:
-  ghtier_runtime_t* add(std::shared_ptr<CRuntime> runtime) {
-    std::unique_lock lock(mutex_);
-    const std::uintptr_t id = next_id_;
-    next_id_ += 16;
-    live_.emplace(id, std::move(runtime));
-    return reinterpret_cast<ghtier_runtime_t*>(id);
-  }
-  [[nodiscard]] std::shared_ptr<CRuntime> get(ghtier_runtime_t* handle) const {
-    if (handle == nullptr) throw Error(ErrorCode::invalid_argument, "runtime is NULL");
-    std::shared_lock lock(mutex_);
-    const auto it = live_.find(reinterpret_cast<std::uintptr_t>(handle));
-    if (it == live_.end()) throw not_live(handle);
-    return it->second;
-  }
-  [[nodiscard]] std::shared_ptr<CRuntime> remove(ghtier_runtime_t* handle) {
-    std::unique_lock lock(mutex_);
-    const auto it = live_.find(reinterpret_cast<std::uintptr_t>(handle));
-    if (it == live_.end()) throw not_live(handle);
-    auto runtime = std::move(it->second);
-    live_.erase(it);
-    return runtime;
-  }
-
- private:
-  static Error not_live(ghtier_runtime_t* handle) {
-    return Error(ErrorCode::invalid_argument,
-                 fmt::format("runtime {} is not a live runtime handle (already destroyed, or not made by "
-                             "ghtier_runtime_create)",
-                             static_cast<const void*>(handle)));
-  }
-
-  mutable std::shared_mutex mutex_;
-  std::unordered_map<std::uintptr_t, std::shared_ptr<CRuntime>> live_;
-  std::uintptr_t next_id_ = 0x6874'0000;  // "ht": recognisable in a debugger
-};
-
-Registry& registry() {
-  // Never destroyed: handles may be destroyed from atexit handlers or other static destructors.
-  static Registry* instance = new Registry;
-  return *instance;
+std::shared_ptr<CRuntime> get_runtime(ghtier_runtime_t* handle) {
+  return get_handle<CRuntime>(handle, HandleKind::runtime, "runtime");
 }
 
-cudaStream_t to_stream(void* stream) noexcept { return static_cast<cudaStream_t>(stream); }
+// The stream of a stream-ordered call: NULL is CUDA's legacy default stream, as everywhere in the C API.
+cudaStream_t ordered_stream(void* stream) noexcept {
+  return stream == nullptr ? cudaStreamLegacy : static_cast<cudaStream_t>(stream);
+}
 
 MemoryMode to_mode(int value, const char* what) {
   switch (value) {
@@ -93,8 +65,9 @@ MemoryMode to_mode(int value, const char* what) {
     case GHTIER_MODE_SYSTEM: return MemoryMode::system;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument,
-              fmt::format("{} = {} is not a ghtier_memory_mode_t (GHTIER_MODE_DEVICE .. GHTIER_MODE_SYSTEM)", what, value));
+  throw Error(
+      ErrorCode::invalid_argument,
+      fmt::format("{} = {} is not a ghtier_memory_mode_t (GHTIER_MODE_DEVICE .. GHTIER_MODE_SYSTEM)", what, value));
 }
 
 int32_t from_mode(MemoryMode mode) noexcept {
@@ -136,8 +109,9 @@ BuiltinPolicy to_policy(int value) {
     case GHTIER_POLICY_UNIFIED: return BuiltinPolicy::unified;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument,
-              fmt::format("policy = {} is not a ghtier_policy_t (GHTIER_POLICY_SPILL .. GHTIER_POLICY_UNIFIED)", value));
+  throw Error(
+      ErrorCode::invalid_argument,
+      fmt::format("policy = {} is not a ghtier_policy_t (GHTIER_POLICY_SPILL .. GHTIER_POLICY_UNIFIED)", value));
 }
 
 Advice to_advice(int value) {
@@ -227,8 +201,9 @@ PlacementRequest to_request(const ghtier_placement_request_t* in) {
     case GHTIER_FREQUENCY_COLD: request.frequency = AccessFrequency::cold; break;
     case GHTIER_FREQUENCY_STREAMED_ONCE: request.frequency = AccessFrequency::streamed_once; break;
     default:
-      throw Error(ErrorCode::invalid_argument,
-                  fmt::format("request->frequency = {} is not a ghtier_frequency_t (HOT .. STREAMED_ONCE)", r.frequency));
+      throw Error(
+          ErrorCode::invalid_argument,
+          fmt::format("request->frequency = {} is not a ghtier_frequency_t (HOT .. STREAMED_ONCE)", r.frequency));
   }
   if ((r.flags & ~GHTIER_REQUEST_READ_MOSTLY) != 0) {
     throw Error(ErrorCode::invalid_argument,
@@ -245,7 +220,8 @@ ghtier_placement_t to_c(const Placement& p) {
   out.struct_size = sizeof(out);
   out.mode = from_mode(p.mode);
   out.preferred_location = from_location(p.preferred_location);
-  out.accessed_by = (p.accessed_by.gpu ? GHTIER_ACCESSED_BY_GPU : 0u) | (p.accessed_by.cpu ? GHTIER_ACCESSED_BY_CPU : 0u);
+  out.accessed_by =
+      (p.accessed_by.gpu ? GHTIER_ACCESSED_BY_GPU : 0u) | (p.accessed_by.cpu ? GHTIER_ACCESSED_BY_CPU : 0u);
   out.flags = (p.read_mostly ? GHTIER_PLACEMENT_READ_MOSTLY : 0u) |
               (p.prefetch_to_gpu_now ? GHTIER_PLACEMENT_PREFETCH_TO_GPU : 0u);
   copy_text(out.reason, p.reason);
@@ -269,45 +245,104 @@ Buffer take_buffer(CRuntime& c, void* ptr) {
   }
   if (const auto record = c.runtime->find(ptr)) {
     if (record->base != ptr) {
-      throw Error(ErrorCode::invalid_argument,
-                  fmt::format("ptr {} points inside the allocation at {} ({} bytes): pass the pointer ghtier_alloc "
-                              "returned",
-                              ptr, record->base, record->bytes));
+      throw Error(
+          ErrorCode::invalid_argument,
+          fmt::format("ptr {} points inside the allocation at {} ({} bytes): pass the pointer ghtier_memory_alloc "
+                      "returned",
+                      ptr, record->base, record->bytes));
     }
-    throw Error(ErrorCode::not_found,
-                fmt::format("ptr {} belongs to a Buffer of the C++ API, not to ghtier_alloc: its owner frees it", ptr));
+    throw Error(
+        ErrorCode::not_found,
+        fmt::format("ptr {} belongs to a Buffer of the C++ API, not to ghtier_memory_alloc: its owner frees it", ptr));
   }
-  throw Error(ErrorCode::not_found,
-              fmt::format("ptr {} was not allocated by this runtime, or was already freed", ptr));
+  throw Error(ErrorCode::not_found, fmt::format("ptr {} was not allocated by this runtime, or was already freed", ptr));
 }
 
+// Records an allocation in the handle's table. Throws Error(invalid_argument) when the runtime was destroyed
+// during the call: `buffer` is then freed here, and the caller never sees its pointer.
 void put_buffer(CRuntime& c, Buffer buffer) {
   std::lock_guard lock(c.mutex);
+  if (c.closed) {
+    throw Error(ErrorCode::invalid_argument,
+                "runtime was destroyed by another thread during the call: the new allocation was freed");
+  }
   void* p = buffer.data();
   c.buffers.emplace(p, std::move(buffer));
 }
 
+std::optional<ghtier_policy_t> builtin_policy_of(const TierPolicy& policy) noexcept {
+  if (dynamic_cast<const SpillPolicy*>(&policy) != nullptr) return GHTIER_POLICY_SPILL;
+  if (dynamic_cast<const DeviceOnlyPolicy*>(&policy) != nullptr) return GHTIER_POLICY_DEVICE_ONLY;
+  if (dynamic_cast<const SizeThresholdPolicy*>(&policy) != nullptr) return GHTIER_POLICY_SIZE_THRESHOLD;
+  if (dynamic_cast<const HostCachePolicy*>(&policy) != nullptr) return GHTIER_POLICY_HOST_CACHE;
+  if (dynamic_cast<const UnifiedPolicy*>(&policy) != nullptr) return GHTIER_POLICY_UNIFIED;
+  return std::nullopt;
+}
+
+// The bodies shared by the stream-ordered and the _sync forms (stream nullptr: not stream-ordered).
+void allocate(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, cudaStream_t stream, void** ptr,
+              ghtier_placement_t* placement) {
+  auto c = get_runtime(runtime);
+  require_output(ptr, "ptr");
+  *ptr = nullptr;
+  const PlacementRequest r = to_request(request);
+  if (placement != nullptr) check_output(placement, "placement");
+  Buffer buffer = c->runtime->allocate(r, stream);
+  void* p = buffer.data();
+  const ghtier_placement_t chosen = to_c(buffer.placement());
+  put_buffer(*c, std::move(buffer));
+  if (placement != nullptr) write_versioned(placement, chosen);
+  *ptr = p;
+}
+
+void allocate_in(ghtier_runtime_t* runtime, int mode, std::size_t bytes, cudaStream_t stream, void** ptr) {
+  auto c = get_runtime(runtime);
+  require_output(ptr, "ptr");
+  *ptr = nullptr;
+  const MemoryMode m = to_mode(mode, "mode");
+  if (bytes == 0) throw Error(ErrorCode::invalid_argument, "bytes is 0: an allocation needs at least one byte");
+  if (bytes > max_request_bytes) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("bytes = {} is absurd (more than {} bytes)", bytes, max_request_bytes));
+  }
+  Buffer buffer = c->runtime->allocate_in(m, bytes, stream);
+  void* p = buffer.data();
+  put_buffer(*c, std::move(buffer));
+  *ptr = p;
+}
+
+void relocate(ghtier_runtime_t* runtime, void* ptr, int mode, cudaStream_t stream, void** new_ptr) {
+  auto c = get_runtime(runtime);
+  require_output(new_ptr, "new_ptr");
+  *new_ptr = nullptr;
+  if (ptr == nullptr) throw Error(ErrorCode::invalid_argument, "ptr is NULL");
+  const MemoryMode m = to_mode(mode, "mode");
+  {
+    std::lock_guard lock(c->mutex);
+    c->buffers.reserve(c->buffers.size() + 1);  // so that putting the result back cannot fail for want of room
+  }
+  Buffer old = take_buffer(*c, ptr);
+  Buffer moved;
+  try {
+    moved = c->runtime->relocate_to(std::move(old), m, stream);
+  } catch (...) {
+    put_buffer(*c, std::move(old));  // relocate_to leaves it as it was on failure
+    throw;
+  }
+  void* p = moved.data();
+  put_buffer(*c, std::move(moved));
+  *new_ptr = p;
+}
+
 }  // namespace
 
-Runtime& runtime_of(ghtier_runtime_t* handle) { return *registry().get(handle)->runtime; }
-
-std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle) { return registry().get(handle)->runtime; }
+std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle) { return get_runtime(handle)->runtime; }
 
 ghtier_runtime_t* make_handle(std::shared_ptr<Runtime> runtime) {
   if (!runtime) throw Error(ErrorCode::invalid_argument, "make_handle: the runtime is null");
   auto c = std::make_shared<CRuntime>();
   c->runtime = std::move(runtime);
-  c->policy = GHTIER_POLICY_SPILL;
-  if (const auto builtin = parse_builtin_policy(c->runtime->policy()->name())) {
-    switch (*builtin) {
-      case BuiltinPolicy::spill: c->policy = GHTIER_POLICY_SPILL; break;
-      case BuiltinPolicy::device_only: c->policy = GHTIER_POLICY_DEVICE_ONLY; break;
-      case BuiltinPolicy::size_threshold: c->policy = GHTIER_POLICY_SIZE_THRESHOLD; break;
-      case BuiltinPolicy::host_cache: c->policy = GHTIER_POLICY_HOST_CACHE; break;
-      case BuiltinPolicy::unified: c->policy = GHTIER_POLICY_UNIFIED; break;
-    }
-  }
-  return registry().add(std::move(c));
+  return add_handle<ghtier_runtime_t>(HandleKind::runtime, std::move(c));
 }
 
 }  // namespace ghtier::capi
@@ -328,7 +363,8 @@ ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, g
     RuntimeOptions cpp;
     cpp.device = o.device;
     const BuiltinPolicy policy = capi::to_policy(o.policy);
-    cpp.policy = make_builtin_policy(policy, o.size_threshold_bytes == 0 ? default_size_threshold : o.size_threshold_bytes);
+    cpp.policy =
+        make_builtin_policy(policy, o.size_threshold_bytes == 0 ? default_size_threshold : o.size_threshold_bytes);
     auto budget = [](std::size_t b) { return b == 0 ? unlimited_bytes : b; };
     cpp.device_budget = budget(o.device_budget_bytes);
     cpp.pinned_host_budget = budget(o.pinned_host_budget_bytes);
@@ -337,8 +373,15 @@ ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, g
     if (o.assumed_profile != nullptr) {
       cpp.assumed_profile = o.assumed_profile;
       if (cpp.assumed_profile.empty()) {
+        throw Error(
+            ErrorCode::invalid_argument,
+            "options->assumed_profile is \"\": name a profile (gh200, x86-h100-hmm, x86-h100-pcie) or pass NULL");
+      }
+      if (o.device < 0) {
         throw Error(ErrorCode::invalid_argument,
-                    "options->assumed_profile is \"\": name a profile (gh200, x86-h100-hmm, x86-h100-pcie) or pass NULL");
+                    fmt::format("options->device = {}: an offline runtime (assumed_profile) models one GPU by its "
+                                "number, which must be 0 or more",
+                                o.device));
       }
     } else if (o.device < -1) {
       throw Error(ErrorCode::invalid_argument,
@@ -347,22 +390,22 @@ ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, g
     cpp.pinned_host.initial_bytes = o.pinned_reserve_bytes;
     auto c = std::make_shared<capi::CRuntime>();
     c->runtime = std::make_shared<Runtime>(cpp);
-    c->policy = static_cast<ghtier_policy_t>(o.policy);
-    *runtime = capi::registry().add(std::move(c));
+    *runtime = capi::add_handle<ghtier_runtime_t>(capi::HandleKind::runtime, std::move(c));
   });
 }
 
 ghtier_status_t ghtier_runtime_destroy(ghtier_runtime_t* runtime) {
   return guarded("ghtier_runtime_destroy", [&] {
     if (runtime == nullptr) return;
-    // The last holder (this call, or another thread still inside a call) destroys the runtime.
-    (void)ghtier::capi::registry().remove(runtime);
+    using namespace ghtier::capi;
+    // Calls in flight keep the runtime alive (they hold a share); the last holder destroys it.
+    remove_handle<CRuntime>(runtime, HandleKind::runtime, "runtime")->close();
   });
 }
 
-ghtier_status_t ghtier_platform_info(ghtier_runtime_t* runtime, ghtier_platform_info_t* info) {
-  return guarded("ghtier_platform_info", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_runtime_get_platform_info(ghtier_runtime_t* runtime, ghtier_platform_info_t* info) {
+  return guarded("ghtier_runtime_get_platform_info", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     ghtier::capi::check_output(info, "info");
     const ghtier::Platform& p = c->runtime->platform();
     const ghtier::DeviceAttributes& a = p.attributes;
@@ -393,93 +436,88 @@ ghtier_status_t ghtier_platform_info(ghtier_runtime_t* runtime, ghtier_platform_
   });
 }
 
-ghtier_status_t ghtier_policy_set(ghtier_runtime_t* runtime, ghtier_policy_t policy, size_t size_threshold_bytes) {
-  return guarded("ghtier_policy_set", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_runtime_set_policy(ghtier_runtime_t* runtime, ghtier_policy_t policy,
+                                          size_t size_threshold_bytes) {
+  return guarded("ghtier_runtime_set_policy", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::BuiltinPolicy kind = ghtier::capi::to_policy(policy);
+    // The Runtime's policy is the one source of truth: one atomic replacement, read back by get_policy.
     c->runtime->set_policy(ghtier::make_builtin_policy(
         kind, size_threshold_bytes == 0 ? ghtier::default_size_threshold : size_threshold_bytes));
-    std::lock_guard lock(c->mutex);
-    c->policy = policy;
   });
 }
 
-ghtier_status_t ghtier_policy_get(ghtier_runtime_t* runtime, ghtier_policy_t* policy) {
-  return guarded("ghtier_policy_get", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_runtime_get_policy(ghtier_runtime_t* runtime, ghtier_policy_t* policy) {
+  return guarded("ghtier_runtime_get_policy", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     ghtier::capi::require_output(policy, "policy");
-    std::lock_guard lock(c->mutex);
-    *policy = c->policy;
+    const std::shared_ptr<const ghtier::TierPolicy> in_force = c->runtime->policy();
+    const auto builtin = ghtier::capi::builtin_policy_of(*in_force);
+    if (!builtin) {
+      throw ghtier::Error(
+          ghtier::ErrorCode::unsupported,
+          fmt::format("the runtime's policy '{}' was set from C++ and is not a built-in policy", in_force->name()));
+    }
+    *policy = *builtin;
   });
 }
 
-ghtier_status_t ghtier_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
-                               ghtier_placement_t* placement) {
-  return guarded("ghtier_resolve", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_runtime_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
+                                       ghtier_placement_t* placement) {
+  return guarded("ghtier_runtime_resolve", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::PlacementRequest r = ghtier::capi::to_request(request);
     ghtier::capi::check_output(placement, "placement");
     ghtier::capi::write_versioned(placement, ghtier::capi::to_c(c->runtime->resolve(r)));
   });
 }
 
-ghtier_status_t ghtier_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, void* stream,
-                             void** ptr, ghtier_placement_t* placement) {
-  return guarded("ghtier_alloc", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
-    ghtier::capi::require_output(ptr, "ptr");
-    *ptr = nullptr;
-    const ghtier::PlacementRequest r = ghtier::capi::to_request(request);
-    if (placement != nullptr) ghtier::capi::check_output(placement, "placement");
-    ghtier::Buffer buffer = c->runtime->allocate(r, ghtier::capi::to_stream(stream));
-    void* p = buffer.data();
-    const ghtier_placement_t chosen = ghtier::capi::to_c(buffer.placement());
-    ghtier::capi::put_buffer(*c, std::move(buffer));
-    if (placement != nullptr) ghtier::capi::write_versioned(placement, chosen);
-    *ptr = p;
+ghtier_status_t ghtier_memory_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, void* stream,
+                                    void** ptr, ghtier_placement_t* placement) {
+  return guarded("ghtier_memory_alloc", [&] {
+    ghtier::capi::allocate(runtime, request, ghtier::capi::ordered_stream(stream), ptr, placement);
   });
 }
 
-ghtier_status_t ghtier_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes, void* stream,
-                                  void** ptr) {
-  return guarded("ghtier_alloc_mode", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
-    ghtier::capi::require_output(ptr, "ptr");
-    *ptr = nullptr;
-    const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
-    if (bytes == 0) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "bytes is 0");
-    if (bytes > ghtier::max_request_bytes) {
-      throw ghtier::Error(ghtier::ErrorCode::invalid_argument,
-                          fmt::format("bytes = {} is absurd (more than {} bytes)", bytes, ghtier::max_request_bytes));
-    }
-    ghtier::Buffer buffer = c->runtime->allocate_in(m, bytes, ghtier::capi::to_stream(stream));
-    void* p = buffer.data();
-    ghtier::capi::put_buffer(*c, std::move(buffer));
-    *ptr = p;
-  });
+ghtier_status_t ghtier_memory_alloc_sync(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
+                                         void** ptr, ghtier_placement_t* placement) {
+  return guarded("ghtier_memory_alloc_sync",
+                 [&] { ghtier::capi::allocate(runtime, request, /*not stream-ordered*/ nullptr, ptr, placement); });
 }
 
-ghtier_status_t ghtier_free(ghtier_runtime_t* runtime, void* ptr) {
-  return guarded("ghtier_free", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_memory_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
+                                         void* stream, void** ptr) {
+  return guarded("ghtier_memory_alloc_mode",
+                 [&] { ghtier::capi::allocate_in(runtime, mode, bytes, ghtier::capi::ordered_stream(stream), ptr); });
+}
+
+ghtier_status_t ghtier_memory_alloc_mode_sync(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
+                                              void** ptr) {
+  return guarded("ghtier_memory_alloc_mode_sync",
+                 [&] { ghtier::capi::allocate_in(runtime, mode, bytes, /*not stream-ordered*/ nullptr, ptr); });
+}
+
+ghtier_status_t ghtier_memory_free(ghtier_runtime_t* runtime, void* ptr, void* stream) {
+  return guarded("ghtier_memory_free", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     if (ptr == nullptr) return;
     ghtier::Buffer buffer = ghtier::capi::take_buffer(*c, ptr);
-    buffer.reset();
+    buffer.reset(ghtier::capi::ordered_stream(stream));
   });
 }
 
-ghtier_status_t ghtier_free_async(ghtier_runtime_t* runtime, void* ptr, void* stream) {
-  return guarded("ghtier_free_async", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_memory_free_sync(ghtier_runtime_t* runtime, void* ptr) {
+  return guarded("ghtier_memory_free_sync", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     if (ptr == nullptr) return;
     ghtier::Buffer buffer = ghtier::capi::take_buffer(*c, ptr);
-    buffer.reset(ghtier::capi::to_stream(stream));
+    buffer.reset(/*at once*/ nullptr);
   });
 }
 
-ghtier_status_t ghtier_pointer_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info) {
-  return guarded("ghtier_pointer_info", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_memory_get_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info) {
+  return guarded("ghtier_memory_get_info", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     if (ptr == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "ptr is NULL");
     ghtier::capi::check_output(info, "info");
     const auto record = c->runtime->find(ptr);
@@ -497,55 +535,47 @@ ghtier_status_t ghtier_pointer_info(ghtier_runtime_t* runtime, const void* ptr, 
   });
 }
 
-ghtier_status_t ghtier_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
-                                void** new_ptr) {
-  return guarded("ghtier_relocate", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
-    ghtier::capi::require_output(new_ptr, "new_ptr");
-    *new_ptr = nullptr;
-    if (ptr == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "ptr is NULL");
-    const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
-    {
-      std::lock_guard lock(c->mutex);
-      c->buffers.reserve(c->buffers.size() + 1);  // so that putting the result back cannot fail
-    }
-    ghtier::Buffer old = ghtier::capi::take_buffer(*c, ptr);
-    ghtier::Buffer moved;
-    try {
-      moved = c->runtime->relocate_to(std::move(old), m, ghtier::capi::to_stream(stream));
-    } catch (...) {
-      ghtier::capi::put_buffer(*c, std::move(old));  // relocate_to leaves it as it was on failure
-      throw;
-    }
-    void* p = moved.data();
-    ghtier::capi::put_buffer(*c, std::move(moved));
-    *new_ptr = p;
-  });
+ghtier_status_t ghtier_memory_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
+                                       void** new_ptr) {
+  return guarded("ghtier_memory_relocate",
+                 [&] { ghtier::capi::relocate(runtime, ptr, mode, ghtier::capi::ordered_stream(stream), new_ptr); });
 }
 
-ghtier_status_t ghtier_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_location_t location,
-                                void* stream) {
-  return guarded("ghtier_prefetch", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_memory_relocate_sync(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode,
+                                            void** new_ptr) {
+  return guarded("ghtier_memory_relocate_sync",
+                 [&] { ghtier::capi::relocate(runtime, ptr, mode, /*not stream-ordered*/ nullptr, new_ptr); });
+}
+
+ghtier_status_t ghtier_memory_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+                                       ghtier_location_t location, void* stream) {
+  return guarded("ghtier_memory_prefetch", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::Location l = ghtier::capi::to_location(location, "location");
-    c->runtime->prefetch(ptr, bytes, l, ghtier::capi::to_stream(stream));
+    if (l == ghtier::Location::none) {
+      throw ghtier::Error(
+          ghtier::ErrorCode::invalid_argument,
+          "location is GHTIER_LOCATION_NONE: prefetch to GHTIER_LOCATION_DEVICE or GHTIER_LOCATION_HOST");
+    }
+    if (bytes == 0) return;  // a zero-byte transfer is a valid no-op everywhere (as in the engine)
+    c->runtime->prefetch(ptr, bytes, l, ghtier::capi::ordered_stream(stream));
   });
 }
 
-ghtier_status_t ghtier_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
-                              ghtier_location_t location) {
-  return guarded("ghtier_advise", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_memory_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
+                                     ghtier_location_t location) {
+  return guarded("ghtier_memory_advise", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::Advice a = ghtier::capi::to_advice(advice);
     const ghtier::Location l = ghtier::capi::to_location(location, "location");
     c->runtime->advise(ptr, bytes, a, l);
   });
 }
 
-ghtier_status_t ghtier_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
-                                 ghtier_residency_t* residency) {
-  return guarded("ghtier_residency", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_memory_get_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+                                            ghtier_residency_t* residency) {
+  return guarded("ghtier_memory_get_residency", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     ghtier::capi::check_output(residency, "residency");
     const ghtier::Residency r = c->runtime->residency(ptr, bytes);
     ghtier_residency_t out{};
@@ -561,10 +591,10 @@ ghtier_status_t ghtier_residency(ghtier_runtime_t* runtime, const void* ptr, siz
   });
 }
 
-ghtier_status_t ghtier_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
-                                  ghtier_statistics_t* statistics) {
-  return guarded("ghtier_statistics", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_runtime_get_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
+                                              ghtier_statistics_t* statistics) {
+  return guarded("ghtier_runtime_get_statistics", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
     ghtier::capi::check_output(statistics, "statistics");
     const ghtier::AllocationStatistics s = c->runtime->statistics(m);
@@ -581,16 +611,17 @@ ghtier_status_t ghtier_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_
   });
 }
 
-ghtier_status_t ghtier_budget_set(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes) {
-  return guarded("ghtier_budget_set", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_runtime_set_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes) {
+  return guarded("ghtier_runtime_set_budget", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     c->runtime->set_budget(ghtier::capi::to_mode(mode, "mode"), bytes);
   });
 }
 
-ghtier_status_t ghtier_budget_get(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget, size_t* used) {
-  return guarded("ghtier_budget_get", [&] {
-    auto c = ghtier::capi::registry().get(runtime);
+ghtier_status_t ghtier_runtime_get_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget,
+                                          size_t* used) {
+  return guarded("ghtier_runtime_get_budget", [&] {
+    auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
     if (budget != nullptr) *budget = c->runtime->budget(m);
     if (used != nullptr) *used = c->runtime->budget_used(m);

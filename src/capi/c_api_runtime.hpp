@@ -9,14 +9,9 @@
 
 namespace ghtier::capi {
 
-/// The Runtime behind `handle`. Throws Error(invalid_argument) for NULL or a handle that is not live
-/// (destroyed, or never made by ghtier_runtime_create). The reference is valid until
-/// ghtier_runtime_destroy(handle); to keep the runtime alive longer (e.g. in an object made from the
-/// handle), use shared_runtime_of.
-[[nodiscard]] Runtime& runtime_of(ghtier_runtime_t* handle);
-
-/// As runtime_of, sharing ownership: the Runtime lives until the handle is destroyed and the last of these
-/// pointers is gone.
+/// The Runtime behind `handle`, sharing ownership: the Runtime lives until the handle is destroyed and the
+/// last of these pointers is gone (objects made from a handle keep one). Throws Error(invalid_argument) for
+/// NULL, or a handle that is not a live runtime handle (destroyed, of another type, or never made).
 [[nodiscard]] std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle);
 
 /// A new C handle for a Runtime made in C++ (e.g. over the caller's own resources), so that C code and the

@@ -26,8 +26,9 @@ ErrorCode error_code_for(cudaError_t status) noexcept {
   switch (status) {
     case cudaErrorMemoryAllocation: return ErrorCode::out_of_memory;
     case cudaErrorNoDevice:
-    case cudaErrorInsufficientDriver:
-    case cudaErrorInvalidDevice: return ErrorCode::no_device;
+    case cudaErrorInsufficientDriver: return ErrorCode::no_device;
+    // A device number that is not a GPU of this machine is a bad argument; no_device means no GPU at all.
+    case cudaErrorInvalidDevice: return ErrorCode::invalid_argument;
     default: return ErrorCode::cuda_error;
   }
 }

@@ -44,7 +44,8 @@ DeviceAttributes query_device_attributes(int device) {
                 static_cast<int>(status));
   }
   if (device < 0 || device >= count) {
-    throw Error(ErrorCode::no_device, fmt::format("device {} does not exist ({} visible)", device, count));
+    throw Error(count == 0 ? ErrorCode::no_device : ErrorCode::invalid_argument,
+                fmt::format("device {} does not exist ({} visible)", device, count));
   }
   cudaDeviceProp prop{};
   GHTIER_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));

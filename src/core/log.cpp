@@ -1,10 +1,11 @@
-// The process-wide log level and the line writer.
+// The process-wide log level, the log sink and the line writer.
 #include "core/log.hpp"
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <utility>
 
 namespace ghtier {
 
@@ -45,9 +46,40 @@ LogLevel log_level() noexcept { return static_cast<LogLevel>(level_storage().loa
 
 void set_log_level(LogLevel level) noexcept { level_storage().store(static_cast<int>(level), std::memory_order_relaxed); }
 
+namespace {
+// The sink and the lock that serialises its calls (never destroyed: static destructors may still log).
+struct SinkState {
+  std::mutex mutex;
+  LogSink sink;
+};
+SinkState& sink_state() noexcept {
+  static auto* state = new SinkState;
+  return *state;
+}
+}  // namespace
+
+void set_log_sink(LogSink sink) {
+  SinkState& state = sink_state();
+  LogSink previous;
+  {
+    std::lock_guard lock(state.mutex);  // waits for a call to the previous sink in progress
+    previous = std::exchange(state.sink, std::move(sink));
+  }
+  // `previous` (and what it captured) goes here, outside the lock.
+}
+
 void write_log_line(LogLevel level, std::string_view message) noexcept {
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
+  SinkState& state = sink_state();
+  std::lock_guard lock(state.mutex);
+  if (state.sink) {
+    try {
+      state.sink(level, message);
+      return;
+    } catch (...) {
+      // A sink that throws loses this message; logging never throws.
+      return;
+    }
+  }
   std::fprintf(stderr, "[ghtier %s] %.*s\n", level_name(level), static_cast<int>(message.size()), message.data());
 }
 

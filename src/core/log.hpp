@@ -1,4 +1,4 @@
-// Formatted logging to stderr through fmt, filtered by ghtier::log_level().
+// Formatted logging through fmt to the log sink (stderr by default), filtered by ghtier::log_level().
 #pragma once
 
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 
 namespace ghtier {
 
-/// Writes one line "[ghtier level] message" to stderr; thread-safe.
+/// Hands one message to the log sink (default: a line "[ghtier level] message" on stderr); thread-safe.
 void write_log_line(LogLevel level, std::string_view message) noexcept;
 
 template <typename... Args>

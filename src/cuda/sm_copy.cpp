@@ -12,6 +12,7 @@
 #include "cuda/device_sm_count.hpp"
 #include "cuda/gpu_access.hpp"
 #include "cuda/indexed_rows_arguments.hpp"
+#include "cuda/pitched_overlap.hpp"
 #include "cuda/row_copy_plan.hpp"
 #include "cuda/sm_copy_kernels.hpp"
 #include "ghtier/error.hpp"
@@ -55,6 +56,12 @@ void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t s
       detail::checked_product("sm_copy_2d", "dst extent", height - 1, dst_pitch) + width_bytes;
   if (src_extent < width_bytes || dst_extent < width_bytes) {
     throw Error(ErrorCode::invalid_argument, "sm_copy_2d: extent overflows");
+  }
+  if (detail::pitched_regions_overlap(dst, dst_pitch, src, src_pitch, width_bytes, height)) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("sm_copy_2d: dst {} (pitch {}) and src {} (pitch {}) overlap: some of their {} rows of {} "
+                            "bytes share bytes",
+                            dst, dst_pitch, src, src_pitch, height, width_bytes));
   }
   const std::size_t bytes = detail::checked_product("sm_copy_2d", "bytes", height, width_bytes);
   detail::NvtxRange range("ghtier::sm_copy_2d", bytes);

@@ -38,7 +38,8 @@ LaneId route_prefetch(const Platform& platform, MemoryMode mode, PrefetchTarget 
   switch (mode) {
     case MemoryMode::device:
     case MemoryMode::pinned_host:
-      throw Error(ErrorCode::invalid_argument,
+      // The argument is valid; this mode just cannot migrate: unsupported, as in Runtime::prefetch.
+      throw Error(ErrorCode::unsupported,
                   fmt::format("PrefetchRequest: ptr is {} memory, whose pages cannot migrate; prefetch applies to "
                               "managed or system memory (copy this buffer with a CopyRequest instead)",
                               to_string(mode)));

@@ -34,9 +34,9 @@ struct TransferRoute {
 /// The route of a copy from a `src` buffer to a `dst` buffer on `platform`.
 [[nodiscard]] TransferRoute route_copy(const Platform& platform, MemoryMode src, MemoryMode dst) noexcept;
 
-/// The lane of a prefetch of memory of `mode` towards `target`. Throws Error: invalid_argument for device
-/// or pinned memory (their pages cannot move: copy them instead), unsupported where the platform cannot
-/// migrate that memory (managed memory without concurrent managed access; system memory without ATS/HMM).
+/// The lane of a prefetch of memory of `mode` towards `target`. Throws Error(unsupported) for device or
+/// pinned memory (their pages cannot move: copy them instead) and where the platform cannot migrate that
+/// memory (managed memory without concurrent managed access; system memory without ATS/HMM).
 [[nodiscard]] LaneId route_prefetch(const Platform& platform, MemoryMode mode, PrefetchTarget target);
 
 }  // namespace ghtier::detail

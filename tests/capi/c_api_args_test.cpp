@@ -22,13 +22,13 @@ namespace {
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
-#define EXPECT_STATUS(call, expected)                                                  \
-  do {                                                                                 \
-    const ghtier_status_t status_ = (call);                                            \
-    EXPECT_EQ(status_, expected) << #call << ": " << ghtier_last_error();              \
-    if (status_ != GHTIER_SUCCESS) {                                                   \
-      EXPECT_STRNE(ghtier_last_error(), "") << #call;                                  \
-    }                                                                                  \
+#define EXPECT_STATUS(call, expected)                                        \
+  do {                                                                       \
+    const ghtier_status_t status_ = (call);                                  \
+    EXPECT_EQ(status_, expected) << #call << ": " << ghtier_error_message(); \
+    if (status_ != GHTIER_SUCCESS) {                                         \
+      EXPECT_STRNE(ghtier_error_message(), "") << #call;                     \
+    }                                                                        \
   } while (0)
 
 ghtier_runtime_t* offline(const char* profile = "gh200") {
@@ -36,7 +36,7 @@ ghtier_runtime_t* offline(const char* profile = "gh200") {
   o.struct_size = sizeof(o);
   o.assumed_profile = profile;
   ghtier_runtime_t* rt = nullptr;
-  EXPECT_EQ(ghtier_runtime_create(&o, &rt), GHTIER_SUCCESS) << ghtier_last_error();
+  EXPECT_EQ(ghtier_runtime_create(&o, &rt), GHTIER_SUCCESS) << ghtier_error_message();
   return rt;
 }
 
@@ -55,28 +55,96 @@ ghtier_placement_t placement_out() {
   return p;
 }
 
-std::string last_error() { return ghtier_last_error(); }
+std::string last_error() { return ghtier_error_message(); }
 
 // Every function that takes a runtime, called with `rt` and otherwise valid arguments.
 std::vector<std::pair<const char*, std::function<ghtier_status_t(ghtier_runtime_t*)>>> every_runtime_function() {
   static int local = 0;
   return {
-      {"ghtier_platform_info", [](ghtier_runtime_t* rt) { ghtier_platform_info_t i{}; i.struct_size = sizeof(i); return ghtier_platform_info(rt, &i); }},
-      {"ghtier_policy_set", [](ghtier_runtime_t* rt) { return ghtier_policy_set(rt, GHTIER_POLICY_SPILL, 0); }},
-      {"ghtier_policy_get", [](ghtier_runtime_t* rt) { ghtier_policy_t p; return ghtier_policy_get(rt, &p); }},
-      {"ghtier_resolve", [](ghtier_runtime_t* rt) { auto r = request(64); auto p = placement_out(); return ghtier_resolve(rt, &r, &p); }},
-      {"ghtier_alloc", [](ghtier_runtime_t* rt) { auto r = request(64); void* p = nullptr; return ghtier_alloc(rt, &r, nullptr, &p, nullptr); }},
-      {"ghtier_alloc_mode", [](ghtier_runtime_t* rt) { void* p = nullptr; return ghtier_alloc_mode(rt, GHTIER_MODE_DEVICE, 64, nullptr, &p); }},
-      {"ghtier_free", [](ghtier_runtime_t* rt) { return ghtier_free(rt, &local); }},
-      {"ghtier_free_async", [](ghtier_runtime_t* rt) { return ghtier_free_async(rt, &local, nullptr); }},
-      {"ghtier_pointer_info", [](ghtier_runtime_t* rt) { ghtier_allocation_info_t i{}; i.struct_size = sizeof(i); return ghtier_pointer_info(rt, &local, &i); }},
-      {"ghtier_relocate", [](ghtier_runtime_t* rt) { void* p = nullptr; return ghtier_relocate(rt, &local, GHTIER_MODE_DEVICE, nullptr, &p); }},
-      {"ghtier_prefetch", [](ghtier_runtime_t* rt) { return ghtier_prefetch(rt, &local, 4, GHTIER_LOCATION_DEVICE, nullptr); }},
-      {"ghtier_advise", [](ghtier_runtime_t* rt) { return ghtier_advise(rt, &local, 4, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE); }},
-      {"ghtier_residency", [](ghtier_runtime_t* rt) { ghtier_residency_t r{}; r.struct_size = sizeof(r); return ghtier_residency(rt, &local, 4, &r); }},
-      {"ghtier_statistics", [](ghtier_runtime_t* rt) { ghtier_statistics_t s{}; s.struct_size = sizeof(s); return ghtier_statistics(rt, GHTIER_MODE_DEVICE, &s); }},
-      {"ghtier_budget_set", [](ghtier_runtime_t* rt) { return ghtier_budget_set(rt, GHTIER_MODE_DEVICE, MiB); }},
-      {"ghtier_budget_get", [](ghtier_runtime_t* rt) { std::size_t b = 0; return ghtier_budget_get(rt, GHTIER_MODE_DEVICE, &b, nullptr); }},
+      {"ghtier_runtime_get_platform_info",
+       [](ghtier_runtime_t* rt) {
+         ghtier_platform_info_t i{};
+         i.struct_size = sizeof(i);
+         return ghtier_runtime_get_platform_info(rt, &i);
+       }},
+      {"ghtier_runtime_set_policy",
+       [](ghtier_runtime_t* rt) { return ghtier_runtime_set_policy(rt, GHTIER_POLICY_SPILL, 0); }},
+      {"ghtier_runtime_get_policy",
+       [](ghtier_runtime_t* rt) {
+         ghtier_policy_t p;
+         return ghtier_runtime_get_policy(rt, &p);
+       }},
+      {"ghtier_runtime_resolve",
+       [](ghtier_runtime_t* rt) {
+         auto r = request(64);
+         auto p = placement_out();
+         return ghtier_runtime_resolve(rt, &r, &p);
+       }},
+      {"ghtier_memory_alloc",
+       [](ghtier_runtime_t* rt) {
+         auto r = request(64);
+         void* p = nullptr;
+         return ghtier_memory_alloc(rt, &r, nullptr, &p, nullptr);
+       }},
+      {"ghtier_memory_alloc_sync",
+       [](ghtier_runtime_t* rt) {
+         auto r = request(64);
+         void* p = nullptr;
+         return ghtier_memory_alloc_sync(rt, &r, &p, nullptr);
+       }},
+      {"ghtier_memory_alloc_mode",
+       [](ghtier_runtime_t* rt) {
+         void* p = nullptr;
+         return ghtier_memory_alloc_mode(rt, GHTIER_MODE_DEVICE, 64, nullptr, &p);
+       }},
+      {"ghtier_memory_alloc_mode_sync",
+       [](ghtier_runtime_t* rt) {
+         void* p = nullptr;
+         return ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_DEVICE, 64, &p);
+       }},
+      {"ghtier_memory_free", [](ghtier_runtime_t* rt) { return ghtier_memory_free(rt, &local, nullptr); }},
+      {"ghtier_memory_free_sync", [](ghtier_runtime_t* rt) { return ghtier_memory_free_sync(rt, &local); }},
+      {"ghtier_memory_get_info",
+       [](ghtier_runtime_t* rt) {
+         ghtier_allocation_info_t i{};
+         i.struct_size = sizeof(i);
+         return ghtier_memory_get_info(rt, &local, &i);
+       }},
+      {"ghtier_memory_relocate",
+       [](ghtier_runtime_t* rt) {
+         void* p = nullptr;
+         return ghtier_memory_relocate(rt, &local, GHTIER_MODE_DEVICE, nullptr, &p);
+       }},
+      {"ghtier_memory_relocate_sync",
+       [](ghtier_runtime_t* rt) {
+         void* p = nullptr;
+         return ghtier_memory_relocate_sync(rt, &local, GHTIER_MODE_DEVICE, &p);
+       }},
+      {"ghtier_memory_prefetch",
+       [](ghtier_runtime_t* rt) { return ghtier_memory_prefetch(rt, &local, 4, GHTIER_LOCATION_DEVICE, nullptr); }},
+      {"ghtier_memory_advise",
+       [](ghtier_runtime_t* rt) {
+         return ghtier_memory_advise(rt, &local, 4, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE);
+       }},
+      {"ghtier_memory_get_residency",
+       [](ghtier_runtime_t* rt) {
+         ghtier_residency_t r{};
+         r.struct_size = sizeof(r);
+         return ghtier_memory_get_residency(rt, &local, 4, &r);
+       }},
+      {"ghtier_runtime_get_statistics",
+       [](ghtier_runtime_t* rt) {
+         ghtier_statistics_t s{};
+         s.struct_size = sizeof(s);
+         return ghtier_runtime_get_statistics(rt, GHTIER_MODE_DEVICE, &s);
+       }},
+      {"ghtier_runtime_set_budget",
+       [](ghtier_runtime_t* rt) { return ghtier_runtime_set_budget(rt, GHTIER_MODE_DEVICE, MiB); }},
+      {"ghtier_runtime_get_budget",
+       [](ghtier_runtime_t* rt) {
+         std::size_t b = 0;
+         return ghtier_runtime_get_budget(rt, GHTIER_MODE_DEVICE, &b, nullptr);
+       }},
   };
 }
 
@@ -150,11 +218,12 @@ TEST(CApiRuntime, OfflineRuntimeRefusesToTouchMemory) {
   for (const auto& [name, call] : every_runtime_function()) {
     const ghtier_status_t status = call(rt);
     const std::string n = name;
-    if (n == "ghtier_alloc" || n == "ghtier_alloc_mode" || n == "ghtier_prefetch" || n == "ghtier_advise" ||
-        n == "ghtier_residency") {
+    if (n.starts_with("ghtier_memory_alloc") || n == "ghtier_memory_prefetch" || n == "ghtier_memory_advise" ||
+        n == "ghtier_memory_get_residency") {
       EXPECT_EQ(status, GHTIER_ERROR_UNSUPPORTED) << name << ": " << last_error();
       EXPECT_NE(last_error().find("offline"), std::string::npos) << last_error();
-    } else if (n == "ghtier_free" || n == "ghtier_free_async" || n == "ghtier_pointer_info" || n == "ghtier_relocate") {
+    } else if (n.starts_with("ghtier_memory_free") || n == "ghtier_memory_get_info" ||
+               n.starts_with("ghtier_memory_relocate")) {
       EXPECT_EQ(status, GHTIER_ERROR_NOT_FOUND) << name << ": " << last_error();  // a pointer ghtier never returned
     } else {
       EXPECT_EQ(status, GHTIER_SUCCESS) << name << ": " << last_error();
@@ -167,7 +236,7 @@ TEST(CApiRuntime, PlatformInfoOfAProfileAndOutputVersioning) {
   ghtier_runtime_t* rt = offline("gh200");
   ghtier_platform_info_t info{};
   info.struct_size = sizeof(info);
-  EXPECT_STATUS(ghtier_platform_info(rt, &info), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_platform_info(rt, &info), GHTIER_SUCCESS);
   EXPECT_EQ(info.struct_size, sizeof(info));
   EXPECT_EQ(info.platform_class, GHTIER_PLATFORM_COHERENT_C2C);
   EXPECT_EQ(info.host_access, GHTIER_HOST_ACCESS_ATS);
@@ -183,7 +252,7 @@ TEST(CApiRuntime, PlatformInfoOfAProfileAndOutputVersioning) {
   ghtier_platform_info_t old{};
   std::memset(&old, 0x5a, sizeof(old));
   old.struct_size = offsetof(ghtier_platform_info_t, hbm_bytes);
-  EXPECT_STATUS(ghtier_platform_info(rt, &old), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_platform_info(rt, &old), GHTIER_SUCCESS);
   EXPECT_EQ(old.struct_size, offsetof(ghtier_platform_info_t, hbm_bytes));
   EXPECT_EQ(old.platform_class, GHTIER_PLATFORM_COHERENT_C2C);
   EXPECT_EQ(old.offline, 1);
@@ -192,14 +261,14 @@ TEST(CApiRuntime, PlatformInfoOfAProfileAndOutputVersioning) {
   EXPECT_EQ(std::memcmp(&old.h2d_gbps, untouched, sizeof(double)), 0) << "wrote past struct_size";
   EXPECT_EQ(static_cast<unsigned char>(old.name[0]), 0x5a);
 
-  EXPECT_STATUS(ghtier_platform_info(rt, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_get_platform_info(rt, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
   for (std::size_t bad : {std::size_t{0}, std::size_t{3}, sizeof(info) + 8}) {
     info.struct_size = bad;
-    EXPECT_STATUS(ghtier_platform_info(rt, &info), GHTIER_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ghtier_runtime_get_platform_info(rt, &info), GHTIER_ERROR_INVALID_ARGUMENT);
   }
   ghtier_runtime_t* pcie = offline("x86-h100-pcie");
   info.struct_size = sizeof(info);
-  EXPECT_STATUS(ghtier_platform_info(pcie, &info), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_platform_info(pcie, &info), GHTIER_SUCCESS);
   EXPECT_EQ(info.platform_class, GHTIER_PLATFORM_PCIE);
   EXPECT_EQ(info.gpu_reads_pageable, 0);
   EXPECT_STATUS(ghtier_runtime_destroy(pcie), GHTIER_SUCCESS);
@@ -211,33 +280,33 @@ TEST(CApiRuntime, ResolveChecksTheRequestAndAnswersPerPlatform) {
   ghtier_runtime_t* pcie = offline("x86-h100-pcie");
   auto p = placement_out();
   auto r = request(MiB);
-  EXPECT_STATUS(ghtier_resolve(gh200, nullptr, &p), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_resolve(gh200, &r, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, nullptr, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
   r.bytes = 0;
-  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(last_error().find("bytes"), std::string::npos) << last_error();
   r.bytes = SIZE_MAX;
-  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(last_error().find("absurd"), std::string::npos) << last_error();
   r = request(MiB);
   r.accessor = 7;
-  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(last_error().find("accessor = 7"), std::string::npos) << last_error();
   r = request(MiB);
   r.frequency = -1;
-  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
   r = request(MiB);
   r.flags = 0x8;
-  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
   for (std::size_t bad : {std::size_t{0}, std::size_t{8}, std::size_t{20}, sizeof(r) + 8}) {
     r = request(MiB);
     r.struct_size = bad;
-    EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
     EXPECT_NE(last_error().find("struct_size"), std::string::npos) << last_error();
   }
   r = request(MiB);
   p.struct_size = 0;
-  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, &p), GHTIER_ERROR_INVALID_ARGUMENT);
 
   // An older request that ends before `accessor`: the rest is defaulted (GPU, hot, no flags, no tag), so
   // the garbage beyond it is never read.
@@ -247,29 +316,29 @@ TEST(CApiRuntime, ResolveChecksTheRequestAndAnswersPerPlatform) {
   r.frequency = 99;
   r.flags = 0xff;
   p = placement_out();
-  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, &p), GHTIER_SUCCESS);
   EXPECT_EQ(p.mode, GHTIER_MODE_DEVICE);
 
   // Spill past a device budget: GH200 system memory (prefer host, accessed by GPU), PCIe pinned.
-  EXPECT_STATUS(ghtier_budget_set(gh200, GHTIER_MODE_DEVICE, MiB), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_budget_set(pcie, GHTIER_MODE_DEVICE, MiB), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_set_budget(gh200, GHTIER_MODE_DEVICE, MiB), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_set_budget(pcie, GHTIER_MODE_DEVICE, MiB), GHTIER_SUCCESS);
   r = request(2 * MiB);
   r.tag = "kv";
   p = placement_out();
-  EXPECT_STATUS(ghtier_resolve(gh200, &r, &p), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_resolve(gh200, &r, &p), GHTIER_SUCCESS);
   EXPECT_EQ(p.mode, GHTIER_MODE_SYSTEM);
   EXPECT_EQ(p.preferred_location, GHTIER_LOCATION_HOST);
   EXPECT_EQ(p.accessed_by, GHTIER_ACCESSED_BY_GPU);
   EXPECT_EQ(p.flags, 0u);
   EXPECT_NE(std::string(p.reason).find("spill"), std::string::npos) << p.reason;
-  EXPECT_STATUS(ghtier_resolve(pcie, &r, &p), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_resolve(pcie, &r, &p), GHTIER_SUCCESS);
   EXPECT_EQ(p.mode, GHTIER_MODE_PINNED_HOST);
   EXPECT_EQ(p.accessed_by, 0u);
 
   // Unified, hot GPU data, read-mostly: managed on PCIe, prefer device, prefetched, read-mostly.
-  EXPECT_STATUS(ghtier_policy_set(pcie, GHTIER_POLICY_UNIFIED, 0), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_set_policy(pcie, GHTIER_POLICY_UNIFIED, 0), GHTIER_SUCCESS);
   r.flags = GHTIER_REQUEST_READ_MOSTLY;
-  EXPECT_STATUS(ghtier_resolve(pcie, &r, &p), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_resolve(pcie, &r, &p), GHTIER_SUCCESS);
   EXPECT_EQ(p.mode, GHTIER_MODE_MANAGED);
   EXPECT_EQ(p.preferred_location, GHTIER_LOCATION_DEVICE);
   EXPECT_EQ(p.flags, GHTIER_PLACEMENT_READ_MOSTLY | GHTIER_PLACEMENT_PREFETCH_TO_GPU);
@@ -280,27 +349,27 @@ TEST(CApiRuntime, ResolveChecksTheRequestAndAnswersPerPlatform) {
 TEST(CApiRuntime, PolicySelection) {
   ghtier_runtime_t* rt = offline("x86-h100-pcie");
   ghtier_policy_t policy = GHTIER_POLICY_UNIFIED;
-  EXPECT_STATUS(ghtier_policy_get(rt, &policy), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_policy(rt, &policy), GHTIER_SUCCESS);
   EXPECT_EQ(policy, GHTIER_POLICY_SPILL);
-  EXPECT_STATUS(ghtier_policy_get(rt, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_policy_set(rt, static_cast<ghtier_policy_t>(5), 0), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_policy_set(rt, static_cast<ghtier_policy_t>(-1), 0), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_policy_get(rt, &policy), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_policy(rt, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_set_policy(rt, static_cast<ghtier_policy_t>(5), 0), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_set_policy(rt, static_cast<ghtier_policy_t>(-1), 0), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_get_policy(rt, &policy), GHTIER_SUCCESS);
   EXPECT_EQ(policy, GHTIER_POLICY_SPILL) << "a refused selection changes nothing";
-  EXPECT_STATUS(ghtier_policy_set(rt, GHTIER_POLICY_SIZE_THRESHOLD, 4 * MiB), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_policy_get(rt, &policy), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_set_policy(rt, GHTIER_POLICY_SIZE_THRESHOLD, 4 * MiB), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_policy(rt, &policy), GHTIER_SUCCESS);
   EXPECT_EQ(policy, GHTIER_POLICY_SIZE_THRESHOLD);
   auto r = request(4 * MiB);
   auto p = placement_out();
-  EXPECT_STATUS(ghtier_resolve(rt, &r, &p), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_resolve(rt, &r, &p), GHTIER_SUCCESS);
   EXPECT_EQ(p.mode, GHTIER_MODE_PINNED_HOST);
   r.bytes = 4 * MiB - 1;
-  EXPECT_STATUS(ghtier_resolve(rt, &r, &p), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_resolve(rt, &r, &p), GHTIER_SUCCESS);
   EXPECT_EQ(p.mode, GHTIER_MODE_DEVICE);
   for (ghtier_policy_t each : {GHTIER_POLICY_SPILL, GHTIER_POLICY_DEVICE_ONLY, GHTIER_POLICY_SIZE_THRESHOLD,
                                GHTIER_POLICY_HOST_CACHE, GHTIER_POLICY_UNIFIED}) {
-    EXPECT_STATUS(ghtier_policy_set(rt, each, 0), GHTIER_SUCCESS);
-    EXPECT_STATUS(ghtier_policy_get(rt, &policy), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_runtime_set_policy(rt, each, 0), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_runtime_get_policy(rt, &policy), GHTIER_SUCCESS);
     EXPECT_EQ(policy, each);
   }
   // The runtime's own option selects too.
@@ -310,7 +379,7 @@ TEST(CApiRuntime, PolicySelection) {
   o.policy = GHTIER_POLICY_HOST_CACHE;
   ghtier_runtime_t* cache = nullptr;
   EXPECT_STATUS(ghtier_runtime_create(&o, &cache), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_resolve(cache, &r, &p), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_resolve(cache, &r, &p), GHTIER_SUCCESS);
   EXPECT_EQ(p.mode, GHTIER_MODE_PINNED_HOST);
   EXPECT_STATUS(ghtier_runtime_destroy(cache), GHTIER_SUCCESS);
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
@@ -320,62 +389,63 @@ TEST(CApiRuntime, AllocationFunctionsCheckTheirArguments) {
   ghtier_runtime_t* rt = offline();
   auto r = request(MiB);
   void* ptr = reinterpret_cast<void*>(0x1);
-  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_alloc(rt, nullptr, nullptr, &ptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_alloc_sync(rt, &r, nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_alloc_sync(rt, nullptr, &ptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(ptr, nullptr) << "the output is cleared on failure";
   r.bytes = 0;
-  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &ptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_alloc_sync(rt, &r, &ptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
   r.bytes = SIZE_MAX;
-  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &ptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_alloc_sync(rt, &r, &ptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
   r = request(MiB);
   ghtier_placement_t bad_out{};
-  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &ptr, &bad_out), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_DEVICE, 64, nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_alloc_mode(rt, static_cast<ghtier_memory_mode_t>(4), 64, nullptr, &ptr),
+  EXPECT_STATUS(ghtier_memory_alloc_sync(rt, &r, &ptr, &bad_out), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_DEVICE, 64, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_alloc_mode_sync(rt, static_cast<ghtier_memory_mode_t>(4), 64, &ptr),
                 GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(last_error().find("mode = 4"), std::string::npos) << last_error();
-  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_DEVICE, 0, nullptr, &ptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_DEVICE, SIZE_MAX, nullptr, &ptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_DEVICE, 0, &ptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_DEVICE, SIZE_MAX, &ptr), GHTIER_ERROR_INVALID_ARGUMENT);
 
   int local = 0;
-  EXPECT_STATUS(ghtier_free(rt, nullptr), GHTIER_SUCCESS);  // like free(NULL)
-  EXPECT_STATUS(ghtier_free_async(rt, nullptr, nullptr), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_free(rt, &local), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt, nullptr), GHTIER_SUCCESS);  // like free(NULL)
+  EXPECT_STATUS(ghtier_memory_free_sync(rt, nullptr), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt, &local), GHTIER_ERROR_NOT_FOUND);
   EXPECT_NE(last_error().find("not allocated by this runtime"), std::string::npos) << last_error();
 
   ghtier_allocation_info_t info{};
   info.struct_size = sizeof(info);
-  EXPECT_STATUS(ghtier_pointer_info(rt, nullptr, &info), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_pointer_info(rt, &local, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_get_info(rt, nullptr, &info), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_get_info(rt, &local, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
   info.struct_size = 0;
-  EXPECT_STATUS(ghtier_pointer_info(rt, &local, &info), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_get_info(rt, &local, &info), GHTIER_ERROR_INVALID_ARGUMENT);
   info.struct_size = sizeof(info);
-  EXPECT_STATUS(ghtier_pointer_info(rt, &local, &info), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_STATUS(ghtier_memory_get_info(rt, &local, &info), GHTIER_ERROR_NOT_FOUND);
 
   void* moved = reinterpret_cast<void*>(0x1);
-  EXPECT_STATUS(ghtier_relocate(rt, &local, GHTIER_MODE_DEVICE, nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_relocate(rt, nullptr, GHTIER_MODE_DEVICE, nullptr, &moved), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_relocate_sync(rt, &local, GHTIER_MODE_DEVICE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_relocate_sync(rt, nullptr, GHTIER_MODE_DEVICE, &moved), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(moved, nullptr);
-  EXPECT_STATUS(ghtier_relocate(rt, &local, static_cast<ghtier_memory_mode_t>(-3), nullptr, &moved),
+  EXPECT_STATUS(ghtier_memory_relocate_sync(rt, &local, static_cast<ghtier_memory_mode_t>(-3), &moved),
                 GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_relocate(rt, &local, GHTIER_MODE_SYSTEM, nullptr, &moved), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_STATUS(ghtier_memory_relocate_sync(rt, &local, GHTIER_MODE_SYSTEM, &moved), GHTIER_ERROR_NOT_FOUND);
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
 }
 
 TEST(CApiRuntime, PointerStableFunctionsCheckTheirEnums) {
   ghtier_runtime_t* rt = offline();
   int local = 0;
-  EXPECT_STATUS(ghtier_prefetch(rt, &local, 4, static_cast<ghtier_location_t>(3), nullptr),
+  EXPECT_STATUS(ghtier_memory_prefetch(rt, &local, 4, static_cast<ghtier_location_t>(3), nullptr),
                 GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(last_error().find("location = 3"), std::string::npos) << last_error();
-  EXPECT_STATUS(ghtier_advise(rt, &local, 4, static_cast<ghtier_advice_t>(6), GHTIER_LOCATION_DEVICE),
+  EXPECT_STATUS(ghtier_memory_advise(rt, &local, 4, static_cast<ghtier_advice_t>(6), GHTIER_LOCATION_DEVICE),
                 GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(last_error().find("advice = 6"), std::string::npos) << last_error();
-  EXPECT_STATUS(ghtier_advise(rt, &local, 4, GHTIER_ADVICE_SET_ACCESSED_BY, static_cast<ghtier_location_t>(-1)),
+  EXPECT_STATUS(ghtier_memory_advise(rt, &local, 4, GHTIER_ADVICE_SET_ACCESSED_BY, static_cast<ghtier_location_t>(-1)),
                 GHTIER_ERROR_INVALID_ARGUMENT);
   ghtier_residency_t residency{};
-  EXPECT_STATUS(ghtier_residency(rt, &local, 4, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_residency(rt, &local, 4, &residency), GHTIER_ERROR_INVALID_ARGUMENT);  // struct_size 0
+  EXPECT_STATUS(ghtier_memory_get_residency(rt, &local, 4, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_get_residency(rt, &local, 4, &residency),
+                GHTIER_ERROR_INVALID_ARGUMENT);  // struct_size 0
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
 }
 
@@ -383,29 +453,31 @@ TEST(CApiRuntime, StatisticsAndBudgets) {
   ghtier_runtime_t* rt = offline();
   ghtier_statistics_t s{};
   s.struct_size = sizeof(s);
-  EXPECT_STATUS(ghtier_statistics(rt, static_cast<ghtier_memory_mode_t>(9), &s), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_statistics(rt, GHTIER_MODE_MANAGED, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  for (ghtier_memory_mode_t m : {GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
+  EXPECT_STATUS(ghtier_runtime_get_statistics(rt, static_cast<ghtier_memory_mode_t>(9), &s),
+                GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_get_statistics(rt, GHTIER_MODE_MANAGED, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  for (ghtier_memory_mode_t m :
+       {GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
     std::memset(&s, 0x77, sizeof(s));
     s.struct_size = sizeof(s);
-    EXPECT_STATUS(ghtier_statistics(rt, m, &s), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_runtime_get_statistics(rt, m, &s), GHTIER_SUCCESS);
     EXPECT_EQ(s.current_bytes, 0u);
     EXPECT_EQ(s.peak_bytes, 0u);
     EXPECT_EQ(s.total_allocations, 0u);
     EXPECT_EQ(s.budget_bytes, GHTIER_UNLIMITED);
   }
-  EXPECT_STATUS(ghtier_budget_set(rt, static_cast<ghtier_memory_mode_t>(4), 1), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_budget_get(rt, static_cast<ghtier_memory_mode_t>(4), nullptr, nullptr),
+  EXPECT_STATUS(ghtier_runtime_set_budget(rt, static_cast<ghtier_memory_mode_t>(4), 1), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_runtime_get_budget(rt, static_cast<ghtier_memory_mode_t>(4), nullptr, nullptr),
                 GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_budget_set(rt, GHTIER_MODE_PINNED_HOST, 0), GHTIER_SUCCESS);  // a real zero budget
+  EXPECT_STATUS(ghtier_runtime_set_budget(rt, GHTIER_MODE_PINNED_HOST, 0), GHTIER_SUCCESS);  // a real zero budget
   std::size_t budget = 1;
   std::size_t used = 1;
-  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_PINNED_HOST, &budget, &used), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_budget(rt, GHTIER_MODE_PINNED_HOST, &budget, &used), GHTIER_SUCCESS);
   EXPECT_EQ(budget, 0u);
   EXPECT_EQ(used, 0u);
-  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_PINNED_HOST, nullptr, nullptr), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_budget(rt, GHTIER_MODE_PINNED_HOST, nullptr, nullptr), GHTIER_SUCCESS);
   s.struct_size = sizeof(s);
-  EXPECT_STATUS(ghtier_statistics(rt, GHTIER_MODE_PINNED_HOST, &s), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_statistics(rt, GHTIER_MODE_PINNED_HOST, &s), GHTIER_SUCCESS);
   EXPECT_EQ(s.budget_bytes, 0u);
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
   // Options: zero budgets mean "none"; set ones are kept.
@@ -415,11 +487,11 @@ TEST(CApiRuntime, StatisticsAndBudgets) {
   o.device_budget_bytes = 3 * MiB;
   o.system_budget_bytes = GHTIER_UNLIMITED;
   EXPECT_STATUS(ghtier_runtime_create(&o, &rt), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_DEVICE, &budget, nullptr), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_budget(rt, GHTIER_MODE_DEVICE, &budget, nullptr), GHTIER_SUCCESS);
   EXPECT_EQ(budget, 3 * MiB);
-  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_MANAGED, &budget, nullptr), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_budget(rt, GHTIER_MODE_MANAGED, &budget, nullptr), GHTIER_SUCCESS);
   EXPECT_EQ(budget, GHTIER_UNLIMITED);
-  EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_SYSTEM, &budget, nullptr), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_budget(rt, GHTIER_MODE_SYSTEM, &budget, nullptr), GHTIER_SUCCESS);
   EXPECT_EQ(budget, GHTIER_UNLIMITED);
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
 }
@@ -440,10 +512,10 @@ TEST(CApiRuntime, OlderOptionsStructDefaultsTheMissingFields) {
     ASSERT_EQ(status, GHTIER_SUCCESS) << last_error();
     ghtier_platform_info_t info{};
     info.struct_size = sizeof(info);
-    EXPECT_STATUS(ghtier_platform_info(rt, &info), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_runtime_get_platform_info(rt, &info), GHTIER_SUCCESS);
     EXPECT_EQ(info.offline, 0);
     std::size_t budget = 0;
-    EXPECT_STATUS(ghtier_budget_get(rt, GHTIER_MODE_DEVICE, &budget, nullptr), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_runtime_get_budget(rt, GHTIER_MODE_DEVICE, &budget, nullptr), GHTIER_SUCCESS);
     EXPECT_EQ(budget, 5 * MiB);
     EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
   }
@@ -451,16 +523,16 @@ TEST(CApiRuntime, OlderOptionsStructDefaultsTheMissingFields) {
 
 TEST(CApiRuntime, LastErrorIsPerThreadAndClearedBySuccess) {
   ghtier_runtime_t* rt = offline();
-  EXPECT_EQ(ghtier_budget_set(rt, static_cast<ghtier_memory_mode_t>(8), 1), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(ghtier_runtime_set_budget(rt, static_cast<ghtier_memory_mode_t>(8), 1), GHTIER_ERROR_INVALID_ARGUMENT);
   const std::string mine = last_error();
   EXPECT_NE(mine, "");
   std::string theirs = "unset";
-  std::thread([&] { theirs = ghtier_last_error(); }).join();
+  std::thread([&] { theirs = ghtier_error_message(); }).join();
   EXPECT_EQ(theirs, "");
   EXPECT_EQ(last_error(), mine);
-  EXPECT_EQ(ghtier_budget_set(rt, GHTIER_MODE_DEVICE, 1), GHTIER_SUCCESS);
+  EXPECT_EQ(ghtier_runtime_set_budget(rt, GHTIER_MODE_DEVICE, 1), GHTIER_SUCCESS);
   EXPECT_EQ(last_error(), "");
-  EXPECT_EQ(ghtier_last_cuda_error(), 0);
+  EXPECT_EQ(ghtier_error_cuda(), 0);
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
 }
 
@@ -477,9 +549,9 @@ TEST(CApiRuntime, HandlesUnder16Threads) {
         if (ghtier_runtime_create(&o, &rt) != GHTIER_SUCCESS) ++wrong;
         auto r = request(MiB);
         auto p = placement_out();
-        if (ghtier_resolve(rt, &r, &p) != GHTIER_SUCCESS || p.mode != GHTIER_MODE_DEVICE) ++wrong;
+        if (ghtier_runtime_resolve(rt, &r, &p) != GHTIER_SUCCESS || p.mode != GHTIER_MODE_DEVICE) ++wrong;
         if (ghtier_runtime_destroy(rt) != GHTIER_SUCCESS) ++wrong;
-        if (ghtier_resolve(rt, &r, &p) != GHTIER_ERROR_INVALID_ARGUMENT) ++wrong;
+        if (ghtier_runtime_resolve(rt, &r, &p) != GHTIER_ERROR_INVALID_ARGUMENT) ++wrong;
       }
     });
   }
@@ -488,14 +560,13 @@ TEST(CApiRuntime, HandlesUnder16Threads) {
 }
 
 TEST(CApiRuntime, RuntimeOfForTheOtherCApis) {
-  EXPECT_GHTIER_ERROR((void)ghtier::capi::runtime_of(nullptr), ghtier::ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)ghtier::capi::shared_runtime_of(nullptr), ghtier::ErrorCode::invalid_argument);
   ghtier_runtime_t* rt = offline("x86-h100-hmm");
-  ghtier::Runtime& runtime = ghtier::capi::runtime_of(rt);
-  EXPECT_TRUE(runtime.offline());
-  EXPECT_EQ(runtime.platform().platform_class, ghtier::PlatformClass::hmm_pcie);
   std::shared_ptr<ghtier::Runtime> kept = ghtier::capi::shared_runtime_of(rt);
+  EXPECT_TRUE(kept->offline());
+  EXPECT_EQ(kept->platform().platform_class, ghtier::PlatformClass::hmm_pcie);
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);
-  EXPECT_GHTIER_ERROR((void)ghtier::capi::runtime_of(rt), ghtier::ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)ghtier::capi::shared_runtime_of(rt), ghtier::ErrorCode::invalid_argument);
   EXPECT_TRUE(kept->offline()) << "a shared owner keeps the runtime alive past ghtier_runtime_destroy";
 }
 
@@ -510,16 +581,16 @@ TEST(CApiRuntime, AllocFreeDoubleFreeAndInteriorPointersOverFakeResources) {
   auto runtime = std::make_shared<ghtier::Runtime>(ghtier::assume_platform("x86-h100-pcie"), resources);
   EXPECT_GHTIER_ERROR((void)ghtier::capi::make_handle(nullptr), ghtier::ErrorCode::invalid_argument);
   ghtier_runtime_t* rt = ghtier::capi::make_handle(runtime);
-  EXPECT_STATUS(ghtier_budget_set(rt, GHTIER_MODE_DEVICE, 3 * MiB), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_set_budget(rt, GHTIER_MODE_DEVICE, 3 * MiB), GHTIER_SUCCESS);
 
   auto r = request(2 * MiB);
   r.tag = "first";
   auto p = placement_out();
   void* a = nullptr;
   void* b = nullptr;
-  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &a, &p), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_alloc_sync(rt, &r, &a, &p), GHTIER_SUCCESS);
   EXPECT_EQ(p.mode, GHTIER_MODE_DEVICE);
-  EXPECT_STATUS(ghtier_alloc(rt, &r, nullptr, &b, &p), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_alloc_sync(rt, &r, &b, &p), GHTIER_SUCCESS);
   EXPECT_EQ(p.mode, GHTIER_MODE_PINNED_HOST) << "past the 3 MiB device budget: spilled";
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
@@ -527,7 +598,7 @@ TEST(CApiRuntime, AllocFreeDoubleFreeAndInteriorPointersOverFakeResources) {
 
   ghtier_allocation_info_t info{};
   info.struct_size = sizeof(info);
-  EXPECT_STATUS(ghtier_pointer_info(rt, static_cast<char*>(a) + 12345, &info), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_get_info(rt, static_cast<char*>(a) + 12345, &info), GHTIER_SUCCESS);
   EXPECT_EQ(info.base, a);
   EXPECT_EQ(info.bytes, 2 * MiB);
   EXPECT_EQ(info.mode, GHTIER_MODE_DEVICE);
@@ -535,47 +606,52 @@ TEST(CApiRuntime, AllocFreeDoubleFreeAndInteriorPointersOverFakeResources) {
 
   ghtier_statistics_t s{};
   s.struct_size = sizeof(s);
-  EXPECT_STATUS(ghtier_statistics(rt, GHTIER_MODE_PINNED_HOST, &s), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_runtime_get_statistics(rt, GHTIER_MODE_PINNED_HOST, &s), GHTIER_SUCCESS);
   EXPECT_EQ(s.current_bytes, 2 * MiB);
   EXPECT_EQ(s.current_allocations, 1u);
 
-  EXPECT_STATUS(ghtier_free(rt, static_cast<char*>(a) + 1), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt, static_cast<char*>(a) + 1), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(last_error().find("inside the allocation"), std::string::npos) << last_error();
-  EXPECT_STATUS(ghtier_free(rt, a), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_free(rt, a), GHTIER_ERROR_NOT_FOUND);  // double free
+  EXPECT_STATUS(ghtier_memory_free_sync(rt, a), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt, a), GHTIER_ERROR_NOT_FOUND);  // double free
   EXPECT_NE(last_error().find("already freed"), std::string::npos) << last_error();
-  EXPECT_STATUS(ghtier_free_async(rt, a, nullptr), GHTIER_ERROR_NOT_FOUND);
-  EXPECT_STATUS(ghtier_pointer_info(rt, a, &info), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt, a), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_STATUS(ghtier_memory_get_info(rt, a, &info), GHTIER_ERROR_NOT_FOUND);
 
   // A Buffer owned by C++ code on the same runtime is not the C API's to free.
   ghtier::Buffer owned = runtime->allocate_in(ghtier::MemoryMode::system, 4096);
-  EXPECT_STATUS(ghtier_free(rt, owned.data()), GHTIER_ERROR_NOT_FOUND);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt, owned.data()), GHTIER_ERROR_NOT_FOUND);
   EXPECT_NE(last_error().find("C++"), std::string::npos) << last_error();
 
   // Zero and absurd sizes, a mode outside the enum.
   void* c = reinterpret_cast<void*>(0x1);
-  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_MANAGED, 0, nullptr, &c), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_MANAGED, 0, &c), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(c, nullptr);
-  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_MANAGED, std::size_t{1} << 60, nullptr, &c),
+  EXPECT_STATUS(ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_MANAGED, std::size_t{1} << 60, &c),
                 GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_alloc_mode(rt, static_cast<ghtier_memory_mode_t>(42), 8, nullptr, &c),
+  EXPECT_STATUS(ghtier_memory_alloc_mode_sync(rt, static_cast<ghtier_memory_mode_t>(42), 8, &c),
                 GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_alloc_mode(rt, GHTIER_MODE_MANAGED, 8, nullptr, &c), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_alloc_mode_sync(rt, GHTIER_MODE_MANAGED, 8, &c), GHTIER_SUCCESS);
   EXPECT_NE(c, nullptr);
 
   // Pointer-stable operations refuse what cannot move (checked before CUDA is asked).
-  EXPECT_STATUS(ghtier_prefetch(rt, b, MiB, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_UNSUPPORTED);
-  EXPECT_STATUS(ghtier_advise(rt, b, MiB, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE), GHTIER_ERROR_UNSUPPORTED);
-  EXPECT_STATUS(ghtier_prefetch(rt, c, 0, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_prefetch(rt, c, 9, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_prefetch(rt, c, 8, GHTIER_LOCATION_NONE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_prefetch(rt, b, MiB, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_UNSUPPORTED);
+  EXPECT_STATUS(ghtier_memory_advise(rt, b, MiB, GHTIER_ADVICE_SET_READ_MOSTLY, GHTIER_LOCATION_NONE),
+                GHTIER_ERROR_UNSUPPORTED);
+  // Zero bytes is a valid no-op, as in ghtier_engine_prefetch (which returns a completed token); the location
+  // is still checked.
+  EXPECT_STATUS(ghtier_memory_prefetch(rt, c, 0, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_prefetch(rt, nullptr, 0, GHTIER_LOCATION_HOST, nullptr), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_prefetch(rt, c, 0, GHTIER_LOCATION_NONE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_prefetch(rt, c, 9, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_prefetch(rt, c, 8, GHTIER_LOCATION_NONE, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
   ghtier_residency_t residency{};
   residency.struct_size = sizeof(residency);
-  EXPECT_STATUS(ghtier_residency(rt, b, 2 * MiB, &residency), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_get_residency(rt, b, 2 * MiB, &residency), GHTIER_SUCCESS);
   EXPECT_EQ(residency.where, GHTIER_RESIDENCY_HOST);
   EXPECT_EQ(residency.source, GHTIER_RESIDENCY_SOURCE_ALLOCATION_MODE);
   EXPECT_EQ(residency.approximate, 0);
-  EXPECT_STATUS(ghtier_residency(rt, b, 2 * MiB + 1, &residency), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_get_residency(rt, b, 2 * MiB + 1, &residency), GHTIER_ERROR_INVALID_ARGUMENT);
 
   // Destroy with live allocations (b, c): they are freed; the C++ share keeps the Runtime itself.
   EXPECT_STATUS(ghtier_runtime_destroy(rt), GHTIER_SUCCESS);

@@ -31,6 +31,8 @@ TEST(Error, CudaStatusMapsToCodes) {
   EXPECT_EQ(detail::error_code_for(cudaErrorMemoryAllocation), ErrorCode::out_of_memory);
   EXPECT_EQ(detail::error_code_for(cudaErrorNoDevice), ErrorCode::no_device);
   EXPECT_EQ(detail::error_code_for(cudaErrorInsufficientDriver), ErrorCode::no_device);
+  // An invalid device number is a bad argument (no_device is reserved for "no GPU at all").
+  EXPECT_EQ(detail::error_code_for(cudaErrorInvalidDevice), ErrorCode::invalid_argument);
   EXPECT_EQ(detail::error_code_for(cudaErrorLaunchFailure), ErrorCode::cuda_error);
 }
 
@@ -38,7 +40,7 @@ TEST(Error, EveryCodeHasANameAndStatus) {
   for (int c = static_cast<int>(ErrorCode::invalid_argument); c <= static_cast<int>(ErrorCode::internal); ++c) {
     EXPECT_NE(to_string(static_cast<ErrorCode>(c)), "unknown");
     // The C status of each code is the same number, and has a name.
-    EXPECT_STRNE(ghtier_status_string(static_cast<ghtier_status_t>(c)), "GHTIER_UNKNOWN_STATUS");
+    EXPECT_STRNE(ghtier_status_name(static_cast<ghtier_status_t>(c)), "GHTIER_UNKNOWN_STATUS");
   }
 }
 
@@ -70,7 +72,7 @@ TEST(Log, NothrowCheckLogsInsteadOfThrowing) {
 TEST(Version, MatchesTheBuildAndTheCApi) {
   EXPECT_STREQ(version_string(), EXPECTED_VERSION);
   int major = -1, minor = -1, patch = -1;
-  ASSERT_EQ(ghtier_version(&major, &minor, &patch), GHTIER_SUCCESS);
+  ASSERT_EQ(ghtier_version_get(&major, &minor, &patch), GHTIER_SUCCESS);
   EXPECT_EQ(std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch), EXPECTED_VERSION);
-  EXPECT_EQ(ghtier_version(nullptr, nullptr, nullptr), GHTIER_SUCCESS);
+  EXPECT_EQ(ghtier_version_get(nullptr, nullptr, nullptr), GHTIER_SUCCESS);
 }

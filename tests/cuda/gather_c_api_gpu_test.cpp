@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "c_api_test_runtime.hpp"
 #include "ghtier/ghtier.h"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
@@ -51,41 +52,45 @@ TEST(KernelsCApiGpu, GatherSortedGatherScatterAndRowCache) {
   void* s = stream.get();
 
   out.poison();
-  ASSERT_EQ(ghtier_gather(table.data(), row_bytes, num_rows, d_idx32.data(), GHTIER_INDEX_INT32, count, out.data(), s,
-                          nullptr),
+  ASSERT_EQ(ghtier_gather(ghtier::test::test_runtime(), table.data(), row_bytes, num_rows, d_idx32.data(),
+                          GHTIER_INDEX_INT32, count, out.data(), s, nullptr),
             GHTIER_SUCCESS)
-      << ghtier_last_error();
+      << ghtier_error_message();
   EXPECT_EQ(out.download(), expected);
   out.poison();
-  ASSERT_EQ(ghtier_sorted_gather(table.data(), row_bytes, num_rows, d_idx64.data(), GHTIER_INDEX_INT64, count,
-                                 out.data(), s, nullptr),
+  ASSERT_EQ(ghtier_sorted_gather(ghtier::test::test_runtime(), table.data(), row_bytes, num_rows, d_idx64.data(),
+                                 GHTIER_INDEX_INT64, count, out.data(), s, nullptr),
             GHTIER_SUCCESS)
-      << ghtier_last_error();
+      << ghtier_error_message();
   EXPECT_EQ(out.download(), expected);
 
   // Row cache over the same table: result, statistics, info.
   const std::int64_t hot[] = {idx64[0], idx64[1] == idx64[0] ? (idx64[0] + 1) % 500 : idx64[1]};
   ghtier_row_cache_t* cache = nullptr;
-  ASSERT_EQ(ghtier_row_cache_create(table.data(), row_bytes, num_rows, hot, 2, s, &cache), GHTIER_SUCCESS)
-      << ghtier_last_error();
+  ASSERT_EQ(ghtier_row_cache_create(ghtier::test::test_runtime(), table.data(), row_bytes, num_rows, hot, 2, s, &cache),
+            GHTIER_SUCCESS)
+      << ghtier_error_message();
   out.poison();
   ASSERT_EQ(ghtier_row_cache_gather(cache, d_idx64.data(), GHTIER_INDEX_INT64, count, out.data(), s, nullptr),
             GHTIER_SUCCESS)
-      << ghtier_last_error();
+      << ghtier_error_message();
   EXPECT_EQ(out.download(), expected);
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;
-  ASSERT_EQ(ghtier_row_cache_stats(cache, s, &hits, &misses), GHTIER_SUCCESS);
+  ASSERT_EQ(ghtier_row_cache_get_statistics(cache, s, &hits, &misses), GHTIER_SUCCESS);
   std::uint64_t expected_hits = 0;
   for (std::int64_t i : idx64) expected_hits += (i == hot[0] || i == hot[1]) ? 1 : 0;
   EXPECT_EQ(hits, expected_hits);
   EXPECT_EQ(hits + misses, count);
   std::size_t cached = 0;
   std::size_t device_bytes = 0;
-  ASSERT_EQ(ghtier_row_cache_info(cache, &cached, &device_bytes), GHTIER_SUCCESS);
+  ASSERT_EQ(ghtier_row_cache_get_info(cache, &cached, &device_bytes), GHTIER_SUCCESS);
   EXPECT_EQ(cached, 2u);
   EXPECT_GE(device_bytes, 2 * row_bytes);
   EXPECT_EQ(ghtier_row_cache_destroy(cache), GHTIER_SUCCESS);
+  // A handle, not an address: destroying or using it again is a clear error, never a crash.
+  EXPECT_EQ(ghtier_row_cache_destroy(cache), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(ghtier_row_cache_get_info(cache, nullptr, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
 
   // Scatter the gathered rows back into a copy of the table at distinct positions, with an index check.
   TierBuffer copy(Tier::device, host.size());
@@ -97,12 +102,12 @@ TEST(KernelsCApiGpu, GatherSortedGatherScatterAndRowCache) {
   TierBuffer rows(Tier::device, host.size());
   rows.upload(host.data(), host.size());
   ghtier_index_check_t* check = nullptr;
-  ASSERT_EQ(ghtier_index_check_create(&check), GHTIER_SUCCESS);
-  ASSERT_EQ(ghtier_scatter(rows.data(), row_bytes, num_rows, d_distinct.data(), GHTIER_INDEX_INT64, copy.data(),
-                           num_rows, s, check),
+  ASSERT_EQ(ghtier_index_check_create(ghtier::test::test_runtime(), &check), GHTIER_SUCCESS);
+  ASSERT_EQ(ghtier_scatter(ghtier::test::test_runtime(), rows.data(), row_bytes, num_rows, d_distinct.data(),
+                           GHTIER_INDEX_INT64, copy.data(), num_rows, s, check),
             GHTIER_SUCCESS)
-      << ghtier_last_error();
-  EXPECT_EQ(ghtier_index_check_check(check, s), GHTIER_SUCCESS) << ghtier_last_error();
+      << ghtier_error_message();
+  EXPECT_EQ(ghtier_index_check_verify(check, s), GHTIER_SUCCESS) << ghtier_error_message();
   std::vector<unsigned char> scattered(host.size());
   for (std::size_t i = 0; i < num_rows; ++i) {
     std::memcpy(scattered.data() + static_cast<std::size_t>(distinct[i]) * row_bytes, host.data() + i * row_bytes,
@@ -114,12 +119,14 @@ TEST(KernelsCApiGpu, GatherSortedGatherScatterAndRowCache) {
   const std::int64_t bad[] = {3, 9999};
   TierBuffer d_bad(Tier::device, sizeof bad);
   d_bad.upload(bad, sizeof bad);
-  ASSERT_EQ(ghtier_gather(table.data(), row_bytes, num_rows, d_bad.data(), GHTIER_INDEX_INT64, 2, out.data(), s,
-                          check),
+  ASSERT_EQ(ghtier_gather(ghtier::test::test_runtime(), table.data(), row_bytes, num_rows, d_bad.data(),
+                          GHTIER_INDEX_INT64, 2, out.data(), s, check),
             GHTIER_SUCCESS);
-  EXPECT_EQ(ghtier_index_check_check(check, s), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(ghtier_last_error()).find("9999"), std::string::npos) << ghtier_last_error();
+  EXPECT_EQ(ghtier_index_check_verify(check, s), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(ghtier_error_message()).find("9999"), std::string::npos) << ghtier_error_message();
   EXPECT_EQ(ghtier_index_check_destroy(check), GHTIER_SUCCESS);
+  EXPECT_EQ(ghtier_index_check_destroy(check), GHTIER_ERROR_INVALID_ARGUMENT);  // twice: an error, not a crash
+  EXPECT_EQ(ghtier_index_check_verify(check, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
 }
 
 TEST(KernelsCApiGpu, SmCopyAndPageableRefusal) {
@@ -143,6 +150,6 @@ TEST(KernelsCApiGpu, SmCopyAndPageableRefusal) {
   if (!ghtier::test::gpu_reaches(Tier::system)) {
     std::vector<unsigned char> pageable(100);
     EXPECT_EQ(ghtier_sm_copy(dst.data(), pageable.data(), pageable.size(), stream.get()), GHTIER_ERROR_UNSUPPORTED);
-    EXPECT_NE(std::string(ghtier_last_error()).find("pageable"), std::string::npos) << ghtier_last_error();
+    EXPECT_NE(std::string(ghtier_error_message()).find("pageable"), std::string::npos) << ghtier_error_message();
   }
 }

@@ -20,8 +20,8 @@ namespace {
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
-#define EXPECT_STATUS(call, expected) EXPECT_EQ((call), expected) << #call << ": " << ghtier_last_error()
-#define ASSERT_STATUS(call, expected) ASSERT_EQ((call), expected) << #call << ": " << ghtier_last_error()
+#define EXPECT_STATUS(call, expected) EXPECT_EQ((call), expected) << #call << ": " << ghtier_error_message()
+#define ASSERT_STATUS(call, expected) ASSERT_EQ((call), expected) << #call << ": " << ghtier_error_message()
 
 std::vector<unsigned char> read_back(const void* p, std::size_t n) {
   std::vector<unsigned char> out(n);
@@ -57,7 +57,7 @@ class EngineCApiGpu : public ::testing::Test {
   }
   void* alloc(ghtier_memory_mode_t mode, std::size_t bytes) {
     void* p = nullptr;
-    EXPECT_STATUS(ghtier_alloc_mode(rt_, mode, bytes, nullptr, &p), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_memory_alloc_mode_sync(rt_, mode, bytes, &p), GHTIER_SUCCESS);
     return p;
   }
   ghtier_runtime_t* rt_ = nullptr;
@@ -69,9 +69,10 @@ TEST_F(EngineCApiGpu, CopiesInEveryDirection) {
   struct Pair {
     ghtier_memory_mode_t from, to;
   };
-  for (const Pair pair : {Pair{GHTIER_MODE_PINNED_HOST, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST},
-                          Pair{GHTIER_MODE_SYSTEM, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_SYSTEM},
-                          Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}}) {
+  for (const Pair pair :
+       {Pair{GHTIER_MODE_PINNED_HOST, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_PINNED_HOST},
+        Pair{GHTIER_MODE_SYSTEM, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_SYSTEM},
+        Pair{GHTIER_MODE_DEVICE, GHTIER_MODE_DEVICE}, Pair{GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}}) {
     SCOPED_TRACE(std::to_string(pair.from) + " -> " + std::to_string(pair.to));
     const std::size_t n = std::uniform_int_distribution<std::size_t>(1, 24 * MiB)(rng);
     void* src = alloc(pair.from, n);
@@ -90,9 +91,9 @@ TEST_F(EngineCApiGpu, CopiesInEveryDirection) {
     EXPECT_STATUS(ghtier_token_poll(token, &ready), GHTIER_SUCCESS);
     EXPECT_EQ(ready, 1);
     EXPECT_TRUE(read_back(dst, n) == data);
-    EXPECT_STATUS(ghtier_token_release(token), GHTIER_SUCCESS);
-    EXPECT_STATUS(ghtier_free(rt_, src), GHTIER_SUCCESS);
-    EXPECT_STATUS(ghtier_free(rt_, dst), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_token_destroy(token), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_memory_free_sync(rt_, src), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_memory_free_sync(rt_, dst), GHTIER_SUCCESS);
   }
 }
 
@@ -102,7 +103,7 @@ TEST_F(EngineCApiGpu, TrackedBoundsAndReleasedTokens) {
   ghtier_token_t* token = nullptr;
   // One byte past the end of a ghtier allocation.
   EXPECT_STATUS(ghtier_engine_copy(engine_, device, pinned, MiB + 1, nullptr, &token), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(ghtier_last_error()).find("past the end"), std::string::npos) << ghtier_last_error();
+  EXPECT_NE(std::string(ghtier_error_message()).find("past the end"), std::string::npos) << ghtier_error_message();
   EXPECT_EQ(token, nullptr);
   // Overlapping source and destination.
   EXPECT_STATUS(ghtier_engine_copy(engine_, static_cast<char*>(pinned) + 16, pinned, 4096, nullptr, &token),
@@ -110,18 +111,22 @@ TEST_F(EngineCApiGpu, TrackedBoundsAndReleasedTokens) {
   // A released token says so.
   ASSERT_STATUS(ghtier_engine_copy(engine_, device, pinned, MiB, nullptr, &token), GHTIER_SUCCESS);
   ASSERT_STATUS(ghtier_token_wait(token, nullptr), GHTIER_SUCCESS);
-  ASSERT_STATUS(ghtier_token_release(token), GHTIER_SUCCESS);
+  ASSERT_STATUS(ghtier_token_destroy(token), GHTIER_SUCCESS);
   int ready = 0;
   EXPECT_STATUS(ghtier_token_poll(token, &ready), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(ghtier_last_error()).find("not a live token"), std::string::npos) << ghtier_last_error();
+  EXPECT_NE(std::string(ghtier_error_message()).find("not a live token"), std::string::npos) << ghtier_error_message();
   EXPECT_STATUS(ghtier_token_wait(token, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_token_stream_wait(token, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_token_release(token), GHTIER_ERROR_INVALID_ARGUMENT);
-  // Prefetching device memory is refused.
+  EXPECT_STATUS(ghtier_token_wait_on_stream(token, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_token_destroy(token), GHTIER_ERROR_INVALID_ARGUMENT);
+  // Prefetching device or pinned memory is refused as UNSUPPORTED, through the engine and the runtime alike.
   EXPECT_STATUS(ghtier_engine_prefetch(engine_, device, MiB, GHTIER_PREFETCH_DEVICE, nullptr, &token),
-                GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_free(rt_, device), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_free(rt_, pinned), GHTIER_SUCCESS);
+                GHTIER_ERROR_UNSUPPORTED);
+  EXPECT_STATUS(ghtier_memory_prefetch(rt_, device, MiB, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_ERROR_UNSUPPORTED);
+  EXPECT_STATUS(ghtier_engine_prefetch(engine_, pinned, MiB, GHTIER_PREFETCH_HOST, nullptr, &token),
+                GHTIER_ERROR_UNSUPPORTED);
+  EXPECT_STATUS(ghtier_memory_prefetch(rt_, pinned, MiB, GHTIER_LOCATION_HOST, nullptr), GHTIER_ERROR_UNSUPPORTED);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt_, device), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt_, pinned), GHTIER_SUCCESS);
 }
 
 TEST_F(EngineCApiGpu, CallbacksStreamWaitsBatchesPrefetchesStatistics) {
@@ -144,11 +149,11 @@ TEST_F(EngineCApiGpu, CallbacksStreamWaitsBatchesPrefetchesStatistics) {
   o.user_data = counters;
   ghtier_token_t* token = nullptr;
   ASSERT_STATUS(ghtier_engine_copy(engine_, device, pinned, n, &o, &token), GHTIER_SUCCESS);
-  ASSERT_STATUS(ghtier_token_stream_wait(token, consumer), GHTIER_SUCCESS);
+  ASSERT_STATUS(ghtier_token_wait_on_stream(token, consumer), GHTIER_SUCCESS);
   ENGINE_TEST_CUDA(cudaMemcpyAsync(back, device, n, cudaMemcpyDeviceToHost, consumer));
   ENGINE_TEST_CUDA(cudaStreamSynchronize(consumer));
   EXPECT_EQ(std::memcmp(back, data.data(), n), 0) << "the consumer stream did not wait";
-  EXPECT_STATUS(ghtier_token_release(token), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_token_destroy(token), GHTIER_SUCCESS);
 
   // A batch of 100 scattered 64 KiB blocks back to the host, after the consumer stream's work.
   std::memset(back, ghtier::test::poison_byte, n);
@@ -169,7 +174,7 @@ TEST_F(EngineCApiGpu, CallbacksStreamWaitsBatchesPrefetchesStatistics) {
                 GHTIER_SUCCESS);
   ASSERT_STATUS(ghtier_token_wait(token, nullptr), GHTIER_SUCCESS);
   EXPECT_EQ(std::memcmp(back, data.data(), 100 * (64 << 10)), 0);
-  EXPECT_STATUS(ghtier_token_release(token), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_token_destroy(token), GHTIER_SUCCESS);
 
   // A managed prefetch to the device and back.
   void* managed = alloc(GHTIER_MODE_MANAGED, n);
@@ -179,7 +184,7 @@ TEST_F(EngineCApiGpu, CallbacksStreamWaitsBatchesPrefetchesStatistics) {
     ghtier_transfer_state_t state = GHTIER_TRANSFER_PENDING;
     ASSERT_STATUS(ghtier_token_wait(token, &state), GHTIER_SUCCESS);
     EXPECT_EQ(state, GHTIER_TRANSFER_COMPLETED);
-    EXPECT_STATUS(ghtier_token_release(token), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_token_destroy(token), GHTIER_SUCCESS);
   }
   EXPECT_EQ(std::memcmp(managed, data.data(), n), 0);
 
@@ -188,15 +193,22 @@ TEST_F(EngineCApiGpu, CallbacksStreamWaitsBatchesPrefetchesStatistics) {
   EXPECT_EQ(counters[1].load(), 2);
   ghtier_engine_statistics_t stats{};
   stats.struct_size = sizeof(stats);
-  ASSERT_STATUS(ghtier_engine_statistics(engine_, &stats), GHTIER_SUCCESS);
+  ASSERT_STATUS(ghtier_engine_get_statistics(engine_, &stats), GHTIER_SUCCESS);
   EXPECT_EQ(stats.submitted, 4u);
   EXPECT_EQ(stats.completed, 4u);
   EXPECT_EQ(stats.to_device.bytes, 2 * n);  // the copy, and the prefetch to the device
   EXPECT_GE(stats.to_host.bytes, 100u * (64 << 10));
   EXPECT_EQ(stats.queue_depth, 0u);
+  // Zero bytes is a valid no-op in both APIs: a completed token from the engine, success from the runtime.
+  ASSERT_STATUS(ghtier_engine_prefetch(engine_, managed, 0, GHTIER_PREFETCH_DEVICE, nullptr, &token), GHTIER_SUCCESS);
+  ghtier_transfer_state_t zero_state = GHTIER_TRANSFER_PENDING;
+  ASSERT_STATUS(ghtier_token_wait(token, &zero_state), GHTIER_SUCCESS);
+  EXPECT_EQ(zero_state, GHTIER_TRANSFER_COMPLETED);
+  EXPECT_STATUS(ghtier_token_destroy(token), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_prefetch(rt_, managed, 0, GHTIER_LOCATION_DEVICE, nullptr), GHTIER_SUCCESS);
   ENGINE_TEST_CUDA(cudaStreamDestroy(consumer));
   for (void* p : {pinned, device, back, managed}) {
-    EXPECT_STATUS(ghtier_free(rt_, p), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_memory_free_sync(rt_, p), GHTIER_SUCCESS);
   }
 }
 
@@ -229,17 +241,17 @@ TEST_F(EngineCApiGpu, DestroyWithRequestsInFlight) {
     completed += state == GHTIER_TRANSFER_COMPLETED;
     cancelled += state == GHTIER_TRANSFER_CANCELLED;
     if (state == GHTIER_TRANSFER_CANCELLED) {
-      EXPECT_STATUS(ghtier_token_stream_wait(t, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+      EXPECT_STATUS(ghtier_token_wait_on_stream(t, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
     }
-    EXPECT_STATUS(ghtier_token_release(t), GHTIER_SUCCESS);
+    EXPECT_STATUS(ghtier_token_destroy(t), GHTIER_SUCCESS);
   }
   EXPECT_EQ(completed + cancelled, 24);
   EXPECT_GT(cancelled, 0);
   EXPECT_EQ(counters[0].load(), 24);
   EXPECT_EQ(counters[1].load(), completed);
   EXPECT_EQ(counters[2].load(), cancelled);
-  EXPECT_STATUS(ghtier_free(rt_, device), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_free(rt_, pinned), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt_, device), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt_, pinned), GHTIER_SUCCESS);
 }
 
 TEST_F(EngineCApiGpu, HostRegistration) {
@@ -251,28 +263,28 @@ TEST_F(EngineCApiGpu, HostRegistration) {
   std::memcpy(host, data.data(), n);
   void* device = alloc(GHTIER_MODE_DEVICE, n);
   ghtier_host_registration_t* registration = nullptr;
-  ASSERT_STATUS(ghtier_host_register(host, n, &registration), GHTIER_SUCCESS);
+  ASSERT_STATUS(ghtier_host_registration_create(host, n, &registration), GHTIER_SUCCESS);
   ghtier_host_registration_t* again = nullptr;
-  EXPECT_STATUS(ghtier_host_register(host, n, &again), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_host_registration_create(host, n, &again), GHTIER_ERROR_INVALID_ARGUMENT);
   ghtier_engine_statistics_t before{};
   before.struct_size = sizeof(before);
-  ASSERT_STATUS(ghtier_engine_statistics(engine_, &before), GHTIER_SUCCESS);
+  ASSERT_STATUS(ghtier_engine_get_statistics(engine_, &before), GHTIER_SUCCESS);
   ghtier_token_t* token = nullptr;
   ASSERT_STATUS(ghtier_engine_copy(engine_, device, host, n, nullptr, &token), GHTIER_SUCCESS);
   ASSERT_STATUS(ghtier_token_wait(token, nullptr), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_token_release(token), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_token_destroy(token), GHTIER_SUCCESS);
   ghtier_engine_statistics_t after{};
   after.struct_size = sizeof(after);
-  ASSERT_STATUS(ghtier_engine_statistics(engine_, &after), GHTIER_SUCCESS);
+  ASSERT_STATUS(ghtier_engine_get_statistics(engine_, &after), GHTIER_SUCCESS);
   EXPECT_EQ(after.staged_to_device_bytes, before.staged_to_device_bytes) << "registered memory was staged";
   EXPECT_TRUE(read_back(device, n) == data);
-  EXPECT_STATUS(ghtier_host_unregister(registration), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_host_unregister(registration), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_host_registration_destroy(registration), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_host_registration_destroy(registration), GHTIER_ERROR_INVALID_ARGUMENT);
   // Pinned memory from the runtime needs no registration.
   void* pinned = alloc(GHTIER_MODE_PINNED_HOST, 4096);
-  EXPECT_STATUS(ghtier_host_register(pinned, 4096, &again), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_STATUS(ghtier_free(rt_, pinned), GHTIER_SUCCESS);
-  EXPECT_STATUS(ghtier_free(rt_, device), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_host_registration_create(pinned, 4096, &again), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt_, pinned), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_memory_free_sync(rt_, device), GHTIER_SUCCESS);
   std::free(host);
 }
 

@@ -62,10 +62,11 @@ TEST(TransferRoute, Prefetch) {
     const Platform platform = assume_platform(profile);
     EXPECT_EQ(route_prefetch(platform, MemoryMode::managed, PrefetchTarget::device), LaneId::to_device) << profile;
     EXPECT_EQ(route_prefetch(platform, MemoryMode::managed, PrefetchTarget::host), LaneId::to_host) << profile;
+    // Device and pinned memory cannot migrate: unsupported, the same status as Runtime::prefetch gives.
     EXPECT_GHTIER_ERROR((void)route_prefetch(platform, MemoryMode::device, PrefetchTarget::device),
-                        ErrorCode::invalid_argument);
+                        ErrorCode::unsupported);
     EXPECT_GHTIER_ERROR((void)route_prefetch(platform, MemoryMode::pinned_host, PrefetchTarget::host),
-                        ErrorCode::invalid_argument);
+                        ErrorCode::unsupported);
   }
   // System memory migrates only where the GPU has pageable access (ATS or HMM).
   EXPECT_EQ(route_prefetch(assume_platform("gh200"), MemoryMode::system, PrefetchTarget::device), LaneId::to_device);

@@ -5,7 +5,7 @@
 
 int main(void) {
   int major = 0, minor = 0, patch = 0;
-  if (ghtier_version(&major, &minor, &patch) != GHTIER_SUCCESS) return 1;
+  if (ghtier_version_get(&major, &minor, &patch) != GHTIER_SUCCESS) return 1;
   printf("ghtier %d.%d.%d via pkg-config\n", major, minor, patch);
   return 0;
 }
