@@ -300,6 +300,7 @@ void ActivationOffloader::release(ActivationHandle handle) {
 
 ActivationOffloadStatistics ActivationOffloader::statistics() const {
   std::lock_guard lock(impl_->mutex);
+  impl_->reclaim(false);  // blocks whose copies have ended count as free
   ActivationOffloadStatistics out = impl_->stats;
   out.live_handles = impl_->records.size();
   out.arena_used_bytes = impl_->arena.used_bytes();
