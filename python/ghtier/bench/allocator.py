@@ -1,0 +1,175 @@
+"""The allocator benchmark: ghtier's two PyTorch routes beside PyTorch's native caching allocator.
+
+Cases (each route in its own process, the native one in the same run):
+* torch.empty + free of 4 KiB, 1 MiB, 64 MiB: native, MemPool (device mode), default route (device_only).
+  Targets: MemPool <= 1.2x native, default route <= 3x.
+* one training step of a small transformer (transformers' Llama, random init): native vs the default route
+  in device mode. Target <= 1.03x.
+* oversubscribed: a device budget of 50% and 75% of the step's measured memory need: ghtier's spill policy
+  (step time, bytes that lived in each tier) beside native capped to the same bytes (which OOMs) and beside
+  native with activation checkpointing under the same cap.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+from typing import Any, Dict, List, Optional
+
+SIZES = [4096, 1 << 20, 64 << 20]
+SIZE_NAMES = {4096: "4KiB", 1 << 20: "1MiB", 64 << 20: "64MiB"}
+
+
+def _worker(config: Dict[str, Any], timeout: float = 300) -> Dict[str, Any]:
+    env = dict(os.environ)
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-m", "ghtier.bench._worker", json.dumps(config)], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("GHTIER_RESULT "):
+            return json.loads(line[len("GHTIER_RESULT "):])
+    tail = (proc.stderr or proc.stdout)[-2000:]
+    return {"error": f"worker exited {proc.returncode} without a result: {tail}"}
+
+
+def _case(name: str, us: Optional[float], *, label: str = "", counters: Optional[Dict[str, float]] = None,
+          error: Optional[str] = None, iterations: int = 1) -> Dict[str, Any]:
+    entry: Dict[str, Any] = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
+                             "repetition_index": 0, "threads": 1, "iterations": iterations,
+                             "real_time": us if us is not None else 0.0, "cpu_time": us if us is not None else 0.0,
+                             "time_unit": "us", "label": label}
+    entry.update(counters or {})
+    if error is not None:
+        entry["error_occurred"] = True
+        entry["error_message"] = error
+    return entry
+
+
+def _context() -> Dict[str, Any]:
+    context: Dict[str, Any] = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+                               "host_name": socket.gethostname(), "executable": "python -m ghtier.bench allocator",
+                               "python": platform.python_version()}
+    try:
+        import ghtier
+
+        context["ghtier_version"] = ".".join(map(str, ghtier.library_version()))
+        context["ghtier_library"] = ghtier.library_path()
+    except Exception as e:  # reported, not fatal: the cases say why they could not run
+        context["ghtier_error"] = str(e)
+    return context
+
+
+def skip_reason() -> Optional[str]:
+    try:
+        import torch
+    except ImportError:
+        return "PyTorch is not installed: the allocator benchmark compares PyTorch's allocator routes"
+    if not torch.cuda.is_available():
+        return "no CUDA device is visible to PyTorch"
+    return None
+
+
+def _alloc_cases(quick: bool) -> List[Dict[str, Any]]:
+    repeats = 100 if quick else 400
+    native = _worker({"route": "native", "task": "alloc", "sizes": SIZES, "repeats": repeats})
+    routes = {
+        "mempool": (_worker({"route": "mempool", "mode": "device", "task": "alloc", "sizes": SIZES,
+                             "repeats": repeats}), 1.2),
+        "default": (_worker({"route": "default", "policy": "device_only", "task": "alloc", "sizes": SIZES,
+                             "repeats": repeats}), 3.0),
+    }
+    cases = []
+    for size in SIZES:
+        base = native.get("us", {}).get(str(size))
+        cases.append(_case(f"allocator/empty_free/native/{SIZE_NAMES[size]}", base, iterations=repeats,
+                           label="PyTorch's caching allocator", error=native.get("error")))
+        for route, (result, target) in routes.items():
+            us = result.get("us", {}).get(str(size))
+            counters = {}
+            if us is not None and base:
+                counters = {"baseline_us": base, "ratio": us / base, "target_ratio": target}
+            cases.append(_case(f"allocator/empty_free/{route}/{SIZE_NAMES[size]}", us, iterations=repeats,
+                               label=f"vs native; target <= {target}x", counters=counters,
+                               error=result.get("error") or native.get("error")))
+    return cases
+
+
+def _median_us(result: Dict[str, Any]) -> Optional[float]:
+    times = result.get("step_seconds")
+    return statistics.median(times) * 1e6 if times else None
+
+
+def _training_cases(quick: bool) -> List[Dict[str, Any]]:
+    steps = 4 if quick else 10
+    model = {"layers": 4, "hidden": 512, "seq": 512}
+    common = {"task": "train", "model": model, "batch": 8, "steps": steps, "warmup": 2, "seed": 0}
+    native = _worker({"route": "native", **common})
+    device = _worker({"route": "default", "policy": "device_only", **common})
+    base = _median_us(native)
+    cases = [_case("allocator/train_step/native", base, iterations=steps, label="PyTorch's caching allocator",
+                   counters={"peak_bytes": float(native.get("peak_bytes", 0))}, error=native.get("error"))]
+    us = _median_us(device)
+    counters = {"baseline_us": base, "ratio": us / base, "target_ratio": 1.03} if us and base else {}
+    cases.append(_case("allocator/train_step/ghtier_device", us, iterations=steps, label="default route, device_only",
+                       counters=counters, error=device.get("error")))
+    need = native.get("peak_bytes")
+    if not need:
+        return cases
+    import torch
+
+    total = torch.cuda.get_device_properties(0).total_memory
+    for share in (0.5, 0.75):
+        budget = int(need * share)
+        tag = f"{int(share * 100)}pct"
+        spill = _worker({"route": "default", "policy": "spill", "device_budget": budget, **common}, timeout=600)
+        capped = _worker({"route": "native", "memory_fraction": budget / total, **common})
+        checkpointed = _worker({"route": "native", "memory_fraction": budget / total, "checkpointing": True, **common})
+        spill_us = _median_us(spill)
+        tiers = spill.get("memory_stats", {}).get("routes", [{}])[0].get("tiers", {})
+        counters = {f"{mode}_peak_bytes": float(t.get("peak_bytes", 0)) for mode, t in tiers.items()}
+        counters.update({"device_budget_bytes": float(budget), "need_bytes": float(need)})
+        if spill_us and base:
+            counters.update({"baseline_us": base, "ratio": spill_us / base})
+        cases.append(_case(f"allocator/oversubscribed_{tag}/ghtier_spill", spill_us, iterations=steps,
+                           label=f"device budget {share:.0%} of the native peak; ratio vs native uncapped",
+                           counters=counters, error=spill.get("error") or ("OOM: " + spill.get("message", "")
+                                                                            if spill.get("oom") else None)))
+        cases.append(_case(f"allocator/oversubscribed_{tag}/native_capped", _median_us(capped), iterations=steps,
+                           label="native capped to the same bytes",
+                           error=capped.get("error") or ("OOM (expected): " + capped.get("message", "")
+                                                         if capped.get("oom") else None)))
+        ck_us = _median_us(checkpointed)
+        ck_counters = {"baseline_us": base, "ratio": ck_us / base} if ck_us and base else {}
+        cases.append(_case(f"allocator/oversubscribed_{tag}/native_checkpointing", ck_us, iterations=steps,
+                           label="native capped, activation checkpointing", counters=ck_counters,
+                           error=checkpointed.get("error") or ("OOM: " + checkpointed.get("message", "")
+                                                               if checkpointed.get("oom") else None)))
+    return cases
+
+
+def run(json_file: Optional[str], quick: bool) -> int:
+    reason = skip_reason()
+    if reason is not None:
+        benchmarks = [_case("allocator", None, error=f"skipped: {reason}")]
+        print(f"ghtier.bench allocator: skipped: {reason}")
+    else:
+        benchmarks = _alloc_cases(quick) + _training_cases(quick)
+    document = {"context": _context(), "benchmarks": benchmarks}
+    if json_file:
+        with open(json_file, "w") as f:
+            json.dump(document, f, indent=2)
+    for case in benchmarks:
+        line = f"{case['name']:<52} {case['real_time']:>12.1f} us"
+        if "ratio" in case:
+            line += f"  ratio {case['ratio']:.2f}"
+        if case.get("error_occurred"):
+            line += f"  ({case['error_message'][:120]})"
+        print(line)
+    return 0

@@ -1,0 +1,222 @@
+// The PyTorch allocator slots on a GPU: every mode's slot hands out memory of that mode that holds fresh
+// random bytes, the policy slot spills past a device budget, frees are stream-ordered, graph capture is
+// served from the reserve (and the captured graph replays into it), a full reserve refuses cleanly.
+#include <gtest/gtest.h>
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "capi/c_api_runtime.hpp"
+#include "ghtier/ghtier.h"
+#include "ghtier/ghtier_torch.h"
+#include "ghtier/runtime.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+constexpr std::size_t MiB = std::size_t{1} << 20;
+
+#define ASSERT_STATUS(call, expected) ASSERT_EQ((call), expected) << #call << ": " << ghtier_error_message()
+#define EXPECT_STATUS(call, expected) EXPECT_EQ((call), expected) << #call << ": " << ghtier_error_message()
+
+ghtier_torch_slot_statistics_t statistics_of(int32_t slot) {
+  ghtier_torch_slot_statistics_t s{};
+  s.struct_size = sizeof(s);
+  EXPECT_STATUS(ghtier_torch_slot_statistics(slot, &s), GHTIER_SUCCESS);
+  return s;
+}
+
+void expect_round_trip(void* p, std::size_t n, std::mt19937_64& rng) {
+  std::vector<unsigned char> in(n);
+  for (auto& b : in) b = static_cast<unsigned char>(rng());
+  std::vector<unsigned char> out(n, 0xEE);
+  ASSERT_EQ(cudaMemcpy(p, in.data(), n, cudaMemcpyDefault), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(out.data(), p, n, cudaMemcpyDefault), cudaSuccess);
+  EXPECT_TRUE(in == out);
+}
+
+class TorchAllocatorGpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GHTIER_REQUIRE_GPU();
+    runtime_ = std::make_shared<ghtier::Runtime>();
+    rt_ = ghtier::capi::make_handle(runtime_);
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
+  }
+  void TearDown() override {
+    if (rt_ == nullptr) return;
+    for (int32_t slot = 0; slot < GHTIER_TORCH_SLOTS; ++slot) {
+      if (statistics_of(slot).bound) {
+        EXPECT_STATUS(ghtier_torch_unbind(slot), GHTIER_SUCCESS);
+      }
+    }
+    EXPECT_STATUS(ghtier_runtime_destroy(rt_), GHTIER_SUCCESS);
+    EXPECT_EQ(cudaStreamDestroy(stream_), cudaSuccess);
+  }
+  void bind(int32_t slot, int32_t mode, std::size_t reserve = 0) {
+    ghtier_torch_bind_options_t o{};
+    o.struct_size = sizeof(o);
+    o.mode = mode;
+    o.capture_reserve_bytes = reserve;
+    ASSERT_STATUS(ghtier_torch_bind(slot, rt_, &o), GHTIER_SUCCESS);
+  }
+  std::shared_ptr<ghtier::Runtime> runtime_;
+  ghtier_runtime_t* rt_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+};
+
+using Alloc = void* (*)(ptrdiff_t, int, void*);
+using Free = void (*)(void*, ptrdiff_t, int, void*);
+
+TEST_F(TorchAllocatorGpu, EachModeSlotAllocatesInItsMode) {
+  auto rng = ghtier::test::fresh_rng();
+  const Alloc allocs[] = {ghtier_torch_alloc_0, ghtier_torch_alloc_1, ghtier_torch_alloc_2};
+  const Free frees[] = {ghtier_torch_free_0, ghtier_torch_free_1, ghtier_torch_free_2};
+  const ghtier::MemoryMode modes[] = {ghtier::MemoryMode::device, ghtier::MemoryMode::pinned_host,
+                                      ghtier::MemoryMode::managed};
+  for (int slot = 0; slot < 3; ++slot) {
+    bind(slot, static_cast<int32_t>(modes[slot]));
+    const std::size_t n = (1 + (rng() % 3)) * MiB + (rng() % 4096);
+    void* p = allocs[slot](static_cast<ptrdiff_t>(n), runtime_->device(), stream_);
+    ASSERT_NE(p, nullptr) << ghtier_torch_last_error(slot);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 256, 0u);
+    ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+    const auto record = runtime_->find(p);
+    ASSERT_TRUE(record.has_value());
+    EXPECT_EQ(record->mode, modes[slot]);
+    expect_round_trip(p, n, rng);
+    const auto s = statistics_of(slot);
+    EXPECT_EQ(s.current_allocations, 1u);
+    EXPECT_GE(s.current_bytes, n);
+    frees[slot](p, static_cast<ptrdiff_t>(n), runtime_->device(), stream_);
+    ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+    EXPECT_EQ(statistics_of(slot).current_bytes, 0u);
+    EXPECT_FALSE(runtime_->find(p).has_value());
+  }
+}
+
+TEST_F(TorchAllocatorGpu, PolicySlotSpillsPastTheDeviceBudget) {
+  runtime_->set_budget(ghtier::MemoryMode::device, 8 * MiB);
+  bind(0, GHTIER_TORCH_MODE_POLICY);
+  void* first = ghtier_torch_alloc_0(6 * MiB, runtime_->device(), stream_);
+  void* second = ghtier_torch_alloc_0(6 * MiB, runtime_->device(), stream_);
+  ASSERT_NE(first, nullptr) << ghtier_torch_last_error(0);
+  ASSERT_NE(second, nullptr) << ghtier_torch_last_error(0);
+  const auto s = statistics_of(0);
+  EXPECT_EQ(s.device_bytes, 6 * MiB);
+  EXPECT_EQ(s.device_bytes + s.pinned_host_bytes + s.managed_bytes + s.system_bytes, 12 * MiB);
+  EXPECT_NE(runtime_->find(second)->mode, ghtier::MemoryMode::device);
+  ghtier_torch_free_0(first, 6 * MiB, runtime_->device(), stream_);
+  ghtier_torch_free_0(second, 6 * MiB, runtime_->device(), stream_);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), 0u);
+}
+
+TEST_F(TorchAllocatorGpu, UnbindRefusesWhileAllocationsLive) {
+  bind(0, GHTIER_MODE_DEVICE);
+  void* p = ghtier_torch_alloc_0(4096, runtime_->device(), stream_);
+  ASSERT_NE(p, nullptr);
+  EXPECT_STATUS(ghtier_torch_unbind(0), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(ghtier_error_message()).find("still holds 1 allocations"), std::string::npos);
+  ghtier_torch_free_1(p, 4096, runtime_->device(), stream_);  // the wrong slot: left alone
+  EXPECT_EQ(statistics_of(1).foreign_frees, 1u);
+  EXPECT_EQ(statistics_of(0).current_allocations, 1u);
+  ghtier_torch_free_0(p, 4096, runtime_->device(), stream_);
+  EXPECT_STATUS(ghtier_torch_unbind(0), GHTIER_SUCCESS);
+}
+
+TEST_F(TorchAllocatorGpu, CaptureIsServedFromTheReserve) {
+  auto rng = ghtier::test::fresh_rng();
+  bind(0, GHTIER_MODE_DEVICE, 4 * MiB);
+  const auto before = statistics_of(0);
+  EXPECT_EQ(before.capture_reserve_bytes, 4 * MiB);
+  const std::size_t device_used = runtime_->budget_used(ghtier::MemoryMode::device);
+
+  std::vector<unsigned char> host(MiB);
+  for (auto& b : host) b = static_cast<unsigned char>(rng());
+  void* src = nullptr;
+  ASSERT_EQ(cudaMalloc(&src, MiB), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(src, host.data(), MiB, cudaMemcpyHostToDevice), cudaSuccess);
+
+  int32_t capturing = -1;
+  ASSERT_STATUS(ghtier_torch_stream_is_capturing(stream_, &capturing), GHTIER_SUCCESS);
+  EXPECT_EQ(capturing, 0);
+  ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
+  ASSERT_STATUS(ghtier_torch_stream_is_capturing(stream_, &capturing), GHTIER_SUCCESS);
+  EXPECT_EQ(capturing, 1);
+  void* dst = ghtier_torch_alloc_0(MiB, runtime_->device(), stream_);
+  void* too_big = ghtier_torch_alloc_0(8 * MiB, runtime_->device(), stream_);  // refused, capture intact
+  if (dst != nullptr) {
+    EXPECT_EQ(cudaMemcpyAsync(dst, src, MiB, cudaMemcpyDeviceToDevice, stream_), cudaSuccess);
+  }
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream_, &graph), cudaSuccess);
+  ASSERT_NE(dst, nullptr) << ghtier_torch_last_error(0);
+  EXPECT_EQ(too_big, nullptr);
+  EXPECT_NE(std::string(ghtier_torch_last_error(0)).find("capture reserve"), std::string::npos);
+  const auto during = statistics_of(0);
+  EXPECT_EQ(during.capture_allocations, 1u);
+  EXPECT_GE(during.capture_reserve_used_bytes, MiB);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), device_used);  // nothing new was allocated
+
+  ASSERT_EQ(cudaMemset(dst, 0xEE, MiB), cudaSuccess);  // poison, then replay
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, stream_), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  std::vector<unsigned char> out(MiB);
+  ASSERT_EQ(cudaMemcpy(out.data(), dst, MiB, cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_TRUE(out == host);
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  ghtier_torch_free_0(dst, MiB, runtime_->device(), stream_);
+  const auto after = statistics_of(0);
+  EXPECT_EQ(after.capture_reserve_used_bytes, 0u);
+  EXPECT_EQ(after.current_allocations, 0u);
+  EXPECT_EQ(cudaFree(src), cudaSuccess);
+}
+
+TEST_F(TorchAllocatorGpu, FreeDuringCaptureIsHeldUntilTheCaptureEnds) {
+  bind(0, GHTIER_MODE_DEVICE, 2 * MiB);
+  void* before = ghtier_torch_alloc_0(3 * MiB, runtime_->device(), stream_);  // made before the capture
+  ASSERT_NE(before, nullptr) << ghtier_torch_last_error(0);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  const std::size_t device_used = runtime_->budget_used(ghtier::MemoryMode::device);
+
+  ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
+  void* inside = ghtier_torch_alloc_0(MiB, runtime_->device(), stream_);
+  ghtier_torch_free_0(before, 3 * MiB, runtime_->device(), stream_);  // held: no free node, no broken capture
+  if (inside != nullptr) {
+    EXPECT_EQ(cudaMemsetAsync(inside, 0x11, MiB, stream_), cudaSuccess);
+  }
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream_, &graph), cudaSuccess);  // the capture survived
+  ASSERT_NE(inside, nullptr) << ghtier_torch_last_error(0);
+  auto s = statistics_of(0);
+  EXPECT_EQ(s.deferred_free_bytes, 3 * MiB);
+  EXPECT_EQ(s.deferred_frees, 1u);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), device_used);  // not freed yet
+  size_t nodes = 0;
+  ASSERT_EQ(cudaGraphGetNodes(graph, nullptr, &nodes), cudaSuccess);
+  EXPECT_EQ(nodes, 1u);  // the memset only: neither an allocation nor a free node
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+
+  // The next allocation outside a capture releases what was held.
+  void* after = ghtier_torch_alloc_0(4096, runtime_->device(), stream_);
+  ASSERT_NE(after, nullptr) << ghtier_torch_last_error(0);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  s = statistics_of(0);
+  EXPECT_EQ(s.deferred_free_bytes, 0u);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), device_used - 3 * MiB + 4096);
+  EXPECT_FALSE(runtime_->find(before).has_value());
+  ghtier_torch_free_0(after, 4096, runtime_->device(), stream_);
+  ghtier_torch_free_0(inside, MiB, runtime_->device(), stream_);
+}
+
+}  // namespace
