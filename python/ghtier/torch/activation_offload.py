@@ -147,6 +147,8 @@ class ActivationOffload:
         self._own_storages = {t.untyped_storage().data_ptr() for t in list(model.parameters()) + list(model.buffers())}
         # Plan state.
         self.plan: Optional[ActivationPlan] = None
+        #: The planner's predicted step for the actions in force (None until planned, and for plan="offload").
+        self.predicted_step_seconds: Optional[float] = None
         self.actions: List[str] = ["keep"] * len(layers)
         self.lookahead = 1
         self.profiles: List[LayerProfile] = []
@@ -235,6 +237,7 @@ class ActivationOffload:
             self.actions = ["offload"] * len(self.layers)
         else:
             self.actions = list(self.plan.actions)
+            self.predicted_step_seconds = self.plan.step_seconds
         self.lookahead = self._lookahead_override if self._lookahead_override is not None \
             else max(1, self.plan.prefetch_lookahead)
         offloaded = sum(p.activation_bytes for p, a in zip(profiles, self.actions) if a == "offload")
