@@ -20,9 +20,9 @@ namespace ghtier {
 using ActivationHandle = std::uint64_t;
 
 struct ActivationOffloadOptions {
-  /// Bytes of the host arena, reserved once at construction (pinned host memory; system memory on a
-  /// coherent platform such as GH200, where the GPU copies it at the pinned rate). Must be > 0: it is the
-  /// host budget, and a save that does not fit is refused with Error(out_of_budget) naming it.
+  /// Bytes of the host arena, reserved once at construction (pinned host memory bound to the GPU's host NUMA
+  /// node; on GH200 the superchip's LPDDR5X). Must be > 0: it is the host budget, and a save that does not
+  /// fit is refused with Error(out_of_budget) naming it.
   std::size_t host_arena_bytes = 0;
   /// Tensors below this stay on the GPU (worth_offloading() says false). 0: from the link model, the size
   /// whose copy takes min_copy_microseconds at the slower direction's rate.
@@ -46,7 +46,7 @@ struct ActivationOffloadStatistics {
 /// Thread-safe (one mutex); the hot-path calls never block the host on a copy, except where noted.
 class ActivationOffloader {
  public:
-  /// Reserves the host arena through `runtime` (allocate_in pinned_host, or system on a coherent platform).
+  /// Reserves the host arena through `runtime` (allocate_in pinned_host).
   /// The runtime and engine must outlive the offloader. Throws Error: invalid_argument (host_arena_bytes 0,
   /// an engine of another device), out_of_budget / out_of_memory (the arena cannot be reserved), unsupported
   /// (an offline runtime), cuda_error.

@@ -99,7 +99,7 @@ typedef struct ghtier_activation_offload_statistics_t {
 } ghtier_activation_offload_statistics_t;
 
 /** Creates an offloader on the runtime's GPU (with a transfer engine of default options), reserving the host
- *  arena (pinned; system memory on GH200). Errors: host_arena_bytes 0 (INVALID_ARGUMENT), an offline runtime
+ *  arena (pinned, on the GPU's host NUMA node). Errors: host_arena_bytes 0 (INVALID_ARGUMENT), an offline runtime
  *  (UNSUPPORTED), an arena that cannot be reserved (OUT_OF_BUDGET / OUT_OF_MEMORY). *offloader is NULL on
  *  failure. */
 ghtier_status_t ghtier_activation_offloader_create(ghtier_runtime_t* runtime,

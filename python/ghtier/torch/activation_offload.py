@@ -241,7 +241,9 @@ class ActivationOffload:
         self.lookahead = self._lookahead_override if self._lookahead_override is not None \
             else max(1, self.plan.prefetch_lookahead)
         offloaded = sum(p.activation_bytes for p, a in zip(profiles, self.actions) if a == "offload")
-        if offloaded:
+        if not offloaded:  # nothing measurable to offload (e.g. every saved tensor below the threshold)
+            self.actions = ["keep" if a == "offload" else a for a in self.actions]
+        else:
             arena = host_budget if host_budget is not None else int(offloaded * _ARENA_SLACK) + _ARENA_MARGIN
             self._reserve_arena(arena)
         self._profiling = False

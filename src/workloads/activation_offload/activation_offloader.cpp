@@ -98,11 +98,10 @@ struct ActivationOffloader::Impl {
       throw Error(ErrorCode::invalid_argument,
                   "activation offload: host_arena_bytes is 0; give the host budget for offloaded activations");
     }
-    // On a coherent platform (GH200) plain system memory copies at the pinned rate and needs no pinning.
-    const MemoryMode mode = runtime.platform().coherent && runtime.has_mode(MemoryMode::system)
-                                ? MemoryMode::system
-                                : MemoryMode::pinned_host;
-    return runtime.allocate_in(mode, options.host_arena_bytes, nullptr, "activation offload arena");
+    // Pinned host memory on every platform: the runtime binds it to the GPU's host NUMA node (on GH200 that
+    // is the superchip's LPDDR5X, copied at the C2C rate). System memory would copy as fast there, but its
+    // pages would land wherever first touch puts them.
+    return runtime.allocate_in(MemoryMode::pinned_host, options.host_arena_bytes, nullptr, "activation offload arena");
   }
 
   Record& find(ActivationHandle handle) {
