@@ -14,7 +14,7 @@ class ActivationHostArena {
  public:
   static constexpr std::size_t granule = 256;
 
-  /// An arena over a block the runtime allocated (pinned host memory, or system memory on GH200); owns it.
+  /// An arena over a block the runtime allocated (the offloader uses pinned host memory); owns it.
   /// Throws Error(invalid_argument) for an empty block.
   explicit ActivationHostArena(Buffer block);
   /// An arena over memory the caller owns (tests); base must be 256-byte aligned.
