@@ -169,13 +169,13 @@ class ActivationOffload:
         self._held: Dict[int, torch.Tensor] = {}
         self._restored: Dict[int, torch.Tensor] = {}
         self.step_offloaded_bytes = 0
+        if not self._profiling and "offload" in self.actions:
+            self._reserve_arena(int(host_budget or 0))  # before wrapping: a refusal leaves the model as it was
         # Wrap the layers.
         self._originals: List[Callable[..., Any]] = []
         for index, layer in enumerate(layers):
             self._originals.append(layer.forward)
             layer.forward = self._wrapped_forward(index, layer.forward)
-        if not self._profiling and "offload" in self.actions:
-            self._reserve_arena(int(host_budget or 0))
 
     def _default_threshold(self) -> int:
         # As the C++ offloader's default: a copy shorter than 5 us at the slower direction is not worth it.
@@ -474,6 +474,8 @@ def offload_activations(model: nn.Module, budget: BudgetLike = "checkpoint", pla
         raise UnsupportedError("offload_activations: torch.compile'd layers are not supported (the saved-tensor hooks "
                                "must see every saved tensor)")
     if isinstance(budget, bool) or not (budget is None or isinstance(budget, (int, float, str))):
+        raise InvalidArgumentError(f"budget is {budget!r}: bytes, a fraction, 'checkpoint' or None")
+    if isinstance(budget, str) and budget != "checkpoint":
         raise InvalidArgumentError(f"budget is {budget!r}: bytes, a fraction, 'checkpoint' or None")
     if isinstance(budget, float) and not 0 < budget <= 1:
         raise InvalidArgumentError(f"budget is {budget}: a fraction must lie in (0, 1]")
