@@ -171,6 +171,9 @@ class ActivationOffload:
         self._held: Dict[int, torch.Tensor] = {}
         self._restored: Dict[int, torch.Tensor] = {}
         self.step_offloaded_bytes = 0
+        #: None: the default (see offload_activations); set by offload_activations.
+        self.max_in_flight_bytes: Optional[int] = None
+        self._held_bytes = 0
         if not self._profiling and "offload" in self.actions:
             self._reserve_arena(int(host_budget or 0))  # before wrapping: a refusal leaves the model as it was
         # Wrap the layers.
@@ -362,11 +365,35 @@ class ActivationOffload:
                 self._packs[handle] = 0
                 self._nbytes[handle] = nbytes
                 self._held[handle] = t  # the device memory stays ours until its D2H has finished
+                self._held_bytes += nbytes
                 self._handles.setdefault(key, []).append(handle)
                 self.step_offloaded_bytes += nbytes
             self._packs[handle] += 1
             self._poll_released()
+            self._throttle()
         return _Packed(self, handle, t)
+
+    def _in_flight_limit(self) -> Optional[int]:
+        if self._plan_request == "auto":
+            return None
+        if self.max_in_flight_bytes is not None:
+            return self.max_in_flight_bytes
+        if self.profiles:
+            return 2 * max(p.activation_bytes for p in self.profiles)
+        return 1 << 30
+
+    def _throttle(self) -> None:
+        # Where the link is slower than the forward pass, wait (oldest copy first) until the bytes still copying
+        # out fit the limit: the forward runs at the link's pace and the peak stays bounded.
+        limit = self._in_flight_limit()
+        if limit is None or self._offloader is None:
+            return
+        for handle in list(self._held):
+            if self._held_bytes <= limit:
+                return
+            while not self._offloader.device_released(handle):
+                time.sleep(20e-6)
+            self._release_held(handle)
 
     def _unpack(self, packed: Any) -> torch.Tensor:
         if not isinstance(packed, _Packed):
@@ -415,7 +442,11 @@ class ActivationOffload:
             return
         for handle in list(self._held):
             if self._offloader.device_released(handle):
-                self._held.pop(handle, None)
+                self._release_held(handle)
+
+    def _release_held(self, handle: int) -> None:
+        if self._held.pop(handle, None) is not None:
+            self._held_bytes -= self._nbytes.get(handle, 0)
 
     def _drop(self, handle: int) -> None:
         with self._lock:
@@ -426,7 +457,7 @@ class ActivationOffload:
             if last and handle in self._held:
                 while not self._offloader.device_released(handle):  # only when a graph dies before its D2H ends
                     time.sleep(0)
-                self._held.pop(handle, None)
+                self._release_held(handle)
             self._offloader.release(handle)
             if last:
                 del self._packs[handle]
@@ -454,6 +485,7 @@ class ActivationOffload:
         self._originals = []
         with self._lock:
             self._held.clear()
+            self._held_bytes = 0
             self._restored.clear()
         if self._offloader is not None:
             torch.cuda.synchronize(self.device)
@@ -465,7 +497,8 @@ class ActivationOffload:
 def offload_activations(model: nn.Module, budget: BudgetLike = "checkpoint", plan: PlanLike = "auto", *,
                         layers: Optional[Sequence[nn.Module]] = None, host_budget: Optional[int] = None,
                         profile_steps: int = 1, lookahead: Optional[int] = None,
-                        min_offload_bytes: Optional[int] = None) -> ActivationOffload:
+                        min_offload_bytes: Optional[int] = None,
+                        max_in_flight_bytes: Optional[int] = None) -> ActivationOffload:
     """Offloads (or recomputes) the activations of `model`'s layers as a plan decides.
 
     Args:
@@ -478,6 +511,10 @@ def offload_activations(model: nn.Module, budget: BudgetLike = "checkpoint", pla
         host_budget: bytes of the host arena (default: the plan's offloaded bytes x 1.25 + 256 MiB).
         lookahead: layers prefetched ahead of the backward pass (default: the planner's).
         min_offload_bytes: smaller tensors stay on the GPU (default: from the link model).
+        max_in_flight_bytes: for plan="offload" and explicit plans, the most saved bytes still copying out
+            before the forward pass waits for the link (default: twice the largest layer's activations, or
+            1 GiB before the profile); this bounds the peak where the link is slower than the forward pass.
+            "auto" plans need no throttle: the planner counts the bytes in flight against the budget.
 
     Raises UnsupportedError for a torch.compile'd model or layers, a model with gradient checkpointing on, or
     layers not on a CUDA device; InvalidArgumentError for a bad budget or plan. During training: UnsupportedError
@@ -508,4 +545,9 @@ def offload_activations(model: nn.Module, budget: BudgetLike = "checkpoint", pla
         raise InvalidArgumentError(f"budget is {budget}: bytes must be positive")
     if profile_steps < 1:
         raise InvalidArgumentError(f"profile_steps is {profile_steps}: at least 1")
-    return ActivationOffload(model, chosen, budget, plan, host_budget, profile_steps, lookahead, min_offload_bytes)
+    if max_in_flight_bytes is not None and (isinstance(max_in_flight_bytes, bool) or
+                                            not isinstance(max_in_flight_bytes, int) or max_in_flight_bytes <= 0):
+        raise InvalidArgumentError(f"max_in_flight_bytes is {max_in_flight_bytes!r}: a positive number of bytes")
+    handle = ActivationOffload(model, chosen, budget, plan, host_budget, profile_steps, lookahead, min_offload_bytes)
+    handle.max_in_flight_bytes = max_in_flight_bytes
+    return handle
