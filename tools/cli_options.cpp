@@ -181,10 +181,21 @@ Command parse_bench(ArgumentCursor& cursor) {
 
 Command parse_command_line(std::span<const std::string_view> args) {
   ArgumentCursor cursor(args);
-  if (cursor.done()) throw UsageError("missing command: give one of info, bench, version, help");
+  if (cursor.done()) throw UsageError("missing command: give one of info, bench, plan, version, help");
   const std::string_view command = cursor.next();
   if (command == "info") return parse_info(cursor);
   if (command == "bench") return parse_bench(cursor);
+  if (command == "plan") {
+    if (cursor.done()) throw UsageError("plan needs a workload: ghtier plan activations [FLAGS]");
+    const std::string_view workload = cursor.next();
+    const auto rest = args.subspan(2);
+    for (std::string_view arg : rest) {
+      if (is_help_flag(arg)) return HelpRequest{"plan"};
+    }
+    if (workload == "activations") return parse_plan_activations(rest);
+    if (is_help_flag(workload)) return HelpRequest{"plan"};
+    throw UsageError(fmt::format("unknown workload '{}' for 'ghtier plan' (known: activations)", workload));
+  }
   if (command == "version" || command == "--version") {
     if (!cursor.done()) throw UsageError(fmt::format("unexpected argument '{}' after '{}'", cursor.next(), command));
     return VersionRequest{};
@@ -193,8 +204,8 @@ Command parse_command_line(std::span<const std::string_view> args) {
     HelpRequest help;
     if (!cursor.done()) {
       const std::string_view topic = cursor.next();
-      if (topic != "info" && topic != "bench") {
-        throw UsageError(fmt::format("no help for '{}': ask for help on info or bench", topic));
+      if (topic != "info" && topic != "bench" && topic != "plan") {
+        throw UsageError(fmt::format("no help for '{}': ask for help on info, bench or plan", topic));
       }
       help.topic = std::string(topic);
     }
@@ -202,9 +213,9 @@ Command parse_command_line(std::span<const std::string_view> args) {
     return help;
   }
   if (command.starts_with("-")) {
-    throw UsageError(fmt::format("unknown flag '{}': a command comes first (info, bench, version, help)", command));
+    throw UsageError(fmt::format("unknown flag '{}': a command comes first (info, bench, plan, version, help)", command));
   }
-  throw UsageError(fmt::format("unknown command '{}': give one of info, bench, version, help", command));
+  throw UsageError(fmt::format("unknown command '{}': give one of info, bench, plan, version, help", command));
 }
 
 std::string usage_text(std::string_view topic) {
@@ -232,6 +243,7 @@ std::string usage_text(std::string_view topic) {
         "\n{}",
         known_profiles(), exit_statuses);
   }
+  if (topic == "plan") return plan_usage_text();
   if (topic == "bench") {
     return fmt::format(
         "Usage: ghtier bench [--quick] [--json FILE] [--filter REGEX] [--device N]\n"
@@ -254,6 +266,7 @@ std::string usage_text(std::string_view topic) {
       "Commands:\n"
       "  info      what ghtier sees on this machine (or on a profile: ghtier info --assume gh200)\n"
       "  bench     run the benchmark suites with a summary table\n"
+      "  plan      plan a workload on a profile, no GPU needed: ghtier plan activations --profile gh200\n"
       "  version   print ghtier's version\n"
       "  help      this text; `ghtier help info` or `ghtier help bench` for a command's flags\n"
       "\n{}",

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <variant>
 
+#include "plan_options.hpp"
+
 namespace ghtier::tools {
 
 /// A command line `ghtier` cannot act on; what() names the bad argument and says what was expected.
@@ -19,7 +21,7 @@ class UsageError : public std::runtime_error {
 
 /// `ghtier --help`, `ghtier help [COMMAND]`, `ghtier COMMAND --help`.
 struct HelpRequest {
-  std::string topic;  ///< "" (general), "info" or "bench"
+  std::string topic;  ///< "" (general), "info", "bench" or "plan"
 };
 
 /// `ghtier version` / `ghtier --version`.
@@ -43,7 +45,7 @@ struct BenchCommandOptions {
   int device = 0;
 };
 
-using Command = std::variant<HelpRequest, VersionRequest, InfoOptions, BenchCommandOptions>;
+using Command = std::variant<HelpRequest, VersionRequest, InfoOptions, BenchCommandOptions, PlanActivationsOptions>;
 
 /// Parses the arguments after the program name. Flags take their value as `--flag VALUE` or `--flag=VALUE`.
 /// Throws UsageError for an unknown command or flag, a missing or malformed value, a flag given twice,

@@ -1,4 +1,4 @@
-// The `ghtier` command: `ghtier info` and `ghtier bench` (see `ghtier --help`; exit statuses in
+// The `ghtier` command: `ghtier info`, `ghtier bench` and `ghtier plan` (see `ghtier --help`; exit statuses in
 // tools/exit_status.hpp).
 #include <iostream>
 #include <string_view>
@@ -8,6 +8,7 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "exit_status.hpp"
+#include "plan_command.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/version.hpp"
 
@@ -42,6 +43,9 @@ int main(int argc, char** argv) {
                           },
                           [](const InfoOptions& options) { return run_info(options, std::cout, std::cerr); },
                           [](const BenchCommandOptions& options) { return run_bench(options, std::cout, std::cerr); },
+                          [](const PlanActivationsOptions& options) {
+                            return run_plan_activations(options, std::cout, std::cerr);
+                          },
                       },
                       command);
   } catch (const ghtier::Error& e) {

@@ -38,3 +38,21 @@ def test_unknown_suite_is_refused():
     result = subprocess.run([sys.executable, "-m", "ghtier.bench", "everything"], capture_output=True, text=True,
                             env=env, timeout=60)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_activation_offload_skips_with_a_reason_without_torch(tmp_path):
+    from ghtier.bench import activation_offload
+
+    if allocator.skip_reason() is None:
+        pytest.skip("PyTorch with CUDA is here: the GPU check runs the benchmark")
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    result = subprocess.run([sys.executable, "-m", "ghtier.bench", "activation_offload", "--quick", "--layers", "2",
+                             "--json", str(out)], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stdout and "activation offload benchmark" in result.stdout
+    document = json.loads(out.read_text())
+    assert document["context"]["shape"]["layers"] == 2
+    assert document["context"]["shape"]["hidden"] == activation_offload.SMALL["hidden"]
+    (case,) = document["benchmarks"]
+    assert case["error_occurred"] is True and case["name"] == "activation_offload"

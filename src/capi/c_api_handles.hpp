@@ -23,6 +23,7 @@ enum class HandleKind : std::uint8_t {
   index_check = 0x21,
   row_cache = 0x22,
   hash_table = 0x23,
+  activation_offloader = 0x31,
 };
 
 /// "runtime", "engine", ... (the C type without ghtier_ and _t); "unknown" for other values.

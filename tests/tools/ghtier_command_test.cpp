@@ -70,6 +70,16 @@ TEST(GhtierCommand, UsageErrorsExitOneAndNameTheArgument) {
   EXPECT_NE(bad_filter.output.find("'(unclosed'"), std::string::npos) << bad_filter.output;
 }
 
+TEST(GhtierCommand, PlanActivationsNeedsNoGpu) {
+  const Outcome o = run_ghtier("plan activations --profile gh200");
+  EXPECT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("Activation plan: 16 layers"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("this plan"), std::string::npos) << o.output;
+  const Outcome bad = run_ghtier("plan activations --layer-file /nonexistent/layers.txt");
+  EXPECT_EQ(bad.status, 3) << bad.output;
+  EXPECT_NE(bad.output.find("/nonexistent/layers.txt"), std::string::npos) << bad.output;
+}
+
 TEST(GhtierCommand, InfoAssumeGh200Json) {
   const Outcome o = run_ghtier("info --assume gh200 --json", "2>/dev/null");
   ASSERT_EQ(o.status, 0) << o.output;

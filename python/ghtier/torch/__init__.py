@@ -33,7 +33,7 @@ from ..runtime import Runtime
 from .._slots import Slot, SlotStatistics, claim_slot, claimed_slots, reclaim_retired
 
 __all__ = ["MemPool", "use_as_default_allocator", "default_allocator", "memory_stats", "AllocatorTooLateError",
-           "DEFAULT_CAPTURE_RESERVE"]
+           "DEFAULT_CAPTURE_RESERVE", "offload_activations", "ActivationOffload", "find_decoder_layers"]
 
 #: Device memory the default allocator sets aside for allocations made during CUDA graph capture (at most a
 #: quarter of the device budget when one is given: the reserve counts against it).
@@ -244,3 +244,5 @@ def memory_stats() -> Dict[str, Any]:
     return {"routes": routes, "bytes_by_mode": totals}
 
 
+
+from .activation_offload import ActivationOffload, find_decoder_layers, offload_activations  # noqa: E402

@@ -1,0 +1,146 @@
+/* ghtier C API, workloads: activation offload for training (docs/activation_offload.md): the planner
+ * (keep / offload / recompute per layer, and the prefetch lookahead) and the offloader that carries a plan
+ * out. The conventions of ghtier.h hold: every function returns a ghtier_status_t, outputs come through
+ * pointers, the offloader is an opaque id from the one handle registry (a destroyed or wrong-type handle is
+ * GHTIER_ERROR_INVALID_ARGUMENT, not a crash), streams are cudaStream_t passed as void* (NULL: CUDA's
+ * legacy default stream), option and result structs start with struct_size and zero means "default". */
+#ifndef GHTIER_GHTIER_WORKLOADS_H
+#define GHTIER_GHTIER_WORKLOADS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ghtier.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------------------
+ * Activation planner (pure: works on an offline runtime, ghtier_runtime_options_t.assumed_profile).
+ * ------------------------------------------------------------------------------------------------------ */
+
+typedef enum ghtier_layer_action_t {
+  GHTIER_LAYER_KEEP = 0,     /**< activations stay on the device */
+  GHTIER_LAYER_OFFLOAD = 1,  /**< copied to host memory behind the forward pass, back ahead of the backward */
+  GHTIER_LAYER_RECOMPUTE = 2 /**< dropped; the layer's forward runs again in the backward pass */
+} ghtier_layer_action_t;
+
+/** One layer of one training step (an array element: fixed layout, no struct_size). */
+typedef struct ghtier_activation_layer_profile_t {
+  double forward_seconds;
+  double backward_seconds;  /**< without recompute */
+  uint64_t activation_bytes; /**< distinct bytes autograd keeps for the backward */
+  uint64_t input_bytes;      /**< what a recomputed layer keeps */
+} ghtier_activation_layer_profile_t;
+
+typedef struct ghtier_activation_plan_request_t {
+  size_t struct_size;                               /**< sizeof(ghtier_activation_plan_request_t) */
+  const ghtier_activation_layer_profile_t* layers;  /**< num_layers entries, forward order */
+  size_t num_layers;
+  size_t device_budget_bytes; /**< activation bytes on the device at the peak; 0 or GHTIER_UNLIMITED: none */
+  size_t host_budget_bytes;   /**< offloaded bytes at once; 0 or GHTIER_UNLIMITED: none */
+  size_t max_lookahead;       /**< largest prefetch lookahead tried; 0: every one */
+  double h2d_gbps;            /**< the link; all three 0: the runtime's link model */
+  double d2h_gbps;
+  double latency_us;
+} ghtier_activation_plan_request_t;
+
+typedef struct ghtier_activation_plan_result_t {
+  size_t struct_size; /**< sizeof(ghtier_activation_plan_result_t) */
+  size_t prefetch_lookahead;
+  int32_t fits_budget; /**< 0: no plan fits the device budget; the plan returned is the leanest found */
+  int32_t reserved;
+  double step_seconds;  /**< predicted for the plan */
+  double forward_seconds;
+  double backward_seconds;
+  double bound_seconds; /**< max(forward, offloaded / d2h) + max(backward, offloaded / h2d) */
+  uint64_t peak_device_bytes;
+  uint64_t offloaded_bytes;
+  uint64_t recomputed_layers;
+  double keep_all_step_seconds;
+  uint64_t keep_all_peak_device_bytes;
+  double recompute_all_step_seconds;
+  uint64_t recompute_all_peak_device_bytes;
+} ghtier_activation_plan_result_t;
+
+/** Plans a step: writes one ghtier_layer_action_t per layer into actions[0 .. num_layers) and the
+ *  prediction into *result (its struct_size must be set). A budget no plan meets is not an error: fits_budget
+ *  is 0. Errors: NULL or empty layers, negative or non-finite times (the message names the layer),
+ *  INVALID_ARGUMENT. */
+ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime, const ghtier_activation_plan_request_t* request,
+                                       int32_t* actions, ghtier_activation_plan_result_t* result);
+
+/* ------------------------------------------------------------------------------------------------------
+ * Activation offloader: one host arena reserved at creation, a transfer engine of its own on the runtime's
+ * GPU (background D2H lane, urgent H2D lane). Activation handles are plain 64-bit numbers of one offloader.
+ * ------------------------------------------------------------------------------------------------------ */
+
+typedef struct ghtier_activation_offloader ghtier_activation_offloader_t;
+
+typedef struct ghtier_activation_offload_options_t {
+  size_t struct_size;           /**< sizeof(ghtier_activation_offload_options_t) */
+  size_t host_arena_bytes;      /**< the host budget, reserved at creation; must be > 0 */
+  size_t min_offload_bytes;     /**< smaller tensors stay on the GPU; 0: from the link model */
+  double min_copy_microseconds; /**< with min_offload_bytes 0: a copy shorter than this is not worth it; 0 = 5 */
+} ghtier_activation_offload_options_t;
+
+typedef struct ghtier_activation_offload_statistics_t {
+  size_t struct_size; /**< sizeof(ghtier_activation_offload_statistics_t) */
+  uint64_t saves;
+  uint64_t deduplicated_saves; /**< saves of a storage already saved and still held: no second copy */
+  uint64_t offloaded_bytes;
+  uint64_t restored_bytes;
+  uint64_t live_handles;
+  uint64_t arena_bytes;
+  uint64_t arena_used_bytes;
+  uint64_t arena_peak_bytes;
+  uint64_t min_offload_bytes; /**< the threshold in force */
+} ghtier_activation_offload_statistics_t;
+
+/** Creates an offloader on the runtime's GPU (with a transfer engine of default options), reserving the host
+ *  arena (pinned, on the GPU's host NUMA node). Errors: host_arena_bytes 0 (INVALID_ARGUMENT), an offline runtime
+ *  (UNSUPPORTED), an arena that cannot be reserved (OUT_OF_BUDGET / OUT_OF_MEMORY). *offloader is NULL on
+ *  failure. */
+ghtier_status_t ghtier_activation_offloader_create(ghtier_runtime_t* runtime,
+                                                   const ghtier_activation_offload_options_t* options,
+                                                   ghtier_activation_offloader_t** offloader);
+/** Waits for the copies that touch the arena, then frees it and every restore buffer the offloader
+ *  allocated. NULL is a no-op. */
+ghtier_status_t ghtier_activation_offloader_destroy(ghtier_activation_offloader_t* offloader);
+/** Later saves belong to `layer` (ghtier_activation_offloader_prefetch_layer brings them back together). */
+ghtier_status_t ghtier_activation_offloader_begin_layer(ghtier_activation_offloader_t* offloader, uint64_t layer);
+/** Later saves belong to no layer. */
+ghtier_status_t ghtier_activation_offloader_end_layer(ghtier_activation_offloader_t* offloader);
+/** Queues a background D2H of [ptr, ptr + bytes) after the work on `stream` so far; *handle receives its
+ *  handle. Keep the device memory unchanged until ..._device_released says 1. A save of the same ptr and
+ *  bytes while an earlier one is held returns the same handle (release each save). A full arena is
+ *  GHTIER_ERROR_OUT_OF_BUDGET naming the arena's size; nothing was queued. */
+ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* offloader, const void* ptr,
+                                                 size_t bytes, void* stream, uint64_t* handle);
+/** *released = 1 once the D2H has finished (the device memory may be reused), else 0. Never blocks. */
+ghtier_status_t ghtier_activation_offloader_device_released(ghtier_activation_offloader_t* offloader,
+                                                            uint64_t handle, int* released);
+/** Queues the urgent H2D into device_dst (the caller's device memory), or with NULL into a buffer the
+ *  offloader allocates (freed at release). Already prefetched: a no-op. */
+ghtier_status_t ghtier_activation_offloader_prefetch(ghtier_activation_offloader_t* offloader, uint64_t handle,
+                                                     void* device_dst);
+/** Prefetches every live, not yet prefetched handle of `layer` into offloader-allocated buffers; *queued
+ *  (may be NULL) receives how many. */
+ghtier_status_t ghtier_activation_offloader_prefetch_layer(ghtier_activation_offloader_t* offloader, uint64_t layer,
+                                                           size_t* queued);
+/** Makes `stream` wait for the handle's bytes (no host sync) and gives their device pointer (valid until
+ *  release). Prefetches first if needed. */
+ghtier_status_t ghtier_activation_offloader_restore(ghtier_activation_offloader_t* offloader, uint64_t handle,
+                                                    void* stream, void** device_ptr);
+/** Drops one save of the handle; the last one returns its arena block once no copy touches it. */
+ghtier_status_t ghtier_activation_offloader_release(ghtier_activation_offloader_t* offloader, uint64_t handle);
+/** Fills *statistics (its struct_size must be set). */
+ghtier_status_t ghtier_activation_offloader_get_statistics(ghtier_activation_offloader_t* offloader,
+                                                           ghtier_activation_offload_statistics_t* statistics);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GHTIER_GHTIER_WORKLOADS_H */

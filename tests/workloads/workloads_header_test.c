@@ -1,0 +1,30 @@
+/* Compiled as C11 with -pedantic: ghtier_workloads.h needs no C++ and no CUDA headers, and every function it
+ * declares links. */
+#include <stdio.h>
+
+#include "ghtier/ghtier_workloads.h"
+
+int main(void) {
+  void (*const surface[])(void) = {
+    (void (*)(void))ghtier_activation_plan,
+    (void (*)(void))ghtier_activation_offloader_create,
+    (void (*)(void))ghtier_activation_offloader_destroy,
+    (void (*)(void))ghtier_activation_offloader_begin_layer,
+    (void (*)(void))ghtier_activation_offloader_end_layer,
+    (void (*)(void))ghtier_activation_offloader_save,
+    (void (*)(void))ghtier_activation_offloader_device_released,
+    (void (*)(void))ghtier_activation_offloader_prefetch,
+    (void (*)(void))ghtier_activation_offloader_prefetch_layer,
+    (void (*)(void))ghtier_activation_offloader_restore,
+    (void (*)(void))ghtier_activation_offloader_release,
+    (void (*)(void))ghtier_activation_offloader_get_statistics,
+  };
+  for (size_t i = 0; i < sizeof surface / sizeof surface[0]; ++i) {
+    if (surface[i] == NULL) {
+      printf("function %zu missing\n", i);
+      return 1;
+    }
+  }
+  if (GHTIER_LAYER_KEEP != 0 || GHTIER_LAYER_OFFLOAD != 1 || GHTIER_LAYER_RECOMPUTE != 2) return 1;
+  return ghtier_activation_offloader_destroy(NULL) == GHTIER_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,143 @@
+// Parsing of `ghtier plan activations`.
+#include "plan_options.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "cli_options.hpp"
+#include "ghtier/error.hpp"
+#include "ghtier/platform.hpp"
+
+namespace ghtier::tools {
+
+namespace {
+
+double parse_number(std::string_view text, std::string_view flag, bool allow_zero) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || !std::isfinite(value) || value < 0 || (!allow_zero && value == 0)) {
+    throw UsageError(fmt::format("{} expects a {} number, got '{}'", flag, allow_zero ? "non-negative" : "positive",
+                                 text));
+  }
+  return value;
+}
+
+void check_profile(std::string_view name) {
+  try {
+    (void)platform_profile(name);
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("--profile: {}", e.what()));
+  }
+}
+
+}  // namespace
+
+PlanActivationsOptions parse_plan_activations(std::span<const std::string_view> args) {
+  PlanActivationsOptions options;
+  std::set<std::string, std::less<>> seen;
+  bool shape_given = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view flag = args[i];
+    std::optional<std::string_view> value;
+    if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    if (!flag.starts_with("--")) {
+      throw UsageError(fmt::format("unexpected argument '{}' for 'ghtier plan activations'", flag));
+    }
+    if (!seen.insert(std::string(flag)).second) throw UsageError(fmt::format("{} given twice", flag));
+    if (flag == "--json") {
+      if (value) throw UsageError(fmt::format("--json takes no value, got '{}'", *value));
+      options.json = true;
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= args.size() || args[i + 1].starts_with("--")) throw UsageError(fmt::format("{} needs a value", flag));
+      value = args[++i];
+    }
+    if (value->empty()) throw UsageError(fmt::format("{} needs a value, got an empty one", flag));
+    if (flag == "--profile") {
+      check_profile(*value);
+      options.profile = std::string(*value);
+    } else if (flag == "--link") {
+      options.link_file = std::string(*value);
+    } else if (flag == "--layers") {
+      const double layers = parse_number(*value, flag, false);
+      if (layers != std::floor(layers) || layers > 100000) {
+        throw UsageError(fmt::format("--layers expects a whole number of layers, got '{}'", *value));
+      }
+      options.layers = static_cast<std::size_t>(layers);
+      shape_given = true;
+    } else if (flag == "--forward-ms") {
+      options.forward_ms = parse_number(*value, flag, true);
+      shape_given = true;
+    } else if (flag == "--backward-ms") {
+      options.backward_ms = parse_number(*value, flag, true);
+      shape_given = true;
+    } else if (flag == "--activations-gib") {
+      options.activations_gib = parse_number(*value, flag, true);
+      shape_given = true;
+    } else if (flag == "--input-mib") {
+      options.input_mib = parse_number(*value, flag, true);
+      shape_given = true;
+    } else if (flag == "--layer-file") {
+      options.layer_file = std::string(*value);
+    } else if (flag == "--budget") {
+      if (*value == "checkpoint") options.budget = ActivationBudgetKind::checkpoint;
+      else if (*value == "half") options.budget = ActivationBudgetKind::half_keep;
+      else if (*value == "unlimited") options.budget = ActivationBudgetKind::unlimited;
+      else throw UsageError(fmt::format("--budget expects checkpoint, half or unlimited (or use --budget-gib), got '{}'", *value));
+    } else if (flag == "--budget-gib") {
+      options.budget = ActivationBudgetKind::bytes;
+      options.budget_gib = parse_number(*value, flag, true);
+    } else if (flag == "--host-budget-gib") {
+      options.host_budget_gib = parse_number(*value, flag, true);
+    } else {
+      throw UsageError(fmt::format("unknown flag '{}' for 'ghtier plan activations' (see ghtier help plan)", flag));
+    }
+  }
+  if (seen.count("--budget") && seen.count("--budget-gib")) {
+    throw UsageError("--budget and --budget-gib both set the device budget; give one of them");
+  }
+  if (options.layer_file && shape_given) {
+    throw UsageError("--layer-file gives every layer's profile; it cannot be combined with --layers, --forward-ms, "
+                     "--backward-ms, --activations-gib or --input-mib");
+  }
+  return options;
+}
+
+std::string plan_usage_text() {
+  return "Usage: ghtier plan activations [FLAGS]\n"
+         "\n"
+         "Plans activation offload for training: per layer keep / offload / recompute, and how many layers ahead\n"
+         "the backward pass prefetches, for the shortest predicted step within a device budget. No GPU needed.\n"
+         "\n"
+         "  --profile NAME        the platform's link figures (default gh200; x86-h100-pcie, x86-h100-hmm)\n"
+         "  --link FILE           a link model saved by `ghtier info --calibrate --save FILE` instead\n"
+         "  --layers N            layers of the model (default 16)\n"
+         "  --forward-ms MS       the whole forward pass, shared evenly by the layers (default 92)\n"
+         "  --backward-ms MS      the whole backward pass (default 165)\n"
+         "  --activations-gib G   distinct activation bytes of one step (default 22)\n"
+         "  --input-mib M         one layer's input, what a recomputed layer keeps (default 64)\n"
+         "  --layer-file FILE     one line per layer: forward_ms backward_ms activation_mib input_mib\n"
+         "                        ('#' starts a comment), instead of the five flags above\n"
+         "  --budget KIND         device budget for activations: checkpoint (what checkpointing every layer\n"
+         "                        needs; the default), half (half of keeping everything), unlimited\n"
+         "  --budget-gib G        device budget for activations in GiB\n"
+         "  --host-budget-gib G   host memory for offloaded activations (default unlimited)\n"
+         "  --json                print the plan as JSON\n"
+         "\n"
+         "The defaults are the reference model's step measured on an H200 (0.95 B Llama shape, batch 4 x 4096).\n"
+         "\n"
+         "Exit status:\n"
+         "  0  done (also when no plan fits: the text says so)\n"
+         "  1  bad arguments (the message names the argument)\n"
+         "  3  a --link or --layer-file that cannot be read\n";
+}
+
+}  // namespace ghtier::tools
