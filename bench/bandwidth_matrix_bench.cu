@@ -114,7 +114,7 @@ class MatrixCaseRunner {
         buffers_(matrix_buffers(options.device, matrix_buffer_bytes(options.quick))),
         stream_(make_stream()) {
     if (c.bytes % sizeof(uint4) != 0 || static_cast<std::size_t>(transfers_) * c.bytes > buffers_.bytes()) {
-      throw Error(ErrorCode::internal, "bandwidth_matrix: case size does not fit the shared buffers");
+      throw_error(ErrorCode::internal, "bandwidth_matrix: case size does not fit the shared buffers");
     }
     int sm_count = 0;
     GHTIER_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device_));

@@ -171,7 +171,7 @@ double raw_copy_seconds(void* dst, const void* src, std::size_t bytes, cudaStrea
 void expect_completed(const CompletionToken& token) {
   const TransferStatus status = token.wait();
   if (status != TransferStatus::completed) {
-    throw Error(ErrorCode::internal, fmt::format("a benchmark transfer ended {}: {}", to_string(status),
+    throw_error(ErrorCode::internal, fmt::format("a benchmark transfer ended {}: {}", to_string(status),
                                                  token.error() ? token.error()->what() : ""));
   }
 }

@@ -36,7 +36,7 @@ MatrixBuffers::~MatrixBuffers() = default;
 
 char* MatrixBuffers::buffer(MatrixTier tier, int index) {
   if (index < 0 || index > 1) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("MatrixBuffers::buffer: index must be 0 or 1, got {}", index));
+    throw_error(ErrorCode::invalid_argument, fmt::format("MatrixBuffers::buffer: index must be 0 or 1, got {}", index));
   }
   Owned& slot = buffers_[static_cast<std::size_t>(tier)][static_cast<std::size_t>(index)];
   if (slot) return slot.get();

@@ -16,7 +16,7 @@
 namespace {
 
 void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw ghtier::Error(ghtier::ErrorCode::cuda_error, std::string(what) + ": " + cudaGetErrorString(status));
+  if (status != cudaSuccess) ghtier::throw_error(ghtier::ErrorCode::cuda_error, std::string(what) + ": " + cudaGetErrorString(status));
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ int main(int, char**) {
     ghtier::TransferEngine engine(runtime.platform(), runtime.device(), &runtime);  // one per GPU
     ghtier::CompletionToken done = engine.submit(ghtier::CopyRequest{
         .dst = staging.data(), .src = kv.data(), .bytes = 1ull << 30, .priority = ghtier::TransferPriority::urgent});
-    if (done.wait() != ghtier::TransferStatus::completed) throw *done.error();  // or done.make_stream_wait(s)
+    if (done.wait() != ghtier::TransferStatus::completed) ghtier::throw_error(*done.error());  // or make_stream_wait
     // --- end of the README's code ---
 
     std::vector<unsigned char> tail(4096);

@@ -67,7 +67,7 @@ int run_info(const InfoOptions& options, std::ostream& out, std::ostream& err) {
       platform.link = load_link_model(*options.link_file);
     } catch (const Error& e) {
       // The parser's message gives the offset, not the file: name it.
-      throw Error(e.code(), fmt::format("--link {}: {}", *options.link_file, e.what()), e.cuda_status());
+      throw_error(e.code(), fmt::format("--link {}: {}", *options.link_file, e.what()), e.cuda_status());
     }
   }
 

@@ -24,7 +24,7 @@ std::size_t to_bytes(double units, double unit) { return static_cast<std::size_t
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw Error(ErrorCode::io_error, fmt::format("cannot read the layer file '{}'", path));
+  if (!in) throw_error(ErrorCode::io_error, fmt::format("cannot read the layer file '{}'", path));
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
@@ -46,19 +46,19 @@ std::vector<LayerProfile> parse_layer_profile(std::string_view text) {
     if (count == 0 && !(fields.clear(), fields >> rest)) continue;  // blank or comment
     fields.clear();
     if (count != 4 || (fields >> rest)) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("layer file line {}: expected four numbers (forward_ms backward_ms activation_mib "
                               "input_mib), got '{}'", number, line));
     }
     for (double v : values) {
       if (!std::isfinite(v) || v < 0) {
-        throw Error(ErrorCode::invalid_argument,
+        throw_error(ErrorCode::invalid_argument,
                     fmt::format("layer file line {}: values must be finite and >= 0, got '{}'", number, line));
       }
     }
     layers.push_back({values[0] * 1e-3, values[1] * 1e-3, to_bytes(values[2], mib), to_bytes(values[3], mib)});
   }
-  if (layers.empty()) throw Error(ErrorCode::invalid_argument, "layer file: no layers in it");
+  if (layers.empty()) throw_error(ErrorCode::invalid_argument, "layer file: no layers in it");
   return layers;
 }
 

@@ -56,7 +56,7 @@ class CompletionToken {
   [[nodiscard]] std::optional<Error> error() const;
   /// Bytes the request moves.
   [[nodiscard]] std::size_t bytes() const;
-  /// Lets go of the request's result; later calls on this token throw Error(invalid_argument). For a
+  /// Lets go of the request's result; later calls on this token throw_error(invalid_argument). For a
   /// captured request the graph keeps its completion event (released when the graph, every executable
   /// graph made from it and the token are gone; never reused by another request). Throws
   /// Error(invalid_argument) if the token is already empty.

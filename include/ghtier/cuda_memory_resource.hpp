@@ -92,7 +92,7 @@ class AccessCheckedResource {
   void check(const Platform& platform) const {
     if (mode_has_property<Property>(platform, resource_->mode())) return;
     const bool device = std::same_as<Property, cuda::mr::device_accessible>;
-    throw Error(ErrorCode::unsupported,
+    throw_error(ErrorCode::unsupported,
                 std::string("AccessCheckedResource: ") + std::string(to_string(resource_->mode())) + " memory is not " +
                     (device ? "device" : "host") + "-accessible on a " +
                     std::string(to_string(platform.platform_class)) + " platform (host access " +

@@ -1,8 +1,10 @@
-// ghtier::Error: the one exception type of the library, with a code that the C API maps to a status.
+// ghtier::Error: what every failure of the library carries (a code that the C API maps to a status), and the
+// exception types that carry it: each is an Error and exactly one standard exception.
 #pragma once
 
 #include <exception>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -24,18 +26,26 @@ enum class ErrorCode : int {
 /// Name of a code, e.g. "out_of_budget".
 [[nodiscard]] std::string_view to_string(ErrorCode code) noexcept;
 
-/// Thrown by every ghtier operation that fails. what() says which call failed, with which argument,
-/// and (for CUDA failures) CUDA's own text. Failures to get memory (out_of_memory, out_of_budget) are
-/// thrown as OutOfMemoryError / OutOfBudgetError, which are also std::bad_alloc: throw through
-/// throw_error() (or make_error()) so the code picks the type.
-class Error : public std::exception {
+/// What every ghtier failure carries: a code, a message that says which call failed with which argument
+/// (and, for CUDA failures, CUDA's own text), and CUDA's status. Every exception ghtier throws derives from
+/// Error AND from exactly one standard exception (so `catch (const std::exception&)` sees each of them):
+/// OutOfMemoryError and OutOfBudgetError are also std::bad_alloc, every other code is a RuntimeError (a
+/// std::runtime_error). Catch `const ghtier::Error&` for the code. Error itself is a value (kept in tokens,
+/// copied into reports); it is never thrown: ghtier throws through throw_error(), which picks the type.
+class Error {
  public:
   Error(ErrorCode code, std::string message, int cuda_status = 0);
+  virtual ~Error() = default;
+  Error(const Error&) = default;
+  Error(Error&&) noexcept = default;
+  Error& operator=(const Error&) = default;
+  Error& operator=(Error&&) noexcept = default;
 
   [[nodiscard]] ErrorCode code() const noexcept { return code_; }
   /// CUDA's cudaError_t value when the failure came from CUDA, else 0.
   [[nodiscard]] int cuda_status() const noexcept { return cuda_status_; }
-  [[nodiscard]] const char* what() const noexcept override { return message_.c_str(); }
+  /// The message (the same text as the standard exception's what()).
+  [[nodiscard]] const char* what() const noexcept { return message_.c_str(); }
 
  private:
   ErrorCode code_;
@@ -43,10 +53,15 @@ class Error : public std::exception {
   std::string message_;
 };
 
-/// An Error with code out_of_memory that is also a std::bad_alloc, so generic code that reacts to a failed
-/// allocation (`catch (const std::bad_alloc&)`) sees it. It holds two std::exception bases (Error's and
-/// std::bad_alloc's), so `catch (const std::exception&)` alone does NOT catch it: catch ghtier::Error (or
-/// std::bad_alloc) before std::exception, or end with `catch (...)`.
+/// Every failure except the memory ones: an Error that is also a std::runtime_error.
+class RuntimeError final : public Error, public std::runtime_error {
+ public:
+  RuntimeError(ErrorCode code, std::string message, int cuda_status = 0);
+  [[nodiscard]] const char* what() const noexcept override { return Error::what(); }
+};
+
+/// An Error with code out_of_memory (CUDA or the OS could not provide the memory) that is also a
+/// std::bad_alloc, so generic code that reacts to a failed allocation (`catch (const std::bad_alloc&)`) sees it.
 class OutOfMemoryError final : public Error, public std::bad_alloc {
  public:
   explicit OutOfMemoryError(std::string message, int cuda_status = 0);
@@ -54,14 +69,14 @@ class OutOfMemoryError final : public Error, public std::bad_alloc {
 };
 
 /// An Error with code out_of_budget (a ghtier byte budget refused the allocation) that is also a
-/// std::bad_alloc; the same caveat about `catch (const std::exception&)` as OutOfMemoryError.
+/// std::bad_alloc.
 class OutOfBudgetError final : public Error, public std::bad_alloc {
  public:
   explicit OutOfBudgetError(std::string message);
   [[nodiscard]] const char* what() const noexcept override { return Error::what(); }
 };
 
-/// Throws the type that `code` calls for: OutOfMemoryError, OutOfBudgetError, else Error.
+/// Throws the type that `code` calls for: OutOfMemoryError, OutOfBudgetError, else RuntimeError.
 [[noreturn]] void throw_error(ErrorCode code, std::string message, int cuda_status = 0);
 /// Throws a copy of `error` as the type its code calls for (for errors kept by value and raised later).
 [[noreturn]] void throw_error(const Error& error);

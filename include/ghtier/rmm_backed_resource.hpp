@@ -38,9 +38,9 @@ class RmmBackedResource final : public MemoryResource {
 
  private:
   void* do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream, bool synchronous) override {
-    if (bytes == 0) throw Error(ErrorCode::invalid_argument, "RmmBackedResource: cannot allocate 0 bytes");
+    if (bytes == 0) throw_error(ErrorCode::invalid_argument, "RmmBackedResource: cannot allocate 0 bytes");
     if (!std::has_single_bit(alignment) || alignment > max_alignment) {
-      throw Error(ErrorCode::invalid_argument, "RmmBackedResource: alignment " + std::to_string(alignment) +
+      throw_error(ErrorCode::invalid_argument, "RmmBackedResource: alignment " + std::to_string(alignment) +
                                                    " is not a power of two of at most 256 (RMM's guarantee)");
     }
     try {
@@ -50,13 +50,13 @@ class RmmBackedResource final : public MemoryResource {
     } catch (const Error&) {
       throw;
     } catch (const rmm::out_of_memory& e) {
-      throw Error(ErrorCode::out_of_memory, std::string("RmmBackedResource: ") + e.what());
+      throw_error(ErrorCode::out_of_memory, std::string("RmmBackedResource: ") + e.what());
     } catch (const rmm::cuda_error& e) {
-      throw Error(ErrorCode::cuda_error, std::string("RmmBackedResource: ") + e.what());
+      throw_error(ErrorCode::cuda_error, std::string("RmmBackedResource: ") + e.what());
     } catch (const std::bad_alloc& e) {
-      throw Error(ErrorCode::out_of_memory, std::string("RmmBackedResource: ") + e.what());
+      throw_error(ErrorCode::out_of_memory, std::string("RmmBackedResource: ") + e.what());
     } catch (const std::exception& e) {
-      throw Error(ErrorCode::internal, std::string("RmmBackedResource: ") + e.what());
+      throw_error(ErrorCode::internal, std::string("RmmBackedResource: ") + e.what());
     }
   }
 

@@ -37,7 +37,7 @@ struct RuntimeOptions {
   int device = 0;
   /// Non-empty: an *offline* runtime on a built-in profile ("gh200", "x86-h100-hmm", "x86-h100-pcie") that
   /// touches no GPU (it works without one): resolve(), budgets and statistics work, while allocate,
-  /// prefetch, advise, residency and relocate throw Error(unsupported). For trying policies, in tests and
+  /// prefetch, advise, residency and relocate throw_error(unsupported). For trying policies, in tests and
   /// through the C API.
   std::string assumed_profile;
   /// The tier policy; null = SpillPolicy.
@@ -55,7 +55,7 @@ struct RuntimeOptions {
 
 /// Upstream resources a caller provides instead of the ones the runtime would create (tests, embedding
 /// ghtier in a program with its own allocators). Each must hand out memory of its member's mode; a null
-/// one makes that mode unavailable (allocations in it throw Error(unsupported)).
+/// one makes that mode unavailable (allocations in it throw_error(unsupported)).
 struct RuntimeResources {
   std::shared_ptr<MemoryResource> device;
   std::shared_ptr<MemoryResource> pinned_host;

@@ -32,7 +32,7 @@ std::shared_ptr<COffloader> get_offloader(ghtier_activation_offloader_t* handle)
 
 template <typename T>
 void require(T* p, const char* what) {
-  if (p == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
+  if (p == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
 }
 
 std::size_t budget_or_unlimited(std::size_t bytes) {
@@ -57,7 +57,7 @@ ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime, const ghtier_a
     require(actions, "actions");
     check_output(result, "ghtier_activation_plan_result_t* result");
     if (r.layers == nullptr || r.num_layers == 0) {
-      throw Error(ErrorCode::invalid_argument, "request->layers is NULL or request->num_layers is 0");
+      throw_error(ErrorCode::invalid_argument, "request->layers is NULL or request->num_layers is 0");
     }
     ActivationPlanRequest plan_request;
     const bool link_given = r.h2d_gbps != 0 || r.d2h_gbps != 0 || r.latency_us != 0;
@@ -109,17 +109,17 @@ ghtier_status_t ghtier_activation_offloader_create(ghtier_runtime_t* runtime,
         read_versioned(options, ghtier_activation_offload_options_t{}, sizeof(std::size_t) * 2,
                        "ghtier_activation_offload_options_t* options");
     if (o.host_arena_bytes == 0) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   "options->host_arena_bytes is 0: give the host budget for offloaded activations");
     }
     if (!(o.min_copy_microseconds >= 0) || !std::isfinite(o.min_copy_microseconds)) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("options->min_copy_microseconds = {}: must be a finite number >= 0", o.min_copy_microseconds));
     }
     auto c = std::make_shared<COffloader>();
     c->runtime = shared_runtime_of(runtime);
     if (c->runtime->offline()) {
-      throw Error(ErrorCode::unsupported,
+      throw_error(ErrorCode::unsupported,
                   "runtime is offline (created with an assumed_profile): the activation offloader needs a GPU");
     }
     c->engine = std::make_unique<TransferEngine>(c->runtime->platform(), c->runtime->device(), c->runtime.get());
@@ -152,7 +152,7 @@ ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* 
   return guarded("ghtier_activation_offloader_save", [&] {
     require(handle, "handle");
     require(ptr, "ptr");
-    if (bytes == 0) throw Error(ErrorCode::invalid_argument, "bytes is 0: nothing to save");
+    if (bytes == 0) throw_error(ErrorCode::invalid_argument, "bytes is 0: nothing to save");
     *handle = get_offloader(offloader)->offloader->save(ptr, bytes, static_cast<cudaStream_t>(stream));
   });
 }

@@ -55,7 +55,7 @@ constexpr std::size_t bitpacked_minimum = sizeof(ghtier_bitpacked_column_t);
 cudaStream_t to_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
 
 void require(const void* p, const char* name) {
-  if (p == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{} is NULL", name));
+  if (p == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", name));
 }
 
 ghtier::ColumnType to_type(std::int32_t type, const char* name) {
@@ -66,7 +66,7 @@ ghtier::ColumnType to_type(std::int32_t type, const char* name) {
     case GHTIER_COLUMN_FLOAT64: return ghtier::ColumnType::float64;
     default: break;
   }
-  throw Error(
+  throw_error(
       ErrorCode::invalid_argument,
       fmt::format("{} is {}, not a ghtier_column_type_t (GHTIER_COLUMN_INT32 .. GHTIER_COLUMN_FLOAT64)", name, type));
 }
@@ -74,7 +74,7 @@ ghtier::ColumnType to_type(std::int32_t type, const char* name) {
 ghtier::ColumnView to_view(const ghtier_column_t* column, const char* name) {
   const ghtier_column_t in = ghtier::capi::read_versioned(column, ghtier_column_t{}, column_minimum, name);
   if (in.reserved != 0)
-    throw Error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
   return ghtier::ColumnView{in.data, in.rows, to_type(in.type, fmt::format("{}->type", name).c_str())};
 }
 
@@ -83,7 +83,7 @@ std::optional<ghtier::RangeFilter> to_filter(const ghtier_range_filter_t* filter
   ghtier_range_filter_t defaults{};
   const ghtier_range_filter_t in = ghtier::capi::read_versioned(filter, defaults, filter_minimum, "filter");
   if (in.float_bounds != 0 && in.float_bounds != 1) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("filter->float_bounds is {}, not 0 or 1", in.float_bounds));
+    throw_error(ErrorCode::invalid_argument, fmt::format("filter->float_bounds is {}, not 0 or 1", in.float_bounds));
   }
   ghtier::RangeFilter out;
   if (in.column != nullptr) out.column = to_view(in.column, "filter->column");
@@ -123,7 +123,7 @@ ghtier::BitpackedColumnView to_view(const ghtier_bitpacked_column_t* column, con
   const ghtier_bitpacked_column_t in =
       ghtier::capi::read_versioned(column, ghtier_bitpacked_column_t{}, bitpacked_minimum, name);
   if (in.reserved != 0)
-    throw Error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}->reserved is {}: must be 0", name, in.reserved));
   ghtier::BitpackedColumnView view;
   view.value_type = to_type(in.value_type, fmt::format("{}->value_type", name).c_str());
   view.rows = in.rows;
@@ -135,7 +135,7 @@ ghtier::BitpackedColumnView to_view(const ghtier_bitpacked_column_t* column, con
 
 ghtier::JoinPairsOutput to_pairs(ghtier_join_pair_t* pairs, std::uint64_t capacity) {
   if (pairs == nullptr && capacity > 0) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("pairs is NULL with pairs_capacity {}", capacity));
+    throw_error(ErrorCode::invalid_argument, fmt::format("pairs is NULL with pairs_capacity {}", capacity));
   }
   return ghtier::JoinPairsOutput{reinterpret_cast<ghtier::JoinPair*>(pairs), pairs == nullptr ? 0 : capacity};
 }
@@ -143,7 +143,7 @@ ghtier::JoinPairsOutput to_pairs(ghtier_join_pair_t* pairs, std::uint64_t capaci
 // Calls fn(std::span<const T>) with the values typed as `type` (integer types only).
 template <typename Fn>
 void with_integer_values(const void* values, ghtier_column_type_t type, std::uint64_t rows, Fn&& fn) {
-  if (values == nullptr && rows > 0) throw Error(ErrorCode::invalid_argument, "values is NULL");
+  if (values == nullptr && rows > 0) throw_error(ErrorCode::invalid_argument, "values is NULL");
   switch (to_type(type, "type")) {
     case ghtier::ColumnType::int32:
       fn(std::span<const std::int32_t>(static_cast<const std::int32_t*>(values), rows));
@@ -153,7 +153,7 @@ void with_integer_values(const void* values, ghtier_column_type_t type, std::uin
       return;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument, "type: bit-packed columns hold GHTIER_COLUMN_INT32 or GHTIER_COLUMN_INT64");
+  throw_error(ErrorCode::invalid_argument, "type: bit-packed columns hold GHTIER_COLUMN_INT32 or GHTIER_COLUMN_INT64");
 }
 
 }  // namespace
@@ -273,8 +273,8 @@ ghtier_status_t ghtier_bitpacked_pack(const void* values, ghtier_column_type_t t
                                       uint64_t word_capacity, ghtier_bitpacked_column_t* column) {
   return ghtier::capi::guarded("ghtier_bitpacked_pack", [&] {
     ghtier::capi::check_output(column, "column");
-    if (blocks == nullptr && block_capacity > 0) throw Error(ErrorCode::invalid_argument, "blocks is NULL");
-    if (words == nullptr && word_capacity > 0) throw Error(ErrorCode::invalid_argument, "words is NULL");
+    if (blocks == nullptr && block_capacity > 0) throw_error(ErrorCode::invalid_argument, "blocks is NULL");
+    if (words == nullptr && word_capacity > 0) throw_error(ErrorCode::invalid_argument, "words is NULL");
     with_integer_values(values, type, rows, [&](auto span) {
       const ghtier::BitpackPlan plan = ghtier::plan_bitpack(span);
       const ghtier::BitpackedColumnView view = ghtier::bitpack_into(
@@ -299,7 +299,7 @@ ghtier_status_t ghtier_bitpacked_validate(const ghtier_bitpacked_column_t* colum
 ghtier_status_t ghtier_bitpacked_unpack(const ghtier_bitpacked_column_t* column, void* out, uint64_t rows) {
   return ghtier::capi::guarded("ghtier_bitpacked_unpack", [&] {
     const ghtier::BitpackedColumnView view = to_view(column, "column");
-    if (out == nullptr && rows > 0) throw Error(ErrorCode::invalid_argument, "out is NULL");
+    if (out == nullptr && rows > 0) throw_error(ErrorCode::invalid_argument, "out is NULL");
     if (view.value_type == ghtier::ColumnType::int64) {
       ghtier::unpack(view, std::span(static_cast<std::int64_t*>(out), rows));
     } else {

@@ -41,7 +41,7 @@ std::shared_ptr<CompletionToken> get_token(ghtier_token_t* handle) {
 
 template <typename T>
 void require_output(T* out, const char* what) {
-  if (out == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
+  if (out == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
 }
 
 TransferEngineOptions to_engine_options(const ghtier_engine_options_t* in) {
@@ -60,14 +60,14 @@ TransferEngineOptions to_engine_options(const ghtier_engine_options_t* in) {
     case GHTIER_BATCH_COPY_ENGINE: options.batch_mechanism = BatchMechanism::copy_engine; break;
     case GHTIER_BATCH_SM_KERNEL: options.batch_mechanism = BatchMechanism::sm_kernel; break;
     default:
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("options->batch_mechanism = {} is not a ghtier_batch_mechanism_t (AUTOMATIC, "
                               "COPY_ENGINE or SM_KERNEL)",
                               o.batch_mechanism));
   }
   options.use_batch_api = o.disable_batch_api == 0;
   if (o.reserved != 0) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("options->reserved = {}: must be 0", o.reserved));
+    throw_error(ErrorCode::invalid_argument, fmt::format("options->reserved = {}: must be 0", o.reserved));
   }
   validate(options);
   return options;
@@ -91,24 +91,24 @@ Submission to_submission(const ghtier_transfer_options_t* in, TransferPriority d
     case GHTIER_PRIORITY_URGENT: s.priority = TransferPriority::urgent; break;
     case GHTIER_PRIORITY_BACKGROUND: s.priority = TransferPriority::background; break;
     default:
-      throw Error(
+      throw_error(
           ErrorCode::invalid_argument,
           fmt::format("options->priority = {} is not a ghtier_priority_t (DEFAULT, URGENT or BACKGROUND)", o.priority));
   }
   if (o.reserved != 0) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("options->reserved = {}: must be 0", o.reserved));
+    throw_error(ErrorCode::invalid_argument, fmt::format("options->reserved = {}: must be 0", o.reserved));
   }
   constexpr std::size_t absurd = std::size_t{1} << 20;  // more dependencies than any real request has
   if (o.num_wait_streams > 0 && o.wait_streams == nullptr) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("options->wait_streams is NULL with num_wait_streams = {}", o.num_wait_streams));
   }
   if (o.num_wait_events > 0 && o.wait_events == nullptr) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("options->wait_events is NULL with num_wait_events = {}", o.num_wait_events));
   }
   if (o.num_wait_streams > absurd || o.num_wait_events > absurd) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("options->num_wait_streams = {} / num_wait_events = {}: absurd", o.num_wait_streams,
                             o.num_wait_events));
   }
@@ -119,7 +119,7 @@ Submission to_submission(const ghtier_transfer_options_t* in, TransferPriority d
   }
   for (std::size_t i = 0; i < o.num_wait_events; ++i) {
     if (o.wait_events[i] == nullptr) {
-      throw Error(ErrorCode::invalid_argument, fmt::format("options->wait_events[{}] is NULL", i));
+      throw_error(ErrorCode::invalid_argument, fmt::format("options->wait_events[{}] is NULL", i));
     }
     s.wait_on.events.push_back(static_cast<cudaEvent_t>(o.wait_events[i]));
   }
@@ -181,7 +181,7 @@ ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_eng
     auto c = std::make_shared<capi::CEngine>();
     c->runtime = capi::shared_runtime_of(runtime);
     if (c->runtime->offline()) {
-      throw Error(ErrorCode::unsupported,
+      throw_error(ErrorCode::unsupported,
                   "runtime is offline (created with an assumed_profile): a transfer engine needs a GPU");
     }
     // Over the runtime: registered with it, so that ghtier_runtime_destroy waits for this engine's copies.
@@ -205,8 +205,8 @@ ghtier_status_t ghtier_engine_copy(ghtier_engine_t* engine, void* dst, const voi
     using namespace ghtier;
     capi::require_output(token, "token");
     *token = nullptr;
-    if (dst == nullptr) throw Error(ErrorCode::invalid_argument, "dst is NULL");
-    if (src == nullptr) throw Error(ErrorCode::invalid_argument, "src is NULL");
+    if (dst == nullptr) throw_error(ErrorCode::invalid_argument, "dst is NULL");
+    if (src == nullptr) throw_error(ErrorCode::invalid_argument, "src is NULL");
     capi::Submission s = capi::to_submission(options, TransferPriority::background);
     auto c = capi::get_engine(engine);
     CopyRequest request;
@@ -227,13 +227,13 @@ ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr,
     using namespace ghtier;
     capi::require_output(token, "token");
     *token = nullptr;
-    if (ptr == nullptr) throw Error(ErrorCode::invalid_argument, "ptr is NULL");
+    if (ptr == nullptr) throw_error(ErrorCode::invalid_argument, "ptr is NULL");
     PrefetchRequest request;
     switch (target) {
       case GHTIER_PREFETCH_DEVICE: request.target = PrefetchTarget::device; break;
       case GHTIER_PREFETCH_HOST: request.target = PrefetchTarget::host; break;
       default:
-        throw Error(
+        throw_error(
             ErrorCode::invalid_argument,
             fmt::format("target = {} is not a ghtier_prefetch_target_t (DEVICE or HOST)", static_cast<int>(target)));
     }
@@ -255,12 +255,12 @@ ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* d
     using namespace ghtier;
     capi::require_output(token, "token");
     *token = nullptr;
-    if (count == 0) throw Error(ErrorCode::invalid_argument, "count is 0: a batch needs at least one copy");
+    if (count == 0) throw_error(ErrorCode::invalid_argument, "count is 0: a batch needs at least one copy");
     if (count > (std::size_t{1} << 32)) {
-      throw Error(ErrorCode::invalid_argument, fmt::format("count = {} copies in one batch is absurd", count));
+      throw_error(ErrorCode::invalid_argument, fmt::format("count = {} copies in one batch is absurd", count));
     }
     if (dsts == nullptr || srcs == nullptr || sizes == nullptr) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("{} is NULL with count = {}",
                               dsts == nullptr ? "dsts" : (srcs == nullptr ? "srcs" : "sizes"), count));
     }
@@ -322,8 +322,8 @@ ghtier_status_t ghtier_token_wait(ghtier_token_t* token, ghtier_transfer_state_t
     const TransferStatus status = t->wait();
     if (state != nullptr) *state = capi::to_state(status);
     if (status == TransferStatus::failed) {
-      if (const auto failure = t->error()) throw *failure;
-      throw Error(ErrorCode::internal, "the transfer failed without an error recorded");
+      if (const auto failure = t->error()) ghtier::throw_error(*failure);
+      throw_error(ErrorCode::internal, "the transfer failed without an error recorded");
     }
   });
 }

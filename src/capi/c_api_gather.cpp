@@ -59,7 +59,7 @@ std::shared_ptr<CRowCache> get_cache(ghtier_row_cache_t* cache) {
 }
 
 void require_output(const void* p, const char* name) {
-  if (p == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, fmt::format("{} is NULL", name));
+  if (p == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, fmt::format("{} is NULL", name));
 }
 
 /// Calls f with the index list typed as index_type says.
@@ -69,7 +69,7 @@ void with_indices(const void* indices, ghtier_index_type_t index_type, F&& f) {
     case GHTIER_INDEX_INT32: f(static_cast<const std::int32_t*>(indices)); return;
     case GHTIER_INDEX_INT64: f(static_cast<const std::int64_t*>(indices)); return;
   }
-  throw ghtier::Error(
+  ghtier::throw_error(
       ghtier::ErrorCode::invalid_argument,
       fmt::format("index_type {} is neither GHTIER_INDEX_INT32 nor GHTIER_INDEX_INT64", static_cast<int>(index_type)));
 }
@@ -160,7 +160,7 @@ ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* t
     *cache = nullptr;
     auto owner = runtime_for_kernels(runtime);
     if (hot_rows == nullptr && hot_count > 0) {
-      throw ghtier::Error(ghtier::ErrorCode::invalid_argument,
+      ghtier::throw_error(ghtier::ErrorCode::invalid_argument,
                           fmt::format("hot_rows is NULL with hot_count {}", hot_count));
     }
     const std::span<const std::int64_t> hot(hot_rows, hot_rows != nullptr ? hot_count : 0);
@@ -179,7 +179,7 @@ ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runti
     require_output(cache, "cache");
     *cache = nullptr;
     auto owner = runtime_for_kernels(runtime);
-    if (frequencies == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "frequencies is NULL");
+    if (frequencies == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "frequencies is NULL");
     const std::span<const std::uint64_t> counts(frequencies, num_rows);
     ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);
     auto c = std::make_shared<CRowCache>(CRowCache{

@@ -28,7 +28,7 @@ bool known_kind(HandleKind kind) noexcept { return std::string_view(kind_name(ki
 std::uint64_t HandleRegistry::add(HandleKind kind, std::shared_ptr<void> object) {
   std::lock_guard lock(mutex_);
   if (next_serial_ > max_serial) {
-    throw Error(ErrorCode::out_of_memory,
+    throw_error(ErrorCode::out_of_memory,
                 fmt::format("no {} handle left: all 2^{} ids of the process were used", kind_name(kind), serial_bits));
   }
   const std::uint64_t id = (static_cast<std::uint64_t>(kind) << serial_bits) | next_serial_;
@@ -38,14 +38,14 @@ std::uint64_t HandleRegistry::add(HandleKind kind, std::shared_ptr<void> object)
 }
 
 void HandleRegistry::check_kind(std::uint64_t id, HandleKind kind, const char* what) const {
-  if (id == 0) throw Error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
+  if (id == 0) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
   const HandleKind actual = kind_of(id);
   if (actual == kind) return;
   if (known_kind(actual)) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("{} = {:#x} is not a live {} handle: it is a {} handle", what,
+    throw_error(ErrorCode::invalid_argument, fmt::format("{} = {:#x} is not a live {} handle: it is a {} handle", what,
                                                          id, kind_name(kind), kind_name(actual)));
   }
-  throw Error(ErrorCode::invalid_argument,
+  throw_error(ErrorCode::invalid_argument,
               fmt::format("{} = {:#x} is not a live {} handle (not made by ghtier)", what, id, kind_name(kind)));
 }
 
@@ -56,7 +56,7 @@ std::shared_ptr<void> HandleRegistry::get(std::uint64_t id, HandleKind kind, con
     const auto it = live_.find(id);
     if (it != live_.end()) return it->second;
   }
-  throw Error(ErrorCode::invalid_argument,
+  throw_error(ErrorCode::invalid_argument,
               fmt::format("{} = {:#x} is not a live {} handle (already destroyed)", what, id, kind_name(kind)));
 }
 
@@ -72,7 +72,7 @@ std::shared_ptr<void> HandleRegistry::remove(std::uint64_t id, HandleKind kind, 
       return object;
     }
   }
-  throw Error(ErrorCode::invalid_argument,
+  throw_error(ErrorCode::invalid_argument,
               fmt::format("{} = {:#x} is not a live {} handle (already destroyed)", what, id, kind_name(kind)));
 }
 

@@ -21,7 +21,7 @@ LogLevel to_log_level(int value) {
     case GHTIER_LOG_OFF: return LogLevel::off;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument,
+  throw_error(ErrorCode::invalid_argument,
               fmt::format("level = {} is not a ghtier_log_level_t (GHTIER_LOG_DEBUG .. GHTIER_LOG_OFF)", value));
 }
 

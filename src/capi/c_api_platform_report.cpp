@@ -18,7 +18,7 @@ namespace {
 
 ghtier::MemoryMode checked_mode(int mode, const char* what) {
   if (mode < GHTIER_MODE_DEVICE || mode > GHTIER_MODE_SYSTEM) {
-    throw ghtier::Error(ghtier::ErrorCode::invalid_argument,
+    ghtier::throw_error(ghtier::ErrorCode::invalid_argument,
                         fmt::format("{} is {}: a ghtier_memory_mode_t (0..3)", what, mode));
   }
   return static_cast<ghtier::MemoryMode>(mode);
@@ -40,7 +40,7 @@ ghtier_status_t ghtier_runtime_get_mode_access(ghtier_runtime_t* runtime, ghtier
   return ghtier::capi::guarded("ghtier_runtime_get_mode_access", [&] {
     const auto rt = ghtier::capi::shared_runtime_of(runtime);
     const ghtier::MemoryMode m = checked_mode(mode, "mode");
-    if (access == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "access is NULL");
+    if (access == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "access is NULL");
     ghtier::capi::check_struct_size<ghtier_mode_access_t>(access->struct_size, sizeof(ghtier_mode_access_t),
                                                            "access");
     const ghtier::ModeAccess a = ghtier::describe_mode(rt->platform(), m);
@@ -64,7 +64,7 @@ ghtier_status_t ghtier_runtime_get_move_mechanism(ghtier_runtime_t* runtime, ght
     const auto rt = ghtier::capi::shared_runtime_of(runtime);
     const ghtier::MemoryMode f = checked_mode(from, "from");
     const ghtier::MemoryMode t = checked_mode(to, "to");
-    if (mechanism == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "mechanism is NULL");
+    if (mechanism == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "mechanism is NULL");
     switch (ghtier::choose_move(rt->platform(), f, t)) {
       case ghtier::MoveMechanism::copy_engine: *mechanism = GHTIER_MOVE_COPY_ENGINE; break;
       case ghtier::MoveMechanism::staged_copy: *mechanism = GHTIER_MOVE_STAGED_COPY; break;

@@ -74,7 +74,7 @@ MemoryMode to_mode(int value, const char* what) {
     case GHTIER_MODE_SYSTEM: return MemoryMode::system;
     default: break;
   }
-  throw Error(
+  throw_error(
       ErrorCode::invalid_argument,
       fmt::format("{} = {} is not a ghtier_memory_mode_t (GHTIER_MODE_DEVICE .. GHTIER_MODE_SYSTEM)", what, value));
 }
@@ -96,7 +96,7 @@ Location to_location(int value, const char* what) {
     case GHTIER_LOCATION_HOST: return Location::host;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument,
+  throw_error(ErrorCode::invalid_argument,
               fmt::format("{} = {} is not a ghtier_location_t (NONE, DEVICE or HOST)", what, value));
 }
 
@@ -118,7 +118,7 @@ BuiltinPolicy to_policy(int value) {
     case GHTIER_POLICY_UNIFIED: return BuiltinPolicy::unified;
     default: break;
   }
-  throw Error(
+  throw_error(
       ErrorCode::invalid_argument,
       fmt::format("policy = {} is not a ghtier_policy_t (GHTIER_POLICY_SPILL .. GHTIER_POLICY_UNIFIED)", value));
 }
@@ -133,7 +133,7 @@ Advice to_advice(int value) {
     case GHTIER_ADVICE_UNSET_ACCESSED_BY: return Advice::unset_accessed_by;
     default: break;
   }
-  throw Error(ErrorCode::invalid_argument,
+  throw_error(ErrorCode::invalid_argument,
               fmt::format("advice = {} is not a ghtier_advice_t (GHTIER_ADVICE_SET_READ_MOSTLY .. "
                           "GHTIER_ADVICE_UNSET_ACCESSED_BY)",
                           value));
@@ -201,7 +201,7 @@ PlacementRequest to_request(const ghtier_placement_request_t* in) {
     case GHTIER_ACCESSOR_CPU: request.accessor = Accessor::cpu; break;
     case GHTIER_ACCESSOR_BOTH: request.accessor = Accessor::both; break;
     default:
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("request->accessor = {} is not a ghtier_accessor_t (GPU, CPU or BOTH)", r.accessor));
   }
   switch (r.frequency) {
@@ -210,12 +210,12 @@ PlacementRequest to_request(const ghtier_placement_request_t* in) {
     case GHTIER_FREQUENCY_COLD: request.frequency = AccessFrequency::cold; break;
     case GHTIER_FREQUENCY_STREAMED_ONCE: request.frequency = AccessFrequency::streamed_once; break;
     default:
-      throw Error(
+      throw_error(
           ErrorCode::invalid_argument,
           fmt::format("request->frequency = {} is not a ghtier_frequency_t (HOT .. STREAMED_ONCE)", r.frequency));
   }
   if ((r.flags & ~GHTIER_REQUEST_READ_MOSTLY) != 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("request->flags = {:#x} has bits that are not GHTIER_REQUEST_* flags", r.flags));
   }
   request.read_mostly = (r.flags & GHTIER_REQUEST_READ_MOSTLY) != 0;
@@ -238,7 +238,7 @@ ghtier_placement_t to_c(const Placement& p) {
 }
 
 void require_output(const void* out, const char* what) {
-  if (out == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{} (an output) is NULL", what));
+  if (out == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} (an output) is NULL", what));
 }
 
 using BufferNode = std::unordered_map<void*, Buffer>::node_type;
@@ -251,23 +251,23 @@ BufferNode take_buffer_node(CRuntime& c, void* ptr) {
     const auto it = c.buffers.find(ptr);
     if (it != c.buffers.end()) return c.buffers.extract(it);
     if (c.closed) {  // the destroy that raced this call freed every allocation, ptr's too
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   "runtime was destroyed by another thread during the call: its allocations were freed");
     }
   }
   if (const auto record = c.runtime->find(ptr)) {
     if (record->base != ptr) {
-      throw Error(
+      throw_error(
           ErrorCode::invalid_argument,
           fmt::format("ptr {} points inside the allocation at {} ({} bytes): pass the pointer ghtier_memory_alloc "
                       "returned",
                       ptr, record->base, record->bytes));
     }
-    throw Error(
+    throw_error(
         ErrorCode::not_found,
         fmt::format("ptr {} belongs to a Buffer of the C++ API, not to ghtier_memory_alloc: its owner frees it", ptr));
   }
-  throw Error(ErrorCode::not_found, fmt::format("ptr {} was not allocated by this runtime, or was already freed", ptr));
+  throw_error(ErrorCode::not_found, fmt::format("ptr {} was not allocated by this runtime, or was already freed", ptr));
 }
 
 // Takes the C allocation at `ptr` out of the handle's table, or explains why it is not there.
@@ -278,7 +278,7 @@ Buffer take_buffer(CRuntime& c, void* ptr) { return std::move(take_buffer_node(c
 void put_buffer(CRuntime& c, Buffer buffer) {
   std::lock_guard lock(c.mutex);
   if (c.closed) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 "runtime was destroyed by another thread during the call: the new allocation was freed");
   }
   void* p = buffer.data();
@@ -322,9 +322,9 @@ void allocate_in(ghtier_runtime_t* runtime, int mode, std::size_t bytes, cudaStr
   require_output(ptr, "ptr");
   *ptr = nullptr;
   const MemoryMode m = to_mode(mode, "mode");
-  if (bytes == 0) throw Error(ErrorCode::invalid_argument, "bytes is 0: an allocation needs at least one byte");
+  if (bytes == 0) throw_error(ErrorCode::invalid_argument, "bytes is 0: an allocation needs at least one byte");
   if (bytes > max_request_bytes) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("bytes = {} is absurd (more than {} bytes)", bytes, max_request_bytes));
   }
   Buffer buffer = c->runtime->allocate_in(m, bytes, stream);
@@ -338,7 +338,7 @@ void relocate(ghtier_runtime_t* runtime, void* ptr, int mode, cudaStream_t strea
   auto c = get_runtime(runtime);
   require_output(new_ptr, "new_ptr");
   *new_ptr = nullptr;
-  if (ptr == nullptr) throw Error(ErrorCode::invalid_argument, "ptr is NULL");
+  if (ptr == nullptr) throw_error(ErrorCode::invalid_argument, "ptr is NULL");
   const MemoryMode m = to_mode(mode, "mode");
   {
     std::lock_guard lock(c->mutex);
@@ -370,7 +370,7 @@ MemoryResource& kernel_resource(Runtime& runtime) {
 std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle) { return get_runtime(handle)->runtime; }
 
 ghtier_runtime_t* make_handle(std::shared_ptr<Runtime> runtime) {
-  if (!runtime) throw Error(ErrorCode::invalid_argument, "make_handle: the runtime is null");
+  if (!runtime) throw_error(ErrorCode::invalid_argument, "make_handle: the runtime is null");
   auto c = std::make_shared<CRuntime>();
   c->runtime = std::move(runtime);
   return add_handle<ghtier_runtime_t>(HandleKind::runtime, std::move(c));
@@ -404,18 +404,18 @@ ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, g
     if (o.assumed_profile != nullptr) {
       cpp.assumed_profile = o.assumed_profile;
       if (cpp.assumed_profile.empty()) {
-        throw Error(
+        throw_error(
             ErrorCode::invalid_argument,
             "options->assumed_profile is \"\": name a profile (gh200, x86-h100-hmm, x86-h100-pcie) or pass NULL");
       }
       if (o.device < 0) {
-        throw Error(ErrorCode::invalid_argument,
+        throw_error(ErrorCode::invalid_argument,
                     fmt::format("options->device = {}: an offline runtime (assumed_profile) models one GPU by its "
                                 "number, which must be 0 or more",
                                 o.device));
       }
     } else if (o.device < -1) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("options->device = {} is not a device (0, 1, ... or -1 for the current one)", o.device));
     }
     cpp.pinned_host.initial_bytes = o.pinned_reserve_bytes;
@@ -485,7 +485,7 @@ ghtier_status_t ghtier_runtime_get_policy(ghtier_runtime_t* runtime, ghtier_poli
     const std::shared_ptr<const ghtier::TierPolicy> in_force = c->runtime->policy();
     const auto builtin = ghtier::capi::builtin_policy_of(*in_force);
     if (!builtin) {
-      throw ghtier::Error(
+      ghtier::throw_error(
           ghtier::ErrorCode::unsupported,
           fmt::format("the runtime's policy '{}' was set from C++ and is not a built-in policy", in_force->name()));
     }
@@ -549,11 +549,11 @@ ghtier_status_t ghtier_memory_free_sync(ghtier_runtime_t* runtime, void* ptr) {
 ghtier_status_t ghtier_memory_get_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info) {
   return guarded("ghtier_memory_get_info", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
-    if (ptr == nullptr) throw ghtier::Error(ghtier::ErrorCode::invalid_argument, "ptr is NULL");
+    if (ptr == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "ptr is NULL");
     ghtier::capi::check_output(info, "info");
     const auto record = c->runtime->find(ptr);
     if (!record) {
-      throw ghtier::Error(ghtier::ErrorCode::not_found,
+      ghtier::throw_error(ghtier::ErrorCode::not_found,
                           fmt::format("ptr {} is not inside a live allocation of this runtime", ptr));
     }
     ghtier_allocation_info_t out{};
@@ -584,7 +584,7 @@ ghtier_status_t ghtier_memory_prefetch(ghtier_runtime_t* runtime, const void* pt
     auto c = ghtier::capi::get_runtime(runtime);
     const ghtier::Location l = ghtier::capi::to_location(location, "location");
     if (l == ghtier::Location::none) {
-      throw ghtier::Error(
+      ghtier::throw_error(
           ghtier::ErrorCode::invalid_argument,
           "location is GHTIER_LOCATION_NONE: prefetch to GHTIER_LOCATION_DEVICE or GHTIER_LOCATION_HOST");
     }

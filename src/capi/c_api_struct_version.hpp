@@ -18,7 +18,7 @@ template <typename T>
 void check_struct_size(std::size_t struct_size, std::size_t minimum, const char* what) {
   static_assert(std::is_trivially_copyable_v<T>);
   if (struct_size == 0 || struct_size % 8 != 0 || struct_size < minimum || struct_size > sizeof(T)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}->struct_size is {}: set it to sizeof the struct ({} in this library; an older "
                             "header's size is accepted down to {}, in multiples of 8)",
                             what, struct_size, sizeof(T), minimum));
@@ -29,7 +29,7 @@ void check_struct_size(std::size_t struct_size, std::size_t minimum, const char*
 /// keep their defaults. Throws Error(invalid_argument) for a null pointer or a bad struct_size.
 template <typename T>
 [[nodiscard]] T read_versioned(const T* in, T defaults, std::size_t minimum, const char* what) {
-  if (in == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
+  if (in == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
   check_struct_size<T>(in->struct_size, minimum, what);
   std::memcpy(static_cast<void*>(&defaults), static_cast<const void*>(in), in->struct_size);
   defaults.struct_size = sizeof(T);
@@ -39,7 +39,7 @@ template <typename T>
 /// Throws Error(invalid_argument) unless `out` is a writable output struct (not null, valid struct_size).
 template <typename T>
 void check_output(const T* out, const char* what) {
-  if (out == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
+  if (out == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
   check_struct_size<T>(out->struct_size, sizeof(std::size_t), what);
 }
 

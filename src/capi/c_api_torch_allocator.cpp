@@ -70,7 +70,7 @@ std::array<Slot, GHTIER_TORCH_SLOTS>& slots() {
 
 Slot& slot_at(int32_t slot) {
   if (slot < 0 || slot >= GHTIER_TORCH_SLOTS) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("slot {} is out of range: slots are 0 .. {}", slot, GHTIER_TORCH_SLOTS - 1));
   }
   return slots()[static_cast<std::size_t>(slot)];
@@ -241,18 +241,18 @@ ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime, const
         options == nullptr ? defaults
                            : ghtier::capi::read_versioned(options, defaults, sizeof(defaults), "options");
     if (o.mode < GHTIER_TORCH_MODE_POLICY || o.mode > GHTIER_MODE_SYSTEM) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("options->mode is {}: a ghtier_memory_mode_t (0..3) or GHTIER_TORCH_MODE_POLICY (-1)",
                               o.mode));
     }
     if ((o.flags & ~GHTIER_TORCH_THROW_ON_FAILURE) != 0) {
-      throw Error(ErrorCode::invalid_argument, fmt::format("options->flags has unknown bits {:#x}", o.flags));
+      throw_error(ErrorCode::invalid_argument, fmt::format("options->flags has unknown bits {:#x}", o.flags));
     }
     auto rt = ghtier::capi::shared_runtime_of(runtime);
     // An offline runtime refuses every allocation (unsupported) when it is made, with the reason.
     if (!rt->offline() && o.mode != GHTIER_TORCH_MODE_POLICY &&
         !rt->has_mode(static_cast<ghtier::MemoryMode>(o.mode))) {
-      throw Error(ErrorCode::unsupported, fmt::format("the runtime cannot allocate in mode {}",
+      throw_error(ErrorCode::unsupported, fmt::format("the runtime cannot allocate in mode {}",
                                                       ghtier::capi::mode_name(o.mode)));
     }
     std::string tag = o.tag != nullptr ? o.tag : "torch";
@@ -260,7 +260,7 @@ ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime, const
     std::unique_ptr<ghtier::detail::RangeAllocator> reserve;
     if (o.capture_reserve_bytes > 0) {
       if (rt->offline()) {
-        throw Error(ErrorCode::unsupported, "a capture reserve needs a GPU; the runtime is offline");
+        throw_error(ErrorCode::unsupported, "a capture reserve needs a GPU; the runtime is offline");
       }
       reserve_memory = rt->allocate_in(ghtier::MemoryMode::device, o.capture_reserve_bytes, nullptr,
                                        tag + ":capture-reserve");
@@ -268,7 +268,7 @@ ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime, const
       reserve->add_range(reserve_memory.data(), reserve_memory.size());
     }
     std::lock_guard lock(s.mutex);
-    if (s.runtime) throw Error(ErrorCode::invalid_argument, fmt::format("slot {} is already bound", slot));
+    if (s.runtime) throw_error(ErrorCode::invalid_argument, fmt::format("slot {} is already bound", slot));
     s.runtime = std::move(rt);
     s.mode = o.mode;
     s.flags = o.flags;
@@ -286,9 +286,9 @@ ghtier_status_t ghtier_torch_unbind(int32_t slot) {
     std::shared_ptr<ghtier::Runtime> runtime;
     std::vector<ghtier::Buffer> deferred;
     std::lock_guard lock(s.mutex);
-    if (!s.runtime) throw Error(ErrorCode::invalid_argument, fmt::format("slot {} is not bound", slot));
+    if (!s.runtime) throw_error(ErrorCode::invalid_argument, fmt::format("slot {} is not bound", slot));
     if (const std::size_t n = s.live_count(); n != 0) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("slot {} still holds {} allocations ({} bytes) that PyTorch will free through it; "
                               "release the tensors and the pool's cache first",
                               slot, n, s.current_bytes));
@@ -313,7 +313,7 @@ ghtier_status_t ghtier_torch_unbind(int32_t slot) {
 ghtier_status_t ghtier_torch_slot_statistics(int32_t slot, ghtier_torch_slot_statistics_t* statistics) {
   return guarded("ghtier_torch_slot_statistics", [&] {
     auto& s = ghtier::capi::slot_at(slot);
-    if (statistics == nullptr) throw Error(ErrorCode::invalid_argument, "statistics is NULL");
+    if (statistics == nullptr) throw_error(ErrorCode::invalid_argument, "statistics is NULL");
     ghtier::capi::check_struct_size<ghtier_torch_slot_statistics_t>(statistics->struct_size, 8, "statistics");
     ghtier_torch_slot_statistics_t out{};
     out.struct_size = statistics->struct_size;
@@ -350,11 +350,11 @@ const char* ghtier_torch_last_error(int32_t slot) {
 
 ghtier_status_t ghtier_torch_stream_is_capturing(void* stream, int32_t* capturing) {
   return guarded("ghtier_torch_stream_is_capturing", [&] {
-    if (capturing == nullptr) throw Error(ErrorCode::invalid_argument, "capturing is NULL");
+    if (capturing == nullptr) throw_error(ErrorCode::invalid_argument, "capturing is NULL");
     cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
     const cudaError_t e = cudaStreamIsCapturing(static_cast<cudaStream_t>(stream), &status);
     if (e != cudaSuccess) {
-      throw Error(ErrorCode::cuda_error, fmt::format("cudaStreamIsCapturing: {}", cudaGetErrorString(e)),
+      throw_error(ErrorCode::cuda_error, fmt::format("cudaStreamIsCapturing: {}", cudaGetErrorString(e)),
                   static_cast<int>(e));
     }
     *capturing = status == cudaStreamCaptureStatusActive ? 1 : 0;

@@ -33,7 +33,7 @@ std::shared_ptr<const TierPolicy> make_builtin_policy(BuiltinPolicy policy, std:
     case BuiltinPolicy::host_cache: return std::make_shared<HostCachePolicy>();
     case BuiltinPolicy::unified: return std::make_shared<UnifiedPolicy>();
   }
-  throw Error(ErrorCode::invalid_argument,
+  throw_error(ErrorCode::invalid_argument,
               fmt::format("make_builtin_policy: policy {} is not one of device_only, spill, size_threshold, "
                           "host_cache, unified",
                           static_cast<int>(policy)));

@@ -21,7 +21,7 @@ class DefaultPoolResource final : public MemoryResource {
   void* do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream, bool synchronous) override {
     detail::check_allocation_arguments(bytes, alignment, "default device resource: allocate");
     if (alignment > default_alignment) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("default device resource: alignment {} is above the {} bytes the default CUDA pool "
                               "guarantees (use a DevicePoolResource for more)",
                               alignment, default_alignment));

@@ -15,7 +15,7 @@ namespace ghtier {
 namespace {
 void require_gpu_reachable(const MemoryResource& resource) {
   if (resource.mode() == MemoryMode::system) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 "DeviceBuffer: the resource hands out system memory, which the GPU cannot reach on every platform; "
                 "pass a device (or pinned_host / managed) resource");
   }

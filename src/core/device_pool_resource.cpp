@@ -33,7 +33,7 @@ DevicePoolResource::DevicePoolResource(DevicePoolOptions options)
   int pools_supported = 0;
   GHTIER_CUDA_CHECK(cudaDeviceGetAttribute(&pools_supported, cudaDevAttrMemoryPoolsSupported, device_));
   if (pools_supported == 0) {
-    throw Error(ErrorCode::unsupported,
+    throw_error(ErrorCode::unsupported,
                 fmt::format("DevicePoolResource: device {} does not support CUDA memory pools", device_));
   }
   detail::ScopedDevice scoped(device_);

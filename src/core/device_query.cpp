@@ -38,13 +38,13 @@ DeviceAttributes query_device_attributes(int device) {
   cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
     (void)cudaGetLastError();
-    throw Error(ErrorCode::no_device,
+    throw_error(ErrorCode::no_device,
                 fmt::format("no CUDA device is visible: cudaGetDeviceCount: {} ({})", cudaGetErrorString(status),
                             cudaGetErrorName(status)),
                 static_cast<int>(status));
   }
   if (device < 0 || device >= count) {
-    throw Error(count == 0 ? ErrorCode::no_device : ErrorCode::invalid_argument,
+    throw_error(count == 0 ? ErrorCode::no_device : ErrorCode::invalid_argument,
                 fmt::format("device {} does not exist ({} visible)", device, count));
   }
   cudaDeviceProp prop{};

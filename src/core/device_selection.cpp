@@ -15,7 +15,7 @@ int resolve_device(int requested, const char* what) {
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess || count == 0) {
     (void)cudaGetLastError();
-    throw Error(ErrorCode::no_device,
+    throw_error(ErrorCode::no_device,
                 fmt::format("{}: no CUDA device is visible ({})", what,
                             status != cudaSuccess ? cudaGetErrorString(status) : "cudaGetDeviceCount returned 0"),
                 static_cast<int>(status));
@@ -26,7 +26,7 @@ int resolve_device(int requested, const char* what) {
     return current;
   }
   if (requested < 0 || requested >= count) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: device = {} does not exist ({} visible; -1 means the current device)", what,
                             requested, count));
   }

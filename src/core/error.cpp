@@ -25,6 +25,9 @@ std::string_view to_string(ErrorCode code) noexcept { return detail::enum_to_str
 Error::Error(ErrorCode code, std::string message, int cuda_status)
     : code_(code), cuda_status_(cuda_status), message_(std::move(message)) {}
 
+RuntimeError::RuntimeError(ErrorCode code, std::string message, int cuda_status)
+    : Error(code, std::move(message), cuda_status), std::runtime_error(Error::what()) {}
+
 OutOfMemoryError::OutOfMemoryError(std::string message, int cuda_status)
     : Error(ErrorCode::out_of_memory, std::move(message), cuda_status) {}
 
@@ -34,7 +37,7 @@ void throw_error(ErrorCode code, std::string message, int cuda_status) {
   switch (code) {
     case ErrorCode::out_of_memory: throw OutOfMemoryError(std::move(message), cuda_status);
     case ErrorCode::out_of_budget: throw OutOfBudgetError(std::move(message));
-    default: throw Error(code, std::move(message), cuda_status);
+    default: throw RuntimeError(code, std::move(message), cuda_status);
   }
 }
 

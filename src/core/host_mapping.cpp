@@ -26,7 +26,7 @@ std::size_t base_page_bytes() noexcept {
 }
 
 HostMapping HostMapping::map(std::size_t bytes, std::size_t alignment, const char* what) {
-  if (bytes == 0) throw Error(ErrorCode::invalid_argument, fmt::format("{}: cannot map 0 bytes", what));
+  if (bytes == 0) throw_error(ErrorCode::invalid_argument, fmt::format("{}: cannot map 0 bytes", what));
   const std::size_t page = base_page_bytes();
   if (alignment < page) alignment = page;
   const std::size_t size = align_up(bytes, page);

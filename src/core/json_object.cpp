@@ -22,7 +22,7 @@ nlohmann::json parse_json_object(std::string_view text, std::string_view what) {
     } else if (event == Event::key && level >= 1 && level <= keys_by_depth.size()) {
       const auto& name = parsed.get_ref<const std::string&>();
       if (!keys_by_depth[level - 1].insert(name).second) {
-        throw Error(ErrorCode::invalid_argument, fmt::format("{} JSON: key \"{}\" appears twice", what, name));
+        throw_error(ErrorCode::invalid_argument, fmt::format("{} JSON: key \"{}\" appears twice", what, name));
       }
     }
     return true;
@@ -32,11 +32,11 @@ nlohmann::json parse_json_object(std::string_view text, std::string_view what) {
     json = nlohmann::json::parse(text.begin(), text.end(), refuse_duplicates);
   } catch (const nlohmann::json::parse_error& e) {
     // nlohmann counts bytes from 1 (the byte it stopped at); the offset here counts from 0.
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("malformed {} JSON at offset {}: {}", what, e.byte > 0 ? e.byte - 1 : 0, e.what()));
   }
   if (!json.is_object()) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{} JSON must be one object ({{...}}), got a {}", what, json.type_name()));
   }
   return json;

@@ -76,7 +76,7 @@ double gbps(std::size_t bytes, double seconds) { return seconds > 0 ? static_cas
 
 LinkModel calibrate(int device, const CalibrationOptions& options) {
   if (options.transfer_bytes < (1u << 20) || options.transfer_bytes % 16 != 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("calibrate: transfer_bytes must be a multiple of 16 and at least 1 MiB, got {}",
                             options.transfer_bytes));
   }

@@ -39,7 +39,7 @@ void LinkModel::validate() const {
   for (const Field& f : fields) {
     const double v = this->*f.member;
     if (!std::isfinite(v) || v <= 0) {
-      throw Error(ErrorCode::invalid_argument, fmt::format("link model: {} must be a positive number, got {}", f.name, v));
+      throw_error(ErrorCode::invalid_argument, fmt::format("link model: {} must be a positive number, got {}", f.name, v));
     }
   }
 }
@@ -57,10 +57,10 @@ LinkModel link_model_from_json(std::string_view json) {
   for (const Field& f : fields) {
     auto it = values.find(f.name);
     if (it == values.end()) {
-      throw Error(ErrorCode::invalid_argument, fmt::format("link model JSON lacks \"{}\"", f.name));
+      throw_error(ErrorCode::invalid_argument, fmt::format("link model JSON lacks \"{}\"", f.name));
     }
     if (!it->is_number()) {
-      throw Error(ErrorCode::invalid_argument, fmt::format("link model JSON: \"{}\" is not a number", f.name));
+      throw_error(ErrorCode::invalid_argument, fmt::format("link model JSON: \"{}\" is not a number", f.name));
     }
     link.*f.member = it->get<double>();
   }
@@ -71,15 +71,15 @@ LinkModel link_model_from_json(std::string_view json) {
 
 void save_link_model(const LinkModel& link, const std::filesystem::path& path) {
   std::ofstream out(path);
-  if (!out) throw Error(ErrorCode::io_error, fmt::format("cannot open '{}' for writing", path.string()));
+  if (!out) throw_error(ErrorCode::io_error, fmt::format("cannot open '{}' for writing", path.string()));
   out << to_json(link);
   out.close();
-  if (!out) throw Error(ErrorCode::io_error, fmt::format("cannot write '{}'", path.string()));
+  if (!out) throw_error(ErrorCode::io_error, fmt::format("cannot write '{}'", path.string()));
 }
 
 LinkModel load_link_model(const std::filesystem::path& path) {
   std::ifstream in(path);
-  if (!in) throw Error(ErrorCode::io_error, fmt::format("cannot open '{}' for reading", path.string()));
+  if (!in) throw_error(ErrorCode::io_error, fmt::format("cannot open '{}' for reading", path.string()));
   std::stringstream buffer;
   buffer << in.rdbuf();
   LinkModel link = link_model_from_json(buffer.str());

@@ -59,13 +59,13 @@ ManagedResource::ManagedResource(ManagedOptions options)
       over_aligned_(std::make_unique<detail::AlignedBlockMap>()) {
   const auto preferred = static_cast<int>(advice_.preferred_location);
   if (preferred < 0 || preferred > static_cast<int>(ManagedPreferredLocation::host)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("ManagedResource: unknown preferred_location {}", preferred));
   }
   int managed = 0;
   GHTIER_CUDA_CHECK(cudaDeviceGetAttribute(&managed, cudaDevAttrManagedMemory, device_));
   if (managed == 0) {
-    throw Error(ErrorCode::unsupported,
+    throw_error(ErrorCode::unsupported,
                 fmt::format("ManagedResource: device {} does not support managed memory", device_));
   }
 }

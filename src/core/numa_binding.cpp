@@ -26,7 +26,7 @@ constexpr int max_numa_node = 4095;
 
 void bind_to_numa_node(void* p, std::size_t bytes, int node, bool strict, const char* what) {
   if (node < 0 || node > max_numa_node) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: NUMA node = {} is out of range (0..{})", what, node, max_numa_node));
   }
   constexpr std::size_t bits_per_word = sizeof(unsigned long) * CHAR_BIT;
@@ -41,13 +41,13 @@ void bind_to_numa_node(void* p, std::size_t bytes, int node, bool strict, const 
                                        node, std::strerror(error));
   switch (error) {
     case EINVAL:
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("{} (this machine has {} NUMA node(s))", text, host_numa_node_count()));
     case ENOSYS:
     case EPERM:
-      throw Error(ErrorCode::unsupported, text + " (NUMA policy is not permitted here)");
+      throw_error(ErrorCode::unsupported, text + " (NUMA policy is not permitted here)");
     case ENOMEM: throw OutOfMemoryError(text);
-    default: throw Error(ErrorCode::io_error, text);
+    default: throw_error(ErrorCode::io_error, text);
   }
 }
 

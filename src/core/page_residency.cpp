@@ -76,7 +76,7 @@ Residency query_page_residency(const void* p, std::size_t bytes, int gpu_numa_no
                             status.data(), 0);
     if (rc < 0) {
       const int err = errno;
-      throw Error(ErrorCode::unsupported,
+      throw_error(ErrorCode::unsupported,
                   fmt::format("residency: move_pages (query) failed for {} pages at {}: {}", pages.size(),
                               pages.front(), std::strerror(err)));
     }

@@ -55,12 +55,12 @@ class PinnedHostPoolResource::Impl {
 PinnedHostPoolResource::Impl::Impl(const PinnedHostPoolOptions& options)
     : options_(options), device_(detail::resolve_device(options.device, "PinnedHostPoolResource")) {
   if (options.touch_threads < 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("PinnedHostPoolResource: touch_threads = {} (must be >= 0; 0 = automatic)",
                             options.touch_threads));
   }
   if (options.initial_bytes > detail::max_allocation_bytes) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("PinnedHostPoolResource: initial_bytes = {} is absurd", options.initial_bytes));
   }
   numa_node_ = detail::resolve_pinned_numa_node(options.numa_node, device_, "PinnedHostPoolResource").node;
@@ -90,7 +90,7 @@ void PinnedHostPoolResource::Impl::create_pool() {
   const cudaError_t status = cudaMemPoolCreate(&pool_, &props);
   if (status == cudaErrorNotSupported || status == cudaErrorInvalidValue) {
     (void)cudaGetLastError();
-    throw Error(ErrorCode::unsupported,
+    throw_error(ErrorCode::unsupported,
                 fmt::format("PinnedHostPoolResource: this driver cannot create a pinned host memory pool on {} ({}); "
                             "use PinnedHostResource",
                             numa_node_ >= 0 ? fmt::format("host NUMA node {}", numa_node_) : std::string("the host"),
@@ -126,7 +126,7 @@ void* PinnedHostPoolResource::Impl::allocate(std::size_t bytes, std::size_t alig
       &raw, detail::AlignedBlockMap::padded_size(bytes, alignment, pool_alignment), pool_, on);
   if (status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
-    throw Error(ErrorCode::out_of_memory,
+    throw_error(ErrorCode::out_of_memory,
                 fmt::format("PinnedHostPoolResource::allocate: the CUDA pinned host pool cannot provide {} bytes",
                             bytes),
                 static_cast<int>(status));
@@ -171,7 +171,7 @@ void PinnedHostPoolResource::Impl::deallocate(void* p, std::size_t alignment, cu
 
 void PinnedHostPoolResource::Impl::reserve(std::size_t bytes) {
   if (bytes == 0 || bytes > detail::max_allocation_bytes) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("PinnedHostPoolResource::reserve: bytes = {} (must be 1..{})", bytes,
                             detail::max_allocation_bytes));
   }

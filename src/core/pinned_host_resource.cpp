@@ -84,27 +84,27 @@ PinnedHostResource::Impl::Impl(const PinnedHostOptions& options)
       device_(detail::resolve_device(options.device, "PinnedHostResource")),
       region_alignment_(options.huge_pages ? detail::huge_page_bytes : detail::base_page_bytes()) {
   if (options.touch_threads < 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("PinnedHostResource: touch_threads = {} (must be >= 0; 0 = automatic)",
                             options.touch_threads));
   }
   if (options.initial_bytes > detail::max_allocation_bytes || options.growth_bytes > detail::max_allocation_bytes) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("PinnedHostResource: initial_bytes = {} / growth_bytes = {} is absurd",
                             options.initial_bytes, options.growth_bytes));
   }
   if (options.growth_bytes == 0 && options.initial_bytes == 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 "PinnedHostResource: growth_bytes = 0 (no growth) needs initial_bytes > 0, else nothing can be "
                 "allocated");
   }
   if (options.backing == PinnedBacking::cuda_pool) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 "PinnedHostResource: backing = cuda_pool is PinnedHostPoolResource (the runtime picks it from "
                 "RuntimeOptions::pinned_host.backing)");
   }
   if (options.backing != PinnedBacking::registered_mmap) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("PinnedHostResource: unknown backing {}", static_cast<int>(options.backing)));
   }
   const detail::PinnedNumaNode node = detail::resolve_pinned_numa_node(options.numa_node, device_, "PinnedHostResource");
@@ -198,7 +198,7 @@ void* PinnedHostResource::Impl::allocate_from_regions(std::size_t bytes, std::si
   const std::size_t needed = detail::align_up(bytes, block_granule) + (alignment > region_alignment_ ? alignment : 0);
   add_region_locked(std::max(options_.growth_bytes, needed));
   if (void* p = allocator_.allocate(bytes, alignment)) return p;
-  throw Error(ErrorCode::internal,
+  throw_error(ErrorCode::internal,
               fmt::format("PinnedHostResource::allocate: {} bytes (alignment {}) do not fit in a fresh region", bytes,
                           alignment));
 }
@@ -319,7 +319,7 @@ void PinnedHostResource::Impl::deallocate(void* p, cudaStream_t stream, bool syn
 
 void PinnedHostResource::Impl::reserve(std::size_t bytes) {
   if (bytes == 0 || bytes > detail::max_allocation_bytes) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("PinnedHostResource::reserve: bytes = {} (must be 1..{})", bytes,
                             detail::max_allocation_bytes));
   }

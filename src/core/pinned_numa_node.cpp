@@ -21,7 +21,7 @@ PinnedNumaNode resolve_pinned_numa_node(int choice, int device, const char* what
   }
   if (choice == numa_node_none) return {-1, false};
   if (choice >= 0) return {choice, true};
-  throw Error(ErrorCode::invalid_argument,
+  throw_error(ErrorCode::invalid_argument,
               fmt::format("{}: numa_node = {} (use a node id, numa_node_of_gpu or numa_node_none)", what, choice));
 }
 

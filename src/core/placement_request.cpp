@@ -40,20 +40,20 @@ std::optional<AccessFrequency> parse_access_frequency(std::string_view text) noe
 
 void validate(const PlacementRequest& request) {
   if (request.bytes == 0) {
-    throw Error(ErrorCode::invalid_argument, "placement request: bytes is 0 (an allocation needs at least one byte)");
+    throw_error(ErrorCode::invalid_argument, "placement request: bytes is 0 (an allocation needs at least one byte)");
   }
   if (request.bytes > max_request_bytes) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("placement request: bytes = {} is absurd (more than {} bytes)", request.bytes,
                             max_request_bytes));
   }
   if (to_string(request.accessor) == "unknown") {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("placement request: accessor {} is not one of gpu, cpu, both",
                             static_cast<int>(request.accessor)));
   }
   if (to_string(request.frequency) == "unknown") {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("placement request: frequency {} is not one of hot, warm, cold, streamed_once",
                             static_cast<int>(request.frequency)));
   }

@@ -105,7 +105,7 @@ const PlatformProfile& platform_profile(std::string_view name) {
     known += known.empty() ? "" : ", ";
     known += p.name;
   }
-  throw Error(ErrorCode::not_found, fmt::format("unknown platform profile '{}' (known: {})", name, known));
+  throw_error(ErrorCode::not_found, fmt::format("unknown platform profile '{}' (known: {})", name, known));
 }
 
 }  // namespace ghtier

@@ -21,7 +21,7 @@ cudaMemLocation cuda_location(Location location, int device) {
       return l;
     case Location::none: break;
   }
-  throw Error(ErrorCode::invalid_argument, "a location of device or host is needed here, not none");
+  throw_error(ErrorCode::invalid_argument, "a location of device or host is needed here, not none");
 }
 
 namespace {
@@ -34,7 +34,7 @@ cudaMemoryAdvise cuda_advice(Advice advice) {
     case Advice::set_accessed_by: return cudaMemAdviseSetAccessedBy;
     case Advice::unset_accessed_by: return cudaMemAdviseUnsetAccessedBy;
   }
-  throw Error(ErrorCode::invalid_argument, "unknown Advice value");
+  throw_error(ErrorCode::invalid_argument, "unknown Advice value");
 }
 }  // namespace
 

@@ -17,7 +17,7 @@ constexpr int aligned_candidates = 16;
 
 RangeAllocator::RangeAllocator(std::size_t granule) : granule_(granule) {
   if (!is_power_of_two(granule)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("RangeAllocator: granule = {} is not a power of two", granule));
   }
 }
@@ -26,12 +26,12 @@ void RangeAllocator::add_range(void* base, std::size_t bytes) {
   const auto address = reinterpret_cast<Address>(base);
   const std::size_t size = bytes & ~(granule_ - 1);
   if (base == nullptr || (address & (granule_ - 1)) != 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("RangeAllocator::add_range: base {} is not aligned to the granule ({} bytes)", base,
                             granule_));
   }
   if (size == 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("RangeAllocator::add_range: {} bytes is less than one granule ({} bytes)", bytes,
                             granule_));
   }
@@ -40,7 +40,7 @@ void RangeAllocator::add_range(void* base, std::size_t bytes) {
   const bool overlaps_next = next != ranges_.end() && next->first < address + size;
   const bool overlaps_previous = next != ranges_.begin() && std::prev(next)->first + std::prev(next)->second > address;
   if (overlaps_next || overlaps_previous) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("RangeAllocator::add_range: [{}, +{}) overlaps a range already added", base, size));
   }
   ranges_.emplace(address, size);

@@ -55,7 +55,7 @@ std::shared_ptr<detail::RuntimeCore> make_device_core(const RuntimeOptions& opti
     device = detail::resolve_device(options.device, "ghtier::Runtime");
   } catch (const Error& e) {
     if (e.code() != ErrorCode::no_device) throw;
-    throw Error(ErrorCode::no_device,
+    throw_error(ErrorCode::no_device,
                 std::string(e.what()) +
                     "; ghtier needs a GPU to allocate (RuntimeOptions::assumed_profile makes an offline runtime "
                     "that resolves placements without one)",
@@ -87,7 +87,7 @@ std::shared_ptr<detail::RuntimeCore> make_device_core(const RuntimeOptions& opti
 
 void check_resource(const std::shared_ptr<MemoryResource>& r, MemoryMode mode, const char* member) {
   if (r && r->mode() != mode) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("RuntimeResources::{} hands out {} memory, not {}", member, to_string(r->mode()),
                             to_string(mode)));
   }
@@ -153,7 +153,7 @@ Buffer Runtime::allocate(const PlacementRequest& request, cudaStream_t stream) {
 Buffer Runtime::allocate_in(MemoryMode mode, std::size_t bytes, cudaStream_t stream, std::string tag) {
   detail::NvtxRange range("ghtier::allocate", bytes);
   (void)detail::mode_index(mode, "allocate_in: mode");
-  if (bytes == 0) throw Error(ErrorCode::invalid_argument, "allocate_in: bytes is 0");
+  if (bytes == 0) throw_error(ErrorCode::invalid_argument, "allocate_in: bytes is 0");
   Placement placement;
   placement.mode = mode;
   placement.reason = fmt::format("allocate_in: {} requested directly", to_string(mode));
@@ -192,7 +192,7 @@ AllocationStatistics Runtime::statistics(MemoryMode mode) const {
 MemoryResource& Runtime::resource(MemoryMode mode) {
   (void)detail::mode_index(mode, "resource: mode");
   if (!has_mode(mode)) {
-    throw Error(ErrorCode::unsupported, fmt::format("Runtime::resource: this runtime has no {} resource{}",
+    throw_error(ErrorCode::unsupported, fmt::format("Runtime::resource: this runtime has no {} resource{}",
                                                     to_string(mode), offline() ? " (it is offline)" : ""));
   }
   return *core_->tier(mode).tracker;
@@ -221,7 +221,7 @@ void Runtime::prefetch(const void* p, std::size_t bytes, Location location, cuda
   detail::NvtxRange range("ghtier::prefetch", bytes);
   const AllocationRecord record = core_->checked_range(p, bytes, "prefetch");
   if (location != Location::device && location != Location::host) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("prefetch: location {} is not device or host", static_cast<int>(location)));
   }
   core_->require_movable(record.mode, "prefetch");
@@ -237,11 +237,11 @@ void Runtime::advise(const void* p, std::size_t bytes, Advice advice, Location l
   detail::NvtxRange range("ghtier::advise", bytes);
   const AllocationRecord record = core_->checked_range(p, bytes, "advise");
   if (to_string(advice) == "unknown") {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("advise: advice {} is not an Advice value", static_cast<int>(advice)));
   }
   if (advice_takes_location(advice) && location != Location::device && location != Location::host) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("advise: {} needs a location of device or host, not {}", to_string(advice),
                             to_string(location)));
   }
@@ -299,7 +299,7 @@ Residency Runtime::residency(const void* p, std::size_t bytes) const {
       return r;
     }
   }
-  throw Error(ErrorCode::internal, "residency: allocation with an invalid mode");
+  throw_error(ErrorCode::internal, "residency: allocation with an invalid mode");
 }
 
 Residency Runtime::residency(const Buffer& buffer) const { return residency(buffer.data(), buffer.size()); }
@@ -308,10 +308,10 @@ Buffer Runtime::relocate_to(Buffer&& buffer, MemoryMode mode, cudaStream_t strea
   detail::NvtxRange range("ghtier::relocate", buffer.size());
   core_->require_online("relocate_to");
   (void)detail::mode_index(mode, "relocate_to: mode");
-  if (buffer.empty()) throw Error(ErrorCode::invalid_argument, "relocate_to: the buffer is empty");
+  if (buffer.empty()) throw_error(ErrorCode::invalid_argument, "relocate_to: the buffer is empty");
   const auto record = core_->find(buffer.data());
   if (!record || record->base != buffer.data()) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("relocate_to: the buffer at {} was not allocated by this runtime", buffer.data()));
   }
   Placement placement;

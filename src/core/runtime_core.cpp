@@ -22,7 +22,7 @@ std::size_t mode_index(MemoryMode mode, const char* what) {
     case MemoryMode::managed: return 2;
     case MemoryMode::system: return 3;
   }
-  throw Error(ErrorCode::invalid_argument,
+  throw_error(ErrorCode::invalid_argument,
               fmt::format("{} {} is not one of device, pinned_host, managed, system", what, static_cast<int>(mode)));
 }
 
@@ -51,14 +51,14 @@ std::shared_ptr<const TierPolicy> RuntimeCore::policy() const {
 }
 
 void RuntimeCore::set_policy(std::shared_ptr<const TierPolicy> policy) {
-  if (!policy) throw Error(ErrorCode::invalid_argument, "Runtime::set_policy: the policy is null");
+  if (!policy) throw_error(ErrorCode::invalid_argument, "Runtime::set_policy: the policy is null");
   std::lock_guard lock(policy_mutex_);
   policy_ = std::move(policy);
 }
 
 void RuntimeCore::require_online(const char* operation) const {
   if (offline_) {
-    throw Error(ErrorCode::unsupported,
+    throw_error(ErrorCode::unsupported,
                 fmt::format("{}: this runtime is offline (it runs on an assumed platform profile without a GPU): it "
                             "resolves placements and keeps budgets, but cannot allocate or touch memory",
                             operation));
@@ -70,7 +70,7 @@ Buffer RuntimeCore::allocate_placed(const Placement& placement, std::size_t byte
   Tier& t = tier(placement.mode);
   if (!t.available) {
     require_online("allocate");
-    throw Error(ErrorCode::unsupported,
+    throw_error(ErrorCode::unsupported,
                 fmt::format("allocate: this runtime has no {} resource", to_string(placement.mode)));
   }
   void* p = stream != nullptr ? t.tracker->allocate_async(bytes, default_alignment, stream, tag)
@@ -164,11 +164,11 @@ std::optional<Placement> RuntimeCore::placement_of(const void* p) const {
 
 AllocationRecord RuntimeCore::checked_range(const void* p, std::size_t bytes, const char* operation) const {
   require_online(operation);
-  if (p == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{}: the pointer is null", operation));
-  if (bytes == 0) throw Error(ErrorCode::invalid_argument, fmt::format("{}: bytes is 0", operation));
+  if (p == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{}: the pointer is null", operation));
+  if (bytes == 0) throw_error(ErrorCode::invalid_argument, fmt::format("{}: bytes is 0", operation));
   auto record = find(p);
   if (!record) {
-    throw Error(ErrorCode::not_found,
+    throw_error(ErrorCode::not_found,
                 fmt::format("{}: {} is not inside a live allocation of this runtime (foreign, or already freed)",
                             operation, p));
   }
@@ -176,7 +176,7 @@ AllocationRecord RuntimeCore::checked_range(const void* p, std::size_t bytes, co
   const auto begin = reinterpret_cast<std::uintptr_t>(p);
   const std::size_t offset = begin - base;
   if (bytes > record->bytes - offset) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: the range of {} bytes at {} runs past the end of its allocation ({} bytes at {}, "
                             "offset {})",
                             operation, bytes, p, record->bytes, record->base, offset));
@@ -186,7 +186,7 @@ AllocationRecord RuntimeCore::checked_range(const void* p, std::size_t bytes, co
 
 void RuntimeCore::require_movable(MemoryMode mode, const char* operation) const {
   if (relocation_for(platform_, mode) == Relocation::prefetch) return;
-  throw Error(ErrorCode::unsupported,
+  throw_error(ErrorCode::unsupported,
               fmt::format("{}: the driver cannot move or advise {} memory on this {} platform (only managed memory, "
                           "and system memory where the GPU has pageable access): use Runtime::relocate_to to copy it "
                           "into another mode",

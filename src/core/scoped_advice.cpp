@@ -45,19 +45,19 @@ ScopedAdvice::ScopedAdvice(Runtime& runtime, const void* p, std::size_t bytes, c
                            cudaStream_t stream)
     : runtime_(runtime), p_(p), bytes_(bytes) {
   if (runtime.offline()) {
-    throw Error(ErrorCode::unsupported, "ScopedAdvice: the runtime is offline (assumed profile, no GPU)");
+    throw_error(ErrorCode::unsupported, "ScopedAdvice: the runtime is offline (assumed profile, no GPU)");
   }
   if (p == nullptr || bytes == 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("ScopedAdvice: a range needs a pointer and a size (got {} and {} bytes)", p, bytes));
   }
   if (advice.preferred_location != Location::none && advice.preferred_location != Location::device &&
       advice.preferred_location != Location::host) {
-    throw Error(ErrorCode::invalid_argument, "ScopedAdvice: preferred_location is not a Location");
+    throw_error(ErrorCode::invalid_argument, "ScopedAdvice: preferred_location is not a Location");
   }
   const auto record = runtime.find(p);
   if (!record) {
-    throw Error(ErrorCode::not_found,
+    throw_error(ErrorCode::not_found,
                 fmt::format("ScopedAdvice: {} is not inside a live allocation of this runtime", p));
   }
   const PreviousAdvice before = previous_advice(runtime, p, bytes, record->mode);

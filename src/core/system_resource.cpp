@@ -37,11 +37,11 @@ MappingShape shape_of(std::size_t bytes, std::size_t alignment, bool huge_pages)
 
 SystemResource::SystemResource(SystemOptions options) : options_(options) {
   if (options_.numa_node < -1) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("SystemResource: numa_node = {} (a node id, or -1 for none)", options_.numa_node));
   }
   if (options_.populate_threads < 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("SystemResource: populate_threads = {} (must be >= 0; 0 = automatic)",
                             options_.populate_threads));
   }

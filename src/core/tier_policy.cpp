@@ -19,18 +19,18 @@ Placement TierPolicy::resolve(const PlacementRequest& request, const Platform& p
   validate(request);
   Placement placement = do_resolve(request, platform, budget);
   if (!valid_mode(placement.mode)) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("policy '{}' returned memory mode {}, which is not a MemoryMode",
+    throw_error(ErrorCode::invalid_argument, fmt::format("policy '{}' returned memory mode {}, which is not a MemoryMode",
                                                          name(), static_cast<int>(placement.mode)));
   }
   if (!valid_location(placement.preferred_location)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("policy '{}' returned preferred location {}, which is not a Location", name(),
                             static_cast<int>(placement.preferred_location)));
   }
   const bool advised = placement.preferred_location != Location::none || placement.accessed_by.any() ||
                        placement.read_mostly || placement.prefetch_to_gpu_now;
   if (advised && relocation_for(platform, placement.mode) != Relocation::prefetch) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("policy '{}' placed a {}-byte request in {} memory with advice or a prefetch ({}), but "
                             "on a {} platform the driver cannot move {} pages: leave the advice out",
                             name(), request.bytes, to_string(placement.mode), describe(placement),
@@ -59,8 +59,8 @@ class FunctionPolicy final : public TierPolicy {
 }  // namespace
 
 std::shared_ptr<const TierPolicy> make_policy(PolicyFunction function, std::string name) {
-  if (!function) throw Error(ErrorCode::invalid_argument, "make_policy: the policy function is empty");
-  if (name.empty()) throw Error(ErrorCode::invalid_argument, "make_policy: the policy name is empty");
+  if (!function) throw_error(ErrorCode::invalid_argument, "make_policy: the policy function is empty");
+  if (name.empty()) throw_error(ErrorCode::invalid_argument, "make_policy: the policy name is empty");
   return std::make_shared<FunctionPolicy>(std::move(function), std::move(name));
 }
 

@@ -36,7 +36,7 @@ void* TrackingAdaptor::allocate_tagged(std::size_t bytes, std::size_t alignment,
     const auto [it, inserted] = entries_.emplace(address_of(p), std::move(entry));
     if (!inserted) {
       // The upstream returned a pointer that is still live: it is broken. Keep the old record.
-      throw Error(ErrorCode::internal,
+      throw_error(ErrorCode::internal,
                   fmt::format("TrackingAdaptor::allocate: the upstream returned {}, which is still allocated", p));
     }
     live_bytes_ += bytes;
@@ -67,27 +67,27 @@ TrackingAdaptor::Entry TrackingAdaptor::take_checked(void* p, const char* operat
   if (after != entries_.begin()) {
     const Entry& before = std::prev(after)->second;
     if (address_of(p) < address_of(before.record.base) + before.record.bytes) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("{}: {} points {} bytes into the allocation at {} ({} bytes, {}); free its base "
                               "pointer",
                               operation, p, address_of(p) - address_of(before.record.base), before.record.base,
                               before.record.bytes, to_string(before.record.mode)));
     }
   }
-  throw Error(ErrorCode::not_found,
+  throw_error(ErrorCode::not_found,
               fmt::format("{}: {} is not a live allocation of this {} resource (never allocated here, or already "
                           "freed)",
                           operation, p, to_string(upstream_.mode())));
 }
 
 void TrackingAdaptor::deallocate(void* p) {
-  if (p == nullptr) throw Error(ErrorCode::invalid_argument, "TrackingAdaptor::deallocate: null pointer");
+  if (p == nullptr) throw_error(ErrorCode::invalid_argument, "TrackingAdaptor::deallocate: null pointer");
   const Entry entry = take_checked(p, "TrackingAdaptor::deallocate");
   upstream_.deallocate(p, entry.record.bytes, entry.alignment);
 }
 
 void TrackingAdaptor::deallocate_async(void* p, cudaStream_t stream) {
-  if (p == nullptr) throw Error(ErrorCode::invalid_argument, "TrackingAdaptor::deallocate_async: null pointer");
+  if (p == nullptr) throw_error(ErrorCode::invalid_argument, "TrackingAdaptor::deallocate_async: null pointer");
   const Entry entry = take_checked(p, "TrackingAdaptor::deallocate_async");
   upstream_.deallocate_async(p, entry.record.bytes, entry.alignment, stream);
 }

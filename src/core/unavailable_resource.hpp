@@ -18,7 +18,7 @@ class UnavailableResource final : public MemoryResource {
 
  private:
   void* do_allocate(std::size_t, std::size_t, cudaStream_t, bool) override {
-    throw Error(ErrorCode::unsupported, fmt::format("no {} memory: {}", to_string(mode_), why_));
+    throw_error(ErrorCode::unsupported, fmt::format("no {} memory: {}", to_string(mode_), why_));
   }
   void do_deallocate(void*, std::size_t, std::size_t, cudaStream_t, bool) noexcept override {}
   [[nodiscard]] MemoryMode do_mode() const noexcept override { return mode_; }

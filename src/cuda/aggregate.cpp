@@ -87,7 +87,7 @@ AggregateResult aggregate(const ColumnView& values, const AggregateOptions& opti
 
 void aggregate_async(const ColumnView& values, const AggregateOptions& options, AggregateResult* result,
                      cudaStream_t stream, MemoryResource& resource) {
-  if (result == nullptr) throw Error(ErrorCode::invalid_argument, "aggregate_async: result is null");
+  if (result == nullptr) throw_error(ErrorCode::invalid_argument, "aggregate_async: result is null");
   const PlannedScan plan = plan_aggregate(values, options);
   detail::require_gpu_access(result, sizeof(AggregateResult), "aggregate_async: result");
   detail::NvtxRange range("ghtier::aggregate_async", plan.bytes);
@@ -118,7 +118,7 @@ AggregateResult aggregate(const BitpackedColumnView& values, const AggregateOpti
       });
   const unsigned long long bad_block = host.status[detail::status_first_bad_block];
   if (bad_block != ~0ull) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("aggregate: bit-packed column: block {} has a header that breaks the format (width "
                             "above 32, or words past word_count {}); the result was discarded",
                             bad_block, values.word_count));

@@ -127,7 +127,7 @@ BitpackPlan plan_bitpack(std::span<const T> values) {
   std::uint64_t offset = 0;
   for (std::uint64_t b = 0; b < blocks; ++b) {
     if (ranges[b] > std::numeric_limits<std::uint32_t>::max()) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("plan_bitpack: block {} (rows {}..{}) spans {} (from {}), more than the 32 bits a "
                               "packed value holds",
                               b, b * bitpack_block_values,
@@ -136,7 +136,7 @@ BitpackPlan plan_bitpack(std::span<const T> values) {
     }
     plan.blocks[b].width = static_cast<std::uint32_t>(std::bit_width(ranges[b]));
     if (offset > std::numeric_limits<std::uint32_t>::max()) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("plan_bitpack: {} values pack into more than 2^32 units of 128 bytes", values.size()));
     }
     plan.blocks[b].offset = static_cast<std::uint32_t>(offset);
@@ -153,18 +153,18 @@ BitpackedColumnView bitpack_into(std::span<const T> values, const BitpackPlan& p
                 "bit-packed columns hold int32_t or int64_t values");
   if (plan.value_type != column_type_of<T> || plan.rows != values.size() ||
       plan.blocks.size() != block_count_of(values.size())) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("bitpack_into: the plan is for {} {} values in {} blocks, not for these {} {} values",
                             plan.rows, to_string(plan.value_type), plan.blocks.size(), values.size(),
                             to_string(column_type_of<T>)));
   }
   if (blocks_out.size() < plan.blocks.size()) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("bitpack_into: blocks_out holds {} headers, the plan needs {}", blocks_out.size(),
                             plan.blocks.size()));
   }
   if (words_out.size() < plan.word_count) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("bitpack_into: words_out holds {} words, the plan needs {}", words_out.size(),
                             plan.word_count));
   }
@@ -186,32 +186,32 @@ BitpackedColumnView bitpack_into(std::span<const T> values, const BitpackPlan& p
 
 void validate(const BitpackedColumnView& column) {
   if (!is_integer(column.value_type)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("bit-packed column: the value type must be int32 or int64, not {}",
                             to_string(column.value_type)));
   }
   const std::uint64_t blocks = column.block_count();
   if (column.rows > 0 && blocks == 0) {
-    throw Error(ErrorCode::internal,
+    throw_error(ErrorCode::internal,
                 fmt::format("bit-packed column: {} rows but a block count of 0 (broken arithmetic)", column.rows));
   }
   if (blocks > 0 && column.blocks == nullptr) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("bit-packed column: {} rows need {} block headers, but blocks is null", column.rows, blocks));
   }
   if (column.word_count > 0 && column.words == nullptr) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("bit-packed column: word_count is {} but words is null", column.word_count));
   }
   std::uint64_t expected_offset = 0;
   for (std::uint64_t b = 0; b < blocks; ++b) {
     const BitpackBlockHeader& header = column.blocks[b];
     if (header.width > bitpack_max_width) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("bit-packed column: block {} has width {}, above {}", b, header.width, bitpack_max_width));
     }
     if (header.offset != expected_offset) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("bit-packed column: block {} starts at offset {} but the blocks before it end at {} "
                               "(blocks must be contiguous and in order)",
                               b, header.offset, expected_offset));
@@ -219,14 +219,14 @@ void validate(const BitpackedColumnView& column) {
     if (column.value_type == ColumnType::int32 &&
         (header.reference < std::numeric_limits<std::int32_t>::min() ||
          header.reference > std::numeric_limits<std::int32_t>::max())) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("bit-packed column: block {} of an int32 column has reference {}, outside int32", b,
                               header.reference));
     }
     expected_offset += header.width;
   }
   if (column.word_count != expected_offset * lanes) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("bit-packed column: word_count is {} but the blocks' widths add up to {} words",
                             column.word_count, expected_offset * lanes));
   }
@@ -237,12 +237,12 @@ void unpack(const BitpackedColumnView& column, std::span<T> out) {
   static_assert(std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int64_t>,
                 "bit-packed columns hold int32_t or int64_t values");
   if (column.value_type != column_type_of<T>) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("unpack: the column holds {} values, not {}", to_string(column.value_type),
                             to_string(column_type_of<T>)));
   }
   if (out.size() != column.rows) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("unpack: out holds {} values but the column has {} rows", out.size(), column.rows));
   }
   validate(column);

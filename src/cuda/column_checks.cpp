@@ -17,20 +17,20 @@ bool known_type(ColumnType type) noexcept { return value_bytes(type) != 0; }
 
 void check_column(const ColumnView& column, std::string_view what) {
   if (!known_type(column.type)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: unknown column type {}", what, static_cast<int>(column.type)));
   }
   if (column.rows > 0 && column.data == nullptr) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("{}: null data for {} rows", what, column.rows));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: null data for {} rows", what, column.rows));
   }
   const std::size_t size = value_bytes(column.type);
   if (reinterpret_cast<std::uintptr_t>(column.data) % size != 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: data {} is not aligned to its {}-byte {} values", what, column.data, size,
                             to_string(column.type)));
   }
   if (column.rows > (~std::uint64_t{0}) / size) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("{}: {} rows overflow the address space", what, column.rows));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: {} rows overflow the address space", what, column.rows));
   }
 }
 
@@ -43,7 +43,7 @@ ScanFilter make_scan_filter(const std::optional<RangeFilter>& filter, std::uint6
   if (filter->column) {
     check_column(*filter->column, fmt::format("{}: filter column", operation));
     if (filter->column->rows != rows) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("{}: the filter column has {} rows but the scanned column has {}", operation,
                               filter->column->rows, rows));
     }
@@ -53,17 +53,17 @@ ScanFilter make_scan_filter(const std::optional<RangeFilter>& filter, std::uint6
     scan.on_values = true;
   }
   if (is_integer(tested) && filter->float_bounds) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: a float_range filter on the {} column it tests: use RangeFilter::int_range",
                             operation, to_string(tested)));
   }
   if (!is_integer(tested) && !filter->float_bounds) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: an int_range filter on the {} column it tests: use RangeFilter::float_range",
                             operation, to_string(tested)));
   }
   if (filter->float_bounds && (std::isnan(filter->min_float) || std::isnan(filter->max_float))) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: the filter's bounds [{}, {}] contain a NaN", operation, filter->min_float,
                             filter->max_float));
   }
@@ -76,23 +76,23 @@ ScanFilter make_scan_filter(const std::optional<RangeFilter>& filter, std::uint6
 
 void check_packed_column(const BitpackedColumnView& column, std::string_view what) {
   if (!is_integer(column.value_type)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: bit-packed columns hold int32 or int64 values, not {}", what,
                             to_string(column.value_type)));
   }
   if (column.rows > 0 && column.blocks == nullptr) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: null block headers for {} rows ({} blocks)", what, column.rows, column.block_count()));
   }
   if (column.word_count > 0 && column.words == nullptr) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("{}: null words for word_count {}", what, column.word_count));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: null words for word_count {}", what, column.word_count));
   }
   if (reinterpret_cast<std::uintptr_t>(column.blocks) % 8 != 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: block headers at {} are not 8-byte aligned", what, static_cast<const void*>(column.blocks)));
   }
   if (reinterpret_cast<std::uintptr_t>(column.words) % 4 != 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: words at {} are not 4-byte aligned", what, static_cast<const void*>(column.words)));
   }
   // Every block holds at most 32 * 32 words: more words than that cannot belong to this column. For the
@@ -102,7 +102,7 @@ void check_packed_column(const BitpackedColumnView& column, std::string_view wha
   const std::uint64_t most_words =
       blocks > ~std::uint64_t{0} / words_per_block ? ~std::uint64_t{0} : blocks * words_per_block;
   if (column.word_count > most_words) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: word_count {} exceeds the {} words that {} rows can pack into", what,
                             column.word_count, most_words, column.rows));
   }

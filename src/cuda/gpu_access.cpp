@@ -37,7 +37,7 @@ bool device_reads_pageable(int device) {
 }  // namespace
 
 PointerKind classify_pointer(const void* p) {
-  if (p == nullptr) throw Error(ErrorCode::invalid_argument, "null pointer");
+  if (p == nullptr) throw_error(ErrorCode::invalid_argument, "null pointer");
   cudaPointerAttributes attributes{};
   GHTIER_CUDA_CHECK(cudaPointerGetAttributes(&attributes, p));
   switch (attributes.type) {
@@ -52,13 +52,13 @@ PointerKind classify_pointer(const void* p) {
 void require_gpu_access(const void* p, std::size_t bytes, const char* what) {
   if (bytes == 0) return;
   if (p == nullptr) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("{}: null pointer for {} bytes", what, bytes));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: null pointer for {} bytes", what, bytes));
   }
   if (classify_pointer(p) != PointerKind::pageable) return;
   int device = 0;
   GHTIER_CUDA_CHECK(cudaGetDevice(&device));
   if (!device_reads_pageable(device)) {
-    throw Error(ErrorCode::unsupported,
+    throw_error(ErrorCode::unsupported,
                 fmt::format("{}: {} is pageable host memory, which device {} cannot access on this platform (no "
                             "ATS/HMM); use pinned host memory (MemoryMode::pinned_host) or register it",
                             what, p, device));

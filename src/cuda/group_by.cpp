@@ -36,15 +36,15 @@ PlannedGroupBy plan_group_by(const ColumnView& keys, const ColumnView& values, s
   detail::check_column(keys, "group_by: keys");
   detail::check_column(values, "group_by: values");
   if (!is_integer(keys.type)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("group_by: keys must be an int32 or int64 column, not {}", to_string(keys.type)));
   }
   if (keys.rows != values.rows) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("group_by: keys have {} rows but values have {}", keys.rows, values.rows));
   }
   if (groups == 0 || groups > max_group_by_groups) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("group_by: groups must be in [1, {}], got {}", max_group_by_groups, groups));
   }
   PlannedGroupBy plan;
@@ -110,7 +110,7 @@ GroupByResult group_by(const ColumnView& keys, const ColumnView& values, std::ui
 void group_by_async(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
                     const GroupByOptions& options, AggregateResult* results, std::uint64_t* rows_out_of_range,
                     cudaStream_t stream, MemoryResource& resource) {
-  if (results == nullptr) throw Error(ErrorCode::invalid_argument, "group_by_async: results is null");
+  if (results == nullptr) throw_error(ErrorCode::invalid_argument, "group_by_async: results is null");
   const PlannedGroupBy plan = plan_group_by(keys, values, groups, options);
   detail::require_gpu_access(results, static_cast<std::size_t>(groups) * sizeof(AggregateResult),
                              "group_by_async: results");

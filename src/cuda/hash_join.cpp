@@ -41,16 +41,16 @@ struct AccumulatorAndResult {
 HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type, bool has_payload,
                                   double max_load_factor) {
   if (!is_integer(key_type)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("hash join: keys must be int32 or int64, not {}", to_string(key_type)));
   }
   if (!(max_load_factor > 0.0) || max_load_factor > max_hash_join_load_factor) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("hash join: max_load_factor must be in (0, {}], got {}", max_hash_join_load_factor,
                             max_load_factor));
   }
   if (build_rows > max_hash_join_build_rows) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("hash join: the build side has {} rows, more than the {} that 32-bit row ids allow",
                             build_rows, max_hash_join_build_rows));
   }
@@ -63,7 +63,7 @@ HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type,
   constexpr std::uint64_t largest_capacity = std::uint64_t{1} << 63;
   const double wanted = std::ceil(static_cast<double>(build_rows) / max_load_factor);
   if (!(wanted <= static_cast<double>(largest_capacity / bytes_per_slot))) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("hash join: {} build rows at a max_load_factor of {} need about {:.3g} slots of {} bytes, "
                             "more than 64-bit sizes hold; use a larger load factor",
                             build_rows, max_load_factor, wanted, bytes_per_slot));
@@ -81,13 +81,13 @@ HashJoinTable::HashJoinTable(const ColumnView& keys, const std::optional<ColumnV
                              const HashJoinOptions& options, MemoryResource& resource) {
   detail::check_column(keys, "HashJoinTable: keys");
   if (!is_integer(keys.type)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("HashJoinTable: keys must be an int32 or int64 column, not {}", to_string(keys.type)));
   }
   if (payload) {
     detail::check_column(*payload, "HashJoinTable: payload");
     if (payload->rows != keys.rows) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("HashJoinTable: keys have {} rows but the payload has {}", keys.rows, payload->rows));
     }
   }
@@ -140,19 +140,19 @@ struct PlannedProbe {
 PlannedProbe plan_probe(const HashJoinTable& table, ColumnType probe_key_type, const JoinPairsOutput& pairs,
                         const char* operation) {
   if (table.device_slots() == nullptr) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("{}: the table was moved from", operation));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: the table was moved from", operation));
   }
   if (probe_key_type != table.key_type()) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: probe keys are {} but the table was built from {} keys", operation,
                             to_string(probe_key_type), to_string(table.key_type())));
   }
   if (pairs.capacity > 0 && pairs.pairs == nullptr) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: pairs is null with a capacity of {}", operation, pairs.capacity));
   }
   if (reinterpret_cast<std::uintptr_t>(pairs.pairs) % alignof(JoinPair) != 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: pairs at {} are not {}-byte aligned", operation, static_cast<void*>(pairs.pairs),
                             alignof(JoinPair)));
   }
@@ -171,7 +171,7 @@ void require_probe_access(const HashJoinTable& table, const PlannedProbe& plan, 
   int device = 0;
   GHTIER_CUDA_CHECK(cudaGetDevice(&device));
   if (device != table.device()) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: the table lives on device {} but the current device is {}", operation,
                             table.device(), device));
   }
@@ -214,7 +214,7 @@ void enqueue_plain_probe(const PlainProbe& plan, detail::JoinAccumulator* accumu
 
 void HashJoinTable::probe_async(const ColumnView& probe_keys, const JoinPairsOutput& pairs, JoinResult* result,
                                 cudaStream_t stream) const {
-  if (result == nullptr) throw Error(ErrorCode::invalid_argument, "HashJoinTable::probe_async: result is null");
+  if (result == nullptr) throw_error(ErrorCode::invalid_argument, "HashJoinTable::probe_async: result is null");
   const PlainProbe plan = plan_plain_probe(*this, probe_keys, pairs);
   detail::require_gpu_access(result, sizeof(JoinResult), "HashJoinTable::probe_async: result");
   detail::NvtxRange range("ghtier::hash_join_probe_async", probe_keys.bytes());
@@ -256,7 +256,7 @@ JoinResult HashJoinTable::probe(const BitpackedColumnView& probe_keys, const Joi
   GHTIER_CUDA_CHECK(cudaMemcpyAsync(&host, device, sizeof(host), cudaMemcpyDeviceToHost, stream));
   GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
   if (host.accumulator.first_bad_block != ~0ull) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("HashJoinTable::probe: bit-packed keys: block {} has a header that breaks the format "
                             "(width above 32, or words past word_count {}); the result was discarded",
                             host.accumulator.first_bad_block, probe_keys.word_count));

@@ -24,21 +24,21 @@ IndexCheck::IndexCheck(MemoryResource& resource)
 }
 
 void IndexCheck::reset(cudaStream_t stream) {
-  if (record_.empty()) throw Error(ErrorCode::invalid_argument, "IndexCheck::reset: moved-from IndexCheck");
+  if (record_.empty()) throw_error(ErrorCode::invalid_argument, "IndexCheck::reset: moved-from IndexCheck");
   GHTIER_CUDA_CHECK(cudaMemsetAsync(record_.data(), 0, sizeof(detail::IndexFault), stream));
 }
 
 void IndexCheck::check(cudaStream_t stream) {
-  if (record_.empty()) throw Error(ErrorCode::invalid_argument, "IndexCheck::check: moved-from IndexCheck");
+  if (record_.empty()) throw_error(ErrorCode::invalid_argument, "IndexCheck::check: moved-from IndexCheck");
   const detail::IndexFault fault = read_fault(record_.data(), stream);
   if (fault.count == 0) return;
   reset(stream);
-  throw Error(ErrorCode::invalid_argument, detail::describe_index_fault(fault, "IndexCheck"));
+  throw_error(ErrorCode::invalid_argument, detail::describe_index_fault(fault, "IndexCheck"));
 }
 
 std::uint64_t IndexCheck::bad_index_count(cudaStream_t stream) const {
   if (record_.empty()) {
-    throw Error(ErrorCode::invalid_argument, "IndexCheck::bad_index_count: moved-from IndexCheck");
+    throw_error(ErrorCode::invalid_argument, "IndexCheck::bad_index_count: moved-from IndexCheck");
   }
   return read_fault(record_.data(), stream).count;
 }

@@ -23,7 +23,7 @@ std::string describe_index_fault(const IndexFault& fault, const char* operation)
 IndexFaultSink::IndexFaultSink(IndexCheck* check, cudaStream_t stream, MemoryResource& resource) : stream_(stream) {
   if (check != nullptr) {
     record_ = static_cast<IndexFault*>(check->device_record());
-    if (record_ == nullptr) throw Error(ErrorCode::invalid_argument, "moved-from IndexCheck passed as check");
+    if (record_ == nullptr) throw_error(ErrorCode::invalid_argument, "moved-from IndexCheck passed as check");
     return;
   }
   owned_ = DeviceBuffer(sizeof(IndexFault), stream, resource);
@@ -36,7 +36,7 @@ void IndexFaultSink::finish(const char* operation) {
   IndexFault fault;
   GHTIER_CUDA_CHECK(cudaMemcpyAsync(&fault, record_, sizeof fault, cudaMemcpyDeviceToHost, stream_));
   GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream_));
-  if (fault.count != 0) throw Error(ErrorCode::invalid_argument, describe_index_fault(fault, operation));
+  if (fault.count != 0) throw_error(ErrorCode::invalid_argument, describe_index_fault(fault, operation));
 }
 
 }  // namespace detail

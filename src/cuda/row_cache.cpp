@@ -65,9 +65,9 @@ std::vector<std::int64_t> top_rows(std::span<const Count> counts, std::size_t k)
 }
 
 void validate_table(const void* table, std::size_t row_bytes, std::size_t num_rows) {
-  if (row_bytes == 0) throw Error(ErrorCode::invalid_argument, "RowCache: row_bytes is 0");
-  if (table == nullptr) throw Error(ErrorCode::invalid_argument, "RowCache: table is null");
-  if (num_rows == 0) throw Error(ErrorCode::invalid_argument, "RowCache: the table has no rows (num_rows 0)");
+  if (row_bytes == 0) throw_error(ErrorCode::invalid_argument, "RowCache: row_bytes is 0");
+  if (table == nullptr) throw_error(ErrorCode::invalid_argument, "RowCache: table is null");
+  if (num_rows == 0) throw_error(ErrorCode::invalid_argument, "RowCache: the table has no rows (num_rows 0)");
   (void)detail::checked_product("RowCache", "table size num_rows * row_bytes", num_rows, row_bytes);
 }
 
@@ -80,7 +80,7 @@ struct HotSet {
 HotSet make_hot_set(std::vector<std::int64_t> ids, std::size_t num_rows, const char* operation) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || static_cast<std::uint64_t>(ids[i]) >= num_rows) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("{}: hot_rows[{}] = {} is outside the table's rows [0, {})", operation, i, ids[i],
                               num_rows));
     }
@@ -134,7 +134,7 @@ template <class Index>
 void record_rows(RowCache::State& state, const Index* indices, std::size_t count, cudaStream_t stream) {
   if (count == 0) return;
   if (indices == nullptr) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("RowCache::record: indices is null with count {}", count));
+    throw_error(ErrorCode::invalid_argument, fmt::format("RowCache::record: indices is null with count {}", count));
   }
   (void)detail::checked_product("RowCache::record", "indices size", count, sizeof(Index));
   detail::require_gpu_access(indices, count * sizeof(Index), "RowCache::record indices");
@@ -192,7 +192,7 @@ RowCache RowCache::from_frequencies(const void* table, std::size_t row_bytes, st
                                     cudaStream_t stream, MemoryResource& resource) {
   validate_table(table, row_bytes, num_rows);
   if (frequencies.size() != num_rows) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("RowCache::from_frequencies: {} frequencies for a table of {} rows", frequencies.size(),
                             num_rows));
   }
@@ -210,7 +210,7 @@ RowCache& RowCache::operator=(RowCache&&) noexcept = default;
 
 namespace {
 RowCache::State& live(const std::unique_ptr<RowCache::State>& state, const char* what) {
-  if (!state) throw Error(ErrorCode::invalid_argument, fmt::format("RowCache::{}: moved-from RowCache", what));
+  if (!state) throw_error(ErrorCode::invalid_argument, fmt::format("RowCache::{}: moved-from RowCache", what));
   return *state;
 }
 }  // namespace
@@ -236,7 +236,7 @@ void RowCache::record(const std::int32_t* indices, std::size_t count, cudaStream
 void RowCache::refresh(std::size_t capacity_rows, cudaStream_t stream) {
   State& state = live(state_, "refresh");
   if (state.counts.empty()) {
-    throw Error(ErrorCode::invalid_argument, "RowCache::refresh: nothing was recorded (call record() first)");
+    throw_error(ErrorCode::invalid_argument, "RowCache::refresh: nothing was recorded (call record() first)");
   }
   std::vector<unsigned> counts(state.num_rows);
   GHTIER_CUDA_CHECK(

@@ -19,11 +19,11 @@ std::vector<RowSlotEntry> build_row_slot_table(std::span<const std::int64_t> row
   const std::uint64_t mask = table.size() - 1;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const std::int64_t row = rows[i];
-    if (row < 0) throw Error(ErrorCode::invalid_argument, fmt::format("hot row {} is negative: {}", i, row));
+    if (row < 0) throw_error(ErrorCode::invalid_argument, fmt::format("hot row {} is negative: {}", i, row));
     for (std::uint64_t h = row_slot_hash(static_cast<std::uint64_t>(row)) & mask;; h = (h + 1) & mask) {
       RowSlotEntry& entry = table[h];
       if (entry.row == row) {
-        throw Error(ErrorCode::invalid_argument, fmt::format("row id {} appears more than once among the hot rows", row));
+        throw_error(ErrorCode::invalid_argument, fmt::format("row id {} appears more than once among the hot rows", row));
       }
       if (entry.row < 0) {
         entry.row = row;

@@ -22,11 +22,11 @@ namespace ghtier {
 void sm_copy(void* dst, const void* src, std::size_t bytes, cudaStream_t stream) {
   if (bytes == 0) return;
   if (dst == nullptr || src == nullptr) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("sm_copy: {} is null for a copy of {} bytes", dst == nullptr ? "dst" : "src", bytes));
   }
   if (detail::ranges_overlap(dst, bytes, src, bytes)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("sm_copy: dst {} and src {} overlap within {} bytes", dst, src, bytes));
   }
   detail::NvtxRange range("ghtier::sm_copy", bytes);
@@ -39,12 +39,12 @@ void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t s
                 std::size_t height, cudaStream_t stream) {
   if (width_bytes == 0 || height == 0) return;
   if (dst == nullptr || src == nullptr) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("sm_copy_2d: {} is null for {} rows of {} bytes", dst == nullptr ? "dst" : "src", height,
                             width_bytes));
   }
   if (height > 1 && (dst_pitch < width_bytes || src_pitch < width_bytes)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("sm_copy_2d: {} {} is smaller than width_bytes {}",
                             dst_pitch < width_bytes ? "dst_pitch" : "src_pitch",
                             dst_pitch < width_bytes ? dst_pitch : src_pitch, width_bytes));
@@ -55,10 +55,10 @@ void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t s
   const std::size_t dst_extent =
       detail::checked_product("sm_copy_2d", "dst extent", height - 1, dst_pitch) + width_bytes;
   if (src_extent < width_bytes || dst_extent < width_bytes) {
-    throw Error(ErrorCode::invalid_argument, "sm_copy_2d: extent overflows");
+    throw_error(ErrorCode::invalid_argument, "sm_copy_2d: extent overflows");
   }
   if (detail::pitched_regions_overlap(dst, dst_pitch, src, src_pitch, width_bytes, height)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("sm_copy_2d: dst {} (pitch {}) and src {} (pitch {}) overlap: some of their {} rows of {} "
                             "bytes share bytes",
                             dst, dst_pitch, src, src_pitch, height, width_bytes));

@@ -24,7 +24,7 @@ void sorted_gather_rows(const void* table, std::size_t row_bytes, std::size_t nu
                                  false};
   detail::validate_indexed_rows(args);
   if (count >= (std::size_t{1} << 32)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("sorted_gather: count {} is too large (positions are 32-bit: at most 2^32 - 1)", count));
   }
   if (count == 0) return;

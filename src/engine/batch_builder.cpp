@@ -11,8 +11,8 @@ namespace ghtier::detail {
 
 BatchBuilder::BatchBuilder(std::size_t max_call_bytes, std::size_t max_items)
     : max_call_bytes_(max_call_bytes), max_items_(max_items) {
-  if (max_call_bytes == 0) throw Error(ErrorCode::invalid_argument, "BatchBuilder: max_call_bytes is zero");
-  if (max_items == 0) throw Error(ErrorCode::invalid_argument, "BatchBuilder: max_items is zero");
+  if (max_call_bytes == 0) throw_error(ErrorCode::invalid_argument, "BatchBuilder: max_call_bytes is zero");
+  if (max_items == 0) throw_error(ErrorCode::invalid_argument, "BatchBuilder: max_items is zero");
 }
 
 std::vector<BatchCall> BatchBuilder::build(std::span<const BatchCopyItem> items) const {

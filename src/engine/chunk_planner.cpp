@@ -13,11 +13,11 @@ namespace ghtier::detail {
 ChunkPlanner::ChunkPlanner(std::size_t chunk_bytes, std::size_t alignment)
     : chunk_bytes_(chunk_bytes), alignment_(alignment) {
   if (alignment == 0 || !std::has_single_bit(alignment)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("ChunkPlanner: alignment {} is not a power of two", alignment));
   }
   if (chunk_bytes < alignment) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("ChunkPlanner: chunk size {} bytes is smaller than the alignment {}", chunk_bytes,
                             alignment));
   }
@@ -27,7 +27,7 @@ std::vector<Chunk> ChunkPlanner::plan(std::uintptr_t address, std::size_t bytes)
   std::vector<Chunk> chunks;
   if (bytes == 0) return chunks;
   if (bytes > std::numeric_limits<std::uintptr_t>::max() - address) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("ChunkPlanner: range of {} bytes at {:#x} wraps around the address space", bytes,
                             address));
   }

@@ -15,7 +15,7 @@ CompletionToken& CompletionToken::operator=(CompletionToken&& other) noexcept = 
 
 detail::TransferState& CompletionToken::state(const char* member) const {
   if (!state_) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("CompletionToken::{}: the token is empty (released, moved from, or never assigned)",
                             member));
   }

@@ -21,7 +21,7 @@ std::uintptr_t address_of(const void* p) noexcept { return reinterpret_cast<std:
 void require_no_wrap(const void* p, std::size_t bytes, const char* what, const char* name) {
   require_plausible_size(bytes, what);
   if (bytes > std::numeric_limits<std::uintptr_t>::max() - address_of(p)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: {} = {} with {} bytes wraps around the address space", what, name, p, bytes));
   }
 }
@@ -34,7 +34,7 @@ void require_within_allocation(const void* p, std::size_t bytes, const Allocatio
   const std::uintptr_t base = address_of(record->base);
   const std::uintptr_t offset = address_of(p) - base;
   if (offset > record->bytes || bytes > record->bytes - offset) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: {} = {} with {} bytes runs {} bytes past the end of its allocation ({} bytes of {} "
                             "memory at {}{}{})",
                             what, name, p, bytes, offset + bytes - record->bytes, record->bytes,
@@ -46,7 +46,7 @@ void require_within_allocation(const void* p, std::size_t bytes, const Allocatio
 
 void require_plausible_size(std::size_t bytes, const char* what) {
   if (bytes > max_transfer_bytes) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: {} bytes is more than any address space holds (the limit is {} bytes, 2^48, "
                             "ghtier::max_transfer_bytes): a size computed from a wrapped or uninitialised value?",
                             what, bytes, max_transfer_bytes));
@@ -59,7 +59,7 @@ std::size_t batch_total_bytes(std::span<const BatchCopyItem> items) {
     const std::size_t bytes = items[i].bytes;
     // Each term is at most 2^48 once checked, so the sum cannot wrap before it passes the limit.
     if (bytes > max_transfer_bytes || total + bytes > max_transfer_bytes) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("BatchCopyRequest: item {} ({} bytes) brings the batch to more than {} bytes (2^48, "
                               "ghtier::max_transfer_bytes), more than any address space holds",
                               i, bytes, max_transfer_bytes));
@@ -70,22 +70,22 @@ std::size_t batch_total_bytes(std::span<const BatchCopyItem> items) {
 }
 
 void validate_range(const void* ptr, std::size_t bytes, const AllocationLookup* lookup, const char* what) {
-  if (ptr == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{}: ptr is null", what));
+  if (ptr == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{}: ptr is null", what));
   require_no_wrap(ptr, bytes, what, "ptr");
   require_within_allocation(ptr, bytes, lookup, what, "ptr");
 }
 
 void validate_copy(const void* dst, const void* src, std::size_t bytes, const AllocationLookup* lookup,
                    const char* what) {
-  if (dst == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{}: dst is null", what));
-  if (src == nullptr) throw Error(ErrorCode::invalid_argument, fmt::format("{}: src is null", what));
+  if (dst == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{}: dst is null", what));
+  if (src == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{}: src is null", what));
   require_no_wrap(dst, bytes, what, "dst");
   require_no_wrap(src, bytes, what, "src");
   if (bytes == 0) return;
   const std::uintptr_t d = address_of(dst);
   const std::uintptr_t s = address_of(src);
   if (d < s + bytes && s < d + bytes) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("{}: source [{}, +{}) and destination [{}, +{}) overlap", what, src, bytes, dst, bytes));
   }
   require_within_allocation(dst, bytes, lookup, what, "dst");
@@ -93,7 +93,7 @@ void validate_copy(const void* dst, const void* src, std::size_t bytes, const Al
 }
 
 void validate_batch(std::span<const BatchCopyItem> items, const AllocationLookup* lookup) {
-  if (items.empty()) throw Error(ErrorCode::invalid_argument, "BatchCopyRequest: the batch has no items");
+  if (items.empty()) throw_error(ErrorCode::invalid_argument, "BatchCopyRequest: the batch has no items");
   (void)batch_total_bytes(items);
   // The item's name is formatted only when it is refused: a batch of 10,000 KV blocks would otherwise spend
   // more time naming items than copying them.
@@ -103,7 +103,7 @@ void validate_batch(std::span<const BatchCopyItem> items, const AllocationLookup
     } catch (const Error& e) {
       const std::string_view message = e.what();
       constexpr std::string_view prefix = "BatchCopyRequest item";
-      throw Error(e.code(),
+      throw_error(e.code(),
                   fmt::format("BatchCopyRequest item {}{}", i,
                               message.starts_with(prefix) ? message.substr(prefix.size()) : message),
                   e.cuda_status());
@@ -123,7 +123,7 @@ void validate_batch(std::span<const BatchCopyItem> items, const AllocationLookup
         break;
       }
       if (address_of(previous->dst) + previous->bytes > address_of(items[i].dst)) {
-        throw Error(ErrorCode::invalid_argument,
+        throw_error(ErrorCode::invalid_argument,
                     fmt::format("BatchCopyRequest: items {} and {} write overlapping destinations ([{}, +{}) and "
                                 "[{}, +{})); a batch runs its copies in no particular order",
                                 previous_index, i, previous->dst, previous->bytes, items[i].dst, items[i].bytes));
@@ -150,7 +150,7 @@ void validate_batch(std::span<const BatchCopyItem> items, const AllocationLookup
     if (before.end > after.begin) {
       const BatchCopyItem& a = items[before.index];
       const BatchCopyItem& b = items[after.index];
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("BatchCopyRequest: items {} and {} write overlapping destinations ([{}, +{}) and [{}, "
                               "+{})); a batch runs its copies in no particular order",
                               before.index, after.index, a.dst, a.bytes, b.dst, b.bytes));

@@ -45,7 +45,7 @@ GraphOwnedEvent record_graph_owned_event(cudaStream_t capture) {
   cudaGraph_t graph = nullptr;
   GHTIER_CUDA_CHECK(cudaStreamGetCaptureInfo(capture, &status, nullptr, &graph));
   if (status != cudaStreamCaptureStatusActive || graph == nullptr) {
-    throw Error(ErrorCode::invalid_argument, "record_graph_owned_event: the stream is not capturing a graph");
+    throw_error(ErrorCode::invalid_argument, "record_graph_owned_event: the stream is not capturing a graph");
   }
   GraphOwnedEvent owned;
   GHTIER_CUDA_CHECK(cudaEventCreateWithFlags(&owned.event, cudaEventDisableTiming));

@@ -16,12 +16,12 @@
 namespace ghtier {
 
 HostRegistration::HostRegistration(void* p, std::size_t bytes) {
-  if (p == nullptr) throw Error(ErrorCode::invalid_argument, "HostRegistration: p is null");
-  if (bytes == 0) throw Error(ErrorCode::invalid_argument, fmt::format("HostRegistration: zero bytes at {}", p));
+  if (p == nullptr) throw_error(ErrorCode::invalid_argument, "HostRegistration: p is null");
+  if (bytes == 0) throw_error(ErrorCode::invalid_argument, fmt::format("HostRegistration: zero bytes at {}", p));
   // Before any CUDA call: a wrapped size must not reach the driver (or the page walk under it).
   detail::require_plausible_size(bytes, "HostRegistration");
   if (bytes - 1 > std::numeric_limits<std::uintptr_t>::max() - reinterpret_cast<std::uintptr_t>(p)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("HostRegistration: [{}, +{}) wraps around the address space", p, bytes));
   }
   detail::NvtxRange range("ghtier::host_register", bytes);
@@ -31,13 +31,13 @@ HostRegistration::HostRegistration(void* p, std::size_t bytes) {
     cudaPointerAttributes attributes{};
     GHTIER_CUDA_CHECK(cudaPointerGetAttributes(&attributes, end));
     if (attributes.type == cudaMemoryTypeHost) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("HostRegistration: [{}, +{}) is already page-locked (cudaMallocHost/cudaHostAlloc memory, "
                               "or registered already): it needs no registration",
                               p, bytes));
     }
     if (attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("HostRegistration: [{}, +{}) is {} memory; only pageable host memory can be registered",
                               p, bytes, attributes.type == cudaMemoryTypeDevice ? "device" : "managed"));
     }
@@ -47,18 +47,18 @@ HostRegistration::HostRegistration(void* p, std::size_t bytes) {
     (void)cudaGetLastError();
     switch (status) {
       case cudaErrorHostMemoryAlreadyRegistered:
-        throw Error(ErrorCode::invalid_argument,
+        throw_error(ErrorCode::invalid_argument,
                     fmt::format("HostRegistration: [{}, +{}) is already page-locked (cudaMallocHost/cudaHostAlloc "
                                 "memory, or registered already): it needs no registration",
                                 p, bytes),
                     static_cast<int>(status));
       case cudaErrorNotSupported:
-        throw Error(ErrorCode::unsupported,
+        throw_error(ErrorCode::unsupported,
                     fmt::format("HostRegistration: this device cannot register host memory ({})",
                                 cudaGetErrorString(status)),
                     static_cast<int>(status));
       case cudaErrorInvalidValue:
-        throw Error(ErrorCode::invalid_argument,
+        throw_error(ErrorCode::invalid_argument,
                     fmt::format("HostRegistration: CUDA refused to register [{}, +{}): {} (device or managed memory, "
                                 "or a range that is not fully mapped?)",
                                 p, bytes, cudaGetErrorString(status)),

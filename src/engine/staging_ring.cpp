@@ -19,7 +19,7 @@ static_assert(detail::enum_names_complete(slot_state_names, SlotState::free, Slo
 std::string_view to_string(SlotState state) noexcept { return detail::enum_to_string(slot_state_names, state); }
 
 StagingRing::StagingRing(std::size_t slots) {
-  if (slots == 0) throw Error(ErrorCode::invalid_argument, "StagingRing: a ring needs at least one slot");
+  if (slots == 0) throw_error(ErrorCode::invalid_argument, "StagingRing: a ring needs at least one slot");
   states_.assign(slots, SlotState::free);
   directions_.assign(slots, StagingDirection::to_device);
 }
@@ -37,11 +37,11 @@ std::optional<std::size_t> StagingRing::acquire(StagingDirection direction) {
 
 void StagingRing::require(std::size_t slot, SlotState expected, const char* transition) const {
   if (slot >= states_.size()) {
-    throw Error(ErrorCode::internal,
+    throw_error(ErrorCode::internal,
                 fmt::format("StagingRing::{}: slot {} is out of range (ring of {})", transition, slot, states_.size()));
   }
   if (states_[slot] != expected) {
-    throw Error(ErrorCode::internal, fmt::format("StagingRing::{}: slot {} is {}, expected {}", transition, slot,
+    throw_error(ErrorCode::internal, fmt::format("StagingRing::{}: slot {} is {}, expected {}", transition, slot,
                                                  to_string(states_[slot]), to_string(expected)));
   }
 }
@@ -54,7 +54,7 @@ void StagingRing::start_dma(std::size_t slot) {
 void StagingRing::start_drain(std::size_t slot) {
   require(slot, SlotState::in_flight, "start_drain");
   if (directions_[slot] != StagingDirection::to_host) {
-    throw Error(ErrorCode::internal,
+    throw_error(ErrorCode::internal,
                 fmt::format("StagingRing::start_drain: slot {} carries data to the device, nothing to drain", slot));
   }
   states_[slot] = SlotState::draining;
@@ -72,14 +72,14 @@ void StagingRing::release(std::size_t slot) {
 
 SlotState StagingRing::state(std::size_t slot) const {
   if (slot >= states_.size()) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("StagingRing::state: slot {} is out of range", slot));
+    throw_error(ErrorCode::invalid_argument, fmt::format("StagingRing::state: slot {} is out of range", slot));
   }
   return states_[slot];
 }
 
 StagingDirection StagingRing::direction(std::size_t slot) const {
   if (slot >= states_.size()) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("StagingRing::direction: slot {} is out of range", slot));
+    throw_error(ErrorCode::invalid_argument, fmt::format("StagingRing::direction: slot {} is out of range", slot));
   }
   return directions_[slot];
 }

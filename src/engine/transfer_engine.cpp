@@ -51,7 +51,7 @@ constexpr std::size_t prefetch_alignment = std::size_t{2} << 20;  // managed mem
 
 void validate(const TransferEngineOptions& o) {
   auto refuse = [](const char* name, auto value, const char* why) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("TransferEngineOptions::{} = {}: {}", name, value, why));
+    throw_error(ErrorCode::invalid_argument, fmt::format("TransferEngineOptions::{} = {}: {}", name, value, why));
   };
   if (o.chunk_bytes < page_bytes) refuse("chunk_bytes", o.chunk_bytes, "must be at least 4096");
   if (o.staging_chunk_bytes < page_bytes) refuse("staging_chunk_bytes", o.staging_chunk_bytes, "must be at least 4096");
@@ -191,7 +191,7 @@ struct TransferEngine::Impl {
       cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
       GHTIER_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
       if (status == cudaStreamCaptureStatusInvalidated) {
-        throw Error(ErrorCode::invalid_argument,
+        throw_error(ErrorCode::invalid_argument,
                     fmt::format("{}: wait stream {} belongs to a graph capture that was invalidated", what,
                                 static_cast<const void*>(stream)));
       }
@@ -264,12 +264,12 @@ struct TransferEngine::Impl {
     const detail::TransferRoute route = detail::route_copy(platform, src_mode, dst_mode);
     if (capture != nullptr) {
       if (request.on_complete) {
-        throw Error(ErrorCode::invalid_argument,
+        throw_error(ErrorCode::invalid_argument,
                     "CopyRequest: on_complete cannot run for a request captured into a CUDA graph (it would run at "
                     "capture, not at each launch); add a host node to the graph instead");
       }
       if (route.mechanism != MoveMechanism::copy_engine) {
-        throw Error(ErrorCode::unsupported,
+        throw_error(ErrorCode::unsupported,
                     fmt::format("CopyRequest: a {} -> {} copy is a {} on this platform ({}): it needs CPU threads, "
                                 "which a CUDA graph cannot capture; use pinned memory (or register the buffer with "
                                 "HostRegistration) for copies inside a capture",
@@ -318,15 +318,15 @@ struct TransferEngine::Impl {
     detail::NvtxRange range("ghtier::prefetch_submit", request.bytes);
     detail::validate_range(request.ptr, request.bytes, lookup, "PrefetchRequest");
     if (request.target != PrefetchTarget::device && request.target != PrefetchTarget::host) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("PrefetchRequest: unknown target {}", static_cast<int>(request.target)));
     }
     if (request.host_numa_node < -1) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("PrefetchRequest: host_numa_node {} (use -1 for the OS's choice)", request.host_numa_node));
     }
     if (capturing_stream(request.wait_on, "PrefetchRequest") != nullptr) {
-      throw Error(ErrorCode::unsupported,
+      throw_error(ErrorCode::unsupported,
                   "PrefetchRequest: a prefetch cannot be captured into a CUDA graph; submit it outside the capture");
     }
     if (request.bytes == 0) return completed_now(0, request.on_complete);
@@ -368,7 +368,7 @@ struct TransferEngine::Impl {
     detail::NvtxRange range("ghtier::batch_submit", total);
     const cudaStream_t capture = capturing_stream(request.wait_on, "BatchCopyRequest");
     if (capture != nullptr && request.on_complete) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   "BatchCopyRequest: on_complete cannot run for a request captured into a CUDA graph; add a host node "
                   "to the graph instead");
     }
@@ -394,7 +394,7 @@ struct TransferEngine::Impl {
     constexpr std::size_t mode_count = all_memory_modes.size();
     for (const auto& [hint, name] : {std::pair{request.src_mode, "src_mode"}, std::pair{request.dst_mode, "dst_mode"}}) {
       if (hint && static_cast<std::size_t>(*hint) >= mode_count) {
-        throw Error(ErrorCode::invalid_argument,
+        throw_error(ErrorCode::invalid_argument,
                     fmt::format("BatchCopyRequest: {} = {} is not a MemoryMode", name, static_cast<int>(*hint)));
       }
     }
@@ -447,7 +447,7 @@ struct TransferEngine::Impl {
         group.fixed_pages = group.fixed_pages && pair.fixed_pages;
         group.batch_api = group.batch_api && pair.fixed_pages;
       } else if (capture != nullptr) {
-        throw Error(ErrorCode::unsupported,
+        throw_error(ErrorCode::unsupported,
                     fmt::format("BatchCopyRequest: an item copies {} -> {}, a {} on this platform: it needs CPU "
                                 "threads, which a CUDA graph cannot capture; use pinned memory inside a capture",
                                 to_string(src_mode), to_string(dst_mode), to_string(route.mechanism)));
@@ -512,10 +512,10 @@ TransferEngine::TransferEngine(const Platform& platform, int device, const Alloc
   validate(options);
   const int devices = visible_device_count();
   if (devices == 0) {
-    throw Error(ErrorCode::no_device, "TransferEngine: no CUDA device is visible (a transfer engine needs a GPU)");
+    throw_error(ErrorCode::no_device, "TransferEngine: no CUDA device is visible (a transfer engine needs a GPU)");
   }
   if (device < 0 || device >= devices) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("TransferEngine: device {} is out of range ({} visible)", device, devices));
   }
   impl_ = std::make_unique<Impl>(platform, device, lookup, options);
@@ -562,7 +562,7 @@ TransferEngine::TransferEngine(const Platform& platform, int device, const Alloc
 namespace {
 const Runtime& require_online(const Runtime& runtime) {
   if (runtime.offline()) {
-    throw Error(ErrorCode::unsupported,
+    throw_error(ErrorCode::unsupported,
                 "TransferEngine: the runtime is offline (made from an assumed profile): a transfer engine needs a "
                 "GPU");
   }

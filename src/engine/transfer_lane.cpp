@@ -113,7 +113,7 @@ std::shared_ptr<JobDependencies> TransferLane::snapshot_locked(const TransferDep
 void TransferLane::submit(std::shared_ptr<Job> job, const TransferDependencies* wait_on) {
   std::lock_guard lock(mutex_);
   if (stopping_ || stopped_) {
-    throw Error(ErrorCode::unsupported,
+    throw_error(ErrorCode::unsupported,
                 fmt::format("transfer lane {} has shut down (the engine is being destroyed, or the process is "
                             "exiting): the request was not queued",
                             to_string(id_)));

@@ -40,14 +40,14 @@ LaneId route_prefetch(const Platform& platform, MemoryMode mode, PrefetchTarget 
     case MemoryMode::device:
     case MemoryMode::pinned_host:
       // The argument is valid; this mode just cannot migrate: unsupported, as in Runtime::prefetch.
-      throw Error(ErrorCode::unsupported,
+      throw_error(ErrorCode::unsupported,
                   fmt::format("PrefetchRequest: ptr is {} memory, whose pages cannot migrate; prefetch applies to "
                               "managed or system memory (copy this buffer with a CopyRequest instead)",
                               to_string(mode)));
     case MemoryMode::managed:
     case MemoryMode::system:
       if (relocation_for(platform, mode) != Relocation::prefetch) {
-        throw Error(ErrorCode::unsupported,
+        throw_error(ErrorCode::unsupported,
                     fmt::format("PrefetchRequest: {} memory cannot be prefetched on this platform ({}, host access "
                                 "{}): {}",
                                 to_string(mode), to_string(platform.platform_class), to_string(platform.host_access),

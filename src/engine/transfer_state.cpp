@@ -179,7 +179,7 @@ void TransferState::make_stream_wait(cudaStream_t stream) {
       changed_.wait(lock, [&] { return terminal_ || outcome_ == TransferStatus::completed; });
       if (outcome_ == TransferStatus::completed) return;
       if (outcome_ == TransferStatus::failed && error_) throw_error(*error_);
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("make_stream_wait: the transfer of {} bytes was {}; its bytes will never arrive",
                               bytes_, to_string(outcome_)));
     }

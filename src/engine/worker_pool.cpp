@@ -22,7 +22,7 @@ inline void cpu_relax() noexcept {
 
 WorkerPool::WorkerPool(std::string name, unsigned threads, std::chrono::microseconds spin)
     : state_(std::make_shared<State>()) {
-  if (threads == 0) throw Error(ErrorCode::invalid_argument, fmt::format("{}: thread count is zero", name));
+  if (threads == 0) throw_error(ErrorCode::invalid_argument, fmt::format("{}: thread count is zero", name));
   state_->name = std::move(name);
   state_->spin = spin;
   threads_.reserve(threads);

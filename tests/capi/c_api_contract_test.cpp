@@ -90,7 +90,7 @@ class RecordingResource final : public ghtier::MemoryResource {
     --waiting_;
     const std::size_t a = std::max<std::size_t>(alignment, 64);
     void* p = std::aligned_alloc(a, (bytes + a - 1) / a * a);
-    if (p == nullptr) throw ghtier::Error(ghtier::ErrorCode::out_of_memory, "RecordingResource: no memory");
+    if (p == nullptr) ghtier::throw_error(ghtier::ErrorCode::out_of_memory, "RecordingResource: no memory");
     live_.insert(p);
     return p;
   }

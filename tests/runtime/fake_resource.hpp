@@ -30,7 +30,7 @@ class FakeResource final : public MemoryResource {
 
  private:
   void* do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t, bool) override {
-    if (bytes == 0) throw Error(ErrorCode::invalid_argument, "FakeResource: zero bytes");
+    if (bytes == 0) throw_error(ErrorCode::invalid_argument, "FakeResource: zero bytes");
     std::size_t live = live_.load();
     do {
       if (bytes > capacity_ - std::min(live, capacity_)) {

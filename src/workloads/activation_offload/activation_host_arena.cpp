@@ -15,7 +15,7 @@ constexpr double gib = 1024.0 * 1024.0 * 1024.0;
 }
 
 ActivationHostArena::ActivationHostArena(Buffer block) : block_(std::move(block)) {
-  if (block_.empty()) throw Error(ErrorCode::invalid_argument, "activation host arena: the host block is empty");
+  if (block_.empty()) throw_error(ErrorCode::invalid_argument, "activation host arena: the host block is empty");
   base_ = block_.data();
   capacity_ = block_.size() / granule * granule;
   ranges_.add_range(base_, capacity_);
@@ -23,7 +23,7 @@ ActivationHostArena::ActivationHostArena(Buffer block) : block_(std::move(block)
 
 ActivationHostArena::ActivationHostArena(void* base, std::size_t bytes) : base_(base), capacity_(bytes / granule * granule) {
   if (base == nullptr || capacity_ == 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("activation host arena: needs a block of at least {} bytes, got {}", granule, bytes));
   }
   ranges_.add_range(base_, capacity_);
@@ -42,9 +42,9 @@ void* ActivationHostArena::try_allocate(std::size_t bytes) noexcept {
 }
 
 void* ActivationHostArena::allocate(std::size_t bytes) {
-  if (bytes == 0) throw Error(ErrorCode::invalid_argument, "activation host arena: a block of 0 bytes");
+  if (bytes == 0) throw_error(ErrorCode::invalid_argument, "activation host arena: a block of 0 bytes");
   if (void* p = try_allocate(bytes)) return p;
-  throw Error(ErrorCode::out_of_budget,
+  throw_error(ErrorCode::out_of_budget,
               fmt::format("activation host arena is full: offloading {} bytes needs a free block of that size, but "
                           "the arena's budget of {} bytes ({:.2f} GiB) has {} bytes in use and its largest free block "
                           "is {} bytes; raise the host budget (host_arena_bytes) or offload fewer layers",

@@ -60,11 +60,11 @@ void throw_if_failed(const CompletionToken& token, const char* what) {
   if (!token.valid()) return;
   const TransferStatus status = token.status();
   if (status == TransferStatus::failed) {
-    if (auto error = token.error()) throw *error;
-    throw Error(ErrorCode::internal, fmt::format("activation offload: the {} failed without an error", what));
+    if (auto error = token.error()) throw_error(*error);
+    throw_error(ErrorCode::internal, fmt::format("activation offload: the {} failed without an error", what));
   }
   if (status == TransferStatus::cancelled) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("activation offload: the {} was cancelled (the engine shut down)", what));
   }
 }
@@ -95,7 +95,7 @@ struct ActivationOffloader::Impl {
 
   static Buffer reserve_arena(Runtime& runtime, const ActivationOffloadOptions& options) {
     if (options.host_arena_bytes == 0) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   "activation offload: host_arena_bytes is 0; give the host budget for offloaded activations");
     }
     // Pinned host memory on every platform: the runtime binds it to the GPU's host NUMA node (on GH200 that
@@ -107,7 +107,7 @@ struct ActivationOffloader::Impl {
   Record& find(ActivationHandle handle) {
     const auto it = records.find(handle);
     if (it == records.end()) {
-      throw Error(ErrorCode::not_found,
+      throw_error(ErrorCode::not_found,
                   fmt::format("activation offload: handle {} is not live (never saved, or released)", handle));
     }
     return it->second;
@@ -164,7 +164,7 @@ struct ActivationOffloader::Impl {
 ActivationOffloader::ActivationOffloader(Runtime& runtime, TransferEngine& engine,
                                          const ActivationOffloadOptions& options) {
   if (engine.device() != runtime.device()) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("activation offload: the engine serves device {}, the runtime device {}",
                             engine.device(), runtime.device()));
   }
@@ -197,8 +197,8 @@ void ActivationOffloader::end_layer() {
 }
 
 ActivationHandle ActivationOffloader::save(const void* ptr, std::size_t bytes, cudaStream_t stream) {
-  if (ptr == nullptr) throw Error(ErrorCode::invalid_argument, "activation offload: save of a null pointer");
-  if (bytes == 0) throw Error(ErrorCode::invalid_argument, "activation offload: save of 0 bytes");
+  if (ptr == nullptr) throw_error(ErrorCode::invalid_argument, "activation offload: save of a null pointer");
+  if (bytes == 0) throw_error(ErrorCode::invalid_argument, "activation offload: save of 0 bytes");
   std::lock_guard lock(impl_->mutex);
   Impl& s = *impl_;
   ++s.stats.saves;

@@ -136,15 +136,15 @@ class PlanSearch {
 };
 
 void validate_request(const ActivationPlanRequest& request) {
-  if (request.layers.empty()) throw Error(ErrorCode::invalid_argument, "activation plan: the profile has no layers");
+  if (request.layers.empty()) throw_error(ErrorCode::invalid_argument, "activation plan: the profile has no layers");
   for (const auto& [name, gbps] : {std::pair{"h2d_gbps", request.link.h2d_gbps}, {"d2h_gbps", request.link.d2h_gbps}}) {
     if (std::isnan(gbps) || gbps < 0) {
-      throw Error(ErrorCode::invalid_argument,
+      throw_error(ErrorCode::invalid_argument,
                   fmt::format("activation plan: link {} must be >= 0 (0: no link), got {}", name, gbps));
     }
   }
   if (std::isnan(request.link.latency_us) || request.link.latency_us < 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("activation plan: link latency_us must be >= 0, got {}", request.link.latency_us));
   }
 }

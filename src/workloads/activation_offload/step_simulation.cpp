@@ -24,7 +24,7 @@ namespace {
 
 void check_seconds(double seconds, std::size_t layer, const char* what) {
   if (!std::isfinite(seconds) || seconds < 0) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("activation plan: layer {} has {} of {} s (must be a finite number >= 0)", layer, what,
                             seconds));
   }
@@ -40,7 +40,7 @@ StepPrediction simulate_activation_step(const std::vector<LayerProfile>& layers,
                                         const std::vector<LayerAction>& actions, std::size_t lookahead) {
   const std::size_t n = layers.size();
   if (actions.size() != n) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("activation plan: {} actions for {} layers (one per layer)", actions.size(), n));
   }
   StepPrediction out;
@@ -51,7 +51,7 @@ StepPrediction simulate_activation_step(const std::vector<LayerProfile>& layers,
     any_offload = any_offload || actions[i] == LayerAction::offload;
   }
   if (any_offload && !(link.h2d_gbps > 0 && link.d2h_gbps > 0)) {
-    throw Error(ErrorCode::invalid_argument,
+    throw_error(ErrorCode::invalid_argument,
                 fmt::format("activation plan: cannot offload over a link of h2d {} / d2h {} GB/s", link.h2d_gbps,
                             link.d2h_gbps));
   }
