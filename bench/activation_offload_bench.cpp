@@ -19,9 +19,9 @@
 #include <fmt/format.h>
 
 #include "bench_suite.hpp"
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "engine_bench_kernels.hpp"
-#include "ghtier/activation_offload.hpp"
+#include "ghtier/workloads/activation_offload.hpp"
 
 namespace ghtier::bench {
 

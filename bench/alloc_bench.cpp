@@ -21,13 +21,13 @@
 #include <fmt/format.h>
 
 #include "bench_suite.hpp"
-#include "core/cuda_check.hpp"
-#include "ghtier/device_pool_resource.hpp"
+#include "core/support/cuda_check.hpp"
+#include "ghtier/memory/device_pool_resource.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/managed_resource.hpp"
-#include "ghtier/pinned_host_pool_resource.hpp"
-#include "ghtier/pinned_host_resource.hpp"
-#include "ghtier/system_resource.hpp"
+#include "ghtier/memory/managed_resource.hpp"
+#include "ghtier/memory/pinned_host_pool_resource.hpp"
+#include "ghtier/memory/pinned_host_resource.hpp"
+#include "ghtier/memory/system_resource.hpp"
 
 namespace ghtier::bench {
 

@@ -35,7 +35,7 @@
 #include <fmt/format.h>
 
 #include "bench_suite.hpp"
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "cuda/aggregate_kernels.hpp"
 #include "cuda/aggregate_slots.hpp"
 #include "cuda/column_scan_plan.hpp"
@@ -43,10 +43,10 @@
 #include "cuda/group_by_kernels.hpp"
 #include "cuda/hash_join_kernels.hpp"
 #include "cuda/hash_table_slots.hpp"
-#include "ghtier/aggregate.hpp"
-#include "ghtier/bitpacked_column.hpp"
-#include "ghtier/group_by.hpp"
-#include "ghtier/hash_join.hpp"
+#include "ghtier/kernels/aggregate.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
+#include "ghtier/kernels/group_by.hpp"
+#include "ghtier/kernels/hash_join.hpp"
 
 namespace ghtier::bench {
 

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "bench_suite.hpp"
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "matrix_buffers.hpp"
 #include "matrix_cases.hpp"
 

@@ -8,9 +8,9 @@
 #include <mutex>
 #include <utility>
 
-#include "core/cuda_check.hpp"
-#include "core/log.hpp"
-#include "ghtier/link_model.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/log.hpp"
+#include "ghtier/platform/link_model.hpp"
 
 namespace ghtier::bench {
 

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace ghtier::bench {
 

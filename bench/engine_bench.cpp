@@ -27,15 +27,15 @@
 #include <fmt/format.h>
 
 #include "bench_suite.hpp"
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "engine/batch_builder.hpp"
 #include "engine/batch_issue.hpp"
 #include "engine/copy_validation.hpp"
 #include "engine/event_watcher.hpp"
 #include "engine_bench_kernels.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/host_registration.hpp"
-#include "ghtier/transfer_engine.hpp"
+#include "ghtier/engine/host_registration.hpp"
+#include "ghtier/engine/transfer_engine.hpp"
 
 namespace ghtier::bench {
 

@@ -1,5 +1,5 @@
 // The compute-burn kernel of the engine suite's overlap case.
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "engine_bench_kernels.hpp"
 
 namespace ghtier::bench {

@@ -31,13 +31,13 @@
 #include <fmt/format.h>
 
 #include "bench_suite.hpp"
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "gather_keys.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/gather.hpp"
-#include "ghtier/index_check.hpp"
-#include "ghtier/row_cache.hpp"
-#include "ghtier/sorted_gather.hpp"
+#include "ghtier/kernels/gather.hpp"
+#include "ghtier/kernels/index_check.hpp"
+#include "ghtier/kernels/row_cache.hpp"
+#include "ghtier/kernels/sorted_gather.hpp"
 #include "host_gather_pool.hpp"
 
 namespace ghtier::bench {

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "bench_suite.hpp"
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::bench {

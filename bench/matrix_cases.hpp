@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace ghtier::bench {
 

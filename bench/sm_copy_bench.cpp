@@ -17,9 +17,9 @@
 #include <fmt/format.h>
 
 #include "bench_suite.hpp"
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/sm_copy.hpp"
+#include "ghtier/kernels/sm_copy.hpp"
 
 namespace ghtier::bench {
 

@@ -1,6 +1,6 @@
 // StreamBlocker: a one-thread kernel that spins on a pinned flag until the host releases it.
 #include "bench_suite.hpp"
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 
 namespace ghtier::bench {
 

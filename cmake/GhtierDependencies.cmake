@@ -1,7 +1,7 @@
 # Dependencies are found, never vendored: scripts/setup installs Debian's packages where they are missing.
 find_package(CUDAToolkit REQUIRED)
 # CCCL (libcu++, cuda::mr) comes with the toolkit; CUDA 13 keeps it in include/cccl, which nvcc adds by itself
-# and host compilers need for ghtier/cuda_memory_resource.hpp.
+# and host compilers need for ghtier/memory/cuda_memory_resource.hpp.
 find_path(GHTIER_CCCL_INCLUDE_DIR cuda/memory_resource
   HINTS ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES cccl NO_DEFAULT_PATH)
 find_package(fmt REQUIRED)
@@ -18,7 +18,7 @@ if(GHTIER_BUILD_BENCHMARKS)
 endif()
 
 # RAPIDS RMM, optional: where it is found, ghtier::rmm carries the header-only adaptors both ways
-# (ghtier/rmm_device_resource_adaptor.hpp, ghtier/rmm_backed_resource.hpp) and their test is built.
+# (ghtier/memory/rmm_device_resource_adaptor.hpp, ghtier/memory/rmm_backed_resource.hpp) and their test is built.
 option(GHTIER_WITH_RMM "Build the RMM adaptors' target and tests where RMM 25.x (tested: 25.12) is found" ON)
 if(GHTIER_WITH_RMM AND CMAKE_VERSION VERSION_LESS 3.30.4)
   # RMM's own package file stops the configuration with an error below CMake 3.30.4, QUIET or not, so

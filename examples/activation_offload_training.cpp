@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "ghtier/activation_offload.hpp"
+#include "ghtier/workloads/activation_offload.hpp"
 #include "ghtier/error.hpp"
 
 namespace {

@@ -28,13 +28,13 @@
 
 #include <fmt/format.h>
 
-#include "ghtier/aggregate.hpp"
-#include "ghtier/bitpacked_column.hpp"
+#include "ghtier/kernels/aggregate.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/group_by.hpp"
-#include "ghtier/hash_join.hpp"
-#include "ghtier/link_model.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/kernels/group_by.hpp"
+#include "ghtier/kernels/hash_join.hpp"
+#include "ghtier/platform/link_model.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace {
 

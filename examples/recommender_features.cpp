@@ -23,11 +23,11 @@
 #include <fmt/format.h>
 
 #include "ghtier/error.hpp"
-#include "ghtier/gather.hpp"
-#include "ghtier/index_check.hpp"
-#include "ghtier/link_model.hpp"
-#include "ghtier/platform.hpp"
-#include "ghtier/row_cache.hpp"
+#include "ghtier/kernels/gather.hpp"
+#include "ghtier/kernels/index_check.hpp"
+#include "ghtier/platform/link_model.hpp"
+#include "ghtier/platform/platform.hpp"
+#include "ghtier/kernels/row_cache.hpp"
 
 namespace {
 

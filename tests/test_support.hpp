@@ -7,7 +7,7 @@
 #include <random>
 
 #include "ghtier/error.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 
 /// GPU tests skip (with the reason) where no CUDA device is visible; CI excludes them by label anyway.
 #define GHTIER_REQUIRE_GPU()                                          \

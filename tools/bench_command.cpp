@@ -13,7 +13,7 @@
 #include "commands.hpp"
 #include "exit_status.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "progress_reporter.hpp"
 #include "summary_table.hpp"
 

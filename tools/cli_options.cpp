@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace ghtier::tools {
 

@@ -5,11 +5,11 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "exit_status.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/link_model.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/link_model.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace ghtier::tools {
 

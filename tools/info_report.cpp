@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "core/json_object.hpp"
-#include "ghtier/memory_mode.hpp"
+#include "core/support/json_object.hpp"
+#include "ghtier/memory/memory_mode.hpp"
 #include "ghtier/version.hpp"
 
 namespace ghtier::tools {

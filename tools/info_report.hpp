@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace ghtier::tools {
 

@@ -11,7 +11,7 @@
 
 #include "exit_status.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace ghtier::tools {
 

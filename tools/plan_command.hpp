@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ghtier/activation_plan.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
 #include "plan_options.hpp"
 
 namespace ghtier::tools {

@@ -9,7 +9,7 @@
 
 #include "cli_options.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace ghtier::tools {
 

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------------------------------------------
- * Copy, gather, scatter, row cache (include/ghtier/sm_copy.hpp, gather.hpp, sorted_gather.hpp,
+ * Copy, gather, scatter, row cache (include/ghtier/kernels/sm_copy.hpp, gather.hpp, sorted_gather.hpp,
  * scatter.hpp, row_cache.hpp, index_check.hpp).
  * ------------------------------------------------------------------------------------------------------ */
 
@@ -93,7 +93,7 @@ ghtier_status_t ghtier_row_cache_get_statistics(ghtier_row_cache_t* cache, void*
 ghtier_status_t ghtier_row_cache_get_info(ghtier_row_cache_t* cache, size_t* cached_rows, size_t* device_bytes);
 
 /* ------------------------------------------------------------------------------------------------------
- * Scan / aggregate, hash join, compressed columns (include/ghtier/column_view.hpp, range_filter.hpp,
+ * Scan / aggregate, hash join, compressed columns (include/ghtier/kernels/column_view.hpp, range_filter.hpp,
  * aggregate.hpp, group_by.hpp, hash_join.hpp, bitpacked_column.hpp). These calls enqueue on `stream` and
  * wait for their result before returning. Every struct here that starts with struct_size (columns, filters,
  * options, results, packed columns) follows ghtier.h's struct_size rules: set it to sizeof the struct.
@@ -202,7 +202,7 @@ ghtier_status_t ghtier_hash_table_probe(ghtier_hash_table_t* table, const ghtier
                                         ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
                                         ghtier_join_result_t* result);
 
-/** Bit-packed columns (format in include/ghtier/bitpacked_column.hpp): one 16-byte header per block of
+/** Bit-packed columns (format in include/ghtier/kernels/bitpacked_column.hpp): one 16-byte header per block of
  * 1024 values, the block's values as width-bit offsets from its reference. */
 typedef struct ghtier_bitpack_block_header_t {
   int64_t reference;

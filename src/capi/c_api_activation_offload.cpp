@@ -11,7 +11,7 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
-#include "ghtier/activation_offload.hpp"
+#include "ghtier/workloads/activation_offload.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_workloads.h"
 

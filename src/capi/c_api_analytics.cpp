@@ -17,12 +17,12 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
-#include "ghtier/aggregate.hpp"
-#include "ghtier/bitpacked_column.hpp"
+#include "ghtier/kernels/aggregate.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_kernels.h"
-#include "ghtier/group_by.hpp"
-#include "ghtier/hash_join.hpp"
+#include "ghtier/kernels/group_by.hpp"
+#include "ghtier/kernels/hash_join.hpp"
 
 static_assert(sizeof(ghtier_join_pair_t) == sizeof(ghtier::JoinPair) &&
               alignof(ghtier_join_pair_t) == alignof(ghtier::JoinPair));

@@ -18,8 +18,8 @@
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier.h"
-#include "ghtier/host_registration.hpp"
-#include "ghtier/transfer_engine.hpp"
+#include "ghtier/engine/host_registration.hpp"
+#include "ghtier/engine/transfer_engine.hpp"
 
 namespace ghtier::capi {
 

@@ -1,7 +1,7 @@
 // Thread-local last error of the C API, and the version / status functions.
 #include "capi/c_api_errors.hpp"
 
-#include "core/enum_names.hpp"
+#include "core/support/enum_names.hpp"
 #include "ghtier/version.hpp"
 
 namespace ghtier::capi {

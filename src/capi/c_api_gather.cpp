@@ -13,13 +13,13 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/gather.hpp"
+#include "ghtier/kernels/gather.hpp"
 #include "ghtier/ghtier_kernels.h"
-#include "ghtier/index_check.hpp"
-#include "ghtier/row_cache.hpp"
-#include "ghtier/scatter.hpp"
-#include "ghtier/sm_copy.hpp"
-#include "ghtier/sorted_gather.hpp"
+#include "ghtier/kernels/index_check.hpp"
+#include "ghtier/kernels/row_cache.hpp"
+#include "ghtier/kernels/scatter.hpp"
+#include "ghtier/kernels/sm_copy.hpp"
+#include "ghtier/kernels/sorted_gather.hpp"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_platform_report.h"
-#include "ghtier/memory_mode.hpp"
-#include "ghtier/runtime.hpp"
+#include "ghtier/memory/memory_mode.hpp"
+#include "ghtier/runtime/runtime.hpp"
 
 namespace {
 

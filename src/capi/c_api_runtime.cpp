@@ -17,10 +17,10 @@
 #include "capi/c_api_errors.hpp"
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_struct_version.hpp"
-#include "core/log.hpp"
-#include "core/log_nothrow.hpp"
-#include "ghtier/builtin_policy.hpp"
-#include "ghtier/default_device_resource.hpp"
+#include "core/support/log.hpp"
+#include "core/support/log_nothrow.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
+#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::capi {

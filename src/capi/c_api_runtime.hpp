@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "ghtier/ghtier.h"
-#include "ghtier/runtime.hpp"
+#include "ghtier/runtime/runtime.hpp"
 
 namespace ghtier::capi {
 

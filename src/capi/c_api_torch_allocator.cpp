@@ -20,10 +20,10 @@
 #include "capi/c_api_errors.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
-#include "core/range_allocator.hpp"
+#include "core/memory/range_allocator.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_torch.h"
-#include "ghtier/runtime.hpp"
+#include "ghtier/runtime/runtime.hpp"
 
 namespace ghtier::capi {
 namespace {

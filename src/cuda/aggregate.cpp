@@ -1,19 +1,19 @@
 // aggregate() and aggregate_async(): check the arguments, plan the scan, enqueue init + scan + finalise
 // on the caller's stream with stream-ordered scratch, and (synchronous forms) copy the result back.
-#include "ghtier/aggregate.hpp"
+#include "ghtier/kernels/aggregate.hpp"
 
 #include <cstddef>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "core/cuda_check.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "cuda/aggregate_kernels.hpp"
 #include "cuda/column_checks.hpp"
 #include "cuda/current_device_limits.hpp"
-#include "cuda/gpu_access.hpp"
-#include "ghtier/device_buffer.hpp"
+#include "core/memory/gpu_access.hpp"
+#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {

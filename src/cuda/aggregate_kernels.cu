@@ -6,7 +6,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "cuda/aggregate_partial.cuh"
 #include "cuda/bitpack_decode.cuh"
 #include "cuda/column_scan.cuh"

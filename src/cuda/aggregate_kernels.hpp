@@ -9,7 +9,7 @@
 #include "cuda/aggregate_slots.hpp"
 #include "cuda/column_scan_plan.hpp"
 #include "cuda/scan_args.hpp"
-#include "ghtier/aggregate.hpp"
+#include "ghtier/kernels/aggregate.hpp"
 
 namespace ghtier::detail {
 

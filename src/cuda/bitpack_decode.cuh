@@ -1,4 +1,4 @@
-// Decoding of bit-packed columns inside the kernels (format: include/ghtier/bitpacked_column.hpp). A warp
+// Decoding of bit-packed columns inside the kernels (format: include/ghtier/kernels/bitpacked_column.hpp). A warp
 // decodes one block of 1024 values: each lane loads its `width` words (coalesced: the warp reads 128 bytes
 // per load, all of them in flight at once) and unpacks 32 values with shifts fixed at compile time (one
 // instantiation per width, picked by a warp-uniform switch). Device code only.
@@ -9,7 +9,7 @@
 #include <cstdint>
 
 #include "cuda/scan_args.hpp"
-#include "ghtier/bitpacked_column.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
 
 namespace ghtier::detail {
 

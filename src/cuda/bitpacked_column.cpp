@@ -1,6 +1,6 @@
 // The CPU side of bit-packed columns: plan (per-block frame of reference and width), pack, validate,
-// unpack (the reference decoder), and the owning BitpackedColumn. Format: include/ghtier/bitpacked_column.hpp.
-#include "ghtier/bitpacked_column.hpp"
+// unpack (the reference decoder), and the owning BitpackedColumn. Format: include/ghtier/kernels/bitpacked_column.hpp.
+#include "ghtier/kernels/bitpacked_column.hpp"
 
 #include <cuda_runtime_api.h>
 
@@ -14,9 +14,9 @@
 
 #include <fmt/format.h>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/memory_resource.hpp"
+#include "ghtier/memory/memory_resource.hpp"
 
 namespace ghtier {
 

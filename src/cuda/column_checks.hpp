@@ -7,9 +7,9 @@
 #include <string_view>
 
 #include "cuda/scan_args.hpp"
-#include "ghtier/bitpacked_column.hpp"
-#include "ghtier/column_view.hpp"
-#include "ghtier/range_filter.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
+#include "ghtier/kernels/column_view.hpp"
+#include "ghtier/kernels/range_filter.hpp"
 
 namespace ghtier::detail {
 

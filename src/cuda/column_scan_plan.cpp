@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "core/enum_names.hpp"
+#include "core/support/enum_names.hpp"
 
 namespace ghtier::detail {
 

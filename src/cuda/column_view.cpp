@@ -1,7 +1,7 @@
 // Names of the column types.
-#include "ghtier/column_view.hpp"
+#include "ghtier/kernels/column_view.hpp"
 
-#include "core/enum_names.hpp"
+#include "core/support/enum_names.hpp"
 
 namespace ghtier {
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <mutex>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 
 namespace ghtier::detail {
 

@@ -1,10 +1,10 @@
 // gather: argument checks, the launch plan and index checking around the gather kernels.
-#include "ghtier/gather.hpp"
+#include "ghtier/kernels/gather.hpp"
 
 #include <cstdint>
 
-#include "core/log.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/log.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "cuda/device_sm_count.hpp"
 #include "cuda/gather_kernels.hpp"
 #include "cuda/index_fault_sink.hpp"

@@ -1,20 +1,20 @@
 // group_by() and group_by_async(): check, plan (shared- or global-memory groups), enqueue init + scan +
 // finalise on the caller's stream with stream-ordered scratch, and (synchronous form) copy back.
-#include "ghtier/group_by.hpp"
+#include "ghtier/kernels/group_by.hpp"
 
 #include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "core/cuda_check.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "cuda/aggregate_kernels.hpp"
 #include "cuda/column_checks.hpp"
 #include "cuda/current_device_limits.hpp"
-#include "cuda/gpu_access.hpp"
+#include "core/memory/gpu_access.hpp"
 #include "cuda/group_by_kernels.hpp"
-#include "ghtier/device_buffer.hpp"
+#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "cuda/aggregate_partial.cuh"
 #include "cuda/column_scan.cuh"
 #include "cuda/ordered_key.hpp"

@@ -1,6 +1,6 @@
 // HashJoinTable: sizing (pure), build and probes: checks, device memory, enqueue on the caller's stream,
 // copy the result back. The kernels are in hash_join_kernels.cu.
-#include "ghtier/hash_join.hpp"
+#include "ghtier/kernels/hash_join.hpp"
 
 #include <array>
 #include <bit>
@@ -11,11 +11,11 @@
 
 #include <fmt/format.h>
 
-#include "core/cuda_check.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "cuda/column_checks.hpp"
 #include "cuda/current_device_limits.hpp"
-#include "cuda/gpu_access.hpp"
+#include "core/memory/gpu_access.hpp"
 #include "cuda/hash_join_kernels.hpp"
 #include "cuda/hash_table_slots.hpp"
 #include "ghtier/error.hpp"

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "cuda/bitpack_decode.cuh"
 #include "cuda/column_scan.cuh"
 #include "cuda/hash_table_slots.hpp"

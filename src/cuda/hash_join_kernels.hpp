@@ -8,7 +8,7 @@
 
 #include "cuda/column_scan_plan.hpp"
 #include "cuda/scan_args.hpp"
-#include "ghtier/hash_join.hpp"
+#include "ghtier/kernels/hash_join.hpp"
 
 namespace ghtier::detail {
 

@@ -1,9 +1,9 @@
 // IndexCheck: allocation, clearing and read-back of the out-of-range index record in device memory.
-#include "ghtier/index_check.hpp"
+#include "ghtier/kernels/index_check.hpp"
 
 #include <fmt/format.h>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "cuda/index_fault.hpp"
 #include "ghtier/error.hpp"
 

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "cuda/index_fault.hpp"
 #include "ghtier/error.hpp"
 

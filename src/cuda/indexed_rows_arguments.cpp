@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "cuda/gpu_access.hpp"
+#include "core/memory/gpu_access.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::detail {

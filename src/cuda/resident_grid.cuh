@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 
 namespace ghtier::detail {
 

@@ -1,5 +1,5 @@
 // RowCache: choosing the hot rows, building the slot table, filling the cached copies, and the cached gather.
-#include "ghtier/row_cache.hpp"
+#include "ghtier/kernels/row_cache.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -7,18 +7,18 @@
 
 #include <fmt/format.h>
 
-#include "core/cuda_check.hpp"
-#include "core/log.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/log.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "cuda/device_sm_count.hpp"
 #include "cuda/gather_kernels.hpp"
-#include "cuda/gpu_access.hpp"
+#include "core/memory/gpu_access.hpp"
 #include "cuda/index_fault_sink.hpp"
 #include "cuda/indexed_rows_arguments.hpp"
 #include "cuda/row_cache_kernels.hpp"
 #include "cuda/row_copy_plan.hpp"
 #include "cuda/row_slot_table.hpp"
-#include "ghtier/device_buffer.hpp"
+#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {

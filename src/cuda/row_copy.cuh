@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "cuda/index_fault.hpp"
 #include "cuda/row_copy_plan.hpp"
 

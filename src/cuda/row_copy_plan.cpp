@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <bit>
 
-#include "core/enum_names.hpp"
+#include "core/support/enum_names.hpp"
 
 namespace ghtier::detail {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "cuda/column_scan_plan.hpp"
-#include "ghtier/bitpacked_column.hpp"
-#include "ghtier/column_view.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
+#include "ghtier/kernels/column_view.hpp"
 
 namespace ghtier::detail {
 

@@ -1,10 +1,10 @@
 // scatter: argument checks, the launch plan and index checking around the scatter kernels.
-#include "ghtier/scatter.hpp"
+#include "ghtier/kernels/scatter.hpp"
 
 #include <cstdint>
 
-#include "core/log.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/log.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "cuda/device_sm_count.hpp"
 #include "cuda/index_fault_sink.hpp"
 #include "cuda/indexed_rows_arguments.hpp"

@@ -1,16 +1,16 @@
 // sm_copy, sm_copy_2d and prefer_sm_copy: argument checks and the cost model; the kernels are in
 // sm_copy_kernels.cu.
-#include "ghtier/sm_copy.hpp"
+#include "ghtier/kernels/sm_copy.hpp"
 
 #include <cstdint>
 #include <string>
 
 #include <fmt/format.h>
 
-#include "core/log.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/log.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "cuda/device_sm_count.hpp"
-#include "cuda/gpu_access.hpp"
+#include "core/memory/gpu_access.hpp"
 #include "cuda/indexed_rows_arguments.hpp"
 #include "cuda/pitched_overlap.hpp"
 #include "cuda/row_copy_plan.hpp"

@@ -1,12 +1,12 @@
 // sorted_gather: argument checks and index checking around the sorted gather launcher.
-#include "ghtier/sorted_gather.hpp"
+#include "ghtier/kernels/sorted_gather.hpp"
 
 #include <cstdint>
 
 #include <fmt/format.h>
 
-#include "core/log.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/log.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "cuda/device_sm_count.hpp"
 #include "cuda/index_fault_sink.hpp"
 #include "cuda/indexed_rows_arguments.hpp"

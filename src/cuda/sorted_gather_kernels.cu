@@ -9,7 +9,7 @@
 
 #include "cuda/row_copy.cuh"
 #include "cuda/sorted_gather_kernels.hpp"
-#include "ghtier/device_buffer.hpp"
+#include "ghtier/memory/device_buffer.hpp"
 
 namespace ghtier::detail {
 

@@ -10,7 +10,7 @@
 
 #include "cuda/index_fault.hpp"
 #include "cuda/row_copy_plan.hpp"
-#include "ghtier/memory_resource.hpp"
+#include "ghtier/memory/memory_resource.hpp"
 
 namespace ghtier::detail {
 

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "ghtier/transfer_request.hpp"
+#include "ghtier/engine/transfer_request.hpp"
 
 namespace ghtier::detail {
 

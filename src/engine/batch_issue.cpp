@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "core/cuda_check.hpp"
-#include "core/log.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/log.hpp"
 #include "engine/batch_copy_kernel.hpp"
 
 namespace ghtier::detail {

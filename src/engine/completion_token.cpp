@@ -1,5 +1,5 @@
 // CompletionToken: a checked handle over TransferState.
-#include "ghtier/completion_token.hpp"
+#include "ghtier/engine/completion_token.hpp"
 
 #include <fmt/format.h>
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/log.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/log.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "engine/stream_copy.hpp"
 #include "ghtier/error.hpp"
 

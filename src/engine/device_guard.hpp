@@ -4,7 +4,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 
 namespace ghtier::detail {
 

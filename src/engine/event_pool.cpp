@@ -1,7 +1,7 @@
 // EventPool: a free list of events.
 #include "engine/event_pool.hpp"
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "engine/device_guard.hpp"
 #include "engine/live_engines.hpp"
 

@@ -1,7 +1,7 @@
 // EventWatcher: cudaEventSynchronize in order, on a serial executor.
 #include "engine/event_watcher.hpp"
 
-#include "core/log.hpp"
+#include "core/support/log.hpp"
 
 namespace ghtier::detail {
 

@@ -4,8 +4,8 @@
 #include <mutex>
 #include <vector>
 
-#include "core/cuda_check.hpp"
-#include "core/log_nothrow.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/log_nothrow.hpp"
 #include "engine/event_watcher.hpp"  // RelaxedCaptureScope
 #include "engine/live_engines.hpp"
 #include "ghtier/error.hpp"

@@ -1,5 +1,5 @@
 // HostRegistration: cudaHostRegister / cudaHostUnregister with errors that say what was wrong.
-#include "ghtier/host_registration.hpp"
+#include "ghtier/engine/host_registration.hpp"
 
 #include <cuda_runtime_api.h>
 #include <fmt/format.h>
@@ -8,8 +8,8 @@
 #include <limits>
 #include <utility>
 
-#include "core/cuda_check.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "engine/copy_validation.hpp"
 #include "ghtier/error.hpp"
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <mutex>
 
-#include "core/log_nothrow.hpp"
+#include "core/support/log_nothrow.hpp"
 
 namespace ghtier::detail {
 

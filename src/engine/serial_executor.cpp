@@ -3,7 +3,7 @@
 
 #include <future>
 
-#include "core/log_nothrow.hpp"
+#include "core/support/log_nothrow.hpp"
 
 namespace ghtier::detail {
 

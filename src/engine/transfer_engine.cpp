@@ -1,7 +1,7 @@
 // TransferEngine: validates and routes requests, snapshots their dependencies, splits them into jobs for
 // the lanes (or records them into a capturing stream), and owns the shared machinery: event pool, callback
 // thread, CPU copy threads.
-#include "ghtier/transfer_engine.hpp"
+#include "ghtier/engine/transfer_engine.hpp"
 
 #include <fmt/format.h>
 
@@ -12,11 +12,11 @@
 #include <mutex>
 #include <span>
 
-#include "core/cuda_check.hpp"
-#include "core/runtime_core.hpp"
-#include "core/log.hpp"
-#include "core/nvtx_range.hpp"
-#include "cuda/gpu_access.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/runtime/runtime_core.hpp"
+#include "core/support/log.hpp"
+#include "core/support/nvtx_range.hpp"
+#include "core/memory/gpu_access.hpp"
 #include "engine/batch_builder.hpp"
 #include "engine/batch_issue.hpp"
 #include "engine/batch_mechanism_choice.hpp"
@@ -33,7 +33,7 @@
 #include "engine/transfer_lane.hpp"
 #include "engine/transfer_route.hpp"
 #include "engine/transfer_state.hpp"
-#include "ghtier/runtime.hpp"
+#include "ghtier/runtime/runtime.hpp"
 
 namespace ghtier {
 

@@ -16,7 +16,7 @@
 #include "engine/staging_ring.hpp"
 #include "engine/transfer_state.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/transfer_request.hpp"
+#include "ghtier/engine/transfer_request.hpp"
 
 namespace ghtier::detail {
 

@@ -9,9 +9,9 @@
 
 #include <algorithm>
 
-#include "core/cuda_check.hpp"
-#include "core/log.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/log.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "engine/batch_issue.hpp"
 #include "engine/device_guard.hpp"
 

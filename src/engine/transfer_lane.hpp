@@ -29,8 +29,8 @@
 #include "engine/transfer_job.hpp"
 #include "engine/transfer_queue.hpp"
 #include "engine/transfer_route.hpp"
-#include "ghtier/transfer_engine.hpp"
-#include "ghtier/transfer_statistics.hpp"
+#include "ghtier/engine/transfer_engine.hpp"
+#include "ghtier/engine/transfer_statistics.hpp"
 
 namespace ghtier::detail {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "ghtier/transfer_request.hpp"
+#include "ghtier/engine/transfer_request.hpp"
 
 namespace ghtier::detail {
 

@@ -1,7 +1,7 @@
 // Names of the request enums.
-#include "ghtier/transfer_request.hpp"
+#include "ghtier/engine/transfer_request.hpp"
 
-#include "core/enum_names.hpp"
+#include "core/support/enum_names.hpp"
 
 namespace ghtier {
 

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "core/enum_names.hpp"
+#include "core/support/enum_names.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::detail {

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
-#include "core/cuda_check.hpp"
-#include "core/log.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/log.hpp"
+#include "core/support/nvtx_range.hpp"
 
 namespace ghtier::detail {
 

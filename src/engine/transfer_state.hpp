@@ -19,7 +19,7 @@
 #include "engine/event_pool.hpp"
 #include "engine/graph_owned_event.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/transfer_request.hpp"
+#include "ghtier/engine/transfer_request.hpp"
 
 namespace ghtier::detail {
 

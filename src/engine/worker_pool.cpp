@@ -1,7 +1,7 @@
 // WorkerPool: one queue, N threads, spin-then-sleep, a shutdown that never joins itself.
 #include "engine/worker_pool.hpp"
 
-#include "core/log_nothrow.hpp"
+#include "core/support/log_nothrow.hpp"
 #include "ghtier/error.hpp"
 
 #if defined(__x86_64__)

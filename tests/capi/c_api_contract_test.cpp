@@ -24,8 +24,8 @@
 #include "cuda/pitched_overlap.hpp"
 #include "ghtier/ghtier.h"
 #include "ghtier/log.hpp"
-#include "ghtier/platform.hpp"
-#include "ghtier/runtime.hpp"
+#include "ghtier/platform/platform.hpp"
+#include "ghtier/runtime/runtime.hpp"
 #include "test_support.hpp"
 
 namespace {

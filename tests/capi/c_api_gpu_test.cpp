@@ -14,7 +14,7 @@
 
 #include "c_api_test_kernels.hpp"
 #include "ghtier/ghtier.h"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include "capi/c_api_runtime.hpp"
 #include "ghtier/ghtier.h"
 #include "ghtier/ghtier_platform_report.h"
-#include "ghtier/runtime.hpp"
+#include "ghtier/runtime/runtime.hpp"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include "capi/c_api_runtime.hpp"
 #include "ghtier/ghtier.h"
 #include "ghtier/ghtier_torch.h"
-#include "ghtier/runtime.hpp"
+#include "ghtier/runtime/runtime.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -10,7 +10,7 @@
 #include "capi/c_api_runtime.hpp"
 #include "ghtier/ghtier.h"
 #include "ghtier/ghtier_torch.h"
-#include "ghtier/runtime.hpp"
+#include "ghtier/runtime/runtime.hpp"
 
 namespace {
 

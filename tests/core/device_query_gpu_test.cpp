@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

@@ -10,23 +10,23 @@
 #include <utility>
 #include <vector>
 
-#include "core/enum_names.hpp"
+#include "core/support/enum_names.hpp"
 #include "cuda/column_scan_plan.hpp"
 #include "cuda/row_copy_plan.hpp"
 #include "engine/staging_ring.hpp"
 #include "engine/transfer_route.hpp"
-#include "ghtier/builtin_policy.hpp"
-#include "ghtier/column_view.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
+#include "ghtier/kernels/column_view.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier.h"
-#include "ghtier/location.hpp"
+#include "ghtier/memory/location.hpp"
 #include "ghtier/log.hpp"
-#include "ghtier/memory_advice.hpp"
-#include "ghtier/memory_mode.hpp"
-#include "ghtier/placement_request.hpp"
-#include "ghtier/platform.hpp"
-#include "ghtier/residency.hpp"
-#include "ghtier/transfer_request.hpp"
+#include "ghtier/memory/memory_advice.hpp"
+#include "ghtier/memory/memory_mode.hpp"
+#include "ghtier/policy/placement_request.hpp"
+#include "ghtier/platform/platform.hpp"
+#include "ghtier/runtime/residency.hpp"
+#include "ghtier/engine/transfer_request.hpp"
 
 using namespace ghtier;
 

@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "core/cuda_check.hpp"
-#include "core/log.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/log.hpp"
 #include "ghtier/ghtier.h"
 #include "ghtier/version.hpp"
 #include "test_support.hpp"

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "core/cuda_check.hpp"
-#include "ghtier/budget_adaptor.hpp"
+#include "core/support/cuda_check.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
 #include "ghtier/error.hpp"
 
 using namespace ghtier;

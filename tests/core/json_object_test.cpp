@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 
-#include "core/json_object.hpp"
+#include "core/support/json_object.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ghtier/link_model.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/link_model.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

@@ -1,8 +1,8 @@
 // Classification of the three platform families from their attribute sets (no GPU needed).
 #include <gtest/gtest.h>
 
-#include "ghtier/memory_mode.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/memory/memory_mode.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

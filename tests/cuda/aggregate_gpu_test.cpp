@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "aggregate_reference.hpp"
-#include "ghtier/aggregate.hpp"
+#include "ghtier/kernels/aggregate.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "aggregate_reference.hpp"
-#include "ghtier/group_by.hpp"
+#include "ghtier/kernels/group_by.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 

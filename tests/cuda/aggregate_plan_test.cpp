@@ -12,9 +12,9 @@
 
 #include "cuda/column_checks.hpp"
 #include "cuda/column_scan_plan.hpp"
-#include "ghtier/aggregate.hpp"
+#include "ghtier/kernels/aggregate.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/group_by.hpp"
+#include "ghtier/kernels/group_by.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

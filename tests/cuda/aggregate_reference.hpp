@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "ghtier/aggregate.hpp"
+#include "ghtier/kernels/aggregate.hpp"
 
 namespace ghtier::test {
 

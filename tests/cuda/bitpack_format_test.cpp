@@ -10,9 +10,9 @@
 #include <random>
 #include <vector>
 
-#include "ghtier/bitpacked_column.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/memory_resource.hpp"
+#include "ghtier/memory/memory_resource.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

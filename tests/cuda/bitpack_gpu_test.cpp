@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "aggregate_reference.hpp"
-#include "ghtier/aggregate.hpp"
-#include "ghtier/bitpacked_column.hpp"
-#include "ghtier/hash_join.hpp"
+#include "ghtier/kernels/aggregate.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
+#include "ghtier/kernels/hash_join.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "ghtier/error.hpp"
-#include "ghtier/gather.hpp"
-#include "ghtier/index_check.hpp"
-#include "ghtier/scatter.hpp"
-#include "ghtier/sorted_gather.hpp"
+#include "ghtier/kernels/gather.hpp"
+#include "ghtier/kernels/index_check.hpp"
+#include "ghtier/kernels/scatter.hpp"
+#include "ghtier/kernels/sorted_gather.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 

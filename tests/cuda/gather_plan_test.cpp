@@ -10,9 +10,9 @@
 #include "cuda/index_fault.hpp"
 #include "cuda/indexed_rows_arguments.hpp"
 #include "cuda/row_copy_plan.hpp"
-#include "ghtier/gather.hpp"
-#include "ghtier/scatter.hpp"
-#include "ghtier/sorted_gather.hpp"
+#include "ghtier/kernels/gather.hpp"
+#include "ghtier/kernels/scatter.hpp"
+#include "ghtier/kernels/sorted_gather.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

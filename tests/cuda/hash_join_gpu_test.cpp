@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "aggregate_reference.hpp"
-#include "ghtier/hash_join.hpp"
+#include "ghtier/kernels/hash_join.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 

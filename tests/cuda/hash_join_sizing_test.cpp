@@ -14,7 +14,7 @@
 #include "cuda/hash_table_slots.hpp"
 #include "cuda/ordered_key.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/hash_join.hpp"
+#include "ghtier/kernels/hash_join.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

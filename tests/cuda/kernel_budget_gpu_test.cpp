@@ -13,15 +13,15 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ghtier/aggregate.hpp"
-#include "ghtier/default_device_resource.hpp"
-#include "ghtier/gather.hpp"
-#include "ghtier/group_by.hpp"
-#include "ghtier/hash_join.hpp"
-#include "ghtier/index_check.hpp"
-#include "ghtier/row_cache.hpp"
-#include "ghtier/runtime.hpp"
-#include "ghtier/sorted_gather.hpp"
+#include "ghtier/kernels/aggregate.hpp"
+#include "ghtier/memory/default_device_resource.hpp"
+#include "ghtier/kernels/gather.hpp"
+#include "ghtier/kernels/group_by.hpp"
+#include "ghtier/kernels/hash_join.hpp"
+#include "ghtier/kernels/index_check.hpp"
+#include "ghtier/kernels/row_cache.hpp"
+#include "ghtier/runtime/runtime.hpp"
+#include "ghtier/kernels/sorted_gather.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 

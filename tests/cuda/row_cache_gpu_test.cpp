@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "ghtier/error.hpp"
-#include "ghtier/index_check.hpp"
-#include "ghtier/row_cache.hpp"
+#include "ghtier/kernels/index_check.hpp"
+#include "ghtier/kernels/row_cache.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 

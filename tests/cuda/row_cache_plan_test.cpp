@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cuda/row_slot_table.hpp"
-#include "ghtier/row_cache.hpp"
+#include "ghtier/kernels/row_cache.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "ghtier/error.hpp"
-#include "ghtier/sm_copy.hpp"
+#include "ghtier/kernels/sm_copy.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 

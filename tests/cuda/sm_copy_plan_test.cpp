@@ -8,8 +8,8 @@
 
 #include "cuda/row_copy_plan.hpp"
 #include "cuda/sm_copy_kernels.hpp"
-#include "ghtier/platform.hpp"
-#include "ghtier/sm_copy.hpp"
+#include "ghtier/platform/platform.hpp"
+#include "ghtier/kernels/sm_copy.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

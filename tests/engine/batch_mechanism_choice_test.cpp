@@ -8,7 +8,7 @@
 #include <random>
 
 #include "engine/batch_copy_kernel.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
 
 namespace ghtier::detail {

@@ -7,12 +7,12 @@
 #include <memory>
 #include <thread>
 
-#include "core/runtime_core.hpp"
-#include "ghtier/runtime.hpp"
+#include "core/runtime/runtime_core.hpp"
+#include "ghtier/runtime/runtime.hpp"
 
-#include "ghtier/completion_token.hpp"
-#include "ghtier/host_registration.hpp"
-#include "ghtier/transfer_engine.hpp"
+#include "ghtier/engine/completion_token.hpp"
+#include "ghtier/engine/host_registration.hpp"
+#include "ghtier/engine/transfer_engine.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

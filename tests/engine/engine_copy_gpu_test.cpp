@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "engine_test_buffers.hpp"
-#include "ghtier/host_registration.hpp"
-#include "ghtier/transfer_engine.hpp"
+#include "ghtier/engine/host_registration.hpp"
+#include "ghtier/engine/transfer_engine.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "engine_test_buffers.hpp"
-#include "ghtier/transfer_engine.hpp"
+#include "ghtier/engine/transfer_engine.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

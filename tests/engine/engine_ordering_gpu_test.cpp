@@ -15,7 +15,7 @@
 
 #include "engine_test_buffers.hpp"
 #include "engine_test_kernels.hpp"
-#include "ghtier/transfer_engine.hpp"
+#include "ghtier/engine/transfer_engine.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "core/aligned_block_map.hpp"
-#include "core/allocation_checks.hpp"
+#include "core/memory/aligned_block_map.hpp"
+#include "core/memory/allocation_checks.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

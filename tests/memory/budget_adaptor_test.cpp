@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "fake_upstream.hpp"
-#include "ghtier/budget_adaptor.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

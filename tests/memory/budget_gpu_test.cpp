@@ -8,11 +8,11 @@
 #include <thread>
 #include <vector>
 
-#include "core/cuda_check.hpp"
-#include "ghtier/budget_adaptor.hpp"
-#include "ghtier/device_pool_resource.hpp"
-#include "ghtier/pinned_host_resource.hpp"
-#include "ghtier/statistics_adaptor.hpp"
+#include "core/support/cuda_check.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
+#include "ghtier/memory/device_pool_resource.hpp"
+#include "ghtier/memory/pinned_host_resource.hpp"
+#include "ghtier/memory/statistics_adaptor.hpp"
 #include "memory_test_kernels.hpp"
 #include "test_support.hpp"
 

@@ -1,7 +1,7 @@
 // ghtier resources used through CCCL refs on the GPU: memory handed out by a cuda::mr ref is what its
 // properties promise (a kernel reaches device-accessible memory, the CPU host-accessible memory), and the
 // stream given as a cuda::stream_ref orders the allocation.
-#include "ghtier/cuda_memory_resource.hpp"
+#include "ghtier/memory/cuda_memory_resource.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "core/cuda_check.hpp"
+#include "core/support/cuda_check.hpp"
 #include "memory_test_kernels.hpp"
 #include "test_support.hpp"
 

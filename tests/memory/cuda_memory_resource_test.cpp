@@ -1,7 +1,7 @@
 // ghtier resources as CCCL cuda::mr resources: the concepts and accessibility properties per mode (checked
 // at compile time), and allocations through cuda::mr::resource_ref / async_resource_ref over a fake
 // upstream and over SystemResource. No GPU needed.
-#include "ghtier/cuda_memory_resource.hpp"
+#include "ghtier/memory/cuda_memory_resource.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "fake_upstream.hpp"
-#include "ghtier/budget_adaptor.hpp"
-#include "ghtier/statistics_adaptor.hpp"
-#include "ghtier/tracking_adaptor.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
+#include "ghtier/memory/statistics_adaptor.hpp"
+#include "ghtier/memory/tracking_adaptor.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "core/cuda_check.hpp"
-#include "ghtier/device_pool_resource.hpp"
+#include "core/support/cuda_check.hpp"
+#include "ghtier/memory/device_pool_resource.hpp"
 #include "memory_test_kernels.hpp"
 #include "test_support.hpp"
 

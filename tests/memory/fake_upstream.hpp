@@ -11,9 +11,9 @@
 #include <new>
 #include <utility>
 
-#include "core/allocation_checks.hpp"
+#include "core/memory/allocation_checks.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/memory_resource.hpp"
+#include "ghtier/memory/memory_resource.hpp"
 
 namespace ghtier::test {
 

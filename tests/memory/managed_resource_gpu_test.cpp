@@ -5,8 +5,8 @@
 #include <cstring>
 #include <vector>
 
-#include "core/cuda_check.hpp"
-#include "ghtier/managed_resource.hpp"
+#include "core/support/cuda_check.hpp"
+#include "ghtier/memory/managed_resource.hpp"
 #include "memory_test_kernels.hpp"
 #include "test_support.hpp"
 

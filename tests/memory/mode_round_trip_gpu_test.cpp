@@ -8,12 +8,12 @@
 #include <memory>
 #include <vector>
 
-#include "core/cuda_check.hpp"
-#include "ghtier/device_pool_resource.hpp"
-#include "ghtier/managed_resource.hpp"
-#include "ghtier/pinned_host_pool_resource.hpp"
-#include "ghtier/pinned_host_resource.hpp"
-#include "ghtier/system_resource.hpp"
+#include "core/support/cuda_check.hpp"
+#include "ghtier/memory/device_pool_resource.hpp"
+#include "ghtier/memory/managed_resource.hpp"
+#include "ghtier/memory/pinned_host_pool_resource.hpp"
+#include "ghtier/memory/pinned_host_resource.hpp"
+#include "ghtier/memory/system_resource.hpp"
 #include "memory_test_kernels.hpp"
 #include "test_support.hpp"
 

@@ -14,11 +14,11 @@
 #include <thread>
 #include <vector>
 
-#include "core/cuda_check.hpp"
-#include "core/host_mapping.hpp"
-#include "ghtier/pinned_host_pool_resource.hpp"
-#include "ghtier/pinned_host_resource.hpp"
-#include "ghtier/runtime.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/memory/host_mapping.hpp"
+#include "ghtier/memory/pinned_host_pool_resource.hpp"
+#include "ghtier/memory/pinned_host_resource.hpp"
+#include "ghtier/runtime/runtime.hpp"
 #include "memory_test_kernels.hpp"
 #include "test_support.hpp"
 

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/range_allocator.hpp"
+#include "core/memory/range_allocator.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

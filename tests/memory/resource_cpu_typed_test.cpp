@@ -3,10 +3,10 @@
 #include <cstring>
 
 #include "fake_upstream.hpp"
-#include "ghtier/budget_adaptor.hpp"
-#include "ghtier/statistics_adaptor.hpp"
-#include "ghtier/system_resource.hpp"
-#include "ghtier/tracking_adaptor.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
+#include "ghtier/memory/statistics_adaptor.hpp"
+#include "ghtier/memory/system_resource.hpp"
+#include "ghtier/memory/tracking_adaptor.hpp"
 #include "resource_typed_cases.hpp"
 
 namespace ghtier::test {

@@ -2,14 +2,14 @@
 // them, plus a stream-ordered round trip (allocate_async, copies, deallocate_async) per resource.
 #include <cuda_runtime_api.h>
 
-#include "core/cuda_check.hpp"
-#include "ghtier/budget_adaptor.hpp"
-#include "ghtier/device_pool_resource.hpp"
-#include "ghtier/managed_resource.hpp"
-#include "ghtier/pinned_host_pool_resource.hpp"
-#include "ghtier/pinned_host_resource.hpp"
-#include "ghtier/statistics_adaptor.hpp"
-#include "ghtier/tracking_adaptor.hpp"
+#include "core/support/cuda_check.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
+#include "ghtier/memory/device_pool_resource.hpp"
+#include "ghtier/memory/managed_resource.hpp"
+#include "ghtier/memory/pinned_host_pool_resource.hpp"
+#include "ghtier/memory/pinned_host_resource.hpp"
+#include "ghtier/memory/statistics_adaptor.hpp"
+#include "ghtier/memory/tracking_adaptor.hpp"
 #include "resource_typed_cases.hpp"
 
 namespace ghtier::test {

@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/allocation_checks.hpp"
-#include "ghtier/memory_resource.hpp"
+#include "core/memory/allocation_checks.hpp"
+#include "ghtier/memory/memory_resource.hpp"
 #include "test_support.hpp"
 
 namespace ghtier::test {

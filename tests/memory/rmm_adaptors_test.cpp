@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "fake_upstream.hpp"
-#include "ghtier/budget_adaptor.hpp"
-#include "ghtier/rmm_backed_resource.hpp"
-#include "ghtier/rmm_device_resource_adaptor.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
+#include "ghtier/memory/rmm_backed_resource.hpp"
+#include "ghtier/memory/rmm_device_resource_adaptor.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

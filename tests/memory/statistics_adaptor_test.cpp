@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "fake_upstream.hpp"
-#include "ghtier/budget_adaptor.hpp"
-#include "ghtier/statistics_adaptor.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
+#include "ghtier/memory/statistics_adaptor.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

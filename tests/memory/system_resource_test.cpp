@@ -9,9 +9,9 @@
 #include <cstring>
 #include <vector>
 
-#include "core/host_mapping.hpp"
-#include "core/numa_binding.hpp"
-#include "ghtier/system_resource.hpp"
+#include "core/memory/host_mapping.hpp"
+#include "core/memory/numa_binding.hpp"
+#include "ghtier/memory/system_resource.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

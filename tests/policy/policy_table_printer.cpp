@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "ghtier/builtin_policy.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
 
 namespace ghtier::test {
 

@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "ghtier/builtin_policy.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "ghtier/builtin_policy.hpp"
-#include "ghtier/tier_placements.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
+#include "ghtier/policy/tier_placements.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

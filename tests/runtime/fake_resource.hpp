@@ -11,7 +11,7 @@
 #include <set>
 
 #include "ghtier/error.hpp"
-#include "ghtier/memory_resource.hpp"
+#include "ghtier/memory/memory_resource.hpp"
 
 namespace ghtier::test {
 

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/page_residency.hpp"
+#include "core/runtime/page_residency.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

@@ -16,7 +16,7 @@
 #include "capi/c_api_runtime.hpp"
 #include "fake_resource.hpp"
 #include "ghtier/ghtier.h"
-#include "ghtier/runtime.hpp"
+#include "ghtier/runtime/runtime.hpp"
 #include "test_support.hpp"
 
 // ---- operator new that fails once for one size (armed by a test) -----------------------------------------

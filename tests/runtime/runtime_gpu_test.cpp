@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "ghtier/builtin_policy.hpp"
-#include "ghtier/runtime.hpp"
-#include "ghtier/scoped_advice.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
+#include "ghtier/runtime/runtime.hpp"
+#include "ghtier/runtime/scoped_advice.hpp"
 #include "runtime_test_kernels.hpp"
 #include "test_support.hpp"
 

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "fake_resource.hpp"
-#include "ghtier/builtin_policy.hpp"
-#include "ghtier/runtime.hpp"
-#include "ghtier/scoped_advice.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
+#include "ghtier/runtime/runtime.hpp"
+#include "ghtier/runtime/scoped_advice.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;

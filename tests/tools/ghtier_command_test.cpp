@@ -9,7 +9,7 @@
 #include <regex>
 #include <string>
 
-#include "ghtier/link_model.hpp"
+#include "ghtier/platform/link_model.hpp"
 #include "ghtier/version.hpp"
 #include "test_support.hpp"
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "ghtier/memory_mode.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/memory/memory_mode.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "info_report.hpp"
 
 namespace ghtier::tools {

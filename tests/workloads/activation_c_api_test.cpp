@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "ghtier/activation_plan.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
 #include "ghtier/ghtier_workloads.h"
-#include "ghtier/platform.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "ghtier/activation_offload.hpp"
+#include "ghtier/workloads/activation_offload.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

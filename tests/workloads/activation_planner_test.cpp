@@ -9,8 +9,8 @@
 #include <map>
 #include <tuple>
 
-#include "ghtier/activation_plan.hpp"
-#include "ghtier/platform.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

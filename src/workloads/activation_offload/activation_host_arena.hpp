@@ -5,8 +5,8 @@
 
 #include <cstddef>
 
-#include "core/range_allocator.hpp"
-#include "ghtier/buffer.hpp"
+#include "core/memory/range_allocator.hpp"
+#include "ghtier/runtime/buffer.hpp"
 
 namespace ghtier::detail {
 

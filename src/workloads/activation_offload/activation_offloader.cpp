@@ -1,7 +1,7 @@
 // ActivationOffloader: saves (background D2H into the host arena), prefetches (urgent H2D), restores (a
 // stream wait, no host sync) and releases activations; blocks go back to the arena only once no copy
 // touches them. One mutex guards the records; the engine does every byte of the moving.
-#include "ghtier/activation_offload.hpp"
+#include "ghtier/workloads/activation_offload.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "core/cuda_check.hpp"
-#include "core/nvtx_range.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "engine/device_guard.hpp"
 #include "ghtier/error.hpp"
 #include "workloads/activation_offload/activation_host_arena.hpp"

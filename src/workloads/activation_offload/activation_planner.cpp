@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "ghtier/activation_plan.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {

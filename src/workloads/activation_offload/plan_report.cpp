@@ -3,8 +3,8 @@
 
 #include <fmt/format.h>
 
-#include "core/json_writer.hpp"
-#include "ghtier/activation_plan.hpp"
+#include "core/support/json_writer.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
 
 namespace ghtier {
 
