@@ -2,6 +2,8 @@
 // exception types that carry it: each is an Error and exactly one standard exception.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <exception>
 #include <new>
 #include <stdexcept>
@@ -24,7 +26,7 @@ enum class ErrorCode : int {
 };
 
 /// Name of a code, e.g. "out_of_budget".
-[[nodiscard]] std::string_view to_string(ErrorCode code) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(ErrorCode code) noexcept;
 
 /// What every ghtier failure carries: a code, a message that says which call failed with which argument
 /// (and, for CUDA failures, CUDA's own text), and CUDA's status. Every exception ghtier throws derives from
@@ -32,7 +34,7 @@ enum class ErrorCode : int {
 /// OutOfMemoryError and OutOfBudgetError are also std::bad_alloc, every other code is a RuntimeError (a
 /// std::runtime_error). Catch `const ghtier::Error&` for the code. Error itself is a value (kept in tokens,
 /// copied into reports); it is never thrown: ghtier throws through throw_error(), which picks the type.
-class Error {
+class GHTIER_API Error {
  public:
   Error(ErrorCode code, std::string message, int cuda_status = 0);
   virtual ~Error() = default;
@@ -54,7 +56,7 @@ class Error {
 };
 
 /// Every failure except the memory ones: an Error that is also a std::runtime_error.
-class RuntimeError final : public Error, public std::runtime_error {
+class GHTIER_API RuntimeError final : public Error, public std::runtime_error {
  public:
   RuntimeError(ErrorCode code, std::string message, int cuda_status = 0);
   [[nodiscard]] const char* what() const noexcept override { return Error::what(); }
@@ -62,7 +64,7 @@ class RuntimeError final : public Error, public std::runtime_error {
 
 /// An Error with code out_of_memory (CUDA or the OS could not provide the memory) that is also a
 /// std::bad_alloc, so generic code that reacts to a failed allocation (`catch (const std::bad_alloc&)`) sees it.
-class OutOfMemoryError final : public Error, public std::bad_alloc {
+class GHTIER_API OutOfMemoryError final : public Error, public std::bad_alloc {
  public:
   explicit OutOfMemoryError(std::string message, int cuda_status = 0);
   [[nodiscard]] const char* what() const noexcept override { return Error::what(); }
@@ -70,17 +72,17 @@ class OutOfMemoryError final : public Error, public std::bad_alloc {
 
 /// An Error with code out_of_budget (a ghtier byte budget refused the allocation) that is also a
 /// std::bad_alloc.
-class OutOfBudgetError final : public Error, public std::bad_alloc {
+class GHTIER_API OutOfBudgetError final : public Error, public std::bad_alloc {
  public:
   explicit OutOfBudgetError(std::string message);
   [[nodiscard]] const char* what() const noexcept override { return Error::what(); }
 };
 
 /// Throws the type that `code` calls for: OutOfMemoryError, OutOfBudgetError, else RuntimeError.
-[[noreturn]] void throw_error(ErrorCode code, std::string message, int cuda_status = 0);
+[[noreturn]] GHTIER_API void throw_error(ErrorCode code, std::string message, int cuda_status = 0);
 /// Throws a copy of `error` as the type its code calls for (for errors kept by value and raised later).
-[[noreturn]] void throw_error(const Error& error);
+[[noreturn]] GHTIER_API void throw_error(const Error& error);
 /// The exception throw_error() would throw, as an exception_ptr (for promises and deferred reports).
-[[nodiscard]] std::exception_ptr make_error(ErrorCode code, std::string message, int cuda_status = 0);
+[[nodiscard]] GHTIER_API std::exception_ptr make_error(ErrorCode code, std::string message, int cuda_status = 0);
 
 }  // namespace ghtier

@@ -18,6 +18,8 @@
 #ifndef GHTIER_GHTIER_H
 #define GHTIER_GHTIER_H
 
+#include "export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,15 +47,15 @@ typedef enum ghtier_status_t {
 
 /** The loaded library's version (may differ from the header's macros); any output pointer may be NULL.
  *  Always succeeds and, like every successful call, clears the thread's last error. */
-ghtier_status_t ghtier_version_get(int* major, int* minor, int* patch);
+GHTIER_API ghtier_status_t ghtier_version_get(int* major, int* minor, int* patch);
 /** Name of a status code ("GHTIER_ERROR_OUT_OF_BUDGET"); "GHTIER_UNKNOWN_STATUS" for other values.
  *  Static storage; does not touch the thread's last error. */
-const char* ghtier_status_name(ghtier_status_t status);
+GHTIER_API const char* ghtier_status_name(ghtier_status_t status);
 /** The calling thread's message for its last failed call; "" when none (or after a successful call).
  *  Valid until the thread's next ghtier call. Does not touch the last error itself. */
-const char* ghtier_error_message(void);
+GHTIER_API const char* ghtier_error_message(void);
 /** CUDA's cudaError_t value of the calling thread's last failed call, or 0 when CUDA was not the cause. */
-int ghtier_error_cuda(void);
+GHTIER_API int ghtier_error_cuda(void);
 
 /** Log levels; messages below the level set are dropped. */
 typedef enum ghtier_log_level_t {
@@ -72,9 +74,9 @@ typedef void (*ghtier_log_sink_t)(ghtier_log_level_t level, const char* message,
 /** Sends every later log message to sink(level, message, user_data) instead of stderr; NULL restores the
  *  default stderr sink. Process-wide. When this returns, no call to the previous sink is still running,
  *  so its user_data may be freed. */
-ghtier_status_t ghtier_log_set_sink(ghtier_log_sink_t sink, void* user_data);
+GHTIER_API ghtier_status_t ghtier_log_set_sink(ghtier_log_sink_t sink, void* user_data);
 /** Sets the process-wide log level (GHTIER_LOG_OFF: nothing). Other values are INVALID_ARGUMENT. */
-ghtier_status_t ghtier_log_set_level(ghtier_log_level_t level);
+GHTIER_API ghtier_status_t ghtier_log_set_level(ghtier_log_level_t level);
 
 /* ------------------------------------------------------------------------------------------------------
  * Runtime, placement and allocation (docs/c_api.md). Option and result structs start with struct_size:
@@ -270,33 +272,33 @@ typedef struct ghtier_allocation_info_t {
  *  this returns GHTIER_ERROR_NO_DEVICE unless options->assumed_profile names a profile. A device number
  *  that is not a GPU of this machine (or, offline, a negative one) is GHTIER_ERROR_INVALID_ARGUMENT.
  *  On failure *runtime is set to NULL. */
-ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, ghtier_runtime_t** runtime);
+GHTIER_API ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, ghtier_runtime_t** runtime);
 /** Destroys a runtime and frees every allocation still live through it. Before freeing, it waits for the
  *  copies of every engine over the runtime and for the device, and frees synchronously without touching the
  *  allocations' streams (which the caller may have destroyed already). NULL is a no-op; a destroyed, foreign or wrong-type handle is INVALID_ARGUMENT.
  *  A call on the runtime that another thread is running at the time finishes on the still-alive runtime;
  *  an allocation that ends after the destroy frees its memory and returns INVALID_ARGUMENT (never a
  *  pointer already freed). Objects made from the runtime (engines, kernel handles) keep it alive. */
-ghtier_status_t ghtier_runtime_destroy(ghtier_runtime_t* runtime);
+GHTIER_API ghtier_status_t ghtier_runtime_destroy(ghtier_runtime_t* runtime);
 /** Fills *info (info->struct_size must be set). */
-ghtier_status_t ghtier_runtime_get_platform_info(ghtier_runtime_t* runtime, ghtier_platform_info_t* info);
+GHTIER_API ghtier_status_t ghtier_runtime_get_platform_info(ghtier_runtime_t* runtime, ghtier_platform_info_t* info);
 /** Selects a built-in policy for later allocations; size_threshold_bytes is used by
  *  GHTIER_POLICY_SIZE_THRESHOLD (0 = 64 MiB). Atomic: a concurrent ghtier_runtime_get_policy sees the old
  *  or the new policy, never a mix. */
-ghtier_status_t ghtier_runtime_set_policy(ghtier_runtime_t* runtime, ghtier_policy_t policy,
+GHTIER_API ghtier_status_t ghtier_runtime_set_policy(ghtier_runtime_t* runtime, ghtier_policy_t policy,
                                           size_t size_threshold_bytes);
 /** The policy in force. A policy set from C++ that is not a built-in one is GHTIER_ERROR_UNSUPPORTED. */
-ghtier_status_t ghtier_runtime_get_policy(ghtier_runtime_t* runtime, ghtier_policy_t* policy);
+GHTIER_API ghtier_status_t ghtier_runtime_get_policy(ghtier_runtime_t* runtime, ghtier_policy_t* policy);
 /** What ghtier_memory_alloc would choose now for *request, without allocating. */
-ghtier_status_t ghtier_runtime_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
+GHTIER_API ghtier_status_t ghtier_runtime_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
                                        ghtier_placement_t* placement);
 /** Sets a tier's byte budget (GHTIER_UNLIMITED = none; 0 = nothing may be allocated there). */
-ghtier_status_t ghtier_runtime_set_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes);
+GHTIER_API ghtier_status_t ghtier_runtime_set_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes);
 /** A tier's budget (GHTIER_UNLIMITED = none) and the bytes it counts as used; either output may be NULL. */
-ghtier_status_t ghtier_runtime_get_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget,
+GHTIER_API ghtier_status_t ghtier_runtime_get_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget,
                                           size_t* used);
 /** One tier's counters (statistics->struct_size must be set). */
-ghtier_status_t ghtier_runtime_get_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
+GHTIER_API ghtier_status_t ghtier_runtime_get_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
                                               ghtier_statistics_t* statistics);
 
 /* ---- memory ---------------------------------------------------------------------------------------- */
@@ -304,47 +306,47 @@ ghtier_status_t ghtier_runtime_get_statistics(ghtier_runtime_t* runtime, ghtier_
 /** Allocates as the policy decides (advice applied, prefetch queued), stream-ordered on `stream` (NULL: the
  *  legacy default stream): the memory may be used by work queued on that stream from now on. placement
  *  may be NULL. On failure *ptr is set to NULL. */
-ghtier_status_t ghtier_memory_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, void* stream,
+GHTIER_API ghtier_status_t ghtier_memory_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, void* stream,
                                     void** ptr, ghtier_placement_t* placement);
 /** As ghtier_memory_alloc, not stream-ordered: the memory is ready for any stream and the CPU on return. */
-ghtier_status_t ghtier_memory_alloc_sync(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
+GHTIER_API ghtier_status_t ghtier_memory_alloc_sync(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
                                          void** ptr, ghtier_placement_t* placement);
 /** Allocates bytes (> 0) in one mode, bypassing the policy, stream-ordered on `stream` (NULL: legacy). */
-ghtier_status_t ghtier_memory_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
+GHTIER_API ghtier_status_t ghtier_memory_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
                                          void* stream, void** ptr);
 /** As ghtier_memory_alloc_mode, not stream-ordered. */
-ghtier_status_t ghtier_memory_alloc_mode_sync(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
+GHTIER_API ghtier_status_t ghtier_memory_alloc_mode_sync(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
                                               void** ptr);
 /** Frees what ghtier_memory_alloc* returned, stream-ordered on `stream` (NULL: the legacy default stream):
  *  the memory is reused only after the work queued on that stream before this call. The caller must ensure
  *  work on other streams that uses it is ordered before (an event). NULL ptr is a no-op; an unknown or
  *  already freed pointer is GHTIER_ERROR_NOT_FOUND; an interior pointer is INVALID_ARGUMENT. */
-ghtier_status_t ghtier_memory_free(ghtier_runtime_t* runtime, void* ptr, void* stream);
+GHTIER_API ghtier_status_t ghtier_memory_free(ghtier_runtime_t* runtime, void* ptr, void* stream);
 /** Frees at once, not stream-ordered: the caller must ensure no queued GPU work still uses the memory
  *  (e.g. synchronize first). Errors as ghtier_memory_free. */
-ghtier_status_t ghtier_memory_free_sync(ghtier_runtime_t* runtime, void* ptr);
+GHTIER_API ghtier_status_t ghtier_memory_free_sync(ghtier_runtime_t* runtime, void* ptr);
 /** Pointer-CHANGING move: copies the allocation at ptr into a new one of `mode`, ordered on `stream` (NULL:
  *  legacy default stream), frees the old one after the copy on that stream, and returns the new pointer in
  *  *new_ptr. On failure ptr stays valid and *new_ptr is NULL. */
-ghtier_status_t ghtier_memory_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
+GHTIER_API ghtier_status_t ghtier_memory_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
                                        void** new_ptr);
 /** As ghtier_memory_relocate, not stream-ordered: the copy is done and the old memory freed on return
  *  (the caller must ensure no queued GPU work still uses the old pointer). */
-ghtier_status_t ghtier_memory_relocate_sync(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode,
+GHTIER_API ghtier_status_t ghtier_memory_relocate_sync(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode,
                                             void** new_ptr);
 /** Pointer-stable: migrates [ptr, ptr + bytes) of a managed (or, on ATS/HMM, system) allocation to
  *  `location`, queued on `stream` (NULL: legacy default stream). Device and pinned memory cannot migrate:
  *  GHTIER_ERROR_UNSUPPORTED (as in ghtier_engine_prefetch). Zero bytes is a valid no-op. */
-ghtier_status_t ghtier_memory_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+GHTIER_API ghtier_status_t ghtier_memory_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
                                        ghtier_location_t location, void* stream);
 /** Pointer-stable: one cudaMemAdvise on [ptr, ptr + bytes); location as ghtier_advice_t says. */
-ghtier_status_t ghtier_memory_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
+GHTIER_API ghtier_status_t ghtier_memory_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
                                      ghtier_location_t location);
 /** Where the bytes of [ptr, ptr + bytes) are now (see ghtier_residency_source_t for how exact). */
-ghtier_status_t ghtier_memory_get_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+GHTIER_API ghtier_status_t ghtier_memory_get_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
                                             ghtier_residency_t* residency);
 /** Describes the live allocation of this runtime containing ptr (interior pointers too). */
-ghtier_status_t ghtier_memory_get_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info);
+GHTIER_API ghtier_status_t ghtier_memory_get_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info);
 
 /* The direct-access kernels (copy, gather, scan/aggregate, join, compressed columns). */
 #include "ghtier_kernels.h"

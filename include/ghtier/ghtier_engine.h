@@ -9,6 +9,8 @@
 #ifndef GHTIER_GHTIER_ENGINE_H
 #define GHTIER_GHTIER_ENGINE_H
 
+#include "export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -118,53 +120,53 @@ typedef struct ghtier_engine_statistics_t {
 /** Creates an engine on the runtime's GPU. The engine keeps the runtime's resources alive, and
  *  ghtier_runtime_destroy waits for the engine's copies before it frees what is still live. An offline runtime (assumed_profile) has no
  *  GPU: GHTIER_ERROR_UNSUPPORTED. On failure *engine is set to NULL. */
-ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_engine_options_t* options,
+GHTIER_API ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_engine_options_t* options,
                                      ghtier_engine_t** engine);
 /** Destroys an engine: requests not yet started are cancelled (their callbacks run), started ones finish.
  *  Tokens stay valid. NULL is a no-op; a destroyed handle is GHTIER_ERROR_INVALID_ARGUMENT. A call on the
  *  engine that another thread is running at the time finishes first (the engine lives until it returns). */
-ghtier_status_t ghtier_engine_destroy(ghtier_engine_t* engine);
+GHTIER_API ghtier_status_t ghtier_engine_destroy(ghtier_engine_t* engine);
 
 /** Queues a copy of `bytes` from src to dst (any tiers). *token receives the request's handle. Errors: NULL
  *  pointers, overlapping ranges, a range past the end of a ghtier allocation (INVALID_ARGUMENT), a staged
  *  copy inside a graph capture (UNSUPPORTED). Zero bytes: a valid no-op, a token already completed. */
-ghtier_status_t ghtier_engine_copy(ghtier_engine_t* engine, void* dst, const void* src, size_t bytes,
+GHTIER_API ghtier_status_t ghtier_engine_copy(ghtier_engine_t* engine, void* dst, const void* src, size_t bytes,
                                    const ghtier_transfer_options_t* options, ghtier_token_t** token);
 /** Queues a prefetch of a managed (or, with ATS/HMM, system) range to `target`. Device and pinned memory, and
  *  memory the platform cannot migrate, are GHTIER_ERROR_UNSUPPORTED (as in ghtier_memory_prefetch). Zero
  *  bytes: a valid no-op, a token already completed. */
-ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr, size_t bytes,
+GHTIER_API ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr, size_t bytes,
                                        ghtier_prefetch_target_t target, const ghtier_transfer_options_t* options,
                                        ghtier_token_t** token);
 /** Queues count copies (dsts[i] <- srcs[i], sizes[i] bytes) as one request; destinations must not overlap. */
-ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* dsts, const void* const* srcs,
+GHTIER_API ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* dsts, const void* const* srcs,
                                          const size_t* sizes, size_t count, const ghtier_transfer_options_t* options,
                                          ghtier_token_t** token);
 /** Blocks until every request submitted so far has ended and its callback has run (not from a callback). */
-ghtier_status_t ghtier_engine_synchronize(ghtier_engine_t* engine);
+GHTIER_API ghtier_status_t ghtier_engine_synchronize(ghtier_engine_t* engine);
 /** Fills *statistics (statistics->struct_size must be set). */
-ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine, ghtier_engine_statistics_t* statistics);
+GHTIER_API ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine, ghtier_engine_statistics_t* statistics);
 
 /** *ready = 1 once the request has ended (and its callback has run), else 0. Does not block. */
-ghtier_status_t ghtier_token_poll(ghtier_token_t* token, int* ready);
+GHTIER_API ghtier_status_t ghtier_token_poll(ghtier_token_t* token, int* ready);
 /** Blocks until the request has ended; *state (may be NULL) says how. Returns GHTIER_SUCCESS when it
  *  completed, was cancelled or captured, and the failure's own status (message in ghtier_error_message) when
  *  it failed. */
-ghtier_status_t ghtier_token_wait(ghtier_token_t* token, ghtier_transfer_state_t* state);
+GHTIER_API ghtier_status_t ghtier_token_wait(ghtier_token_t* token, ghtier_transfer_state_t* state);
 /** Makes work enqueued on `stream` (a cudaStream_t; NULL: the legacy default stream) after this call wait
  *  for the request's bytes, without blocking the host once the request is on its copy stream (see
  *  docs/engine.md for when it blocks).
  *  A cancelled request is GHTIER_ERROR_INVALID_ARGUMENT; a failed one returns its failure. */
-ghtier_status_t ghtier_token_wait_on_stream(ghtier_token_t* token, void* stream);
+GHTIER_API ghtier_status_t ghtier_token_wait_on_stream(ghtier_token_t* token, void* stream);
 /** Destroys the handle (the request goes on). NULL is a no-op; using a destroyed handle afterwards is
  *  GHTIER_ERROR_INVALID_ARGUMENT. */
-ghtier_status_t ghtier_token_destroy(ghtier_token_t* token);
+GHTIER_API ghtier_status_t ghtier_token_destroy(ghtier_token_t* token);
 
 /** Page-locks [ptr, ptr + bytes) of a long-lived host buffer so that copies from and to it run at the
  *  pinned rate. Already page-locked memory is INVALID_ARGUMENT. */
-ghtier_status_t ghtier_host_registration_create(void* ptr, size_t bytes, ghtier_host_registration_t** registration);
+GHTIER_API ghtier_status_t ghtier_host_registration_create(void* ptr, size_t bytes, ghtier_host_registration_t** registration);
 /** Unregisters. NULL is a no-op; a destroyed handle is GHTIER_ERROR_INVALID_ARGUMENT. */
-ghtier_status_t ghtier_host_registration_destroy(ghtier_host_registration_t* registration);
+GHTIER_API ghtier_status_t ghtier_host_registration_destroy(ghtier_host_registration_t* registration);
 
 #ifdef __cplusplus
 }

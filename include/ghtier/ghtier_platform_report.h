@@ -4,6 +4,8 @@
 #ifndef GHTIER_GHTIER_PLATFORM_REPORT_H
 #define GHTIER_GHTIER_PLATFORM_REPORT_H
 
+#include "export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,10 +38,10 @@ typedef struct ghtier_mode_access_t {
 } ghtier_mode_access_t;
 
 /** Fills *access (its struct_size must be set) for `mode` on the runtime's platform (offline runtimes too). */
-ghtier_status_t ghtier_runtime_get_mode_access(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
+GHTIER_API ghtier_status_t ghtier_runtime_get_mode_access(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
                                                ghtier_mode_access_t* access);
 /** How ghtier moves bytes from a buffer of mode `from` into one of mode `to` on this platform. */
-ghtier_status_t ghtier_runtime_get_move_mechanism(ghtier_runtime_t* runtime, ghtier_memory_mode_t from,
+GHTIER_API ghtier_status_t ghtier_runtime_get_move_mechanism(ghtier_runtime_t* runtime, ghtier_memory_mode_t from,
                                                   ghtier_memory_mode_t to, ghtier_move_mechanism_t* mechanism);
 
 #ifdef __cplusplus

@@ -24,6 +24,8 @@
 #ifndef GHTIER_GHTIER_TORCH_H
 #define GHTIER_GHTIER_TORCH_H
 
+#include "export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,40 +78,40 @@ typedef struct ghtier_torch_slot_statistics_t {
  *  mode, return NULL on failure, no capture reserve). Errors: INVALID_ARGUMENT (slot out of range or already
  *  bound, bad mode or flags, a runtime handle that is not live), UNSUPPORTED (an offline runtime with a
  *  capture reserve, or a mode the runtime cannot allocate in), and the reserve's allocation errors. */
-ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime, const ghtier_torch_bind_options_t* options);
+GHTIER_API ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime, const ghtier_torch_bind_options_t* options);
 /** Unbinds a slot and frees its capture reserve. INVALID_ARGUMENT when the slot is not bound, or while it
  *  still holds allocations (PyTorch would later free them through it: release the tensors and the pool
  *  first, e.g. torch.cuda.empty_cache()); the message gives their count. */
-ghtier_status_t ghtier_torch_unbind(int32_t slot);
+GHTIER_API ghtier_status_t ghtier_torch_unbind(int32_t slot);
 /** Fills *statistics (its struct_size must be set). A slot that is not bound reports zeros, bound = 0. */
-ghtier_status_t ghtier_torch_slot_statistics(int32_t slot, ghtier_torch_slot_statistics_t* statistics);
+GHTIER_API ghtier_status_t ghtier_torch_slot_statistics(int32_t slot, ghtier_torch_slot_statistics_t* statistics);
 /** The slot's message for its last failed allocation or foreign free; "" when none. Valid until the slot's
  *  next failure; copy it. NULL for a slot out of range. */
-const char* ghtier_torch_last_error(int32_t slot);
+GHTIER_API const char* ghtier_torch_last_error(int32_t slot);
 /** Whether the calling thread's current CUDA context sees `stream` capturing: 1 capturing, 0 not. A status
  *  for an invalid stream. For the Python layer's checks before a capture. */
-ghtier_status_t ghtier_torch_stream_is_capturing(void* stream, int32_t* capturing);
+GHTIER_API ghtier_status_t ghtier_torch_stream_is_capturing(void* stream, int32_t* capturing);
 
 /** PyTorch's alloc signature: (size, device, cudaStream_t) -> pointer, for slot N. Size 0 returns NULL. */
-void* ghtier_torch_alloc_0(ptrdiff_t size, int device, void* stream);
-void* ghtier_torch_alloc_1(ptrdiff_t size, int device, void* stream);
-void* ghtier_torch_alloc_2(ptrdiff_t size, int device, void* stream);
-void* ghtier_torch_alloc_3(ptrdiff_t size, int device, void* stream);
-void* ghtier_torch_alloc_4(ptrdiff_t size, int device, void* stream);
-void* ghtier_torch_alloc_5(ptrdiff_t size, int device, void* stream);
-void* ghtier_torch_alloc_6(ptrdiff_t size, int device, void* stream);
-void* ghtier_torch_alloc_7(ptrdiff_t size, int device, void* stream);
+GHTIER_API void* ghtier_torch_alloc_0(ptrdiff_t size, int device, void* stream);
+GHTIER_API void* ghtier_torch_alloc_1(ptrdiff_t size, int device, void* stream);
+GHTIER_API void* ghtier_torch_alloc_2(ptrdiff_t size, int device, void* stream);
+GHTIER_API void* ghtier_torch_alloc_3(ptrdiff_t size, int device, void* stream);
+GHTIER_API void* ghtier_torch_alloc_4(ptrdiff_t size, int device, void* stream);
+GHTIER_API void* ghtier_torch_alloc_5(ptrdiff_t size, int device, void* stream);
+GHTIER_API void* ghtier_torch_alloc_6(ptrdiff_t size, int device, void* stream);
+GHTIER_API void* ghtier_torch_alloc_7(ptrdiff_t size, int device, void* stream);
 /** PyTorch's free signature: (pointer, size, device, cudaStream_t), for slot N. The memory is freed
  *  stream-ordered on the stream it was allocated on. NULL is a no-op; a pointer slot N did not hand out is
  *  counted (foreign_frees) and left alone. Never throws. */
-void ghtier_torch_free_0(void* ptr, ptrdiff_t size, int device, void* stream);
-void ghtier_torch_free_1(void* ptr, ptrdiff_t size, int device, void* stream);
-void ghtier_torch_free_2(void* ptr, ptrdiff_t size, int device, void* stream);
-void ghtier_torch_free_3(void* ptr, ptrdiff_t size, int device, void* stream);
-void ghtier_torch_free_4(void* ptr, ptrdiff_t size, int device, void* stream);
-void ghtier_torch_free_5(void* ptr, ptrdiff_t size, int device, void* stream);
-void ghtier_torch_free_6(void* ptr, ptrdiff_t size, int device, void* stream);
-void ghtier_torch_free_7(void* ptr, ptrdiff_t size, int device, void* stream);
+GHTIER_API void ghtier_torch_free_0(void* ptr, ptrdiff_t size, int device, void* stream);
+GHTIER_API void ghtier_torch_free_1(void* ptr, ptrdiff_t size, int device, void* stream);
+GHTIER_API void ghtier_torch_free_2(void* ptr, ptrdiff_t size, int device, void* stream);
+GHTIER_API void ghtier_torch_free_3(void* ptr, ptrdiff_t size, int device, void* stream);
+GHTIER_API void ghtier_torch_free_4(void* ptr, ptrdiff_t size, int device, void* stream);
+GHTIER_API void ghtier_torch_free_5(void* ptr, ptrdiff_t size, int device, void* stream);
+GHTIER_API void ghtier_torch_free_6(void* ptr, ptrdiff_t size, int device, void* stream);
+GHTIER_API void ghtier_torch_free_7(void* ptr, ptrdiff_t size, int device, void* stream);
 
 #ifdef __cplusplus
 }

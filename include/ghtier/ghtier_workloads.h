@@ -7,6 +7,8 @@
 #ifndef GHTIER_GHTIER_WORKLOADS_H
 #define GHTIER_GHTIER_WORKLOADS_H
 
+#include "export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,7 +70,7 @@ typedef struct ghtier_activation_plan_result_t {
  *  prediction into *result (its struct_size must be set). A budget no plan meets is not an error: fits_budget
  *  is 0. Errors: NULL or empty layers, negative or non-finite times (the message names the layer),
  *  INVALID_ARGUMENT. */
-ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime, const ghtier_activation_plan_request_t* request,
+GHTIER_API ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime, const ghtier_activation_plan_request_t* request,
                                        int32_t* actions, ghtier_activation_plan_result_t* result);
 
 /* ------------------------------------------------------------------------------------------------------
@@ -102,41 +104,41 @@ typedef struct ghtier_activation_offload_statistics_t {
  *  arena (pinned, on the GPU's host NUMA node). Errors: host_arena_bytes 0 (INVALID_ARGUMENT), an offline runtime
  *  (UNSUPPORTED), an arena that cannot be reserved (OUT_OF_BUDGET / OUT_OF_MEMORY). *offloader is NULL on
  *  failure. */
-ghtier_status_t ghtier_activation_offloader_create(ghtier_runtime_t* runtime,
+GHTIER_API ghtier_status_t ghtier_activation_offloader_create(ghtier_runtime_t* runtime,
                                                    const ghtier_activation_offload_options_t* options,
                                                    ghtier_activation_offloader_t** offloader);
 /** Waits for the copies that touch the arena, then frees it and every restore buffer the offloader
  *  allocated. NULL is a no-op. */
-ghtier_status_t ghtier_activation_offloader_destroy(ghtier_activation_offloader_t* offloader);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_destroy(ghtier_activation_offloader_t* offloader);
 /** Later saves belong to `layer` (ghtier_activation_offloader_prefetch_layer brings them back together). */
-ghtier_status_t ghtier_activation_offloader_begin_layer(ghtier_activation_offloader_t* offloader, uint64_t layer);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_begin_layer(ghtier_activation_offloader_t* offloader, uint64_t layer);
 /** Later saves belong to no layer. */
-ghtier_status_t ghtier_activation_offloader_end_layer(ghtier_activation_offloader_t* offloader);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_end_layer(ghtier_activation_offloader_t* offloader);
 /** Queues a background D2H of [ptr, ptr + bytes) after the work on `stream` so far; *handle receives its
  *  handle. Keep the device memory unchanged until ..._device_released says 1. A save of the same ptr and
  *  bytes while an earlier one is held returns the same handle (release each save). A full arena is
  *  GHTIER_ERROR_OUT_OF_BUDGET naming the arena's size; nothing was queued. */
-ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* offloader, const void* ptr,
+GHTIER_API ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* offloader, const void* ptr,
                                                  size_t bytes, void* stream, uint64_t* handle);
 /** *released = 1 once the D2H has finished (the device memory may be reused), else 0. Never blocks. */
-ghtier_status_t ghtier_activation_offloader_device_released(ghtier_activation_offloader_t* offloader,
+GHTIER_API ghtier_status_t ghtier_activation_offloader_device_released(ghtier_activation_offloader_t* offloader,
                                                             uint64_t handle, int* released);
 /** Queues the urgent H2D into device_dst (the caller's device memory), or with NULL into a buffer the
  *  offloader allocates (freed at release). Already prefetched: a no-op. */
-ghtier_status_t ghtier_activation_offloader_prefetch(ghtier_activation_offloader_t* offloader, uint64_t handle,
+GHTIER_API ghtier_status_t ghtier_activation_offloader_prefetch(ghtier_activation_offloader_t* offloader, uint64_t handle,
                                                      void* device_dst);
 /** Prefetches every live, not yet prefetched handle of `layer` into offloader-allocated buffers; *queued
  *  (may be NULL) receives how many. */
-ghtier_status_t ghtier_activation_offloader_prefetch_layer(ghtier_activation_offloader_t* offloader, uint64_t layer,
+GHTIER_API ghtier_status_t ghtier_activation_offloader_prefetch_layer(ghtier_activation_offloader_t* offloader, uint64_t layer,
                                                            size_t* queued);
 /** Makes `stream` wait for the handle's bytes (no host sync) and gives their device pointer (valid until
  *  release). Prefetches first if needed. */
-ghtier_status_t ghtier_activation_offloader_restore(ghtier_activation_offloader_t* offloader, uint64_t handle,
+GHTIER_API ghtier_status_t ghtier_activation_offloader_restore(ghtier_activation_offloader_t* offloader, uint64_t handle,
                                                     void* stream, void** device_ptr);
 /** Drops one save of the handle; the last one returns its arena block once no copy touches it. */
-ghtier_status_t ghtier_activation_offloader_release(ghtier_activation_offloader_t* offloader, uint64_t handle);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_release(ghtier_activation_offloader_t* offloader, uint64_t handle);
 /** Fills *statistics (its struct_size must be set). */
-ghtier_status_t ghtier_activation_offloader_get_statistics(ghtier_activation_offloader_t* offloader,
+GHTIER_API ghtier_status_t ghtier_activation_offloader_get_statistics(ghtier_activation_offloader_t* offloader,
                                                            ghtier_activation_offload_statistics_t* statistics);
 
 #ifdef __cplusplus

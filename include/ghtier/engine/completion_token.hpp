@@ -2,6 +2,8 @@
 // stream can be made to wait on it without blocking the host, and it says how the request ended.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <chrono>
@@ -21,7 +23,7 @@ class TransferState;
 /// Move-only handle of one submitted request. Dropping or releasing it does not cancel the request (its
 /// bytes still move and its on_complete still runs). Every member except valid() throws
 /// Error(invalid_argument) on an empty token (released, moved from, or default-constructed).
-class CompletionToken {
+class GHTIER_API CompletionToken {
  public:
   CompletionToken() noexcept;
   /// Used by the engine.

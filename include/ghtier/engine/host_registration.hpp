@@ -4,13 +4,15 @@
 // docs/benchmarks.md, "Figures behind defaults") and pins pages whose lifetime only the caller knows.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 
 #include "ghtier/engine/transfer_request.hpp"  // max_transfer_bytes
 
 namespace ghtier {
 
-class HostRegistration {
+class GHTIER_API HostRegistration {
  public:
   /// Registers nothing.
   HostRegistration() noexcept = default;

@@ -6,6 +6,8 @@
 // See docs/engine.md.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <memory>
 
@@ -27,7 +29,7 @@ enum class BatchMechanism {
   sm_kernel,    ///< one kernel copies the items (needs every item GPU-reachable; uses SMs, no copy engine)
 };
 
-struct TransferEngineOptions {
+struct GHTIER_API TransferEngineOptions {
   /// Largest chunk of a copy or prefetch. Each chunk boundary costs the copy engine a few microseconds, and
   /// an urgent request waits for the background window, so this trades bandwidth against the urgent wait
   /// (measured: docs/benchmarks.md, "Figures behind defaults").
@@ -52,7 +54,7 @@ struct TransferEngineOptions {
 
 /// Throws Error(invalid_argument) naming the first option out of range (sizes below 4 KiB, fewer than 2
 /// staging slots, ...). The engine's constructor calls it; needs no GPU.
-void validate(const TransferEngineOptions& options);
+GHTIER_API void validate(const TransferEngineOptions& options);
 
 /// Lifetime contracts (each holds through the C API too):
 /// - An engine made over a Runtime (or given one as its lookup) shares the runtime's core (its resources, tracker and mappings): the
@@ -68,7 +70,7 @@ void validate(const TransferEngineOptions& options);
 ///   before CUDA tears down. Callbacks still queued then may run after it; they must not need CUDA.
 /// - A request captured into a CUDA graph keeps its completion event for as long as the graph (or an
 ///   executable graph made from it) lives, whatever happens to its token or to the engine.
-class TransferEngine {
+class GHTIER_API TransferEngine {
  public:
   /// An engine for `device` on `platform` (detected, or assumed in tests). With `lookup` (a tracking
   /// adaptor, a Runtime), copies that start inside a tracked allocation and run past its end are refused. A

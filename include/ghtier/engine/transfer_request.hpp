@@ -2,6 +2,8 @@
 // copies), with its priority, what it must wait for, and what to run once it is done.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -21,7 +23,7 @@ enum class TransferPriority {
   background,  ///< dispatched a few chunks at a time, so that an urgent request overtakes it within a chunk
 };
 
-[[nodiscard]] std::string_view to_string(TransferPriority priority) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(TransferPriority priority) noexcept;
 
 /// How a request ended (or that it has not yet). Passed to on_complete and returned by CompletionToken.
 enum class TransferStatus {
@@ -32,7 +34,7 @@ enum class TransferStatus {
   captured,   ///< recorded into a CUDA graph being captured: it runs each time the graph is launched
 };
 
-[[nodiscard]] std::string_view to_string(TransferStatus status) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(TransferStatus status) noexcept;
 
 /// Runs exactly once per request, on the engine's callback thread, after the request has ended (completed,
 /// failed or cancelled), e.g. to return the source buffer to its pool. Callbacks run one at a time, so one
@@ -48,7 +50,7 @@ using TransferCallback = std::function<void(TransferStatus)>;
 inline constexpr std::size_t max_transfer_bytes = std::size_t{1} << 48;
 
 /// What a request waits for before it moves a byte.
-struct TransferDependencies {
+struct GHTIER_API TransferDependencies {
   /// The request starts after these events complete, as recorded when submit() is called (a snapshot: the
   /// caller may record them again, or destroy them, right after submit returns).
   std::vector<cudaEvent_t> events;
@@ -60,7 +62,7 @@ struct TransferDependencies {
 
 /// Copies `bytes` from `src` to `dst`; each may be device, pinned/registered host, managed or pageable
 /// memory. The engine picks the mechanism for the platform (copy engine, staging ring, host threads).
-struct CopyRequest {
+struct GHTIER_API CopyRequest {
   void* dst = nullptr;
   const void* src = nullptr;
   std::size_t bytes = 0;
@@ -76,14 +78,14 @@ enum class PrefetchTarget {
 };
 
 /// Advice applied (cudaMemAdvise, synchronously, at submit) before the prefetch is queued.
-struct PrefetchAdvice {
+struct GHTIER_API PrefetchAdvice {
   bool prefer_target = false;          ///< SetPreferredLocation to the prefetch target
   bool accessed_by_device = false;     ///< SetAccessedBy the engine's GPU (keeps a mapping, no faults)
   std::optional<bool> read_mostly;     ///< Set/UnsetReadMostly
 };
 
 /// Migrates the pages of a managed (or, on ATS/HMM platforms, system) range without changing its pointer.
-struct PrefetchRequest {
+struct GHTIER_API PrefetchRequest {
   const void* ptr = nullptr;
   std::size_t bytes = 0;
   PrefetchTarget target = PrefetchTarget::device;
@@ -95,7 +97,7 @@ struct PrefetchRequest {
 };
 
 /// One copy of a batch.
-struct BatchCopyItem {
+struct GHTIER_API BatchCopyItem {
   void* dst = nullptr;
   const void* src = nullptr;
   std::size_t bytes = 0;
@@ -104,7 +106,7 @@ struct BatchCopyItem {
 /// Many small copies (KV blocks, scattered pages) as one request: grouped into few cudaMemcpyBatchAsync
 /// calls (or a loop of cudaMemcpyAsync where the batch call is refused). Items may complete in any order;
 /// their destinations must not overlap.
-struct BatchCopyRequest {
+struct GHTIER_API BatchCopyRequest {
   std::vector<BatchCopyItem> items;
   /// The memory mode of every source (destination), when the caller knows it (e.g. a KV pool in pinned
   /// memory): saves a pointer query per item, which matters for thousands of items. A wrong hint is the

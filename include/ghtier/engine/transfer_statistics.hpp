@@ -2,13 +2,15 @@
 // A snapshot: plain values, safe to copy and print.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <cstdint>
 
 namespace ghtier {
 
 /// One lane of the engine: its own copy streams and dispatcher.
-struct LaneStatistics {
+struct GHTIER_API LaneStatistics {
   std::uint64_t requests = 0;      ///< request parts this lane finished (completed, failed or cancelled)
   std::uint64_t bytes = 0;         ///< bytes of the parts that completed
   std::uint64_t chunks = 0;        ///< chunks (copies, prefetches, batch calls, staged slots) started
@@ -19,7 +21,7 @@ struct LaneStatistics {
 };
 
 /// One staging ring (pinned slots that carry pageable memory across a link the GPU cannot reach directly).
-struct StagingStatistics {
+struct GHTIER_API StagingStatistics {
   std::size_t slots = 0;           ///< 0 until first used (the ring is allocated lazily)
   std::size_t slot_bytes = 0;
   std::size_t slots_in_use = 0;
@@ -27,7 +29,7 @@ struct StagingStatistics {
   std::uint64_t bytes_staged = 0;  ///< bytes that crossed the ring
 };
 
-struct TransferStatistics {
+struct GHTIER_API TransferStatistics {
   LaneStatistics to_device;        ///< host -> device copies, prefetches to the device
   LaneStatistics to_host;          ///< device -> host copies (offloads), prefetches to the host
   LaneStatistics local;            ///< device <-> device and host <-> host copies

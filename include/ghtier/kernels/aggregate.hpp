@@ -8,6 +8,8 @@
 // a NaN reaches the sum. A filtered-out row counts nowhere.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -22,7 +24,7 @@
 namespace ghtier {
 
 /// The aggregate of one column (or of one group of a group-by). Plain data: also written by the GPU.
-struct AggregateResult {
+struct GHTIER_API AggregateResult {
   std::uint64_t count = 0;  ///< rows that passed the filter (every row without one)
   std::int64_t sum_int = 0;   ///< integer columns: the sum in int64 (wraps); 0 for float columns
   std::int64_t min_int = 0;   ///< integer columns: the smallest value; 0 when count == 0 or float columns
@@ -32,7 +34,7 @@ struct AggregateResult {
   double max_float = 0;       ///< float columns: the largest non-NaN value; integer columns: double(max_int)
 };
 
-struct AggregateOptions {
+struct GHTIER_API AggregateOptions {
   /// Rows to aggregate; none = all rows.
   std::optional<RangeFilter> filter;
 };
@@ -42,14 +44,14 @@ struct AggregateOptions {
 /// Throws Error: invalid_argument (null data with rows > 0, data not aligned to the value size, a filter
 /// column of another length or of the wrong kind for its bounds), unsupported (memory the GPU cannot reach
 /// on this platform, e.g. pageable memory on PCIe), out_of_budget, out_of_memory, no_device, cuda_error.
-[[nodiscard]] AggregateResult aggregate(const ColumnView& values, const AggregateOptions& options = {},
+[[nodiscard]] GHTIER_API AggregateResult aggregate(const ColumnView& values, const AggregateOptions& options = {},
                                         cudaStream_t stream = nullptr,
                                         MemoryResource& resource = default_device_resource());
 
 /// Stream-ordered: enqueues the aggregate on `stream` and returns; the result lands in `*result`
 /// (device, pinned or managed memory: anything the GPU can write) when the stream reaches it. Scratch
 /// memory is stream-ordered memory from `resource`. Throws as aggregate(), before anything is enqueued.
-void aggregate_async(const ColumnView& values, const AggregateOptions& options, AggregateResult* result,
+GHTIER_API void aggregate_async(const ColumnView& values, const AggregateOptions& options, AggregateResult* result,
                      cudaStream_t stream, MemoryResource& resource = default_device_resource());
 
 /// Aggregates a bit-packed int32/int64 column, decoding it inside the kernel; only the packed bytes cross
@@ -57,7 +59,7 @@ void aggregate_async(const ColumnView& values, const AggregateOptions& options, 
 /// `values.rows` rows. Waits for the result. Throws as aggregate(), and Error(invalid_argument) for a
 /// view whose sizes disagree or a block header that breaks the format (found by the kernel: width > 32 or
 /// words beyond word_count; call validate() on CPU-readable headers for the complete check).
-[[nodiscard]] AggregateResult aggregate(const BitpackedColumnView& values, const AggregateOptions& options = {},
+[[nodiscard]] GHTIER_API AggregateResult aggregate(const BitpackedColumnView& values, const AggregateOptions& options = {},
                                         cudaStream_t stream = nullptr,
                                         MemoryResource& resource = default_device_resource());
 

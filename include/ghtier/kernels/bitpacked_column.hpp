@@ -12,6 +12,8 @@
 // A GPU warp so decodes one block with coalesced 128-byte loads, each lane 32 consecutive-by-32 values.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -31,7 +33,7 @@ inline constexpr std::uint32_t bitpack_max_width = 32;
 inline constexpr std::uint32_t bitpack_format_version = 1;
 
 /// One block's frame of reference. 16 bytes, so a header array is 16-byte aligned when its start is.
-struct BitpackBlockHeader {
+struct GHTIER_API BitpackBlockHeader {
   std::int64_t reference = 0;  ///< the block's minimum; value = reference + packed (as int64)
   std::uint32_t width = 0;     ///< bits per packed value, 0..32 (0: every value equals reference)
   std::uint32_t offset = 0;    ///< where the block's words start, in units of 32 words (128 bytes)
@@ -39,7 +41,7 @@ struct BitpackBlockHeader {
 static_assert(sizeof(BitpackBlockHeader) == 16);
 
 /// Non-owning view of a packed column in any GPU-reachable tier (typically pinned host memory).
-struct BitpackedColumnView {
+struct GHTIER_API BitpackedColumnView {
   ColumnType value_type = ColumnType::int32;  ///< int32 or int64: the type of the decoded values
   std::uint64_t rows = 0;
   const BitpackBlockHeader* blocks = nullptr;  ///< block_count() headers
@@ -59,7 +61,7 @@ struct BitpackedColumnView {
 };
 
 /// The first pass of packing: every block's header and the size of the word array.
-struct BitpackPlan {
+struct GHTIER_API BitpackPlan {
   ColumnType value_type = ColumnType::int32;
   std::uint64_t rows = 0;
   std::vector<BitpackBlockHeader> blocks;
@@ -76,30 +78,30 @@ struct BitpackPlan {
 /// range (max - min) does not fit 32 bits (naming the block and its range), or when the column is too long
 /// for the format (the word offsets would pass 2^32 units).
 template <typename T>
-[[nodiscard]] BitpackPlan plan_bitpack(std::span<const T> values);
+[[nodiscard]] GHTIER_API BitpackPlan plan_bitpack(std::span<const T> values);
 
 /// Second pass: writes plan.blocks into `blocks_out` and the packed words into `words_out` (CPU-writable
 /// memory of at least plan.blocks.size() headers and plan.word_count words: pinned host memory, so that
 /// the GPU can read it in place) and returns the view of them. Throws Error(invalid_argument) if the plan
 /// is not the plan of `values` (type, rows) or an output is too small.
 template <typename T>
-BitpackedColumnView bitpack_into(std::span<const T> values, const BitpackPlan& plan,
+GHTIER_API BitpackedColumnView bitpack_into(std::span<const T> values, const BitpackPlan& plan,
                                  std::span<BitpackBlockHeader> blocks_out, std::span<std::uint32_t> words_out);
 
 /// Checks a packed column against the format: value type int32/int64, a header for every block, widths
 /// 0..32, offsets contiguous and in order, the word count equal to the end of the last block, int32
 /// references within int32. The headers must be CPU-readable (not device memory). Throws
 /// Error(invalid_argument) naming the first block that breaks a rule and how.
-void validate(const BitpackedColumnView& column);
+GHTIER_API void validate(const BitpackedColumnView& column);
 
 /// Decodes on the CPU (the reference decoder): out.size() must equal column.rows and T the value type.
 /// Validates the column first. Throws Error(invalid_argument).
 template <typename T>
-void unpack(const BitpackedColumnView& column, std::span<T> out);
+GHTIER_API void unpack(const BitpackedColumnView& column, std::span<T> out);
 
 /// A packed column that owns its headers and words, allocated from a MemoryResource (pinned host memory
 /// for GPU reads over the link, device memory for a copy in HBM, system memory for the CPU only).
-class BitpackedColumn {
+class GHTIER_API BitpackedColumn {
  public:
   /// Plans, allocates from `storage` (which must outlive the column) and packs. Throws what plan_bitpack
   /// and storage.allocate throw.

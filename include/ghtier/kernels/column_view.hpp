@@ -2,6 +2,8 @@
 // in any memory tier. The scan, aggregate, group-by and hash-join kernels read their inputs through it.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -18,7 +20,7 @@ enum class ColumnType : std::uint8_t {
 };
 
 /// "int32", "int64", "float32", "float64" ("unknown" for other values).
-[[nodiscard]] std::string_view to_string(ColumnType type) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(ColumnType type) noexcept;
 /// Bytes of one value: 4 or 8 (0 for a value outside the enumeration).
 [[nodiscard]] constexpr std::size_t value_bytes(ColumnType type) noexcept {
   switch (type) {
@@ -49,7 +51,7 @@ inline constexpr ColumnType column_type_of = [] {
 /// `rows` values of `type` at `data`: device, pinned host or managed memory, or plain malloc'd memory on
 /// platforms whose GPU reads pageable memory (ATS/HMM). `data` must be aligned to the value size and may
 /// be null only when rows == 0. The view owns nothing; the memory must outlive every operation using it.
-struct ColumnView {
+struct GHTIER_API ColumnView {
   const void* data = nullptr;
   std::uint64_t rows = 0;
   ColumnType type = ColumnType::int32;

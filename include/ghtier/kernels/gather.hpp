@@ -2,6 +2,8 @@
 // and embedding lookup of a recommender, with the table in CPU memory and the indices on the GPU).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -24,11 +26,11 @@ namespace ghtier {
 /// Throws before launching: Error(invalid_argument) for a zero row width, a null pointer with count > 0,
 /// an empty table with count > 0, sizes that overflow or out overlapping table or indices;
 /// Error(unsupported) for memory the GPU cannot reach on this platform (pageable memory over PCIe).
-void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
+GHTIER_API void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
             std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
             MemoryResource& resource = default_device_resource());
 /// As above, with 32-bit indices.
-void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
+GHTIER_API void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
             std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
             MemoryResource& resource = default_device_resource());
 

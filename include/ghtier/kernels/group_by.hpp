@@ -7,6 +7,8 @@
 // Accumulation follows aggregate() (int64 sums for integers, double for floating point).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -24,12 +26,12 @@ namespace ghtier {
 /// The most groups a group-by accepts (the per-group accumulators take 32 bytes each in device memory).
 inline constexpr std::uint32_t max_group_by_groups = 1u << 24;
 
-struct GroupByOptions {
+struct GHTIER_API GroupByOptions {
   /// Rows to aggregate; none = all rows. A filter without a column tests the value column.
   std::optional<RangeFilter> filter;
 };
 
-struct GroupByResult {
+struct GHTIER_API GroupByResult {
   /// One entry per key 0..groups-1 (count 0 and zero min/max for a key that no row carries).
   std::vector<AggregateResult> groups;
   /// Rows that passed the filter but whose key lies outside [0, groups): aggregated nowhere.
@@ -42,7 +44,7 @@ struct GroupByResult {
 /// Throws Error: invalid_argument (keys not integer, row counts that differ, groups 0 or above
 /// max_group_by_groups, null or misaligned data, a bad filter), unsupported (memory the GPU cannot reach
 /// on this platform), out_of_budget, out_of_memory, no_device, cuda_error.
-[[nodiscard]] GroupByResult group_by(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
+[[nodiscard]] GHTIER_API GroupByResult group_by(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
                                      const GroupByOptions& options = {}, cudaStream_t stream = nullptr,
                                      MemoryResource& resource = default_device_resource());
 
@@ -50,7 +52,7 @@ struct GroupByResult {
 /// the out-of-range count in `*rows_out_of_range` (GPU-writable, may be null) when the stream reaches them.
 /// The accumulators are stream-ordered memory from `resource`. Throws as group_by(), before anything is
 /// enqueued.
-void group_by_async(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
+GHTIER_API void group_by_async(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
                     const GroupByOptions& options, AggregateResult* results, std::uint64_t* rows_out_of_range,
                     cudaStream_t stream, MemoryResource& resource = default_device_resource());
 

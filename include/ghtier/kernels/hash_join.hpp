@@ -9,6 +9,8 @@
 // many-to-many join), at a cost proportional to d; heavily duplicated keys make probes slow, not wrong.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -29,7 +31,7 @@ inline constexpr double default_hash_join_load_factor = 0.5;
 inline constexpr double max_hash_join_load_factor = 0.9;
 
 /// How a table for `build_rows` rows is laid out in device memory.
-struct HashTableLayout {
+struct GHTIER_API HashTableLayout {
   std::uint64_t capacity = 0;       ///< slots: a power of two, at least 16 and above build_rows
   std::uint64_t slot_bytes = 0;     ///< 8 for int32 keys (key, row id), 16 for int64 keys
   std::uint64_t payload_bytes = 0;  ///< 8 per slot with a payload (int64 or double), else 0
@@ -41,24 +43,24 @@ struct HashTableLayout {
 /// with build_rows / capacity <= max_load_factor. Throws Error(invalid_argument) for a key type that is
 /// not int32/int64, a load factor outside (0, 0.9], more than max_hash_join_build_rows rows, or a load
 /// factor so small that the table's size would not fit 64 bits.
-[[nodiscard]] HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type, bool has_payload,
+[[nodiscard]] GHTIER_API HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type, bool has_payload,
                                                 double max_load_factor = default_hash_join_load_factor);
 
 /// One match: row `probe_row` of the probe side has the key of row `build_row` of the build side.
-struct JoinPair {
+struct GHTIER_API JoinPair {
   std::uint64_t probe_row = 0;
   std::uint64_t build_row = 0;
 };
 
 /// Where a probe writes its matching pairs: `capacity` pairs of GPU-writable memory (device, pinned or
 /// managed). With no pairs (the default) only the counts and the sum are computed.
-struct JoinPairsOutput {
+struct GHTIER_API JoinPairsOutput {
   JoinPair* pairs = nullptr;
   std::uint64_t capacity = 0;
 };
 
 /// What a probe found. Plain data: also written by the GPU.
-struct JoinResult {
+struct GHTIER_API JoinResult {
   std::uint64_t matches = 0;         ///< (probe row, build row) pairs with equal keys
   std::int64_t payload_sum_int = 0;  ///< integer payload: sum over the matches in int64 (wraps); else 0
   double payload_sum_float = 0;      ///< float payload: sum in double; integer payload: double(payload_sum_int)
@@ -68,14 +70,14 @@ struct JoinResult {
   std::uint32_t pairs_overflowed = 0;
 };
 
-struct HashJoinOptions {
+struct GHTIER_API HashJoinOptions {
   /// The table's largest fraction of used slots, in (0, 0.9].
   double max_load_factor = default_hash_join_load_factor;
 };
 
 /// A hash table in device memory over the build side of a join. Probing is read-only, so one table may be
 /// probed from several streams and threads at once. Move-only.
-class HashJoinTable {
+class GHTIER_API HashJoinTable {
  public:
   /// Builds the table on `stream` from `keys` (int32 or int64) and an optional `payload` column of the
   /// same row count (any type), both in any GPU-reachable tier, and waits for the build. The table

@@ -2,6 +2,8 @@
 // index validation costs the kernels one compare and needs no synchronisation until the caller asks.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -18,7 +20,7 @@ namespace ghtier {
 /// when it wants to (once per batch, say; always under CUDA graph capture, where waiting is not allowed).
 /// One IndexCheck may serve many calls and streams on one device; the first bad index recorded is the one
 /// reported.
-class IndexCheck {
+class GHTIER_API IndexCheck {
  public:
   /// Allocates the record (device-wide, cleared) from `resource` on the current device. Throws Error:
   /// out_of_budget, out_of_memory (from the resource), invalid_argument (a system-memory resource),

@@ -2,6 +2,8 @@
 // group-by kernels as the rows stream past, on the aggregated column itself or on another column.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -15,7 +17,7 @@ namespace ghtier {
 /// as double against [min_float, max_float], so a NaN never passes. Build one with int_range() or
 /// float_range(): an operation refuses (Error invalid_argument) integer bounds on a floating-point column
 /// and floating-point bounds on an integer column.
-struct RangeFilter {
+struct GHTIER_API RangeFilter {
   /// The column tested: empty means the aggregated column itself; otherwise a column with as many rows.
   std::optional<ColumnView> column;
   /// Which pair of bounds applies: false = [min_int, max_int] (integer columns), true = the float pair.

@@ -3,6 +3,8 @@
 // over the link (recommender and embedding lookups follow skewed, Zipf-like key distributions).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -17,7 +19,7 @@
 
 namespace ghtier {
 
-class RowCache {
+class GHTIER_API RowCache {
  public:
   /// Hits and misses counted by gather() since construction or reset_stats().
   struct Stats {

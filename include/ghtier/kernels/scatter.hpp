@@ -2,6 +2,8 @@
 // tier (the reverse of gather: updating embedding or feature rows that live in CPU memory).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -23,11 +25,11 @@ namespace ghtier {
 /// Throws before launching: Error(invalid_argument) for a zero row width, a null pointer with count > 0,
 /// an empty table with count > 0, sizes that overflow or rows/indices overlapping the table;
 /// Error(unsupported) for memory the GPU cannot reach on this platform (pageable memory over PCIe).
-void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int64_t* indices, void* table,
+GHTIER_API void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int64_t* indices, void* table,
              std::size_t num_rows, cudaStream_t stream, IndexCheck* check = nullptr,
              MemoryResource& resource = default_device_resource());
 /// As above, with 32-bit indices.
-void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int32_t* indices, void* table,
+GHTIER_API void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int32_t* indices, void* table,
              std::size_t num_rows, cudaStream_t stream, IndexCheck* check = nullptr,
              MemoryResource& resource = default_device_resource());
 

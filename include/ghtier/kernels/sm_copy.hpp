@@ -2,6 +2,8 @@
 // and the decision of when it beats the copy engine (small copies, strided copies).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -15,19 +17,19 @@ namespace ghtier {
 /// Each side may be device, pinned host or managed memory, or system memory where the platform lets the
 /// GPU reach it. bytes == 0 does nothing. Throws Error(invalid_argument) for a null pointer or overlapping
 /// ranges, Error(unsupported) for memory the GPU cannot reach on this platform (pageable memory over PCIe).
-void sm_copy(void* dst, const void* src, std::size_t bytes, cudaStream_t stream);
+GHTIER_API void sm_copy(void* dst, const void* src, std::size_t bytes, cudaStream_t stream);
 
 /// Copies `height` rows of `width_bytes` from src (rows src_pitch apart) to dst (rows dst_pitch apart),
 /// like cudaMemcpy2DAsync but with SMs, which keep full width on narrow rows. Throws Error(invalid_argument)
 /// for a null pointer, a pitch smaller than the width (height > 1), sizes that overflow, or a source row
 /// sharing bytes with a destination row (interleaved disjoint regions are fine); Error(unsupported) as sm_copy.
-void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch, std::size_t width_bytes,
+GHTIER_API void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch, std::size_t width_bytes,
                 std::size_t height, cudaStream_t stream);
 
 /// Fixed costs behind prefer_sm_copy, in microseconds (besides link.latency_us, which both pay). The defaults
 /// are measured figures (`ghtier bench --filter sm_copy/`; the run: docs/benchmarks.md, "Figures behind
 /// defaults"); pass your own to model another machine.
-struct SmCopyCosts {
+struct GHTIER_API SmCopyCosts {
   /// One cudaMemcpyAsync on a copy engine, beyond its bytes over the copy engine's bandwidth.
   double copy_engine_submit_us = 2.8;
   /// One sm_copy launch, beyond its bytes over the SM bandwidth.
@@ -42,7 +44,7 @@ struct SmCopyCosts {
 /// measured costs a kernel has the larger fixed cost, so a contiguous copy goes to the SMs only where they
 /// move bytes faster than a copy engine, and above a break-even size (GH200 device-to-host writes, for one).
 /// bytes == 0 gives false. Throws Error(invalid_argument) if `link` fails LinkModel::validate().
-[[nodiscard]] bool prefer_sm_copy(std::size_t bytes, bool is_strided, const LinkModel& link,
+[[nodiscard]] GHTIER_API bool prefer_sm_copy(std::size_t bytes, bool is_strided, const LinkModel& link,
                                   bool host_to_device = true, const SmCopyCosts& costs = {});
 
 }  // namespace ghtier

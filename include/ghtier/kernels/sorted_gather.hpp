@@ -3,6 +3,8 @@
 // by address translation, not by the link, and reading in order is what keeps translations cached.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -21,11 +23,11 @@ namespace ghtier {
 /// count * 20 bytes (stream-ordered memory from `resource`, freed on return) and a few more launches.
 /// out must be memory the GPU reads back quickly (device memory, ideally): duplicates are copied from it.
 /// Errors as gather(); count must also be below 2^32 (Error(invalid_argument)).
-void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
+GHTIER_API void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
                    std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
                    MemoryResource& resource = default_device_resource());
 /// As above, with 32-bit indices.
-void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
+GHTIER_API void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
                    std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
                    MemoryResource& resource = default_device_resource());
 

@@ -2,6 +2,8 @@
 // adaptor implements the lookup; the transfer engine and the kernels use it to refuse out-of-range copies.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -10,14 +12,14 @@
 
 namespace ghtier {
 
-struct AllocationRecord {
+struct GHTIER_API AllocationRecord {
   void* base = nullptr;
   std::size_t bytes = 0;
   MemoryMode mode = MemoryMode::device;
   std::string tag;  ///< the placement request's tag, if any
 };
 
-class AllocationLookup {
+class GHTIER_API AllocationLookup {
  public:
   virtual ~AllocationLookup() = default;
   /// The live allocation that contains `p` (interior pointers included), or nullopt.

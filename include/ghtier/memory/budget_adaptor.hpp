@@ -2,6 +2,8 @@
 // Error(out_of_budget) before the upstream is asked, so a tier's budget holds even under many threads.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <atomic>
@@ -14,7 +16,7 @@ namespace ghtier {
 /// Counts the bytes requested (not the upstream's rounding) of live allocations against a limit.
 /// Thread-safe: the check and the reservation of the bytes are one atomic step. The upstream must outlive
 /// the adaptor.
-class BudgetAdaptor final : public MemoryResource {
+class GHTIER_API BudgetAdaptor final : public MemoryResource {
  public:
   /// `limit` in bytes (0 is allowed: every allocation fails until set_limit raises it).
   BudgetAdaptor(MemoryResource& upstream, std::size_t limit) noexcept : upstream_(upstream), limit_(limit) {}

@@ -2,6 +2,8 @@
 // that a policy can spill without knowing anything about the adaptors that enforce the budgets.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <limits>
 
@@ -13,7 +15,7 @@ namespace ghtier {
 inline constexpr std::size_t unlimited_bytes = std::numeric_limits<std::size_t>::max();
 
 /// Bytes still free under each tier's budget (unlimited_bytes where the tier has none).
-struct BudgetView {
+struct GHTIER_API BudgetView {
   std::size_t device_free = unlimited_bytes;
   std::size_t pinned_host_free = unlimited_bytes;
   std::size_t managed_free = unlimited_bytes;

@@ -10,6 +10,8 @@
 // toolkit's. Host compilers need the toolkit's include/cccl folder on the include path (nvcc adds it).
 #pragma once
 
+#include "ghtier/export.h"
+
 #ifndef LIBCUDACXX_ENABLE_EXPERIMENTAL_MEMORY_RESOURCE
 #define LIBCUDACXX_ENABLE_EXPERIMENTAL_MEMORY_RESOURCE
 #endif
@@ -43,7 +45,7 @@ inline void get_property(const SystemResource&, cuda::mr::host_accessible) noexc
 
 /// True when `Property` is one of `Properties`.
 template <class Property, class... Properties>
-concept OneOfProperties = (std::same_as<Property, Properties> || ...);
+GHTIER_API concept OneOfProperties = (std::same_as<Property, Properties> || ...);
 
 /// Whether memory of `mode` may be dereferenced on the side that `Property` names, on `platform`.
 template <class Property>

@@ -3,6 +3,8 @@
 // that can budget and count it. The one owning type for kernels' tables, caches, records and scratch.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -20,7 +22,7 @@ namespace ghtier {
 ///   usable from any stream; on destruction it waits for its device (as cudaFree does, so work still
 ///   reading it on any stream finishes first) and frees synchronously.
 /// Move-only. Zero bytes holds nothing and allocates nothing.
-class DeviceBuffer {
+class GHTIER_API DeviceBuffer {
  public:
   DeviceBuffer() noexcept = default;
   /// Stream-ordered. Throws Error: invalid_argument (a resource of mode system, which the GPU cannot reach

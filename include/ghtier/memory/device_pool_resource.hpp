@@ -2,6 +2,8 @@
 // (cudaMallocFromPoolAsync / cudaFreeAsync), so its release threshold and statistics are ghtier's alone.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -16,7 +18,7 @@ namespace detail {
 class AlignedBlockMap;
 }
 
-struct DevicePoolOptions {
+struct GHTIER_API DevicePoolOptions {
   /// The GPU whose memory the pool holds; -1 = the current device when the resource is created.
   int device = -1;
   /// Bytes the pool keeps reserved across synchronisations instead of returning them to the driver
@@ -34,7 +36,7 @@ struct DevicePoolOptions {
 /// enqueues the free on that internal stream: like free(), the caller must have finished (synchronised)
 /// every piece of work that uses the memory. Alignments above 256 bytes are honoured by over-allocation.
 /// Thread-safe.
-class DevicePoolResource final : public MemoryResource {
+class GHTIER_API DevicePoolResource final : public MemoryResource {
  public:
   /// Creates the pool and its internal stream. Throws Error: no_device, invalid_argument (bad device),
   /// unsupported (the device has no memory pools), cuda_error, out_of_memory (initial_bytes).

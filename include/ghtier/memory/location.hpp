@@ -2,6 +2,8 @@
 // prefetch, advice and residency so that one word means the same thing everywhere.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <optional>
 #include <string_view>
 
@@ -14,8 +16,8 @@ enum class Location {
 };
 
 /// "none", "device", "host"; "unknown" for a value outside the enum.
-[[nodiscard]] std::string_view to_string(Location location) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(Location location) noexcept;
 /// The inverse of to_string; nullopt for anything else.
-[[nodiscard]] std::optional<Location> parse_location(std::string_view text) noexcept;
+[[nodiscard]] GHTIER_API std::optional<Location> parse_location(std::string_view text) noexcept;
 
 }  // namespace ghtier

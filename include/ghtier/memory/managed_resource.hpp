@@ -2,6 +2,8 @@
 // buffer starts with the placement hints its tier wants (read-mostly, preferred location, accessed-by).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -19,14 +21,14 @@ class AlignedBlockMap;
 enum class ManagedPreferredLocation { none, device, host };
 
 /// cudaMemAdvise hints applied to every allocation right after cudaMallocManaged.
-struct ManagedAdvice {
+struct GHTIER_API ManagedAdvice {
   bool read_mostly = false;                                           ///< cudaMemAdviseSetReadMostly
   ManagedPreferredLocation preferred_location = ManagedPreferredLocation::none;
   bool accessed_by_device = false;  ///< cudaMemAdviseSetAccessedBy the resource's device
   bool accessed_by_host = false;    ///< cudaMemAdviseSetAccessedBy the CPU
 };
 
-struct ManagedOptions {
+struct GHTIER_API ManagedOptions {
   /// The GPU that "device" in the advice means; -1 = the current device.
   int device = -1;
   ManagedAdvice advice{};
@@ -35,7 +37,7 @@ struct ManagedOptions {
 /// Unified memory that migrates on fault or prefetch. cudaMallocManaged is synchronous, so allocate_async
 /// allocates at once; deallocate_async waits for `stream` before cudaFree (work queued on it may still use
 /// the memory). Alignments above 256 bytes are honoured by over-allocation. Thread-safe.
-class ManagedResource final : public MemoryResource {
+class GHTIER_API ManagedResource final : public MemoryResource {
  public:
   /// Throws Error: no_device, invalid_argument (bad device), unsupported (the device has no managed memory).
   explicit ManagedResource(ManagedOptions options = {});

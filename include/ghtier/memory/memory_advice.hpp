@@ -2,6 +2,8 @@
 // memory. A named enum so the C++ and C APIs need no CUDA types.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <optional>
 #include <string_view>
 
@@ -17,9 +19,9 @@ enum class Advice {
 };
 
 /// "set_read_mostly", ...; "unknown" for a value outside the enum.
-[[nodiscard]] std::string_view to_string(Advice advice) noexcept;
-[[nodiscard]] std::optional<Advice> parse_advice(std::string_view text) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(Advice advice) noexcept;
+[[nodiscard]] GHTIER_API std::optional<Advice> parse_advice(std::string_view text) noexcept;
 /// True for the advice that needs a location (preferred location, accessed-by); the others ignore it.
-[[nodiscard]] bool advice_takes_location(Advice advice) noexcept;
+[[nodiscard]] GHTIER_API bool advice_takes_location(Advice advice) noexcept;
 
 }  // namespace ghtier

@@ -4,6 +4,8 @@
 // the stream-wrapper overloads below); ghtier/memory/cuda_memory_resource.hpp adds the accessibility properties.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <concepts>
@@ -22,7 +24,7 @@ concept StreamHandleWrapper = requires(const T& stream) {
 /// Alignment of every allocation unless the caller asks for more (CUDA's own guarantee).
 inline constexpr std::size_t default_alignment = 256;
 
-class MemoryResource {
+class GHTIER_API MemoryResource {
  public:
   virtual ~MemoryResource() = default;
 

@@ -4,6 +4,8 @@
 // it is not the runtime's default: RuntimeOptions::pinned_host.backing = PinnedBacking::cuda_pool selects it.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -14,7 +16,7 @@
 
 namespace ghtier {
 
-struct PinnedHostPoolOptions {
+struct GHTIER_API PinnedHostPoolOptions {
   /// The GPU the memory is pinned for (the pool's device access, its context); -1 = the current device.
   int device = -1;
   /// Host NUMA node of the pool: numa_node_of_gpu (default: the GPU's node when the driver names one, else
@@ -32,7 +34,7 @@ struct PinnedHostPoolOptions {
 /// caller must have finished every piece of work that uses it). The pool grows by itself and keeps what it
 /// holds (release threshold: everything) until release_unused(). The GPU reaches the memory through the
 /// same pointer (UVA). Thread-safe. Alignments beyond 256 bytes are honoured by over-allocation.
-class PinnedHostPoolResource final : public MemoryResource {
+class GHTIER_API PinnedHostPoolResource final : public MemoryResource {
  public:
   /// Throws Error: no_device, invalid_argument (bad device or node, touch_threads < 0, absurd
   /// initial_bytes), unsupported (a driver without pinned host pools), out_of_memory / cuda_error from the

@@ -5,6 +5,8 @@
 // from it on the CPU. PinnedHostPoolResource is the other backing (CUDA's pinned host memory pool).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -25,7 +27,7 @@ enum class PinnedBacking {
   cuda_pool,
 };
 
-struct PinnedHostOptions {
+struct GHTIER_API PinnedHostOptions {
   /// The GPU the memory is pinned for (its host NUMA node, its context); -1 = the current device.
   int device = -1;
   /// Host NUMA node to bind the memory to: numa_node_of_gpu (default), numa_node_none, or a node id.
@@ -53,7 +55,7 @@ struct PinnedHostOptions {
 /// call may still read or write it. The GPU reaches the memory through the same pointer (UVA).
 /// Thread-safe. Alignments up to the region alignment (2 MiB with huge pages, else 4 KiB) and beyond are
 /// honoured.
-class PinnedHostResource final : public MemoryResource {
+class GHTIER_API PinnedHostResource final : public MemoryResource {
  public:
   /// Throws Error: no_device, invalid_argument (bad device or node, touch_threads < 0, growth_bytes = 0
   /// with initial_bytes = 0, a backing other than registered_mmap), out_of_memory / cuda_error from the

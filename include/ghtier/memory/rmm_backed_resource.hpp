@@ -3,6 +3,8 @@
 // owns. Header-only and optional, like ghtier/memory/rmm_device_resource_adaptor.hpp (RMM 25.x's interface).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <rmm/cuda_stream_view.hpp>
@@ -24,7 +26,7 @@ namespace ghtier {
 /// bytes and takes no alignment argument, so a larger alignment is refused rather than silently ignored. RMM's errors
 /// become ghtier's: rmm::out_of_memory and std::bad_alloc -> Error(out_of_memory), rmm::cuda_error ->
 /// Error(cuda_error), anything else -> Error(internal); each keeps RMM's text. The RMM resource must outlive this one.
-class RmmBackedResource final : public MemoryResource {
+class GHTIER_API RmmBackedResource final : public MemoryResource {
  public:
   /// `mode` is what the RMM resource hands out (RMM does not say): device for cuda/pool/async resources,
   /// managed for rmm::mr::managed_memory_resource, and so on.

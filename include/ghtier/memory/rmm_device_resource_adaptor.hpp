@@ -5,6 +5,8 @@
 // in favour of CCCL's resource concepts, which ghtier/memory/cuda_memory_resource.hpp covers).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <rmm/cuda_stream_view.hpp>
 #include <rmm/error.hpp>
 #include <rmm/mr/device_memory_resource.hpp>
@@ -22,7 +24,7 @@ namespace ghtier {
 /// rmm::bad_alloc, each with ghtier's text. The ghtier resource must outlive the adaptor. Meant for
 /// device-accessible modes (RMM's device_memory_resource promises device_accessible memory): the caller
 /// must ensure that the resource's memory is reachable from the GPU on this platform.
-class RmmDeviceResourceAdaptor final : public rmm::mr::device_memory_resource {
+class GHTIER_API RmmDeviceResourceAdaptor final : public rmm::mr::device_memory_resource {
  public:
   explicit RmmDeviceResourceAdaptor(MemoryResource& upstream) noexcept : upstream_(&upstream) {}
 

@@ -2,6 +2,8 @@
 // tier can say how much it holds and held at most; a snapshot is one consistent struct.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -13,7 +15,7 @@
 namespace ghtier {
 
 /// One tier's counters at one instant (bytes are the sizes requested).
-struct AllocationStatistics {
+struct GHTIER_API AllocationStatistics {
   MemoryMode mode = MemoryMode::device;  ///< the tier these counters belong to
   std::size_t current_bytes = 0;         ///< live bytes now
   std::size_t peak_bytes = 0;            ///< most live bytes at any instant (since creation or reset_peak)
@@ -25,7 +27,7 @@ struct AllocationStatistics {
 
 /// Records every allocation and deallocation made through it; the upstream must outlive the adaptor.
 /// Thread-safe; statistics() is a consistent snapshot.
-class StatisticsAdaptor final : public MemoryResource {
+class GHTIER_API StatisticsAdaptor final : public MemoryResource {
  public:
   explicit StatisticsAdaptor(MemoryResource& upstream) noexcept : upstream_(upstream) {}
   StatisticsAdaptor(const StatisticsAdaptor&) = delete;

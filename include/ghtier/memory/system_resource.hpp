@@ -3,6 +3,8 @@
 // tier that the transfer engine stages through pinned buffers.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -11,7 +13,7 @@
 
 namespace ghtier {
 
-struct SystemOptions {
+struct GHTIER_API SystemOptions {
   /// MADV_HUGEPAGE on allocations of 2 MiB or more (which are then 2 MiB aligned and sized).
   bool huge_pages = true;
   /// Host NUMA node to bind each allocation to (mbind), or -1 = none (the kernel's first-touch policy).
@@ -29,7 +31,7 @@ struct SystemOptions {
 /// and deallocate(); deallocate_async synchronises `stream` first (on ATS/HMM a kernel queued on it may
 /// still touch the memory). Any power-of-two alignment is honoured (mappings are page aligned; larger
 /// alignments trim an over-sized mapping). Thread-safe.
-class SystemResource final : public MemoryResource {
+class GHTIER_API SystemResource final : public MemoryResource {
  public:
   /// Throws Error(invalid_argument) for a node below -1 or populate_threads < 0. Needs no GPU.
   explicit SystemResource(SystemOptions options = {});

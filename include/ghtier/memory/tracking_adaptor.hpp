@@ -3,6 +3,8 @@
 // foreign or already freed pointer is a clear error instead of a crash.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -20,7 +22,7 @@ namespace ghtier {
 
 /// Tracks allocations in an ordered map (address -> record), so find() answers for interior pointers in
 /// O(log n). The upstream must outlive the adaptor. Thread-safe.
-class TrackingAdaptor final : public MemoryResource, public AllocationLookup {
+class GHTIER_API TrackingAdaptor final : public MemoryResource, public AllocationLookup {
  public:
   explicit TrackingAdaptor(MemoryResource& upstream) noexcept : upstream_(upstream) {}
   TrackingAdaptor(const TrackingAdaptor&) = delete;

@@ -2,6 +2,8 @@
 // a built-in profile; calibrate() measures the real device; save/load keep a calibration across runs.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -10,7 +12,7 @@
 namespace ghtier {
 
 /// Bandwidths in GB/s (1e9 bytes per second), latency in microseconds.
-struct LinkModel {
+struct GHTIER_API LinkModel {
   double h2d_gbps = 0;            ///< copy engine, pinned host -> device
   double d2h_gbps = 0;            ///< copy engine, device -> pinned host
   double bidirectional_gbps = 0;  ///< both directions at once, the two added
@@ -29,21 +31,21 @@ struct LinkModel {
 };
 
 /// JSON object with one key per field (e.g. {"h2d_gbps": 55.0, ...}).
-[[nodiscard]] std::string to_json(const LinkModel& link);
+[[nodiscard]] GHTIER_API std::string to_json(const LinkModel& link);
 /// Parses what to_json wrote; throws Error(invalid_argument) naming a missing or malformed key.
-[[nodiscard]] LinkModel link_model_from_json(std::string_view json);
+[[nodiscard]] GHTIER_API LinkModel link_model_from_json(std::string_view json);
 /// Writes to_json(link) to path; throws Error(io_error).
-void save_link_model(const LinkModel& link, const std::filesystem::path& path);
+GHTIER_API void save_link_model(const LinkModel& link, const std::filesystem::path& path);
 /// Reads a file written by save_link_model; throws Error(io_error) or Error(invalid_argument).
-[[nodiscard]] LinkModel load_link_model(const std::filesystem::path& path);
+[[nodiscard]] GHTIER_API LinkModel load_link_model(const std::filesystem::path& path);
 
-struct CalibrationOptions {
+struct GHTIER_API CalibrationOptions {
   double time_budget_seconds = 2.0;      ///< the whole calibration stays under this
   std::size_t transfer_bytes = 256u << 20;  ///< size of each timed transfer
 };
 
 /// Measures the link of `device` (copy engine both ways and at once, SM read/write of pinned memory,
 /// pageable copies, HBM read, small-copy latency). Needs a GPU; throws Error(no_device) without one.
-[[nodiscard]] LinkModel calibrate(int device, const CalibrationOptions& options = {});
+[[nodiscard]] GHTIER_API LinkModel calibrate(int device, const CalibrationOptions& options = {});
 
 }  // namespace ghtier

@@ -2,6 +2,8 @@
 // function of a plain attribute record, so every platform (GH200 included) is tested without its hardware.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <span>
 #include <string>
@@ -12,7 +14,7 @@
 namespace ghtier {
 
 /// The facts CUDA reports for one device (cudaDeviceGetAttribute / cudaGetDeviceProperties).
-struct DeviceAttributes {
+struct GHTIER_API DeviceAttributes {
   int device = 0;
   std::string name;
   int compute_major = 0;
@@ -47,10 +49,10 @@ enum class PlatformClass {
   pcie,          ///< discrete GPU over PCIe, no pageable access
 };
 
-[[nodiscard]] std::string_view to_string(HostAccess access) noexcept;
-[[nodiscard]] std::string_view to_string(PlatformClass platform_class) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(HostAccess access) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(PlatformClass platform_class) noexcept;
 
-struct Platform {
+struct GHTIER_API Platform {
   DeviceAttributes attributes;
   PlatformClass platform_class = PlatformClass::pcie;
   HostAccess host_access = HostAccess::none;
@@ -61,29 +63,29 @@ struct Platform {
 };
 
 /// Pure: attributes -> platform, with the link figures of the matching built-in profile.
-[[nodiscard]] Platform classify(const DeviceAttributes& attributes);
+[[nodiscard]] GHTIER_API Platform classify(const DeviceAttributes& attributes);
 /// Pure: as above, with a link model the caller measured or loaded.
-[[nodiscard]] Platform classify(const DeviceAttributes& attributes, LinkModel link);
+[[nodiscard]] GHTIER_API Platform classify(const DeviceAttributes& attributes, LinkModel link);
 
 /// A named platform that ghtier knows without its hardware: its attributes and published link figures.
-struct PlatformProfile {
+struct GHTIER_API PlatformProfile {
   std::string_view name;         ///< "gh200", "x86-h100-hmm", "x86-h100-pcie"
   std::string_view description;
   DeviceAttributes attributes;
   LinkModel link;
 };
 
-[[nodiscard]] std::span<const PlatformProfile> platform_profiles();
+[[nodiscard]] GHTIER_API std::span<const PlatformProfile> platform_profiles();
 /// Throws Error(not_found) naming the known profiles.
-[[nodiscard]] const PlatformProfile& platform_profile(std::string_view name);
+[[nodiscard]] GHTIER_API const PlatformProfile& platform_profile(std::string_view name);
 /// The platform a profile describes: classify(profile.attributes, profile.link).
-[[nodiscard]] Platform assume_platform(std::string_view profile_name);
+[[nodiscard]] GHTIER_API Platform assume_platform(std::string_view profile_name);
 
 /// Reads the attributes of a real device. Throws Error(no_device) with CUDA's text when there is none.
-[[nodiscard]] DeviceAttributes query_device_attributes(int device);
+[[nodiscard]] GHTIER_API DeviceAttributes query_device_attributes(int device);
 /// classify(query_device_attributes(device)).
-[[nodiscard]] Platform detect_platform(int device);
+[[nodiscard]] GHTIER_API Platform detect_platform(int device);
 /// Number of visible CUDA devices; 0 (never an error) when there is no GPU or no driver.
-[[nodiscard]] int visible_device_count() noexcept;
+[[nodiscard]] GHTIER_API int visible_device_count() noexcept;
 
 }  // namespace ghtier

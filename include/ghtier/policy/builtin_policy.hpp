@@ -1,6 +1,8 @@
 // BuiltinPolicy: the built-in policies by name or enum (what the C API and the command line select with).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <array>
 #include <cstddef>
 #include <memory>
@@ -22,12 +24,12 @@ inline constexpr std::array<BuiltinPolicy, 5> all_builtin_policies{
     BuiltinPolicy::unified};
 
 /// "device_only", "spill", "size_threshold", "host_cache", "unified".
-[[nodiscard]] std::string_view to_string(BuiltinPolicy policy) noexcept;
-[[nodiscard]] std::optional<BuiltinPolicy> parse_builtin_policy(std::string_view text) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(BuiltinPolicy policy) noexcept;
+[[nodiscard]] GHTIER_API std::optional<BuiltinPolicy> parse_builtin_policy(std::string_view text) noexcept;
 
 /// A new instance of a built-in policy; size_threshold_bytes is used by size_threshold only. Throws
 /// Error(invalid_argument) for a value outside the enum or a zero threshold.
-[[nodiscard]] std::shared_ptr<const TierPolicy> make_builtin_policy(
+[[nodiscard]] GHTIER_API std::shared_ptr<const TierPolicy> make_builtin_policy(
     BuiltinPolicy policy, std::size_t size_threshold_bytes = default_size_threshold);
 
 }  // namespace ghtier

@@ -2,6 +2,8 @@
 // runtime applies, plus whether to prefetch to the GPU at once and a one-line reason for people.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <string>
 
 #include "ghtier/memory/location.hpp"
@@ -10,7 +12,7 @@
 namespace ghtier {
 
 /// The processors that get cudaMemAdviseSetAccessedBy (a mapping kept, so they read in place, not by fault).
-struct AccessedBy {
+struct GHTIER_API AccessedBy {
   bool gpu = false;
   bool cpu = false;
   [[nodiscard]] bool any() const noexcept { return gpu || cpu; }
@@ -21,7 +23,7 @@ struct AccessedBy {
 /// prefetch_to_gpu_now only apply to modes whose pages the driver can move on this platform (managed
 /// memory; system memory with ATS/HMM: relocation_for() == Relocation::prefetch); for every other mode they
 /// are none / empty / false, which TierPolicy::resolve checks.
-struct Placement {
+struct GHTIER_API Placement {
   MemoryMode mode = MemoryMode::device;
   Location preferred_location = Location::none;  ///< cudaMemAdviseSetPreferredLocation, none = not set
   AccessedBy accessed_by;                        ///< cudaMemAdviseSetAccessedBy for each processor set
@@ -34,6 +36,6 @@ struct Placement {
 };
 
 /// Compact form of the decision, e.g. "system, prefer host, accessed by gpu" or "device".
-[[nodiscard]] std::string describe(const Placement& placement);
+[[nodiscard]] GHTIER_API std::string describe(const Placement& placement);
 
 }  // namespace ghtier

@@ -2,6 +2,8 @@
 // policy. It says nothing about where the data goes: that is the policy's answer (Placement).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -27,7 +29,7 @@ enum class AccessFrequency {
 /// Larger requests are refused as absurd (64 PiB; the allocation resources draw the same line).
 inline constexpr std::size_t max_request_bytes = std::size_t{1} << 56;
 
-struct PlacementRequest {
+struct GHTIER_API PlacementRequest {
   std::size_t bytes = 0;                              ///< must be > 0 and <= max_request_bytes
   Accessor accessor = Accessor::gpu;
   AccessFrequency frequency = AccessFrequency::hot;
@@ -35,15 +37,15 @@ struct PlacementRequest {
   std::string tag;                                    ///< free text, kept with the allocation ("kv-cache", ...)
 };
 
-[[nodiscard]] std::string_view to_string(Accessor accessor) noexcept;
-[[nodiscard]] std::string_view to_string(AccessFrequency frequency) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(Accessor accessor) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(AccessFrequency frequency) noexcept;
 /// "gpu" | "cpu" | "both" -> Accessor; nullopt for anything else.
-[[nodiscard]] std::optional<Accessor> parse_accessor(std::string_view text) noexcept;
+[[nodiscard]] GHTIER_API std::optional<Accessor> parse_accessor(std::string_view text) noexcept;
 /// "hot" | "warm" | "cold" | "streamed_once" -> AccessFrequency; nullopt for anything else.
-[[nodiscard]] std::optional<AccessFrequency> parse_access_frequency(std::string_view text) noexcept;
+[[nodiscard]] GHTIER_API std::optional<AccessFrequency> parse_access_frequency(std::string_view text) noexcept;
 
 /// Throws Error(invalid_argument) naming the field when bytes is 0 or absurd, or an enum holds a value outside it
 /// (e.g. a C caller's out-of-range integer).
-void validate(const PlacementRequest& request);
+GHTIER_API void validate(const PlacementRequest& request);
 
 }  // namespace ghtier

@@ -2,6 +2,8 @@
 // --cpu-offload-size-threshold idea: offloading small tensors costs more in overhead than it saves).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <string>
 
@@ -15,7 +17,7 @@ inline constexpr std::size_t default_size_threshold = std::size_t{64} << 20;
 /// bytes >= threshold: host_tier(). Below it: device_tier() for GPU-only data, shared_tier() for data both
 /// processors touch. CPU-only data: cpu_tier(). The budget is not consulted (past it the allocation fails
 /// with Error(out_of_budget); use SpillPolicy or a user policy to combine both).
-class SizeThresholdPolicy final : public TierPolicy {
+class GHTIER_API SizeThresholdPolicy final : public TierPolicy {
  public:
   /// Throws Error(invalid_argument) for a zero threshold (that is HostCachePolicy).
   explicit SizeThresholdPolicy(std::size_t threshold_bytes = default_size_threshold);

@@ -2,6 +2,8 @@
 // Built-in policies live in ghtier/policies/; a user policy is a subclass or a callable (make_policy).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,7 +18,7 @@ namespace ghtier {
 
 /// A policy must be a pure function of its arguments (and its own immutable settings): resolve() is
 /// called from many threads at once, and again with a smaller budget when an allocation is refused.
-class TierPolicy {
+class GHTIER_API TierPolicy {
  public:
   virtual ~TierPolicy() = default;
 
@@ -40,6 +42,6 @@ class TierPolicy {
 using PolicyFunction = std::function<Placement(const PlacementRequest&, const Platform&, const BudgetView&)>;
 
 /// A policy from a callable (which must be thread-safe). Throws Error(invalid_argument) for an empty one.
-[[nodiscard]] std::shared_ptr<const TierPolicy> make_policy(PolicyFunction function, std::string name = "user");
+[[nodiscard]] GHTIER_API std::shared_ptr<const TierPolicy> make_policy(PolicyFunction function, std::string name = "user");
 
 }  // namespace ghtier

@@ -2,6 +2,8 @@
 // that put it there. Movable, not copyable; freeing goes back through the runtime that made it.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -17,7 +19,7 @@ namespace detail {
 class RuntimeCore;
 }
 
-class Buffer {
+class GHTIER_API Buffer {
  public:
   /// An empty buffer (data() == nullptr, size() == 0).
   Buffer() noexcept = default;

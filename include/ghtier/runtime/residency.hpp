@@ -4,6 +4,8 @@
 // managed page is).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <string_view>
 
@@ -27,7 +29,7 @@ enum class ResidencySource {
   none,                    ///< nothing known
 };
 
-struct Residency {
+struct GHTIER_API Residency {
   ResidencyKind where = ResidencyKind::unknown;
   int numa_node = -1;             ///< the host NUMA node holding all the host bytes, -1 if several or unknown
   std::size_t device_bytes = 0;   ///< bytes of the range known to be (or last sent) in the GPU's memory
@@ -40,7 +42,7 @@ struct Residency {
   }
 };
 
-[[nodiscard]] std::string_view to_string(ResidencyKind kind) noexcept;
-[[nodiscard]] std::string_view to_string(ResidencySource source) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(ResidencyKind kind) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(ResidencySource source) noexcept;
 
 }  // namespace ghtier

@@ -3,6 +3,8 @@
 // pointer-stable operations (prefetch, advise, residency) and the pointer-changing move (relocate_to).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -32,7 +34,7 @@ namespace detail {
 class RuntimeCore;
 }
 
-struct RuntimeOptions {
+struct GHTIER_API RuntimeOptions {
   /// The GPU this runtime serves.
   int device = 0;
   /// Non-empty: an *offline* runtime on a built-in profile ("gh200", "x86-h100-hmm", "x86-h100-pcie") that
@@ -56,7 +58,7 @@ struct RuntimeOptions {
 /// Upstream resources a caller provides instead of the ones the runtime would create (tests, embedding
 /// ghtier in a program with its own allocators). Each must hand out memory of its member's mode; a null
 /// one makes that mode unavailable (allocations in it throw_error(unsupported)).
-struct RuntimeResources {
+struct GHTIER_API RuntimeResources {
   std::shared_ptr<MemoryResource> device;
   std::shared_ptr<MemoryResource> pinned_host;
   std::shared_ptr<MemoryResource> managed;
@@ -68,7 +70,7 @@ struct RuntimeResources {
 /// transfer engines made over it, so the Runtime may be destroyed while an engine still copies. A Buffer
 /// allocated with a stream is freed stream-ordered on it: the stream must outlive the Buffer, or call
 /// buffer.set_stream(nullptr) (a synchronous free) before destroying the stream.
-class Runtime final : public AllocationLookup {
+class GHTIER_API Runtime final : public AllocationLookup {
  public:
   /// A runtime on options.device with ghtier's own resources (or an offline one, see assumed_profile).
   /// Throws Error: no_device (no GPU visible: the message says so), invalid_argument (a device that does

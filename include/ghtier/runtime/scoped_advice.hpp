@@ -2,6 +2,8 @@
 // "during the forward pass these weights are read-mostly and accessed by the GPU".
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -15,7 +17,7 @@
 namespace ghtier {
 
 /// What a phase wants. Fields left at their defaults are not touched.
-struct AdviceSet {
+struct GHTIER_API AdviceSet {
   bool read_mostly = false;                      ///< set read-mostly for the phase
   Location preferred_location = Location::none;  ///< set this preferred location for the phase
   AccessedBy accessed_by;                        ///< add these accessed-by mappings for the phase
@@ -26,7 +28,7 @@ struct AdviceSet {
 /// destruction. The previous advice is read from the driver (cudaMemRangeGetAttribute) for managed
 /// memory; for system memory the driver cannot be asked, so the advice restored is the one the placement
 /// applied at allocation. Pages are not moved back: a prefetch is not undone. Not copyable or movable.
-class ScopedAdvice {
+class GHTIER_API ScopedAdvice {
  public:
   /// Throws as Runtime::advise / Runtime::prefetch; a failure part-way undoes what was applied.
   ScopedAdvice(Runtime& runtime, const void* p, std::size_t bytes, const AdviceSet& advice,

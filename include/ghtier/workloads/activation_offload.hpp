@@ -4,6 +4,8 @@
 // delays a prefetch). The plan of which layers to offload comes from plan_activations (activation_plan.hpp).
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -19,7 +21,7 @@ namespace ghtier {
 /// One saved activation (or several saves of the same storage, which share one offloaded copy).
 using ActivationHandle = std::uint64_t;
 
-struct ActivationOffloadOptions {
+struct GHTIER_API ActivationOffloadOptions {
   /// Bytes of the host arena, reserved once at construction (pinned host memory bound to the GPU's host NUMA
   /// node; on GH200 the superchip's LPDDR5X). Must be > 0: it is the host budget, and a save that does not
   /// fit is refused with Error(out_of_budget) naming it.
@@ -31,7 +33,7 @@ struct ActivationOffloadOptions {
   double min_copy_microseconds = 5.0;
 };
 
-struct ActivationOffloadStatistics {
+struct GHTIER_API ActivationOffloadStatistics {
   std::uint64_t saves = 0;              ///< save() calls
   std::uint64_t deduplicated_saves = 0; ///< of them, saves of a storage already saved and still held
   std::uint64_t offloaded_bytes = 0;    ///< bytes copied out (each distinct storage once)
@@ -44,7 +46,7 @@ struct ActivationOffloadStatistics {
 };
 
 /// Thread-safe (one mutex); the hot-path calls never block the host on a copy, except where noted.
-class ActivationOffloader {
+class GHTIER_API ActivationOffloader {
  public:
   /// Reserves the host arena through `runtime` (allocate_in pinned_host).
   /// The runtime and engine must outlive the offloader. Throws Error: invalid_argument (host_arena_bytes 0,
@@ -102,6 +104,6 @@ class ActivationOffloader {
 
 /// The threshold the offloader uses by default: bytes whose copy takes `min_copy_microseconds` at the
 /// slower direction's bandwidth of `link` (at least 4 KiB).
-[[nodiscard]] std::size_t default_min_offload_bytes(const LinkModel& link, double min_copy_microseconds = 5.0);
+[[nodiscard]] GHTIER_API std::size_t default_min_offload_bytes(const LinkModel& link, double min_copy_microseconds = 5.0);
 
 }  // namespace ghtier

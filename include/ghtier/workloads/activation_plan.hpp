@@ -4,6 +4,8 @@
 // Pure C++ over plain values: no GPU, tested in CI, printed by `ghtier plan activations`.
 #pragma once
 
+#include "ghtier/export.h"
+
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -21,10 +23,10 @@ enum class LayerAction {
   recompute,  ///< dropped; only the layer's input is kept and its forward runs again in the backward pass
 };
 
-[[nodiscard]] std::string_view to_string(LayerAction action) noexcept;
+[[nodiscard]] GHTIER_API std::string_view to_string(LayerAction action) noexcept;
 
 /// One layer of one training step, as measured (by the PyTorch layer in its first steps) or assumed.
-struct LayerProfile {
+struct GHTIER_API LayerProfile {
   double forward_seconds = 0;       ///< the layer's forward compute
   double backward_seconds = 0;      ///< the layer's backward compute (without any recompute)
   std::size_t activation_bytes = 0; ///< distinct bytes autograd keeps for the layer's backward
@@ -32,7 +34,7 @@ struct LayerProfile {
 };
 
 /// What the planner is asked.
-struct ActivationPlanRequest {
+struct GHTIER_API ActivationPlanRequest {
   std::vector<LayerProfile> layers;  ///< in forward order
   LinkModel link;                    ///< h2d_gbps / d2h_gbps of 0 mean "no link": nothing is offloaded
   /// Device bytes that activations may occupy at the step's peak (the budget of the whole model minus
@@ -45,7 +47,7 @@ struct ActivationPlanRequest {
 };
 
 /// The predicted course of one step under given actions (simulate_activation_step).
-struct StepPrediction {
+struct GHTIER_API StepPrediction {
   double step_seconds = 0;       ///< forward start to the end of the last layer's backward
   double forward_seconds = 0;    ///< forward start to the end of the last layer's forward
   double backward_seconds = 0;   ///< step_seconds - forward_seconds
@@ -58,7 +60,7 @@ struct StepPrediction {
 };
 
 /// A plan: one action per layer, the lookahead, and what the planner predicts for it.
-struct ActivationPlan {
+struct GHTIER_API ActivationPlan {
   std::vector<LayerAction> actions;   ///< one per layer, forward order
   /// When layer i's backward is reached, layer i - lookahead is prefetched (at the top: every layer within
   /// lookahead of it). 0: a layer is restored only when its own backward is reached (no overlap, least memory).
@@ -75,7 +77,7 @@ struct ActivationPlan {
 /// backward waits for it; a recomputed layer runs its forward again before its backward.
 /// Throws Error(invalid_argument) for actions of another length than layers, a negative or non-finite
 /// time, or an offload over a link of bandwidth 0.
-[[nodiscard]] StepPrediction simulate_activation_step(const std::vector<LayerProfile>& layers,
+[[nodiscard]] GHTIER_API StepPrediction simulate_activation_step(const std::vector<LayerProfile>& layers,
                                                       const LinkModel& link,
                                                       const std::vector<LayerAction>& actions,
                                                       std::size_t lookahead);
@@ -85,12 +87,12 @@ struct ActivationPlan {
 /// then local improvement and a sweep of lookaheads. Throws Error(invalid_argument) for no layers, a
 /// negative or non-finite time, or a negative bandwidth. A budget no plan meets is no error: the leanest
 /// plan comes back with fits_budget false (say so to the user, naming the budget).
-[[nodiscard]] ActivationPlan plan_activations(const ActivationPlanRequest& request);
+[[nodiscard]] GHTIER_API ActivationPlan plan_activations(const ActivationPlanRequest& request);
 
 /// A human-readable table of the plan (one line per layer and the predicted step against keep-all and
 /// checkpointing), as `ghtier plan activations` prints it.
-[[nodiscard]] std::string describe_plan(const ActivationPlanRequest& request, const ActivationPlan& plan);
+[[nodiscard]] GHTIER_API std::string describe_plan(const ActivationPlanRequest& request, const ActivationPlan& plan);
 /// The plan as one JSON object (actions, lookahead, predictions).
-[[nodiscard]] std::string plan_to_json(const ActivationPlan& plan);
+[[nodiscard]] GHTIER_API std::string plan_to_json(const ActivationPlan& plan);
 
 }  // namespace ghtier
