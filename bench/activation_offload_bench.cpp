@@ -83,7 +83,8 @@ struct StepFixture {
   int blocks = 0;
 
   explicit StepFixture(const BenchOptions& options, StepShape s)
-      : shape(s), runtime(runtime_options(options.device)),
+      : shape(s),
+        runtime(runtime_options(options.device)),
         engine(runtime.platform(), runtime.device(), &runtime),
         offloader(runtime, engine, {.host_arena_bytes = s.total_bytes() + 64 * MiB}) {
     for (std::size_t i = 0; i < shape.layers * shape.tensors_per_layer; ++i) {
@@ -101,8 +102,8 @@ struct StepFixture {
   std::pair<double, double> raw_copies() {
     const double d2h = seconds_of([&] {
       for (std::size_t i = 0; i < tensors.size(); ++i) {
-        GHTIER_CUDA_CHECK(cudaMemcpyAsync(raw_host.data_as<unsigned char>() + i * shape.tensor_bytes,
-                                          tensors[i].data(), shape.tensor_bytes, cudaMemcpyDeviceToHost, raw.get()));
+        GHTIER_CUDA_CHECK(cudaMemcpyAsync(raw_host.data_as<unsigned char>() + i * shape.tensor_bytes, tensors[i].data(),
+                                          shape.tensor_bytes, cudaMemcpyDeviceToHost, raw.get()));
       }
       GHTIER_CUDA_CHECK(cudaStreamSynchronize(raw.get()));
     });

@@ -22,8 +22,8 @@
 
 #include "bench_suite.hpp"
 #include "core/support/cuda_check.hpp"
-#include "ghtier/memory/device_pool_resource.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/memory/device_pool_resource.hpp"
 #include "ghtier/memory/managed_resource.hpp"
 #include "ghtier/memory/pinned_host_pool_resource.hpp"
 #include "ghtier/memory/pinned_host_resource.hpp"
@@ -80,43 +80,46 @@ std::vector<PairMode> pair_modes() {
   std::vector<PairMode> modes;
   modes.push_back({"device", "cudaMalloc+cudaFree",
                    [](int device) { return std::make_unique<DevicePoolResource>(DevicePoolOptions{.device = device}); },
-                   false, [](std::size_t bytes, cudaStream_t) {
+                   false,
+                   [](std::size_t bytes, cudaStream_t) {
                      void* p = nullptr;
                      GHTIER_CUDA_CHECK(cudaMalloc(&p, bytes));
                      GHTIER_CUDA_CHECK(cudaFree(p));
                    }});
   modes.push_back({"device_async", "cudaMallocAsync+cudaFreeAsync",
                    [](int device) { return std::make_unique<DevicePoolResource>(DevicePoolOptions{.device = device}); },
-                   true, [](std::size_t bytes, cudaStream_t stream) {
+                   true,
+                   [](std::size_t bytes, cudaStream_t stream) {
                      void* p = nullptr;
                      GHTIER_CUDA_CHECK(cudaMallocAsync(&p, bytes, stream));
                      GHTIER_CUDA_CHECK(cudaFreeAsync(p, stream));
                    }});
   modes.push_back({"pinned", "cudaMallocHost+cudaFreeHost",
                    [](int device) { return std::make_unique<PinnedHostResource>(PinnedHostOptions{.device = device}); },
-                   false, [](std::size_t bytes, cudaStream_t) {
+                   false,
+                   [](std::size_t bytes, cudaStream_t) {
                      void* p = nullptr;
                      GHTIER_CUDA_CHECK(cudaMallocHost(&p, bytes));
                      GHTIER_CUDA_CHECK(cudaFreeHost(p));
                    }});
-  modes.push_back({"pinned_cuda_pool", "cudaMallocHost+cudaFreeHost",
-                   [](int device) {
-                     return std::make_unique<PinnedHostPoolResource>(PinnedHostPoolOptions{.device = device});
-                   },
-                   false, [](std::size_t bytes, cudaStream_t) {
-                     void* p = nullptr;
-                     GHTIER_CUDA_CHECK(cudaMallocHost(&p, bytes));
-                     GHTIER_CUDA_CHECK(cudaFreeHost(p));
-                   }});
+  modes.push_back(
+      {"pinned_cuda_pool", "cudaMallocHost+cudaFreeHost",
+       [](int device) { return std::make_unique<PinnedHostPoolResource>(PinnedHostPoolOptions{.device = device}); },
+       false,
+       [](std::size_t bytes, cudaStream_t) {
+         void* p = nullptr;
+         GHTIER_CUDA_CHECK(cudaMallocHost(&p, bytes));
+         GHTIER_CUDA_CHECK(cudaFreeHost(p));
+       }});
   modes.push_back({"managed", "cudaMallocManaged+cudaFree",
                    [](int device) { return std::make_unique<ManagedResource>(ManagedOptions{.device = device}); },
-                   false, [](std::size_t bytes, cudaStream_t) {
+                   false,
+                   [](std::size_t bytes, cudaStream_t) {
                      void* p = nullptr;
                      GHTIER_CUDA_CHECK(cudaMallocManaged(&p, bytes, cudaMemAttachGlobal));
                      GHTIER_CUDA_CHECK(cudaFree(p));
                    }});
-  modes.push_back({"system", "malloc+free",
-                   [](int) { return std::make_unique<SystemResource>(); }, false,
+  modes.push_back({"system", "malloc+free", [](int) { return std::make_unique<SystemResource>(); }, false,
                    [](std::size_t bytes, cudaStream_t) {
                      void* p = std::malloc(bytes);
                      if (p == nullptr) throw OutOfMemoryError("malloc failed");
@@ -162,8 +165,9 @@ void run_pair_case(benchmark::State& state, const PairMode& mode, std::size_t by
     resource = mode.make_resource(options.device);
     MemoryResource& r = *resource;
     if (mode.stream_ordered) {
-      ghtier_pair = [&r, bytes, s] { r.deallocate_async(r.allocate_async(bytes, default_alignment, s), bytes,
-                                                        default_alignment, s); };
+      ghtier_pair = [&r, bytes, s] {
+        r.deallocate_async(r.allocate_async(bytes, default_alignment, s), bytes, default_alignment, s);
+      };
     } else {
       ghtier_pair = [&r, bytes] { r.deallocate(r.allocate(bytes), bytes); };
     }
@@ -294,9 +298,8 @@ void register_alloc(const BenchOptions& options) {
   for (const PairMode& mode : pair_modes()) {
     for (std::size_t bytes : {4 * KiB, MiB, 64 * MiB}) {
       const std::string name = fmt::format("alloc/alloc_free/{}/{}", mode.name, size_name(bytes));
-      benchmark::RegisterBenchmark(name.c_str(), [mode, bytes, options](benchmark::State& state) {
-        run_pair_case(state, mode, bytes, options);
-      })
+      benchmark::RegisterBenchmark(
+          name.c_str(), [mode, bytes, options](benchmark::State& state) { run_pair_case(state, mode, bytes, options); })
           ->Iterations(pair_iterations)
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
@@ -308,9 +311,10 @@ void register_alloc(const BenchOptions& options) {
   for (ReserveMethod method :
        {ReserveMethod::pinned_pool, ReserveMethod::pinned_cuda_pool, ReserveMethod::host_register_untouched}) {
     const std::string name = fmt::format("alloc/reserve/{}/{}", reserve_method_name(method), size_name(reserve_bytes));
-    benchmark::RegisterBenchmark(name.c_str(), [method, reserve_bytes, options](benchmark::State& state) {
-      run_reserve_case(state, method, reserve_bytes, options);
-    })
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [method, reserve_bytes, options](benchmark::State& state) {
+                                   run_reserve_case(state, method, reserve_bytes, options);
+                                 })
         ->Iterations(reserve_iterations)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);

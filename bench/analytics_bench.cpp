@@ -55,7 +55,7 @@ namespace {
 constexpr std::uint64_t Mi = std::uint64_t{1} << 20;
 constexpr double target_ratio = 0.9;
 constexpr double target_logical_ratio = 2.0;
-constexpr std::int32_t filter_bound = 1 << 30;  // the filtered aggregate keeps int32 values in [-2^30, 2^30]
+constexpr std::int32_t filter_bound = 1 << 30;    // the filtered aggregate keeps int32 values in [-2^30, 2^30]
 constexpr std::uint32_t packed_key_range = 4096;  // 12-bit keys
 
 struct Config {
@@ -70,8 +70,16 @@ Config config_for(const BenchOptions& options) {
   return {256 * Mi, 8 * Mi, 4u << 20, 10};
 }
 
-enum class Op { aggregate_int32, aggregate_float64, aggregate_filtered, group_by_64, group_by_4096, join_probe,
-                packed_aggregate, packed_probe };
+enum class Op {
+  aggregate_int32,
+  aggregate_float64,
+  aggregate_filtered,
+  group_by_64,
+  group_by_4096,
+  join_probe,
+  packed_aggregate,
+  packed_probe
+};
 enum class Method { direct, copy_then_compute, device, cpu };
 
 const char* op_name(Op op) {
@@ -246,7 +254,9 @@ Column& column(Shared& s, ColumnId id) {
         case ColumnId::keys4096:
           reinterpret_cast<std::int32_t*>(base)[i] = static_cast<std::int32_t>(r % packed_key_range);
           break;
-        case ColumnId::probe: reinterpret_cast<std::int32_t*>(base)[i] = static_cast<std::int32_t>(r % probe_range); break;
+        case ColumnId::probe:
+          reinterpret_cast<std::int32_t*>(base)[i] = static_cast<std::int32_t>(r % probe_range);
+          break;
       }
     }
   });
@@ -296,7 +306,8 @@ const HashJoinTable& dim_table(Shared& s) {
     s.dim_payload.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) s.dim_keys[i] = static_cast<std::int32_t>(i);
     for (std::uint32_t i = n; i > 1; --i) std::swap(s.dim_keys[i - 1], s.dim_keys[mix(i) % i]);
-    for (std::uint32_t i = 0; i < n; ++i) s.dim_payload[i] = static_cast<std::int64_t>(mix(~std::uint64_t{i}) % 1000000);
+    for (std::uint32_t i = 0; i < n; ++i)
+      s.dim_payload[i] = static_cast<std::int64_t>(mix(~std::uint64_t{i}) % 1000000);
     // The build side is small: build from pinned copies (the build reads it in place too).
     Pinned keys = pinned(n * sizeof(std::int32_t));
     Pinned payload = pinned(n * sizeof(std::int64_t));
@@ -558,7 +569,8 @@ Outcome read_gpu_outcome(Shared& s, Op op) {
   }
   const std::uint32_t groups = groups_of(op);
   std::vector<AggregateResult> results(groups);
-  GHTIER_CUDA_CHECK(cudaMemcpy(results.data(), space.results, groups * sizeof(AggregateResult), cudaMemcpyDeviceToHost));
+  GHTIER_CUDA_CHECK(
+      cudaMemcpy(results.data(), space.results, groups * sizeof(AggregateResult), cudaMemcpyDeviceToHost));
   for (const auto& r : results) {
     outcome.count += r.count;
     outcome.sum_int += r.sum_int;
@@ -601,8 +613,9 @@ void launch_op_kernel(Shared& s, Op op, const unsigned char* const* cols, std::u
       const std::array<detail::ColumnAddress, 2> addresses{address(cols[0], 4), address(cols[1], 4)};
       const detail::ScanShape shape = detail::plan_scan(rows, addresses, sm_count());
       const detail::DeviceLimits limits = detail::current_device_limits();
-      const detail::GroupByLaunch launch = detail::plan_group_by_launch(
-          groups_of(op), shape.vectors.body_steps, limits.sm_count, limits.shared_per_block_optin, limits.shared_per_sm);
+      const detail::GroupByLaunch launch =
+          detail::plan_group_by_launch(groups_of(op), shape.vectors.body_steps, limits.sm_count,
+                                       limits.shared_per_block_optin, limits.shared_per_sm);
       detail::launch_group_by(detail::ScanColumn{cols[0], ColumnType::int32},
                               detail::ScanColumn{cols[1], ColumnType::int32}, {}, shape, launch, space.slots, stream);
       break;
@@ -738,8 +751,8 @@ void enqueue_chunked(Shared& s, Op op, const ResultSpace& space, cudaStream_t st
                                          : packed->word_count;
       GHTIER_CUDA_CHECK(cudaMemcpyAsync(s.chunks[b][0].get(), packed->blocks + first_block,
                                         blocks * sizeof(BitpackBlockHeader), cudaMemcpyHostToDevice, copy));
-      GHTIER_CUDA_CHECK(cudaMemcpyAsync(s.chunks[b][1].get(), packed->words + first_word,
-                                        (end_word - first_word) * 4, cudaMemcpyHostToDevice, copy));
+      GHTIER_CUDA_CHECK(cudaMemcpyAsync(s.chunks[b][1].get(), packed->words + first_word, (end_word - first_word) * 4,
+                                        cudaMemcpyHostToDevice, copy));
       GHTIER_CUDA_CHECK(cudaEventRecord(s.copied[b].get(), copy));
       GHTIER_CUDA_CHECK(cudaStreamWaitEvent(stream, s.copied[b].get()));
       BitpackedColumnView chunk;
@@ -748,8 +761,8 @@ void enqueue_chunked(Shared& s, Op op, const ResultSpace& space, cudaStream_t st
       chunk.blocks = reinterpret_cast<const BitpackBlockHeader*>(s.chunks[b][0].get());
       // The headers' offsets count from the column's first word: shift the base so that they land in
       // this chunk's buffer (only the chunk's own words are ever read).
-      chunk.words = reinterpret_cast<const std::uint32_t*>(
-          reinterpret_cast<std::uintptr_t>(s.chunks[b][1].get()) - first_word * sizeof(std::uint32_t));
+      chunk.words = reinterpret_cast<const std::uint32_t*>(reinterpret_cast<std::uintptr_t>(s.chunks[b][1].get()) -
+                                                           first_word * sizeof(std::uint32_t));
       chunk.word_count = end_word;
       launch_packed(s, op, chunk, space, stream);
     }
@@ -836,8 +849,9 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
     }
     if (method != Method::cpu) got = read_gpu_outcome(s, op);
     if (!same_outcome(got, want, floating_result(op))) {
-      throw std::runtime_error(fmt::format("wrong result: count {} sum {} / {}, expected count {} sum {} / {}", got.count,
-                                           got.sum_int, got.sum_float, want.count, want.sum_int, want.sum_float));
+      throw std::runtime_error(fmt::format("wrong result: count {} sum {} / {}, expected count {} sum {} / {}",
+                                           got.count, got.sum_int, got.sum_float, want.count, want.sum_int,
+                                           want.sum_float));
     }
     const bool in_hbm = method == Method::device;
     const double ceiling = in_hbm ? platform.link.hbm_gbps : platform.link.sm_read_gbps;
@@ -868,9 +882,11 @@ void register_analytics(const BenchOptions& options) {
       std::uint64_t logical = 0;
       for (ColumnId id : columns_of(op)) logical += config.rows * value_size(id);
       const std::string name = fmt::format("analytics/{}/{}/{}MiB", method_name(method), op_name(op), logical / Mi);
-      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-        run_case(state, options, config, op, method);
-      })->Iterations(config.iterations)->UseManualTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [=](benchmark::State& state) { run_case(state, options, config, op, method); })
+          ->Iterations(config.iterations)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
     }
   }
 }

@@ -47,7 +47,7 @@ void launch_copy(const char* src, char* dst, std::size_t bytes, unsigned max_blo
   const std::size_t needed = (words + threads - 1) / threads;
   const unsigned blocks = static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(needed, max_blocks)));
   copy_16_byte_words<<<blocks, threads, 0, stream>>>(reinterpret_cast<const uint4*>(src), reinterpret_cast<uint4*>(dst),
-                                                      words);
+                                                     words);
   GHTIER_CUDA_CHECK_LAUNCH("copy_16_byte_words");
 }
 
@@ -294,10 +294,9 @@ void register_bandwidth_matrix(const BenchOptions& options) {
   const Platform platform = registration_platform(options.device);
   for (const MatrixCase& c : matrix_cases(platform, options.quick)) {
     const MatrixCeiling ceiling = matrix_ceiling(platform.link, c);
-    benchmark::RegisterBenchmark(case_name(c).c_str(),
-                                 [c, options, ceiling](benchmark::State& state) {
-                                   run_matrix_case(state, c, options, ceiling);
-                                 })
+    benchmark::RegisterBenchmark(
+        case_name(c).c_str(),
+        [c, options, ceiling](benchmark::State& state) { run_matrix_case(state, c, options, ceiling); })
         ->Iterations(matrix_repeats(options.quick))
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);

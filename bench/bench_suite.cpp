@@ -86,8 +86,8 @@ double Samples::percentile(double q) const {
   return sorted[static_cast<std::size_t>(std::lround(rank))];
 }
 
-void report_bandwidth(benchmark::State& state, double bytes_per_iteration, const Samples& samples,
-                      double ceiling_gbps, const std::string& ceiling_name) {
+void report_bandwidth(benchmark::State& state, double bytes_per_iteration, const Samples& samples, double ceiling_gbps,
+                      const std::string& ceiling_name) {
   const double median = samples.median();
   const double gbps = median > 0 ? bytes_per_iteration / median * 1e-9 : 0;
   state.counters["GBps"] = gbps;

@@ -67,8 +67,8 @@ class Samples {
 };
 
 /// Counters GBps (bytes over the median iteration), ceiling_GBps, ratio; the label names the ceiling.
-void report_bandwidth(benchmark::State& state, double bytes_per_iteration, const Samples& samples,
-                      double ceiling_gbps, const std::string& ceiling_name);
+void report_bandwidth(benchmark::State& state, double bytes_per_iteration, const Samples& samples, double ceiling_gbps,
+                      const std::string& ceiling_name);
 /// Counters us (median iteration), baseline_us, ratio (us / baseline_us: lower is better).
 void report_latency(benchmark::State& state, const Samples& samples, double baseline_us,
                     const std::string& baseline_name);

@@ -17,8 +17,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -33,9 +33,9 @@
 #include "engine/copy_validation.hpp"
 #include "engine/event_watcher.hpp"
 #include "engine_bench_kernels.hpp"
-#include "ghtier/error.hpp"
 #include "ghtier/engine/host_registration.hpp"
 #include "ghtier/engine/transfer_engine.hpp"
+#include "ghtier/error.hpp"
 
 namespace ghtier::bench {
 
@@ -47,13 +47,13 @@ constexpr std::size_t GiB = std::size_t{1} << 30;
 constexpr std::size_t buffer_bytes = GiB;  // the largest transfer of the suite
 
 // Targets from issue 4, printed beside the results (never asserted).
-constexpr double pinned_target = 0.97;        // ratio to raw cudaMemcpyAsync
-constexpr double latency_target = 2.0;        // 4 KiB latency, at most this times raw
-constexpr double staged_target = 0.7;         // pageable via staging vs the pinned ceiling
-constexpr double registered_target = 0.95;    // registered buffers vs pinned
+constexpr double pinned_target = 0.97;      // ratio to raw cudaMemcpyAsync
+constexpr double latency_target = 2.0;      // 4 KiB latency, at most this times raw
+constexpr double staged_target = 0.7;       // pageable via staging vs the pinned ceiling
+constexpr double registered_target = 0.95;  // registered buffers vs pinned
 constexpr double bidirectional_target = 0.95;
-constexpr double small_blocks_target = 0.8;   // vs one large transfer
-constexpr double overlap_target = 1.1;        // compute + offload vs the longer of the two, at most
+constexpr double small_blocks_target = 0.8;  // vs one large transfer
+constexpr double overlap_target = 1.1;       // compute + offload vs the longer of the two, at most
 
 std::string size_name(std::size_t bytes) {
   if (bytes % GiB == 0) return fmt::format("{}GiB", bytes / GiB);
@@ -311,8 +311,7 @@ void run_pageable(benchmark::State& state, const BenchOptions& options, bool h2d
   try {
     Fixture& f = fixture(options);
     TransferEngine& tested = *f.engine;
-    unsigned char* host =
-        method == PageableMethod::engine_registered ? f.pageable_long_lived.get() : f.pageable.get();
+    unsigned char* host = method == PageableMethod::engine_registered ? f.pageable_long_lived.get() : f.pageable.get();
     std::unique_ptr<HostRegistration> registration;
     if (method == PageableMethod::engine_registered) {
       const double seconds = seconds_of([&] { registration = std::make_unique<HostRegistration>(host, bytes); });
@@ -321,7 +320,8 @@ void run_pageable(benchmark::State& state, const BenchOptions& options, bool h2d
     void* dst = h2d ? static_cast<void*>(f.device_a.get()) : static_cast<void*>(host);
     const void* src = h2d ? static_cast<const void*>(host) : static_cast<const void*>(f.device_a.get());
     void* pinned_dst = h2d ? static_cast<void*>(f.device_a.get()) : static_cast<void*>(f.pinned_p.get());
-    const void* pinned_src = h2d ? static_cast<const void*>(f.pinned_p.get()) : static_cast<const void*>(f.device_a.get());
+    const void* pinned_src =
+        h2d ? static_cast<const void*>(f.pinned_p.get()) : static_cast<const void*>(f.device_a.get());
     auto measured = [&] {
       if (method == PageableMethod::raw_pageable) return raw_copy_seconds(dst, src, bytes, f.raw.get());
       return engine_copy_seconds(tested, dst, src, bytes, TransferPriority::background);
@@ -393,7 +393,8 @@ void run_bidirectional(benchmark::State& state, const BenchOptions& options, std
       engine.add(s);
       state.SetIterationTime(s);
     }
-    report_bandwidth(state, 2.0 * static_cast<double>(bytes), engine, gbps(2.0 * static_cast<double>(bytes), raw.median()),
+    report_bandwidth(state, 2.0 * static_cast<double>(bytes), engine,
+                     gbps(2.0 * static_cast<double>(bytes), raw.median()),
                      "raw D2H + H2D on two streams at once, same run");
     add_target(state, bidirectional_target);
   } catch (const std::exception& e) {
@@ -441,7 +442,8 @@ void run_small_blocks(benchmark::State& state, const BenchOptions& options, Bloc
     request.src_mode = MemoryMode::pinned_host;  // what a KV cache manager knows about its pools
     request.dst_mode = MemoryMode::device;
     for (std::size_t i = 0; i < blocks; ++i) {
-      request.items.push_back({f.device_a.get() + i * block_bytes, f.pinned_p.get() + slots[i] * block_bytes, block_bytes});
+      request.items.push_back(
+          {f.device_a.get() + i * block_bytes, f.pinned_p.get() + slots[i] * block_bytes, block_bytes});
     }
     TransferEngine& engine = method == BlocksMethod::batch_sm_kernel     ? *f.sm_engine
                              : method == BlocksMethod::batch_copy_engine ? *f.ce_engine
@@ -572,7 +574,8 @@ void run_chunk_size(benchmark::State& state, const BenchOptions& options, std::s
     Samples raw, samples, urgent;
     for (auto _ : state) {
       raw.add(raw_copy_seconds(f.device_a.get(), f.pinned_p.get(), bytes, f.raw.get()));
-      const double s = engine_copy_seconds(engine, f.device_a.get(), f.pinned_p.get(), bytes, TransferPriority::background);
+      const double s =
+          engine_copy_seconds(engine, f.device_a.get(), f.pinned_p.get(), bytes, TransferPriority::background);
       samples.add(s);
       state.SetIterationTime(s);
       // An urgent 1 MiB copy on the same lane, 2 ms into a background 1 GiB one.
@@ -608,7 +611,8 @@ void run_raw_chunked(benchmark::State& state, const BenchOptions& options, std::
       }
     };
     try {
-      for (cudaEvent_t& e : marks) GHTIER_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming | cudaEventBlockingSync));
+      for (cudaEvent_t& e : marks)
+        GHTIER_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming | cudaEventBlockingSync));
       auto chunked = [&] {
         return seconds_of([&] {
           for (std::size_t i = 0; i < count; ++i) {
@@ -654,12 +658,14 @@ void register_engine(const BenchOptions& options) {
       quick ? std::vector<std::size_t>{64 * MiB, GiB} : std::vector<std::size_t>{64 * MiB, 256 * MiB, GiB};
   for (bool h2d : {true, false}) {
     for (std::size_t bytes : pinned_sizes) {
-      add(fmt::format("engine/pinned_{}/{}", h2d ? "h2d" : "d2h", size_name(bytes)),
+      add(
+          fmt::format("engine/pinned_{}/{}", h2d ? "h2d" : "d2h", size_name(bytes)),
           [=](benchmark::State& s) { run_pinned(s, options, h2d, bytes); }, bytes < GiB ? 30 : big_iterations);
     }
   }
   for (bool h2d : {true, false}) {
-    add(fmt::format("engine/latency_{}/4KiB", h2d ? "h2d" : "d2h"),
+    add(
+        fmt::format("engine/latency_{}/4KiB", h2d ? "h2d" : "d2h"),
         [=](benchmark::State& s) { run_latency(s, options, h2d); }, quick ? 100 : 500);
   }
   const std::vector<std::size_t> pageable_sizes =
@@ -667,42 +673,53 @@ void register_engine(const BenchOptions& options) {
   for (bool h2d : {true, false}) {
     for (std::size_t bytes : pageable_sizes) {
       const char* dir = h2d ? "h2d" : "d2h";
-      add(fmt::format("engine/pageable_{}_staged/{}", dir, size_name(bytes)),
+      add(
+          fmt::format("engine/pageable_{}_staged/{}", dir, size_name(bytes)),
           [=](benchmark::State& s) { run_pageable(s, options, h2d, bytes, PageableMethod::engine_staged); },
           big_iterations);
-      add(fmt::format("engine/pageable_{}_raw/{}", dir, size_name(bytes)),
+      add(
+          fmt::format("engine/pageable_{}_raw/{}", dir, size_name(bytes)),
           [=](benchmark::State& s) { run_pageable(s, options, h2d, bytes, PageableMethod::raw_pageable); },
           quick ? 3 : 5);
-      add(fmt::format("engine/registered_{}/{}", dir, size_name(bytes)),
+      add(
+          fmt::format("engine/registered_{}/{}", dir, size_name(bytes)),
           [=](benchmark::State& s) { run_pageable(s, options, h2d, bytes, PageableMethod::engine_registered); },
           big_iterations);
     }
   }
-  add("engine/offload_and_prefetch/1GiB", [=](benchmark::State& s) { run_bidirectional(s, options, GiB); },
+  add(
+      "engine/offload_and_prefetch/1GiB", [=](benchmark::State& s) { run_bidirectional(s, options, GiB); },
       big_iterations);
-  add("engine/small_blocks_10000x16KiB/batch_automatic",
+  add(
+      "engine/small_blocks_10000x16KiB/batch_automatic",
       [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::batch_automatic); }, big_iterations);
-  add("engine/small_blocks_10000x16KiB/batch_copy_engine",
+  add(
+      "engine/small_blocks_10000x16KiB/batch_copy_engine",
       [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::batch_copy_engine); }, big_iterations);
-  add("engine/small_blocks_10000x16KiB/batch_sm_kernel",
+  add(
+      "engine/small_blocks_10000x16KiB/batch_sm_kernel",
       [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::batch_sm_kernel); }, big_iterations);
-  add("engine/small_blocks_10000x16KiB/batch_sm_kernel_in_order",
-      [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::batch_sm_kernel, false); },
-      big_iterations);
-  add("engine/small_blocks_10000x16KiB/raw_memcpy_loop",
+  add(
+      "engine/small_blocks_10000x16KiB/batch_sm_kernel_in_order",
+      [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::batch_sm_kernel, false); }, big_iterations);
+  add(
+      "engine/small_blocks_10000x16KiB/raw_memcpy_loop",
       [=](benchmark::State& s) { run_small_blocks(s, options, BlocksMethod::raw_memcpy_loop); }, quick ? 3 : 5);
-  add("engine/overlap_compute_and_offload/1GiB", [=](benchmark::State& s) { run_overlap(s, options, GiB); },
+  add(
+      "engine/overlap_compute_and_offload/1GiB", [=](benchmark::State& s) { run_overlap(s, options, GiB); },
       quick ? 3 : 5);
-  const std::vector<std::size_t> chunks = quick ? std::vector<std::size_t>{4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB}
-                                                : std::vector<std::size_t>{MiB, 2 * MiB, 4 * MiB, 8 * MiB, 16 * MiB,
-                                                                           32 * MiB, 64 * MiB};
+  const std::vector<std::size_t> chunks =
+      quick ? std::vector<std::size_t>{4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB}
+            : std::vector<std::size_t>{MiB, 2 * MiB, 4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB, 64 * MiB};
   for (std::size_t chunk : chunks) {
-    add(fmt::format("engine/chunk_size/{}", size_name(chunk)),
+    add(
+        fmt::format("engine/chunk_size/{}", size_name(chunk)),
         [=](benchmark::State& s) { run_chunk_size(s, options, chunk); }, quick ? 3 : 5);
   }
   for (std::size_t chunk : {4 * MiB, 16 * MiB}) {
     for (bool events : {false, true}) {
-      add(fmt::format("engine/raw_chunked_h2d/64MiB/{}{}", size_name(chunk), events ? "_events" : ""),
+      add(
+          fmt::format("engine/raw_chunked_h2d/64MiB/{}{}", size_name(chunk), events ? "_events" : ""),
           [=](benchmark::State& s) { run_raw_chunked(s, options, 64 * MiB, chunk, events); }, 20);
     }
   }

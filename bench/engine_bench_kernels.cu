@@ -1,6 +1,6 @@
 // The compute-burn kernel of the engine suite's overlap case.
-#include "core/support/cuda_check.hpp"
 #include "engine_bench_kernels.hpp"
+#include "core/support/cuda_check.hpp"
 
 namespace ghtier::bench {
 

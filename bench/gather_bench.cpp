@@ -226,7 +226,8 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
       const std::size_t capacity = std::min(num_rows / cache_fraction, cache_budget_bytes / row_bytes);
       // The hottest ranks of the Zipf distribution (for uniform keys the same rows: no better choice exists).
       cache.emplace(s.table.get(), row_bytes, num_rows, zipf_hot_rows(capacity, num_rows), stream);
-      const std::size_t hits = count_in(keys, std::vector<std::int64_t>(cache->hot_rows().begin(), cache->hot_rows().end()));
+      const std::size_t hits =
+          count_in(keys, std::vector<std::int64_t>(cache->hot_rows().begin(), cache->hot_rows().end()));
       link_bytes = static_cast<double>((count - hits) * row_bytes);
       state.counters["hit_rate"] = static_cast<double>(hits) / static_cast<double>(count);
       state.counters["cached_rows"] = static_cast<double>(cache->cached_rows());
@@ -239,7 +240,9 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
     // One gather, queued on the stream (GPU methods) or done on the CPU (returns its wall time).
     auto gpu_gather = [&] {
       switch (method) {
-        case Method::plain: gather(s.table.get(), row_bytes, num_rows, d_keys, count, s.out.get(), stream, s.check.get()); break;
+        case Method::plain:
+          gather(s.table.get(), row_bytes, num_rows, d_keys, count, s.out.get(), stream, s.check.get());
+          break;
         case Method::sorted:
           sorted_gather(s.table.get(), row_bytes, num_rows, d_keys, count, s.out.get(), stream, s.check.get());
           break;
@@ -254,8 +257,8 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
       if (method == Method::cpu_then_copy) {
         return wall_seconds([&] {
           s.pool->gather(s.table.get(), row_bytes, keys.data(), count, s.staging.get());
-          GHTIER_CUDA_CHECK(cudaMemcpyAsync(s.out.get(), s.staging.get(), count * row_bytes, cudaMemcpyHostToDevice,
-                                            stream));
+          GHTIER_CUDA_CHECK(
+              cudaMemcpyAsync(s.out.get(), s.staging.get(), count * row_bytes, cudaMemcpyHostToDevice, stream));
           GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
         });
       }
@@ -297,12 +300,15 @@ void register_gather(const BenchOptions& options) {
     for (std::size_t row_bytes : config.rows) {
       for (KeyDistribution keys : {KeyDistribution::uniform, KeyDistribution::zipf}) {
         for (Method method : {Method::plain, Method::sorted, Method::cached, Method::cpu_then_copy, Method::cpu}) {
-          const std::string name = fmt::format("gather/{}/{}_{}B/{}", method_name(method),
-                                               keys == KeyDistribution::uniform ? "uniform" : "zipf", row_bytes,
-                                               size_name(table_bytes));
-          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-            run_case(state, options, config, method, keys, table_bytes, row_bytes);
-          })->Iterations(config.iterations)->UseManualTime()->Unit(benchmark::kMillisecond);
+          const std::string name =
+              fmt::format("gather/{}/{}_{}B/{}", method_name(method),
+                          keys == KeyDistribution::uniform ? "uniform" : "zipf", row_bytes, size_name(table_bytes));
+          benchmark::RegisterBenchmark(
+              name.c_str(),
+              [=](benchmark::State& state) { run_case(state, options, config, method, keys, table_bytes, row_bytes); })
+              ->Iterations(config.iterations)
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond);
         }
       }
     }

@@ -66,9 +66,11 @@ MatrixCeiling sm_copy_ceiling(const LinkModel& link, MatrixTier from, MatrixTier
   std::vector<Flow> flows;
   // Managed memory starts on the host: the kernel's faults migrate it to the GPU, read or written.
   if (from == MatrixTier::managed) flows.push_back({true, link.h2d_gbps, "h2d_gbps"});
-  if (from == MatrixTier::pinned || from == MatrixTier::pageable) flows.push_back({true, link.sm_read_gbps, "sm_read_gbps"});
+  if (from == MatrixTier::pinned || from == MatrixTier::pageable)
+    flows.push_back({true, link.sm_read_gbps, "sm_read_gbps"});
   if (to == MatrixTier::managed) flows.push_back({true, link.h2d_gbps, "h2d_gbps"});
-  if (to == MatrixTier::pinned || to == MatrixTier::pageable) flows.push_back({false, link.sm_write_gbps, "sm_write_gbps"});
+  if (to == MatrixTier::pinned || to == MatrixTier::pageable)
+    flows.push_back({false, link.sm_write_gbps, "sm_write_gbps"});
   return ceiling_of_flows(link, flows);
 }
 
@@ -167,7 +169,8 @@ std::vector<MatrixCase> matrix_cases(const Platform& platform, bool quick) {
       cases.push_back({MatrixMethod::prefetch, MatrixTier::device, tier, bytes});
     }
   }
-  for (std::size_t bytes : sizes) cases.push_back({MatrixMethod::bidirectional, MatrixTier::pinned, MatrixTier::device, bytes});
+  for (std::size_t bytes : sizes)
+    cases.push_back({MatrixMethod::bidirectional, MatrixTier::pinned, MatrixTier::device, bytes});
   for (std::size_t bytes : latency_sizes()) {
     cases.push_back({MatrixMethod::latency, MatrixTier::pinned, MatrixTier::device, bytes});
     cases.push_back({MatrixMethod::latency, MatrixTier::device, MatrixTier::pinned, bytes});

@@ -154,8 +154,8 @@ void run_1d(benchmark::State& state, const BenchOptions& options, const Case1D c
         if (c.method == Method::sm) {
           sm_copy(dst, src, c.bytes, stream);
         } else {
-          GHTIER_CUDA_CHECK(cudaMemcpyAsync(dst, src, c.bytes, h2d ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
-                                            stream));
+          GHTIER_CUDA_CHECK(
+              cudaMemcpyAsync(dst, src, c.bytes, h2d ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, stream));
         }
       }
     });
@@ -186,8 +186,8 @@ void run_2d(benchmark::State& state, const BenchOptions& options, const Case2D c
       }
     });
     const bool sm = c.method == Method::sm;
-    report_bandwidth(state, static_cast<double>(c.width * c.height), samples,
-                     sm ? link.sm_read_gbps : link.h2d_gbps, sm ? "calibrated sm_read_gbps" : "calibrated h2d_gbps");
+    report_bandwidth(state, static_cast<double>(c.width * c.height), samples, sm ? link.sm_read_gbps : link.h2d_gbps,
+                     sm ? "calibrated sm_read_gbps" : "calibrated h2d_gbps");
     state.counters["model_prefers_sm"] = prefer_sm_copy(c.width * c.height, true, link) ? 1 : 0;
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
@@ -195,10 +195,10 @@ void run_2d(benchmark::State& state, const BenchOptions& options, const Case2D c
 }
 
 void register_sm_copy(const BenchOptions& options) {
-  const std::vector<std::size_t> sizes = options.quick ? std::vector<std::size_t>{64 * KiB, MiB, 64 * MiB}
-                                                       : std::vector<std::size_t>{4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB,
-                                                                                  MiB, 4 * MiB, 16 * MiB, 64 * MiB,
-                                                                                  256 * MiB};
+  const std::vector<std::size_t> sizes = options.quick
+                                             ? std::vector<std::size_t>{64 * KiB, MiB, 64 * MiB}
+                                             : std::vector<std::size_t>{4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB,
+                                                                        4 * MiB, 16 * MiB, 64 * MiB, 256 * MiB};
   const std::size_t buffer_bytes = *std::max_element(sizes.begin(), sizes.end());
   const int iterations = options.quick ? 5 : 10;
   for (Direction direction : {Direction::h2d, Direction::d2h}) {
@@ -206,26 +206,27 @@ void register_sm_copy(const BenchOptions& options) {
       for (std::size_t bytes : sizes) {
         for (Method method : {Method::sm, Method::memcpy}) {
           const Case1D c{method, direction, misaligned, bytes};
-          const std::string name =
-              fmt::format("sm_copy/{}/{}{}/{}", method == Method::sm ? "sm_copy" : "memcpy",
-                          direction == Direction::h2d ? "pinned_to_device" : "device_to_pinned",
-                          misaligned ? "_misaligned" : "", size_name(bytes));
-          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-            run_1d(state, options, c, buffer_bytes);
-          })->Iterations(iterations)->UseManualTime()->Unit(benchmark::kMicrosecond);
+          const std::string name = fmt::format("sm_copy/{}/{}{}/{}", method == Method::sm ? "sm_copy" : "memcpy",
+                                               direction == Direction::h2d ? "pinned_to_device" : "device_to_pinned",
+                                               misaligned ? "_misaligned" : "", size_name(bytes));
+          benchmark::RegisterBenchmark(name.c_str(),
+                                       [=](benchmark::State& state) { run_1d(state, options, c, buffer_bytes); })
+              ->Iterations(iterations)
+              ->UseManualTime()
+              ->Unit(benchmark::kMicrosecond);
         }
       }
     }
   }
   const std::size_t total_2d = options.quick ? 16 * MiB : 64 * MiB;
-  const std::vector<std::size_t> widths = options.quick ? std::vector<std::size_t>{16, 256, 4096}
-                                                        : std::vector<std::size_t>{16, 64, 256, 1024, 4096};
+  const std::vector<std::size_t> widths =
+      options.quick ? std::vector<std::size_t>{16, 256, 4096} : std::vector<std::size_t>{16, 64, 256, 1024, 4096};
   for (std::size_t width : widths) {
     for (Method method : {Method::sm, Method::memcpy}) {
       const Case2D c{method, width, total_2d / width};
-      const std::string name = fmt::format("sm_copy/{}/pinned_to_device_rows_{}B/{}",
-                                           method == Method::sm ? "sm_copy_2d" : "memcpy_2d", width,
-                                           size_name(total_2d));
+      const std::string name =
+          fmt::format("sm_copy/{}/pinned_to_device_rows_{}B/{}", method == Method::sm ? "sm_copy_2d" : "memcpy_2d",
+                      width, size_name(total_2d));
       benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) { run_2d(state, options, c); })
           ->Iterations(iterations)
           ->UseManualTime()

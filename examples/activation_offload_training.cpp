@@ -10,13 +10,14 @@
 #include <thread>
 #include <vector>
 
-#include "ghtier/workloads/activation_offload.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/workloads/activation_offload.hpp"
 
 namespace {
 
 void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) ghtier::throw_error(ghtier::ErrorCode::cuda_error, std::string(what) + ": " + cudaGetErrorString(status));
+  if (status != cudaSuccess)
+    ghtier::throw_error(ghtier::ErrorCode::cuda_error, std::string(what) + ": " + cudaGetErrorString(status));
 }
 
 }  // namespace
@@ -33,10 +34,9 @@ int main(int argc, char** argv) {
     ghtier::ActivationPlanRequest request;
     request.link = runtime.platform().link;
     request.layers.assign(16, ghtier::LayerProfile{0.092 / 16, 0.165 / 16, (std::size_t{22} << 30) / 16, 64u << 20});
-    request.device_budget_bytes =
-        ghtier::simulate_activation_step(request.layers, request.link,
-                                         std::vector(16, ghtier::LayerAction::recompute), 0)
-            .peak_device_bytes;
+    request.device_budget_bytes = ghtier::simulate_activation_step(request.layers, request.link,
+                                                                   std::vector(16, ghtier::LayerAction::recompute), 0)
+                                      .peak_device_bytes;
     const ghtier::ActivationPlan plan = ghtier::plan_activations(request);
     std::printf("%s\n", ghtier::describe_plan(request, plan).c_str());
 
@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
     const ghtier::ActivationOffloadStatistics stats = offloader.statistics();
     std::printf("offloaded %.2f GiB in %zu tensors, restored %.2f GiB, arena peak %.2f GiB, %zu wrong\n",
                 static_cast<double>(stats.offloaded_bytes) / (1 << 30), handles.size(),
-                static_cast<double>(stats.restored_bytes) / (1 << 30), static_cast<double>(stats.arena_peak_bytes) / (1 << 30),
-                wrong);
+                static_cast<double>(stats.restored_bytes) / (1 << 30),
+                static_cast<double>(stats.arena_peak_bytes) / (1 << 30), wrong);
     check(cudaStreamDestroy(compute), "cudaStreamDestroy");
     return wrong == 0 ? 0 : 1;
   } catch (const ghtier::Error& e) {

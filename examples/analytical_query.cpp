@@ -28,9 +28,9 @@
 
 #include <fmt/format.h>
 
+#include "ghtier/error.hpp"
 #include "ghtier/kernels/aggregate.hpp"
 #include "ghtier/kernels/bitpacked_column.hpp"
-#include "ghtier/error.hpp"
 #include "ghtier/kernels/group_by.hpp"
 #include "ghtier/kernels/hash_join.hpp"
 #include "ghtier/platform/link_model.hpp"
@@ -255,17 +255,16 @@ int run(std::uint64_t rows, std::uint32_t customers) {
   const ghtier::BitpackPlan plan = ghtier::plan_bitpack(keys);
   PinnedArray<ghtier::BitpackBlockHeader> blocks(plan.blocks.size());
   PinnedArray<std::uint32_t> words(plan.word_count);
-  const ghtier::BitpackedColumnView packed = ghtier::bitpack_into(
-      keys, plan, std::span(blocks.data(), blocks.size()), std::span(words.data(), words.size()));
+  const ghtier::BitpackedColumnView packed =
+      ghtier::bitpack_into(keys, plan, std::span(blocks.data(), blocks.size()), std::span(words.data(), words.size()));
   ghtier::JoinResult q4;
   const double q4_seconds = best_seconds(3, [&] { q4 = customers_table.probe(packed, {}, stream); });
-  all_correct &= report("Q4 join, bit-packed keys", rows, static_cast<double>(packed.packed_bytes()), 4 * n,
-                        q4_seconds, ceiling, q4.matches == want_matches && q4.payload_sum_int == want_discount);
+  all_correct &= report("Q4 join, bit-packed keys", rows, static_cast<double>(packed.packed_bytes()), 4 * n, q4_seconds,
+                        ceiling, q4.matches == want_matches && q4.payload_sum_int == want_discount);
   fmt::print("\nQ1: {} sales, revenue {:.2f}, prices {:.2f}..{:.2f}; Q3: {} sales by known customers, discounts {}\n",
              q1.count, q1.sum_float, q1.min_float, q1.max_float, q3.matches, q3.payload_sum_int);
   fmt::print("(packed keys: {:.1f} bits a key on average, {:.2f}x fewer bytes over the link)\n",
-             8.0 * static_cast<double>(packed.packed_bytes()) / n,
-             4 * n / static_cast<double>(packed.packed_bytes()));
+             8.0 * static_cast<double>(packed.packed_bytes()) / n, 4 * n / static_cast<double>(packed.packed_bytes()));
   if (!all_correct) {
     fmt::print(stderr, "analytical_query: a GPU answer differs from the CPU's\n");
     return 1;

@@ -12,8 +12,9 @@ int main(int, char**) {
     // --- the README's code, as written there ---
     ghtier::Runtime runtime;  // detects the platform: coherent C2C (GH200), HMM, or plain PCIe
     runtime.set_budget(ghtier::MemoryMode::device, 40ull << 30);  // keep 40 GiB of HBM for ghtier's data
-    ghtier::Buffer kv = runtime.allocate({.bytes = 8ull << 30, .frequency = ghtier::AccessFrequency::warm,
-                                          .tag = "kv-cache"});   // HBM while the budget lasts, then the CPU tier
+    ghtier::Buffer kv = runtime.allocate({.bytes = 8ull << 30,
+                                          .frequency = ghtier::AccessFrequency::warm,
+                                          .tag = "kv-cache"});  // HBM while the budget lasts, then the CPU tier
     ghtier::Buffer staging = runtime.allocate_in(ghtier::MemoryMode::device, 1ull << 30);
     // (not in the README: give the first GiB of the cache known contents, so the copy can be checked)
     if (cudaMemset(kv.data(), 0x5A, 1ull << 30) != cudaSuccess || cudaDeviceSynchronize() != cudaSuccess) return 1;

@@ -25,9 +25,9 @@
 #include "ghtier/error.hpp"
 #include "ghtier/kernels/gather.hpp"
 #include "ghtier/kernels/index_check.hpp"
+#include "ghtier/kernels/row_cache.hpp"
 #include "ghtier/platform/link_model.hpp"
 #include "ghtier/platform/platform.hpp"
-#include "ghtier/kernels/row_cache.hpp"
 
 namespace {
 
@@ -210,8 +210,8 @@ int run(bool quick) {
       if (item_cache != nullptr) {
         item_cache->gather(d_items + b * batch, batch, item_features.get(), stream, &index_check);
       } else {
-        ghtier::gather(items.get(), item_row_bytes, item_count, d_items + b * batch, batch, item_features.get(),
-                       stream, &index_check);
+        ghtier::gather(items.get(), item_row_bytes, item_count, d_items + b * batch, batch, item_features.get(), stream,
+                       &index_check);
       }
     }
   };
@@ -228,10 +228,11 @@ int run(bool quick) {
   };
   auto report = [&](const char* what, const Result& r, double link_bytes) {
     const double gbps = link_bytes / r.seconds * 1e-9;
-    fmt::print("{}: {} batches of {} (user, item) pairs in {:.2f} ms: {:.1f} M rows/s, {:.1f} GB/s of features, "
-               "{:.1f} GB/s over the link = {:.2f} of the {:.1f} GB/s ceiling\n",
-               what, batches, batch, r.seconds * 1e3, r.rows / r.seconds * 1e-6,
-               static_cast<double>(r.bytes) / r.seconds * 1e-9, gbps, gbps / link.sm_read_gbps, link.sm_read_gbps);
+    fmt::print(
+        "{}: {} batches of {} (user, item) pairs in {:.2f} ms: {:.1f} M rows/s, {:.1f} GB/s of features, "
+        "{:.1f} GB/s over the link = {:.2f} of the {:.1f} GB/s ceiling\n",
+        what, batches, batch, r.seconds * 1e3, r.rows / r.seconds * 1e-6,
+        static_cast<double>(r.bytes) / r.seconds * 1e-9, gbps, gbps / link.sm_read_gbps, link.sm_read_gbps);
   };
 
   const Result uniform = timed(d_items_idx.get<std::int32_t>(), nullptr);

@@ -10,23 +10,23 @@
 #include "ghtier/platform/platform.hpp"
 
 /// GPU tests skip (with the reason) where no CUDA device is visible; CI excludes them by label anyway.
-#define GHTIER_REQUIRE_GPU()                                          \
-  do {                                                                \
-    if (::ghtier::visible_device_count() == 0) {                      \
-      GTEST_SKIP() << "no CUDA device is visible on this machine";    \
-    }                                                                 \
+#define GHTIER_REQUIRE_GPU()                                       \
+  do {                                                             \
+    if (::ghtier::visible_device_count() == 0) {                   \
+      GTEST_SKIP() << "no CUDA device is visible on this machine"; \
+    }                                                              \
   } while (0)
 
 /// Expects `statement` to throw ghtier::Error with `expected_code`.
-#define EXPECT_GHTIER_ERROR(statement, expected_code)                                        \
-  do {                                                                                       \
-    try {                                                                                    \
-      statement;                                                                             \
-      ADD_FAILURE() << "expected ghtier::Error(" #expected_code ") from " #statement;        \
-    } catch (const ::ghtier::Error& e) {                                                     \
-      EXPECT_EQ(e.code(), expected_code) << e.what();                                        \
-      EXPECT_STRNE(e.what(), "");                                                            \
-    }                                                                                        \
+#define EXPECT_GHTIER_ERROR(statement, expected_code)                                 \
+  do {                                                                                \
+    try {                                                                             \
+      statement;                                                                      \
+      ADD_FAILURE() << "expected ghtier::Error(" #expected_code ") from " #statement; \
+    } catch (const ::ghtier::Error& e) {                                              \
+      EXPECT_EQ(e.code(), expected_code) << e.what();                                 \
+      EXPECT_STRNE(e.what(), "");                                                     \
+    }                                                                                 \
   } while (0)
 
 namespace ghtier::test {

@@ -11,8 +11,8 @@ namespace ghtier::tools {
 struct BenchResult {
   enum class Outcome { ok, skipped, failed };
 
-  std::string name;    ///< case name without Google Benchmark's suffixes (iterations:N, manual_time)
-  std::string label;   ///< what the case set with SetLabel, e.g. "vs profile x86-h100-pcie h2d_gbps"
+  std::string name;   ///< case name without Google Benchmark's suffixes (iterations:N, manual_time)
+  std::string label;  ///< what the case set with SetLabel, e.g. "vs profile x86-h100-pcie h2d_gbps"
   std::map<std::string, double> counters;  ///< GBps, ceiling_GBps, us, baseline_us, ratio, ...
   double seconds_per_iteration = 0;        ///< Google Benchmark's real (or manual) time per iteration
   std::int64_t iterations = 0;

@@ -89,7 +89,8 @@ bool is_help_flag(std::string_view arg) { return arg == "--help" || arg == "-h";
   if (arg.starts_with("-")) {
     throw UsageError(fmt::format("unknown flag '{}' for 'ghtier {}' (see ghtier {} --help)", arg, command, command));
   }
-  throw UsageError(fmt::format("unexpected argument '{}' for 'ghtier {}' (see ghtier {} --help)", arg, command, command));
+  throw UsageError(
+      fmt::format("unexpected argument '{}' for 'ghtier {}' (see ghtier {} --help)", arg, command, command));
 }
 
 Command parse_info(ArgumentCursor& cursor) {
@@ -213,7 +214,8 @@ Command parse_command_line(std::span<const std::string_view> args) {
     return help;
   }
   if (command.starts_with("-")) {
-    throw UsageError(fmt::format("unknown flag '{}': a command comes first (info, bench, plan, version, help)", command));
+    throw UsageError(
+        fmt::format("unknown flag '{}': a command comes first (info, bench, plan, version, help)", command));
   }
   throw UsageError(fmt::format("unknown command '{}': give one of info, bench, plan, version, help", command));
 }

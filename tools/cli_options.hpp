@@ -30,7 +30,7 @@ struct VersionRequest {};
 /// `ghtier info [--json] [--assume PROFILE] [--device N] [--link FILE] [--calibrate [--save FILE]]`.
 struct InfoOptions {
   bool json = false;
-  std::optional<std::string> assume;     ///< a built-in profile instead of a real device
+  std::optional<std::string> assume;  ///< a built-in profile instead of a real device
   int device = 0;
   std::optional<std::string> link_file;  ///< load the link model from this file (saved by --calibrate --save)
   bool calibrate = false;                ///< measure the link model on the device

@@ -21,17 +21,13 @@ std::string host_access_text(HostAccess access) {
   switch (access) {
     case HostAccess::ats:
       return "ats: kernels read and write pageable (malloc/mmap) memory through the CPU's page tables";
-    case HostAccess::hmm:
-      return "hmm: kernels reach pageable memory; the driver migrates its pages on fault";
-    case HostAccess::none:
-      return "none: kernels cannot touch pageable memory; ghtier stages it through pinned buffers";
+    case HostAccess::hmm: return "hmm: kernels reach pageable memory; the driver migrates its pages on fault";
+    case HostAccess::none: return "none: kernels cannot touch pageable memory; ghtier stages it through pinned buffers";
   }
   return "unknown";
 }
 
-std::string numa_text(int node, std::string_view none) {
-  return node >= 0 ? std::to_string(node) : std::string(none);
-}
+std::string numa_text(int node, std::string_view none) { return node >= 0 ? std::to_string(node) : std::string(none); }
 
 struct LinkField {
   const char* key;
@@ -92,8 +88,8 @@ std::string format_info_text(const Platform& platform, const InfoSubject& subjec
   append_row(out, "SMs", std::to_string(a.sm_count));
   append_row(out, "HBM", fmt::format("{:.1f} GiB", static_cast<double>(a.hbm_bytes) / GiB));
   append_row(out, "L2 cache", fmt::format("{:.1f} MiB", static_cast<double>(a.l2_bytes) / MiB));
-  append_row(out, "copy engines", fmt::format("{}{}", a.async_engine_count,
-                                              a.async_engine_count >= 2 ? " (H2D and D2H can overlap)" : ""));
+  append_row(out, "copy engines",
+             fmt::format("{}{}", a.async_engine_count, a.async_engine_count >= 2 ? " (H2D and D2H can overlap)" : ""));
   append_row(out, "host NUMA node", numa_text(a.host_numa_id, "not reported"));
   append_row(out, "HBM NUMA node", numa_text(a.numa_id, "none (HBM is not a NUMA node of the OS)"));
 
@@ -136,9 +132,10 @@ std::string format_info_text(const Platform& platform, const InfoSubject& subjec
     for (MemoryMode to : all_memory_modes) line += fmt::format("{:<13}", to_string(choose_move(platform, from, to)));
     append_trimmed(std::move(line));
   }
-  out += "  copy_engine: cudaMemcpyAsync (DMA); staged_copy: CPU threads copy through pinned buffers while the\n"
-         "  DMA moves the previous chunk; host_copy: CPU threads copy. relocation prefetch: cudaMemPrefetchAsync\n"
-         "  moves the pages without changing the pointer.\n";
+  out +=
+      "  copy_engine: cudaMemcpyAsync (DMA); staged_copy: CPU threads copy through pinned buffers while the\n"
+      "  DMA moves the previous chunk; host_copy: CPU threads copy. relocation prefetch: cudaMemPrefetchAsync\n"
+      "  moves the pages without changing the pointer.\n";
   // Last, in one line: what scripts/gpu-check shows as the info stage's summary.
   out += fmt::format("\n{}: {} (CC {}.{}, {} SMs, {:.1f} GiB HBM): class {}, host access {}, link from {}\n",
                      subject.description.substr(0, subject.description.find(':')), a.name, a.compute_major,

@@ -8,9 +8,9 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "exit_status.hpp"
-#include "plan_command.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/version.hpp"
+#include "plan_command.hpp"
 
 namespace {
 
@@ -32,22 +32,21 @@ int main(int argc, char** argv) {
     return exit_usage;
   }
   try {
-    return std::visit(Overloaded{
-                          [](const HelpRequest& help) {
-                            std::cout << usage_text(help.topic);
-                            return static_cast<int>(exit_ok);
-                          },
-                          [](const VersionRequest&) {
-                            std::cout << "ghtier " << ghtier::version_string() << '\n';
-                            return static_cast<int>(exit_ok);
-                          },
-                          [](const InfoOptions& options) { return run_info(options, std::cout, std::cerr); },
-                          [](const BenchCommandOptions& options) { return run_bench(options, std::cout, std::cerr); },
-                          [](const PlanActivationsOptions& options) {
-                            return run_plan_activations(options, std::cout, std::cerr);
-                          },
-                      },
-                      command);
+    return std::visit(
+        Overloaded{
+            [](const HelpRequest& help) {
+              std::cout << usage_text(help.topic);
+              return static_cast<int>(exit_ok);
+            },
+            [](const VersionRequest&) {
+              std::cout << "ghtier " << ghtier::version_string() << '\n';
+              return static_cast<int>(exit_ok);
+            },
+            [](const InfoOptions& options) { return run_info(options, std::cout, std::cerr); },
+            [](const BenchCommandOptions& options) { return run_bench(options, std::cout, std::cerr); },
+            [](const PlanActivationsOptions& options) { return run_plan_activations(options, std::cout, std::cerr); },
+        },
+        command);
   } catch (const ghtier::Error& e) {
     std::cerr << "ghtier: " << e.what() << '\n';
     return e.code() == ghtier::ErrorCode::no_device ? exit_no_device : exit_failure;

@@ -48,7 +48,8 @@ std::vector<LayerProfile> parse_layer_profile(std::string_view text) {
     if (count != 4 || (fields >> rest)) {
       throw_error(ErrorCode::invalid_argument,
                   fmt::format("layer file line {}: expected four numbers (forward_ms backward_ms activation_mib "
-                              "input_mib), got '{}'", number, line));
+                              "input_mib), got '{}'",
+                              number, line));
     }
     for (double v : values) {
       if (!std::isfinite(v) || v < 0) {
@@ -69,9 +70,9 @@ ActivationPlanRequest activation_plan_request(const PlanActivationsOptions& opti
     request.layers = parse_layer_profile(read_file(*options.layer_file));
   } else {
     const double n = static_cast<double>(options.layers);
-    request.layers.assign(options.layers, LayerProfile{options.forward_ms * 1e-3 / n, options.backward_ms * 1e-3 / n,
-                                                       to_bytes(options.activations_gib / n, gib),
-                                                       to_bytes(options.input_mib, mib)});
+    request.layers.assign(options.layers,
+                          LayerProfile{options.forward_ms * 1e-3 / n, options.backward_ms * 1e-3 / n,
+                                       to_bytes(options.activations_gib / n, gib), to_bytes(options.input_mib, mib)});
   }
   const std::size_t n = request.layers.size();
   switch (options.budget) {
@@ -83,7 +84,8 @@ ActivationPlanRequest activation_plan_request(const PlanActivationsOptions& opti
     case ActivationBudgetKind::half_keep:
       request.device_budget_bytes =
           simulate_activation_step(request.layers, request.link, std::vector(n, LayerAction::keep), 0)
-              .peak_device_bytes / 2;
+              .peak_device_bytes /
+          2;
       break;
     case ActivationBudgetKind::unlimited: request.device_budget_bytes = std::numeric_limits<std::size_t>::max(); break;
     case ActivationBudgetKind::bytes: request.device_budget_bytes = to_bytes(options.budget_gib, gib); break;

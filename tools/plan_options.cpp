@@ -20,8 +20,8 @@ double parse_number(std::string_view text, std::string_view flag, bool allow_zer
   const char* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (ec != std::errc() || ptr != end || !std::isfinite(value) || value < 0 || (!allow_zero && value == 0)) {
-    throw UsageError(fmt::format("{} expects a {} number, got '{}'", flag, allow_zero ? "non-negative" : "positive",
-                                 text));
+    throw UsageError(
+        fmt::format("{} expects a {} number, got '{}'", flag, allow_zero ? "non-negative" : "positive", text));
   }
   return value;
 }
@@ -57,7 +57,8 @@ PlanActivationsOptions parse_plan_activations(std::span<const std::string_view> 
       continue;
     }
     if (!value) {
-      if (i + 1 >= args.size() || args[i + 1].starts_with("--")) throw UsageError(fmt::format("{} needs a value", flag));
+      if (i + 1 >= args.size() || args[i + 1].starts_with("--"))
+        throw UsageError(fmt::format("{} needs a value", flag));
       value = args[++i];
     }
     if (value->empty()) throw UsageError(fmt::format("{} needs a value, got an empty one", flag));
@@ -88,10 +89,15 @@ PlanActivationsOptions parse_plan_activations(std::span<const std::string_view> 
     } else if (flag == "--layer-file") {
       options.layer_file = std::string(*value);
     } else if (flag == "--budget") {
-      if (*value == "checkpoint") options.budget = ActivationBudgetKind::checkpoint;
-      else if (*value == "half") options.budget = ActivationBudgetKind::half_keep;
-      else if (*value == "unlimited") options.budget = ActivationBudgetKind::unlimited;
-      else throw UsageError(fmt::format("--budget expects checkpoint, half or unlimited (or use --budget-gib), got '{}'", *value));
+      if (*value == "checkpoint")
+        options.budget = ActivationBudgetKind::checkpoint;
+      else if (*value == "half")
+        options.budget = ActivationBudgetKind::half_keep;
+      else if (*value == "unlimited")
+        options.budget = ActivationBudgetKind::unlimited;
+      else
+        throw UsageError(
+            fmt::format("--budget expects checkpoint, half or unlimited (or use --budget-gib), got '{}'", *value));
     } else if (flag == "--budget-gib") {
       options.budget = ActivationBudgetKind::bytes;
       options.budget_gib = parse_number(*value, flag, true);
@@ -105,8 +111,9 @@ PlanActivationsOptions parse_plan_activations(std::span<const std::string_view> 
     throw UsageError("--budget and --budget-gib both set the device budget; give one of them");
   }
   if (options.layer_file && shape_given) {
-    throw UsageError("--layer-file gives every layer's profile; it cannot be combined with --layers, --forward-ms, "
-                     "--backward-ms, --activations-gib or --input-mib");
+    throw UsageError(
+        "--layer-file gives every layer's profile; it cannot be combined with --layers, --forward-ms, "
+        "--backward-ms, --activations-gib or --input-mib");
   }
   return options;
 }

@@ -14,7 +14,7 @@ enum class ActivationBudgetKind {
   checkpoint,  ///< the activation bytes that checkpointing every layer needs at its peak (the default)
   half_keep,   ///< half of what keeping every activation needs
   unlimited,
-  bytes,       ///< --budget-gib
+  bytes,  ///< --budget-gib
 };
 
 /// `ghtier plan activations [--profile NAME] [--link FILE] [--layers N] [--forward-ms MS] [--backward-ms MS]
@@ -23,15 +23,15 @@ enum class ActivationBudgetKind {
 /// (16 layers, forward 92 ms, backward 165 ms, 22 GiB of activations, 64 MiB inputs), profile gh200.
 struct PlanActivationsOptions {
   std::string profile = "gh200";
-  std::optional<std::string> link_file;   ///< a link model saved by `ghtier info --calibrate --save`
+  std::optional<std::string> link_file;  ///< a link model saved by `ghtier info --calibrate --save`
   std::size_t layers = 16;
-  double forward_ms = 92;                  ///< whole forward pass, shared evenly by the layers
-  double backward_ms = 165;                ///< whole backward pass
-  double activations_gib = 22;             ///< distinct activation bytes of the step
-  double input_mib = 64;                   ///< one layer's input (what a recomputed layer keeps)
-  std::optional<std::string> layer_file;   ///< per-layer profile: "forward_ms backward_ms activation_mib input_mib"
+  double forward_ms = 92;                 ///< whole forward pass, shared evenly by the layers
+  double backward_ms = 165;               ///< whole backward pass
+  double activations_gib = 22;            ///< distinct activation bytes of the step
+  double input_mib = 64;                  ///< one layer's input (what a recomputed layer keeps)
+  std::optional<std::string> layer_file;  ///< per-layer profile: "forward_ms backward_ms activation_mib input_mib"
   ActivationBudgetKind budget = ActivationBudgetKind::checkpoint;
-  double budget_gib = 0;                   ///< with ActivationBudgetKind::bytes
+  double budget_gib = 0;  ///< with ActivationBudgetKind::bytes
   std::optional<double> host_budget_gib;
   bool json = false;
 };

@@ -99,8 +99,9 @@ std::string format_summary_table(std::span<const BenchResult> results) {
   out += std::string(rule, '-');
   out += '\n';
   for (std::size_t i = 1; i < rows.size(); ++i) append_row(rows[i]);
-  out += "ratio: GB/s over the ceiling (higher is better, 1.00 = at the ceiling); us over the baseline "
-         "(lower is better)\n";
+  out +=
+      "ratio: GB/s over the ceiling (higher is better, 1.00 = at the ceiling); us over the baseline "
+      "(lower is better)\n";
   out += fmt::format("{} case{}: {} ok, {} failed, {} skipped\n", results.size(), results.size() == 1 ? "" : "s", ok,
                      failed, skipped);
   return out;

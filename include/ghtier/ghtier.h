@@ -131,8 +131,8 @@ typedef enum ghtier_advice_t {
   GHTIER_ADVICE_UNSET_READ_MOSTLY = 1,
   GHTIER_ADVICE_SET_PREFERRED_LOCATION = 2, /**< needs GHTIER_LOCATION_DEVICE or _HOST */
   GHTIER_ADVICE_UNSET_PREFERRED_LOCATION = 3,
-  GHTIER_ADVICE_SET_ACCESSED_BY = 4,        /**< needs GHTIER_LOCATION_DEVICE or _HOST */
-  GHTIER_ADVICE_UNSET_ACCESSED_BY = 5       /**< needs GHTIER_LOCATION_DEVICE or _HOST */
+  GHTIER_ADVICE_SET_ACCESSED_BY = 4,  /**< needs GHTIER_LOCATION_DEVICE or _HOST */
+  GHTIER_ADVICE_UNSET_ACCESSED_BY = 5 /**< needs GHTIER_LOCATION_DEVICE or _HOST */
 } ghtier_advice_t;
 
 typedef enum ghtier_platform_class_t {
@@ -165,11 +165,11 @@ typedef enum ghtier_residency_source_t {
 
 /** Options of ghtier_runtime_create. Zero means "default" in every field. */
 typedef struct ghtier_runtime_options_t {
-  size_t struct_size;            /**< sizeof(ghtier_runtime_options_t) */
-  int32_t device;                /**< the GPU (default 0; -1: the current one); offline: any number >= 0 */
-  int32_t policy;                /**< a ghtier_policy_t (default GHTIER_POLICY_SPILL) */
-  size_t size_threshold_bytes;   /**< for GHTIER_POLICY_SIZE_THRESHOLD; 0 = 64 MiB */
-  size_t device_budget_bytes;    /**< 0 or GHTIER_UNLIMITED = no budget (a zero budget: ghtier_runtime_set_budget) */
+  size_t struct_size;          /**< sizeof(ghtier_runtime_options_t) */
+  int32_t device;              /**< the GPU (default 0; -1: the current one); offline: any number >= 0 */
+  int32_t policy;              /**< a ghtier_policy_t (default GHTIER_POLICY_SPILL) */
+  size_t size_threshold_bytes; /**< for GHTIER_POLICY_SIZE_THRESHOLD; 0 = 64 MiB */
+  size_t device_budget_bytes;  /**< 0 or GHTIER_UNLIMITED = no budget (a zero budget: ghtier_runtime_set_budget) */
   size_t pinned_host_budget_bytes;
   size_t managed_budget_bytes;
   size_t system_budget_bytes;
@@ -177,7 +177,7 @@ typedef struct ghtier_runtime_options_t {
    *  needs no GPU: placement (ghtier_runtime_resolve), budgets, statistics and platform info work; ghtier_memory_*
    *  calls return GHTIER_ERROR_UNSUPPORTED. For testing policies. */
   const char* assumed_profile;
-  size_t pinned_reserve_bytes;   /**< pinned host memory reserved up front (0 = on first use) */
+  size_t pinned_reserve_bytes; /**< pinned host memory reserved up front (0 = on first use) */
 } ghtier_runtime_options_t;
 
 /** Request flags. */
@@ -185,12 +185,12 @@ typedef struct ghtier_runtime_options_t {
 
 /** What some data is; the policy decides where it goes. */
 typedef struct ghtier_placement_request_t {
-  size_t struct_size;   /**< sizeof(ghtier_placement_request_t); must cover at least `bytes` */
-  size_t bytes;         /**< > 0 */
-  const char* tag;      /**< free text kept with the allocation (copied), or NULL */
-  int32_t accessor;     /**< a ghtier_accessor_t (default GPU) */
-  int32_t frequency;    /**< a ghtier_frequency_t (default HOT) */
-  uint32_t flags;       /**< GHTIER_REQUEST_* bits; other bits are invalid */
+  size_t struct_size; /**< sizeof(ghtier_placement_request_t); must cover at least `bytes` */
+  size_t bytes;       /**< > 0 */
+  const char* tag;    /**< free text kept with the allocation (copied), or NULL */
+  int32_t accessor;   /**< a ghtier_accessor_t (default GPU) */
+  int32_t frequency;  /**< a ghtier_frequency_t (default HOT) */
+  uint32_t flags;     /**< GHTIER_REQUEST_* bits; other bits are invalid */
 } ghtier_placement_request_t;
 
 /** Accessed-by bits and placement flags. */
@@ -201,43 +201,43 @@ typedef struct ghtier_placement_request_t {
 
 /** Where a request goes: the mode and the cudaMemAdvise set applied at allocation. */
 typedef struct ghtier_placement_t {
-  size_t struct_size;          /**< sizeof(ghtier_placement_t) */
-  int32_t mode;                /**< a ghtier_memory_mode_t */
-  int32_t preferred_location;  /**< a ghtier_location_t */
-  uint32_t accessed_by;        /**< GHTIER_ACCESSED_BY_* bits */
-  uint32_t flags;              /**< GHTIER_PLACEMENT_* bits */
-  char reason[256];            /**< why, for people; NUL-terminated, truncated if longer */
+  size_t struct_size;         /**< sizeof(ghtier_placement_t) */
+  int32_t mode;               /**< a ghtier_memory_mode_t */
+  int32_t preferred_location; /**< a ghtier_location_t */
+  uint32_t accessed_by;       /**< GHTIER_ACCESSED_BY_* bits */
+  uint32_t flags;             /**< GHTIER_PLACEMENT_* bits */
+  char reason[256];           /**< why, for people; NUL-terminated, truncated if longer */
 } ghtier_placement_t;
 
 typedef struct ghtier_platform_info_t {
-  size_t struct_size;          /**< sizeof(ghtier_platform_info_t) */
+  size_t struct_size; /**< sizeof(ghtier_platform_info_t) */
   int32_t device;
-  int32_t platform_class;      /**< a ghtier_platform_class_t */
-  int32_t host_access;         /**< a ghtier_host_access_t */
-  int32_t coherent;            /**< CPU-GPU coherent (atomics across) */
-  int32_t managed_migrates;    /**< managed memory migrates; advise and prefetch work */
-  int32_t gpu_reads_pageable;  /**< a kernel may dereference malloc'd memory */
+  int32_t platform_class;     /**< a ghtier_platform_class_t */
+  int32_t host_access;        /**< a ghtier_host_access_t */
+  int32_t coherent;           /**< CPU-GPU coherent (atomics across) */
+  int32_t managed_migrates;   /**< managed memory migrates; advise and prefetch work */
+  int32_t gpu_reads_pageable; /**< a kernel may dereference malloc'd memory */
   int32_t compute_major;
   int32_t compute_minor;
   int32_t sm_count;
   int32_t async_engine_count;
-  int32_t host_numa_id;        /**< -1 when unknown */
-  int32_t offline;             /**< 1 for a runtime on an assumed profile */
+  int32_t host_numa_id; /**< -1 when unknown */
+  int32_t offline;      /**< 1 for a runtime on an assumed profile */
   size_t hbm_bytes;
-  double h2d_gbps;             /**< link figures (profile, or calibrated) in GB/s */
+  double h2d_gbps; /**< link figures (profile, or calibrated) in GB/s */
   double d2h_gbps;
   double bidirectional_gbps;
   double sm_read_gbps;
   double sm_write_gbps;
   double hbm_gbps;
   double latency_us;
-  char name[256];              /**< the GPU's name */
+  char name[256]; /**< the GPU's name */
 } ghtier_platform_info_t;
 
 /** One tier's counters. */
 typedef struct ghtier_statistics_t {
-  size_t struct_size;          /**< sizeof(ghtier_statistics_t) */
-  size_t current_bytes;        /**< live bytes now */
+  size_t struct_size;   /**< sizeof(ghtier_statistics_t) */
+  size_t current_bytes; /**< live bytes now */
   size_t peak_bytes;
   size_t current_allocations;
   uint64_t total_allocations;
@@ -247,23 +247,23 @@ typedef struct ghtier_statistics_t {
 } ghtier_statistics_t;
 
 typedef struct ghtier_residency_t {
-  size_t struct_size;          /**< sizeof(ghtier_residency_t) */
-  int32_t where;               /**< a ghtier_residency_kind_t */
-  int32_t numa_node;           /**< host NUMA node of all host bytes, -1 if several or unknown */
+  size_t struct_size; /**< sizeof(ghtier_residency_t) */
+  int32_t where;      /**< a ghtier_residency_kind_t */
+  int32_t numa_node;  /**< host NUMA node of all host bytes, -1 if several or unknown */
   size_t device_bytes;
   size_t host_bytes;
   size_t unknown_bytes;
-  int32_t source;              /**< a ghtier_residency_source_t */
-  int32_t approximate;         /**< 1 when the source is the driver's last prefetch / preferred location */
+  int32_t source;      /**< a ghtier_residency_source_t */
+  int32_t approximate; /**< 1 when the source is the driver's last prefetch / preferred location */
 } ghtier_residency_t;
 
 typedef struct ghtier_allocation_info_t {
-  size_t struct_size;          /**< sizeof(ghtier_allocation_info_t) */
-  void* base;                  /**< start of the allocation containing the pointer */
+  size_t struct_size; /**< sizeof(ghtier_allocation_info_t) */
+  void* base;         /**< start of the allocation containing the pointer */
   size_t bytes;
-  int32_t mode;                /**< a ghtier_memory_mode_t */
-  int32_t reserved0;           /**< always 0 */
-  char tag[128];               /**< the request's tag, NUL-terminated, truncated if longer */
+  int32_t mode;      /**< a ghtier_memory_mode_t */
+  int32_t reserved0; /**< always 0 */
+  char tag[128];     /**< the request's tag, NUL-terminated, truncated if longer */
 } ghtier_allocation_info_t;
 
 /* ---- runtime ------------------------------------------------------------------------------------- */
@@ -275,10 +275,10 @@ typedef struct ghtier_allocation_info_t {
 GHTIER_API ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, ghtier_runtime_t** runtime);
 /** Destroys a runtime and frees every allocation still live through it. Before freeing, it waits for the
  *  copies of every engine over the runtime and for the device, and frees synchronously without touching the
- *  allocations' streams (which the caller may have destroyed already). NULL is a no-op; a destroyed, foreign or wrong-type handle is INVALID_ARGUMENT.
- *  A call on the runtime that another thread is running at the time finishes on the still-alive runtime;
- *  an allocation that ends after the destroy frees its memory and returns INVALID_ARGUMENT (never a
- *  pointer already freed). Objects made from the runtime (engines, kernel handles) keep it alive. */
+ *  allocations' streams (which the caller may have destroyed already). NULL is a no-op; a destroyed, foreign or
+ * wrong-type handle is INVALID_ARGUMENT. A call on the runtime that another thread is running at the time finishes on
+ * the still-alive runtime; an allocation that ends after the destroy frees its memory and returns INVALID_ARGUMENT
+ * (never a pointer already freed). Objects made from the runtime (engines, kernel handles) keep it alive. */
 GHTIER_API ghtier_status_t ghtier_runtime_destroy(ghtier_runtime_t* runtime);
 /** Fills *info (info->struct_size must be set). */
 GHTIER_API ghtier_status_t ghtier_runtime_get_platform_info(ghtier_runtime_t* runtime, ghtier_platform_info_t* info);
@@ -286,37 +286,39 @@ GHTIER_API ghtier_status_t ghtier_runtime_get_platform_info(ghtier_runtime_t* ru
  *  GHTIER_POLICY_SIZE_THRESHOLD (0 = 64 MiB). Atomic: a concurrent ghtier_runtime_get_policy sees the old
  *  or the new policy, never a mix. */
 GHTIER_API ghtier_status_t ghtier_runtime_set_policy(ghtier_runtime_t* runtime, ghtier_policy_t policy,
-                                          size_t size_threshold_bytes);
+                                                     size_t size_threshold_bytes);
 /** The policy in force. A policy set from C++ that is not a built-in one is GHTIER_ERROR_UNSUPPORTED. */
 GHTIER_API ghtier_status_t ghtier_runtime_get_policy(ghtier_runtime_t* runtime, ghtier_policy_t* policy);
 /** What ghtier_memory_alloc would choose now for *request, without allocating. */
 GHTIER_API ghtier_status_t ghtier_runtime_resolve(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
-                                       ghtier_placement_t* placement);
+                                                  ghtier_placement_t* placement);
 /** Sets a tier's byte budget (GHTIER_UNLIMITED = none; 0 = nothing may be allocated there). */
-GHTIER_API ghtier_status_t ghtier_runtime_set_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes);
+GHTIER_API ghtier_status_t ghtier_runtime_set_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
+                                                     size_t bytes);
 /** A tier's budget (GHTIER_UNLIMITED = none) and the bytes it counts as used; either output may be NULL. */
-GHTIER_API ghtier_status_t ghtier_runtime_get_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t* budget,
-                                          size_t* used);
+GHTIER_API ghtier_status_t ghtier_runtime_get_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
+                                                     size_t* budget, size_t* used);
 /** One tier's counters (statistics->struct_size must be set). */
 GHTIER_API ghtier_status_t ghtier_runtime_get_statistics(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
-                                              ghtier_statistics_t* statistics);
+                                                         ghtier_statistics_t* statistics);
 
 /* ---- memory ---------------------------------------------------------------------------------------- */
 
 /** Allocates as the policy decides (advice applied, prefetch queued), stream-ordered on `stream` (NULL: the
  *  legacy default stream): the memory may be used by work queued on that stream from now on. placement
  *  may be NULL. On failure *ptr is set to NULL. */
-GHTIER_API ghtier_status_t ghtier_memory_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request, void* stream,
-                                    void** ptr, ghtier_placement_t* placement);
+GHTIER_API ghtier_status_t ghtier_memory_alloc(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
+                                               void* stream, void** ptr, ghtier_placement_t* placement);
 /** As ghtier_memory_alloc, not stream-ordered: the memory is ready for any stream and the CPU on return. */
-GHTIER_API ghtier_status_t ghtier_memory_alloc_sync(ghtier_runtime_t* runtime, const ghtier_placement_request_t* request,
-                                         void** ptr, ghtier_placement_t* placement);
+GHTIER_API ghtier_status_t ghtier_memory_alloc_sync(ghtier_runtime_t* runtime,
+                                                    const ghtier_placement_request_t* request, void** ptr,
+                                                    ghtier_placement_t* placement);
 /** Allocates bytes (> 0) in one mode, bypassing the policy, stream-ordered on `stream` (NULL: legacy). */
 GHTIER_API ghtier_status_t ghtier_memory_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
-                                         void* stream, void** ptr);
+                                                    void* stream, void** ptr);
 /** As ghtier_memory_alloc_mode, not stream-ordered. */
-GHTIER_API ghtier_status_t ghtier_memory_alloc_mode_sync(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
-                                              void** ptr);
+GHTIER_API ghtier_status_t ghtier_memory_alloc_mode_sync(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
+                                                         size_t bytes, void** ptr);
 /** Frees what ghtier_memory_alloc* returned, stream-ordered on `stream` (NULL: the legacy default stream):
  *  the memory is reused only after the work queued on that stream before this call. The caller must ensure
  *  work on other streams that uses it is ordered before (an event). NULL ptr is a no-op; an unknown or
@@ -328,25 +330,26 @@ GHTIER_API ghtier_status_t ghtier_memory_free_sync(ghtier_runtime_t* runtime, vo
 /** Pointer-CHANGING move: copies the allocation at ptr into a new one of `mode`, ordered on `stream` (NULL:
  *  legacy default stream), frees the old one after the copy on that stream, and returns the new pointer in
  *  *new_ptr. On failure ptr stays valid and *new_ptr is NULL. */
-GHTIER_API ghtier_status_t ghtier_memory_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
-                                       void** new_ptr);
+GHTIER_API ghtier_status_t ghtier_memory_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode,
+                                                  void* stream, void** new_ptr);
 /** As ghtier_memory_relocate, not stream-ordered: the copy is done and the old memory freed on return
  *  (the caller must ensure no queued GPU work still uses the old pointer). */
 GHTIER_API ghtier_status_t ghtier_memory_relocate_sync(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode,
-                                            void** new_ptr);
+                                                       void** new_ptr);
 /** Pointer-stable: migrates [ptr, ptr + bytes) of a managed (or, on ATS/HMM, system) allocation to
  *  `location`, queued on `stream` (NULL: legacy default stream). Device and pinned memory cannot migrate:
  *  GHTIER_ERROR_UNSUPPORTED (as in ghtier_engine_prefetch). Zero bytes is a valid no-op. */
 GHTIER_API ghtier_status_t ghtier_memory_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
-                                       ghtier_location_t location, void* stream);
+                                                  ghtier_location_t location, void* stream);
 /** Pointer-stable: one cudaMemAdvise on [ptr, ptr + bytes); location as ghtier_advice_t says. */
-GHTIER_API ghtier_status_t ghtier_memory_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes, ghtier_advice_t advice,
-                                     ghtier_location_t location);
+GHTIER_API ghtier_status_t ghtier_memory_advise(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
+                                                ghtier_advice_t advice, ghtier_location_t location);
 /** Where the bytes of [ptr, ptr + bytes) are now (see ghtier_residency_source_t for how exact). */
 GHTIER_API ghtier_status_t ghtier_memory_get_residency(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
-                                            ghtier_residency_t* residency);
+                                                       ghtier_residency_t* residency);
 /** Describes the live allocation of this runtime containing ptr (interior pointers too). */
-GHTIER_API ghtier_status_t ghtier_memory_get_info(ghtier_runtime_t* runtime, const void* ptr, ghtier_allocation_info_t* info);
+GHTIER_API ghtier_status_t ghtier_memory_get_info(ghtier_runtime_t* runtime, const void* ptr,
+                                                  ghtier_allocation_info_t* info);
 
 /* The direct-access kernels (copy, gather, scan/aggregate, join, compressed columns). */
 #include "ghtier_kernels.h"

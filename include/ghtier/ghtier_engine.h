@@ -29,9 +29,9 @@ typedef struct ghtier_token ghtier_token_t;
 typedef struct ghtier_host_registration ghtier_host_registration_t;
 
 typedef enum ghtier_priority_t {
-  GHTIER_PRIORITY_DEFAULT = 0,    /**< background for copies and batches, urgent for prefetches */
-  GHTIER_PRIORITY_URGENT = 1,     /**< started at once; overtakes background work within a chunk */
-  GHTIER_PRIORITY_BACKGROUND = 2  /**< started a few chunks at a time */
+  GHTIER_PRIORITY_DEFAULT = 0,   /**< background for copies and batches, urgent for prefetches */
+  GHTIER_PRIORITY_URGENT = 1,    /**< started at once; overtakes background work within a chunk */
+  GHTIER_PRIORITY_BACKGROUND = 2 /**< started a few chunks at a time */
 } ghtier_priority_t;
 
 typedef enum ghtier_transfer_state_t {
@@ -73,39 +73,39 @@ typedef void (*ghtier_transfer_callback_t)(void* user_data, ghtier_transfer_stat
 
 /** Per-request options (NULL: all defaults). */
 typedef struct ghtier_transfer_options_t {
-  size_t struct_size;                 /**< sizeof(ghtier_transfer_options_t) */
-  int32_t priority;                   /**< a ghtier_priority_t */
-  int32_t reserved;                   /**< 0 */
-  void* const* wait_streams;          /**< the request starts after the work on these (cudaStream_t; NULL: the
-                                           legacy default stream) so far; a capturing stream records the
-                                           request into its graph instead */
+  size_t struct_size;        /**< sizeof(ghtier_transfer_options_t) */
+  int32_t priority;          /**< a ghtier_priority_t */
+  int32_t reserved;          /**< 0 */
+  void* const* wait_streams; /**< the request starts after the work on these (cudaStream_t; NULL: the
+                                  legacy default stream) so far; a capturing stream records the
+                                  request into its graph instead */
   size_t num_wait_streams;
-  void* const* wait_events;           /**< ... and after these (cudaEvent_t) as recorded now */
+  void* const* wait_events; /**< ... and after these (cudaEvent_t) as recorded now */
   size_t num_wait_events;
   ghtier_transfer_callback_t on_complete; /**< may be NULL */
-  void* user_data;                    /**< passed to on_complete */
+  void* user_data;                        /**< passed to on_complete */
 } ghtier_transfer_options_t;
 
 /** One direction (lane) of the engine. */
 typedef struct ghtier_lane_statistics_t {
-  uint64_t requests;      /**< request parts finished */
-  uint64_t bytes;         /**< bytes of the parts that completed */
-  uint64_t chunks;        /**< chunks started */
-  double busy_seconds;    /**< time with work in flight */
-  double achieved_gbps;   /**< bytes / busy_seconds, 1e9 bytes/s */
-  uint64_t queued;        /**< requests queued now */
+  uint64_t requests;    /**< request parts finished */
+  uint64_t bytes;       /**< bytes of the parts that completed */
+  uint64_t chunks;      /**< chunks started */
+  double busy_seconds;  /**< time with work in flight */
+  double achieved_gbps; /**< bytes / busy_seconds, 1e9 bytes/s */
+  uint64_t queued;      /**< requests queued now */
   uint64_t peak_queued;
 } ghtier_lane_statistics_t;
 
 typedef struct ghtier_engine_statistics_t {
-  size_t struct_size;                  /**< sizeof(ghtier_engine_statistics_t) */
-  ghtier_lane_statistics_t to_device;  /**< host -> device copies, prefetches to the device */
-  ghtier_lane_statistics_t to_host;    /**< device -> host copies (offloads), prefetches to the host */
-  ghtier_lane_statistics_t local;      /**< device <-> device, host <-> host */
-  uint64_t staged_to_device_bytes;     /**< bytes that went through the staging rings */
+  size_t struct_size;                 /**< sizeof(ghtier_engine_statistics_t) */
+  ghtier_lane_statistics_t to_device; /**< host -> device copies, prefetches to the device */
+  ghtier_lane_statistics_t to_host;   /**< device -> host copies (offloads), prefetches to the host */
+  ghtier_lane_statistics_t local;     /**< device <-> device, host <-> host */
+  uint64_t staged_to_device_bytes;    /**< bytes that went through the staging rings */
   uint64_t staged_to_host_bytes;
-  uint64_t staging_slots_in_use;       /**< both rings, now */
-  uint64_t staging_peak_slots_in_use;  /**< both rings, most at once (sum of each ring's peak) */
+  uint64_t staging_slots_in_use;      /**< both rings, now */
+  uint64_t staging_peak_slots_in_use; /**< both rings, most at once (sum of each ring's peak) */
   uint64_t submitted;
   uint64_t completed;
   uint64_t failed;
@@ -118,10 +118,10 @@ typedef struct ghtier_engine_statistics_t {
 } ghtier_engine_statistics_t;
 
 /** Creates an engine on the runtime's GPU. The engine keeps the runtime's resources alive, and
- *  ghtier_runtime_destroy waits for the engine's copies before it frees what is still live. An offline runtime (assumed_profile) has no
- *  GPU: GHTIER_ERROR_UNSUPPORTED. On failure *engine is set to NULL. */
+ *  ghtier_runtime_destroy waits for the engine's copies before it frees what is still live. An offline runtime
+ * (assumed_profile) has no GPU: GHTIER_ERROR_UNSUPPORTED. On failure *engine is set to NULL. */
 GHTIER_API ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_engine_options_t* options,
-                                     ghtier_engine_t** engine);
+                                                ghtier_engine_t** engine);
 /** Destroys an engine: requests not yet started are cancelled (their callbacks run), started ones finish.
  *  Tokens stay valid. NULL is a no-op; a destroyed handle is GHTIER_ERROR_INVALID_ARGUMENT. A call on the
  *  engine that another thread is running at the time finishes first (the engine lives until it returns). */
@@ -131,21 +131,22 @@ GHTIER_API ghtier_status_t ghtier_engine_destroy(ghtier_engine_t* engine);
  *  pointers, overlapping ranges, a range past the end of a ghtier allocation (INVALID_ARGUMENT), a staged
  *  copy inside a graph capture (UNSUPPORTED). Zero bytes: a valid no-op, a token already completed. */
 GHTIER_API ghtier_status_t ghtier_engine_copy(ghtier_engine_t* engine, void* dst, const void* src, size_t bytes,
-                                   const ghtier_transfer_options_t* options, ghtier_token_t** token);
+                                              const ghtier_transfer_options_t* options, ghtier_token_t** token);
 /** Queues a prefetch of a managed (or, with ATS/HMM, system) range to `target`. Device and pinned memory, and
  *  memory the platform cannot migrate, are GHTIER_ERROR_UNSUPPORTED (as in ghtier_memory_prefetch). Zero
  *  bytes: a valid no-op, a token already completed. */
 GHTIER_API ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr, size_t bytes,
-                                       ghtier_prefetch_target_t target, const ghtier_transfer_options_t* options,
-                                       ghtier_token_t** token);
+                                                  ghtier_prefetch_target_t target,
+                                                  const ghtier_transfer_options_t* options, ghtier_token_t** token);
 /** Queues count copies (dsts[i] <- srcs[i], sizes[i] bytes) as one request; destinations must not overlap. */
 GHTIER_API ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* dsts, const void* const* srcs,
-                                         const size_t* sizes, size_t count, const ghtier_transfer_options_t* options,
-                                         ghtier_token_t** token);
+                                                    const size_t* sizes, size_t count,
+                                                    const ghtier_transfer_options_t* options, ghtier_token_t** token);
 /** Blocks until every request submitted so far has ended and its callback has run (not from a callback). */
 GHTIER_API ghtier_status_t ghtier_engine_synchronize(ghtier_engine_t* engine);
 /** Fills *statistics (statistics->struct_size must be set). */
-GHTIER_API ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine, ghtier_engine_statistics_t* statistics);
+GHTIER_API ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine,
+                                                        ghtier_engine_statistics_t* statistics);
 
 /** *ready = 1 once the request has ended (and its callback has run), else 0. Does not block. */
 GHTIER_API ghtier_status_t ghtier_token_poll(ghtier_token_t* token, int* ready);
@@ -164,7 +165,8 @@ GHTIER_API ghtier_status_t ghtier_token_destroy(ghtier_token_t* token);
 
 /** Page-locks [ptr, ptr + bytes) of a long-lived host buffer so that copies from and to it run at the
  *  pinned rate. Already page-locked memory is INVALID_ARGUMENT. */
-GHTIER_API ghtier_status_t ghtier_host_registration_create(void* ptr, size_t bytes, ghtier_host_registration_t** registration);
+GHTIER_API ghtier_status_t ghtier_host_registration_create(void* ptr, size_t bytes,
+                                                           ghtier_host_registration_t** registration);
 /** Unregisters. NULL is a no-op; a destroyed handle is GHTIER_ERROR_INVALID_ARGUMENT. */
 GHTIER_API ghtier_status_t ghtier_host_registration_destroy(ghtier_host_registration_t* registration);
 

@@ -50,49 +50,50 @@ GHTIER_API ghtier_status_t ghtier_index_check_verify(ghtier_index_check_t* check
 GHTIER_API ghtier_status_t ghtier_sm_copy(void* dst, const void* src, size_t bytes, void* stream);
 /** SM-driven 2D copy: `height` rows of `width_bytes`, rows `src_pitch` / `dst_pitch` bytes apart. Source
  * and destination spans must not overlap (GHTIER_ERROR_INVALID_ARGUMENT, as in ghtier_sm_copy). */
-GHTIER_API ghtier_status_t ghtier_sm_copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width_bytes,
-                                  size_t height, void* stream);
+GHTIER_API ghtier_status_t ghtier_sm_copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch,
+                                             size_t width_bytes, size_t height, void* stream);
 
 /** out[i] = table[indices[i]] for i < count, rows of row_bytes; table has num_rows rows. Out-of-range indices
  * give zero rows; with check == NULL the call waits for the stream and fails with
  * GHTIER_ERROR_INVALID_ARGUMENT naming one, else they are recorded in `check`. */
-GHTIER_API ghtier_status_t ghtier_gather(ghtier_runtime_t* runtime, const void* table, size_t row_bytes, size_t num_rows,
-                              const void* indices, ghtier_index_type_t index_type, size_t count, void* out,
-                              void* stream, ghtier_index_check_t* check);
+GHTIER_API ghtier_status_t ghtier_gather(ghtier_runtime_t* runtime, const void* table, size_t row_bytes,
+                                         size_t num_rows, const void* indices, ghtier_index_type_t index_type,
+                                         size_t count, void* out, void* stream, ghtier_index_check_t* check);
 /** The same result as ghtier_gather, reading each distinct row once in address order (sorts the indices on
  * the GPU first): for large batches over large tables. count must be below 2^32. */
-GHTIER_API ghtier_status_t ghtier_sorted_gather(ghtier_runtime_t* runtime, const void* table, size_t row_bytes, size_t num_rows,
-                                     const void* indices, ghtier_index_type_t index_type, size_t count, void* out,
-                                     void* stream, ghtier_index_check_t* check);
+GHTIER_API ghtier_status_t ghtier_sorted_gather(ghtier_runtime_t* runtime, const void* table, size_t row_bytes,
+                                                size_t num_rows, const void* indices, ghtier_index_type_t index_type,
+                                                size_t count, void* out, void* stream, ghtier_index_check_t* check);
 /** table[indices[i]] = rows[i] for i < count; out-of-range indices write nothing (reported as for gather).
  * Repeated indices: which row lands is unspecified. */
 GHTIER_API ghtier_status_t ghtier_scatter(ghtier_runtime_t* runtime, const void* rows, size_t row_bytes, size_t count,
-                               const void* indices, ghtier_index_type_t index_type, void* table, size_t num_rows,
-                               void* stream, ghtier_index_check_t* check);
+                                          const void* indices, ghtier_index_type_t index_type, void* table,
+                                          size_t num_rows, void* stream, ghtier_index_check_t* check);
 
 /** Copies of a table's hot rows in GPU memory, consulted first by ghtier_row_cache_gather. A handle. */
 typedef struct ghtier_row_cache ghtier_row_cache_t;
 
 /** Caches the `hot_count` rows `hot_rows` (distinct ids, host memory) of the table; filled on `stream`. */
 GHTIER_API ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* table, size_t row_bytes,
-                                        size_t num_rows, const int64_t* hot_rows, size_t hot_count, void* stream,
-                                        ghtier_row_cache_t** cache);
+                                                   size_t num_rows, const int64_t* hot_rows, size_t hot_count,
+                                                   void* stream, ghtier_row_cache_t** cache);
 /** Caches the `capacity_rows` rows with the highest `frequencies` (num_rows counts, host memory). */
 GHTIER_API ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runtime, const void* table,
-                                                         size_t row_bytes, size_t num_rows,
-                                                         const uint64_t* frequencies, size_t capacity_rows,
-                                                         void* stream, ghtier_row_cache_t** cache);
+                                                                    size_t row_bytes, size_t num_rows,
+                                                                    const uint64_t* frequencies, size_t capacity_rows,
+                                                                    void* stream, ghtier_row_cache_t** cache);
 /** Destroys the cache; NULL is a no-op, a destroyed or wrong-type handle GHTIER_ERROR_INVALID_ARGUMENT. */
 GHTIER_API ghtier_status_t ghtier_row_cache_destroy(ghtier_row_cache_t* cache);
 /** ghtier_gather through the cache: cached rows from GPU memory, the rest from the table. */
 GHTIER_API ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* indices,
-                                        ghtier_index_type_t index_type, size_t count, void* out, void* stream,
-                                        ghtier_index_check_t* check);
+                                                   ghtier_index_type_t index_type, size_t count, void* out,
+                                                   void* stream, ghtier_index_check_t* check);
 /** Waits for the stream and reads the hit and miss counts; either output may be NULL. */
 GHTIER_API ghtier_status_t ghtier_row_cache_get_statistics(ghtier_row_cache_t* cache, void* stream, uint64_t* hits,
-                                                uint64_t* misses);
+                                                           uint64_t* misses);
 /** The number of cached rows and the device bytes the cache holds; either output may be NULL. */
-GHTIER_API ghtier_status_t ghtier_row_cache_get_info(ghtier_row_cache_t* cache, size_t* cached_rows, size_t* device_bytes);
+GHTIER_API ghtier_status_t ghtier_row_cache_get_info(ghtier_row_cache_t* cache, size_t* cached_rows,
+                                                     size_t* device_bytes);
 
 /* ------------------------------------------------------------------------------------------------------
  * Scan / aggregate, hash join, compressed columns (include/ghtier/kernels/column_view.hpp, range_filter.hpp,
@@ -149,16 +150,17 @@ typedef struct ghtier_aggregate_result_t {
 
 /** count/sum/min/max of `values`, with an optional filter (NULL: every row). */
 GHTIER_API ghtier_status_t ghtier_aggregate(ghtier_runtime_t* runtime, const ghtier_column_t* values,
-                                 const ghtier_range_filter_t* filter, void* stream,
-                                 ghtier_aggregate_result_t* result);
+                                            const ghtier_range_filter_t* filter, void* stream,
+                                            ghtier_aggregate_result_t* result);
 
 /** Per key in [0, groups) of `keys` (int32/int64): the aggregate of `values` into results[key]. `results`
  * is an array of `groups` structs whose first struct_size is set (it is also the array's stride; the
  * others' struct_size fields are overwritten). Rows whose key is outside [0, groups) go to
  * *rows_out_of_range (may be NULL). groups <= 16777216. */
-GHTIER_API ghtier_status_t ghtier_group_by(ghtier_runtime_t* runtime, const ghtier_column_t* keys, const ghtier_column_t* values,
-                                uint32_t groups, const ghtier_range_filter_t* filter, void* stream,
-                                ghtier_aggregate_result_t* results, uint64_t* rows_out_of_range);
+GHTIER_API ghtier_status_t ghtier_group_by(ghtier_runtime_t* runtime, const ghtier_column_t* keys,
+                                           const ghtier_column_t* values, uint32_t groups,
+                                           const ghtier_range_filter_t* filter, void* stream,
+                                           ghtier_aggregate_result_t* results, uint64_t* rows_out_of_range);
 
 /** A hash table in device memory over a join's build side (HashJoinTable). A handle. */
 typedef struct ghtier_hash_table ghtier_hash_table_t;
@@ -187,22 +189,25 @@ typedef struct ghtier_join_result_t {
 } ghtier_join_result_t;
 
 /** The slots and device bytes of a table for `build_rows` keys (pure; max_load_factor 0 = 0.5). */
-GHTIER_API ghtier_status_t ghtier_hash_table_get_layout(uint64_t build_rows, ghtier_column_type_t key_type, int has_payload,
-                                             double max_load_factor, uint64_t* capacity, uint64_t* device_bytes);
+GHTIER_API ghtier_status_t ghtier_hash_table_get_layout(uint64_t build_rows, ghtier_column_type_t key_type,
+                                                        int has_payload, double max_load_factor, uint64_t* capacity,
+                                                        uint64_t* device_bytes);
 /** Builds a table from `keys` (int32/int64) and an optional `payload` column (NULL: none) of as many
  * rows; options may be NULL. Duplicate keys are kept (many-to-many joins). */
 GHTIER_API ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier_column_t* keys,
-                                         const ghtier_column_t* payload, const ghtier_hash_join_options_t* options,
-                                         void* stream, ghtier_hash_table_t** table);
+                                                    const ghtier_column_t* payload,
+                                                    const ghtier_hash_join_options_t* options, void* stream,
+                                                    ghtier_hash_table_t** table);
 /** Destroys a table; NULL is a no-op, a destroyed or wrong-type handle GHTIER_ERROR_INVALID_ARGUMENT. */
 GHTIER_API ghtier_status_t ghtier_hash_table_destroy(ghtier_hash_table_t* table);
 /** The table's slot count and device bytes; either output may be NULL. */
-GHTIER_API ghtier_status_t ghtier_hash_table_get_info(ghtier_hash_table_t* table, uint64_t* capacity, uint64_t* device_bytes);
+GHTIER_API ghtier_status_t ghtier_hash_table_get_info(ghtier_hash_table_t* table, uint64_t* capacity,
+                                                      uint64_t* device_bytes);
 /** Probes with `probe_keys` (the table's key type): the matches, the sum of the matched payloads, and the
  * pairs when `pairs` is not NULL (pairs_capacity of GPU-writable memory). */
 GHTIER_API ghtier_status_t ghtier_hash_table_probe(ghtier_hash_table_t* table, const ghtier_column_t* probe_keys,
-                                        ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
-                                        ghtier_join_result_t* result);
+                                                   ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
+                                                   ghtier_join_result_t* result);
 
 /** Bit-packed columns (format in include/ghtier/kernels/bitpacked_column.hpp): one 16-byte header per block of
  * 1024 values, the block's values as width-bit offsets from its reference. */
@@ -224,25 +229,27 @@ typedef struct ghtier_bitpacked_column_t {
 
 /** The headers and words that packing `rows` int32/int64 values needs (a first pass over them). */
 GHTIER_API ghtier_status_t ghtier_bitpacked_get_size(const void* values, ghtier_column_type_t type, uint64_t rows,
-                                          uint64_t* block_count, uint64_t* word_count);
+                                                     uint64_t* block_count, uint64_t* word_count);
 /** Packs `rows` values on the CPU into `blocks` and `words` (CPU-writable: pinned host memory for GPU
  * reads) and describes the result in *column (an output: set column->struct_size first). */
 GHTIER_API ghtier_status_t ghtier_bitpacked_pack(const void* values, ghtier_column_type_t type, uint64_t rows,
-                                      ghtier_bitpack_block_header_t* blocks, uint64_t block_capacity, uint32_t* words,
-                                      uint64_t word_capacity, ghtier_bitpacked_column_t* column);
+                                                 ghtier_bitpack_block_header_t* blocks, uint64_t block_capacity,
+                                                 uint32_t* words, uint64_t word_capacity,
+                                                 ghtier_bitpacked_column_t* column);
 /** Checks a packed column against the format (its headers must be CPU-readable). */
 GHTIER_API ghtier_status_t ghtier_bitpacked_validate(const ghtier_bitpacked_column_t* column);
 /** Decodes on the CPU into `out` (`rows` values of the column's type). */
 GHTIER_API ghtier_status_t ghtier_bitpacked_unpack(const ghtier_bitpacked_column_t* column, void* out, uint64_t rows);
 /** ghtier_aggregate over a packed column, decoded inside the kernel. */
-GHTIER_API ghtier_status_t ghtier_bitpacked_aggregate(ghtier_runtime_t* runtime, const ghtier_bitpacked_column_t* values,
-                                           const ghtier_range_filter_t* filter, void* stream,
-                                           ghtier_aggregate_result_t* result);
+GHTIER_API ghtier_status_t ghtier_bitpacked_aggregate(ghtier_runtime_t* runtime,
+                                                      const ghtier_bitpacked_column_t* values,
+                                                      const ghtier_range_filter_t* filter, void* stream,
+                                                      ghtier_aggregate_result_t* result);
 /** ghtier_hash_table_probe with packed probe keys, decoded inside the kernel. */
 GHTIER_API ghtier_status_t ghtier_hash_table_probe_bitpacked(ghtier_hash_table_t* table,
-                                                  const ghtier_bitpacked_column_t* probe_keys,
-                                                  ghtier_join_pair_t* pairs, uint64_t pairs_capacity, void* stream,
-                                                  ghtier_join_result_t* result);
+                                                             const ghtier_bitpacked_column_t* probe_keys,
+                                                             ghtier_join_pair_t* pairs, uint64_t pairs_capacity,
+                                                             void* stream, ghtier_join_result_t* result);
 
 #ifdef __cplusplus
 }

@@ -28,21 +28,22 @@ typedef enum ghtier_move_mechanism_t {
 
 /** What one mode is on the runtime's platform. */
 typedef struct ghtier_mode_access_t {
-  size_t struct_size;  /**< sizeof(ghtier_mode_access_t) */
-  int32_t gpu_access;  /**< a kernel may dereference it */
-  int32_t cpu_access;  /**< the CPU may dereference it */
-  int32_t migrates;    /**< pages move to the toucher */
-  int32_t relocation;  /**< a ghtier_relocation_t */
-  char lives_in[128];  /**< where its bytes are, in words; NUL-terminated, truncated if longer */
-  char gpu_path[128];  /**< how a kernel reaches it, in words */
+  size_t struct_size; /**< sizeof(ghtier_mode_access_t) */
+  int32_t gpu_access; /**< a kernel may dereference it */
+  int32_t cpu_access; /**< the CPU may dereference it */
+  int32_t migrates;   /**< pages move to the toucher */
+  int32_t relocation; /**< a ghtier_relocation_t */
+  char lives_in[128]; /**< where its bytes are, in words; NUL-terminated, truncated if longer */
+  char gpu_path[128]; /**< how a kernel reaches it, in words */
 } ghtier_mode_access_t;
 
 /** Fills *access (its struct_size must be set) for `mode` on the runtime's platform (offline runtimes too). */
 GHTIER_API ghtier_status_t ghtier_runtime_get_mode_access(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode,
-                                               ghtier_mode_access_t* access);
+                                                          ghtier_mode_access_t* access);
 /** How ghtier moves bytes from a buffer of mode `from` into one of mode `to` on this platform. */
 GHTIER_API ghtier_status_t ghtier_runtime_get_move_mechanism(ghtier_runtime_t* runtime, ghtier_memory_mode_t from,
-                                                  ghtier_memory_mode_t to, ghtier_move_mechanism_t* mechanism);
+                                                             ghtier_memory_mode_t to,
+                                                             ghtier_move_mechanism_t* mechanism);
 
 #ifdef __cplusplus
 }

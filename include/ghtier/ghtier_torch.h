@@ -44,33 +44,33 @@ extern "C" {
 
 /** How a slot allocates. Zero means "default" in every field except mode (0 is GHTIER_MODE_DEVICE). */
 typedef struct ghtier_torch_bind_options_t {
-  size_t struct_size;            /**< sizeof(ghtier_torch_bind_options_t) */
-  int32_t mode;                  /**< a ghtier_memory_mode_t, or GHTIER_TORCH_MODE_POLICY */
-  uint32_t flags;                /**< GHTIER_TORCH_* bits; others are invalid */
-  size_t capture_reserve_bytes;  /**< device memory set aside for allocations during graph capture (0: none) */
-  const char* tag;               /**< tag of every allocation (copied); NULL: "torch" */
+  size_t struct_size;           /**< sizeof(ghtier_torch_bind_options_t) */
+  int32_t mode;                 /**< a ghtier_memory_mode_t, or GHTIER_TORCH_MODE_POLICY */
+  uint32_t flags;               /**< GHTIER_TORCH_* bits; others are invalid */
+  size_t capture_reserve_bytes; /**< device memory set aside for allocations during graph capture (0: none) */
+  const char* tag;              /**< tag of every allocation (copied); NULL: "torch" */
 } ghtier_torch_bind_options_t;
 
 /** A slot's counters (the runtime's per-tier statistics say where the bytes are). */
 typedef struct ghtier_torch_slot_statistics_t {
-  size_t struct_size;            /**< sizeof(ghtier_torch_slot_statistics_t) */
-  int32_t bound;                 /**< 1 while bound */
-  int32_t mode;                  /**< as bound */
-  size_t current_bytes;          /**< live bytes handed to PyTorch (capture reserve blocks included) */
+  size_t struct_size;   /**< sizeof(ghtier_torch_slot_statistics_t) */
+  int32_t bound;        /**< 1 while bound */
+  int32_t mode;         /**< as bound */
+  size_t current_bytes; /**< live bytes handed to PyTorch (capture reserve blocks included) */
   size_t current_allocations;
   size_t peak_bytes;
   uint64_t total_allocations;
-  uint64_t failed_allocations;   /**< allocations refused (budget, memory, capture reserve, device) */
-  uint64_t foreign_frees;        /**< frees of pointers this slot did not hand out (left alone) */
-  uint64_t capture_allocations;  /**< allocations served from the capture reserve */
-  size_t capture_reserve_bytes;  /**< the reserve's size */
+  uint64_t failed_allocations;  /**< allocations refused (budget, memory, capture reserve, device) */
+  uint64_t foreign_frees;       /**< frees of pointers this slot did not hand out (left alone) */
+  uint64_t capture_allocations; /**< allocations served from the capture reserve */
+  size_t capture_reserve_bytes; /**< the reserve's size */
   size_t capture_reserve_used_bytes;
-  size_t device_bytes;           /**< live bytes by the mode they landed in (a policy slot spreads them) */
+  size_t device_bytes; /**< live bytes by the mode they landed in (a policy slot spreads them) */
   size_t pinned_host_bytes;
   size_t managed_bytes;
   size_t system_bytes;
-  size_t deferred_free_bytes;    /**< freed by PyTorch during a graph capture, released once no capture is seen */
-  uint64_t deferred_frees;       /**< frees held that way, ever */
+  size_t deferred_free_bytes; /**< freed by PyTorch during a graph capture, released once no capture is seen */
+  uint64_t deferred_frees;    /**< frees held that way, ever */
 } ghtier_torch_slot_statistics_t;
 
 /** Binds `slot` (0 .. GHTIER_TORCH_SLOTS-1) to `runtime`; the slot shares the runtime's ownership, so the
@@ -78,7 +78,8 @@ typedef struct ghtier_torch_slot_statistics_t {
  *  mode, return NULL on failure, no capture reserve). Errors: INVALID_ARGUMENT (slot out of range or already
  *  bound, bad mode or flags, a runtime handle that is not live), UNSUPPORTED (an offline runtime with a
  *  capture reserve, or a mode the runtime cannot allocate in), and the reserve's allocation errors. */
-GHTIER_API ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime, const ghtier_torch_bind_options_t* options);
+GHTIER_API ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime,
+                                             const ghtier_torch_bind_options_t* options);
 /** Unbinds a slot and frees its capture reserve. INVALID_ARGUMENT when the slot is not bound, or while it
  *  still holds allocations (PyTorch would later free them through it: release the tensors and the pool
  *  first, e.g. torch.cuda.empty_cache()); the message gives their count. */

@@ -31,14 +31,14 @@ typedef enum ghtier_layer_action_t {
 /** One layer of one training step (an array element: fixed layout, no struct_size). */
 typedef struct ghtier_activation_layer_profile_t {
   double forward_seconds;
-  double backward_seconds;  /**< without recompute */
+  double backward_seconds;   /**< without recompute */
   uint64_t activation_bytes; /**< distinct bytes autograd keeps for the backward */
   uint64_t input_bytes;      /**< what a recomputed layer keeps */
 } ghtier_activation_layer_profile_t;
 
 typedef struct ghtier_activation_plan_request_t {
-  size_t struct_size;                               /**< sizeof(ghtier_activation_plan_request_t) */
-  const ghtier_activation_layer_profile_t* layers;  /**< num_layers entries, forward order */
+  size_t struct_size;                              /**< sizeof(ghtier_activation_plan_request_t) */
+  const ghtier_activation_layer_profile_t* layers; /**< num_layers entries, forward order */
   size_t num_layers;
   size_t device_budget_bytes; /**< activation bytes on the device at the peak; 0 or GHTIER_UNLIMITED: none */
   size_t host_budget_bytes;   /**< offloaded bytes at once; 0 or GHTIER_UNLIMITED: none */
@@ -53,7 +53,7 @@ typedef struct ghtier_activation_plan_result_t {
   size_t prefetch_lookahead;
   int32_t fits_budget; /**< 0: no plan fits the device budget; the plan returned is the leanest found */
   int32_t reserved;
-  double step_seconds;  /**< predicted for the plan */
+  double step_seconds; /**< predicted for the plan */
   double forward_seconds;
   double backward_seconds;
   double bound_seconds; /**< max(forward, offloaded / d2h) + max(backward, offloaded / h2d) */
@@ -70,8 +70,9 @@ typedef struct ghtier_activation_plan_result_t {
  *  prediction into *result (its struct_size must be set). A budget no plan meets is not an error: fits_budget
  *  is 0. Errors: NULL or empty layers, negative or non-finite times (the message names the layer),
  *  INVALID_ARGUMENT. */
-GHTIER_API ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime, const ghtier_activation_plan_request_t* request,
-                                       int32_t* actions, ghtier_activation_plan_result_t* result);
+GHTIER_API ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime,
+                                                  const ghtier_activation_plan_request_t* request, int32_t* actions,
+                                                  ghtier_activation_plan_result_t* result);
 
 /* ------------------------------------------------------------------------------------------------------
  * Activation offloader: one host arena reserved at creation, a transfer engine of its own on the runtime's
@@ -105,13 +106,14 @@ typedef struct ghtier_activation_offload_statistics_t {
  *  (UNSUPPORTED), an arena that cannot be reserved (OUT_OF_BUDGET / OUT_OF_MEMORY). *offloader is NULL on
  *  failure. */
 GHTIER_API ghtier_status_t ghtier_activation_offloader_create(ghtier_runtime_t* runtime,
-                                                   const ghtier_activation_offload_options_t* options,
-                                                   ghtier_activation_offloader_t** offloader);
+                                                              const ghtier_activation_offload_options_t* options,
+                                                              ghtier_activation_offloader_t** offloader);
 /** Waits for the copies that touch the arena, then frees it and every restore buffer the offloader
  *  allocated. NULL is a no-op. */
 GHTIER_API ghtier_status_t ghtier_activation_offloader_destroy(ghtier_activation_offloader_t* offloader);
 /** Later saves belong to `layer` (ghtier_activation_offloader_prefetch_layer brings them back together). */
-GHTIER_API ghtier_status_t ghtier_activation_offloader_begin_layer(ghtier_activation_offloader_t* offloader, uint64_t layer);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_begin_layer(ghtier_activation_offloader_t* offloader,
+                                                                   uint64_t layer);
 /** Later saves belong to no layer. */
 GHTIER_API ghtier_status_t ghtier_activation_offloader_end_layer(ghtier_activation_offloader_t* offloader);
 /** Queues a background D2H of [ptr, ptr + bytes) after the work on `stream` so far; *handle receives its
@@ -119,27 +121,28 @@ GHTIER_API ghtier_status_t ghtier_activation_offloader_end_layer(ghtier_activati
  *  bytes while an earlier one is held returns the same handle (release each save). A full arena is
  *  GHTIER_ERROR_OUT_OF_BUDGET naming the arena's size; nothing was queued. */
 GHTIER_API ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* offloader, const void* ptr,
-                                                 size_t bytes, void* stream, uint64_t* handle);
+                                                            size_t bytes, void* stream, uint64_t* handle);
 /** *released = 1 once the D2H has finished (the device memory may be reused), else 0. Never blocks. */
 GHTIER_API ghtier_status_t ghtier_activation_offloader_device_released(ghtier_activation_offloader_t* offloader,
-                                                            uint64_t handle, int* released);
+                                                                       uint64_t handle, int* released);
 /** Queues the urgent H2D into device_dst (the caller's device memory), or with NULL into a buffer the
  *  offloader allocates (freed at release). Already prefetched: a no-op. */
-GHTIER_API ghtier_status_t ghtier_activation_offloader_prefetch(ghtier_activation_offloader_t* offloader, uint64_t handle,
-                                                     void* device_dst);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_prefetch(ghtier_activation_offloader_t* offloader,
+                                                                uint64_t handle, void* device_dst);
 /** Prefetches every live, not yet prefetched handle of `layer` into offloader-allocated buffers; *queued
  *  (may be NULL) receives how many. */
-GHTIER_API ghtier_status_t ghtier_activation_offloader_prefetch_layer(ghtier_activation_offloader_t* offloader, uint64_t layer,
-                                                           size_t* queued);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_prefetch_layer(ghtier_activation_offloader_t* offloader,
+                                                                      uint64_t layer, size_t* queued);
 /** Makes `stream` wait for the handle's bytes (no host sync) and gives their device pointer (valid until
  *  release). Prefetches first if needed. */
-GHTIER_API ghtier_status_t ghtier_activation_offloader_restore(ghtier_activation_offloader_t* offloader, uint64_t handle,
-                                                    void* stream, void** device_ptr);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_restore(ghtier_activation_offloader_t* offloader,
+                                                               uint64_t handle, void* stream, void** device_ptr);
 /** Drops one save of the handle; the last one returns its arena block once no copy touches it. */
-GHTIER_API ghtier_status_t ghtier_activation_offloader_release(ghtier_activation_offloader_t* offloader, uint64_t handle);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_release(ghtier_activation_offloader_t* offloader,
+                                                               uint64_t handle);
 /** Fills *statistics (its struct_size must be set). */
-GHTIER_API ghtier_status_t ghtier_activation_offloader_get_statistics(ghtier_activation_offloader_t* offloader,
-                                                           ghtier_activation_offload_statistics_t* statistics);
+GHTIER_API ghtier_status_t ghtier_activation_offloader_get_statistics(
+    ghtier_activation_offloader_t* offloader, ghtier_activation_offload_statistics_t* statistics);
 
 #ifdef __cplusplus
 }

@@ -11,9 +11,9 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
-#include "ghtier/workloads/activation_offload.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_workloads.h"
+#include "ghtier/workloads/activation_offload.hpp"
 
 namespace ghtier::capi {
 
@@ -72,7 +72,8 @@ ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime, const ghtier_a
     plan_request.layers.reserve(r.num_layers);
     for (std::size_t i = 0; i < r.num_layers; ++i) {
       const ghtier_activation_layer_profile_t& l = r.layers[i];
-      plan_request.layers.push_back({l.forward_seconds, l.backward_seconds, static_cast<std::size_t>(l.activation_bytes),
+      plan_request.layers.push_back({l.forward_seconds, l.backward_seconds,
+                                     static_cast<std::size_t>(l.activation_bytes),
                                      static_cast<std::size_t>(l.input_bytes)});
     }
     plan_request.device_budget_bytes = budget_or_unlimited(r.device_budget_bytes);
@@ -113,8 +114,9 @@ ghtier_status_t ghtier_activation_offloader_create(ghtier_runtime_t* runtime,
                   "options->host_arena_bytes is 0: give the host budget for offloaded activations");
     }
     if (!(o.min_copy_microseconds >= 0) || !std::isfinite(o.min_copy_microseconds)) {
-      throw_error(ErrorCode::invalid_argument,
-                  fmt::format("options->min_copy_microseconds = {}: must be a finite number >= 0", o.min_copy_microseconds));
+      throw_error(
+          ErrorCode::invalid_argument,
+          fmt::format("options->min_copy_microseconds = {}: must be a finite number >= 0", o.min_copy_microseconds));
     }
     auto c = std::make_shared<COffloader>();
     c->runtime = shared_runtime_of(runtime);
@@ -140,7 +142,8 @@ ghtier_status_t ghtier_activation_offloader_destroy(ghtier_activation_offloader_
 }
 
 ghtier_status_t ghtier_activation_offloader_begin_layer(ghtier_activation_offloader_t* offloader, uint64_t layer) {
-  return guarded("ghtier_activation_offloader_begin_layer", [&] { get_offloader(offloader)->offloader->begin_layer(layer); });
+  return guarded("ghtier_activation_offloader_begin_layer",
+                 [&] { get_offloader(offloader)->offloader->begin_layer(layer); });
 }
 
 ghtier_status_t ghtier_activation_offloader_end_layer(ghtier_activation_offloader_t* offloader) {
@@ -157,8 +160,8 @@ ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* 
   });
 }
 
-ghtier_status_t ghtier_activation_offloader_device_released(ghtier_activation_offloader_t* offloader,
-                                                            uint64_t handle, int* released) {
+ghtier_status_t ghtier_activation_offloader_device_released(ghtier_activation_offloader_t* offloader, uint64_t handle,
+                                                            int* released) {
   return guarded("ghtier_activation_offloader_device_released", [&] {
     require(released, "released");
     *released = get_offloader(offloader)->offloader->device_released(handle) ? 1 : 0;

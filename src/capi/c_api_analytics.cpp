@@ -17,10 +17,10 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
-#include "ghtier/kernels/aggregate.hpp"
-#include "ghtier/kernels/bitpacked_column.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_kernels.h"
+#include "ghtier/kernels/aggregate.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
 #include "ghtier/kernels/group_by.hpp"
 #include "ghtier/kernels/hash_join.hpp"
 
@@ -167,9 +167,8 @@ ghtier_status_t ghtier_aggregate(ghtier_runtime_t* runtime, const ghtier_column_
     ghtier::capi::check_output(result, "result");
     ghtier::AggregateOptions options;
     options.filter = to_filter(filter);
-    ghtier::capi::write_versioned(result,
-                                  to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream),
-                                                         ghtier::capi::kernel_resource(*owner))));
+    ghtier::capi::write_versioned(result, to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream),
+                                                                 ghtier::capi::kernel_resource(*owner))));
   });
 }
 
@@ -224,8 +223,8 @@ ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier
     if (payload != nullptr) payload_view = to_view(payload, "payload");
     ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);  // the table counts in its budget
     auto c = std::make_shared<CHashTable>(CHashTable{
-        std::move(owner), ghtier::HashJoinTable(to_view(keys, "keys"), payload_view, to_stream(stream), cpp_options,
-                                                resource)});
+        std::move(owner),
+        ghtier::HashJoinTable(to_view(keys, "keys"), payload_view, to_stream(stream), cpp_options, resource)});
     *table = ghtier::capi::add_handle<ghtier_hash_table_t>(HandleKind::hash_table, std::move(c));
   });
 }
@@ -316,9 +315,8 @@ ghtier_status_t ghtier_bitpacked_aggregate(ghtier_runtime_t* runtime, const ghti
     ghtier::capi::check_output(result, "result");
     ghtier::AggregateOptions options;
     options.filter = to_filter(filter);
-    ghtier::capi::write_versioned(result,
-                                  to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream),
-                                                         ghtier::capi::kernel_resource(*owner))));
+    ghtier::capi::write_versioned(result, to_c(ghtier::aggregate(to_view(values, "values"), options, to_stream(stream),
+                                                                 ghtier::capi::kernel_resource(*owner))));
   });
 }
 

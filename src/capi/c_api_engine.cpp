@@ -16,10 +16,10 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
-#include "ghtier/error.hpp"
-#include "ghtier/ghtier.h"
 #include "ghtier/engine/host_registration.hpp"
 #include "ghtier/engine/transfer_engine.hpp"
+#include "ghtier/error.hpp"
+#include "ghtier/ghtier.h"
 
 namespace ghtier::capi {
 

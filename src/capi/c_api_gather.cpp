@@ -13,8 +13,8 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/kernels/gather.hpp"
 #include "ghtier/ghtier_kernels.h"
+#include "ghtier/kernels/gather.hpp"
 #include "ghtier/kernels/index_check.hpp"
 #include "ghtier/kernels/row_cache.hpp"
 #include "ghtier/kernels/scatter.hpp"
@@ -134,7 +134,7 @@ ghtier_status_t ghtier_sorted_gather(ghtier_runtime_t* runtime, const void* tabl
     const auto checked = get_check(check);
     with_indices(indices, index_type, [&](auto typed) {
       ghtier::sorted_gather(table, row_bytes, num_rows, typed, count, out, to_stream(stream), to_check(checked),
-                     ghtier::capi::kernel_resource(*owner));
+                            ghtier::capi::kernel_resource(*owner));
     });
   });
 }
@@ -147,7 +147,7 @@ ghtier_status_t ghtier_scatter(ghtier_runtime_t* runtime, const void* rows, size
     const auto checked = get_check(check);
     with_indices(indices, index_type, [&](auto typed) {
       ghtier::scatter(rows, row_bytes, count, typed, table, num_rows, to_stream(stream), to_check(checked),
-                     ghtier::capi::kernel_resource(*owner));
+                      ghtier::capi::kernel_resource(*owner));
     });
   });
 }
@@ -182,9 +182,9 @@ ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runti
     if (frequencies == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "frequencies is NULL");
     const std::span<const std::uint64_t> counts(frequencies, num_rows);
     ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);
-    auto c = std::make_shared<CRowCache>(CRowCache{
-        std::move(owner), ghtier::RowCache::from_frequencies(table, row_bytes, num_rows, counts, capacity_rows,
-                                                             to_stream(stream), resource)});
+    auto c = std::make_shared<CRowCache>(
+        CRowCache{std::move(owner), ghtier::RowCache::from_frequencies(table, row_bytes, num_rows, counts,
+                                                                       capacity_rows, to_stream(stream), resource)});
     *cache = ghtier::capi::add_handle<ghtier_row_cache_t>(HandleKind::row_cache, std::move(c));
   });
 }

@@ -41,8 +41,7 @@ ghtier_status_t ghtier_runtime_get_mode_access(ghtier_runtime_t* runtime, ghtier
     const auto rt = ghtier::capi::shared_runtime_of(runtime);
     const ghtier::MemoryMode m = checked_mode(mode, "mode");
     if (access == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "access is NULL");
-    ghtier::capi::check_struct_size<ghtier_mode_access_t>(access->struct_size, sizeof(ghtier_mode_access_t),
-                                                           "access");
+    ghtier::capi::check_struct_size<ghtier_mode_access_t>(access->struct_size, sizeof(ghtier_mode_access_t), "access");
     const ghtier::ModeAccess a = ghtier::describe_mode(rt->platform(), m);
     ghtier_mode_access_t out{};
     out.struct_size = sizeof(out);

@@ -19,9 +19,9 @@
 #include "capi/c_api_struct_version.hpp"
 #include "core/support/log.hpp"
 #include "core/support/log_nothrow.hpp"
-#include "ghtier/policy/builtin_policy.hpp"
-#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/memory/default_device_resource.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
 
 namespace ghtier::capi {
 
@@ -332,7 +332,6 @@ void allocate_in(ghtier_runtime_t* runtime, int mode, std::size_t bytes, cudaStr
   put_buffer(*c, std::move(buffer));
   *ptr = p;
 }
-
 
 void relocate(ghtier_runtime_t* runtime, void* ptr, int mode, cudaStream_t stream, void** new_ptr) {
   auto c = get_runtime(runtime);

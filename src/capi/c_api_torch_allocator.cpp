@@ -137,9 +137,9 @@ void* allocate(int index, std::ptrdiff_t size, int device, void* stream) {
   if (size < 0) return fail(slot, index, fmt::format("size {} is negative", size));
   const auto bytes = static_cast<std::size_t>(size);
   if (device != runtime->device()) {
-    return fail(slot, index,
-                fmt::format("a tensor on cuda:{} was asked of a slot whose runtime serves cuda:{}", device,
-                            runtime->device()));
+    return fail(
+        slot, index,
+        fmt::format("a tensor on cuda:{} was asked of a slot whose runtime serves cuda:{}", device, runtime->device()));
   }
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
   if (!runtime->offline()) {
@@ -208,8 +208,7 @@ void release(int index, void* ptr) noexcept {
     }
   }
   ++slot.foreign_frees;
-  slot.last_error = fmt::format("ghtier_torch_free_{}: {} was not allocated through this slot; left alone", index,
-                                ptr);
+  slot.last_error = fmt::format("ghtier_torch_free_{}: {} was not allocated through this slot; left alone", index, ptr);
 }
 
 template <int Index>
@@ -238,12 +237,11 @@ ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime, const
     defaults.struct_size = sizeof(defaults);
     defaults.mode = GHTIER_TORCH_MODE_POLICY;
     const ghtier_torch_bind_options_t o =
-        options == nullptr ? defaults
-                           : ghtier::capi::read_versioned(options, defaults, sizeof(defaults), "options");
+        options == nullptr ? defaults : ghtier::capi::read_versioned(options, defaults, sizeof(defaults), "options");
     if (o.mode < GHTIER_TORCH_MODE_POLICY || o.mode > GHTIER_MODE_SYSTEM) {
-      throw_error(ErrorCode::invalid_argument,
-                  fmt::format("options->mode is {}: a ghtier_memory_mode_t (0..3) or GHTIER_TORCH_MODE_POLICY (-1)",
-                              o.mode));
+      throw_error(
+          ErrorCode::invalid_argument,
+          fmt::format("options->mode is {}: a ghtier_memory_mode_t (0..3) or GHTIER_TORCH_MODE_POLICY (-1)", o.mode));
     }
     if ((o.flags & ~GHTIER_TORCH_THROW_ON_FAILURE) != 0) {
       throw_error(ErrorCode::invalid_argument, fmt::format("options->flags has unknown bits {:#x}", o.flags));
@@ -252,8 +250,8 @@ ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime, const
     // An offline runtime refuses every allocation (unsupported) when it is made, with the reason.
     if (!rt->offline() && o.mode != GHTIER_TORCH_MODE_POLICY &&
         !rt->has_mode(static_cast<ghtier::MemoryMode>(o.mode))) {
-      throw_error(ErrorCode::unsupported, fmt::format("the runtime cannot allocate in mode {}",
-                                                      ghtier::capi::mode_name(o.mode)));
+      throw_error(ErrorCode::unsupported,
+                  fmt::format("the runtime cannot allocate in mode {}", ghtier::capi::mode_name(o.mode)));
     }
     std::string tag = o.tag != nullptr ? o.tag : "torch";
     ghtier::Buffer reserve_memory;
@@ -262,8 +260,8 @@ ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime, const
       if (rt->offline()) {
         throw_error(ErrorCode::unsupported, "a capture reserve needs a GPU; the runtime is offline");
       }
-      reserve_memory = rt->allocate_in(ghtier::MemoryMode::device, o.capture_reserve_bytes, nullptr,
-                                       tag + ":capture-reserve");
+      reserve_memory =
+          rt->allocate_in(ghtier::MemoryMode::device, o.capture_reserve_bytes, nullptr, tag + ":capture-reserve");
       reserve = std::make_unique<ghtier::detail::RangeAllocator>(ghtier::capi::reserve_alignment);
       reserve->add_range(reserve_memory.data(), reserve_memory.size());
     }
@@ -361,12 +359,12 @@ ghtier_status_t ghtier_torch_stream_is_capturing(void* stream, int32_t* capturin
   });
 }
 
-#define GHTIER_TORCH_ENTRY_POINTS(N)                                                      \
-  void* ghtier_torch_alloc_##N(ptrdiff_t size, int device, void* stream) {                \
-    return ghtier::capi::alloc_entry<N>(size, device, stream);                            \
-  }                                                                                       \
-  void ghtier_torch_free_##N(void* ptr, ptrdiff_t size, int device, void* stream) {       \
-    ghtier::capi::free_entry<N>(ptr, size, device, stream);                               \
+#define GHTIER_TORCH_ENTRY_POINTS(N)                                                \
+  void* ghtier_torch_alloc_##N(ptrdiff_t size, int device, void* stream) {          \
+    return ghtier::capi::alloc_entry<N>(size, device, stream);                      \
+  }                                                                                 \
+  void ghtier_torch_free_##N(void* ptr, ptrdiff_t size, int device, void* stream) { \
+    ghtier::capi::free_entry<N>(ptr, size, device, stream);                         \
   }
 GHTIER_TORCH_ENTRY_POINTS(0)
 GHTIER_TORCH_ENTRY_POINTS(1)

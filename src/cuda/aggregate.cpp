@@ -7,14 +7,14 @@
 
 #include <fmt/format.h>
 
+#include "core/memory/gpu_access.hpp"
 #include "core/support/cuda_check.hpp"
 #include "core/support/nvtx_range.hpp"
 #include "cuda/aggregate_kernels.hpp"
 #include "cuda/column_checks.hpp"
 #include "cuda/current_device_limits.hpp"
-#include "core/memory/gpu_access.hpp"
-#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/memory/device_buffer.hpp"
 
 namespace ghtier {
 
@@ -43,8 +43,8 @@ PlannedScan plan_aggregate(const ColumnView& values, const AggregateOptions& opt
   plan.bytes = values.bytes();
   if (plan.filter.enabled && !plan.filter.on_values) {
     detail::require_column_access(*options.filter->column, "aggregate: filter column");
-    columns.push_back({reinterpret_cast<std::uintptr_t>(options.filter->column->data),
-                       value_bytes(options.filter->column->type)});
+    columns.push_back(
+        {reinterpret_cast<std::uintptr_t>(options.filter->column->data), value_bytes(options.filter->column->type)});
     plan.bytes += options.filter->column->bytes();
   }
   plan.values = detail::ScanColumn{values.data, values.type};
@@ -107,8 +107,7 @@ AggregateResult aggregate(const BitpackedColumnView& values, const AggregateOpti
     bytes += options.filter->column->bytes();
   }
   const detail::PackedColumn packed = detail::to_packed_column(values);
-  const detail::ScanGrid grid =
-      detail::plan_packed_grid(packed.block_count, detail::current_device_limits().sm_count);
+  const detail::ScanGrid grid = detail::plan_packed_grid(packed.block_count, detail::current_device_limits().sm_count);
   detail::NvtxRange range("ghtier::aggregate_packed", bytes);
   const StatusAndResult host =
       run_and_copy_back(stream, resource, [&](const detail::AggregateSlots& slots, AggregateResult* result) {

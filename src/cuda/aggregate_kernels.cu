@@ -19,8 +19,8 @@ namespace {
 
 // V: the value column's type; F: the filter column's type, or NoColumn (no filter, or one on the values).
 template <typename V, typename F>
-__global__ void __launch_bounds__(scan_block_threads) aggregate_kernel(ScanColumn values, ScanFilter filter,
-                                                                       ScanShape shape, AggregateSlots slots) {
+__global__ void __launch_bounds__(scan_block_threads)
+    aggregate_kernel(ScanColumn values, ScanFilter filter, ScanShape shape, AggregateSlots slots) {
   AggregatePartial<V> partial;
   auto visit = [&](bool valid, std::uint64_t, V value, F filter_value, NoColumn) {
     if (!valid) return;
@@ -38,8 +38,8 @@ __global__ void __launch_bounds__(scan_block_threads) aggregate_kernel(ScanColum
 }
 
 template <typename V, typename F>
-__global__ void __launch_bounds__(scan_block_threads) packed_aggregate_kernel(PackedColumn values, ScanFilter filter,
-                                                                              AggregateSlots slots) {
+__global__ void __launch_bounds__(scan_block_threads)
+    packed_aggregate_kernel(PackedColumn values, ScanFilter filter, AggregateSlots slots) {
   AggregatePartial<V> partial;
   auto visit = [&](bool valid, std::uint64_t row, V value) {
     if (!valid) return;
@@ -170,8 +170,7 @@ void launch_packed_aggregate(const PackedColumn& values, const ScanFilter& filte
 void launch_aggregate_finalize(const AggregateSlots& slots, ColumnType value_type, AggregateResult* results,
                                std::uint64_t* rows_out_of_range, cudaStream_t stream) {
   const bool floating = !is_integer(value_type);
-  aggregate_finalize_kernel<<<small_grid(slots.groups), 256, 0, stream>>>(slots, floating, results,
-                                                                         rows_out_of_range);
+  aggregate_finalize_kernel<<<small_grid(slots.groups), 256, 0, stream>>>(slots, floating, results, rows_out_of_range);
   GHTIER_CUDA_CHECK_LAUNCH("aggregate_finalize_kernel");
 }
 

@@ -66,10 +66,9 @@ void pack_block(std::span<const T> values, std::uint64_t block, const BitpackBlo
       const std::uint64_t index = static_cast<std::uint64_t>(i) * lanes + lane;
       // The padding of the last block packs as 0.
       const std::uint32_t packed =
-          index < count
-              ? static_cast<std::uint32_t>(static_cast<std::uint64_t>(static_cast<std::int64_t>(values[first + index])) -
-                                           reference)
-              : 0u;
+          index < count ? static_cast<std::uint32_t>(
+                              static_cast<std::uint64_t>(static_cast<std::int64_t>(values[first + index])) - reference)
+                        : 0u;
       const std::uint32_t bit = i * width;
       const std::uint32_t word = bit / 32;
       const std::uint32_t shift = bit % 32;
@@ -153,20 +152,18 @@ BitpackedColumnView bitpack_into(std::span<const T> values, const BitpackPlan& p
                 "bit-packed columns hold int32_t or int64_t values");
   if (plan.value_type != column_type_of<T> || plan.rows != values.size() ||
       plan.blocks.size() != block_count_of(values.size())) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("bitpack_into: the plan is for {} {} values in {} blocks, not for these {} {} values",
-                            plan.rows, to_string(plan.value_type), plan.blocks.size(), values.size(),
-                            to_string(column_type_of<T>)));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("bitpack_into: the plan is for {} {} values in {} blocks, not for these {} {} values", plan.rows,
+                    to_string(plan.value_type), plan.blocks.size(), values.size(), to_string(column_type_of<T>)));
   }
   if (blocks_out.size() < plan.blocks.size()) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("bitpack_into: blocks_out holds {} headers, the plan needs {}", blocks_out.size(),
-                            plan.blocks.size()));
+    throw_error(ErrorCode::invalid_argument, fmt::format("bitpack_into: blocks_out holds {} headers, the plan needs {}",
+                                                         blocks_out.size(), plan.blocks.size()));
   }
   if (words_out.size() < plan.word_count) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("bitpack_into: words_out holds {} words, the plan needs {}", words_out.size(),
-                            plan.word_count));
+    throw_error(ErrorCode::invalid_argument, fmt::format("bitpack_into: words_out holds {} words, the plan needs {}",
+                                                         words_out.size(), plan.word_count));
   }
   std::copy(plan.blocks.begin(), plan.blocks.end(), blocks_out.begin());
   for_block_ranges(plan.blocks.size(), [&](std::size_t first_block, std::size_t last_block) {
@@ -186,9 +183,9 @@ BitpackedColumnView bitpack_into(std::span<const T> values, const BitpackPlan& p
 
 void validate(const BitpackedColumnView& column) {
   if (!is_integer(column.value_type)) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("bit-packed column: the value type must be int32 or int64, not {}",
-                            to_string(column.value_type)));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("bit-packed column: the value type must be int32 or int64, not {}", to_string(column.value_type)));
   }
   const std::uint64_t blocks = column.block_count();
   if (column.rows > 0 && blocks == 0) {
@@ -196,8 +193,9 @@ void validate(const BitpackedColumnView& column) {
                 fmt::format("bit-packed column: {} rows but a block count of 0 (broken arithmetic)", column.rows));
   }
   if (blocks > 0 && column.blocks == nullptr) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("bit-packed column: {} rows need {} block headers, but blocks is null", column.rows, blocks));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("bit-packed column: {} rows need {} block headers, but blocks is null", column.rows, blocks));
   }
   if (column.word_count > 0 && column.words == nullptr) {
     throw_error(ErrorCode::invalid_argument,
@@ -207,8 +205,8 @@ void validate(const BitpackedColumnView& column) {
   for (std::uint64_t b = 0; b < blocks; ++b) {
     const BitpackBlockHeader& header = column.blocks[b];
     if (header.width > bitpack_max_width) {
-      throw_error(ErrorCode::invalid_argument,
-                  fmt::format("bit-packed column: block {} has width {}, above {}", b, header.width, bitpack_max_width));
+      throw_error(ErrorCode::invalid_argument, fmt::format("bit-packed column: block {} has width {}, above {}", b,
+                                                           header.width, bitpack_max_width));
     }
     if (header.offset != expected_offset) {
       throw_error(ErrorCode::invalid_argument,
@@ -216,9 +214,8 @@ void validate(const BitpackedColumnView& column) {
                               "(blocks must be contiguous and in order)",
                               b, header.offset, expected_offset));
     }
-    if (column.value_type == ColumnType::int32 &&
-        (header.reference < std::numeric_limits<std::int32_t>::min() ||
-         header.reference > std::numeric_limits<std::int32_t>::max())) {
+    if (column.value_type == ColumnType::int32 && (header.reference < std::numeric_limits<std::int32_t>::min() ||
+                                                   header.reference > std::numeric_limits<std::int32_t>::max())) {
       throw_error(ErrorCode::invalid_argument,
                   fmt::format("bit-packed column: block {} of an int32 column has reference {}, outside int32", b,
                               header.reference));
@@ -237,9 +234,8 @@ void unpack(const BitpackedColumnView& column, std::span<T> out) {
   static_assert(std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int64_t>,
                 "bit-packed columns hold int32_t or int64_t values");
   if (column.value_type != column_type_of<T>) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("unpack: the column holds {} values, not {}", to_string(column.value_type),
-                            to_string(column_type_of<T>)));
+    throw_error(ErrorCode::invalid_argument, fmt::format("unpack: the column holds {} values, not {}",
+                                                         to_string(column.value_type), to_string(column_type_of<T>)));
   }
   if (out.size() != column.rows) {
     throw_error(ErrorCode::invalid_argument,

@@ -25,9 +25,8 @@ void check_column(const ColumnView& column, std::string_view what) {
   }
   const std::size_t size = value_bytes(column.type);
   if (reinterpret_cast<std::uintptr_t>(column.data) % size != 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: data {} is not aligned to its {}-byte {} values", what, column.data, size,
-                            to_string(column.type)));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: data {} is not aligned to its {}-byte {} values", what,
+                                                         column.data, size, to_string(column.type)));
   }
   if (column.rows > (~std::uint64_t{0}) / size) {
     throw_error(ErrorCode::invalid_argument, fmt::format("{}: {} rows overflow the address space", what, column.rows));
@@ -54,8 +53,8 @@ ScanFilter make_scan_filter(const std::optional<RangeFilter>& filter, std::uint6
   }
   if (is_integer(tested) && filter->float_bounds) {
     throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: a float_range filter on the {} column it tests: use RangeFilter::int_range",
-                            operation, to_string(tested)));
+                fmt::format("{}: a float_range filter on the {} column it tests: use RangeFilter::int_range", operation,
+                            to_string(tested)));
   }
   if (!is_integer(tested) && !filter->float_bounds) {
     throw_error(ErrorCode::invalid_argument,
@@ -63,9 +62,8 @@ ScanFilter make_scan_filter(const std::optional<RangeFilter>& filter, std::uint6
                             operation, to_string(tested)));
   }
   if (filter->float_bounds && (std::isnan(filter->min_float) || std::isnan(filter->max_float))) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: the filter's bounds [{}, {}] contain a NaN", operation, filter->min_float,
-                            filter->max_float));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: the filter's bounds [{}, {}] contain a NaN", operation,
+                                                         filter->min_float, filter->max_float));
   }
   scan.min_int = filter->min_int;
   scan.max_int = filter->max_int;
@@ -76,9 +74,8 @@ ScanFilter make_scan_filter(const std::optional<RangeFilter>& filter, std::uint6
 
 void check_packed_column(const BitpackedColumnView& column, std::string_view what) {
   if (!is_integer(column.value_type)) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: bit-packed columns hold int32 or int64 values, not {}", what,
-                            to_string(column.value_type)));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: bit-packed columns hold int32 or int64 values, not {}",
+                                                         what, to_string(column.value_type)));
   }
   if (column.rows > 0 && column.blocks == nullptr) {
     throw_error(ErrorCode::invalid_argument,
@@ -88,8 +85,8 @@ void check_packed_column(const BitpackedColumnView& column, std::string_view wha
     throw_error(ErrorCode::invalid_argument, fmt::format("{}: null words for word_count {}", what, column.word_count));
   }
   if (reinterpret_cast<std::uintptr_t>(column.blocks) % 8 != 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: block headers at {} are not 8-byte aligned", what, static_cast<const void*>(column.blocks)));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: block headers at {} are not 8-byte aligned", what,
+                                                         static_cast<const void*>(column.blocks)));
   }
   if (reinterpret_cast<std::uintptr_t>(column.words) % 4 != 0) {
     throw_error(ErrorCode::invalid_argument,

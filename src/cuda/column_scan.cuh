@@ -102,8 +102,8 @@ __device__ __forceinline__ T load_row(const ColumnIn<T>& column, std::uint64_t r
 /// so visit may use warp-wide primitives with the full mask; calls with valid == false carry no row (their
 /// values are default-constructed) and must contribute nothing.
 template <typename T0, typename T1, typename T2, typename Visit>
-__device__ __forceinline__ void for_each_row(const ScanShape& shape, const ColumnIn<T0>& c0,
-                                             const ColumnIn<T1>& c1, const ColumnIn<T2>& c2, Visit& visit) {
+__device__ __forceinline__ void for_each_row(const ScanShape& shape, const ColumnIn<T0>& c0, const ColumnIn<T1>& c1,
+                                             const ColumnIn<T2>& c2, Visit& visit) {
   constexpr unsigned steps_per_thread = scan_vectors_per_thread;
   constexpr unsigned rows_per_step = scan_rows_per_vector;
   const std::uint64_t thread = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;

@@ -42,8 +42,7 @@ ScanGrid plan_scan_grid(std::uint64_t work_items, unsigned items_per_thread, int
   grid.threads = std::max(threads, threads_per_warp);
   const std::uint64_t per_block = static_cast<std::uint64_t>(grid.threads) * std::max(items_per_thread, 1u);
   const std::uint64_t needed = (work_items + per_block - 1) / per_block;
-  const std::uint64_t resident =
-      static_cast<std::uint64_t>(std::max(sm_count, 1)) * std::max(blocks_per_sm, 1u);
+  const std::uint64_t resident = static_cast<std::uint64_t>(std::max(sm_count, 1)) * std::max(blocks_per_sm, 1u);
   grid.blocks = static_cast<unsigned>(std::clamp<std::uint64_t>(needed, 1, resident));
   return grid;
 }
@@ -76,9 +75,8 @@ GroupByLaunch plan_group_by_launch(std::uint32_t groups, std::uint64_t scan_step
                                    std::size_t shared_per_block_optin, std::size_t shared_per_sm) noexcept {
   GroupByLaunch launch;
   const std::size_t bytes = static_cast<std::size_t>(groups) * group_accumulator_bytes;
-  const std::size_t fit = bytes + shared_reserved_per_block <= shared_per_sm
-                              ? shared_per_sm / (bytes + shared_reserved_per_block)
-                              : 0;
+  const std::size_t fit =
+      bytes + shared_reserved_per_block <= shared_per_sm ? shared_per_sm / (bytes + shared_reserved_per_block) : 0;
   if (groups == 0 || bytes > shared_per_block_optin || fit == 0) {
     launch.strategy = GroupByStrategy::global_memory;
     launch.grid = plan_scan_grid(scan_steps, scan_vectors_per_thread, sm_count);

@@ -27,10 +27,10 @@ struct ColumnAddress {
 /// How the rows [0, rows) of a scan split into a scalar head, a body of 16-byte vector steps
 /// (scan_rows_per_vector rows each) and a scalar tail.
 struct VectorPlan {
-  bool vectorized = false;      ///< false: every column is read one value at a time (still coalesced)
-  std::uint32_t head_rows = 0;  ///< rows before the first vector step (0..3)
-  std::uint64_t body_steps = 0; ///< vector steps of scan_rows_per_vector rows from head_rows
-  std::uint32_t tail_rows = 0;  ///< rows after the body (0..3)
+  bool vectorized = false;       ///< false: every column is read one value at a time (still coalesced)
+  std::uint32_t head_rows = 0;   ///< rows before the first vector step (0..3)
+  std::uint64_t body_steps = 0;  ///< vector steps of scan_rows_per_vector rows from head_rows
+  std::uint32_t tail_rows = 0;   ///< rows after the body (0..3)
 };
 
 /// Plans the loads of `rows` rows read from every column at once: vectorized when one head (0..3 rows)

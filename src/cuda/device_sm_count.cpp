@@ -22,7 +22,8 @@ int current_sm_count() {
   int sms = 0;
   GHTIER_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   if (sms < 1) sms = 1;
-  if (device >= 0 && device < max_devices) cache[static_cast<std::size_t>(device)].store(sms, std::memory_order_relaxed);
+  if (device >= 0 && device < max_devices)
+    cache[static_cast<std::size_t>(device)].store(sms, std::memory_order_relaxed);
   return sms;
 }
 

@@ -34,8 +34,8 @@ struct GatherMapping {
 template <class Index>
 void gather_impl(const RowCopyPlan& plan, const void* table, std::size_t row_bytes, std::size_t num_rows,
                  const Index* indices, std::size_t count, void* out, IndexFault* fault, cudaStream_t stream) {
-  const GatherMapping<Index> map{static_cast<const unsigned char*>(table), static_cast<unsigned char*>(out), indices,
-                                 row_bytes, num_rows, fault};
+  const GatherMapping<Index> map{
+      static_cast<const unsigned char*>(table), static_cast<unsigned char*>(out), indices, row_bytes, num_rows, fault};
   launch_row_copy(plan, map, count, row_bytes, stream, "launch of gather kernel");
 }
 }  // namespace

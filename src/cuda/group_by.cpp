@@ -7,15 +7,15 @@
 
 #include <fmt/format.h>
 
+#include "core/memory/gpu_access.hpp"
 #include "core/support/cuda_check.hpp"
 #include "core/support/nvtx_range.hpp"
 #include "cuda/aggregate_kernels.hpp"
 #include "cuda/column_checks.hpp"
 #include "cuda/current_device_limits.hpp"
-#include "core/memory/gpu_access.hpp"
 #include "cuda/group_by_kernels.hpp"
-#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/memory/device_buffer.hpp"
 
 namespace ghtier {
 
@@ -52,14 +52,13 @@ PlannedGroupBy plan_group_by(const ColumnView& keys, const ColumnView& values, s
   plan.filter = detail::make_scan_filter(options.filter, values.rows, values.type, "group_by");
   detail::require_column_access(keys, "group_by: keys");
   detail::require_column_access(values, "group_by: values");
-  std::vector<detail::ColumnAddress> columns{
-      {reinterpret_cast<std::uintptr_t>(keys.data), value_bytes(keys.type)},
-      {reinterpret_cast<std::uintptr_t>(values.data), value_bytes(values.type)}};
+  std::vector<detail::ColumnAddress> columns{{reinterpret_cast<std::uintptr_t>(keys.data), value_bytes(keys.type)},
+                                             {reinterpret_cast<std::uintptr_t>(values.data), value_bytes(values.type)}};
   plan.bytes = keys.bytes() + values.bytes();
   if (plan.filter.enabled && !plan.filter.on_values) {
     detail::require_column_access(*options.filter->column, "group_by: filter column");
-    columns.push_back({reinterpret_cast<std::uintptr_t>(options.filter->column->data),
-                       value_bytes(options.filter->column->type)});
+    columns.push_back(
+        {reinterpret_cast<std::uintptr_t>(options.filter->column->data), value_bytes(options.filter->column->type)});
     plan.bytes += options.filter->column->bytes();
   }
   plan.keys = detail::ScanColumn{keys.data, keys.type};

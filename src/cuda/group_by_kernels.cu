@@ -89,8 +89,7 @@ __device__ __forceinline__ void update_groups(const GroupArrays& groups, bool ta
     const unsigned long long low = warp_min(ordered ? value_key(value) : ordered_key_min_identity);
     const unsigned long long high = warp_max(ordered ? value_key(value) : ordered_key_max_identity);
     if (lane_id() == 0) {  // where the reductions' results are valid (leader_key is in every lane)
-      add_to_group<V>(groups, static_cast<std::uint64_t>(leader_key), __popc(take_mask), sum_float, sum_int, low,
-                      high);
+      add_to_group<V>(groups, static_cast<std::uint64_t>(leader_key), __popc(take_mask), sum_float, sum_int, low, high);
     }
     return;
   }
@@ -112,9 +111,8 @@ __device__ __forceinline__ void update_groups(const GroupArrays& groups, bool ta
 
 // K: key type; V: value type; F: filter column type (NoColumn: none, or on the values).
 template <typename K, typename V, typename F, bool Shared>
-__global__ void __launch_bounds__(2 * scan_block_threads) group_by_kernel(ScanColumn keys, ScanColumn values,
-                                                                          ScanFilter filter, ScanShape shape,
-                                                                          AggregateSlots slots) {
+__global__ void __launch_bounds__(2 * scan_block_threads)
+    group_by_kernel(ScanColumn keys, ScanColumn values, ScanFilter filter, ScanShape shape, AggregateSlots slots) {
   extern __shared__ unsigned long long shared_groups[];
   const std::uint32_t group_count = slots.groups;
   GroupArrays groups{slots.count, slots.sum, slots.min_key, slots.max_key};
@@ -182,9 +180,8 @@ void with_type(ColumnType type, Fn&& fn) {
 
 }  // namespace
 
-void launch_group_by(const ScanColumn& keys, const ScanColumn& values, const ScanFilter& filter,
-                     const ScanShape& shape, const GroupByLaunch& launch, const AggregateSlots& slots,
-                     cudaStream_t stream) {
+void launch_group_by(const ScanColumn& keys, const ScanColumn& values, const ScanFilter& filter, const ScanShape& shape,
+                     const GroupByLaunch& launch, const AggregateSlots& slots, cudaStream_t stream) {
   const bool shared = launch.strategy == GroupByStrategy::shared_memory;
   auto run = [&](auto key_tag, auto value_tag, auto filter_tag) {
     using K = decltype(key_tag);

@@ -11,11 +11,11 @@
 
 #include <fmt/format.h>
 
+#include "core/memory/gpu_access.hpp"
 #include "core/support/cuda_check.hpp"
 #include "core/support/nvtx_range.hpp"
 #include "cuda/column_checks.hpp"
 #include "cuda/current_device_limits.hpp"
-#include "core/memory/gpu_access.hpp"
 #include "cuda/hash_join_kernels.hpp"
 #include "cuda/hash_table_slots.hpp"
 #include "ghtier/error.hpp"
@@ -45,9 +45,8 @@ HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type,
                 fmt::format("hash join: keys must be int32 or int64, not {}", to_string(key_type)));
   }
   if (!(max_load_factor > 0.0) || max_load_factor > max_hash_join_load_factor) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("hash join: max_load_factor must be in (0, {}], got {}", max_hash_join_load_factor,
-                            max_load_factor));
+    throw_error(ErrorCode::invalid_argument, fmt::format("hash join: max_load_factor must be in (0, {}], got {}",
+                                                         max_hash_join_load_factor, max_load_factor));
   }
   if (build_rows > max_hash_join_build_rows) {
     throw_error(ErrorCode::invalid_argument,
@@ -152,9 +151,8 @@ PlannedProbe plan_probe(const HashJoinTable& table, ColumnType probe_key_type, c
                 fmt::format("{}: pairs is null with a capacity of {}", operation, pairs.capacity));
   }
   if (reinterpret_cast<std::uintptr_t>(pairs.pairs) % alignof(JoinPair) != 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: pairs at {} are not {}-byte aligned", operation, static_cast<void*>(pairs.pairs),
-                            alignof(JoinPair)));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: pairs at {} are not {}-byte aligned", operation,
+                                                         static_cast<void*>(pairs.pairs), alignof(JoinPair)));
   }
   PlannedProbe plan;
   plan.table.slots = const_cast<void*>(table.device_slots());
@@ -172,8 +170,8 @@ void require_probe_access(const HashJoinTable& table, const PlannedProbe& plan, 
   GHTIER_CUDA_CHECK(cudaGetDevice(&device));
   if (device != table.device()) {
     throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: the table lives on device {} but the current device is {}", operation,
-                            table.device(), device));
+                fmt::format("{}: the table lives on device {} but the current device is {}", operation, table.device(),
+                            device));
   }
   if (plan.pairs.capacity > 0) {
     detail::require_gpu_access(plan.pairs.pairs, plan.pairs.capacity * sizeof(JoinPair),

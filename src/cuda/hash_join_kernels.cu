@@ -43,8 +43,8 @@ __device__ __forceinline__ unsigned long long payload_bits(P value) {
 
 // K: key type; P: payload column type or NoColumn.
 template <typename K, typename P>
-__global__ void __launch_bounds__(scan_block_threads) build_kernel(ScanColumn keys, ScanColumn payload,
-                                                                   ScanShape shape, HashTableView table) {
+__global__ void __launch_bounds__(scan_block_threads)
+    build_kernel(ScanColumn keys, ScanColumn payload, ScanShape shape, HashTableView table) {
   using Slot = SlotOf<K>;
   auto* slots = static_cast<Slot*>(table.slots);
   auto* payloads = static_cast<unsigned long long*>(table.payloads);
@@ -144,22 +144,20 @@ __device__ __forceinline__ void probe_key(const HashTableView& table, bool activ
 }
 
 template <typename K, PayloadKind Payload>
-__global__ void __launch_bounds__(scan_block_threads) probe_kernel(ScanColumn keys, ScanShape shape,
-                                                                   HashTableView table, JoinPairsOutput pairs,
-                                                                   JoinAccumulator* accumulator) {
+__global__ void __launch_bounds__(scan_block_threads)
+    probe_kernel(ScanColumn keys, ScanShape shape, HashTableView table, JoinPairsOutput pairs,
+                 JoinAccumulator* accumulator) {
   JoinPartial<Payload> partial;
   auto visit = [&](bool valid, std::uint64_t row, K key, NoColumn, NoColumn) {
     probe_key<K, Payload>(table, valid, row, key, pairs, accumulator, partial);
   };
-  for_each_row(shape, ColumnIn<K>{static_cast<const K*>(keys.data)}, ColumnIn<NoColumn>{}, ColumnIn<NoColumn>{},
-               visit);
+  for_each_row(shape, ColumnIn<K>{static_cast<const K*>(keys.data)}, ColumnIn<NoColumn>{}, ColumnIn<NoColumn>{}, visit);
   partial.flush(accumulator);
 }
 
 template <typename K, PayloadKind Payload>
-__global__ void __launch_bounds__(scan_block_threads) packed_probe_kernel(PackedColumn keys, HashTableView table,
-                                                                          JoinPairsOutput pairs,
-                                                                          JoinAccumulator* accumulator) {
+__global__ void __launch_bounds__(scan_block_threads)
+    packed_probe_kernel(PackedColumn keys, HashTableView table, JoinPairsOutput pairs, JoinAccumulator* accumulator) {
   JoinPartial<Payload> partial;
   auto visit = [&](bool valid, std::uint64_t row, K key) {
     probe_key<K, Payload>(table, valid, row, key, pairs, accumulator, partial);

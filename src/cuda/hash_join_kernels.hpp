@@ -17,9 +17,9 @@ enum class PayloadKind : std::uint8_t { none, integer, floating };
 
 /// A table in device memory as the kernels see it.
 struct HashTableView {
-  void* slots = nullptr;                ///< capacity HashSlot32 or HashSlot64, filled with 0xFF before a build
-  void* payloads = nullptr;             ///< capacity 8-byte payloads, or null
-  std::uint64_t capacity = 0;           ///< a power of two
+  void* slots = nullptr;       ///< capacity HashSlot32 or HashSlot64, filled with 0xFF before a build
+  void* payloads = nullptr;    ///< capacity 8-byte payloads, or null
+  std::uint64_t capacity = 0;  ///< a power of two
   ColumnType key_type = ColumnType::int32;
   PayloadKind payload = PayloadKind::none;
 };
@@ -27,9 +27,9 @@ struct HashTableView {
 /// A probe's running totals in device memory.
 struct JoinAccumulator {
   unsigned long long matches;
-  unsigned long long sum;             ///< int64 (two's complement) or double bits, by the payload kind
-  unsigned long long pairs_cursor;    ///< pairs claimed so far (may pass the capacity)
-  unsigned long long first_bad_block; ///< packed keys: lowest block with a bad header; ~0 when none
+  unsigned long long sum;              ///< int64 (two's complement) or double bits, by the payload kind
+  unsigned long long pairs_cursor;     ///< pairs claimed so far (may pass the capacity)
+  unsigned long long first_bad_block;  ///< packed keys: lowest block with a bad header; ~0 when none
 };
 
 /// Inserts rows [0, shape.rows) of `keys` (the table's key type) and `payload` (data null when the table

@@ -11,8 +11,8 @@ namespace ghtier {
 namespace detail {
 
 std::string describe_index_fault(const IndexFault& fault, const char* operation) {
-  std::string text = fmt::format("{}: {} {} out of range", operation, fault.count,
-                                 fault.count == 1 ? "index" : "indices");
+  std::string text =
+      fmt::format("{}: {} {} out of range", operation, fault.count, fault.count == 1 ? "index" : "indices");
   if (fault.position_plus_one != 0) {
     text += fmt::format("; the first recorded is indices[{}] = {}, outside the table's rows [0, {})",
                         fault.position_plus_one - 1, fault.value, fault.rows);

@@ -5,8 +5,8 @@
 #include <cuda_runtime_api.h>
 
 #include "cuda/index_fault.hpp"
-#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/kernels/index_check.hpp"
+#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/memory/memory_resource.hpp"
 
 namespace ghtier::detail {

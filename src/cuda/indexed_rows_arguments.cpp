@@ -41,9 +41,9 @@ void validate_indexed_rows(const IndexedRows& args) {
                 fmt::format("{}: {} is null with count {}", op, args.table_written ? "rows" : "out", args.count));
   }
   if (args.num_rows == 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: the table has no rows (num_rows 0), so none of the {} indices can be valid", op,
-                            args.count));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("{}: the table has no rows (num_rows 0), so none of the {} indices can be valid", op, args.count));
   }
   if (args.table == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{}: table is null", op));
   if (ranges_overlap(args.rows, rows_bytes, args.table, table_bytes)) {

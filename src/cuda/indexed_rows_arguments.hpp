@@ -8,15 +8,15 @@ namespace ghtier::detail {
 
 /// The arguments of one index-driven row copy: `count` rows between a table and a dense rows buffer.
 struct IndexedRows {
-  const char* operation = "";     ///< "gather", "scatter", ... (names the call in messages)
+  const char* operation = "";  ///< "gather", "scatter", ... (names the call in messages)
   const void* table = nullptr;
   std::size_t row_bytes = 0;
   std::size_t num_rows = 0;
   const void* indices = nullptr;
-  std::size_t index_bytes = 0;    ///< 4 or 8
+  std::size_t index_bytes = 0;  ///< 4 or 8
   std::size_t count = 0;
-  const void* rows = nullptr;     ///< gather: out; scatter: the rows written into the table
-  bool table_written = false;     ///< scatter: the table is the destination
+  const void* rows = nullptr;  ///< gather: out; scatter: the rows written into the table
+  bool table_written = false;  ///< scatter: the table is the destination
 };
 
 /// Throws Error(invalid_argument) naming the operation and the argument: a zero row width, table or rows

@@ -19,8 +19,8 @@ unsigned resident_blocks(Kernel kernel, unsigned planned_blocks, unsigned thread
   int per_sm = 0;
   GHTIER_CUDA_CHECK(cudaGetDevice(&device));
   GHTIER_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device));
-  GHTIER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, static_cast<int>(threads),
-                                                                  shared_bytes));
+  GHTIER_CUDA_CHECK(
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, static_cast<int>(threads), shared_bytes));
   const unsigned fit = static_cast<unsigned>(std::max(per_sm, 1) * std::max(sm_count, 1));
   return std::max(1u, std::min(planned_blocks, fit));
 }

@@ -7,19 +7,19 @@
 
 #include <fmt/format.h>
 
+#include "core/memory/gpu_access.hpp"
 #include "core/support/cuda_check.hpp"
 #include "core/support/log.hpp"
 #include "core/support/nvtx_range.hpp"
 #include "cuda/device_sm_count.hpp"
 #include "cuda/gather_kernels.hpp"
-#include "core/memory/gpu_access.hpp"
 #include "cuda/index_fault_sink.hpp"
 #include "cuda/indexed_rows_arguments.hpp"
 #include "cuda/row_cache_kernels.hpp"
 #include "cuda/row_copy_plan.hpp"
 #include "cuda/row_slot_table.hpp"
-#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/memory/device_buffer.hpp"
 
 namespace ghtier {
 
@@ -80,9 +80,8 @@ struct HotSet {
 HotSet make_hot_set(std::vector<std::int64_t> ids, std::size_t num_rows, const char* operation) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || static_cast<std::uint64_t>(ids[i]) >= num_rows) {
-      throw_error(ErrorCode::invalid_argument,
-                  fmt::format("{}: hot_rows[{}] = {} is outside the table's rows [0, {})", operation, i, ids[i],
-                              num_rows));
+      throw_error(ErrorCode::invalid_argument, fmt::format("{}: hot_rows[{}] = {} is outside the table's rows [0, {})",
+                                                           operation, i, ids[i], num_rows));
     }
   }
   std::sort(ids.begin(), ids.end());
@@ -107,11 +106,11 @@ std::unique_ptr<RowCache::State> make_state(const void* table, std::size_t row_b
   state->hot_ids = DeviceBuffer::device_wide(hot.ids.size() * sizeof(std::int64_t), resource);
   state->meta = DeviceBuffer::device_wide(meta_bytes, resource);
   // Pageable sources: cudaMemcpyAsync returns once it has staged them, so the vectors may go afterwards.
-  GHTIER_CUDA_CHECK(cudaMemcpyAsync(state->slots.data(), hot.buckets.data(), state->slots.size(),
-                                    cudaMemcpyHostToDevice, stream));
+  GHTIER_CUDA_CHECK(
+      cudaMemcpyAsync(state->slots.data(), hot.buckets.data(), state->slots.size(), cudaMemcpyHostToDevice, stream));
   if (!hot.ids.empty()) {
-    GHTIER_CUDA_CHECK(cudaMemcpyAsync(state->hot_ids.data(), hot.ids.data(), state->hot_ids.size(),
-                                      cudaMemcpyHostToDevice, stream));
+    GHTIER_CUDA_CHECK(
+        cudaMemcpyAsync(state->hot_ids.data(), hot.ids.data(), state->hot_ids.size(), cudaMemcpyHostToDevice, stream));
   }
   GHTIER_CUDA_CHECK(cudaMemsetAsync(state->meta.data(), 0, meta_bytes, stream));
   state->hot = std::move(hot.ids);
@@ -150,8 +149,8 @@ void record_rows(RowCache::State& state, const Index* indices, std::size_t count
 template <class Index>
 void cached_gather(const RowCache::State& state, const Index* indices, std::size_t count, void* out,
                    cudaStream_t stream, IndexCheck* check) {
-  const detail::IndexedRows args{"RowCache::gather", state.table, state.row_bytes, state.num_rows, indices,
-                                 sizeof(Index), count, out, false};
+  const detail::IndexedRows args{
+      "RowCache::gather", state.table, state.row_bytes, state.num_rows, indices, sizeof(Index), count, out, false};
   detail::validate_indexed_rows(args);
   if (count == 0) return;
   detail::NvtxRange range("ghtier::row_cache_gather", count * state.row_bytes);
@@ -192,9 +191,9 @@ RowCache RowCache::from_frequencies(const void* table, std::size_t row_bytes, st
                                     cudaStream_t stream, MemoryResource& resource) {
   validate_table(table, row_bytes, num_rows);
   if (frequencies.size() != num_rows) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("RowCache::from_frequencies: {} frequencies for a table of {} rows", frequencies.size(),
-                            num_rows));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("RowCache::from_frequencies: {} frequencies for a table of {} rows", frequencies.size(), num_rows));
   }
   const std::vector<std::int64_t> hot = select_hot_rows(frequencies, capacity_rows);
   return RowCache(table, row_bytes, num_rows, hot, stream, resource);

@@ -29,8 +29,7 @@ struct RowPair {
 };
 
 /// Counts an out-of-range index; the first to arrive also leaves its position and value.
-__device__ inline void record_bad_index(IndexFault* fault, std::size_t position, long long value,
-                                        std::size_t rows) {
+__device__ inline void record_bad_index(IndexFault* fault, std::size_t position, long long value, std::size_t rows) {
   atomicAdd(&fault->count, 1ull);
   if (atomicCAS(&fault->position_plus_one, 0ull, static_cast<unsigned long long>(position) + 1ull) == 0ull) {
     fault->value = value;
@@ -44,12 +43,28 @@ __device__ inline bool index_in_range(Index idx, std::size_t rows) {
   return idx >= 0 && static_cast<unsigned long long>(idx) < rows;
 }
 
-template <unsigned Bytes> struct AccessType;
-template <> struct AccessType<16> { using type = uint4; };
-template <> struct AccessType<8> { using type = uint2; };
-template <> struct AccessType<4> { using type = unsigned; };
-template <> struct AccessType<2> { using type = unsigned short; };
-template <> struct AccessType<1> { using type = unsigned char; };
+template <unsigned Bytes>
+struct AccessType;
+template <>
+struct AccessType<16> {
+  using type = uint4;
+};
+template <>
+struct AccessType<8> {
+  using type = uint2;
+};
+template <>
+struct AccessType<4> {
+  using type = unsigned;
+};
+template <>
+struct AccessType<2> {
+  using type = unsigned short;
+};
+template <>
+struct AccessType<1> {
+  using type = unsigned char;
+};
 
 inline constexpr unsigned full_warp = 0xffffffffu;
 /// 16-byte words each lane keeps in flight in a warp copy (two per word when re-aligning, which needs
@@ -59,8 +74,8 @@ inline constexpr unsigned warp_copy_unroll = 4;
 inline constexpr unsigned warp_realign_unroll = 2;
 
 /// Lanes copy bytes [begin, end) one byte each (src == nullptr: zeros).
-__device__ inline void warp_copy_bytes(unsigned char* dst, const unsigned char* src, std::size_t begin,
-                                       std::size_t end, unsigned lane) {
+__device__ inline void warp_copy_bytes(unsigned char* dst, const unsigned char* src, std::size_t begin, std::size_t end,
+                                       unsigned lane) {
   for (std::size_t b = begin + lane; b < end; b += 32) dst[b] = src != nullptr ? src[b] : 0;
 }
 
@@ -252,8 +267,8 @@ __global__ void __launch_bounds__(row_copy_block_threads, row_copy_blocks_per_sm
     const std::size_t i = unit / slices;
     const std::size_t slice = unit % slices;
     const std::size_t slice_begin = slice * block_slice_bytes;
-    const std::size_t slice_end = slice_begin + block_slice_bytes < row_bytes ? slice_begin + block_slice_bytes
-                                                                              : row_bytes;
+    const std::size_t slice_end =
+        slice_begin + block_slice_bytes < row_bytes ? slice_begin + block_slice_bytes : row_bytes;
     const std::size_t part = (((slice_end - slice_begin + warps - 1) / warps) + 63) & ~std::size_t{63};
     const std::size_t begin = slice_begin + warp * part < slice_end ? slice_begin + warp * part : slice_end;
     const std::size_t end = begin + part < slice_end ? begin + part : slice_end;

@@ -26,15 +26,13 @@ unsigned common_access_width(std::initializer_list<std::uintmax_t> values) noexc
   return static_cast<unsigned>(bits & (~bits + 1));
 }
 
-RowCopyPlan plan_row_copy(std::size_t row_bytes, std::size_t rows, std::uintptr_t src_address,
-                          std::size_t src_stride, std::uintptr_t dst_address, std::size_t dst_stride,
-                          int sm_count) noexcept {
+RowCopyPlan plan_row_copy(std::size_t row_bytes, std::size_t rows, std::uintptr_t src_address, std::size_t src_stride,
+                          std::uintptr_t dst_address, std::size_t dst_stride, int sm_count) noexcept {
   RowCopyPlan plan;
   plan.access_bytes = common_access_width({row_bytes, src_address, src_stride, dst_address, dst_stride});
   if (row_bytes == 0 || rows == 0) return plan;
 
-  const std::size_t max_blocks =
-      static_cast<std::size_t>(std::max(sm_count, 1)) * row_copy_blocks_per_sm;
+  const std::size_t max_blocks = static_cast<std::size_t>(std::max(sm_count, 1)) * row_copy_blocks_per_sm;
   const std::size_t accesses = row_bytes / plan.access_bytes;
   std::size_t blocks = 0;
   if (accesses <= 32) {

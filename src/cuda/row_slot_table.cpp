@@ -10,9 +10,7 @@
 
 namespace ghtier::detail {
 
-std::size_t row_slot_capacity(std::size_t rows) noexcept {
-  return std::bit_ceil(std::max<std::size_t>(2, 2 * rows));
-}
+std::size_t row_slot_capacity(std::size_t rows) noexcept { return std::bit_ceil(std::max<std::size_t>(2, 2 * rows)); }
 
 std::vector<RowSlotEntry> build_row_slot_table(std::span<const std::int64_t> rows) {
   std::vector<RowSlotEntry> table(row_slot_capacity(rows.size()));
@@ -23,7 +21,8 @@ std::vector<RowSlotEntry> build_row_slot_table(std::span<const std::int64_t> row
     for (std::uint64_t h = row_slot_hash(static_cast<std::uint64_t>(row)) & mask;; h = (h + 1) & mask) {
       RowSlotEntry& entry = table[h];
       if (entry.row == row) {
-        throw_error(ErrorCode::invalid_argument, fmt::format("row id {} appears more than once among the hot rows", row));
+        throw_error(ErrorCode::invalid_argument,
+                    fmt::format("row id {} appears more than once among the hot rows", row));
       }
       if (entry.row < 0) {
         entry.row = row;

@@ -34,8 +34,8 @@ struct ScatterMapping {
 template <class Index>
 void scatter_impl(const RowCopyPlan& plan, const void* rows, std::size_t row_bytes, std::size_t count,
                   const Index* indices, void* table, std::size_t num_rows, IndexFault* fault, cudaStream_t stream) {
-  const ScatterMapping<Index> map{static_cast<const unsigned char*>(rows), static_cast<unsigned char*>(table), indices,
-                                  row_bytes, num_rows, fault};
+  const ScatterMapping<Index> map{
+      static_cast<const unsigned char*>(rows), static_cast<unsigned char*>(table), indices, row_bytes, num_rows, fault};
   launch_row_copy(plan, map, count, row_bytes, stream, "launch of scatter kernel");
 }
 }  // namespace

@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "core/memory/gpu_access.hpp"
 #include "core/support/log.hpp"
 #include "core/support/nvtx_range.hpp"
 #include "cuda/device_sm_count.hpp"
-#include "core/memory/gpu_access.hpp"
 #include "cuda/indexed_rows_arguments.hpp"
 #include "cuda/pitched_overlap.hpp"
 #include "cuda/row_copy_plan.hpp"
@@ -39,15 +39,13 @@ void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t s
                 std::size_t height, cudaStream_t stream) {
   if (width_bytes == 0 || height == 0) return;
   if (dst == nullptr || src == nullptr) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("sm_copy_2d: {} is null for {} rows of {} bytes", dst == nullptr ? "dst" : "src", height,
-                            width_bytes));
+    throw_error(ErrorCode::invalid_argument, fmt::format("sm_copy_2d: {} is null for {} rows of {} bytes",
+                                                         dst == nullptr ? "dst" : "src", height, width_bytes));
   }
   if (height > 1 && (dst_pitch < width_bytes || src_pitch < width_bytes)) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("sm_copy_2d: {} {} is smaller than width_bytes {}",
-                            dst_pitch < width_bytes ? "dst_pitch" : "src_pitch",
-                            dst_pitch < width_bytes ? dst_pitch : src_pitch, width_bytes));
+    throw_error(ErrorCode::invalid_argument, fmt::format("sm_copy_2d: {} {} is smaller than width_bytes {}",
+                                                         dst_pitch < width_bytes ? "dst_pitch" : "src_pitch",
+                                                         dst_pitch < width_bytes ? dst_pitch : src_pitch, width_bytes));
   }
   // The extent a side spans: (height - 1) pitches and one row.
   const std::size_t src_extent =

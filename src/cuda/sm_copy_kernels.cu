@@ -1,7 +1,7 @@
 // SM copy kernels: warps copy 16 KiB tasks of a 1D range with warp_copy (any alignment), and pitched rows
 // with the row-copy shapes.
-#include "cuda/row_copy.cuh"
 #include "cuda/sm_copy_kernels.hpp"
+#include "cuda/row_copy.cuh"
 
 namespace ghtier::detail {
 
@@ -52,7 +52,7 @@ unsigned sm_copy_grid_blocks(std::size_t bytes, int sm_count) noexcept {
 void launch_sm_copy(void* dst, const void* src, std::size_t bytes, unsigned grid_blocks, cudaStream_t stream) {
   if (bytes == 0 || grid_blocks == 0) return;
   sm_copy_kernel<<<grid_blocks, row_copy_block_threads, 0, stream>>>(static_cast<unsigned char*>(dst),
-                                                                      static_cast<const unsigned char*>(src), bytes);
+                                                                     static_cast<const unsigned char*>(src), bytes);
   GHTIER_CUDA_CHECK_LAUNCH("sm_copy_kernel");
 }
 

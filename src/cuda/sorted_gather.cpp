@@ -20,8 +20,8 @@ template <class Index>
 void sorted_gather_rows(const void* table, std::size_t row_bytes, std::size_t num_rows, const Index* indices,
                         std::size_t count, void* out, cudaStream_t stream, IndexCheck* check,
                         MemoryResource& resource) {
-  const detail::IndexedRows args{"sorted_gather", table, row_bytes, num_rows, indices, sizeof(Index), count, out,
-                                 false};
+  const detail::IndexedRows args{"sorted_gather", table, row_bytes, num_rows, indices,
+                                 sizeof(Index),   count, out,       false};
   detail::validate_indexed_rows(args);
   if (count >= (std::size_t{1} << 32)) {
     throw_error(ErrorCode::invalid_argument,

@@ -135,8 +135,12 @@ void sorted_gather_impl(const SortedGatherPlans& plans, const void* table, std::
   GHTIER_CUDA_CHECK(cub::DeviceScan::InclusiveScan(temp, temp_size, static_cast<const std::uint32_t*>(marks), run_start,
                                                    ::cuda::maximum<>{}, count, stream));
 
-  const FirstOfRunMapping<Key> first{static_cast<const unsigned char*>(table), static_cast<unsigned char*>(out),
-                                     keys.Current(), positions.Current(), run_start, row_bytes,
+  const FirstOfRunMapping<Key> first{static_cast<const unsigned char*>(table),
+                                     static_cast<unsigned char*>(out),
+                                     keys.Current(),
+                                     positions.Current(),
+                                     run_start,
+                                     row_bytes,
                                      static_cast<Key>(num_rows)};
   launch_row_copy(plans.first, first, count, row_bytes, stream, "launch of sorted_gather first-of-run kernel");
   const RepeatMapping repeat{static_cast<unsigned char*>(out), positions.Current(), run_start, row_bytes};

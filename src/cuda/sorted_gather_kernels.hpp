@@ -21,8 +21,8 @@ struct SortedGatherPlans {
 };
 
 /// Pure: the two passes' plans for `count` rows (count < 2^32).
-[[nodiscard]] SortedGatherPlans plan_sorted_gather(std::size_t row_bytes, std::size_t count,
-                                                   const void* table, const void* out, int sm_count) noexcept;
+[[nodiscard]] SortedGatherPlans plan_sorted_gather(std::size_t row_bytes, std::size_t count, const void* table,
+                                                   const void* out, int sm_count) noexcept;
 
 void launch_sorted_gather(const SortedGatherPlans& plans, const void* table, std::size_t row_bytes,
                           std::size_t num_rows, const std::int64_t* indices, std::size_t count, void* out,

@@ -33,13 +33,12 @@ void issue_batch_call(const BatchCall& call, BatchIssueMode mode, BatchIssueStat
     state.sm_batch_launches.fetch_add(launches, std::memory_order_relaxed);
     return;
   }
-  if (mode == BatchIssueMode::batch_api && call.count() > 1 &&
-      state.batch_api_usable.load(std::memory_order_relaxed)) {
+  if (mode == BatchIssueMode::batch_api && call.count() > 1 && state.batch_api_usable.load(std::memory_order_relaxed)) {
     cudaMemcpyAttributes attributes{};
     attributes.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
     std::size_t attribute_index = 0;
-    const cudaError_t status = cudaMemcpyBatchAsync(call.dsts.data(), call.srcs.data(), call.sizes.data(),
-                                                    call.count(), &attributes, &attribute_index, 1, stream);
+    const cudaError_t status = cudaMemcpyBatchAsync(call.dsts.data(), call.srcs.data(), call.sizes.data(), call.count(),
+                                                    &attributes, &attribute_index, 1, stream);
     if (status == cudaSuccess) {
       state.batch_calls.fetch_add(1, std::memory_order_relaxed);
       return;

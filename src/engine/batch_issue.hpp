@@ -23,9 +23,9 @@ struct BatchIssueState {
 
 /// How to issue a call.
 enum class BatchIssueMode {
-  sm_kernel,   ///< the SM batch kernel (every item GPU-reachable)
-  batch_api,   ///< cudaMemcpyBatchAsync, falling back to a loop where refused
-  memcpy_loop, ///< a loop of cudaMemcpyAsync (certain to be capturable)
+  sm_kernel,    ///< the SM batch kernel (every item GPU-reachable)
+  batch_api,    ///< cudaMemcpyBatchAsync, falling back to a loop where refused
+  memcpy_loop,  ///< a loop of cudaMemcpyAsync (certain to be capturable)
 };
 
 /// Copies the call's items with the SM kernel on `stream`, sm_batch_max_items per launch (the descriptors

@@ -7,8 +7,8 @@
 #include <cstddef>
 
 #include "engine/transfer_route.hpp"
-#include "ghtier/platform/link_model.hpp"
 #include "ghtier/engine/transfer_engine.hpp"
+#include "ghtier/platform/link_model.hpp"
 
 namespace ghtier::detail {
 

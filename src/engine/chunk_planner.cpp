@@ -17,9 +17,9 @@ ChunkPlanner::ChunkPlanner(std::size_t chunk_bytes, std::size_t alignment)
                 fmt::format("ChunkPlanner: alignment {} is not a power of two", alignment));
   }
   if (chunk_bytes < alignment) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("ChunkPlanner: chunk size {} bytes is smaller than the alignment {}", chunk_bytes,
-                            alignment));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("ChunkPlanner: chunk size {} bytes is smaller than the alignment {}", chunk_bytes, alignment));
   }
 }
 
@@ -28,8 +28,7 @@ std::vector<Chunk> ChunkPlanner::plan(std::uintptr_t address, std::size_t bytes)
   if (bytes == 0) return chunks;
   if (bytes > std::numeric_limits<std::uintptr_t>::max() - address) {
     throw_error(ErrorCode::invalid_argument,
-                fmt::format("ChunkPlanner: range of {} bytes at {:#x} wraps around the address space", bytes,
-                            address));
+                fmt::format("ChunkPlanner: range of {} bytes at {:#x} wraps around the address space", bytes, address));
   }
   const std::uintptr_t end = address + bytes;
   const std::uintptr_t mask = ~static_cast<std::uintptr_t>(alignment_ - 1);

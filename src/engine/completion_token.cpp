@@ -15,9 +15,9 @@ CompletionToken& CompletionToken::operator=(CompletionToken&& other) noexcept = 
 
 detail::TransferState& CompletionToken::state(const char* member) const {
   if (!state_) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("CompletionToken::{}: the token is empty (released, moved from, or never assigned)",
-                            member));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("CompletionToken::{}: the token is empty (released, moved from, or never assigned)", member));
   }
   return *state_;
 }
@@ -27,7 +27,9 @@ TransferStatus CompletionToken::wait() const { return state("wait").wait(); }
 TransferStatus CompletionToken::wait_for(std::chrono::nanoseconds timeout) const {
   return state("wait_for").wait_for(timeout);
 }
-void CompletionToken::make_stream_wait(cudaStream_t stream) const { state("make_stream_wait").make_stream_wait(stream); }
+void CompletionToken::make_stream_wait(cudaStream_t stream) const {
+  state("make_stream_wait").make_stream_wait(stream);
+}
 TransferStatus CompletionToken::status() const { return state("status").status(); }
 std::optional<Error> CompletionToken::error() const { return state("error").error(); }
 std::size_t CompletionToken::bytes() const { return state("bytes").bytes(); }

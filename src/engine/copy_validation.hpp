@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <span>
 
-#include "ghtier/memory/allocation_record.hpp"
 #include "ghtier/engine/transfer_request.hpp"
+#include "ghtier/memory/allocation_record.hpp"
 
 namespace ghtier::detail {
 

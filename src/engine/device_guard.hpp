@@ -12,8 +12,10 @@ class DeviceGuard {
  public:
   explicit DeviceGuard(int device) {
     GHTIER_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (previous_ != device) GHTIER_CUDA_CHECK(cudaSetDevice(device));
-    else previous_ = -1;
+    if (previous_ != device)
+      GHTIER_CUDA_CHECK(cudaSetDevice(device));
+    else
+      previous_ = -1;
   }
   ~DeviceGuard() {
     if (previous_ >= 0) GHTIER_CUDA_CHECK_NOTHROW(cudaSetDevice(previous_));

@@ -11,8 +11,8 @@ EventPool::~EventPool() {
   // At exit, after the engines' exit handler, CUDA may be torn down: the OS reclaims the events.
   if (free_.empty() || process_exiting()) return;
   int previous = -1;
-  const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device_ &&
-                        cudaSetDevice(device_) == cudaSuccess;
+  const bool switched =
+      cudaGetDevice(&previous) == cudaSuccess && previous != device_ && cudaSetDevice(device_) == cudaSuccess;
   for (cudaEvent_t event : free_) GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(event));
   if (switched) GHTIER_CUDA_CHECK_NOTHROW(cudaSetDevice(previous));
 }

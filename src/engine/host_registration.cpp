@@ -31,10 +31,11 @@ HostRegistration::HostRegistration(void* p, std::size_t bytes) {
     cudaPointerAttributes attributes{};
     GHTIER_CUDA_CHECK(cudaPointerGetAttributes(&attributes, end));
     if (attributes.type == cudaMemoryTypeHost) {
-      throw_error(ErrorCode::invalid_argument,
-                  fmt::format("HostRegistration: [{}, +{}) is already page-locked (cudaMallocHost/cudaHostAlloc memory, "
-                              "or registered already): it needs no registration",
-                              p, bytes));
+      throw_error(
+          ErrorCode::invalid_argument,
+          fmt::format("HostRegistration: [{}, +{}) is already page-locked (cudaMallocHost/cudaHostAlloc memory, "
+                      "or registered already): it needs no registration",
+                      p, bytes));
     }
     if (attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged) {
       throw_error(ErrorCode::invalid_argument,
@@ -53,10 +54,10 @@ HostRegistration::HostRegistration(void* p, std::size_t bytes) {
                                 p, bytes),
                     static_cast<int>(status));
       case cudaErrorNotSupported:
-        throw_error(ErrorCode::unsupported,
-                    fmt::format("HostRegistration: this device cannot register host memory ({})",
-                                cudaGetErrorString(status)),
-                    static_cast<int>(status));
+        throw_error(
+            ErrorCode::unsupported,
+            fmt::format("HostRegistration: this device cannot register host memory ({})", cudaGetErrorString(status)),
+            static_cast<int>(status));
       case cudaErrorInvalidValue:
         throw_error(ErrorCode::invalid_argument,
                     fmt::format("HostRegistration: CUDA refused to register [{}, +{}): {} (device or managed memory, "

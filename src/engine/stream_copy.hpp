@@ -1,7 +1,8 @@
 // stream_copy: a CPU copy for the staging pipeline. Large copies use non-temporal (streaming) stores on
 // x86, which keep the staged bytes out of the cache and leave more memory bandwidth to the DMA that shares
 // host memory with the copy threads (8 threads on the x86 + H100 over PCIe Gen5: DMA 46.1 and CPU 41.4 GB/s
-// at once, vs 45.8 and 38.9 with plain memcpy; docs/benchmarks.md, "Figures behind defaults"). Elsewhere, and for small copies, it is memcpy.
+// at once, vs 45.8 and 38.9 with plain memcpy; docs/benchmarks.md, "Figures behind defaults"). Elsewhere, and for small
+// copies, it is memcpy.
 #pragma once
 
 #include <cstddef>

@@ -12,15 +12,14 @@
 #include <mutex>
 #include <span>
 
-#include "core/support/cuda_check.hpp"
+#include "core/memory/gpu_access.hpp"
 #include "core/runtime/runtime_core.hpp"
+#include "core/support/cuda_check.hpp"
 #include "core/support/log.hpp"
 #include "core/support/nvtx_range.hpp"
-#include "core/memory/gpu_access.hpp"
 #include "engine/batch_builder.hpp"
 #include "engine/batch_issue.hpp"
 #include "engine/batch_mechanism_choice.hpp"
-#include "engine/serial_executor.hpp"
 #include "engine/chunk_planner.hpp"
 #include "engine/copy_validation.hpp"
 #include "engine/copy_workers.hpp"
@@ -29,6 +28,7 @@
 #include "engine/event_watcher.hpp"
 #include "engine/graph_owned_event.hpp"
 #include "engine/live_engines.hpp"
+#include "engine/serial_executor.hpp"
 #include "engine/transfer_job.hpp"
 #include "engine/transfer_lane.hpp"
 #include "engine/transfer_route.hpp"
@@ -107,8 +107,8 @@ struct TransferEngine::Impl {
   int device;
   const AllocationLookup* lookup;
   std::shared_ptr<detail::RuntimeCore> runtime_core;  // engines made over a Runtime: keeps `lookup` alive
-  std::uint64_t waiter_id = 0;                         // in runtime_core's transfer waiters
-  std::uint64_t live_id = 0;                           // in the process's live engines
+  std::uint64_t waiter_id = 0;                        // in runtime_core's transfer waiters
+  std::uint64_t live_id = 0;                          // in the process's live engines
   TransferEngineOptions options;
   detail::ChunkPlanner copy_planner;
   detail::ChunkPlanner staging_planner;
@@ -127,8 +127,8 @@ struct TransferEngine::Impl {
   detail::CopyWorkers& copy_workers() {
     std::lock_guard lock(workers_mutex);
     if (!workers) {
-      workers = std::make_unique<detail::CopyWorkers>(options.copy_threads != 0 ? options.copy_threads
-                                                                                : detail::CopyWorkers::default_threads());
+      workers = std::make_unique<detail::CopyWorkers>(
+          options.copy_threads != 0 ? options.copy_threads : detail::CopyWorkers::default_threads());
     }
     return *workers;
   }
@@ -277,7 +277,8 @@ struct TransferEngine::Impl {
                                 to_string(platform.platform_class)));
       }
       join_dependencies(capture, request.wait_on);
-      for (const detail::Chunk& chunk : copy_planner.plan(reinterpret_cast<std::uintptr_t>(request.dst), request.bytes)) {
+      for (const detail::Chunk& chunk :
+           copy_planner.plan(reinterpret_cast<std::uintptr_t>(request.dst), request.bytes)) {
         GHTIER_CUDA_CHECK(cudaMemcpyAsync(static_cast<std::byte*>(request.dst) + chunk.offset,
                                           static_cast<const std::byte*>(request.src) + chunk.offset, chunk.bytes,
                                           cudaMemcpyDefault, capture));
@@ -322,8 +323,9 @@ struct TransferEngine::Impl {
                   fmt::format("PrefetchRequest: unknown target {}", static_cast<int>(request.target)));
     }
     if (request.host_numa_node < -1) {
-      throw_error(ErrorCode::invalid_argument,
-                  fmt::format("PrefetchRequest: host_numa_node {} (use -1 for the OS's choice)", request.host_numa_node));
+      throw_error(
+          ErrorCode::invalid_argument,
+          fmt::format("PrefetchRequest: host_numa_node {} (use -1 for the OS's choice)", request.host_numa_node));
     }
     if (capturing_stream(request.wait_on, "PrefetchRequest") != nullptr) {
       throw_error(ErrorCode::unsupported,
@@ -342,10 +344,9 @@ struct TransferEngine::Impl {
       GHTIER_CUDA_CHECK(cudaMemAdvise(request.ptr, request.bytes, cudaMemAdviseSetAccessedBy, gpu));
     }
     if (request.advice.read_mostly) {
-      GHTIER_CUDA_CHECK(cudaMemAdvise(request.ptr, request.bytes,
-                                      *request.advice.read_mostly ? cudaMemAdviseSetReadMostly
-                                                                  : cudaMemAdviseUnsetReadMostly,
-                                      gpu));
+      GHTIER_CUDA_CHECK(
+          cudaMemAdvise(request.ptr, request.bytes,
+                        *request.advice.read_mostly ? cudaMemAdviseSetReadMostly : cudaMemAdviseUnsetReadMostly, gpu));
     }
     auto job = std::make_shared<Job>();
     job->kind = JobKind::prefetch;
@@ -392,7 +393,8 @@ struct TransferEngine::Impl {
       bool known = false;
     };
     constexpr std::size_t mode_count = all_memory_modes.size();
-    for (const auto& [hint, name] : {std::pair{request.src_mode, "src_mode"}, std::pair{request.dst_mode, "dst_mode"}}) {
+    for (const auto& [hint, name] :
+         {std::pair{request.src_mode, "src_mode"}, std::pair{request.dst_mode, "dst_mode"}}) {
       if (hint && static_cast<std::size_t>(*hint) >= mode_count) {
         throw_error(ErrorCode::invalid_argument,
                     fmt::format("BatchCopyRequest: {} = {} is not a MemoryMode", name, static_cast<int>(*hint)));
@@ -404,7 +406,8 @@ struct TransferEngine::Impl {
       if (!info.known) {
         auto fixed = [](MemoryMode m) { return m == MemoryMode::device || m == MemoryMode::pinned_host; };
         info.route = detail::route_copy(platform, src_mode, dst_mode);
-        info.gpu_reachable = describe_mode(platform, src_mode).gpu_access && describe_mode(platform, dst_mode).gpu_access;
+        info.gpu_reachable =
+            describe_mode(platform, src_mode).gpu_access && describe_mode(platform, dst_mode).gpu_access;
         info.fixed_pages = fixed(src_mode) && fixed(dst_mode);
         info.known = true;
       }
@@ -415,8 +418,8 @@ struct TransferEngine::Impl {
     LaneId last_lane = LaneId::local;
     std::vector<std::pair<detail::TransferRoute, BatchCopyItem>> singles;
     // With both modes given, every item has the same route: one group of the request's own items, no copy.
-    const PairInfo* common = request.src_mode && request.dst_mode ? &pair_of(*request.src_mode, *request.dst_mode)
-                                                                  : nullptr;
+    const PairInfo* common =
+        request.src_mode && request.dst_mode ? &pair_of(*request.src_mode, *request.dst_mode) : nullptr;
     if (common != nullptr && common->route.mechanism == MoveMechanism::copy_engine && total > 0) {
       Group& group = batches[common->route.lane];
       group.items = request.items;
@@ -425,8 +428,8 @@ struct TransferEngine::Impl {
       group.fixed_pages = common->fixed_pages;
       group.batch_api = common->fixed_pages;
     }
-    for (const BatchCopyItem& item : common != nullptr && !batches.empty() ? std::span<const BatchCopyItem>{}
-                                                                           : std::span(request.items)) {
+    for (const BatchCopyItem& item :
+         common != nullptr && !batches.empty() ? std::span<const BatchCopyItem>{} : std::span(request.items)) {
       if (item.bytes == 0) continue;
       const MemoryMode src_mode = request.src_mode ? *request.src_mode : mode_of(item.src);
       const MemoryMode dst_mode = request.dst_mode ? *request.dst_mode : mode_of(item.dst);

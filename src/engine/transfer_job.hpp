@@ -15,8 +15,8 @@
 #include "engine/event_pool.hpp"
 #include "engine/staging_ring.hpp"
 #include "engine/transfer_state.hpp"
-#include "ghtier/error.hpp"
 #include "ghtier/engine/transfer_request.hpp"
+#include "ghtier/error.hpp"
 
 namespace ghtier::detail {
 
@@ -58,15 +58,15 @@ struct Job {
   /// cudaMemcpyBatchAsync may be used: no item touches managed or system memory, for which the call wants
   /// location hints ghtier does not have (such items go as a loop of cudaMemcpyAsync).
   bool batch_api = true;
-  cudaMemLocation location{};    ///< prefetch target
+  cudaMemLocation location{};  ///< prefetch target
 
   // Dispatch progress (guarded by the lane's mutex).
-  std::size_t next = 0;          ///< next chunk or call to start
-  std::size_t unfinished = 0;    ///< started, not yet finished (in flight, filling, draining, copying)
-  bool started = false;          ///< dependencies honoured (enqueued as stream waits, or seen complete)
+  std::size_t next = 0;                 ///< next chunk or call to start
+  std::size_t unfinished = 0;           ///< started, not yet finished (in flight, filling, draining, copying)
+  bool started = false;                 ///< dependencies honoured (enqueued as stream waits, or seen complete)
   bool dependencies_requested = false;  ///< the dependency watcher was asked to wait for them
   bool dependencies_ready = false;      ///< ... and saw them complete
-  bool all_started = false;      ///< nothing left to start (every chunk started, or the job failed)
+  bool all_started = false;             ///< nothing left to start (every chunk started, or the job failed)
   bool finished = false;
   std::optional<Error> error;
 

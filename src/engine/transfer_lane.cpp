@@ -246,10 +246,9 @@ void TransferLane::retire_locked() {
           // The slot holds the chunk now: CPU threads copy it out to the pageable destination.
           ++cpu_outstanding_;
           const Chunk& chunk = job.chunks[done->chunk];
-          context_.workers().post_copy(job.dst + chunk.offset, staging_->slot(done->slot), chunk.bytes,
-                                       [this, job = done->job, c = done->chunk, slot = done->slot] {
-                                         on_drained(job, c, slot);
-                                       });
+          context_.workers().post_copy(
+              job.dst + chunk.offset, staging_->slot(done->slot), chunk.bytes,
+              [this, job = done->job, c = done->chunk, slot = done->slot] { on_drained(job, c, slot); });
           continue;  // the chunk finishes when it is drained
         }
       }
@@ -321,8 +320,8 @@ void TransferLane::complete_fills_locked() {
     const cudaStream_t stream = streams_[priority_index(job.priority)];
     try {
       NvtxRange range("ghtier::transfer_chunk", chunk.bytes);
-      GHTIER_CUDA_CHECK(cudaMemcpyAsync(job.dst + chunk.offset, staging_->slot(fill->slot), chunk.bytes,
-                                        cudaMemcpyDefault, stream));
+      GHTIER_CUDA_CHECK(
+          cudaMemcpyAsync(job.dst + chunk.offset, staging_->slot(fill->slot), chunk.bytes, cudaMemcpyDefault, stream));
       ring.start_dma(fill->slot);
       InflightChunk tracked;
       tracked.job = fill->job;
@@ -578,7 +577,7 @@ TransferLane::StartResult TransferLane::start_host_copy_locked(const std::shared
 }
 
 void TransferLane::issue_batch_locked(const BatchCall& call, const Job& job, cudaStream_t stream) {
-  const BatchIssueMode mode = job.sm_batch ? BatchIssueMode::sm_kernel
+  const BatchIssueMode mode = job.sm_batch                                        ? BatchIssueMode::sm_kernel
                               : (job.batch_api && context_.options.use_batch_api) ? BatchIssueMode::batch_api
                                                                                   : BatchIssueMode::memcpy_loop;
   issue_batch_call(call, mode, context_.batches, stream);

@@ -41,7 +41,7 @@ struct LaneContext {
   std::shared_ptr<EventPool> done_events;     ///< spin-waited: what callers wait on (fast wakeup)
   std::shared_ptr<EventPool> watched_events;  ///< blocking-sync: what the engine's watchers sleep on
   std::function<CopyWorkers&()> workers;      ///< starts the copy threads on first use
-  BatchIssueState batches;  ///< the batch API's standing and the batch counters
+  BatchIssueState batches;                    ///< the batch API's standing and the batch counters
 };
 
 class TransferLane {
@@ -134,8 +134,8 @@ class TransferLane {
   std::unique_ptr<StagingBuffers> staging_;
   std::size_t window_in_flight_bytes_ = 0;
   std::size_t window_in_flight_chunks_ = 0;
-  std::size_t cpu_outstanding_ = 0;        // drains and host copies posted to the copy threads
-  std::size_t dependency_waits_ = 0;       // jobs whose host-side dependencies the watcher is waiting for
+  std::size_t cpu_outstanding_ = 0;   // drains and host copies posted to the copy threads
+  std::size_t dependency_waits_ = 0;  // jobs whose host-side dependencies the watcher is waiting for
   std::size_t host_copies_in_flight_ = 0;
   bool stopping_ = false;
   bool stopped_ = false;

@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "engine/staging_ring.hpp"
+#include "ghtier/engine/transfer_request.hpp"
 #include "ghtier/memory/memory_mode.hpp"
 #include "ghtier/platform/platform.hpp"
-#include "ghtier/engine/transfer_request.hpp"
 
 namespace ghtier::detail {
 

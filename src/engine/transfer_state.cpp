@@ -172,16 +172,15 @@ void TransferState::make_stream_wait(cudaStream_t stream) {
   if (!captured_) {
     // Blocks only while a part is still queued (its last chunk not yet enqueued), or for requests that
     // finish on the CPU, whose end no stream can see.
-    changed_.wait(lock, [&] {
-      return decided_ || (cpu_parts_ == 0 && static_cast<int>(done_events_.size()) == parts_);
-    });
+    changed_.wait(lock,
+                  [&] { return decided_ || (cpu_parts_ == 0 && static_cast<int>(done_events_.size()) == parts_); });
     if (decided_) {
       changed_.wait(lock, [&] { return terminal_ || outcome_ == TransferStatus::completed; });
       if (outcome_ == TransferStatus::completed) return;
       if (outcome_ == TransferStatus::failed && error_) throw_error(*error_);
       throw_error(ErrorCode::invalid_argument,
-                  fmt::format("make_stream_wait: the transfer of {} bytes was {}; its bytes will never arrive",
-                              bytes_, to_string(outcome_)));
+                  fmt::format("make_stream_wait: the transfer of {} bytes was {}; its bytes will never arrive", bytes_,
+                              to_string(outcome_)));
     }
   }
   const std::vector<cudaEvent_t> events = done_events_;

@@ -15,11 +15,11 @@
 #include <optional>
 #include <vector>
 
-#include "engine/serial_executor.hpp"
 #include "engine/event_pool.hpp"
 #include "engine/graph_owned_event.hpp"
-#include "ghtier/error.hpp"
+#include "engine/serial_executor.hpp"
 #include "ghtier/engine/transfer_request.hpp"
+#include "ghtier/error.hpp"
 
 namespace ghtier::detail {
 
@@ -38,8 +38,7 @@ class TransferState : public std::enable_shared_from_this<TransferState> {
   /// pageable memory, host copies) rather than with a CUDA event. `runner` (the engine's) runs the callback;
   /// only engine threads decide a request that has one, so it is used only while the engine lives.
   TransferState(std::size_t bytes, int parts, int cpu_parts, TransferCallback callback,
-                std::shared_ptr<EventPool> events, SerialExecutor* runner,
-                std::shared_ptr<EngineCounters> counters);
+                std::shared_ptr<EventPool> events, SerialExecutor* runner, std::shared_ptr<EngineCounters> counters);
   ~TransferState();
   TransferState(const TransferState&) = delete;
   TransferState& operator=(const TransferState&) = delete;

@@ -5,14 +5,13 @@
 
 #include "ghtier/ghtier.h"
 
-#define CHECK(call)                                                                        \
-  do {                                                                                     \
-    ghtier_status_t status_ = (call);                                                      \
-    if (status_ != GHTIER_SUCCESS) {                                                       \
-      fprintf(stderr, "%s failed: %s: %s\n", #call, ghtier_status_name(status_),         \
-              ghtier_error_message());                                                        \
-      return 1;                                                                            \
-    }                                                                                      \
+#define CHECK(call)                                                                                       \
+  do {                                                                                                    \
+    ghtier_status_t status_ = (call);                                                                     \
+    if (status_ != GHTIER_SUCCESS) {                                                                      \
+      fprintf(stderr, "%s failed: %s: %s\n", #call, ghtier_status_name(status_), ghtier_error_message()); \
+      return 1;                                                                                           \
+    }                                                                                                     \
   } while (0)
 
 static int expect_mode(ghtier_runtime_t* rt, size_t bytes, int32_t expected, const char* what) {

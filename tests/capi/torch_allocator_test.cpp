@@ -86,8 +86,7 @@ TEST_F(TorchAllocator, RefusedAllocationReturnsNullWithTheReason) {
   EXPECT_EQ(ghtier_torch_alloc_1(-5, 0, nullptr), nullptr);
   EXPECT_NE(std::string(ghtier_torch_last_error(1)).find("negative"), std::string::npos);
   EXPECT_EQ(ghtier_torch_alloc_1(64, 3, nullptr), nullptr);  // another device's tensor
-  EXPECT_NE(std::string(ghtier_torch_last_error(1)).find("cuda:3"), std::string::npos)
-      << ghtier_torch_last_error(1);
+  EXPECT_NE(std::string(ghtier_torch_last_error(1)).find("cuda:3"), std::string::npos) << ghtier_torch_last_error(1);
   EXPECT_EQ(ghtier_torch_alloc_1(0, 0, nullptr), nullptr);  // size 0 is no failure
   const auto s = statistics_of(1);
   EXPECT_EQ(s.failed_allocations, 3u);

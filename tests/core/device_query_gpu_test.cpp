@@ -19,7 +19,8 @@ TEST(DeviceQuery, ReadsAttributesOfDeviceZero) {
   Platform p = classify(a);
   // Whatever the machine, the class agrees with what the attributes say.
   EXPECT_EQ(p.gpu_reads_pageable, a.pageable_memory_access);
-  EXPECT_EQ(p.host_access == HostAccess::ats, a.pageable_memory_access && a.pageable_memory_access_uses_host_page_tables);
+  EXPECT_EQ(p.host_access == HostAccess::ats,
+            a.pageable_memory_access && a.pageable_memory_access_uses_host_page_tables);
   std::printf("device 0: %s, class %s\n", a.name.c_str(), std::string(to_string(p.platform_class)).c_str());
 }
 
@@ -34,10 +35,11 @@ TEST(Calibrate, MeasuresAPlausibleLink) {
   const auto start = std::chrono::steady_clock::now();
   LinkModel link = calibrate(0);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("calibrated in %.2f s: h2d %.1f d2h %.1f bidir %.1f sm_read %.1f sm_write %.1f pageable %.1f/%.1f "
-              "hbm %.0f GB/s, latency %.2f us\n",
-              seconds, link.h2d_gbps, link.d2h_gbps, link.bidirectional_gbps, link.sm_read_gbps, link.sm_write_gbps,
-              link.pageable_h2d_gbps, link.pageable_d2h_gbps, link.hbm_gbps, link.latency_us);
+  std::printf(
+      "calibrated in %.2f s: h2d %.1f d2h %.1f bidir %.1f sm_read %.1f sm_write %.1f pageable %.1f/%.1f "
+      "hbm %.0f GB/s, latency %.2f us\n",
+      seconds, link.h2d_gbps, link.d2h_gbps, link.bidirectional_gbps, link.sm_read_gbps, link.sm_write_gbps,
+      link.pageable_h2d_gbps, link.pageable_d2h_gbps, link.hbm_gbps, link.latency_us);
   // Its time (under 2 s is the design goal) is printed, not asserted: no timing targets in tests, and the
   // test also runs under compute-sanitizer, which slows it down.
   EXPECT_NO_THROW(link.validate());

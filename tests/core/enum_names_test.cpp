@@ -15,18 +15,18 @@
 #include "cuda/row_copy_plan.hpp"
 #include "engine/staging_ring.hpp"
 #include "engine/transfer_route.hpp"
-#include "ghtier/policy/builtin_policy.hpp"
-#include "ghtier/kernels/column_view.hpp"
+#include "ghtier/engine/transfer_request.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier.h"
-#include "ghtier/memory/location.hpp"
+#include "ghtier/kernels/column_view.hpp"
 #include "ghtier/log.hpp"
+#include "ghtier/memory/location.hpp"
 #include "ghtier/memory/memory_advice.hpp"
 #include "ghtier/memory/memory_mode.hpp"
-#include "ghtier/policy/placement_request.hpp"
 #include "ghtier/platform/platform.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
+#include "ghtier/policy/placement_request.hpp"
 #include "ghtier/runtime/residency.hpp"
-#include "ghtier/engine/transfer_request.hpp"
 
 using namespace ghtier;
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "core/support/cuda_check.hpp"
-#include "ghtier/memory/budget_adaptor.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
 
 using namespace ghtier;
 
@@ -124,8 +124,7 @@ TEST(ErrorType, EveryCodeIsAStdExceptionAndAnError) {
     } catch (const std::exception& e) {
       seen = true;
       EXPECT_STREQ(e.what(), "generic") << to_string(code);
-    } catch (...) {
-    }
+    } catch (...) {}
     EXPECT_TRUE(seen) << to_string(code) << " escaped catch (const std::exception&)";
     EXPECT_EQ(caught_error([code] { throw_error(code, "x"); }).code(), code);
   }

@@ -180,7 +180,8 @@ TEST(Aggregate, NothingPassesTheFilter) {
   buffer.upload(host.data(), host.size() * sizeof(double));
   AggregateOptions options;
   options.filter = RangeFilter::float_range(5000.0, 6000.0);  // the values lie in [-1000, 1000)
-  const AggregateResult r = aggregate(column_view(reinterpret_cast<const double*>(buffer.data()), host.size()), options);
+  const AggregateResult r =
+      aggregate(column_view(reinterpret_cast<const double*>(buffer.data()), host.size()), options);
   EXPECT_EQ(r.count, 0u);
   EXPECT_EQ(r.sum_float, 0.0);
   EXPECT_EQ(r.min_float, 0.0);

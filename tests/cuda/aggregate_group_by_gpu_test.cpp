@@ -89,19 +89,18 @@ void check_group_by(Tier tier, std::mt19937_64& rng, std::uint32_t groups, std::
   test::TestStream stream;
   for (std::size_t offset : {std::size_t{0}, std::size_t{1}}) {
     for (bool filtered : {false, true}) {
-      const std::string where = std::string(test::to_string(tier)) + " keys " +
-                                std::string(to_string(column_type_of<K>)) + " values " +
-                                std::string(to_string(column_type_of<V>)) + " groups " + std::to_string(groups) +
-                                " rows " + std::to_string(rows) + " offset " + std::to_string(offset) +
-                                (filtered ? " filtered" : "");
+      const std::string where =
+          std::string(test::to_string(tier)) + " keys " + std::string(to_string(column_type_of<K>)) + " values " +
+          std::string(to_string(column_type_of<V>)) + " groups " + std::to_string(groups) + " rows " +
+          std::to_string(rows) + " offset " + std::to_string(offset) + (filtered ? " filtered" : "");
       GroupByOptions options;
       if (filtered) {
         options.filter = RangeFilter::int_range(
             column_view(reinterpret_cast<const std::int32_t*>(filter.data()) + offset, rows), 20, 70);
       }
-      const GroupByResult got =
-          group_by(column_view(reinterpret_cast<const K*>(keys.data()) + offset, rows),
-                   column_view(reinterpret_cast<const V*>(values.data()) + offset, rows), groups, options, stream.get());
+      const GroupByResult got = group_by(column_view(reinterpret_cast<const K*>(keys.data()) + offset, rows),
+                                         column_view(reinterpret_cast<const V*>(values.data()) + offset, rows), groups,
+                                         options, stream.get());
       std::uint64_t out_of_range = 0;
       const auto want = reference_groups(data, offset, rows, groups, filtered, out_of_range);
       EXPECT_EQ(got.rows_out_of_range, out_of_range) << where;

@@ -12,8 +12,8 @@
 
 #include "cuda/column_checks.hpp"
 #include "cuda/column_scan_plan.hpp"
-#include "ghtier/kernels/aggregate.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/kernels/aggregate.hpp"
 #include "ghtier/kernels/group_by.hpp"
 #include "test_support.hpp"
 
@@ -139,7 +139,8 @@ TEST(ColumnChecks, NameTheArgumentAndTheValue) {
     EXPECT_NE(std::string(e.what()).find("aggregate: values: null data for 3 rows"), std::string::npos) << e.what();
   }
   const auto* odd = reinterpret_cast<const char*>(values) + 2;
-  EXPECT_GHTIER_ERROR(detail::check_column(ColumnView{odd, 1, ColumnType::int32}, "values"), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(detail::check_column(ColumnView{odd, 1, ColumnType::int32}, "values"),
+                      ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(detail::check_column(ColumnView{values, 1, static_cast<ColumnType>(9)}, "values"),
                       ErrorCode::invalid_argument);
 }
@@ -153,21 +154,21 @@ TEST(ColumnChecks, FiltersMatchTheirColumn) {
   EXPECT_TRUE(on_values.on_values);
   EXPECT_EQ(on_values.min_int, 1);
   EXPECT_EQ(on_values.max_int, 5);
-  const auto other = detail::make_scan_filter(RangeFilter::float_range(column_view(floats, 8), -1, 1), 8,
-                                              ColumnType::int32, "op");
+  const auto other =
+      detail::make_scan_filter(RangeFilter::float_range(column_view(floats, 8), -1, 1), 8, ColumnType::int32, "op");
   EXPECT_FALSE(other.on_values);
   EXPECT_EQ(other.column.data, floats);
   EXPECT_EQ(other.column.type, ColumnType::float32);
-  EXPECT_GHTIER_ERROR((void)detail::make_scan_filter(RangeFilter::int_range(column_view(ints, 7), 0, 1), 8,
-                                                      ColumnType::int32, "op"),
-                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(
+      (void)detail::make_scan_filter(RangeFilter::int_range(column_view(ints, 7), 0, 1), 8, ColumnType::int32, "op"),
+      ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR((void)detail::make_scan_filter(RangeFilter::int_range(0, 1), 8, ColumnType::float32, "op"),
                       ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR((void)detail::make_scan_filter(RangeFilter::float_range(0, 1), 8, ColumnType::int64, "op"),
                       ErrorCode::invalid_argument);
-  EXPECT_GHTIER_ERROR((void)detail::make_scan_filter(RangeFilter::float_range(std::nan(""), 1), 8,
-                                                      ColumnType::float64, "op"),
-                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(
+      (void)detail::make_scan_filter(RangeFilter::float_range(std::nan(""), 1), 8, ColumnType::float64, "op"),
+      ErrorCode::invalid_argument);
 }
 
 TEST(ColumnChecks, PackedViewsThatCannotBeReadAreRefused) {

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <type_traits>
@@ -19,9 +19,10 @@ namespace ghtier::test {
 
 /// Says, once per call site's test, why the system tier ran only as a refusal check on this machine.
 inline void note_system_tier_refused(const char* test) {
-  std::printf("[ note     ] %s: system (malloc) memory is not GPU-reachable here (no ATS/HMM): checked that it "
-              "is refused with Error(unsupported) instead of running the kernels on it\n",
-              test);
+  std::printf(
+      "[ note     ] %s: system (malloc) memory is not GPU-reachable here (no ATS/HMM): checked that it "
+      "is refused with Error(unsupported) instead of running the kernels on it\n",
+      test);
 }
 
 /// Random values: integers over their whole range (so int64 sums wrap), floats in a range where sums stay

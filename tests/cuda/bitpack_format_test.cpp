@@ -10,8 +10,8 @@
 #include <random>
 #include <vector>
 
-#include "ghtier/kernels/bitpacked_column.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/kernels/bitpacked_column.hpp"
 #include "ghtier/memory/memory_resource.hpp"
 #include "test_support.hpp"
 
@@ -33,7 +33,8 @@ Packed<T> pack(const std::vector<T>& values) {
   packed.blocks.resize(packed.plan.blocks.size());
   // Poison the words: the packer must write every word of every block.
   packed.words.assign(packed.plan.word_count, 0xDEADBEEFu);
-  packed.view = bitpack_into(std::span<const T>(values), packed.plan, std::span(packed.blocks), std::span(packed.words));
+  packed.view =
+      bitpack_into(std::span<const T>(values), packed.plan, std::span(packed.blocks), std::span(packed.words));
   return packed;
 }
 
@@ -77,8 +78,9 @@ void expect_round_trip(const std::vector<T>& values) {
   ASSERT_EQ(out, values);
   for (std::uint64_t i = 0; i < values.size(); i += 37) {
     const std::uint64_t b = i / bitpack_block_values;
-    ASSERT_EQ(static_cast<T>(static_cast<std::int64_t>(spec_read(packed.view, b, static_cast<std::uint32_t>(i % 1024)))),
-              values[i])
+    ASSERT_EQ(
+        static_cast<T>(static_cast<std::int64_t>(spec_read(packed.view, b, static_cast<std::uint32_t>(i % 1024)))),
+        values[i])
         << "row " << i;
   }
 }
@@ -143,14 +145,14 @@ TEST(BitpackFormat, LargeColumnsPackInParallelIdentically) {
 TEST(BitpackFormat, LayoutPutsValueOfLaneInItsStream) {
   // Width 3: value 32 * i + l sits at bits [3i, 3i + 3) of lane l's stream (words j * 32 + l).
   std::vector<std::int32_t> values(1024, 10);
-  values[0] = 10 + 7;          // entry 0 of lane 0: bits 0..2 of word 0
+  values[0] = 10 + 7;            // entry 0 of lane 0: bits 0..2 of word 0
   values[32 * 10 + 5] = 10 + 5;  // entry 10 of lane 5: stream bits 30..32 -> word 0 bits 30,31 + word 1 bit 0
   values[1] = 10;
   const Packed<std::int32_t> packed = pack(values);
   ASSERT_EQ(packed.plan.blocks[0].width, 3u);
   ASSERT_EQ(packed.plan.blocks[0].reference, 10);
   EXPECT_EQ(packed.words[0] & 7u, 7u);
-  EXPECT_EQ(packed.words[5] >> 30, 5u & 3u);         // low two bits of 5 = 0b01
+  EXPECT_EQ(packed.words[5] >> 30, 5u & 3u);             // low two bits of 5 = 0b01
   EXPECT_EQ(packed.words[32 + 5] & 1u, (5u >> 2) & 1u);  // high bit of 5 = 1
 }
 
@@ -199,11 +201,13 @@ TEST(BitpackFormat, PackAndUnpackCheckTheirArguments) {
   std::vector<BitpackBlockHeader> blocks(plan.blocks.size());
   std::vector<std::uint32_t> words(plan.word_count);
   const std::vector<std::int32_t> other(100, 3);
-  EXPECT_GHTIER_ERROR((void)bitpack_into(std::span<const std::int32_t>(other), plan, std::span(blocks), std::span(words)),
-                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(
+      (void)bitpack_into(std::span<const std::int32_t>(other), plan, std::span(blocks), std::span(words)),
+      ErrorCode::invalid_argument);
   std::vector<BitpackBlockHeader> too_few(1);
-  EXPECT_GHTIER_ERROR((void)bitpack_into(std::span<const std::int32_t>(values), plan, std::span(too_few), std::span(words)),
-                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(
+      (void)bitpack_into(std::span<const std::int32_t>(values), plan, std::span(too_few), std::span(words)),
+      ErrorCode::invalid_argument);
   const std::vector<std::int64_t> wide(2048, 3);
   std::vector<BitpackBlockHeader> wide_blocks(2);
   EXPECT_GHTIER_ERROR(

@@ -70,8 +70,7 @@ PackedInTier pack_into(Tier tier, const std::vector<T>& values) {
 }
 
 template <typename T>
-void check_packed_aggregate(Tier tier, std::mt19937_64& rng, std::uint32_t width, std::size_t rows,
-                            std::int64_t base) {
+void check_packed_aggregate(Tier tier, std::mt19937_64& rng, std::uint32_t width, std::size_t rows, std::int64_t base) {
   const std::vector<T> values = values_of_width<T>(rng, rows, width, base);
   PackedInTier packed = pack_into(tier, values);
   const std::string where = std::string(test::to_string(tier)) + " " + std::string(to_string(column_type_of<T>)) +
@@ -102,8 +101,8 @@ void check_packed_aggregate(Tier tier, std::mt19937_64& rng, std::uint32_t width
     TierBuffer other_buffer(tier, rows * sizeof(float));
     other_buffer.upload(other.data(), rows * sizeof(float));
     AggregateOptions options;
-    options.filter = RangeFilter::float_range(column_view(reinterpret_cast<const float*>(other_buffer.data()), rows),
-                                              0.25, 0.5);
+    options.filter =
+        RangeFilter::float_range(column_view(reinterpret_cast<const float*>(other_buffer.data()), rows), 0.25, 0.5);
     ReferenceAggregate want;
     for (std::size_t i = 0; i < rows; ++i) {
       if (other[i] >= 0.25f && other[i] <= 0.5f) want.add(values[i]);

@@ -116,8 +116,8 @@ void gather_matches_reference(std::size_t row_bytes, Tier table_tier, Tier out_t
   for (Kind kind : {Kind::plain, Kind::sorted}) {
     SCOPED_TRACE(kind == Kind::plain ? "gather" : "sorted_gather");
     out.poison(poison_byte);
-    run_gather(kind, table.data(), row_bytes, num_rows, reinterpret_cast<const Index*>(d_idx.data()), count,
-               out.data(), stream.get());
+    run_gather(kind, table.data(), row_bytes, num_rows, reinterpret_cast<const Index*>(d_idx.data()), count, out.data(),
+               stream.get());
     stream.sync();
     EXPECT_TRUE(same_rows(expected, out.download(), row_bytes));
   }
@@ -139,8 +139,7 @@ TEST_P(GatherMatrix, MatchesTheCpuReference) {
 
 INSTANTIATE_TEST_SUITE_P(WidthsTiersIndexTypes, GatherMatrix,
                          ::testing::Combine(::testing::ValuesIn(row_widths),
-                                            ::testing::Values(Tier::device, Tier::pinned, Tier::managed,
-                                                              Tier::system),
+                                            ::testing::Values(Tier::device, Tier::pinned, Tier::managed, Tier::system),
                                             ::testing::Bool()),
                          [](const auto& info) {
                            return std::to_string(std::get<0>(info.param)) + "B_" +
@@ -174,8 +173,8 @@ TEST(Gather, UnalignedTableAndOutput) {
       TierBuffer out(Tier::device, count * row_bytes + 16);
       for (std::size_t table_offset : {1u, 4u, 8u}) {
         for (std::size_t out_offset : {0u, 3u, 12u}) {
-          SCOPED_TRACE(std::string(test::to_string(tier)) + " table, " + std::to_string(row_bytes) + " B rows, table +" +
-                       std::to_string(table_offset) + ", out +" + std::to_string(out_offset));
+          SCOPED_TRACE(std::string(test::to_string(tier)) + " table, " + std::to_string(row_bytes) +
+                       " B rows, table +" + std::to_string(table_offset) + ", out +" + std::to_string(out_offset));
           table.upload(host.data(), host.size(), table_offset);
           for (Kind kind : {Kind::plain, Kind::sorted}) {
             out.poison(poison_byte);
@@ -184,9 +183,10 @@ TEST(Gather, UnalignedTableAndOutput) {
                        stream.get());
             stream.sync();
             const std::vector<unsigned char> got = out.download();
-            EXPECT_TRUE(same_rows(expected, std::vector<unsigned char>(got.begin() + out_offset,
-                                                                       got.begin() + out_offset + expected.size()),
-                                  row_bytes));
+            EXPECT_TRUE(same_rows(
+                expected,
+                std::vector<unsigned char>(got.begin() + out_offset, got.begin() + out_offset + expected.size()),
+                row_bytes));
             // Nothing written outside the output rows.
             for (std::size_t b = 0; b < out_offset; ++b) ASSERT_EQ(got[b], poison_byte) << "before out, byte " << b;
             for (std::size_t b = out_offset + expected.size(); b < got.size(); ++b) {
@@ -378,8 +378,7 @@ TEST_P(ScatterMatrix, WritesExactlyTheIndexedRows) {
 
 INSTANTIATE_TEST_SUITE_P(WidthsTiersIndexTypes, ScatterMatrix,
                          ::testing::Combine(::testing::ValuesIn(row_widths),
-                                            ::testing::Values(Tier::device, Tier::pinned, Tier::managed,
-                                                              Tier::system),
+                                            ::testing::Values(Tier::device, Tier::pinned, Tier::managed, Tier::system),
                                             ::testing::Bool()),
                          [](const auto& info) {
                            return std::to_string(std::get<0>(info.param)) + "B_" +
@@ -421,10 +420,10 @@ TEST(Scatter, UnalignedRepeatedAndOutOfRange) {
     EXPECT_TRUE(same_rows(expected, got, row_bytes));
     EXPECT_GHTIER_ERROR(check.check(stream.get()), ErrorCode::invalid_argument);
     // And the synchronous form throws.
-    EXPECT_GHTIER_ERROR(scatter(d_rows.data() + rows_offset, row_bytes, idx.size(),
-                                reinterpret_cast<const std::int64_t*>(d_idx.data()), table.data() + table_offset,
-                                num_rows, stream.get()),
-                        ErrorCode::invalid_argument);
+    EXPECT_GHTIER_ERROR(
+        scatter(d_rows.data() + rows_offset, row_bytes, idx.size(), reinterpret_cast<const std::int64_t*>(d_idx.data()),
+                table.data() + table_offset, num_rows, stream.get()),
+        ErrorCode::invalid_argument);
   }
 }
 

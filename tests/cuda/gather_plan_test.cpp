@@ -48,11 +48,11 @@ TEST(RowCopyPlan, EveryRowWidthClassGetsTheExpectedShape) {
     unsigned lanes;
   };
   const std::vector<Case> cases = {
-      {4, RowCopyShape::thread_per_row, 4, 1},      {8, RowCopyShape::thread_per_row, 8, 1},
-      {12, RowCopyShape::group_per_row, 4, 4},      {16, RowCopyShape::thread_per_row, 16, 1},
-      {100, RowCopyShape::group_per_row, 4, 32},    {128, RowCopyShape::group_per_row, 16, 8},
-      {512, RowCopyShape::group_per_row, 16, 32},   {1024, RowCopyShape::warp_per_row, 16, 32},
-      {4096, RowCopyShape::warp_per_row, 16, 32},   {5000, RowCopyShape::block_per_row, 16, 256},
+      {4, RowCopyShape::thread_per_row, 4, 1},       {8, RowCopyShape::thread_per_row, 8, 1},
+      {12, RowCopyShape::group_per_row, 4, 4},       {16, RowCopyShape::thread_per_row, 16, 1},
+      {100, RowCopyShape::group_per_row, 4, 32},     {128, RowCopyShape::group_per_row, 16, 8},
+      {512, RowCopyShape::group_per_row, 16, 32},    {1024, RowCopyShape::warp_per_row, 16, 32},
+      {4096, RowCopyShape::warp_per_row, 16, 32},    {5000, RowCopyShape::block_per_row, 16, 256},
       {65536, RowCopyShape::block_per_row, 16, 256}, {1000, RowCopyShape::warp_per_row, 16, 32},
   };
   for (const Case& c : cases) {
@@ -132,14 +132,14 @@ TEST(GatherArguments, RefusedBeforeLaunch) {
   EXPECT_GHTIER_ERROR(gather(table.data(), 64, 100, idx.data(), 10, nullptr, nullptr), invalid);
   EXPECT_GHTIER_ERROR(gather(nullptr, 64, 100, idx.data(), 10, out.data(), nullptr), invalid);
   EXPECT_GHTIER_ERROR(gather(table.data(), 64, 0, idx.data(), 10, out.data(), nullptr), invalid);
-  EXPECT_GHTIER_ERROR(gather(table.data(), 64, std::numeric_limits<std::size_t>::max() / 32, idx.data(), 10,
-                             out.data(), nullptr),
-                      invalid);
+  EXPECT_GHTIER_ERROR(
+      gather(table.data(), 64, std::numeric_limits<std::size_t>::max() / 32, idx.data(), 10, out.data(), nullptr),
+      invalid);
   // out inside the table, and indices inside out.
   EXPECT_GHTIER_ERROR(gather(table.data(), 64, 100, idx.data(), 10, table.data() + 640, nullptr), invalid);
-  EXPECT_GHTIER_ERROR(gather(table.data(), 8, 100, reinterpret_cast<const std::int64_t*>(out.data()), 10, out.data(),
-                             nullptr),
-                      invalid);
+  EXPECT_GHTIER_ERROR(
+      gather(table.data(), 8, 100, reinterpret_cast<const std::int64_t*>(out.data()), 10, out.data(), nullptr),
+      invalid);
   EXPECT_GHTIER_ERROR(gather(table.data(), 64, 0, idx32.data(), 10, out.data(), nullptr), invalid);
   EXPECT_GHTIER_ERROR(sorted_gather(table.data(), 0, 100, idx.data(), 10, out.data(), nullptr), invalid);
   EXPECT_GHTIER_ERROR(sorted_gather(table.data(), 64, 100, idx32.data(), 10, table.data(), nullptr), invalid);
@@ -147,9 +147,9 @@ TEST(GatherArguments, RefusedBeforeLaunch) {
   EXPECT_GHTIER_ERROR(scatter(nullptr, 64, 10, idx.data(), table.data(), 100, nullptr), invalid);
   EXPECT_GHTIER_ERROR(scatter(table.data() + 64, 64, 10, idx32.data(), table.data(), 100, nullptr), invalid);
   // The table being written may not hold the indices.
-  EXPECT_GHTIER_ERROR(scatter(out.data(), 8, 10, reinterpret_cast<const std::int64_t*>(table.data()), table.data(),
-                              100, nullptr),
-                      invalid);
+  EXPECT_GHTIER_ERROR(
+      scatter(out.data(), 8, 10, reinterpret_cast<const std::int64_t*>(table.data()), table.data(), 100, nullptr),
+      invalid);
 }
 
 TEST(GatherArguments, MessagesNameTheArgument) {

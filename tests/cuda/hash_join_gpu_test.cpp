@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -115,17 +115,18 @@ void check_join(Tier build_tier, Tier probe_tier, std::mt19937_64& rng, std::siz
   TierBuffer build_payload(build_tier, payload.size() * sizeof(P));
   TierBuffer probe_keys(probe_tier, probe.size() * sizeof(K));
   if (!test::gpu_reaches(build_tier)) {
-    EXPECT_GHTIER_ERROR(HashJoinTable(column_view(reinterpret_cast<const K*>(build_keys.data()), build_rows),
-                                      std::nullopt),
-                        ErrorCode::unsupported);
+    EXPECT_GHTIER_ERROR(
+        HashJoinTable(column_view(reinterpret_cast<const K*>(build_keys.data()), build_rows), std::nullopt),
+        ErrorCode::unsupported);
     return;
   }
   build_keys.upload(build.data(), build.size() * sizeof(K));
   build_payload.upload(payload.data(), payload.size() * sizeof(P));
   test::TestStream stream;
   const std::optional<ColumnView> payload_view =
-      with_payload ? std::optional<ColumnView>(column_view(reinterpret_cast<const P*>(build_payload.data()), build_rows))
-                   : std::nullopt;
+      with_payload
+          ? std::optional<ColumnView>(column_view(reinterpret_cast<const P*>(build_payload.data()), build_rows))
+          : std::nullopt;
   const HashJoinTable table(column_view(reinterpret_cast<const K*>(build_keys.data()), build_rows), payload_view,
                             stream.get());
   EXPECT_EQ(table.build_rows(), build_rows);
@@ -146,8 +147,8 @@ void check_join(Tier build_tier, Tier probe_tier, std::mt19937_64& rng, std::siz
     // Every pair, into poisoned device memory with room to spare.
     TierBuffer pairs(Tier::device, (want.matches + 8) * sizeof(JoinPair));
     pairs.poison();
-    const JoinResult with_pairs =
-        table.probe(probe_view, JoinPairsOutput{reinterpret_cast<JoinPair*>(pairs.data()), want.matches + 8}, stream.get());
+    const JoinResult with_pairs = table.probe(
+        probe_view, JoinPairsOutput{reinterpret_cast<JoinPair*>(pairs.data()), want.matches + 8}, stream.get());
     expect_join<P>(with_pairs, want, with_payload, here + " with pairs");
     EXPECT_EQ(with_pairs.pairs_written, want.matches);
     EXPECT_EQ(with_pairs.pairs_overflowed, 0u);
@@ -227,8 +228,9 @@ TEST(HashJoin, PairsBeyondTheCapacityAreDroppedAndReported) {
   constexpr std::uint64_t capacity = 1000;
   TierBuffer pairs(Tier::pinned, capacity * sizeof(JoinPair));
   pairs.poison();
-  const JoinResult got = table.probe(column_view(reinterpret_cast<const std::int64_t*>(probe_buffer.data()), probe.size()),
-                                     JoinPairsOutput{reinterpret_cast<JoinPair*>(pairs.data()), capacity});
+  const JoinResult got =
+      table.probe(column_view(reinterpret_cast<const std::int64_t*>(probe_buffer.data()), probe.size()),
+                  JoinPairsOutput{reinterpret_cast<JoinPair*>(pairs.data()), capacity});
   EXPECT_EQ(got.matches, probe.size());
   EXPECT_EQ(got.pairs_written, capacity);
   EXPECT_EQ(got.pairs_overflowed, 1u);
@@ -292,8 +294,8 @@ TEST(HashJoin, RefusesMismatchedKeysAndUnreachableMemory) {
   EXPECT_GHTIER_ERROR((void)table.probe(column_view(reinterpret_cast<const std::int32_t*>(build_buffer.data()), 100),
                                         JoinPairsOutput{nullptr, 10}),
                       ErrorCode::invalid_argument);
-  HashJoinTable moved = HashJoinTable(column_view(reinterpret_cast<const std::int32_t*>(build_buffer.data()), 10),
-                                      std::nullopt);
+  HashJoinTable moved =
+      HashJoinTable(column_view(reinterpret_cast<const std::int32_t*>(build_buffer.data()), 10), std::nullopt);
   HashJoinTable target = std::move(moved);
   EXPECT_GHTIER_ERROR((void)moved.probe(column_view(reinterpret_cast<const std::int32_t*>(build_buffer.data()), 10)),
                       ErrorCode::invalid_argument);
@@ -301,10 +303,9 @@ TEST(HashJoin, RefusesMismatchedKeysAndUnreachableMemory) {
   if (!test::gpu_reaches(Tier::system)) {
     EXPECT_GHTIER_ERROR((void)table.probe(column_view(build.data(), build.size())), ErrorCode::unsupported);
     std::vector<JoinPair> pageable_pairs(10);
-    EXPECT_GHTIER_ERROR(
-        (void)table.probe(column_view(reinterpret_cast<const std::int32_t*>(build_buffer.data()), 10),
-                          JoinPairsOutput{pageable_pairs.data(), pageable_pairs.size()}),
-        ErrorCode::unsupported);
+    EXPECT_GHTIER_ERROR((void)table.probe(column_view(reinterpret_cast<const std::int32_t*>(build_buffer.data()), 10),
+                                          JoinPairsOutput{pageable_pairs.data(), pageable_pairs.size()}),
+                        ErrorCode::unsupported);
   }
 }
 

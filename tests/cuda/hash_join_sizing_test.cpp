@@ -123,8 +123,9 @@ TEST(OrderedKey, PreservesTheOrderOfIntegersAndDoubles) {
     }
   }
   std::uniform_real_distribution<double> any_double(-1e300, 1e300);
-  std::vector<double> doubles{-std::numeric_limits<double>::infinity(), -1e-310, -0.0, 0.0, 1e-310,
-                              std::numeric_limits<double>::max(), std::numeric_limits<double>::infinity()};
+  std::vector<double> doubles{
+      -std::numeric_limits<double>::infinity(), -1e-310, -0.0, 0.0, 1e-310, std::numeric_limits<double>::max(),
+      std::numeric_limits<double>::infinity()};
   for (int i = 0; i < 1000; ++i) doubles.push_back(any_double(rng));
   for (double a : doubles) {
     const double back = detail::double_from_ordered_key(detail::ordered_key(a));

@@ -14,14 +14,14 @@
 #include <vector>
 
 #include "ghtier/kernels/aggregate.hpp"
-#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/kernels/gather.hpp"
 #include "ghtier/kernels/group_by.hpp"
 #include "ghtier/kernels/hash_join.hpp"
 #include "ghtier/kernels/index_check.hpp"
 #include "ghtier/kernels/row_cache.hpp"
-#include "ghtier/runtime/runtime.hpp"
 #include "ghtier/kernels/sorted_gather.hpp"
+#include "ghtier/memory/default_device_resource.hpp"
+#include "ghtier/runtime/runtime.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 

@@ -12,19 +12,19 @@
 #include <utility>
 #include <vector>
 
-#include "ghtier/kernels/aggregate.hpp"
-#include "ghtier/memory/budget_adaptor.hpp"
-#include "ghtier/memory/default_device_resource.hpp"
-#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/kernels/aggregate.hpp"
 #include "ghtier/kernels/gather.hpp"
 #include "ghtier/kernels/group_by.hpp"
 #include "ghtier/kernels/hash_join.hpp"
 #include "ghtier/kernels/row_cache.hpp"
-#include "ghtier/runtime/runtime.hpp"
 #include "ghtier/kernels/scatter.hpp"
 #include "ghtier/kernels/sorted_gather.hpp"
+#include "ghtier/memory/budget_adaptor.hpp"
+#include "ghtier/memory/default_device_resource.hpp"
+#include "ghtier/memory/device_buffer.hpp"
 #include "ghtier/memory/statistics_adaptor.hpp"
+#include "ghtier/runtime/runtime.hpp"
 #include "runtime/fake_resource.hpp"
 #include "test_support.hpp"
 

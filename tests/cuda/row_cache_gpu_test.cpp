@@ -150,8 +150,7 @@ TEST_P(RowCacheMatrix, MatchesTheCpuReferenceAndCountsHits) {
 
 INSTANTIATE_TEST_SUITE_P(WidthsTiersIndexTypes, RowCacheMatrix,
                          ::testing::Combine(::testing::Values(4u, 12u, 128u, 1024u, 5000u),
-                                            ::testing::Values(Tier::pinned, Tier::device, Tier::managed,
-                                                              Tier::system),
+                                            ::testing::Values(Tier::pinned, Tier::device, Tier::managed, Tier::system),
                                             ::testing::Bool()),
                          [](const auto& info) {
                            return std::to_string(std::get<0>(info.param)) + "B_" +
@@ -276,9 +275,9 @@ TEST(RowCache, OutOfRangeIndices) {
   const TierBuffer d_idx = device_indices(idx);
   TierBuffer out(Tier::device, idx.size() * row_bytes);
   out.poison(poison_byte);
-  EXPECT_GHTIER_ERROR(cache.gather(reinterpret_cast<const std::int32_t*>(d_idx.data()), idx.size(), out.data(),
-                                   stream.get()),
-                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(
+      cache.gather(reinterpret_cast<const std::int32_t*>(d_idx.data()), idx.size(), out.data(), stream.get()),
+      ErrorCode::invalid_argument);
   std::vector<unsigned char> expected(idx.size() * row_bytes, 0);
   std::memcpy(expected.data(), host.data() + 1 * row_bytes, row_bytes);
   std::memcpy(expected.data() + 2 * row_bytes, host.data() + 4 * row_bytes, row_bytes);

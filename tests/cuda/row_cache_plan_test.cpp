@@ -76,9 +76,8 @@ TEST(RowSlotTable, FindsEveryRowAndOnlyThose) {
   for (int probe = 0; probe < 3000; ++probe) {
     const std::int64_t row = dist(rng);
     const std::int64_t expected =
-        unique.count(row) != 0
-            ? static_cast<std::int64_t>(std::find(rows.begin(), rows.end(), row) - rows.begin())
-            : -1;
+        unique.count(row) != 0 ? static_cast<std::int64_t>(std::find(rows.begin(), rows.end(), row) - rows.begin())
+                               : -1;
     ASSERT_EQ(detail::find_row_slot(table, row), expected) << row;
   }
   EXPECT_EQ(detail::find_row_slot(table, -5), -1);
@@ -86,7 +85,8 @@ TEST(RowSlotTable, FindsEveryRowAndOnlyThose) {
 }
 
 TEST(RowSlotTable, RefusesNegativeAndRepeatedIds) {
-  EXPECT_GHTIER_ERROR((void)detail::build_row_slot_table(std::vector<std::int64_t>{1, -2}), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)detail::build_row_slot_table(std::vector<std::int64_t>{1, -2}),
+                      ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR((void)detail::build_row_slot_table(std::vector<std::int64_t>{4, 7, 4}),
                       ErrorCode::invalid_argument);
 }

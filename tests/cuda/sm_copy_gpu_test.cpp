@@ -31,7 +31,8 @@ std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
 }
 
 /// Equal vectors, or the first differing byte.
-::testing::AssertionResult same_bytes(const std::vector<unsigned char>& expected, const std::vector<unsigned char>& got) {
+::testing::AssertionResult same_bytes(const std::vector<unsigned char>& expected,
+                                      const std::vector<unsigned char>& got) {
   if (expected == got) return ::testing::AssertionSuccess();
   if (expected.size() != got.size()) {
     return ::testing::AssertionFailure() << "size " << got.size() << " != " << expected.size();
@@ -65,8 +66,8 @@ TEST(SmCopy, EverySizeClassAndMutualAlignment) {
   GHTIER_REQUIRE_GPU();
   auto rng = test::fresh_rng();
   test::TestStream stream;
-  const std::vector<std::size_t> sizes = {1, 15, 16, 63, 64, 65, 1000, 16383, 16384, 16385, 3 * 16384 + 7,
-                                          (1u << 20) + 13};
+  const std::vector<std::size_t> sizes = {
+      1, 15, 16, 63, 64, 65, 1000, 16383, 16384, 16385, 3 * 16384 + 7, (1u << 20) + 13};
   for (std::size_t bytes : sizes) {
     for (std::size_t src_offset : {0u, 1u, 4u, 8u, 15u}) {
       for (std::size_t dst_offset : {0u, 3u, 8u}) {

@@ -8,8 +8,8 @@
 
 #include "cuda/row_copy_plan.hpp"
 #include "cuda/sm_copy_kernels.hpp"
-#include "ghtier/platform/platform.hpp"
 #include "ghtier/kernels/sm_copy.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;
@@ -39,8 +39,8 @@ double break_even_bytes(double submit_us, double launch_us, double sm_gbps, doub
 TEST(PreferSmCopy, ContiguousCopiesStayOnTheCopyEngineWhereSmsAreSlower) {
   // The kernel's fixed cost is the larger (measured), and SMs move fewer bytes per second here: never.
   const LinkModel link = pcie_like();
-  for (std::size_t bytes : {std::size_t{1}, std::size_t{4096}, std::size_t{64} << 10, std::size_t{1} << 20,
-                            std::size_t{1} << 30}) {
+  for (std::size_t bytes :
+       {std::size_t{1}, std::size_t{4096}, std::size_t{64} << 10, std::size_t{1} << 20, std::size_t{1} << 30}) {
     EXPECT_FALSE(prefer_sm_copy(bytes, false, link, true)) << bytes;
     EXPECT_FALSE(prefer_sm_copy(bytes, false, link, false)) << bytes;
   }
@@ -102,7 +102,8 @@ TEST(SmCopyGrid, OneWarpPerTaskUpToWhatTheSmsHold) {
   EXPECT_EQ(detail::sm_copy_grid_blocks(0, 132), 0u);
   EXPECT_EQ(detail::sm_copy_grid_blocks(1, 132), 1u);
   // 64 tasks (+2 for a possible unaligned lead and the rounding) -> 66 warps -> 9 blocks of 8 warps.
-  EXPECT_EQ(detail::sm_copy_grid_blocks(64 * detail::sm_copy_task_bytes, 132), (66 + warps_per_block - 1) / warps_per_block);
+  EXPECT_EQ(detail::sm_copy_grid_blocks(64 * detail::sm_copy_task_bytes, 132),
+            (66 + warps_per_block - 1) / warps_per_block);
   EXPECT_EQ(detail::sm_copy_grid_blocks(std::size_t{1} << 34, 132), 132u * detail::row_copy_blocks_per_sm);
   EXPECT_EQ(detail::sm_copy_grid_blocks(std::size_t{1} << 34, 0), detail::row_copy_blocks_per_sm);
 }
@@ -118,8 +119,8 @@ TEST(SmCopyArguments, RefusedBeforeLaunch) {
   EXPECT_GHTIER_ERROR(sm_copy_2d(nullptr, 64, b.data(), 64, 32, 4, nullptr), invalid);
   EXPECT_GHTIER_ERROR(sm_copy_2d(a.data(), 16, b.data(), 64, 32, 4, nullptr), invalid);  // dst_pitch < width
   EXPECT_GHTIER_ERROR(sm_copy_2d(a.data(), 64, b.data(), 16, 32, 4, nullptr), invalid);  // src_pitch < width
-  EXPECT_GHTIER_ERROR(
-      sm_copy_2d(a.data(), std::numeric_limits<std::size_t>::max() / 2, b.data(), 64, 32, 4, nullptr), invalid);
+  EXPECT_GHTIER_ERROR(sm_copy_2d(a.data(), std::numeric_limits<std::size_t>::max() / 2, b.data(), 64, 32, 4, nullptr),
+                      invalid);
   // Nothing to copy: no CUDA call at all, whatever the pointers.
   sm_copy(nullptr, nullptr, 0, nullptr);
   sm_copy_2d(nullptr, 0, nullptr, 0, 0, 5, nullptr);

@@ -21,9 +21,9 @@ TEST(BatchBuilder, RefusesZeroLimits) {
 
 TEST(BatchBuilder, PacksSmallItemsAndCutsLargeOnes) {
   const BatchBuilder builder(100, 3);
-  const std::vector<BatchCopyItem> items{
-      {at(0x1000), at(0x9000), 40}, {at(0x2000), at(0xa000), 40}, {at(0x3000), at(0xb000), 40},
-      {at(0x4000), at(0xc000), 250}, {at(0x5000), at(0xd000), 0},  {at(0x6000), at(0xe000), 10}};
+  const std::vector<BatchCopyItem> items{{at(0x1000), at(0x9000), 40}, {at(0x2000), at(0xa000), 40},
+                                         {at(0x3000), at(0xb000), 40}, {at(0x4000), at(0xc000), 250},
+                                         {at(0x5000), at(0xd000), 0},  {at(0x6000), at(0xe000), 10}};
   const auto calls = builder.build(items);
   // 40+40 | 40 (the third would pass 100 bytes) | 100 | 100 | 50 + 10.
   ASSERT_EQ(calls.size(), 5u);
@@ -76,8 +76,9 @@ TEST(BatchBuilder, EveryByteOnceOnRandomBatches) {
       for (std::size_t k = 0; k < call.count(); ++k) {
         ASSERT_GT(call.sizes[k], 0u);
         sum += call.sizes[k];
-        const auto inserted = pieces.emplace(reinterpret_cast<std::uintptr_t>(call.dsts[k]),
-                                             std::make_pair(reinterpret_cast<std::uintptr_t>(call.srcs[k]), call.sizes[k]));
+        const auto inserted =
+            pieces.emplace(reinterpret_cast<std::uintptr_t>(call.dsts[k]),
+                           std::make_pair(reinterpret_cast<std::uintptr_t>(call.srcs[k]), call.sizes[k]));
         ASSERT_TRUE(inserted.second) << "a destination appears twice";
       }
       ASSERT_EQ(sum, call.bytes);

@@ -123,7 +123,8 @@ TEST(CopyValidation, TrackedAllocationBounds) {
   EXPECT_NO_THROW(validate_copy(at(0x100000), at(0x200000), 1000, &lookup, "t"));
   EXPECT_NO_THROW(validate_copy(at(0x100000 + 3096), at(0x900000), 1000, &lookup, "t"));
   // One byte past the end of the destination, or of the source.
-  EXPECT_GHTIER_ERROR(validate_copy(at(0x100000 + 3097), at(0x900000), 1000, &lookup, "t"), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(validate_copy(at(0x100000 + 3097), at(0x900000), 1000, &lookup, "t"),
+                      ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(validate_copy(at(0x900000), at(0x200000 + 1), 1000, &lookup, "t"), ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(validate_range(at(0x200000), 1001, &lookup, "t"), ErrorCode::invalid_argument);
   // Untracked memory is not checked against anything.

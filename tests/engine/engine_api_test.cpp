@@ -36,9 +36,9 @@ TEST(TransferEngineApi, RefusesOptionsOutOfRange) {
   EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) { o.copy_threads = 100000; })),
                       ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(TransferEngine(platform, 0, nullptr, with([](auto& o) {
-                        o.chunk_bytes = 1 << 20;
-                        o.background_window_bytes = 4096;
-                      })),
+                                       o.chunk_bytes = 1 << 20;
+                                       o.background_window_bytes = 4096;
+                                     })),
                       ErrorCode::invalid_argument);
 }
 

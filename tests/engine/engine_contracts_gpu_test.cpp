@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "engine_test_buffers.hpp"
-#include "ghtier/runtime/runtime.hpp"
 #include "ghtier/engine/transfer_engine.hpp"
+#include "ghtier/runtime/runtime.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {

@@ -72,8 +72,8 @@ TEST_F(EngineCopyGpu, EveryTierPairAtRandomSizesAndOffsets) {
       for (std::size_t n : sizes) {
         const std::size_t src_offset = std::uniform_int_distribution<std::size_t>(0, 63)(rng);
         const std::size_t dst_offset = std::uniform_int_distribution<std::size_t>(0, 63)(rng);
-        const auto priority = std::bernoulli_distribution(0.5)(rng) ? TransferPriority::urgent
-                                                                    : TransferPriority::background;
+        const auto priority =
+            std::bernoulli_distribution(0.5)(rng) ? TransferPriority::urgent : TransferPriority::background;
         copy_and_check(engine, rng, from, to, n, src_offset, dst_offset, priority);
         if (HasFatalFailure()) return;
       }

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "ghtier/runtime/runtime.hpp"
 #include "ghtier/engine/transfer_engine.hpp"
+#include "ghtier/runtime/runtime.hpp"
 
 namespace {
 

@@ -203,10 +203,10 @@ TEST_F(EngineOrderingGpu, PrefetchMovesManagedMemory) {
   ASSERT_EQ(engine.submit(to_device).wait(), TransferStatus::completed);
   int type = -1;
   int id = -1;
-  ENGINE_TEST_CUDA(cudaMemRangeGetAttribute(&type, sizeof(type), cudaMemRangeAttributeLastPrefetchLocationType,
-                                            managed.data(), n));
-  ENGINE_TEST_CUDA(cudaMemRangeGetAttribute(&id, sizeof(id), cudaMemRangeAttributeLastPrefetchLocationId,
-                                            managed.data(), n));
+  ENGINE_TEST_CUDA(
+      cudaMemRangeGetAttribute(&type, sizeof(type), cudaMemRangeAttributeLastPrefetchLocationType, managed.data(), n));
+  ENGINE_TEST_CUDA(
+      cudaMemRangeGetAttribute(&id, sizeof(id), cudaMemRangeAttributeLastPrefetchLocationId, managed.data(), n));
   EXPECT_EQ(type, static_cast<int>(cudaMemLocationTypeDevice));
   EXPECT_EQ(id, 0);
   PrefetchRequest to_host = to_device;
@@ -215,12 +215,12 @@ TEST_F(EngineOrderingGpu, PrefetchMovesManagedMemory) {
   to_host.advice.read_mostly = true;
   to_host.priority = TransferPriority::background;
   ASSERT_EQ(engine.submit(to_host).wait(), TransferStatus::completed);
-  ENGINE_TEST_CUDA(cudaMemRangeGetAttribute(&type, sizeof(type), cudaMemRangeAttributeLastPrefetchLocationType,
-                                            managed.data(), n));
+  ENGINE_TEST_CUDA(
+      cudaMemRangeGetAttribute(&type, sizeof(type), cudaMemRangeAttributeLastPrefetchLocationType, managed.data(), n));
   EXPECT_NE(type, static_cast<int>(cudaMemLocationTypeDevice));
   int read_mostly = 0;
-  ENGINE_TEST_CUDA(cudaMemRangeGetAttribute(&read_mostly, sizeof(read_mostly), cudaMemRangeAttributeReadMostly,
-                                            managed.data(), n));
+  ENGINE_TEST_CUDA(
+      cudaMemRangeGetAttribute(&read_mostly, sizeof(read_mostly), cudaMemRangeAttributeReadMostly, managed.data(), n));
   EXPECT_EQ(read_mostly, 1);
   EXPECT_EQ(0, std::memcmp(managed.data(), data.data(), n)) << "prefetching changed the bytes";
   // Memory whose pages cannot move is refused with a clear error.

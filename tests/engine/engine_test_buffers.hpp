@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "ghtier/memory/memory_mode.hpp"
 #include "ghtier/engine/transfer_request.hpp"
+#include "ghtier/memory/memory_mode.hpp"
 
 namespace ghtier::test {
 

@@ -17,8 +17,7 @@ __device__ std::uint64_t global_time_ns() {
 
 __device__ void spin_for(std::uint64_t spin_ns) {
   const std::uint64_t start = global_time_ns();
-  while (global_time_ns() - start < spin_ns) {
-  }
+  while (global_time_ns() - start < spin_ns) {}
 }
 
 __global__ void late_producer(unsigned char* out, std::size_t bytes, std::uint32_t seed, std::uint64_t spin_ns) {

@@ -84,7 +84,8 @@ TEST(StagingRing, RandomWalkMatchesAReferenceModel) {
       const int action = std::uniform_int_distribution<int>(0, 3)(rng);
       const std::size_t slot = std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
       if (action == 0) {
-        const auto dir = std::bernoulli_distribution(0.5)(rng) ? StagingDirection::to_device : StagingDirection::to_host;
+        const auto dir =
+            std::bernoulli_distribution(0.5)(rng) ? StagingDirection::to_device : StagingDirection::to_host;
         const auto got = ring.acquire(dir);
         if (model[next] == SlotState::free) {
           ASSERT_TRUE(got.has_value());

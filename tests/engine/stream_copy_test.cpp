@@ -1,7 +1,7 @@
 // stream_copy and CopyWorkers on the CPU: random sizes and misalignments against a byte-wise reference;
 // completion handlers run exactly once, also with 16 threads posting at once.
-#include "engine/copy_workers.hpp"
 #include "engine/stream_copy.hpp"
+#include "engine/copy_workers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -38,8 +38,8 @@ TEST(StreamCopy, RandomSizesAndOffsets) {
     std::vector<unsigned char> dst(n + 128, 0xA5);
     stream_copy(dst.data() + dst_off, src.data() + src_off, n);
     for (std::size_t i = 0; i < dst_off; ++i) ASSERT_EQ(dst[i], 0xA5) << "wrote before the destination";
-    ASSERT_EQ(0, std::memcmp(dst.data() + dst_off, src.data() + src_off, n)) << n << " bytes, offsets " << src_off
-                                                                              << " -> " << dst_off;
+    ASSERT_EQ(0, std::memcmp(dst.data() + dst_off, src.data() + src_off, n))
+        << n << " bytes, offsets " << src_off << " -> " << dst_off;
     for (std::size_t i = dst_off + n; i < dst.size(); ++i) ASSERT_EQ(dst[i], 0xA5) << "wrote past the destination";
   }
 }

@@ -16,14 +16,20 @@ bool host_side(MemoryMode m) { return m == MemoryMode::pinned_host || m == Memor
 
 TransferRoute expected_route(const std::string& profile, MemoryMode src, MemoryMode dst) {
   TransferRoute r;
-  if (!host_side(src) && host_side(dst)) r.lane = LaneId::to_host;
-  else if (host_side(src) && !host_side(dst)) r.lane = LaneId::to_device;
-  else r.lane = LaneId::local;
+  if (!host_side(src) && host_side(dst))
+    r.lane = LaneId::to_host;
+  else if (host_side(src) && !host_side(dst))
+    r.lane = LaneId::to_device;
+  else
+    r.lane = LaneId::local;
   r.staging = r.lane == LaneId::to_host ? StagingDirection::to_host : StagingDirection::to_device;
   const bool pageable = src == MemoryMode::system || dst == MemoryMode::system;
-  if (host_side(src) && host_side(dst)) r.mechanism = MoveMechanism::host_copy;
-  else if (pageable && profile != "gh200") r.mechanism = MoveMechanism::staged_copy;
-  else r.mechanism = MoveMechanism::copy_engine;
+  if (host_side(src) && host_side(dst))
+    r.mechanism = MoveMechanism::host_copy;
+  else if (pageable && profile != "gh200")
+    r.mechanism = MoveMechanism::staged_copy;
+  else
+    r.mechanism = MoveMechanism::copy_engine;
   return r;
 }
 
@@ -72,8 +78,9 @@ TEST(TransferRoute, Prefetch) {
   EXPECT_EQ(route_prefetch(assume_platform("gh200"), MemoryMode::system, PrefetchTarget::device), LaneId::to_device);
   EXPECT_EQ(route_prefetch(assume_platform("x86-h100-hmm"), MemoryMode::system, PrefetchTarget::device),
             LaneId::to_device);
-  EXPECT_GHTIER_ERROR((void)route_prefetch(assume_platform("x86-h100-pcie"), MemoryMode::system, PrefetchTarget::device),
-                      ErrorCode::unsupported);
+  EXPECT_GHTIER_ERROR(
+      (void)route_prefetch(assume_platform("x86-h100-pcie"), MemoryMode::system, PrefetchTarget::device),
+      ErrorCode::unsupported);
   // Managed memory that does not migrate (no concurrent managed access) cannot be prefetched.
   Platform old = assume_platform("x86-h100-pcie");
   old.managed_migrates = false;

@@ -61,8 +61,7 @@ class FakeUpstream final : public MemoryResource {
     }
     const std::size_t now = live_bytes.fetch_add(bytes) + bytes;
     std::size_t peak = peak_bytes.load();
-    while (now > peak && !peak_bytes.compare_exchange_weak(peak, now)) {
-    }
+    while (now > peak && !peak_bytes.compare_exchange_weak(peak, now)) {}
     ++allocations;
     return p;
   }

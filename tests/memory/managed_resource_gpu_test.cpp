@@ -46,8 +46,9 @@ TEST(ManagedResource, AdviceIsVisibleInTheRangeAttributes) {
   const int device = probe.device();
   if (!concurrent_managed_access(device)) GTEST_SKIP() << "no concurrent managed access: no advice";
 
-  ManagedResource on_device(ManagedOptions{
-      .advice = {.read_mostly = true, .preferred_location = ManagedPreferredLocation::device, .accessed_by_device = true}});
+  ManagedResource on_device(ManagedOptions{.advice = {.read_mostly = true,
+                                                      .preferred_location = ManagedPreferredLocation::device,
+                                                      .accessed_by_device = true}});
   void* p = on_device.allocate(4 * MiB, 64 * 1024);
   EXPECT_EQ(range_attribute(p, 4 * MiB, cudaMemRangeAttributeReadMostly), 1);
   EXPECT_EQ(range_attribute(p, 4 * MiB, cudaMemRangeAttributePreferredLocationType), cudaMemLocationTypeDevice);

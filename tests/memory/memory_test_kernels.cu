@@ -14,8 +14,7 @@ __global__ void add_one(unsigned char* p, std::size_t n) {
 __global__ void spin_then_fill(unsigned char* p, std::size_t n, unsigned char value, long long cycles) {
   // Every thread spins on its own clock, so the writes cannot start before the spin ends anywhere.
   const long long start = clock64();
-  while (clock64() - start < cycles) {
-  }
+  while (clock64() - start < cycles) {}
   for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
     p[i] = value;

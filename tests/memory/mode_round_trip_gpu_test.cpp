@@ -105,8 +105,8 @@ TEST(ModeRoundTrip, Managed) {
 TEST(ModeRoundTrip, ManagedAdvisedToStayOnTheHost) {
   GHTIER_REQUIRE_GPU();
   auto rng = test::fresh_rng();
-  ManagedResource resource(ManagedOptions{
-      .advice = {.preferred_location = ManagedPreferredLocation::host, .accessed_by_device = true}});
+  ManagedResource resource(
+      ManagedOptions{.advice = {.preferred_location = ManagedPreferredLocation::host, .accessed_by_device = true}});
   round_trip(resource, true, true, rng);
 }
 

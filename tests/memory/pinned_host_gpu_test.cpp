@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/support/cuda_check.hpp"
 #include "core/memory/host_mapping.hpp"
+#include "core/support/cuda_check.hpp"
 #include "ghtier/memory/pinned_host_pool_resource.hpp"
 #include "ghtier/memory/pinned_host_resource.hpp"
 #include "ghtier/runtime/runtime.hpp"
@@ -170,8 +170,7 @@ TEST(PinnedHostPoolResource, StreamOrderedFreeWaitsForQueuedWork) {
 
 TEST(PinnedHostPoolResource, RefusesBadOptions) {
   GHTIER_REQUIRE_GPU();
-  EXPECT_GHTIER_ERROR(PinnedHostPoolResource(PinnedHostPoolOptions{.touch_threads = -1}),
-                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(PinnedHostPoolResource(PinnedHostPoolOptions{.touch_threads = -1}), ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(PinnedHostPoolResource(PinnedHostPoolOptions{.numa_node = -7}), ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(PinnedHostPoolResource(PinnedHostPoolOptions{.device = 4096}), ErrorCode::invalid_argument);
   PinnedHostPoolResource resource;

@@ -292,7 +292,7 @@ TEST(RangeAllocator, RefusesBadRanges) {
   EXPECT_GHTIER_ERROR(allocator.add_range(arena.get(), 100), ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(allocator.add_range(nullptr, 4096), ErrorCode::invalid_argument);
   allocator.add_range(arena.get() + 4096, 8192);
-  EXPECT_GHTIER_ERROR(allocator.add_range(arena.get(), 8192), ErrorCode::invalid_argument);        // tail overlaps
+  EXPECT_GHTIER_ERROR(allocator.add_range(arena.get(), 8192), ErrorCode::invalid_argument);         // tail overlaps
   EXPECT_GHTIER_ERROR(allocator.add_range(arena.get() + 8192, 8192), ErrorCode::invalid_argument);  // head overlaps
   EXPECT_EQ(allocator.range_count(), 1u);
   EXPECT_EQ(allocator.capacity_bytes(), 8192u);

@@ -65,8 +65,8 @@ TYPED_TEST_P(ResourceTypedTest, ReportsItsMode) { EXPECT_EQ(this->resource().mod
 TYPED_TEST_P(ResourceTypedTest, RefusesInvalidArguments) {
   MemoryResource& r = this->resource();
   EXPECT_GHTIER_ERROR((void)r.allocate(0), ErrorCode::invalid_argument);
-  for (std::size_t alignment : {std::size_t{0}, std::size_t{3}, std::size_t{48}, std::size_t{4097},
-                                detail::max_alignment * 2}) {
+  for (std::size_t alignment :
+       {std::size_t{0}, std::size_t{3}, std::size_t{48}, std::size_t{4097}, detail::max_alignment * 2}) {
     EXPECT_GHTIER_ERROR((void)r.allocate(64, alignment), ErrorCode::invalid_argument);
   }
   EXPECT_GHTIER_ERROR((void)r.allocate(std::size_t{1} << 60), ErrorCode::invalid_argument);

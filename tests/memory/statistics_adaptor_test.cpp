@@ -104,8 +104,7 @@ TEST(StatisticsAdaptor, SixteenThreadsCountExactly) {
         mine.emplace_back(stats.allocate(bytes), bytes);
         total_bytes += bytes;
         std::size_t seen = largest.load();
-        while (bytes > seen && !largest.compare_exchange_weak(seen, bytes)) {
-        }
+        while (bytes > seen && !largest.compare_exchange_weak(seen, bytes)) {}
         if (rng() % 2 == 0) {
           const std::size_t index = rng() % mine.size();
           stats.deallocate(mine[index].first, mine[index].second);

@@ -18,8 +18,8 @@ namespace {
 
 constexpr std::array<const char*, 3> profiles{"gh200", "x86-h100-hmm", "x86-h100-pcie"};
 constexpr std::array<Accessor, 3> accessors{Accessor::gpu, Accessor::cpu, Accessor::both};
-constexpr std::array<AccessFrequency, 4> frequencies{AccessFrequency::hot, AccessFrequency::warm,
-                                                     AccessFrequency::cold, AccessFrequency::streamed_once};
+constexpr std::array<AccessFrequency, 4> frequencies{AccessFrequency::hot, AccessFrequency::warm, AccessFrequency::cold,
+                                                     AccessFrequency::streamed_once};
 
 // One request kind's answers on the three profiles.
 using Row = std::array<std::string, 3>;

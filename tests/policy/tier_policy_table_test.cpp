@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "ghtier/policy/builtin_policy.hpp"
 #include "ghtier/platform/platform.hpp"
+#include "ghtier/policy/builtin_policy.hpp"
 #include "test_support.hpp"
 
 using namespace ghtier;
@@ -109,18 +109,19 @@ Expected reference(const Case& c) {
 }
 
 std::string describe_case(const Case& c) {
-  return fmt::format("profile {} policy {} (threshold {}) accessor {} frequency {} read_mostly {} bytes {} "
-                     "device_free {}",
-                     profile_name(c.profile), to_string(c.policy), c.threshold, to_string(c.accessor),
-                     to_string(c.frequency), c.read_mostly, c.bytes, c.device_free);
+  return fmt::format(
+      "profile {} policy {} (threshold {}) accessor {} frequency {} read_mostly {} bytes {} "
+      "device_free {}",
+      profile_name(c.profile), to_string(c.policy), c.threshold, to_string(c.accessor), to_string(c.frequency),
+      c.read_mostly, c.bytes, c.device_free);
 }
 
 }  // namespace
 
 TEST(TierPolicyTable, EveryPolicyRequestAndProfileMatchesTheReference) {
   const std::array<Accessor, 3> accessors{Accessor::gpu, Accessor::cpu, Accessor::both};
-  const std::array<AccessFrequency, 4> frequencies{AccessFrequency::hot, AccessFrequency::warm,
-                                                   AccessFrequency::cold, AccessFrequency::streamed_once};
+  const std::array<AccessFrequency, 4> frequencies{AccessFrequency::hot, AccessFrequency::warm, AccessFrequency::cold,
+                                                   AccessFrequency::streamed_once};
   const std::array<std::size_t, 8> sizes{1, 4 * KiB, MiB - 1, MiB, 64 * MiB - 1, 64 * MiB, 64 * MiB + 1, 4 * GiB};
   const std::array<std::size_t, 2> thresholds{default_size_threshold, MiB};
   std::size_t checked = 0;
@@ -215,8 +216,8 @@ TEST(TierPolicyTable, CellsTheIssueSpellsOut) {
 // can leave HBM.
 TEST(TierPolicyTable, PlatformsDiffer) {
   const PlacementRequest request{GiB, Accessor::gpu, AccessFrequency::cold, false, ""};
-  for (BuiltinPolicy kind : {BuiltinPolicy::spill, BuiltinPolicy::size_threshold, BuiltinPolicy::host_cache,
-                             BuiltinPolicy::unified}) {
+  for (BuiltinPolicy kind :
+       {BuiltinPolicy::spill, BuiltinPolicy::size_threshold, BuiltinPolicy::host_cache, BuiltinPolicy::unified}) {
     const auto policy = make_builtin_policy(kind);
     const Placement on_gh200 = policy->resolve(request, assume_platform("gh200"), BudgetView{0});
     const Placement on_pcie = policy->resolve(request, assume_platform("x86-h100-pcie"), BudgetView{0});

@@ -148,7 +148,8 @@ TEST(TierPolicy, AdviceOnAModeTheDriverCannotMoveIsRefused) {
   // The same advice on managed memory is fine.
   Placement managed = pinned_with_preference;
   managed.mode = MemoryMode::managed;
-  const auto ok = make_policy([managed](const PlacementRequest&, const Platform&, const BudgetView&) { return managed; });
+  const auto ok =
+      make_policy([managed](const PlacementRequest&, const Platform&, const BudgetView&) { return managed; });
   EXPECT_EQ(ok->resolve(gpu_request(MiB), pcie, {}).preferred_location, Location::host);
 }
 
@@ -159,8 +160,10 @@ TEST(TierPolicy, ValuesOutsideTheEnumsAreRefused) {
   bad_location.mode = MemoryMode::managed;
   bad_location.preferred_location = static_cast<Location>(9);
   for (const Placement& answer : {bad_mode, bad_location}) {
-    const auto policy = make_policy([answer](const PlacementRequest&, const Platform&, const BudgetView&) { return answer; });
-    EXPECT_GHTIER_ERROR((void)policy->resolve(gpu_request(1), assume_platform("gh200"), {}), ErrorCode::invalid_argument);
+    const auto policy =
+        make_policy([answer](const PlacementRequest&, const Platform&, const BudgetView&) { return answer; });
+    EXPECT_GHTIER_ERROR((void)policy->resolve(gpu_request(1), assume_platform("gh200"), {}),
+                        ErrorCode::invalid_argument);
   }
 }
 
@@ -180,8 +183,8 @@ TEST(BuiltinPolicies, NamesParseAndFactory) {
 TEST(PlacementNames, RoundTripAndRefuseJunk) {
   for (Location l : {Location::none, Location::device, Location::host}) EXPECT_EQ(parse_location(to_string(l)), l);
   for (Accessor a : {Accessor::gpu, Accessor::cpu, Accessor::both}) EXPECT_EQ(parse_accessor(to_string(a)), a);
-  for (AccessFrequency f : {AccessFrequency::hot, AccessFrequency::warm, AccessFrequency::cold,
-                            AccessFrequency::streamed_once}) {
+  for (AccessFrequency f :
+       {AccessFrequency::hot, AccessFrequency::warm, AccessFrequency::cold, AccessFrequency::streamed_once}) {
     EXPECT_EQ(parse_access_frequency(to_string(f)), f);
   }
   EXPECT_FALSE(parse_location("gpu").has_value());
@@ -225,14 +228,14 @@ TEST(TierPlacements, NoAdviceWithoutPageMigration) {
   for (const char* profile : {"gh200", "x86-h100-hmm", "x86-h100-pcie"}) {
     const Platform platform = platform_without_migration(profile);
     for (Accessor a : {Accessor::gpu, Accessor::cpu, Accessor::both}) {
-      const Placement p = make_builtin_policy(BuiltinPolicy::unified)->resolve(
-          {MiB, a, AccessFrequency::hot, true, ""}, platform, {});
+      const Placement p =
+          make_builtin_policy(BuiltinPolicy::unified)->resolve({MiB, a, AccessFrequency::hot, true, ""}, platform, {});
       EXPECT_EQ(p.preferred_location, Location::none) << profile;
       EXPECT_FALSE(p.accessed_by.any()) << profile;
       EXPECT_FALSE(p.read_mostly) << profile;
       EXPECT_FALSE(p.prefetch_to_gpu_now) << profile;
-      const Placement host = make_builtin_policy(BuiltinPolicy::host_cache)->resolve(
-          {MiB, Accessor::gpu, AccessFrequency::hot, false, ""}, platform, {});
+      const Placement host = make_builtin_policy(BuiltinPolicy::host_cache)
+                                 ->resolve({MiB, Accessor::gpu, AccessFrequency::hot, false, ""}, platform, {});
       EXPECT_FALSE(host.accessed_by.any()) << profile;
       EXPECT_EQ(host.preferred_location, Location::none) << profile;
     }

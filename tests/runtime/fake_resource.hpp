@@ -50,8 +50,7 @@ class FakeResource final : public MemoryResource {
       throw OutOfMemoryError("FakeResource: host allocation failed");
     }
     std::size_t hw = high_water_.load();
-    while (live + bytes > hw && !high_water_.compare_exchange_weak(hw, live + bytes)) {
-    }
+    while (live + bytes > hw && !high_water_.compare_exchange_weak(hw, live + bytes)) {}
     {
       std::lock_guard lock(mutex_);
       pointers_.insert(p);

@@ -150,8 +150,7 @@ TEST_F(RuntimeGpu, EveryPolicyPlacesAsItResolvesAndTheDataRoundTrips) {
       EXPECT_TRUE(b.placement().same_decision(expected)) << to_string(kind) << " " << r.tag;
       EXPECT_EQ(b.mode(), expected.mode);
       if (b.mode() == MemoryMode::managed && expected.preferred_location != Location::none) {
-        const cudaMemLocationType t =
-            range_type(cudaMemRangeAttributePreferredLocationType, b.data(), b.size());
+        const cudaMemLocationType t = range_type(cudaMemRangeAttributePreferredLocationType, b.data(), b.size());
         if (expected.preferred_location == Location::device) {
           EXPECT_EQ(t, cudaMemLocationTypeDevice) << to_string(kind) << " " << r.tag;
         } else {
@@ -175,7 +174,7 @@ TEST_F(RuntimeGpu, RelocationKeepsTheBytes) {
   for (cudaStream_t s : {static_cast<cudaStream_t>(nullptr), stream}) {
     Buffer b = runtime.allocate_in(MemoryMode::pinned_host, n, nullptr, "moving");
     std::memcpy(b.data(), data.data(), n);
-    const std::array<MemoryMode, 6> chain{MemoryMode::device, MemoryMode::managed, MemoryMode::system,
+    const std::array<MemoryMode, 6> chain{MemoryMode::device, MemoryMode::managed,     MemoryMode::system,
                                           MemoryMode::device, MemoryMode::pinned_host, MemoryMode::system};
     for (MemoryMode next : chain) {
       const void* old = b.data();
@@ -214,7 +213,8 @@ TEST_F(RuntimeGpu, RelocationKeepsTheBytes) {
   // Foreign buffers are refused.
   Runtime other;
   Buffer theirs = other.allocate_in(MemoryMode::device, KiB);
-  EXPECT_GHTIER_ERROR(Buffer b = runtime.relocate_to(std::move(theirs), MemoryMode::pinned_host), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(Buffer b = runtime.relocate_to(std::move(theirs), MemoryMode::pinned_host),
+                      ErrorCode::invalid_argument);
   EXPECT_TRUE(theirs) << "a refused relocation leaves the buffer as it was";
 }
 
@@ -342,9 +342,7 @@ TEST_F(RuntimeGpu, ScopedAdviceAppliesForAPhaseAndRestores) {
   EXPECT_FALSE(accessed_by(m.data(), m.size(), dev));
   // A phase that asks for what is already there changes nothing on exit.
   runtime.advise(m, Advice::set_read_mostly);
-  {
-    ScopedAdvice scope(runtime, m, read_mostly_phase());
-  }
+  { ScopedAdvice scope(runtime, m, read_mostly_phase()); }
   EXPECT_EQ(range_int(cudaMemRangeAttributeReadMostly, m.data(), m.size()), 1);
 }
 

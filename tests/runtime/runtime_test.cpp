@@ -40,8 +40,7 @@ struct Fakes {
 
 Fakes make_fakes(std::size_t device_capacity = std::numeric_limits<std::size_t>::max()) {
   return {std::make_shared<FakeResource>(MemoryMode::device, device_capacity),
-          std::make_shared<FakeResource>(MemoryMode::pinned_host),
-          std::make_shared<FakeResource>(MemoryMode::managed),
+          std::make_shared<FakeResource>(MemoryMode::pinned_host), std::make_shared<FakeResource>(MemoryMode::managed),
           std::make_shared<FakeResource>(MemoryMode::system, std::numeric_limits<std::size_t>::max(), true)};
 }
 

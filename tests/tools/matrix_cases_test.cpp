@@ -77,7 +77,7 @@ TEST(MatrixCases, PcieHasNoPageableKernelsAndGh200Has) {
   const Platform pcie = assume_platform("x86-h100-pcie");
   const auto quick = matrix_cases(pcie, true);
   EXPECT_EQ(count(quick, MatrixMethod::memcpy), 16u * 4);
-  EXPECT_EQ(count(quick, MatrixMethod::sm_copy), 9u * 4);  // device, pinned, managed
+  EXPECT_EQ(count(quick, MatrixMethod::sm_copy), 9u * 4);   // device, pinned, managed
   EXPECT_EQ(count(quick, MatrixMethod::prefetch), 2u * 4);  // managed, both directions
   EXPECT_EQ(count(quick, MatrixMethod::bidirectional), 4u);
   EXPECT_EQ(count(quick, MatrixMethod::latency), 6u);
@@ -94,7 +94,8 @@ TEST(MatrixCases, PcieHasNoPageableKernelsAndGh200Has) {
 }
 
 TEST(MatrixCases, NamesAreUniqueAndFilterable) {
-  const std::regex shape("bandwidth_matrix/(memcpy|sm_copy|prefetch|bidirectional|latency)/[a-z]+_[a-z_]+/[0-9]+(KiB|MiB|GiB)");
+  const std::regex shape(
+      "bandwidth_matrix/(memcpy|sm_copy|prefetch|bidirectional|latency)/[a-z]+_[a-z_]+/[0-9]+(KiB|MiB|GiB)");
   for (const char* profile : {"gh200", "x86-h100-hmm", "x86-h100-pcie"}) {
     for (bool quick : {true, false}) {
       std::set<std::string> names;
@@ -150,7 +151,8 @@ TEST(MatrixCases, KernelCeilings) {
   EXPECT_DOUBLE_EQ(ceiling(l, k, T::managed, T::device).value, l.h2d_gbps);
   EXPECT_DOUBLE_EQ(ceiling(l, k, T::device, T::managed).value, l.h2d_gbps);
   EXPECT_NEAR(ceiling(l, k, T::managed, T::managed).value, l.h2d_gbps / 2, 1e-9 * l.h2d_gbps);
-  EXPECT_NEAR(ceiling(l, k, T::pinned, T::managed).value, 1.0 / (1.0 / l.sm_read_gbps + 1.0 / l.h2d_gbps), 1e-9 * l.h2d_gbps);
+  EXPECT_NEAR(ceiling(l, k, T::pinned, T::managed).value, 1.0 / (1.0 / l.sm_read_gbps + 1.0 / l.h2d_gbps),
+              1e-9 * l.h2d_gbps);
   EXPECT_NEAR(ceiling(l, k, T::managed, T::pinned).value, std::min(l.h2d_gbps, l.sm_write_gbps), 1e-9 * l.h2d_gbps);
   EXPECT_NE(ceiling(l, k, T::pinned, T::managed).name.find("sharing H2D"), std::string::npos);
 }

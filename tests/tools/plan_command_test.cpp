@@ -31,9 +31,9 @@ TEST(PlanCommand, ParsesFlagsAndDefaults) {
   EXPECT_EQ(defaults.profile, "gh200");
   EXPECT_EQ(defaults.layers, 16u);
   EXPECT_EQ(defaults.budget, ActivationBudgetKind::checkpoint);
-  const auto o = std::get<PlanActivationsOptions>(parse({"plan", "activations", "--profile", "x86-h100-pcie",
-                                                         "--layers=32", "--forward-ms", "100", "--budget-gib", "8",
-                                                         "--host-budget-gib=64", "--json"}));
+  const auto o = std::get<PlanActivationsOptions>(
+      parse({"plan", "activations", "--profile", "x86-h100-pcie", "--layers=32", "--forward-ms", "100", "--budget-gib",
+             "8", "--host-budget-gib=64", "--json"}));
   EXPECT_EQ(o.profile, "x86-h100-pcie");
   EXPECT_EQ(o.layers, 32u);
   EXPECT_DOUBLE_EQ(o.forward_ms, 100);
@@ -88,7 +88,8 @@ TEST(PlanCommand, BudgetsResolveAgainstTheStepModel) {
   const ActivationPlanRequest checkpoint = activation_plan_request(options);
   ASSERT_EQ(checkpoint.layers.size(), 16u);
   // Checkpointing's peak: 15 inputs kept and the top layer's activations at work.
-  EXPECT_EQ(checkpoint.device_budget_bytes, 15 * checkpoint.layers[0].input_bytes + checkpoint.layers[0].activation_bytes);
+  EXPECT_EQ(checkpoint.device_budget_bytes,
+            15 * checkpoint.layers[0].input_bytes + checkpoint.layers[0].activation_bytes);
   options.budget = ActivationBudgetKind::half_keep;
   EXPECT_EQ(activation_plan_request(options).device_budget_bytes, 8 * checkpoint.layers[0].activation_bytes);
   options.budget = ActivationBudgetKind::bytes;

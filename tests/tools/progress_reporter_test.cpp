@@ -31,8 +31,7 @@ TEST(ProgressReporter, CollectsResultsAndPrintsOneLinePerCase) {
       ->UseManualTime();
   benchmark::RegisterBenchmark("reporter_test/fails", [](benchmark::State& state) {
     state.SkipWithError("broken on purpose");
-    for (auto _ : state) {
-    }
+    for (auto _ : state) {}
   })->Iterations(3);
 
   std::ostringstream progress;

@@ -41,7 +41,8 @@ TEST(SummaryTable, RowsCarryFiguresCeilingsAndRatios) {
   std::uniform_real_distribution<double> gbps(0.5, 4000.0);
   std::uniform_real_distribution<double> us(0.5, 50.0);
   std::vector<BenchResult> results;
-  for (int i = 0; i < 12; ++i) results.push_back(bandwidth_result("suite/bw/" + std::to_string(i), gbps(rng), gbps(rng)));
+  for (int i = 0; i < 12; ++i)
+    results.push_back(bandwidth_result("suite/bw/" + std::to_string(i), gbps(rng), gbps(rng)));
   BenchResult latency;
   latency.name = "suite/latency/4KiB";
   latency.label = "vs profile test latency_us";
@@ -67,8 +68,8 @@ TEST(SummaryTable, RowsCarryFiguresCeilingsAndRatios) {
   EXPECT_NE(latency_row.find(printf_2f(measured_us) + " us"), std::string::npos) << latency_row;
   EXPECT_NE(latency_row.find(printf_2f(baseline_us) + " us"), std::string::npos) << latency_row;
   EXPECT_NE(latency_row.find(printf_2f(measured_us / baseline_us)), std::string::npos) << latency_row;
-  EXPECT_EQ(lines.back(), std::to_string(results.size()) + " cases: " + std::to_string(results.size()) +
-                              " ok, 0 failed, 0 skipped");
+  EXPECT_EQ(lines.back(),
+            std::to_string(results.size()) + " cases: " + std::to_string(results.size()) + " ok, 0 failed, 0 skipped");
 }
 
 TEST(SummaryTable, ColumnsLineUp) {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "ghtier/workloads/activation_plan.hpp"
 #include "ghtier/ghtier_workloads.h"
 #include "ghtier/platform/platform.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
 
 namespace {
 
@@ -46,7 +46,8 @@ TEST_F(ActivationCApi, PlanMatchesTheCppPlannerOnTheRuntimesLink) {
   ASSERT_EQ(ghtier_activation_plan(runtime_, &r, actions.data(), &result), GHTIER_SUCCESS) << ghtier_error_message();
 
   ghtier::ActivationPlanRequest cpp{.layers = {}, .link = ghtier::assume_platform("x86-h100-pcie").link};
-  for (const auto& l : layers_) cpp.layers.push_back({l.forward_seconds, l.backward_seconds, l.activation_bytes, l.input_bytes});
+  for (const auto& l : layers_)
+    cpp.layers.push_back({l.forward_seconds, l.backward_seconds, l.activation_bytes, l.input_bytes});
   cpp.device_budget_bytes = r.device_budget_bytes;
   const ghtier::ActivationPlan plan = ghtier::plan_activations(cpp);
   for (std::size_t i = 0; i < actions.size(); ++i) EXPECT_EQ(actions[i], static_cast<int32_t>(plan.actions[i])) << i;
@@ -114,7 +115,8 @@ TEST_F(ActivationCApi, BadArgumentsAreStatusesWithMessages) {
   int released = 0;
   void* device = nullptr;
   EXPECT_EQ(ghtier_activation_offloader_begin_layer(not_offloader, 1), GHTIER_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(ghtier_activation_offloader_save(not_offloader, &handle, 16, nullptr, &handle), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(ghtier_activation_offloader_save(not_offloader, &handle, 16, nullptr, &handle),
+            GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(ghtier_activation_offloader_save(nullptr, nullptr, 16, nullptr, &handle), GHTIER_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(ghtier_error_message()).find("ptr"), std::string::npos);
   EXPECT_EQ(ghtier_activation_offloader_device_released(not_offloader, 1, &released), GHTIER_ERROR_INVALID_ARGUMENT);

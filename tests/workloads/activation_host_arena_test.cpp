@@ -76,8 +76,10 @@ TEST(ActivationHostArena, RandomStepsKeepBlocksApartAlignedAndReuseTheSameMemory
     }
     if (step == 0) first_step_peak = arena.peak_used_bytes();
     // Free in an order that is mostly reverse, sometimes shuffled (views released out of order).
-    if (std::uniform_int_distribution<int>(0, 3)(rng) == 0) std::shuffle(order.begin(), order.end(), rng);
-    else std::reverse(order.begin(), order.end());
+    if (std::uniform_int_distribution<int>(0, 3)(rng) == 0)
+      std::shuffle(order.begin(), order.end(), rng);
+    else
+      std::reverse(order.begin(), order.end());
     for (void* p : order) EXPECT_TRUE(arena.deallocate(p));
     EXPECT_EQ(arena.used_bytes(), 0u);
   }

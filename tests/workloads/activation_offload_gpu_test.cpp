@@ -8,8 +8,8 @@
 
 #include <cstring>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ghtier/workloads/activation_offload.hpp"

@@ -9,8 +9,8 @@
 #include <map>
 #include <tuple>
 
-#include "ghtier/workloads/activation_plan.hpp"
 #include "ghtier/platform/platform.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
 #include "test_support.hpp"
 
 namespace ghtier {
@@ -73,7 +73,9 @@ ReferenceStep reference_step(const std::vector<LayerProfile>& layers, const Link
   // (time, pass: 0 forward / 1 backward, order) -> bytes; the backward's first instant is the forward's last.
   std::multimap<std::tuple<double, int, int>, long long> events;
   int pass = 0;
-  auto add = [&](double when, Order order, long long bytes) { events.emplace(std::tuple{when, pass, int(order)}, bytes); };
+  auto add = [&](double when, Order order, long long bytes) {
+    events.emplace(std::tuple{when, pass, int(order)}, bytes);
+  };
   auto seconds = [&](std::size_t bytes, bool h2d) {
     return link.latency_us * 1e-6 + static_cast<double>(bytes) / ((h2d ? link.h2d_gbps : link.d2h_gbps) * 1e9);
   };
@@ -149,7 +151,8 @@ TEST(ActivationStepModel, MatchesAnEventByEventReferenceOnRandomProfiles) {
     EXPECT_EQ(p.recomputed_layers, recomputed);
     double compute = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      compute += layers[i].forward_seconds * (actions[i] == LayerAction::recompute ? 2 : 1) + layers[i].backward_seconds;
+      compute +=
+          layers[i].forward_seconds * (actions[i] == LayerAction::recompute ? 2 : 1) + layers[i].backward_seconds;
     }
     EXPECT_GE(p.step_seconds, compute * (1 - 1e-12)) << "no step beats its compute";
   }
@@ -172,7 +175,8 @@ TEST(ActivationPlanner, InfiniteLinkOffloadsEverything) {
   // Everything leaves the device except what the budget holds anyway (the layer at work), and no layer is
   // recomputed: the step is as fast as keeping everything.
   EXPECT_EQ(plan.predicted.recomputed_layers, 0u);
-  EXPECT_GE(std::count(plan.actions.begin(), plan.actions.end(), LayerAction::offload), 14) << describe_plan(request, plan);
+  EXPECT_GE(std::count(plan.actions.begin(), plan.actions.end(), LayerAction::offload), 14)
+      << describe_plan(request, plan);
   EXPECT_NEAR(plan.predicted.step_seconds, plan.keep_all.step_seconds, 1e-9);
 }
 

@@ -6,18 +6,18 @@
 
 int main(void) {
   void (*const surface[])(void) = {
-    (void (*)(void))ghtier_activation_plan,
-    (void (*)(void))ghtier_activation_offloader_create,
-    (void (*)(void))ghtier_activation_offloader_destroy,
-    (void (*)(void))ghtier_activation_offloader_begin_layer,
-    (void (*)(void))ghtier_activation_offloader_end_layer,
-    (void (*)(void))ghtier_activation_offloader_save,
-    (void (*)(void))ghtier_activation_offloader_device_released,
-    (void (*)(void))ghtier_activation_offloader_prefetch,
-    (void (*)(void))ghtier_activation_offloader_prefetch_layer,
-    (void (*)(void))ghtier_activation_offloader_restore,
-    (void (*)(void))ghtier_activation_offloader_release,
-    (void (*)(void))ghtier_activation_offloader_get_statistics,
+      (void (*)(void))ghtier_activation_plan,
+      (void (*)(void))ghtier_activation_offloader_create,
+      (void (*)(void))ghtier_activation_offloader_destroy,
+      (void (*)(void))ghtier_activation_offloader_begin_layer,
+      (void (*)(void))ghtier_activation_offloader_end_layer,
+      (void (*)(void))ghtier_activation_offloader_save,
+      (void (*)(void))ghtier_activation_offloader_device_released,
+      (void (*)(void))ghtier_activation_offloader_prefetch,
+      (void (*)(void))ghtier_activation_offloader_prefetch_layer,
+      (void (*)(void))ghtier_activation_offloader_restore,
+      (void (*)(void))ghtier_activation_offloader_release,
+      (void (*)(void))ghtier_activation_offloader_get_statistics,
   };
   for (size_t i = 0; i < sizeof surface / sizeof surface[0]; ++i) {
     if (surface[i] == NULL) {

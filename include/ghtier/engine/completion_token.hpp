@@ -11,8 +11,8 @@
 #include <memory>
 #include <optional>
 
-#include "ghtier/error.hpp"
 #include "ghtier/engine/transfer_request.hpp"
+#include "ghtier/error.hpp"
 
 namespace ghtier {
 

@@ -18,8 +18,8 @@ class GHTIER_API HostRegistration {
   HostRegistration() noexcept = default;
   /// Registers [p, p + bytes) with every CUDA context (cudaHostRegisterPortable). The buffer must stay
   /// allocated until this object is destroyed or reset(). Throws Error: invalid_argument (null p, zero
-  /// bytes, more than max_transfer_bytes or a range that wraps: refused before any CUDA call, memory that is already page-locked or registered, device memory), unsupported (the device
-  /// cannot register host memory), cuda_error.
+  /// bytes, more than max_transfer_bytes or a range that wraps: refused before any CUDA call, memory that is already
+  /// page-locked or registered, device memory), unsupported (the device cannot register host memory), cuda_error.
   HostRegistration(void* p, std::size_t bytes);
   /// Unregisters (errors are logged, never thrown).
   ~HostRegistration();

@@ -11,11 +11,11 @@
 #include <cstddef>
 #include <memory>
 
-#include "ghtier/memory/allocation_record.hpp"
 #include "ghtier/engine/completion_token.hpp"
-#include "ghtier/platform/platform.hpp"
 #include "ghtier/engine/transfer_request.hpp"
 #include "ghtier/engine/transfer_statistics.hpp"
+#include "ghtier/memory/allocation_record.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace ghtier {
 
@@ -57,7 +57,8 @@ struct GHTIER_API TransferEngineOptions {
 GHTIER_API void validate(const TransferEngineOptions& options);
 
 /// Lifetime contracts (each holds through the C API too):
-/// - An engine made over a Runtime (or given one as its lookup) shares the runtime's core (its resources, tracker and mappings): the
+/// - An engine made over a Runtime (or given one as its lookup) shares the runtime's core (its resources, tracker and
+/// mappings): the
 ///   Runtime object may be destroyed while the engine copies; the engine keeps checking against its
 ///   allocations. Runtime::quiesce() (called by the C API's runtime destroy before it frees the allocations
 ///   still live) waits until this engine has nothing queued or in flight.
@@ -91,10 +92,10 @@ class GHTIER_API TransferEngine {
   TransferEngine(const TransferEngine&) = delete;
   TransferEngine& operator=(const TransferEngine&) = delete;
 
-  /// Queues a copy. If submit throws, nothing was queued and on_complete will not run. Throws Error: invalid_argument (null pointer, overlapping ranges, a range past a
-  /// tracked allocation, on_complete while capturing), unsupported (a staged or host copy while the wait
-  /// stream is capturing a graph), cuda_error (a pointer CUDA cannot classify). Zero bytes: a token that is
-  /// already completed (its callback still runs once).
+  /// Queues a copy. If submit throws, nothing was queued and on_complete will not run. Throws Error: invalid_argument
+  /// (null pointer, overlapping ranges, a range past a tracked allocation, on_complete while capturing), unsupported (a
+  /// staged or host copy while the wait stream is capturing a graph), cuda_error (a pointer CUDA cannot classify). Zero
+  /// bytes: a token that is already completed (its callback still runs once).
   [[nodiscard]] CompletionToken submit(const CopyRequest& request);
   /// Queues a prefetch (and applies its advice now). Throws Error: invalid_argument (null), unsupported
   /// (device or pinned memory, whose pages cannot move, and memory the platform cannot migrate), cuda_error.

@@ -79,9 +79,9 @@ enum class PrefetchTarget {
 
 /// Advice applied (cudaMemAdvise, synchronously, at submit) before the prefetch is queued.
 struct GHTIER_API PrefetchAdvice {
-  bool prefer_target = false;          ///< SetPreferredLocation to the prefetch target
-  bool accessed_by_device = false;     ///< SetAccessedBy the engine's GPU (keeps a mapping, no faults)
-  std::optional<bool> read_mostly;     ///< Set/UnsetReadMostly
+  bool prefer_target = false;       ///< SetPreferredLocation to the prefetch target
+  bool accessed_by_device = false;  ///< SetAccessedBy the engine's GPU (keeps a mapping, no faults)
+  std::optional<bool> read_mostly;  ///< Set/UnsetReadMostly
 };
 
 /// Migrates the pages of a managed (or, on ATS/HMM platforms, system) range without changing its pointer.

@@ -86,7 +86,8 @@ template <typename T>
 /// is not the plan of `values` (type, rows) or an output is too small.
 template <typename T>
 GHTIER_API BitpackedColumnView bitpack_into(std::span<const T> values, const BitpackPlan& plan,
-                                 std::span<BitpackBlockHeader> blocks_out, std::span<std::uint32_t> words_out);
+                                            std::span<BitpackBlockHeader> blocks_out,
+                                            std::span<std::uint32_t> words_out);
 
 /// Checks a packed column against the format: value type int32/int64, a header for every block, widths
 /// 0..32, offsets contiguous and in order, the word count equal to the end of the last block, int32

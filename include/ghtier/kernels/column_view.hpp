@@ -39,9 +39,12 @@ enum class ColumnType : std::uint8_t {
 /// The ColumnType of a C++ value type (int32_t, int64_t, float, double).
 template <typename T>
 inline constexpr ColumnType column_type_of = [] {
-  if constexpr (std::is_same_v<T, std::int32_t>) return ColumnType::int32;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return ColumnType::int64;
-  else if constexpr (std::is_same_v<T, float>) return ColumnType::float32;
+  if constexpr (std::is_same_v<T, std::int32_t>)
+    return ColumnType::int32;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return ColumnType::int64;
+  else if constexpr (std::is_same_v<T, float>)
+    return ColumnType::float32;
   else {
     static_assert(std::is_same_v<T, double>, "columns hold int32_t, int64_t, float or double");
     return ColumnType::float64;

@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/kernels/index_check.hpp"
+#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/memory/memory_resource.hpp"
 
 namespace ghtier {
@@ -27,11 +27,11 @@ namespace ghtier {
 /// an empty table with count > 0, sizes that overflow or out overlapping table or indices;
 /// Error(unsupported) for memory the GPU cannot reach on this platform (pageable memory over PCIe).
 GHTIER_API void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
-            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
-            MemoryResource& resource = default_device_resource());
+                       std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
+                       MemoryResource& resource = default_device_resource());
 /// As above, with 32-bit indices.
 GHTIER_API void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
-            std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
-            MemoryResource& resource = default_device_resource());
+                       std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
+                       MemoryResource& resource = default_device_resource());
 
 }  // namespace ghtier

@@ -17,9 +17,9 @@
 
 #include "ghtier/kernels/aggregate.hpp"
 #include "ghtier/kernels/column_view.hpp"
+#include "ghtier/kernels/range_filter.hpp"
 #include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/memory/memory_resource.hpp"
-#include "ghtier/kernels/range_filter.hpp"
 
 namespace ghtier {
 
@@ -45,15 +45,16 @@ struct GHTIER_API GroupByResult {
 /// max_group_by_groups, null or misaligned data, a bad filter), unsupported (memory the GPU cannot reach
 /// on this platform), out_of_budget, out_of_memory, no_device, cuda_error.
 [[nodiscard]] GHTIER_API GroupByResult group_by(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
-                                     const GroupByOptions& options = {}, cudaStream_t stream = nullptr,
-                                     MemoryResource& resource = default_device_resource());
+                                                const GroupByOptions& options = {}, cudaStream_t stream = nullptr,
+                                                MemoryResource& resource = default_device_resource());
 
 /// Stream-ordered: the `groups` results land in `results` (GPU-writable memory of `groups` entries) and
 /// the out-of-range count in `*rows_out_of_range` (GPU-writable, may be null) when the stream reaches them.
 /// The accumulators are stream-ordered memory from `resource`. Throws as group_by(), before anything is
 /// enqueued.
 GHTIER_API void group_by_async(const ColumnView& keys, const ColumnView& values, std::uint32_t groups,
-                    const GroupByOptions& options, AggregateResult* results, std::uint64_t* rows_out_of_range,
-                    cudaStream_t stream, MemoryResource& resource = default_device_resource());
+                               const GroupByOptions& options, AggregateResult* results,
+                               std::uint64_t* rows_out_of_range, cudaStream_t stream,
+                               MemoryResource& resource = default_device_resource());
 
 }  // namespace ghtier

@@ -43,8 +43,9 @@ struct GHTIER_API HashTableLayout {
 /// with build_rows / capacity <= max_load_factor. Throws Error(invalid_argument) for a key type that is
 /// not int32/int64, a load factor outside (0, 0.9], more than max_hash_join_build_rows rows, or a load
 /// factor so small that the table's size would not fit 64 bits.
-[[nodiscard]] GHTIER_API HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type, bool has_payload,
-                                                double max_load_factor = default_hash_join_load_factor);
+[[nodiscard]] GHTIER_API HashTableLayout hash_table_layout(std::uint64_t build_rows, ColumnType key_type,
+                                                           bool has_payload,
+                                                           double max_load_factor = default_hash_join_load_factor);
 
 /// One match: row `probe_row` of the probe side has the key of row `build_row` of the build side.
 struct GHTIER_API JoinPair {

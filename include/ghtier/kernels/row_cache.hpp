@@ -13,8 +13,8 @@
 #include <span>
 #include <vector>
 
-#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/kernels/index_check.hpp"
+#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/memory/memory_resource.hpp"
 
 namespace ghtier {

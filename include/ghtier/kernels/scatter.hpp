@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/kernels/index_check.hpp"
+#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/memory/memory_resource.hpp"
 
 namespace ghtier {
@@ -25,12 +25,12 @@ namespace ghtier {
 /// Throws before launching: Error(invalid_argument) for a zero row width, a null pointer with count > 0,
 /// an empty table with count > 0, sizes that overflow or rows/indices overlapping the table;
 /// Error(unsupported) for memory the GPU cannot reach on this platform (pageable memory over PCIe).
-GHTIER_API void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int64_t* indices, void* table,
-             std::size_t num_rows, cudaStream_t stream, IndexCheck* check = nullptr,
-             MemoryResource& resource = default_device_resource());
+GHTIER_API void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int64_t* indices,
+                        void* table, std::size_t num_rows, cudaStream_t stream, IndexCheck* check = nullptr,
+                        MemoryResource& resource = default_device_resource());
 /// As above, with 32-bit indices.
-GHTIER_API void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int32_t* indices, void* table,
-             std::size_t num_rows, cudaStream_t stream, IndexCheck* check = nullptr,
-             MemoryResource& resource = default_device_resource());
+GHTIER_API void scatter(const void* rows, std::size_t row_bytes, std::size_t count, const std::int32_t* indices,
+                        void* table, std::size_t num_rows, cudaStream_t stream, IndexCheck* check = nullptr,
+                        MemoryResource& resource = default_device_resource());
 
 }  // namespace ghtier

@@ -23,8 +23,8 @@ GHTIER_API void sm_copy(void* dst, const void* src, std::size_t bytes, cudaStrea
 /// like cudaMemcpy2DAsync but with SMs, which keep full width on narrow rows. Throws Error(invalid_argument)
 /// for a null pointer, a pitch smaller than the width (height > 1), sizes that overflow, or a source row
 /// sharing bytes with a destination row (interleaved disjoint regions are fine); Error(unsupported) as sm_copy.
-GHTIER_API void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch, std::size_t width_bytes,
-                std::size_t height, cudaStream_t stream);
+GHTIER_API void sm_copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
+                           std::size_t width_bytes, std::size_t height, cudaStream_t stream);
 
 /// Fixed costs behind prefer_sm_copy, in microseconds (besides link.latency_us, which both pay). The defaults
 /// are measured figures (`ghtier bench --filter sm_copy/`; the run: docs/benchmarks.md, "Figures behind
@@ -45,6 +45,6 @@ struct GHTIER_API SmCopyCosts {
 /// move bytes faster than a copy engine, and above a break-even size (GH200 device-to-host writes, for one).
 /// bytes == 0 gives false. Throws Error(invalid_argument) if `link` fails LinkModel::validate().
 [[nodiscard]] GHTIER_API bool prefer_sm_copy(std::size_t bytes, bool is_strided, const LinkModel& link,
-                                  bool host_to_device = true, const SmCopyCosts& costs = {});
+                                             bool host_to_device = true, const SmCopyCosts& costs = {});
 
 }  // namespace ghtier

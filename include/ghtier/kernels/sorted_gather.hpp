@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/kernels/index_check.hpp"
+#include "ghtier/memory/default_device_resource.hpp"
 #include "ghtier/memory/memory_resource.hpp"
 
 namespace ghtier {
@@ -23,12 +23,12 @@ namespace ghtier {
 /// count * 20 bytes (stream-ordered memory from `resource`, freed on return) and a few more launches.
 /// out must be memory the GPU reads back quickly (device memory, ideally): duplicates are copied from it.
 /// Errors as gather(); count must also be below 2^32 (Error(invalid_argument)).
-GHTIER_API void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int64_t* indices,
-                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
-                   MemoryResource& resource = default_device_resource());
+GHTIER_API void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows,
+                              const std::int64_t* indices, std::size_t count, void* out, cudaStream_t stream,
+                              IndexCheck* check = nullptr, MemoryResource& resource = default_device_resource());
 /// As above, with 32-bit indices.
-GHTIER_API void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
-                   std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr,
-                   MemoryResource& resource = default_device_resource());
+GHTIER_API void sorted_gather(const void* table, std::size_t row_bytes, std::size_t num_rows,
+                              const std::int32_t* indices, std::size_t count, void* out, cudaStream_t stream,
+                              IndexCheck* check = nullptr, MemoryResource& resource = default_device_resource());
 
 }  // namespace ghtier

@@ -22,14 +22,14 @@
 #include <cstddef>
 #include <string>
 
-#include "ghtier/memory/device_pool_resource.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/memory/device_pool_resource.hpp"
 #include "ghtier/memory/managed_resource.hpp"
 #include "ghtier/memory/memory_mode.hpp"
 #include "ghtier/memory/memory_resource.hpp"
 #include "ghtier/memory/pinned_host_resource.hpp"
-#include "ghtier/platform/platform.hpp"
 #include "ghtier/memory/system_resource.hpp"
+#include "ghtier/platform/platform.hpp"
 
 namespace ghtier {
 

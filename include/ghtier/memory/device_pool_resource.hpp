@@ -69,7 +69,7 @@ class GHTIER_API DevicePoolResource final : public MemoryResource {
 
   int device_ = 0;
   cudaMemPool_t pool_ = nullptr;
-  cudaStream_t stream_ = nullptr;  // the synchronous forms' stream
+  cudaStream_t stream_ = nullptr;                          // the synchronous forms' stream
   std::unique_ptr<detail::AlignedBlockMap> over_aligned_;  // aligned beyond 256 B: aligned -> raw pointer
 };
 

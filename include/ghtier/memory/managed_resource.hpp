@@ -22,7 +22,7 @@ enum class ManagedPreferredLocation { none, device, host };
 
 /// cudaMemAdvise hints applied to every allocation right after cudaMallocManaged.
 struct GHTIER_API ManagedAdvice {
-  bool read_mostly = false;                                           ///< cudaMemAdviseSetReadMostly
+  bool read_mostly = false;  ///< cudaMemAdviseSetReadMostly
   ManagedPreferredLocation preferred_location = ManagedPreferredLocation::none;
   bool accessed_by_device = false;  ///< cudaMemAdviseSetAccessedBy the resource's device
   bool accessed_by_host = false;    ///< cudaMemAdviseSetAccessedBy the CPU

@@ -10,11 +10,11 @@
 namespace ghtier {
 
 enum class Advice {
-  set_read_mostly,           ///< readers get their own read-only copy; a write collapses the copies
+  set_read_mostly,  ///< readers get their own read-only copy; a write collapses the copies
   unset_read_mostly,
-  set_preferred_location,    ///< pages prefer a location (device or host); faults migrate them there
+  set_preferred_location,  ///< pages prefer a location (device or host); faults migrate them there
   unset_preferred_location,
-  set_accessed_by,           ///< a processor (device or host) keeps a mapping: it reads in place, no fault
+  set_accessed_by,  ///< a processor (device or host) keeps a mapping: it reads in place, no fault
   unset_accessed_by,
 };
 

@@ -26,11 +26,11 @@ inline constexpr std::array<MemoryMode, 4> all_memory_modes{MemoryMode::device, 
 
 /// What a mode is on one platform.
 struct GHTIER_API ModeAccess {
-  bool gpu_access = false;  ///< a kernel may dereference it
-  bool cpu_access = false;  ///< the CPU may dereference it
-  bool migrates = false;    ///< pages move to the toucher (fault, prefetch or access counters)
-  std::string_view lives_in;    ///< where its bytes are, in words
-  std::string_view gpu_path;    ///< how a kernel reaches it, in words
+  bool gpu_access = false;    ///< a kernel may dereference it
+  bool cpu_access = false;    ///< the CPU may dereference it
+  bool migrates = false;      ///< pages move to the toucher (fault, prefetch or access counters)
+  std::string_view lives_in;  ///< where its bytes are, in words
+  std::string_view gpu_path;  ///< how a kernel reaches it, in words
 };
 [[nodiscard]] GHTIER_API ModeAccess describe_mode(const Platform& platform, MemoryMode mode) noexcept;
 

@@ -36,8 +36,7 @@ class GHTIER_API TrackingAdaptor final : public MemoryResource, public Allocatio
   /// allocate() that records `tag` with the allocation. Throws as the upstream does.
   [[nodiscard]] void* allocate(std::size_t bytes, std::size_t alignment, std::string tag);
   /// allocate_async() that records `tag` with the allocation. Throws as the upstream does.
-  [[nodiscard]] void* allocate_async(std::size_t bytes, std::size_t alignment, cudaStream_t stream,
-                                     std::string tag);
+  [[nodiscard]] void* allocate_async(std::size_t bytes, std::size_t alignment, cudaStream_t stream, std::string tag);
 
   /// Checked free by pointer alone (size and alignment come from the record). Throws Error: not_found for a
   /// pointer this adaptor never returned or already freed; invalid_argument for an interior pointer

@@ -40,7 +40,7 @@ GHTIER_API void save_link_model(const LinkModel& link, const std::filesystem::pa
 [[nodiscard]] GHTIER_API LinkModel load_link_model(const std::filesystem::path& path);
 
 struct GHTIER_API CalibrationOptions {
-  double time_budget_seconds = 2.0;      ///< the whole calibration stays under this
+  double time_budget_seconds = 2.0;         ///< the whole calibration stays under this
   std::size_t transfer_bytes = 256u << 20;  ///< size of each timed transfer
 };
 

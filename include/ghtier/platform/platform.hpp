@@ -22,12 +22,12 @@ struct GHTIER_API DeviceAttributes {
   int sm_count = 0;
   std::size_t hbm_bytes = 0;
   std::size_t l2_bytes = 0;
-  int async_engine_count = 0;                         ///< copy engines
-  bool pageable_memory_access = false;                ///< GPU can touch malloc/mmap memory (ATS or HMM)
+  int async_engine_count = 0;                                 ///< copy engines
+  bool pageable_memory_access = false;                        ///< GPU can touch malloc/mmap memory (ATS or HMM)
   bool pageable_memory_access_uses_host_page_tables = false;  ///< ... through the CPU's page table (ATS)
-  bool concurrent_managed_access = false;             ///< managed memory migrates on fault; advise/prefetch work
-  bool direct_managed_mem_access_from_host = false;   ///< CPU touches GPU-resident managed pages in place
-  bool host_native_atomic_supported = false;          ///< coherent CPU-GPU atomics (NVLink-C2C)
+  bool concurrent_managed_access = false;            ///< managed memory migrates on fault; advise/prefetch work
+  bool direct_managed_mem_access_from_host = false;  ///< CPU touches GPU-resident managed pages in place
+  bool host_native_atomic_supported = false;         ///< coherent CPU-GPU atomics (NVLink-C2C)
   bool can_use_host_pointer_for_registered_mem = false;
   bool host_register_supported = false;
   bool memory_pools_supported = false;
@@ -56,10 +56,10 @@ struct GHTIER_API Platform {
   DeviceAttributes attributes;
   PlatformClass platform_class = PlatformClass::pcie;
   HostAccess host_access = HostAccess::none;
-  bool coherent = false;             ///< CPU and GPU caches are coherent (atomics work across them)
-  bool managed_migrates = false;     ///< managed memory migrates on fault and honours advise/prefetch
-  bool gpu_reads_pageable = false;   ///< a kernel may dereference malloc'd memory
-  LinkModel link;                    ///< the profile's figures until calibrate() replaces them
+  bool coherent = false;            ///< CPU and GPU caches are coherent (atomics work across them)
+  bool managed_migrates = false;    ///< managed memory migrates on fault and honours advise/prefetch
+  bool gpu_reads_pageable = false;  ///< a kernel may dereference malloc'd memory
+  LinkModel link;                   ///< the profile's figures until calibrate() replaces them
 };
 
 /// Pure: attributes -> platform, with the link figures of the matching built-in profile.
@@ -69,7 +69,7 @@ struct GHTIER_API Platform {
 
 /// A named platform that ghtier knows without its hardware: its attributes and published link figures.
 struct GHTIER_API PlatformProfile {
-  std::string_view name;         ///< "gh200", "x86-h100-hmm", "x86-h100-pcie"
+  std::string_view name;  ///< "gh200", "x86-h100-hmm", "x86-h100-pcie"
   std::string_view description;
   DeviceAttributes attributes;
   LinkModel link;

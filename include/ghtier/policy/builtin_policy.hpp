@@ -13,15 +13,15 @@
 #include "ghtier/policy/host_cache_policy.hpp"
 #include "ghtier/policy/size_threshold_policy.hpp"
 #include "ghtier/policy/spill_policy.hpp"
-#include "ghtier/policy/unified_policy.hpp"
 #include "ghtier/policy/tier_policy.hpp"
+#include "ghtier/policy/unified_policy.hpp"
 
 namespace ghtier {
 
 enum class BuiltinPolicy { device_only, spill, size_threshold, host_cache, unified };
-inline constexpr std::array<BuiltinPolicy, 5> all_builtin_policies{
-    BuiltinPolicy::device_only, BuiltinPolicy::spill, BuiltinPolicy::size_threshold, BuiltinPolicy::host_cache,
-    BuiltinPolicy::unified};
+inline constexpr std::array<BuiltinPolicy, 5> all_builtin_policies{BuiltinPolicy::device_only, BuiltinPolicy::spill,
+                                                                   BuiltinPolicy::size_threshold,
+                                                                   BuiltinPolicy::host_cache, BuiltinPolicy::unified};
 
 /// "device_only", "spill", "size_threshold", "host_cache", "unified".
 [[nodiscard]] GHTIER_API std::string_view to_string(BuiltinPolicy policy) noexcept;

@@ -30,11 +30,11 @@ enum class AccessFrequency {
 inline constexpr std::size_t max_request_bytes = std::size_t{1} << 56;
 
 struct GHTIER_API PlacementRequest {
-  std::size_t bytes = 0;                              ///< must be > 0 and <= max_request_bytes
+  std::size_t bytes = 0;  ///< must be > 0 and <= max_request_bytes
   Accessor accessor = Accessor::gpu;
   AccessFrequency frequency = AccessFrequency::hot;
-  bool read_mostly = false;                           ///< written seldom, read often
-  std::string tag;                                    ///< free text, kept with the allocation ("kv-cache", ...)
+  bool read_mostly = false;  ///< written seldom, read often
+  std::string tag;           ///< free text, kept with the allocation ("kv-cache", ...)
 };
 
 [[nodiscard]] GHTIER_API std::string_view to_string(Accessor accessor) noexcept;

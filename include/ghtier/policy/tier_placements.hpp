@@ -4,9 +4,9 @@
 
 #include "ghtier/export.h"
 
+#include "ghtier/platform/platform.hpp"
 #include "ghtier/policy/placement.hpp"
 #include "ghtier/policy/placement_request.hpp"
-#include "ghtier/platform/platform.hpp"
 
 namespace ghtier {
 

@@ -10,9 +10,9 @@
 #include <string_view>
 
 #include "ghtier/memory/budget_view.hpp"
+#include "ghtier/platform/platform.hpp"
 #include "ghtier/policy/placement.hpp"
 #include "ghtier/policy/placement_request.hpp"
-#include "ghtier/platform/platform.hpp"
 
 namespace ghtier {
 
@@ -42,6 +42,7 @@ class GHTIER_API TierPolicy {
 using PolicyFunction = std::function<Placement(const PlacementRequest&, const Platform&, const BudgetView&)>;
 
 /// A policy from a callable (which must be thread-safe). Throws Error(invalid_argument) for an empty one.
-[[nodiscard]] GHTIER_API std::shared_ptr<const TierPolicy> make_policy(PolicyFunction function, std::string name = "user");
+[[nodiscard]] GHTIER_API std::shared_ptr<const TierPolicy> make_policy(PolicyFunction function,
+                                                                       std::string name = "user");
 
 }  // namespace ghtier

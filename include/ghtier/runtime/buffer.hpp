@@ -57,8 +57,8 @@ class GHTIER_API Buffer {
 
  private:
   friend class detail::RuntimeCore;
-  Buffer(std::shared_ptr<detail::RuntimeCore> core, void* data, std::size_t bytes, Placement placement,
-         std::string tag, cudaStream_t stream) noexcept;
+  Buffer(std::shared_ptr<detail::RuntimeCore> core, void* data, std::size_t bytes, Placement placement, std::string tag,
+         cudaStream_t stream) noexcept;
 
   std::shared_ptr<detail::RuntimeCore> core_;  // keeps the resources alive while the buffer lives
   void* data_ = nullptr;

@@ -15,18 +15,18 @@
 
 #include "ghtier/memory/allocation_record.hpp"
 #include "ghtier/memory/budget_view.hpp"
-#include "ghtier/runtime/buffer.hpp"
 #include "ghtier/memory/device_pool_resource.hpp"
 #include "ghtier/memory/location.hpp"
 #include "ghtier/memory/memory_advice.hpp"
 #include "ghtier/memory/memory_resource.hpp"
 #include "ghtier/memory/pinned_host_resource.hpp"
-#include "ghtier/policy/placement_request.hpp"
-#include "ghtier/platform/platform.hpp"
-#include "ghtier/runtime/residency.hpp"
 #include "ghtier/memory/statistics_adaptor.hpp"
 #include "ghtier/memory/system_resource.hpp"
+#include "ghtier/platform/platform.hpp"
+#include "ghtier/policy/placement_request.hpp"
 #include "ghtier/policy/tier_policy.hpp"
+#include "ghtier/runtime/buffer.hpp"
+#include "ghtier/runtime/residency.hpp"
 
 namespace ghtier {
 

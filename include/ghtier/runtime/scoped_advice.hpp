@@ -9,9 +9,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "ghtier/runtime/buffer.hpp"
 #include "ghtier/memory/location.hpp"
 #include "ghtier/policy/placement.hpp"
+#include "ghtier/runtime/buffer.hpp"
 #include "ghtier/runtime/runtime.hpp"
 
 namespace ghtier {

@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "ghtier/workloads/activation_plan.hpp"
-#include "ghtier/runtime/runtime.hpp"
 #include "ghtier/engine/transfer_engine.hpp"
+#include "ghtier/runtime/runtime.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
 
 namespace ghtier {
 
@@ -34,15 +34,15 @@ struct GHTIER_API ActivationOffloadOptions {
 };
 
 struct GHTIER_API ActivationOffloadStatistics {
-  std::uint64_t saves = 0;              ///< save() calls
-  std::uint64_t deduplicated_saves = 0; ///< of them, saves of a storage already saved and still held
-  std::uint64_t offloaded_bytes = 0;    ///< bytes copied out (each distinct storage once)
-  std::uint64_t restored_bytes = 0;     ///< bytes copied back
+  std::uint64_t saves = 0;               ///< save() calls
+  std::uint64_t deduplicated_saves = 0;  ///< of them, saves of a storage already saved and still held
+  std::uint64_t offloaded_bytes = 0;     ///< bytes copied out (each distinct storage once)
+  std::uint64_t restored_bytes = 0;      ///< bytes copied back
   std::uint64_t live_handles = 0;
-  std::size_t arena_bytes = 0;          ///< the arena's size
+  std::size_t arena_bytes = 0;  ///< the arena's size
   std::size_t arena_used_bytes = 0;
   std::size_t arena_peak_bytes = 0;
-  std::size_t min_offload_bytes = 0;    ///< the threshold in force
+  std::size_t min_offload_bytes = 0;  ///< the threshold in force
 };
 
 /// Thread-safe (one mutex); the hot-path calls never block the host on a copy, except where noted.
@@ -104,6 +104,7 @@ class GHTIER_API ActivationOffloader {
 
 /// The threshold the offloader uses by default: bytes whose copy takes `min_copy_microseconds` at the
 /// slower direction's bandwidth of `link` (at least 4 KiB).
-[[nodiscard]] GHTIER_API std::size_t default_min_offload_bytes(const LinkModel& link, double min_copy_microseconds = 5.0);
+[[nodiscard]] GHTIER_API std::size_t default_min_offload_bytes(const LinkModel& link,
+                                                               double min_copy_microseconds = 5.0);
 
 }  // namespace ghtier

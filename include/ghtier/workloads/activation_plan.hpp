@@ -27,10 +27,10 @@ enum class LayerAction {
 
 /// One layer of one training step, as measured (by the PyTorch layer in its first steps) or assumed.
 struct GHTIER_API LayerProfile {
-  double forward_seconds = 0;       ///< the layer's forward compute
-  double backward_seconds = 0;      ///< the layer's backward compute (without any recompute)
-  std::size_t activation_bytes = 0; ///< distinct bytes autograd keeps for the layer's backward
-  std::size_t input_bytes = 0;      ///< bytes of the layer's input: what a recomputed layer keeps
+  double forward_seconds = 0;        ///< the layer's forward compute
+  double backward_seconds = 0;       ///< the layer's backward compute (without any recompute)
+  std::size_t activation_bytes = 0;  ///< distinct bytes autograd keeps for the layer's backward
+  std::size_t input_bytes = 0;       ///< bytes of the layer's input: what a recomputed layer keeps
 };
 
 /// What the planner is asked.
@@ -48,9 +48,9 @@ struct GHTIER_API ActivationPlanRequest {
 
 /// The predicted course of one step under given actions (simulate_activation_step).
 struct GHTIER_API StepPrediction {
-  double step_seconds = 0;       ///< forward start to the end of the last layer's backward
-  double forward_seconds = 0;    ///< forward start to the end of the last layer's forward
-  double backward_seconds = 0;   ///< step_seconds - forward_seconds
+  double step_seconds = 0;            ///< forward start to the end of the last layer's backward
+  double forward_seconds = 0;         ///< forward start to the end of the last layer's forward
+  double backward_seconds = 0;        ///< step_seconds - forward_seconds
   std::size_t peak_device_bytes = 0;  ///< most activation bytes on the device at once (forward or backward)
   std::size_t offloaded_bytes = 0;    ///< bytes copied out (and back) per step
   std::size_t recomputed_layers = 0;
@@ -61,14 +61,14 @@ struct GHTIER_API StepPrediction {
 
 /// A plan: one action per layer, the lookahead, and what the planner predicts for it.
 struct GHTIER_API ActivationPlan {
-  std::vector<LayerAction> actions;   ///< one per layer, forward order
+  std::vector<LayerAction> actions;  ///< one per layer, forward order
   /// When layer i's backward is reached, layer i - lookahead is prefetched (at the top: every layer within
   /// lookahead of it). 0: a layer is restored only when its own backward is reached (no overlap, least memory).
   std::size_t prefetch_lookahead = 1;
   StepPrediction predicted;
-  bool fits_budget = true;            ///< false: no plan found fits device_budget_bytes; this is the leanest
-  StepPrediction keep_all;            ///< every layer kept (the fastest step, the most memory)
-  StepPrediction recompute_all;       ///< every layer recomputed (activation checkpointing)
+  bool fits_budget = true;       ///< false: no plan found fits device_budget_bytes; this is the leanest
+  StepPrediction keep_all;       ///< every layer kept (the fastest step, the most memory)
+  StepPrediction recompute_all;  ///< every layer recomputed (activation checkpointing)
 };
 
 /// Simulates one step: the forward pass runs layer after layer; an offloaded layer's D2H is queued on one
@@ -78,9 +78,9 @@ struct GHTIER_API ActivationPlan {
 /// Throws Error(invalid_argument) for actions of another length than layers, a negative or non-finite
 /// time, or an offload over a link of bandwidth 0.
 [[nodiscard]] GHTIER_API StepPrediction simulate_activation_step(const std::vector<LayerProfile>& layers,
-                                                      const LinkModel& link,
-                                                      const std::vector<LayerAction>& actions,
-                                                      std::size_t lookahead);
+                                                                 const LinkModel& link,
+                                                                 const std::vector<LayerAction>& actions,
+                                                                 std::size_t lookahead);
 
 /// Chooses the plan with the shortest predicted step that fits the budgets (ties: the fewer device bytes).
 /// Greedy from keep-all (the change that costs least time per byte of peak freed, until the budget is met),

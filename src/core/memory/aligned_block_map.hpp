@@ -12,8 +12,7 @@ namespace ghtier::detail {
 class AlignedBlockMap {
  public:
   /// Bytes to request from an allocator aligned to `natural` so that `bytes` fit at `alignment`.
-  [[nodiscard]] static std::size_t padded_size(std::size_t bytes, std::size_t alignment,
-                                               std::size_t natural) noexcept {
+  [[nodiscard]] static std::size_t padded_size(std::size_t bytes, std::size_t alignment, std::size_t natural) noexcept {
     return alignment <= natural ? bytes : bytes + alignment - natural;
   }
   /// The first address at or after `raw` aligned to `alignment`.

@@ -11,8 +11,8 @@ void check_allocation_arguments(std::size_t bytes, std::size_t alignment, const 
   if (bytes == 0) {
     // Zero bytes is refused rather than answered with a unique pointer: a zero-sized buffer is almost always
     // a caller's bug (an unset size), and CUDA's allocators disagree on what they return for it.
-    throw_error(ErrorCode::invalid_argument, fmt::format("{}: bytes is 0; an allocation needs at least 1 byte",
-                                                         operation));
+    throw_error(ErrorCode::invalid_argument,
+                fmt::format("{}: bytes is 0; an allocation needs at least 1 byte", operation));
   }
   if (bytes > max_allocation_bytes) {
     throw_error(ErrorCode::invalid_argument,
@@ -23,9 +23,8 @@ void check_allocation_arguments(std::size_t bytes, std::size_t alignment, const 
                 fmt::format("{}: alignment = {} is not a power of two", operation, alignment));
   }
   if (alignment > max_alignment) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: alignment = {} is above the largest supported, {} bytes", operation, alignment,
-                            max_alignment));
+    throw_error(ErrorCode::invalid_argument, fmt::format("{}: alignment = {} is above the largest supported, {} bytes",
+                                                         operation, alignment, max_alignment));
   }
 }
 

@@ -23,9 +23,9 @@ void* BudgetAdaptor::do_allocate(std::size_t bytes, std::size_t alignment, cudaS
     const std::size_t limit = this->limit();
     if (used > limit || bytes > limit - used) {
       throw OutOfBudgetError(
-                  fmt::format("{} budget exceeded: requested {} bytes, {} of the limit of {} bytes in use ({} "
-                              "available)",
-                              to_string(upstream_.mode()), bytes, used, limit, used < limit ? limit - used : 0));
+          fmt::format("{} budget exceeded: requested {} bytes, {} of the limit of {} bytes in use ({} "
+                      "available)",
+                      to_string(upstream_.mode()), bytes, used, limit, used < limit ? limit - used : 0));
     }
     if (used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed)) break;
   }

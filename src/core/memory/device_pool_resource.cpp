@@ -65,7 +65,7 @@ DevicePoolResource::DevicePoolResource(DevicePoolOptions options)
 DevicePoolResource::~DevicePoolResource() {
   if (over_aligned_->size() != 0) {
     detail::log_nothrow(LogLevel::warn, "DevicePoolResource destroyed with {} over-aligned allocations still live",
-        over_aligned_->size());
+                        over_aligned_->size());
   }
   GHTIER_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(stream_));
   GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
@@ -94,8 +94,7 @@ void DevicePoolResource::trim_to(std::size_t bytes_to_keep) {
   GHTIER_CUDA_CHECK(cudaMemPoolTrimTo(pool_, bytes_to_keep));
 }
 
-void* DevicePoolResource::do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream,
-                                      bool synchronous) {
+void* DevicePoolResource::do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream, bool synchronous) {
   detail::check_allocation_arguments(bytes, alignment, "DevicePoolResource::allocate");
   detail::NvtxRange range("ghtier::DevicePoolResource::allocate", bytes);
   const cudaStream_t on = synchronous ? stream_ : stream;
@@ -105,10 +104,10 @@ void* DevicePoolResource::do_allocate(std::size_t bytes, std::size_t alignment, 
   if (status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
     throw OutOfMemoryError(
-                fmt::format("DevicePoolResource::allocate: {} bytes on device {}: the pool cannot grow that much "
-                            "({} bytes reserved, {} in use)",
-                            bytes, device_, reserved_bytes(), used_bytes()),
-                static_cast<int>(status));
+        fmt::format("DevicePoolResource::allocate: {} bytes on device {}: the pool cannot grow that much "
+                    "({} bytes reserved, {} in use)",
+                    bytes, device_, reserved_bytes(), used_bytes()),
+        static_cast<int>(status));
   }
   GHTIER_CUDA_CHECK(status);
   void* p = raw;
@@ -131,14 +130,15 @@ void* DevicePoolResource::do_allocate(std::size_t bytes, std::size_t alignment, 
   return p;
 }
 
-void DevicePoolResource::do_deallocate(void* p, std::size_t /*bytes*/, std::size_t alignment,
-                                       cudaStream_t stream, bool synchronous) noexcept {
+void DevicePoolResource::do_deallocate(void* p, std::size_t /*bytes*/, std::size_t alignment, cudaStream_t stream,
+                                       bool synchronous) noexcept {
   if (p == nullptr) return;
   void* raw = p;
   if (alignment > pool_alignment) {
     raw = over_aligned_->take(p);
     if (raw == nullptr) {
-      detail::log_nothrow(LogLevel::error,
+      detail::log_nothrow(
+          LogLevel::error,
           "DevicePoolResource::deallocate: {} with alignment {} was not allocated with that alignment here; "
           "ignored",
           p, alignment);

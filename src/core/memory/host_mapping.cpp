@@ -34,8 +34,7 @@ HostMapping HostMapping::map(std::size_t bytes, std::size_t alignment, const cha
   void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) {
     const int error = errno;
-    throw OutOfMemoryError(
-                fmt::format("{}: mmap of {} bytes failed: {}", what, mapped, std::strerror(error)));
+    throw OutOfMemoryError(fmt::format("{}: mmap of {} bytes failed: {}", what, mapped, std::strerror(error)));
   }
   const auto start = reinterpret_cast<std::uintptr_t>(raw);
   const std::uintptr_t aligned = align_up(start, alignment);

@@ -59,8 +59,7 @@ ManagedResource::ManagedResource(ManagedOptions options)
       over_aligned_(std::make_unique<detail::AlignedBlockMap>()) {
   const auto preferred = static_cast<int>(advice_.preferred_location);
   if (preferred < 0 || preferred > static_cast<int>(ManagedPreferredLocation::host)) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("ManagedResource: unknown preferred_location {}", preferred));
+    throw_error(ErrorCode::invalid_argument, fmt::format("ManagedResource: unknown preferred_location {}", preferred));
   }
   int managed = 0;
   GHTIER_CUDA_CHECK(cudaDeviceGetAttribute(&managed, cudaDevAttrManagedMemory, device_));
@@ -88,10 +87,9 @@ void* ManagedResource::do_allocate(std::size_t bytes, std::size_t alignment, cud
     const cudaError_t status = cudaMallocManaged(&raw, padded, cudaMemAttachGlobal);
     if (status == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();
-      throw OutOfMemoryError(
-                  fmt::format("ManagedResource::allocate: cudaMallocManaged of {} bytes failed: {}", padded,
-                              cudaGetErrorString(status)),
-                  static_cast<int>(status));
+      throw OutOfMemoryError(fmt::format("ManagedResource::allocate: cudaMallocManaged of {} bytes failed: {}", padded,
+                                         cudaGetErrorString(status)),
+                             static_cast<int>(status));
     }
     GHTIER_CUDA_CHECK(status);
   }

@@ -42,8 +42,7 @@ std::string_view to_string(Relocation relocation) noexcept {
 ModeAccess describe_mode(const Platform& platform, MemoryMode mode) noexcept {
   const bool c2c = platform.platform_class == PlatformClass::coherent_c2c;
   switch (mode) {
-    case MemoryMode::device:
-      return {true, false, false, "GPU HBM", "local HBM"};
+    case MemoryMode::device: return {true, false, false, "GPU HBM", "local HBM"};
     case MemoryMode::pinned_host:
       return {true, true, false, c2c ? "CPU LPDDR5X, page-locked" : "CPU DRAM, page-locked",
               c2c ? "in place over NVLink-C2C (coherent)" : "in place over PCIe (zero-copy)"};
@@ -52,8 +51,7 @@ ModeAccess describe_mode(const Platform& platform, MemoryMode mode) noexcept {
         return {true, true, false, "host or device, moved whole at kernel launch", "after migration at launch"};
       }
       return {true, true, true, "where it was last touched or prefetched",
-              c2c ? "migrates on fault or prefetch; access counters move hot pages"
-                  : "migrates on fault or prefetch"};
+              c2c ? "migrates on fault or prefetch; access counters move hot pages" : "migrates on fault or prefetch"};
     case MemoryMode::system:
       switch (platform.host_access) {
         case HostAccess::ats:

@@ -37,15 +37,14 @@ void bind_to_numa_node(void* p, std::size_t bytes, int node, bool strict, const 
   const long result = syscall(SYS_mbind, p, bytes, strict ? mpol_bind : mpol_preferred, mask.data(), maxnode, 0U);
   if (result == 0) return;
   const int error = errno;
-  const std::string text = fmt::format("{}: mbind of {} bytes at {} to NUMA node {} failed: {}", what, bytes, p,
-                                       node, std::strerror(error));
+  const std::string text =
+      fmt::format("{}: mbind of {} bytes at {} to NUMA node {} failed: {}", what, bytes, p, node, std::strerror(error));
   switch (error) {
     case EINVAL:
       throw_error(ErrorCode::invalid_argument,
                   fmt::format("{} (this machine has {} NUMA node(s))", text, host_numa_node_count()));
     case ENOSYS:
-    case EPERM:
-      throw_error(ErrorCode::unsupported, text + " (NUMA policy is not permitted here)");
+    case EPERM: throw_error(ErrorCode::unsupported, text + " (NUMA policy is not permitted here)");
     case ENOMEM: throw OutOfMemoryError(text);
     default: throw_error(ErrorCode::io_error, text);
   }

@@ -9,12 +9,12 @@
 
 #include "core/memory/aligned_block_map.hpp"
 #include "core/memory/allocation_checks.hpp"
+#include "core/memory/page_toucher.hpp"
+#include "core/memory/pinned_numa_node.hpp"
 #include "core/support/cuda_check.hpp"
 #include "core/support/device_selection.hpp"
 #include "core/support/log_nothrow.hpp"
 #include "core/support/nvtx_range.hpp"
-#include "core/memory/page_toucher.hpp"
-#include "core/memory/pinned_numa_node.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -55,9 +55,9 @@ class PinnedHostPoolResource::Impl {
 PinnedHostPoolResource::Impl::Impl(const PinnedHostPoolOptions& options)
     : options_(options), device_(detail::resolve_device(options.device, "PinnedHostPoolResource")) {
   if (options.touch_threads < 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("PinnedHostPoolResource: touch_threads = {} (must be >= 0; 0 = automatic)",
-                            options.touch_threads));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("PinnedHostPoolResource: touch_threads = {} (must be >= 0; 0 = automatic)", options.touch_threads));
   }
   if (options.initial_bytes > detail::max_allocation_bytes) {
     throw_error(ErrorCode::invalid_argument,
@@ -122,14 +122,14 @@ void* PinnedHostPoolResource::Impl::allocate(std::size_t bytes, std::size_t alig
   detail::NvtxRange range("ghtier::PinnedHostPoolResource::allocate", bytes);
   const cudaStream_t on = synchronous ? stream_ : stream;
   void* raw = nullptr;
-  const cudaError_t status = cudaMallocFromPoolAsync(
-      &raw, detail::AlignedBlockMap::padded_size(bytes, alignment, pool_alignment), pool_, on);
+  const cudaError_t status =
+      cudaMallocFromPoolAsync(&raw, detail::AlignedBlockMap::padded_size(bytes, alignment, pool_alignment), pool_, on);
   if (status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
-    throw_error(ErrorCode::out_of_memory,
-                fmt::format("PinnedHostPoolResource::allocate: the CUDA pinned host pool cannot provide {} bytes",
-                            bytes),
-                static_cast<int>(status));
+    throw_error(
+        ErrorCode::out_of_memory,
+        fmt::format("PinnedHostPoolResource::allocate: the CUDA pinned host pool cannot provide {} bytes", bytes),
+        static_cast<int>(status));
   }
   GHTIER_CUDA_CHECK(status);
   void* p = raw;
@@ -171,9 +171,8 @@ void PinnedHostPoolResource::Impl::deallocate(void* p, std::size_t alignment, cu
 
 void PinnedHostPoolResource::Impl::reserve(std::size_t bytes) {
   if (bytes == 0 || bytes > detail::max_allocation_bytes) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("PinnedHostPoolResource::reserve: bytes = {} (must be 1..{})", bytes,
-                            detail::max_allocation_bytes));
+    throw_error(ErrorCode::invalid_argument, fmt::format("PinnedHostPoolResource::reserve: bytes = {} (must be 1..{})",
+                                                         bytes, detail::max_allocation_bytes));
   }
   detail::NvtxRange range("ghtier::PinnedHostPoolResource::reserve", bytes);
   void* p = allocate(bytes, default_alignment, nullptr, true);
@@ -220,8 +219,8 @@ void* PinnedHostPoolResource::do_allocate(std::size_t bytes, std::size_t alignme
   return impl_->allocate(bytes, alignment, stream, synchronous);
 }
 
-void PinnedHostPoolResource::do_deallocate(void* p, std::size_t /*bytes*/, std::size_t alignment,
-                                           cudaStream_t stream, bool synchronous) noexcept {
+void PinnedHostPoolResource::do_deallocate(void* p, std::size_t /*bytes*/, std::size_t alignment, cudaStream_t stream,
+                                           bool synchronous) noexcept {
   impl_->deallocate(p, alignment, stream, synchronous);
 }
 

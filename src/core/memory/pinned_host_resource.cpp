@@ -12,15 +12,15 @@
 #include <vector>
 
 #include "core/memory/allocation_checks.hpp"
-#include "core/support/cuda_check.hpp"
-#include "core/support/device_selection.hpp"
 #include "core/memory/host_mapping.hpp"
-#include "core/support/log_nothrow.hpp"
 #include "core/memory/numa_binding.hpp"
-#include "core/support/nvtx_range.hpp"
 #include "core/memory/page_toucher.hpp"
 #include "core/memory/pinned_numa_node.hpp"
 #include "core/memory/range_allocator.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/device_selection.hpp"
+#include "core/support/log_nothrow.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -84,9 +84,9 @@ PinnedHostResource::Impl::Impl(const PinnedHostOptions& options)
       device_(detail::resolve_device(options.device, "PinnedHostResource")),
       region_alignment_(options.huge_pages ? detail::huge_page_bytes : detail::base_page_bytes()) {
   if (options.touch_threads < 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("PinnedHostResource: touch_threads = {} (must be >= 0; 0 = automatic)",
-                            options.touch_threads));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("PinnedHostResource: touch_threads = {} (must be >= 0; 0 = automatic)", options.touch_threads));
   }
   if (options.initial_bytes > detail::max_allocation_bytes || options.growth_bytes > detail::max_allocation_bytes) {
     throw_error(ErrorCode::invalid_argument,
@@ -107,15 +107,15 @@ PinnedHostResource::Impl::Impl(const PinnedHostOptions& options)
     throw_error(ErrorCode::invalid_argument,
                 fmt::format("PinnedHostResource: unknown backing {}", static_cast<int>(options.backing)));
   }
-  const detail::PinnedNumaNode node = detail::resolve_pinned_numa_node(options.numa_node, device_, "PinnedHostResource");
+  const detail::PinnedNumaNode node =
+      detail::resolve_pinned_numa_node(options.numa_node, device_, "PinnedHostResource");
   numa_node_ = node.node;
   node_was_requested_ = node.required;
   if (options.initial_bytes > 0) reserve(options.initial_bytes);
 }
 
 PinnedHostResource::Impl::~Impl() {
-  while (wait_for_pending()) {
-  }
+  while (wait_for_pending()) {}
   for (cudaEvent_t event : idle_events_) GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(event));
   if (allocator_.live_block_count() != 0) {
     detail::log_nothrow(LogLevel::warn,
@@ -173,8 +173,8 @@ void PinnedHostResource::Impl::add_region_locked(std::size_t bytes) {
     GHTIER_CUDA_CHECK_NOTHROW(cudaHostUnregister(base));
     throw;
   }
-  detail::log_nothrow(LogLevel::debug, "PinnedHostResource: pinned a region of {} bytes on node {} ({} regions)",
-                      size, numa_node(), regions_.size());
+  detail::log_nothrow(LogLevel::debug, "PinnedHostResource: pinned a region of {} bytes on node {} ({} regions)", size,
+                      numa_node(), regions_.size());
 }
 
 void* PinnedHostResource::Impl::allocate_from_regions(std::size_t bytes, std::size_t alignment) {
@@ -186,11 +186,10 @@ void* PinnedHostResource::Impl::allocate_from_regions(std::size_t bytes, std::si
     if (wait_for_pending()) {
       if (void* p = allocator_.allocate(bytes, alignment)) return p;
     }
-    throw OutOfMemoryError(
-                fmt::format("PinnedHostResource::allocate: {} bytes (alignment {}) do not fit: {} of {} bytes free, "
-                            "largest free block {} bytes; growth is disabled (growth_bytes = 0)",
-                            bytes, alignment, allocator_.free_bytes(), allocator_.capacity_bytes(),
-                            allocator_.largest_free_block()));
+    throw OutOfMemoryError(fmt::format(
+        "PinnedHostResource::allocate: {} bytes (alignment {}) do not fit: {} of {} bytes free, "
+        "largest free block {} bytes; growth is disabled (growth_bytes = 0)",
+        bytes, alignment, allocator_.free_bytes(), allocator_.capacity_bytes(), allocator_.largest_free_block()));
   }
   std::lock_guard lock(regions_mutex_);
   // Another thread may have grown the pool while this one waited for the lock.
@@ -319,9 +318,8 @@ void PinnedHostResource::Impl::deallocate(void* p, cudaStream_t stream, bool syn
 
 void PinnedHostResource::Impl::reserve(std::size_t bytes) {
   if (bytes == 0 || bytes > detail::max_allocation_bytes) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("PinnedHostResource::reserve: bytes = {} (must be 1..{})", bytes,
-                            detail::max_allocation_bytes));
+    throw_error(ErrorCode::invalid_argument, fmt::format("PinnedHostResource::reserve: bytes = {} (must be 1..{})",
+                                                         bytes, detail::max_allocation_bytes));
   }
   std::lock_guard lock(regions_mutex_);
   add_region_locked(bytes);
@@ -343,9 +341,7 @@ std::size_t PinnedHostResource::Impl::release_unused() {
   return released;
 }
 
-std::size_t PinnedHostResource::Impl::reserved_bytes() const {
-  return allocator_.capacity_bytes();
-}
+std::size_t PinnedHostResource::Impl::reserved_bytes() const { return allocator_.capacity_bytes(); }
 
 std::size_t PinnedHostResource::Impl::used_bytes() const {
   // Stream-ordered frees whose work has completed are no longer in use: reclaim them before counting.
@@ -377,8 +373,8 @@ void* PinnedHostResource::do_allocate(std::size_t bytes, std::size_t alignment, 
   return impl_->allocate(bytes, alignment);
 }
 
-void PinnedHostResource::do_deallocate(void* p, std::size_t /*bytes*/, std::size_t /*alignment*/,
-                                       cudaStream_t stream, bool synchronous) noexcept {
+void PinnedHostResource::do_deallocate(void* p, std::size_t /*bytes*/, std::size_t /*alignment*/, cudaStream_t stream,
+                                       bool synchronous) noexcept {
   impl_->deallocate(p, stream, synchronous);
 }
 

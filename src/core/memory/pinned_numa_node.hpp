@@ -6,8 +6,8 @@
 namespace ghtier::detail {
 
 struct PinnedNumaNode {
-  int node = -1;           ///< the node to bind to; -1: none
-  bool required = false;   ///< the caller named it: failing to bind is an error
+  int node = -1;          ///< the node to bind to; -1: none
+  bool required = false;  ///< the caller named it: failing to bind is an error
 };
 
 /// Throws Error(invalid_argument) naming `what` for a choice that is neither a node id nor one of the two

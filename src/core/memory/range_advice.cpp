@@ -40,8 +40,8 @@ cudaMemoryAdvise cuda_advice(Advice advice) {
 
 void apply_advice(const void* p, std::size_t bytes, Advice advice, Location location, int device) {
   // The advice without a location still takes a cudaMemLocation argument, which CUDA ignores.
-  const cudaMemLocation where = advice_takes_location(advice) ? cuda_location(location, device)
-                                                              : cuda_location(Location::device, device);
+  const cudaMemLocation where =
+      advice_takes_location(advice) ? cuda_location(location, device) : cuda_location(Location::device, device);
   GHTIER_CUDA_CHECK(cudaMemAdvise(p, bytes, cuda_advice(advice), where));
 }
 
@@ -62,12 +62,14 @@ DriverLocation driver_location(cudaMemLocationType type, int id) noexcept {
 RangeAdvice query_range_advice(const void* p, std::size_t bytes, int device) {
   RangeAdvice out;
   int read_mostly = 0;
-  GHTIER_CUDA_CHECK(cudaMemRangeGetAttribute(&read_mostly, sizeof(read_mostly), cudaMemRangeAttributeReadMostly, p, bytes));
+  GHTIER_CUDA_CHECK(
+      cudaMemRangeGetAttribute(&read_mostly, sizeof(read_mostly), cudaMemRangeAttributeReadMostly, p, bytes));
   out.read_mostly = read_mostly != 0;
 
   cudaMemLocationType type = cudaMemLocationTypeInvalid;
   int id = 0;
-  GHTIER_CUDA_CHECK(cudaMemRangeGetAttribute(&type, sizeof(type), cudaMemRangeAttributePreferredLocationType, p, bytes));
+  GHTIER_CUDA_CHECK(
+      cudaMemRangeGetAttribute(&type, sizeof(type), cudaMemRangeAttributePreferredLocationType, p, bytes));
   GHTIER_CUDA_CHECK(cudaMemRangeGetAttribute(&id, sizeof(id), cudaMemRangeAttributePreferredLocationId, p, bytes));
   out.preferred = driver_location(type, id);
   // A device preference for another GPU is not "device" to this runtime.

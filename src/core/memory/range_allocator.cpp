@@ -26,14 +26,14 @@ void RangeAllocator::add_range(void* base, std::size_t bytes) {
   const auto address = reinterpret_cast<Address>(base);
   const std::size_t size = bytes & ~(granule_ - 1);
   if (base == nullptr || (address & (granule_ - 1)) != 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("RangeAllocator::add_range: base {} is not aligned to the granule ({} bytes)", base,
-                            granule_));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("RangeAllocator::add_range: base {} is not aligned to the granule ({} bytes)", base, granule_));
   }
   if (size == 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("RangeAllocator::add_range: {} bytes is less than one granule ({} bytes)", bytes,
-                            granule_));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("RangeAllocator::add_range: {} bytes is less than one granule ({} bytes)", bytes, granule_));
   }
   std::lock_guard lock(mutex_);
   const auto next = ranges_.lower_bound(address);
@@ -133,8 +133,7 @@ std::size_t RangeAllocator::deallocate(void* p) noexcept {
   // noexcept function must not let bad_alloc escape: losing a free block is the lesser harm.
   try {
     insert_free(start, merged);
-  } catch (...) {
-  }
+  } catch (...) {}
   return size;
 }
 

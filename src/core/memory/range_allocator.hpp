@@ -56,10 +56,10 @@ class RangeAllocator {
 
   std::size_t granule_;
   mutable std::mutex mutex_;
-  std::map<Address, std::size_t> ranges_;                 // base -> bytes
-  std::map<Address, std::size_t> free_by_address_;        // free block start -> bytes
+  std::map<Address, std::size_t> ranges_;                   // base -> bytes
+  std::map<Address, std::size_t> free_by_address_;          // free block start -> bytes
   std::set<std::pair<std::size_t, Address>> free_by_size_;  // (bytes, start): best fit is lower_bound
-  std::unordered_map<Address, std::size_t> live_;         // live block start -> bytes
+  std::unordered_map<Address, std::size_t> live_;           // live block start -> bytes
   std::size_t capacity_ = 0;
   std::size_t used_ = 0;
 };

@@ -18,8 +18,7 @@ void StatisticsAdaptor::reset_peak() {
   counters_.peak_bytes = counters_.current_bytes;
 }
 
-void* StatisticsAdaptor::do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream,
-                                     bool synchronous) {
+void* StatisticsAdaptor::do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream, bool synchronous) {
   void* p = nullptr;
   try {
     p = synchronous ? upstream_.allocate(bytes, alignment) : upstream_.allocate_async(bytes, alignment, stream);

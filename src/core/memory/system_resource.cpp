@@ -11,12 +11,12 @@
 #include <fmt/format.h>
 
 #include "core/memory/allocation_checks.hpp"
-#include "core/support/cuda_check.hpp"
 #include "core/memory/host_mapping.hpp"
-#include "core/support/log_nothrow.hpp"
 #include "core/memory/numa_binding.hpp"
-#include "core/support/nvtx_range.hpp"
 #include "core/memory/page_toucher.hpp"
+#include "core/support/cuda_check.hpp"
+#include "core/support/log_nothrow.hpp"
+#include "core/support/nvtx_range.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {
@@ -41,9 +41,9 @@ SystemResource::SystemResource(SystemOptions options) : options_(options) {
                 fmt::format("SystemResource: numa_node = {} (a node id, or -1 for none)", options_.numa_node));
   }
   if (options_.populate_threads < 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("SystemResource: populate_threads = {} (must be >= 0; 0 = automatic)",
-                            options_.populate_threads));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("SystemResource: populate_threads = {} (must be >= 0; 0 = automatic)", options_.populate_threads));
   }
 }
 

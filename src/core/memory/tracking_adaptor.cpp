@@ -22,13 +22,12 @@ void* TrackingAdaptor::allocate(std::size_t bytes, std::size_t alignment, std::s
   return allocate_tagged(bytes, alignment, nullptr, true, std::move(tag));
 }
 
-void* TrackingAdaptor::allocate_async(std::size_t bytes, std::size_t alignment, cudaStream_t stream,
-                                      std::string tag) {
+void* TrackingAdaptor::allocate_async(std::size_t bytes, std::size_t alignment, cudaStream_t stream, std::string tag) {
   return allocate_tagged(bytes, alignment, stream, false, std::move(tag));
 }
 
-void* TrackingAdaptor::allocate_tagged(std::size_t bytes, std::size_t alignment, cudaStream_t stream,
-                                       bool synchronous, std::string tag) {
+void* TrackingAdaptor::allocate_tagged(std::size_t bytes, std::size_t alignment, cudaStream_t stream, bool synchronous,
+                                       std::string tag) {
   void* p = synchronous ? upstream_.allocate(bytes, alignment) : upstream_.allocate_async(bytes, alignment, stream);
   try {
     Entry entry{AllocationRecord{p, bytes, upstream_.mode(), std::move(tag)}, alignment};
@@ -119,8 +118,7 @@ std::size_t TrackingAdaptor::live_bytes() const {
   return live_bytes_;
 }
 
-void* TrackingAdaptor::do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream,
-                                   bool synchronous) {
+void* TrackingAdaptor::do_allocate(std::size_t bytes, std::size_t alignment, cudaStream_t stream, bool synchronous) {
   return allocate_tagged(bytes, alignment, stream, synchronous, std::string());
 }
 

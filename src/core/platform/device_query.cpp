@@ -60,23 +60,23 @@ DeviceAttributes query_device_attributes(int device) {
   a.l2_bytes = static_cast<std::size_t>(prop.l2CacheSize);
   a.async_engine_count = attribute(cudaDevAttrAsyncEngineCount, device, "cudaDevAttrAsyncEngineCount");
   a.pageable_memory_access = attribute(cudaDevAttrPageableMemoryAccess, device, "cudaDevAttrPageableMemoryAccess") > 0;
-  a.pageable_memory_access_uses_host_page_tables =
-      attribute(cudaDevAttrPageableMemoryAccessUsesHostPageTables, device,
-                "cudaDevAttrPageableMemoryAccessUsesHostPageTables") > 0;
+  a.pageable_memory_access_uses_host_page_tables = attribute(cudaDevAttrPageableMemoryAccessUsesHostPageTables, device,
+                                                             "cudaDevAttrPageableMemoryAccessUsesHostPageTables") > 0;
   a.concurrent_managed_access =
       attribute(cudaDevAttrConcurrentManagedAccess, device, "cudaDevAttrConcurrentManagedAccess") > 0;
   a.direct_managed_mem_access_from_host =
       attribute(cudaDevAttrDirectManagedMemAccessFromHost, device, "cudaDevAttrDirectManagedMemAccessFromHost") > 0;
   a.host_native_atomic_supported =
       attribute(cudaDevAttrHostNativeAtomicSupported, device, "cudaDevAttrHostNativeAtomicSupported") > 0;
-  a.can_use_host_pointer_for_registered_mem =
-      attribute(cudaDevAttrCanUseHostPointerForRegisteredMem, device, "cudaDevAttrCanUseHostPointerForRegisteredMem") > 0;
-  a.host_register_supported = attribute(cudaDevAttrHostRegisterSupported, device, "cudaDevAttrHostRegisterSupported") > 0;
+  a.can_use_host_pointer_for_registered_mem = attribute(cudaDevAttrCanUseHostPointerForRegisteredMem, device,
+                                                        "cudaDevAttrCanUseHostPointerForRegisteredMem") > 0;
+  a.host_register_supported =
+      attribute(cudaDevAttrHostRegisterSupported, device, "cudaDevAttrHostRegisterSupported") > 0;
   a.memory_pools_supported = attribute(cudaDevAttrMemoryPoolsSupported, device, "cudaDevAttrMemoryPoolsSupported") > 0;
   a.host_numa_id = attribute(cudaDevAttrHostNumaId, device, "cudaDevAttrHostNumaId");
   int numa_config = attribute(cudaDevAttrNumaConfig, device, "cudaDevAttrNumaConfig");
-  a.numa_id = numa_config == cudaDeviceNumaConfigNumaNode ? attribute(cudaDevAttrNumaId, device, "cudaDevAttrNumaId")
-                                                         : -1;
+  a.numa_id =
+      numa_config == cudaDeviceNumaConfigNumaNode ? attribute(cudaDevAttrNumaId, device, "cudaDevAttrNumaId") : -1;
   return a;
 }
 

@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "core/support/cuda_check.hpp"
 #include "core/platform/link_probe_kernels.hpp"
+#include "core/support/cuda_check.hpp"
 #include "core/support/nvtx_range.hpp"
 #include "ghtier/platform/link_model.hpp"
 #include "ghtier/platform/platform.hpp"
@@ -133,15 +133,15 @@ LinkModel calibrate(int device, const CalibrationOptions& options) {
     // Both directions at once: the second stream joins and rejoins the timed one through events.
     Event fork = make_event();
     Event join = make_event();
-    link.bidirectional_gbps = gbps(2 * bytes, median_seconds(s1.get(), repeats, [&](cudaStream_t s) {
-                                     GHTIER_CUDA_CHECK(cudaEventRecord(fork.get(), s));
-                                     GHTIER_CUDA_CHECK(cudaStreamWaitEvent(s2.get(), fork.get()));
-                                     GHTIER_CUDA_CHECK(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, s));
-                                     GHTIER_CUDA_CHECK(cudaMemcpyAsync(host + bytes, dev + bytes, bytes,
-                                                                       cudaMemcpyDeviceToHost, s2.get()));
-                                     GHTIER_CUDA_CHECK(cudaEventRecord(join.get(), s2.get()));
-                                     GHTIER_CUDA_CHECK(cudaStreamWaitEvent(s, join.get()));
-                                   }));
+    link.bidirectional_gbps =
+        gbps(2 * bytes, median_seconds(s1.get(), repeats, [&](cudaStream_t s) {
+               GHTIER_CUDA_CHECK(cudaEventRecord(fork.get(), s));
+               GHTIER_CUDA_CHECK(cudaStreamWaitEvent(s2.get(), fork.get()));
+               GHTIER_CUDA_CHECK(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, s));
+               GHTIER_CUDA_CHECK(cudaMemcpyAsync(host + bytes, dev + bytes, bytes, cudaMemcpyDeviceToHost, s2.get()));
+               GHTIER_CUDA_CHECK(cudaEventRecord(join.get(), s2.get()));
+               GHTIER_CUDA_CHECK(cudaStreamWaitEvent(s, join.get()));
+             }));
   }
   link.sm_read_gbps = gbps(bytes, median_seconds(s1.get(), repeats, [&](cudaStream_t s) {
                              detail::launch_read_probe(host, bytes, sink, blocks, s);

@@ -39,7 +39,8 @@ void LinkModel::validate() const {
   for (const Field& f : fields) {
     const double v = this->*f.member;
     if (!std::isfinite(v) || v <= 0) {
-      throw_error(ErrorCode::invalid_argument, fmt::format("link model: {} must be a positive number, got {}", f.name, v));
+      throw_error(ErrorCode::invalid_argument,
+                  fmt::format("link model: {} must be a positive number, got {}", f.name, v));
     }
   }
 }

@@ -1,6 +1,6 @@
 // Streaming read/write probes for calibrate(): grid-stride loops over float4.
-#include "core/support/cuda_check.hpp"
 #include "core/platform/link_probe_kernels.hpp"
+#include "core/support/cuda_check.hpp"
 
 namespace ghtier::detail {
 

@@ -59,10 +59,10 @@ LinkModel gh200_link() {
   l.bidirectional_gbps = 340.0;  // both at once: each direction gets about half (published leads)
   l.sm_read_gbps = 339.0;        // a kernel reading CPU memory in place
   l.sm_write_gbps = 328.0;
-  l.pageable_h2d_gbps = 381.0;   // pageable runs at the pinned rate over ATS
+  l.pageable_h2d_gbps = 381.0;  // pageable runs at the pinned rate over ATS
   l.pageable_d2h_gbps = 295.8;
-  l.hbm_gbps = 3400.0;           // STREAM on the 96 GB HBM3 part
-  l.latency_us = 1.0;            // estimate: not published; calibrate() measures it
+  l.hbm_gbps = 3400.0;  // STREAM on the 96 GB HBM3 part
+  l.latency_us = 1.0;   // estimate: not published; calibrate() measures it
   l.source = "profile gh200";
   return l;
 }
@@ -88,8 +88,8 @@ const std::array<PlatformProfile, 3>& profiles_storage() {
        gh200_link()},
       {"x86-h100-hmm", "x86-64 host + H100 over PCIe Gen5, HMM enabled (pageable access, driver-migrated)",
        x86_h100_hmm_attributes(), x86_h100_link("profile x86-h100-hmm")},
-      {"x86-h100-pcie", "x86-64 host + H100 over PCIe Gen5, no HMM (pinned and managed memory only)",
-       h100_base(), x86_h100_link("profile x86-h100-pcie")},
+      {"x86-h100-pcie", "x86-64 host + H100 over PCIe Gen5, no HMM (pinned and managed memory only)", h100_base(),
+       x86_h100_link("profile x86-h100-pcie")},
   }};
   return profiles;
 }

@@ -4,9 +4,8 @@
 namespace ghtier {
 
 bool Placement::same_decision(const Placement& other) const noexcept {
-  return mode == other.mode && preferred_location == other.preferred_location &&
-         accessed_by == other.accessed_by && read_mostly == other.read_mostly &&
-         prefetch_to_gpu_now == other.prefetch_to_gpu_now;
+  return mode == other.mode && preferred_location == other.preferred_location && accessed_by == other.accessed_by &&
+         read_mostly == other.read_mostly && prefetch_to_gpu_now == other.prefetch_to_gpu_now;
 }
 
 std::string describe(const Placement& placement) {

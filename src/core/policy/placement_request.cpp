@@ -43,14 +43,12 @@ void validate(const PlacementRequest& request) {
     throw_error(ErrorCode::invalid_argument, "placement request: bytes is 0 (an allocation needs at least one byte)");
   }
   if (request.bytes > max_request_bytes) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("placement request: bytes = {} is absurd (more than {} bytes)", request.bytes,
-                            max_request_bytes));
+    throw_error(ErrorCode::invalid_argument, fmt::format("placement request: bytes = {} is absurd (more than {} bytes)",
+                                                         request.bytes, max_request_bytes));
   }
   if (to_string(request.accessor) == "unknown") {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("placement request: accessor {} is not one of gpu, cpu, both",
-                            static_cast<int>(request.accessor)));
+    throw_error(ErrorCode::invalid_argument, fmt::format("placement request: accessor {} is not one of gpu, cpu, both",
+                                                         static_cast<int>(request.accessor)));
   }
   if (to_string(request.frequency) == "unknown") {
     throw_error(ErrorCode::invalid_argument,

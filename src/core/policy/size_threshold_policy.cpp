@@ -10,8 +10,9 @@ namespace ghtier {
 
 SizeThresholdPolicy::SizeThresholdPolicy(std::size_t threshold_bytes) : threshold_(threshold_bytes) {
   if (threshold_bytes == 0) {
-    throw_error(ErrorCode::invalid_argument,
-                "SizeThresholdPolicy: threshold_bytes is 0, which sends everything to the host tier (use HostCachePolicy)");
+    throw_error(
+        ErrorCode::invalid_argument,
+        "SizeThresholdPolicy: threshold_bytes is 0, which sends everything to the host tier (use HostCachePolicy)");
   }
 }
 

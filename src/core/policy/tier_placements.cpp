@@ -39,7 +39,8 @@ Placement shared_tier(const PlacementRequest& request, const Platform& platform)
   Placement p;
   const bool ats = platform.host_access == HostAccess::ats;
   p.mode = ats ? MemoryMode::system : MemoryMode::managed;
-  p.reason = ats ? "system memory, pages migrate on demand (ATS)" : "managed memory, pages migrate on fault or prefetch";
+  p.reason =
+      ats ? "system memory, pages migrate on demand (ATS)" : "managed memory, pages migrate on fault or prefetch";
   if (!advice_applies(platform, p.mode)) {
     p.reason += "; no advice (the driver cannot move pages here)";
     return p;

@@ -19,8 +19,9 @@ Placement TierPolicy::resolve(const PlacementRequest& request, const Platform& p
   validate(request);
   Placement placement = do_resolve(request, platform, budget);
   if (!valid_mode(placement.mode)) {
-    throw_error(ErrorCode::invalid_argument, fmt::format("policy '{}' returned memory mode {}, which is not a MemoryMode",
-                                                         name(), static_cast<int>(placement.mode)));
+    throw_error(ErrorCode::invalid_argument,
+                fmt::format("policy '{}' returned memory mode {}, which is not a MemoryMode", name(),
+                            static_cast<int>(placement.mode)));
   }
   if (!valid_location(placement.preferred_location)) {
     throw_error(ErrorCode::invalid_argument,
@@ -43,8 +44,7 @@ Placement TierPolicy::resolve(const PlacementRequest& request, const Platform& p
 namespace {
 class FunctionPolicy final : public TierPolicy {
  public:
-  FunctionPolicy(PolicyFunction function, std::string name)
-      : function_(std::move(function)), name_(std::move(name)) {}
+  FunctionPolicy(PolicyFunction function, std::string name) : function_(std::move(function)), name_(std::move(name)) {}
 
  private:
   Placement do_resolve(const PlacementRequest& request, const Platform& platform,

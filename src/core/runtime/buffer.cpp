@@ -3,8 +3,8 @@
 
 #include <utility>
 
-#include "core/support/nvtx_range.hpp"
 #include "core/runtime/runtime_core.hpp"
+#include "core/support/nvtx_range.hpp"
 
 namespace ghtier {
 

@@ -72,13 +72,12 @@ Residency query_page_residency(const void* p, std::size_t bytes, int gpu_numa_no
     pages.clear();
     for (; page < end && pages.size() < batch; page += page_size) pages.push_back(reinterpret_cast<void*>(page));
     status.assign(pages.size(), 0);
-    const long rc = syscall(SYS_move_pages, 0, static_cast<unsigned long>(pages.size()), pages.data(), nullptr,
-                            status.data(), 0);
+    const long rc =
+        syscall(SYS_move_pages, 0, static_cast<unsigned long>(pages.size()), pages.data(), nullptr, status.data(), 0);
     if (rc < 0) {
       const int err = errno;
-      throw_error(ErrorCode::unsupported,
-                  fmt::format("residency: move_pages (query) failed for {} pages at {}: {}", pages.size(),
-                              pages.front(), std::strerror(err)));
+      throw_error(ErrorCode::unsupported, fmt::format("residency: move_pages (query) failed for {} pages at {}: {}",
+                                                      pages.size(), pages.front(), std::strerror(err)));
     }
     for (std::size_t i = 0; i < pages.size(); ++i) {
       const std::uintptr_t lo = std::max(begin, reinterpret_cast<std::uintptr_t>(pages[i]));

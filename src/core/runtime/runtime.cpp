@@ -6,13 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "core/memory/range_advice.hpp"
+#include "core/runtime/page_residency.hpp"
+#include "core/runtime/runtime_core.hpp"
 #include "core/support/cuda_check.hpp"
 #include "core/support/device_selection.hpp"
 #include "core/support/log.hpp"
 #include "core/support/nvtx_range.hpp"
-#include "core/runtime/page_residency.hpp"
-#include "core/memory/range_advice.hpp"
-#include "core/runtime/runtime_core.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/memory/managed_resource.hpp"
 #include "ghtier/memory/pinned_host_pool_resource.hpp"
@@ -87,9 +87,8 @@ std::shared_ptr<detail::RuntimeCore> make_device_core(const RuntimeOptions& opti
 
 void check_resource(const std::shared_ptr<MemoryResource>& r, MemoryMode mode, const char* member) {
   if (r && r->mode() != mode) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("RuntimeResources::{} hands out {} memory, not {}", member, to_string(r->mode()),
-                            to_string(mode)));
+    throw_error(ErrorCode::invalid_argument, fmt::format("RuntimeResources::{} hands out {} memory, not {}", member,
+                                                         to_string(r->mode()), to_string(mode)));
   }
 }
 
@@ -103,7 +102,8 @@ Runtime::Runtime(Platform platform, RuntimeResources resources, const RuntimeOpt
   check_resource(resources.pinned_host, MemoryMode::pinned_host, "pinned_host");
   check_resource(resources.managed, MemoryMode::managed, "managed");
   check_resource(resources.system, MemoryMode::system, "system");
-  std::array<std::shared_ptr<MemoryResource>, 4> upstreams{std::move(resources.device), std::move(resources.pinned_host),
+  std::array<std::shared_ptr<MemoryResource>, 4> upstreams{std::move(resources.device),
+                                                           std::move(resources.pinned_host),
                                                            std::move(resources.managed), std::move(resources.system)};
   core_ = std::make_shared<detail::RuntimeCore>(std::move(platform), options.device, /*offline=*/false,
                                                 std::move(upstreams), budgets_of(options), policy_or_default(options),
@@ -241,9 +241,8 @@ void Runtime::advise(const void* p, std::size_t bytes, Advice advice, Location l
                 fmt::format("advise: advice {} is not an Advice value", static_cast<int>(advice)));
   }
   if (advice_takes_location(advice) && location != Location::device && location != Location::host) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("advise: {} needs a location of device or host, not {}", to_string(advice),
-                            to_string(location)));
+    throw_error(ErrorCode::invalid_argument, fmt::format("advise: {} needs a location of device or host, not {}",
+                                                         to_string(advice), to_string(location)));
   }
   core_->require_movable(record.mode, "advise");
   detail::ScopedDevice on_device(core_->device());
@@ -275,8 +274,7 @@ Residency Runtime::residency(const void* p, std::size_t bytes) const {
       }
       return r;
     }
-    case MemoryMode::system:
-      return detail::query_page_residency(p, bytes, core_->platform().attributes.numa_id);
+    case MemoryMode::system: return detail::query_page_residency(p, bytes, core_->platform().attributes.numa_id);
     case MemoryMode::managed: {
       detail::ScopedDevice on_device(core_->device());
       const detail::RangeAdvice advice = detail::query_range_advice(p, bytes, core_->device());

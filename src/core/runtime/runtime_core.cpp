@@ -5,12 +5,12 @@
 
 #include <fmt/format.h>
 
+#include "core/memory/range_advice.hpp"
+#include "core/memory/unavailable_resource.hpp"
 #include "core/support/cuda_check.hpp"
 #include "core/support/device_selection.hpp"
 #include "core/support/log_nothrow.hpp"
 #include "core/support/nvtx_range.hpp"
-#include "core/memory/range_advice.hpp"
-#include "core/memory/unavailable_resource.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::detail {
@@ -35,8 +35,7 @@ RuntimeCore::RuntimeCore(Platform platform, int device, bool offline,
     const std::size_t i = mode_index(mode, "memory mode");
     Tier& t = tiers_[i];
     t.available = upstreams[i] != nullptr;
-    t.upstream = t.available ? std::move(upstreams[i])
-                             : std::make_shared<UnavailableResource>(mode, why_unavailable);
+    t.upstream = t.available ? std::move(upstreams[i]) : std::make_shared<UnavailableResource>(mode, why_unavailable);
     t.budget = std::make_unique<BudgetAdaptor>(*t.upstream, budgets[i]);
     t.statistics = std::make_unique<StatisticsAdaptor>(*t.budget);
     t.tracker = std::make_unique<TrackingAdaptor>(*t.statistics);

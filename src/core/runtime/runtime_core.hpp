@@ -16,12 +16,12 @@
 
 #include "ghtier/memory/allocation_record.hpp"
 #include "ghtier/memory/budget_adaptor.hpp"
-#include "ghtier/runtime/buffer.hpp"
-#include "ghtier/policy/placement.hpp"
-#include "ghtier/platform/platform.hpp"
 #include "ghtier/memory/statistics_adaptor.hpp"
-#include "ghtier/policy/tier_policy.hpp"
 #include "ghtier/memory/tracking_adaptor.hpp"
+#include "ghtier/platform/platform.hpp"
+#include "ghtier/policy/placement.hpp"
+#include "ghtier/policy/tier_policy.hpp"
+#include "ghtier/runtime/buffer.hpp"
 
 namespace ghtier::detail {
 
@@ -92,7 +92,7 @@ class RuntimeCore final : public AllocationLookup, public std::enable_shared_fro
   std::shared_ptr<const TierPolicy> policy_;
   mutable std::mutex placements_mutex_;
   std::map<std::uintptr_t, Placement> placements_;  // by base address, for every live allocation
-  mutable std::mutex waiters_mutex_;  // held while waiters run: a waiter is never removed mid-call
+  mutable std::mutex waiters_mutex_;                // held while waiters run: a waiter is never removed mid-call
   std::map<std::uint64_t, std::function<void()>> transfer_waiters_;
   std::uint64_t next_waiter_ = 1;
 };

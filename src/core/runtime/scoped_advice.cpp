@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
+#include "core/memory/range_advice.hpp"
 #include "core/support/device_selection.hpp"
 #include "core/support/log_nothrow.hpp"
-#include "core/memory/range_advice.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier {

@@ -27,8 +27,8 @@ int resolve_device(int requested, const char* what) {
   }
   if (requested < 0 || requested >= count) {
     throw_error(ErrorCode::invalid_argument,
-                fmt::format("{}: device = {} does not exist ({} visible; -1 means the current device)", what,
-                            requested, count));
+                fmt::format("{}: device = {} does not exist ({} visible; -1 means the current device)", what, requested,
+                            count));
   }
   return requested;
 }

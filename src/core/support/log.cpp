@@ -42,7 +42,9 @@ std::optional<LogLevel> parse_log_level(std::string_view text) noexcept {
 
 LogLevel log_level() noexcept { return static_cast<LogLevel>(level_storage().load(std::memory_order_relaxed)); }
 
-void set_log_level(LogLevel level) noexcept { level_storage().store(static_cast<int>(level), std::memory_order_relaxed); }
+void set_log_level(LogLevel level) noexcept {
+  level_storage().store(static_cast<int>(level), std::memory_order_relaxed);
+}
 
 namespace {
 // The sink and the lock that serialises its calls (never destroyed: static destructors may still log).

@@ -21,7 +21,8 @@ ActivationHostArena::ActivationHostArena(Buffer block) : block_(std::move(block)
   ranges_.add_range(base_, capacity_);
 }
 
-ActivationHostArena::ActivationHostArena(void* base, std::size_t bytes) : base_(base), capacity_(bytes / granule * granule) {
+ActivationHostArena::ActivationHostArena(void* base, std::size_t bytes)
+    : base_(base), capacity_(bytes / granule * granule) {
   if (base == nullptr || capacity_ == 0) {
     throw_error(ErrorCode::invalid_argument,
                 fmt::format("activation host arena: needs a block of at least {} bytes, got {}", granule, bytes));

@@ -87,10 +87,11 @@ struct ActivationOffloader::Impl {
   ActivationOffloadStatistics stats;
 
   Impl(Runtime& r, TransferEngine& e, const ActivationOffloadOptions& options)
-      : runtime(r), engine(e), threshold(options.min_offload_bytes != 0
-                                             ? options.min_offload_bytes
-                                             : default_min_offload_bytes(e.platform().link,
-                                                                         options.min_copy_microseconds)),
+      : runtime(r),
+        engine(e),
+        threshold(options.min_offload_bytes != 0
+                      ? options.min_offload_bytes
+                      : default_min_offload_bytes(e.platform().link, options.min_copy_microseconds)),
         arena(reserve_arena(r, options)) {}
 
   static Buffer reserve_arena(Runtime& runtime, const ActivationOffloadOptions& options) {
@@ -129,7 +130,7 @@ struct ActivationOffloader::Impl {
   void* allocate_host(std::size_t bytes) {
     reclaim(false);
     if (void* p = arena.try_allocate(bytes)) return p;
-    reclaim(true);  // a block may be waiting only for a copy to end
+    reclaim(true);                 // a block may be waiting only for a copy to end
     return arena.allocate(bytes);  // throws out_of_budget naming the arena's size
   }
 
@@ -165,8 +166,8 @@ ActivationOffloader::ActivationOffloader(Runtime& runtime, TransferEngine& engin
                                          const ActivationOffloadOptions& options) {
   if (engine.device() != runtime.device()) {
     throw_error(ErrorCode::invalid_argument,
-                fmt::format("activation offload: the engine serves device {}, the runtime device {}",
-                            engine.device(), runtime.device()));
+                fmt::format("activation offload: the engine serves device {}, the runtime device {}", engine.device(),
+                            runtime.device()));
   }
   impl_ = std::make_unique<Impl>(runtime, engine, options);
   impl_->stats.arena_bytes = impl_->arena.capacity_bytes();

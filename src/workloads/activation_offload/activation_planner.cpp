@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "ghtier/workloads/activation_plan.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
 
 namespace ghtier {
 
@@ -22,7 +22,8 @@ struct Candidate {
 class PlanSearch {
  public:
   PlanSearch(const ActivationPlanRequest& request, std::size_t lookahead)
-      : request_(request), lookahead_(lookahead),
+      : request_(request),
+        lookahead_(lookahead),
         link_usable_(request.link.h2d_gbps > 0 && request.link.d2h_gbps > 0) {}
 
   [[nodiscard]] bool fits(const StepPrediction& p) const {
@@ -149,8 +150,9 @@ void validate_request(const ActivationPlanRequest& request) {
   }
 }
 
-// Every lookahead up to 16 (0: a layer is restored only when its backward is reached, the least memory); beyond that a geometric ladder (the step time flattens once the prefetch
-// covers the H2D latency, so the fine steps matter only at the low end).
+// Every lookahead up to 16 (0: a layer is restored only when its backward is reached, the least memory); beyond that a
+// geometric ladder (the step time flattens once the prefetch covers the H2D latency, so the fine steps matter only at
+// the low end).
 std::vector<std::size_t> lookaheads_to_try(std::size_t layers, std::size_t max_lookahead) {
   const std::size_t limit = max_lookahead == 0 ? layers : std::min(layers, max_lookahead);
   std::vector<std::size_t> out;

@@ -64,8 +64,9 @@ std::string describe_plan(const ActivationPlanRequest& request, const Activation
   out += prediction_row("this plan", plan.predicted, plan.keep_all);
   out += prediction_row("keep all", plan.keep_all, plan.keep_all);
   out += prediction_row("checkpoint all", plan.recompute_all, plan.keep_all);
-  out += "\n(peak: activation bytes on the device at once; bound: max(forward, offloaded / d2h) + max(backward,\n"
-         "offloaded / h2d) for this plan's actions)\n";
+  out +=
+      "\n(peak: activation bytes on the device at once; bound: max(forward, offloaded / d2h) + max(backward,\n"
+      "offloaded / h2d) for this plan's actions)\n";
   return out;
 }
 

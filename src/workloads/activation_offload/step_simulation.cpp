@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "ghtier/workloads/activation_plan.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/workloads/activation_plan.hpp"
 
 namespace ghtier {
 
@@ -24,9 +24,9 @@ namespace {
 
 void check_seconds(double seconds, std::size_t layer, const char* what) {
   if (!std::isfinite(seconds) || seconds < 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("activation plan: layer {} has {} of {} s (must be a finite number >= 0)", layer, what,
-                            seconds));
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("activation plan: layer {} has {} of {} s (must be a finite number >= 0)", layer, what, seconds));
   }
 }
 
@@ -59,7 +59,8 @@ StepPrediction simulate_activation_step(const std::vector<LayerProfile>& layers,
   // Offloaded bytes of layers [0, k): the bytes of a range of offloaded layers in O(1).
   std::vector<std::size_t> offloaded_before(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
-    offloaded_before[i + 1] = offloaded_before[i] + (actions[i] == LayerAction::offload ? layers[i].activation_bytes : 0);
+    offloaded_before[i + 1] =
+        offloaded_before[i] + (actions[i] == LayerAction::offload ? layers[i].activation_bytes : 0);
   }
   out.offloaded_bytes = offloaded_before[n];
 
@@ -128,8 +129,7 @@ StepPrediction simulate_activation_step(const std::vector<LayerProfile>& layers,
       }
     }
     const std::size_t prefetched = offloaded_before[i] - offloaded_before[m];
-    out.peak_device_bytes =
-        std::max(out.peak_device_bytes, resident_below + prefetched + layers[i].activation_bytes);
+    out.peak_device_bytes = std::max(out.peak_device_bytes, resident_below + prefetched + layers[i].activation_bytes);
     const double start = actions[i] == LayerAction::offload ? std::max(reached, h2d_done[i]) : reached;
     const double recompute = actions[i] == LayerAction::recompute ? layers[i].forward_seconds : 0.0;
     backward_compute += layers[i].backward_seconds + recompute;
