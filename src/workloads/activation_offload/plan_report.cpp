@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "core/support/json_writer.hpp"
+#include "core/support/json_object.hpp"
 #include "ghtier/workloads/activation_plan.hpp"
 
 namespace ghtier {
@@ -24,16 +24,16 @@ std::string prediction_row(std::string_view name, const StepPrediction& p, const
                      p.recomputed_layers, p.bound_seconds * 1e3);
 }
 
-void write_prediction(detail::JsonWriter& w, std::string_view key, const StepPrediction& p) {
-  w.key(key).begin_object();
-  w.key("step_seconds").value(p.step_seconds);
-  w.key("forward_seconds").value(p.forward_seconds);
-  w.key("backward_seconds").value(p.backward_seconds);
-  w.key("peak_device_bytes").value(static_cast<std::uint64_t>(p.peak_device_bytes));
-  w.key("offloaded_bytes").value(static_cast<std::uint64_t>(p.offloaded_bytes));
-  w.key("recomputed_layers").value(static_cast<std::uint64_t>(p.recomputed_layers));
-  w.key("bound_seconds").value(p.bound_seconds);
-  w.end_object();
+nlohmann::ordered_json prediction_json(const StepPrediction& p) {
+  nlohmann::ordered_json j;
+  j["step_seconds"] = p.step_seconds;
+  j["forward_seconds"] = p.forward_seconds;
+  j["backward_seconds"] = p.backward_seconds;
+  j["peak_device_bytes"] = static_cast<std::uint64_t>(p.peak_device_bytes);
+  j["offloaded_bytes"] = static_cast<std::uint64_t>(p.offloaded_bytes);
+  j["recomputed_layers"] = static_cast<std::uint64_t>(p.recomputed_layers);
+  j["bound_seconds"] = p.bound_seconds;
+  return j;
 }
 
 }  // namespace
@@ -71,18 +71,15 @@ std::string describe_plan(const ActivationPlanRequest& request, const Activation
 }
 
 std::string plan_to_json(const ActivationPlan& plan) {
-  detail::JsonWriter w;
-  w.begin_object();
-  w.key("actions").begin_array();
-  for (LayerAction a : plan.actions) w.value(to_string(a));
-  w.end_array();
-  w.key("prefetch_lookahead").value(static_cast<std::uint64_t>(plan.prefetch_lookahead));
-  w.key("fits_budget").value(plan.fits_budget);
-  write_prediction(w, "predicted", plan.predicted);
-  write_prediction(w, "keep_all", plan.keep_all);
-  write_prediction(w, "recompute_all", plan.recompute_all);
-  w.end_object();
-  return w.str();
+  nlohmann::ordered_json j;
+  j["actions"] = nlohmann::ordered_json::array();
+  for (LayerAction a : plan.actions) j["actions"].push_back(std::string(to_string(a)));
+  j["prefetch_lookahead"] = static_cast<std::uint64_t>(plan.prefetch_lookahead);
+  j["fits_budget"] = plan.fits_budget;
+  j["predicted"] = prediction_json(plan.predicted);
+  j["keep_all"] = prediction_json(plan.keep_all);
+  j["recompute_all"] = prediction_json(plan.recompute_all);
+  return detail::dump_json_document(j);
 }
 
 }  // namespace ghtier
