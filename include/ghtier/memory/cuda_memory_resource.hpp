@@ -45,7 +45,7 @@ inline void get_property(const SystemResource&, cuda::mr::host_accessible) noexc
 
 /// True when `Property` is one of `Properties`.
 template <class Property, class... Properties>
-GHTIER_API concept OneOfProperties = (std::same_as<Property, Properties> || ...);
+concept OneOfProperties = (std::same_as<Property, Properties> || ...);
 
 /// Whether memory of `mode` may be dereferenced on the side that `Property` names, on `platform`.
 template <class Property>
