@@ -168,7 +168,8 @@ TEST(ErrorType, NoSourceThrowsAPlainError) {
       std::ifstream in(entry.path());
       std::stringstream text;
       text << in.rdbuf();
-      const std::string content = text.str();
+      // Comments may name the forbidden form (this file's do): only code counts.
+      const std::string content = std::regex_replace(text.str(), std::regex(R"(//[^\n]*)"), "");
       for (auto it = std::sregex_iterator(content.begin(), content.end(), plain_throw); it != std::sregex_iterator();
            ++it) {
         offenders.push_back(std::filesystem::relative(entry.path(), root).string() + ": " + it->str());

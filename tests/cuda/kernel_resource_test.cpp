@@ -116,7 +116,8 @@ TEST(DeviceBuffer, MovesHandOverOwnershipAndFreeOnce) {
     EXPECT_EQ(resource.frees, 1);
     EXPECT_EQ(c.data(), p);
     EXPECT_EQ(c.size(), 64u);
-    c = std::move(c);  // self-move keeps the memory
+    DeviceBuffer& same = c;  // through a reference: a direct self-move is a compile error under -Werror
+    c = std::move(same);     // self-move keeps the memory
     EXPECT_EQ(c.data(), p);
   }
   EXPECT_EQ(resource.allocations, 2);

@@ -223,12 +223,12 @@ TEST_F(EngineOrderingGpu, PrefetchMovesManagedMemory) {
       cudaMemRangeGetAttribute(&read_mostly, sizeof(read_mostly), cudaMemRangeAttributeReadMostly, managed.data(), n));
   EXPECT_EQ(read_mostly, 1);
   EXPECT_EQ(0, std::memcmp(managed.data(), data.data(), n)) << "prefetching changed the bytes";
-  // Memory whose pages cannot move is refused with a clear error.
+  // Memory whose pages cannot move is refused with a clear error (unsupported, as through the runtime).
   ModeBuffer device(MemoryMode::device, 4096);
   PrefetchRequest bad;
   bad.ptr = device.data();
   bad.bytes = 4096;
-  EXPECT_GHTIER_ERROR((void)engine.submit(bad), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR((void)engine.submit(bad), ErrorCode::unsupported);
   if (!platform_.gpu_reads_pageable) {
     ModeBuffer pageable(MemoryMode::system, 4096);
     bad.ptr = pageable.data();

@@ -38,7 +38,7 @@ if(bad)
   list(JOIN bad "\n  " shown)
   message(FATAL_ERROR "${LIBRARY} exports ${n} symbol(s) outside the public API:\n  ${shown}")
 endif()
-foreach(required "ghtier_version" "ghtier_last_error" "ghtier::classify(" "typeinfo for ghtier::Error"
+foreach(required "ghtier_version" "ghtier_error_message" "ghtier::classify(" "typeinfo for ghtier::Error"
                  "ghtier::Runtime::" "ghtier::TransferEngine::")
   string(FIND "${table}" "${required}" at)
   if(at EQUAL -1)

@@ -139,10 +139,16 @@ void RuntimeCore::quiesce() const {
     std::lock_guard lock(waiters_mutex_);
     for (const auto& [id, wait] : transfer_waiters_) wait();
   }
-  if (!offline_) {
-    ScopedDevice selection(device_);
-    GHTIER_CUDA_CHECK(cudaDeviceSynchronize());
+  if (offline_) return;
+  // A runtime over the caller's resources can live where no GPU is (tests, CPU-only hosts): no GPU, no GPU
+  // work to wait for.
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    (void)cudaGetLastError();
+    return;
   }
+  ScopedDevice selection(device_);
+  GHTIER_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 std::optional<AllocationRecord> RuntimeCore::find(const void* p) const {
