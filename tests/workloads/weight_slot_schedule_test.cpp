@@ -128,6 +128,24 @@ TEST(WeightSlotSchedule, Refusals) {
   EXPECT_THROW(WeightSlotSchedule(std::vector(2, P::streamed), 0), Error);
 }
 
+// A slot whose copy could not be queued is forgotten: the next acquire of its layer copies it again.
+TEST(WeightSlotSchedule, VacatedSlotsAreCopiedAgain) {
+  WeightSlotSchedule schedule(std::vector(4, P::streamed), 2);
+  const AcquireDecision first = schedule.acquire(0);
+  ASSERT_EQ(first.prefetches.size(), 1u);
+  const std::size_t prefetched_slot = first.prefetches[0].slot;
+  EXPECT_THROW(schedule.vacate(*first.slot), Error);  // layer 0 is acquired
+  EXPECT_THROW(schedule.vacate(5), Error);
+  schedule.vacate(prefetched_slot);
+  EXPECT_FALSE(schedule.holder(prefetched_slot));
+  schedule.release(0);
+  const AcquireDecision second = schedule.acquire(1);
+  ASSERT_TRUE(second.urgent);  // not in a slot any more
+  EXPECT_EQ(second.urgent->layer, 1u);
+  EXPECT_FALSE(second.urgent->evicted);  // the vacated slot was free
+  schedule.release(1);
+}
+
 TEST(WeightSlotSchedule, ReplanKeepsSlotsOfLayersThatStayStreamed) {
   WeightSlotSchedule schedule(std::vector(6, P::streamed), 4);
   (void)run_passes(schedule, 1);

@@ -132,6 +132,20 @@ void WeightSlotSchedule::release(std::size_t layer) {
   --acquired_[layer];
 }
 
+void WeightSlotSchedule::vacate(std::size_t slot) {
+  if (slot >= holder_.size()) {
+    throw_error(ErrorCode::invalid_argument,
+                fmt::format("weight streamer: slot {} does not exist (there are {})", slot, holder_.size()));
+  }
+  if (!holder_[slot]) return;
+  if (acquired_[*holder_[slot]] > 0) {
+    throw_error(ErrorCode::invalid_argument,
+                fmt::format("weight streamer: slot {} holds layer {}, which is acquired", slot, *holder_[slot]));
+  }
+  slot_of_[*holder_[slot]] = std::nullopt;
+  holder_[slot] = std::nullopt;
+}
+
 void WeightSlotSchedule::replan(std::vector<WeightPlacement> placements, std::size_t slots) {
   if (placements.size() != placements_.size()) {
     throw_error(ErrorCode::invalid_argument,

@@ -50,6 +50,9 @@ class WeightSlotSchedule {
   /// slots past the new count are emptied. Throws Error(invalid_argument) while any layer is acquired, or
   /// for a placement count other than the layers'.
   void replan(std::vector<WeightPlacement> placements, std::size_t slots);
+  /// Forgets what a slot holds (its copy could not be queued): the next acquire of that layer copies it
+  /// again. Throws Error(invalid_argument) for a slot out of range or one whose layer is acquired.
+  void vacate(std::size_t slot);
 
   [[nodiscard]] std::size_t layers() const noexcept { return placements_.size(); }
   [[nodiscard]] std::size_t slots() const noexcept { return holder_.size(); }

@@ -143,7 +143,7 @@ struct WeightStreamer::Impl {
   }
 
   CompletionToken copy_layer(std::size_t layer, void* device_base, TransferPriority priority,
-                             std::optional<std::size_t> overwritten) {
+                             std::optional<std::size_t> overwritten, const CompletionToken* after = nullptr) {
     BatchCopyRequest batch;
     batch.priority = priority;
     for (std::size_t t = 0; t < layers[layer].tensors.size(); ++t) {
@@ -152,6 +152,15 @@ struct WeightStreamer::Impl {
     }
     // The slot's previous layer must be done with it: the work its release() covered.
     if (overwritten) batch.wait_on.events.push_back(released[*overwritten]);
+    if (after != nullptr && after->valid() && !after->ready()) {
+      // An urgent copy may overtake a background one still writing the same slot: order it after that copy
+      // through a stream of our own.
+      if (order_stream == nullptr) {
+        GHTIER_CUDA_CHECK(cudaStreamCreateWithFlags(&order_stream, cudaStreamNonBlocking));
+      }
+      after->make_stream_wait(order_stream);
+      batch.wait_on.streams.push_back(order_stream);
+    }
     detail::NvtxRange range("ghtier::weight_copy", layouts[layer].bytes);
     CompletionToken token = engine.submit(batch);
     stats.copied_bytes += layouts[layer].bytes;
@@ -159,7 +168,8 @@ struct WeightStreamer::Impl {
   }
 
   void submit_slot_copy(const detail::SlotCopy& copy, TransferPriority priority) {
-    slot_copy[copy.slot] = copy_layer(copy.layer, slots[copy.slot].data(), priority, copy.evicted);
+    slot_copy[copy.slot] =
+        copy_layer(copy.layer, slots[copy.slot].data(), priority, copy.evicted, &slot_copy[copy.slot]);
   }
 
   // Blocks until the work that the layer's last release() covered is done.
@@ -182,6 +192,28 @@ struct WeightStreamer::Impl {
       if (e != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaEventDestroy(e));
       e = nullptr;
     }
+    if (order_stream != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(order_stream));
+    order_stream = nullptr;
+  }
+
+  // After a set_budget that failed half way: the placements follow what is held (resident where a device
+  // block exists, else streamed through the slots there are); with no slot for streamed layers, the
+  // streamer refuses acquires until a set_budget succeeds.
+  void fall_back_to_what_is_held() noexcept {
+    std::vector<WeightPlacement> held(layers.size(), WeightPlacement::streamed);
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      if (resident[i]) held[i] = WeightPlacement::resident;
+    }
+    const bool needs_slot = std::find(held.begin(), held.end(), WeightPlacement::streamed) != held.end();
+    try {
+      if (needs_slot && slots.empty()) throw_error(ErrorCode::out_of_memory, "no ring slot");
+      schedule.replan(held, slots.size());
+    } catch (...) {
+      unusable = true;
+      return;
+    }
+    for (std::size_t i = 0; i < layers.size(); ++i) plan.placements[i] = held[i];
+    plan.ring_slots = slots.size();
   }
 
   std::size_t device_bytes() const {
@@ -204,6 +236,8 @@ struct WeightStreamer::Impl {
   std::vector<CompletionToken> slot_copy;  // per slot: the last copy into it
   std::vector<Buffer> resident;            // per layer: its device block while resident
   std::vector<CompletionToken> resident_copy;
+  cudaStream_t order_stream = nullptr;  // orders a copy after an earlier one into the same slot
+  bool unusable = false;                // a set_budget failed and left no slot for the streamed layers
   WeightStreamerStatistics stats;
   mutable std::mutex mutex;
 };
@@ -226,16 +260,33 @@ std::size_t WeightStreamer::layer_count() const noexcept { return impl_->layers.
 std::vector<void*> WeightStreamer::acquire(std::size_t layer, cudaStream_t stream) {
   std::lock_guard lock(impl_->mutex);
   Impl& s = *impl_;
+  if (s.unusable) {
+    throw_error(ErrorCode::out_of_memory,
+                "weight streamer acquire: an earlier set_budget failed and left no ring slot; call set_budget again");
+  }
   const detail::AcquireDecision decision = s.schedule.acquire(layer);
-  try {
-    if (decision.urgent) {
+  detail::DeviceGuard guard(s.engine.device());
+  if (decision.urgent) {
+    try {
       s.submit_slot_copy(*decision.urgent, TransferPriority::urgent);
-      ++s.stats.urgent_copies;
+    } catch (...) {  // nothing was queued: undo the acquire and forget the slots the decision filled
+      s.schedule.release(layer);
+      s.schedule.vacate(decision.urgent->slot);
+      for (const detail::SlotCopy& copy : decision.prefetches) s.schedule.vacate(copy.slot);
+      throw;
     }
-    for (const detail::SlotCopy& copy : decision.prefetches) {
-      s.submit_slot_copy(copy, TransferPriority::background);
-      ++s.stats.prefetch_copies;
+    ++s.stats.urgent_copies;
+  }
+  for (std::size_t i = 0; i < decision.prefetches.size(); ++i) {
+    try {
+      s.submit_slot_copy(decision.prefetches[i], TransferPriority::background);
+    } catch (...) {  // a prefetch is optional: forget the slots not filled, carry on
+      for (std::size_t j = i; j < decision.prefetches.size(); ++j) s.schedule.vacate(decision.prefetches[j].slot);
+      break;
     }
+    ++s.stats.prefetch_copies;
+  }
+  try {
     std::vector<void*> pointers;
     const WeightLayer& l = s.layers[layer];
     char* base = nullptr;
@@ -248,7 +299,7 @@ std::vector<void*> WeightStreamer::acquire(std::size_t layer, cudaStream_t strea
         base = static_cast<char*>(s.resident[layer].data());
         break;
       case WeightPlacement::streamed:
-        s.slot_copy[*decision.slot].make_stream_wait(stream);
+        s.slot_copy[*decision.slot].make_stream_wait(stream);  // throws the copy's failure
         base = static_cast<char*>(s.slots[*decision.slot].data());
         break;
     }
@@ -259,6 +310,7 @@ std::vector<void*> WeightStreamer::acquire(std::size_t layer, cudaStream_t strea
     return pointers;
   } catch (...) {
     s.schedule.release(layer);  // the caller got nothing to release
+    if (decision.slot && !s.schedule.acquired(layer)) s.schedule.vacate(*decision.slot);  // its copy failed
     throw;
   }
 }
@@ -285,7 +337,13 @@ void WeightStreamer::set_budget(std::size_t device_budget_bytes) {
   }
   WeightPlan next = plan_weights(s.request(device_budget_bytes));  // throws out_of_budget with the minimum
   detail::NvtxRange range("ghtier::weight_set_budget", device_budget_bytes);
-  s.apply(next);
+  try {
+    s.apply(next);
+  } catch (...) {
+    s.fall_back_to_what_is_held();
+    throw;
+  }
+  s.unusable = false;
   s.plan = std::move(next);
   s.budget = device_budget_bytes;
   for (CompletionToken& t : s.resident_copy) {
