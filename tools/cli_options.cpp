@@ -194,8 +194,9 @@ Command parse_command_line(std::span<const std::string_view> args) {
       if (is_help_flag(arg)) return HelpRequest{"plan"};
     }
     if (workload == "activations") return parse_plan_activations(rest);
+    if (workload == "weights") return parse_plan_weights(rest);
     if (is_help_flag(workload)) return HelpRequest{"plan"};
-    throw UsageError(fmt::format("unknown workload '{}' for 'ghtier plan' (known: activations)", workload));
+    throw UsageError(fmt::format("unknown workload '{}' for 'ghtier plan' (known: activations, weights)", workload));
   }
   if (command == "version" || command == "--version") {
     if (!cursor.done()) throw UsageError(fmt::format("unexpected argument '{}' after '{}'", cursor.next(), command));

@@ -45,7 +45,8 @@ struct BenchCommandOptions {
   int device = 0;
 };
 
-using Command = std::variant<HelpRequest, VersionRequest, InfoOptions, BenchCommandOptions, PlanActivationsOptions>;
+using Command = std::variant<HelpRequest, VersionRequest, InfoOptions, BenchCommandOptions, PlanActivationsOptions,
+                             PlanWeightsOptions>;
 
 /// Parses the arguments after the program name. Flags take their value as `--flag VALUE` or `--flag=VALUE`.
 /// Throws UsageError for an unknown command or flag, a missing or malformed value, a flag given twice,

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
             [](const InfoOptions& options) { return run_info(options, std::cout, std::cerr); },
             [](const BenchCommandOptions& options) { return run_bench(options, std::cout, std::cerr); },
             [](const PlanActivationsOptions& options) { return run_plan_activations(options, std::cout, std::cerr); },
+            [](const PlanWeightsOptions& options) { return run_plan_weights(options, std::cout, std::cerr); },
         },
         command);
   } catch (const ghtier::Error& e) {

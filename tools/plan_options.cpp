@@ -1,4 +1,4 @@
-// Parsing of `ghtier plan activations`.
+// Parsing of `ghtier plan activations` and `ghtier plan weights`.
 #include "plan_options.hpp"
 
 #include <charconv>
@@ -118,8 +118,90 @@ PlanActivationsOptions parse_plan_activations(std::span<const std::string_view> 
   return options;
 }
 
+PlanWeightsOptions parse_plan_weights(std::span<const std::string_view> args) {
+  PlanWeightsOptions options;
+  std::set<std::string, std::less<>> seen;
+  bool shape_given = false;
+  auto whole = [](std::string_view text, std::string_view flag) {
+    const double v = parse_number(text, flag, false);
+    if (v != std::floor(v) || v > 100000)
+      throw UsageError(fmt::format("{} expects a whole number, got '{}'", flag, text));
+    return static_cast<std::size_t>(v);
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view flag = args[i];
+    std::optional<std::string_view> value;
+    if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    if (!flag.starts_with("--"))
+      throw UsageError(fmt::format("unexpected argument '{}' for 'ghtier plan weights'", flag));
+    if (!seen.insert(std::string(flag)).second) throw UsageError(fmt::format("{} given twice", flag));
+    if (flag == "--json") {
+      if (value) throw UsageError(fmt::format("--json takes no value, got '{}'", *value));
+      options.json = true;
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= args.size() || args[i + 1].starts_with("--"))
+        throw UsageError(fmt::format("{} needs a value", flag));
+      value = args[++i];
+    }
+    if (value->empty()) throw UsageError(fmt::format("{} needs a value, got an empty one", flag));
+    if (flag == "--profile") {
+      check_profile(*value);
+      options.profile = std::string(*value);
+    } else if (flag == "--link") {
+      options.link_file = std::string(*value);
+    } else if (flag == "--layers") {
+      options.layers = whole(*value, flag);
+      shape_given = true;
+    } else if (flag == "--layer-mib") {
+      options.layer_mib = parse_number(*value, flag, false);
+      shape_given = true;
+    } else if (flag == "--compute-ms") {
+      options.compute_ms = parse_number(*value, flag, true);
+      shape_given = true;
+    } else if (flag == "--layer-file") {
+      options.layer_file = std::string(*value);
+    } else if (flag == "--budget-fraction") {
+      options.budget_fraction = parse_number(*value, flag, true);
+      if (options.budget_fraction > 1) {
+        throw UsageError(
+            fmt::format("--budget-fraction expects a fraction of the weights in [0, 1], got '{}'", *value));
+      }
+    } else if (flag == "--budget-gib") {
+      options.budget_gib = parse_number(*value, flag, true);
+    } else if (flag == "--in-place") {
+      if (*value == "auto")
+        options.in_place = InPlaceReads::automatic;
+      else if (*value == "on")
+        options.in_place = InPlaceReads::on;
+      else if (*value == "off")
+        options.in_place = InPlaceReads::off;
+      else
+        throw UsageError(fmt::format("--in-place expects auto, on or off, got '{}'", *value));
+    } else if (flag == "--max-slots") {
+      options.max_slots = whole(*value, flag);
+    } else {
+      throw UsageError(fmt::format("unknown flag '{}' for 'ghtier plan weights' (see ghtier help plan)", flag));
+    }
+  }
+  if (seen.count("--budget-fraction") && seen.count("--budget-gib")) {
+    throw UsageError("--budget-fraction and --budget-gib both set the device budget; give one of them");
+  }
+  if (options.layer_file && shape_given) {
+    throw UsageError(
+        "--layer-file gives every layer's weights and compute; it cannot be combined with --layers, --layer-mib or "
+        "--compute-ms");
+  }
+  return options;
+}
+
 std::string plan_usage_text() {
   return "Usage: ghtier plan activations [FLAGS]\n"
+         "       ghtier plan weights [FLAGS]\n"
          "\n"
          "Plans activation offload for training: per layer keep / offload / recompute, and how many layers ahead\n"
          "the backward pass prefetches, for the shortest predicted step within a device budget. No GPU needed.\n"
@@ -144,7 +226,22 @@ std::string plan_usage_text() {
          "Exit status:\n"
          "  0  done (also when no plan fits: the text says so)\n"
          "  1  bad arguments (the message names the argument)\n"
-         "  3  a --link or --layer-file that cannot be read\n";
+         "  3  a --link or --layer-file that cannot be read\n"
+         "\n"
+         "ghtier plan weights: weight streaming for models larger than the device budget: which layers stay\n"
+         "resident, how many ring slots the streamed rest cycles through, where GH200 reads weights in place.\n"
+         "\n"
+         "  --profile NAME, --link FILE   as above\n"
+         "  --layers N            decoder layers (default 32)\n"
+         "  --layer-mib M         one layer's weights (default 416: Llama-3-8B's layer in bf16)\n"
+         "  --compute-ms MS       one layer's compute with its weights in HBM (default 0.12: decode at batch 1)\n"
+         "  --layer-file FILE     one line per layer: weight_mib compute_ms, instead of the three flags above\n"
+         "  --budget-fraction F   device budget: this fraction of the weights plus two slots (default 0.5)\n"
+         "  --budget-gib G        device budget for weights in GiB (resident layers and ring together)\n"
+         "  --in-place MODE       auto (where the platform reads host memory coherently), on, off\n"
+         "  --max-slots N         most ring slots tried (default 8)\n"
+         "  --json                print the plan as JSON\n"
+         "A budget below one ring slot (the largest layer) is refused with exit status 3 naming the minimum.\n";
 }
 
 }  // namespace ghtier::tools

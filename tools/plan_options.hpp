@@ -39,6 +39,34 @@ struct PlanActivationsOptions {
 /// Parses the arguments after `plan activations`. Throws UsageError naming the bad argument.
 [[nodiscard]] PlanActivationsOptions parse_plan_activations(std::span<const std::string_view> args);
 
+/// Whether `ghtier plan weights` lets kernels read host weights in place.
+enum class InPlaceReads {
+  automatic,  ///< where the profile's platform reads host memory coherently (GH200)
+  on,
+  off,
+};
+
+/// `ghtier plan weights [--profile NAME] [--link FILE] [--layers N] [--layer-mib MIB] [--compute-ms MS]
+/// [--layer-file FILE] [--budget-fraction F | --budget-gib GIB] [--in-place auto|on|off] [--max-slots N]
+/// [--json]`. Defaults: Llama-3-8B's decoder layer (416 MiB of bf16 weights) at decode batch 1 on an H200
+/// (0.12 ms a layer), 32 layers, half the weights in the budget plus two slots, profile gh200.
+struct PlanWeightsOptions {
+  std::string profile = "gh200";
+  std::optional<std::string> link_file;
+  std::size_t layers = 32;
+  double layer_mib = 416;
+  double compute_ms = 0.12;               ///< one layer's compute with its weights in HBM
+  std::optional<std::string> layer_file;  ///< per layer: "weight_mib compute_ms"
+  double budget_fraction = 0.5;           ///< of all weights, plus two ring slots
+  std::optional<double> budget_gib;       ///< the whole device budget instead
+  InPlaceReads in_place = InPlaceReads::automatic;
+  std::size_t max_slots = 8;
+  bool json = false;
+};
+
+/// Parses the arguments after `plan weights`. Throws UsageError naming the bad argument.
+[[nodiscard]] PlanWeightsOptions parse_plan_weights(std::span<const std::string_view> args);
+
 /// Help text of `ghtier plan`.
 [[nodiscard]] std::string plan_usage_text();
 

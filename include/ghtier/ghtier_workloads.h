@@ -144,6 +144,127 @@ GHTIER_API ghtier_status_t ghtier_activation_offloader_release(ghtier_activation
 GHTIER_API ghtier_status_t ghtier_activation_offloader_get_statistics(
     ghtier_activation_offloader_t* offloader, ghtier_activation_offload_statistics_t* statistics);
 
+/* ------------------------------------------------------------------------------------------------------
+ * Weight streaming (docs/weight_streaming.md): models larger than the device budget. The planner (pure:
+ * works on an offline runtime) and the streamer that carries a plan out: resident layers, a ring of device
+ * slots for the streamed rest, in-place reads on GH200, a budget that can change between passes.
+ * ------------------------------------------------------------------------------------------------------ */
+
+typedef enum ghtier_weight_placement_t {
+  GHTIER_WEIGHT_RESIDENT = 0, /**< kept in device memory */
+  GHTIER_WEIGHT_STREAMED = 1, /**< copied into a ring slot ahead of its compute */
+  GHTIER_WEIGHT_IN_PLACE = 2  /**< read by the kernels from host memory over the link (GH200) */
+} ghtier_weight_placement_t;
+
+/** One layer of one pass (an array element: fixed layout, no struct_size). */
+typedef struct ghtier_weight_layer_profile_t {
+  uint64_t weight_bytes;  /**< the layer's weights together */
+  double compute_seconds; /**< its compute with the weights in device memory */
+} ghtier_weight_layer_profile_t;
+
+typedef struct ghtier_weight_plan_request_t {
+  size_t struct_size;                          /**< sizeof(ghtier_weight_plan_request_t) */
+  const ghtier_weight_layer_profile_t* layers; /**< num_layers entries, in pass order */
+  size_t num_layers;
+  size_t device_budget_bytes; /**< resident layers plus the ring */
+  size_t max_slots;           /**< most ring slots tried; 0 = 8 */
+  int32_t allow_in_place;     /**< 1: kernels may read host weights in place where that is faster */
+  int32_t reserved;
+  double h2d_gbps; /**< the link; h2d_gbps and sm_read_gbps both 0: the runtime's link model */
+  double sm_read_gbps;
+  double latency_us;
+} ghtier_weight_plan_request_t;
+
+typedef struct ghtier_weight_plan_result_t {
+  size_t struct_size; /**< sizeof(ghtier_weight_plan_result_t) */
+  size_t ring_slots;
+  uint64_t slot_bytes;
+  double step_seconds;       /**< predicted pass, steady state */
+  double first_step_seconds; /**< the first pass, from an empty ring */
+  double bound_seconds;      /**< max(compute of every layer resident, streamed bytes / h2d) */
+  uint64_t resident_bytes;
+  uint64_t streamed_bytes;
+  uint64_t in_place_bytes;
+  uint64_t device_bytes;
+  double all_resident_step_seconds;
+  double naive_step_seconds; /**< copy each layer, then compute it, no overlap */
+} ghtier_weight_plan_result_t;
+
+/** Plans: writes one ghtier_weight_placement_t per layer into placements[0 .. num_layers) and the prediction
+ *  into *result (its struct_size must be set). Errors: NULL or empty layers, negative or non-finite times
+ *  (INVALID_ARGUMENT); a budget below one ring slot for the largest layer (OUT_OF_BUDGET, the message gives
+ *  the minimum). */
+GHTIER_API ghtier_status_t ghtier_weight_plan(ghtier_runtime_t* runtime, const ghtier_weight_plan_request_t* request,
+                                              int32_t* placements, ghtier_weight_plan_result_t* result);
+
+typedef struct ghtier_weight_streamer ghtier_weight_streamer_t;
+
+/** One weight tensor in host memory (pinned; on GH200 also system memory). */
+typedef struct ghtier_weight_tensor_t {
+  const void* host;
+  uint64_t bytes;
+} ghtier_weight_tensor_t;
+
+typedef struct ghtier_weight_streamer_options_t {
+  size_t struct_size;         /**< sizeof(ghtier_weight_streamer_options_t) */
+  size_t device_budget_bytes; /**< resident layers plus the ring; must reach the minimum */
+  size_t max_slots;           /**< 0 = 8 */
+  int32_t in_place;           /**< 0: where the platform reads host memory coherently (GH200), 1: on, 2: off */
+  int32_t reserved;
+} ghtier_weight_streamer_options_t;
+
+typedef struct ghtier_weight_streamer_statistics_t {
+  size_t struct_size; /**< sizeof(ghtier_weight_streamer_statistics_t) */
+  uint64_t acquires;
+  uint64_t prefetch_copies;
+  uint64_t urgent_copies; /**< layers not in a slot when acquired (a changed order) */
+  uint64_t copied_bytes;
+  uint64_t budget_changes;
+  uint64_t promoted_layers;
+  uint64_t demoted_layers;
+  double last_budget_change_seconds;
+  uint64_t ring_slots;
+  uint64_t slot_bytes;
+  uint64_t resident_layers;
+  uint64_t device_bytes;
+} ghtier_weight_streamer_statistics_t;
+
+/** Creates a streamer on the runtime's GPU (with a transfer engine of its own). Layer i has
+ *  layer_tensor_counts[i] tensors, taken in order from `tensors` (num_tensors in all);
+ *  layer_compute_seconds may be NULL (unknown). The host tensors must stay valid while the streamer lives.
+ *  Errors: NULL or empty arrays, counts that do not add up, a null or empty tensor (INVALID_ARGUMENT), an
+ *  offline runtime (UNSUPPORTED), a budget below the minimum (OUT_OF_BUDGET, naming it), OUT_OF_MEMORY.
+ *  *streamer is NULL on failure. */
+GHTIER_API ghtier_status_t ghtier_weight_streamer_create(ghtier_runtime_t* runtime,
+                                                         const ghtier_weight_tensor_t* tensors, size_t num_tensors,
+                                                         const size_t* layer_tensor_counts,
+                                                         const double* layer_compute_seconds, size_t num_layers,
+                                                         const ghtier_weight_streamer_options_t* options,
+                                                         ghtier_weight_streamer_t** streamer);
+/** Waits for copies in flight and for the work that released layers, then frees. NULL is a no-op. */
+GHTIER_API ghtier_status_t ghtier_weight_streamer_destroy(ghtier_weight_streamer_t* streamer);
+/** Makes `stream` wait for the layer's weights (no host sync) and writes one device pointer per tensor into
+ *  device_ptrs (capacity entries; fewer than the layer's tensors is INVALID_ARGUMENT). Errors: an unknown
+ *  layer (NOT_FOUND), every slot held by acquired layers (OUT_OF_BUDGET). */
+GHTIER_API ghtier_status_t ghtier_weight_streamer_acquire(ghtier_weight_streamer_t* streamer, size_t layer,
+                                                          void* stream, void** device_ptrs, size_t capacity);
+/** The slot may be reused once `stream`'s work so far is done. A layer not acquired: INVALID_ARGUMENT. */
+GHTIER_API ghtier_status_t ghtier_weight_streamer_release(ghtier_weight_streamer_t* streamer, size_t layer,
+                                                          void* stream);
+/** The order passes touch the layers (each once; it repeats); prefetch follows it. */
+GHTIER_API ghtier_status_t ghtier_weight_streamer_set_order(ghtier_weight_streamer_t* streamer, const size_t* order,
+                                                            size_t count);
+/** Re-plans between passes (no layer acquired); waits for promoted layers' copies. Below the minimum:
+ *  OUT_OF_BUDGET naming it, nothing changed. */
+GHTIER_API ghtier_status_t ghtier_weight_streamer_set_budget(ghtier_weight_streamer_t* streamer,
+                                                             size_t device_budget_bytes);
+/** The plan in force: placements (num_layers entries, may be NULL) and *result (may be NULL). */
+GHTIER_API ghtier_status_t ghtier_weight_streamer_get_plan(ghtier_weight_streamer_t* streamer, int32_t* placements,
+                                                           size_t num_layers, ghtier_weight_plan_result_t* result);
+/** Fills *statistics (its struct_size must be set). */
+GHTIER_API ghtier_status_t ghtier_weight_streamer_get_statistics(ghtier_weight_streamer_t* streamer,
+                                                                 ghtier_weight_streamer_statistics_t* statistics);
+
 #ifdef __cplusplus
 }
 #endif
