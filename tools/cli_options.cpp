@@ -194,8 +194,9 @@ Command parse_command_line(std::span<const std::string_view> args) {
       if (is_help_flag(arg)) return HelpRequest{"plan"};
     }
     if (workload == "activations") return parse_plan_activations(rest);
+    if (workload == "kv-cache") return parse_plan_kv_cache(rest);
     if (is_help_flag(workload)) return HelpRequest{"plan"};
-    throw UsageError(fmt::format("unknown workload '{}' for 'ghtier plan' (known: activations)", workload));
+    throw UsageError(fmt::format("unknown workload '{}' for 'ghtier plan' (known: activations, kv-cache)", workload));
   }
   if (command == "version" || command == "--version") {
     if (!cursor.done()) throw UsageError(fmt::format("unexpected argument '{}' after '{}'", cursor.next(), command));
@@ -245,7 +246,7 @@ std::string usage_text(std::string_view topic) {
         "\n{}",
         known_profiles(), exit_statuses);
   }
-  if (topic == "plan") return plan_usage_text();
+  if (topic == "plan") return plan_usage_text() + "\n" + plan_kv_cache_usage_text();
   if (topic == "bench") {
     return fmt::format(
         "Usage: ghtier bench [--quick] [--json FILE] [--filter REGEX] [--device N]\n"

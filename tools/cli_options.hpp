@@ -9,6 +9,7 @@
 #include <string_view>
 #include <variant>
 
+#include "plan_kv_cache.hpp"
 #include "plan_options.hpp"
 
 namespace ghtier::tools {
@@ -45,7 +46,8 @@ struct BenchCommandOptions {
   int device = 0;
 };
 
-using Command = std::variant<HelpRequest, VersionRequest, InfoOptions, BenchCommandOptions, PlanActivationsOptions>;
+using Command = std::variant<HelpRequest, VersionRequest, InfoOptions, BenchCommandOptions, PlanActivationsOptions,
+                             PlanKvCacheOptions>;
 
 /// Parses the arguments after the program name. Flags take their value as `--flag VALUE` or `--flag=VALUE`.
 /// Throws UsageError for an unknown command or flag, a missing or malformed value, a flag given twice,

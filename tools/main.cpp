@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
             [](const InfoOptions& options) { return run_info(options, std::cout, std::cerr); },
             [](const BenchCommandOptions& options) { return run_bench(options, std::cout, std::cerr); },
             [](const PlanActivationsOptions& options) { return run_plan_activations(options, std::cout, std::cerr); },
+            [](const PlanKvCacheOptions& options) { return run_plan_kv_cache(options, std::cout, std::cerr); },
         },
         command);
   } catch (const ghtier::Error& e) {
