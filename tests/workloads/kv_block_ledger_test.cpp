@@ -240,6 +240,21 @@ TEST(KvBlockLedger, ResumeNeverEvictsItsOwnBlocks) {
   ledger.check_invariants();
 }
 
+TEST(KvBlockLedger, UndoSuspendRestoresTheSessionAsItWas) {
+  KvBlockLedger ledger(2, 4, 4);
+  const KvSessionId a = ledger.create();
+  (void)ledger.append(a, 3);
+  const auto table = ledger.block_table(a);
+  const KvCopyPlan plan = ledger.suspend(a);
+  ledger.undo_suspend(a, plan);
+  EXPECT_FALSE(ledger.suspended(a));
+  EXPECT_EQ(ledger.block_table(a), table);
+  EXPECT_EQ(ledger.usage().host_slots_used, 0u);
+  EXPECT_EQ(ledger.usage().device_slots_draining, 0u);
+  ledger.check_invariants();
+  EXPECT_GHTIER_ERROR(ledger.undo_suspend(a, plan), ErrorCode::invalid_argument);
+}
+
 TEST(KvBlockLedger, FullHostTierIsAClearErrorAndLosesNothing) {
   KvBlockLedger ledger(1, 8, 2);
   const KvSessionId a = ledger.create(), b = ledger.create();

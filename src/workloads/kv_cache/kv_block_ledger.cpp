@@ -272,6 +272,27 @@ KvCopyPlan KvBlockLedger::suspend(KvSessionId session) {
   return plan;
 }
 
+void KvBlockLedger::undo_suspend(KvSessionId session, const KvCopyPlan& plan) {
+  std::lock_guard lock(mutex_);
+  Session& s = session_locked(session);
+  if (!s.suspended)
+    throw_error(ErrorCode::invalid_argument, fmt::format("KV cache: session {} is not suspended", session));
+  for (const KvSlotCopy& c : plan.copies) {
+    Block& b = blocks_[c.block];
+    if (b.host_slot != c.to_slot)
+      throw_error(ErrorCode::invalid_argument, "KV cache: undo of a suspend that is not the last");
+    host_owner_[*b.host_slot] = free_slot;
+    free_host_.push_back(*b.host_slot);
+    b.host_slot.reset();
+  }
+  for (const KvBlockId id : s.blocks) {
+    Block& b = blocks_[id];
+    ++b.active_refs;
+    b.draining = false;
+  }
+  s.suspended = false;
+}
+
 void KvBlockLedger::release_device_slots(const std::vector<std::size_t>& slots) {
   std::lock_guard lock(mutex_);
   for (const std::size_t slot : slots) {

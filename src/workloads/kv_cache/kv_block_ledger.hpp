@@ -80,6 +80,9 @@ class KvBlockLedger {
   KvSessionId fork(KvSessionId session);
   /// Forgets the session; blocks no other session holds free their slots.
   void drop(KvSessionId session);
+  /// Takes back a suspend whose copies were never queued (the engine refused them): the session is active
+  /// again, on the device blocks it had, and the host slots the plan took are free.
+  void undo_suspend(KvSessionId session, const KvCopyPlan& plan);
   /// After a suspend's copies are done: the slots it named become free.
   void release_device_slots(const std::vector<std::size_t>& slots);
 
