@@ -17,6 +17,7 @@ const char* kind_name(HandleKind kind) noexcept {
     case HandleKind::row_cache: return "row_cache";
     case HandleKind::hash_table: return "hash_table";
     case HandleKind::activation_offloader: return "activation_offloader";
+    case HandleKind::kv_cache: return "kv_cache";
   }
   return "unknown";
 }

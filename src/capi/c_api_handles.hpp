@@ -24,6 +24,7 @@ enum class HandleKind : std::uint8_t {
   row_cache = 0x22,
   hash_table = 0x23,
   activation_offloader = 0x31,
+  kv_cache = 0x38,
 };
 
 /// "runtime", "engine", ... (the C type without ghtier_ and _t); "unknown" for other values.
