@@ -97,6 +97,28 @@ TEST_F(KvCacheStoreGpu, SuspendResumeRoundTripsEveryByte) {
   EXPECT_EQ(store_->statistics().suspended_bytes, before);
 }
 
+TEST_F(KvCacheStoreGpu, LayerPipelinedResumeRoundTripsEveryByte) {
+  std::mt19937_64 rng = test::fresh_rng();
+  make_store(32, 64);
+  const KvSessionId s = store_->create();
+  (void)store_->append(s, 37, stream_);
+  const auto bytes = fill(s, rng);
+  store_->suspend(s, stream_);
+  const KvSessionId probe = store_->create();
+  store_->drop(probe);  // waits for the suspend copy
+  poison_device_pool(32);
+  std::vector<CompletionToken> layers = store_->resume_by_layer(s, stream_);
+  ASSERT_EQ(layers.size(), small_shape().layers);
+  for (auto& t : layers) {
+    ASSERT_TRUE(t.valid());
+    t.make_stream_wait(stream_);
+  }
+  EXPECT_EQ(read(s), bytes);
+  // Resident again: a second layered resume is refused (not suspended), the data untouched.
+  EXPECT_GHTIER_ERROR((void)store_->resume_by_layer(s, stream_), ErrorCode::invalid_argument);
+  EXPECT_EQ(read(s), bytes);
+}
+
 TEST_F(KvCacheStoreGpu, ForkCopiesASharedPartlyFilledBlockOnWrite) {
   std::mt19937_64 rng = test::fresh_rng();
   make_store(16, 16);

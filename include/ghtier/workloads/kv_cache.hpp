@@ -1,7 +1,7 @@
 // KvCacheStore: a paged KV cache for serving, whose sessions move between a device block pool and a pinned
 // host block pool. Both pools are reserved once at exact size; blocks are fixed-size (KvBlockShape). The
 // accounting (which block is where, forks, eviction) is plain C++; the engine moves every byte, in batches.
-// Not yet here (see docs): the file tier, prefix lookup by block hash, layer-pipelined restores.
+// Not yet here (see docs): the file tier, prefix lookup by block hash, expiry.
 #pragma once
 
 #include "ghtier/export.h"
@@ -73,6 +73,11 @@ class GHTIER_API KvCacheStore {
   /// copies are kept, so a second suspend copies nothing. Throws Error: not_found, invalid_argument (not
   /// suspended), out_of_budget (the device pool cannot take the blocks: nothing changed).
   void resume(KvSessionId session, cudaStream_t stream);
+  /// As resume, but layer-pipelined: one urgent batch per layer, queued in layer order (each moves that
+  /// layer's part of every block: layer_block_bytes at offset layer x layer_block_bytes), and one token per
+  /// layer. Before layer l's attention, tokens[l].make_stream_wait(stream); the first layers arrive while
+  /// later ones still copy. Empty tokens (valid() false) for a session that needed no copy. Throws as resume.
+  [[nodiscard]] std::vector<CompletionToken> resume_by_layer(KvSessionId session, cudaStream_t stream);
   /// A new session that shares every block of `session` (copy on write of a shared partly filled block).
   [[nodiscard]] KvSessionId fork(KvSessionId session);
   /// Forgets the session; blocks no other session holds are freed (after any copy that still reads them).

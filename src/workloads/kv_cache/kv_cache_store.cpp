@@ -95,6 +95,17 @@ struct KvCacheStore::Impl {
     if (failure) throw_error(*failure);
   }
 
+  // Takes back a resume whose copies could not all be queued: waits for those that were, then suspends the
+  // session again (its host copies are intact, so that copies nothing) and frees its device blocks.
+  void undo_resume_locked(KvSessionId session, std::vector<CompletionToken>& queued) {
+    for (auto& t : queued) {
+      if (t.valid()) (void)t.wait();
+    }
+    const detail::KvCopyPlan back = ledger.suspend(session);
+    if (!back.copies.empty()) throw_error(ErrorCode::internal, "KV cache: undo of a resume needed a copy");
+    ledger.release_device_slots(back.device_slots_to_release);
+  }
+
   // Runs `op`; when the pool is too full while suspend copies still run, waits for them and tries again.
   template <class Op>
   auto with_room_locked(Op op) {
@@ -183,9 +194,49 @@ void KvCacheStore::resume(KvSessionId session, cudaStream_t stream) {
   // A block copied out by a suspend that still runs is read back from the host: that copy must finish first.
   impl_->reap_locked(true);
   const detail::KvCopyPlan plan = impl_->with_room_locked([&] { return impl_->ledger.resume(session); });
-  CompletionToken token = impl_->submit_locked(plan, TransferPriority::urgent, stream);
+  CompletionToken token;
+  try {
+    token = impl_->submit_locked(plan, TransferPriority::urgent, stream);
+  } catch (...) {
+    std::vector<CompletionToken> none;
+    impl_->undo_resume_locked(session, none);
+    throw;
+  }
   impl_->restored_bytes += plan.copies.size() * impl_->block_bytes;
   if (token.valid()) token.make_stream_wait(stream);
+}
+
+std::vector<CompletionToken> KvCacheStore::resume_by_layer(KvSessionId session, cudaStream_t stream) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->reap_locked(true);
+  const detail::KvCopyPlan plan = impl_->with_room_locked([&] { return impl_->ledger.resume(session); });
+  const KvBlockShape& shape = impl_->options.shape;
+  const std::size_t piece = shape.layer_block_bytes();
+  std::vector<CompletionToken> tokens(shape.layers);
+  if (plan.copies.empty()) return tokens;
+  const auto layer_request = [&](std::size_t layer) {
+    BatchCopyRequest request;
+    request.items.reserve(plan.copies.size());
+    for (const detail::KvSlotCopy& c : plan.copies) {
+      request.items.push_back({impl_->address(c.to, c.to_slot) + layer * piece,
+                               impl_->address(c.from, c.from_slot) + layer * piece, piece});
+    }
+    request.src_mode = MemoryMode::pinned_host;
+    request.dst_mode = MemoryMode::device;
+    request.priority = TransferPriority::urgent;
+    request.wait_on.streams.push_back(stream);
+    return request;
+  };
+  try {
+    for (std::size_t layer = 0; layer < shape.layers; ++layer) {
+      tokens[layer] = impl_->engine.submit(layer_request(layer));
+    }
+  } catch (...) {
+    impl_->undo_resume_locked(session, tokens);
+    throw;
+  }
+  impl_->restored_bytes += plan.copies.size() * impl_->block_bytes;
+  return tokens;
 }
 
 KvSessionId KvCacheStore::fork(KvSessionId session) {
