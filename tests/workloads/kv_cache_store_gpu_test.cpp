@@ -5,8 +5,10 @@
 
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <map>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "ghtier/workloads/kv_cache.hpp"
@@ -146,6 +148,95 @@ TEST_F(KvCacheStoreGpu, FullHostTierIsRefusedAndLosesNothing) {
   EXPECT_EQ(read(b), bytes_b);
   EXPECT_GHTIER_ERROR((void)store_->block_table(999), ErrorCode::not_found);
   EXPECT_GHTIER_ERROR(store_->resume(b, stream_), ErrorCode::invalid_argument);
+}
+
+// 16 threads, each with its own stream and sessions, on one store under pressure on both tiers: every resumed
+// session reads back exactly its bytes (up to the blocks that host pressure left it), and in the end every
+// block is free again.
+TEST_F(KvCacheStoreGpu, SixteenThreadsUnderPressure) {
+  make_store(96, 160);
+  const std::size_t bb = block_bytes();
+  auto* pool = static_cast<unsigned char*>(store_->device_pool());
+  std::mt19937_64 seeds = test::fresh_rng();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, seed = seeds()] {
+      std::mt19937_64 rng(seed);
+      cudaStream_t stream = nullptr;
+      if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess) {
+        ++failures;
+        return;
+      }
+      std::map<KvSessionId, std::vector<unsigned char>> mine;  // expected bytes of each session's blocks
+      const auto write_all = [&](KvSessionId s) {
+        const auto table = store_->block_table(s);
+        std::vector<unsigned char> bytes(table.size() * bb);
+        for (auto& b : bytes) b = static_cast<unsigned char>(rng());
+        for (std::size_t i = 0; i < table.size(); ++i) {
+          (void)cudaMemcpyAsync(pool + table[i] * bb, bytes.data() + i * bb, bb, cudaMemcpyHostToDevice, stream);
+        }
+        (void)cudaStreamSynchronize(stream);
+        mine[s] = bytes;
+      };
+      const auto check = [&](KvSessionId s) {
+        const auto table = store_->block_table(s);
+        std::vector<unsigned char>& expected = mine[s];
+        if (table.size() * bb > expected.size()) {
+          ++failures;
+          ADD_FAILURE() << "session " << s << " grew";
+          return;
+        }
+        expected.resize(table.size() * bb);  // host pressure may have cut its tail
+        std::vector<unsigned char> got(expected.size());
+        for (std::size_t i = 0; i < table.size(); ++i) {
+          (void)cudaMemcpyAsync(got.data() + i * bb, pool + table[i] * bb, bb, cudaMemcpyDeviceToHost, stream);
+        }
+        (void)cudaStreamSynchronize(stream);
+        if (got != expected) {
+          ++failures;
+          ADD_FAILURE() << "session " << s << " lost its bytes";
+        }
+      };
+      for (int step = 0; step < 60 && failures == 0; ++step) {
+        try {
+          const int op = static_cast<int>(rng() % 10);
+          if (mine.empty() || op < 3) {
+            const KvSessionId s = store_->create(static_cast<int>(rng() % 3));
+            mine[s];
+            (void)store_->append(s, 1 + rng() % 24, stream);
+            write_all(s);
+            continue;
+          }
+          auto it = mine.begin();
+          std::advance(it, static_cast<long>(rng() % mine.size()));
+          const KvSessionId s = it->first;
+          if (op < 9 && store_->suspended(s)) {
+            store_->resume(s, stream);
+            check(s);
+          } else if (op < 9) {
+            store_->suspend(s, stream);
+          } else {
+            store_->drop(s);
+            mine.erase(s);
+          }
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::out_of_budget) {
+            ++failures;
+            ADD_FAILURE() << e.what();
+          }
+        }
+      }
+      for (auto& [s, bytes] : mine) store_->drop(s);
+      (void)cudaStreamDestroy(stream);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  const KvCacheStatistics stats = store_->statistics();
+  EXPECT_EQ(stats.sessions, 0u);
+  EXPECT_EQ(stats.host_blocks_used, 0u);
+  EXPECT_EQ(stats.device_blocks_used, 0u);
 }
 
 TEST_F(KvCacheStoreGpu, RefusesBadOptions) {
