@@ -195,8 +195,10 @@ Command parse_command_line(std::span<const std::string_view> args) {
     }
     if (workload == "activations") return parse_plan_activations(rest);
     if (workload == "weights") return parse_plan_weights(rest);
+    if (workload == "kv-cache") return parse_plan_kv_cache(rest);
     if (is_help_flag(workload)) return HelpRequest{"plan"};
-    throw UsageError(fmt::format("unknown workload '{}' for 'ghtier plan' (known: activations, weights)", workload));
+    throw UsageError(
+        fmt::format("unknown workload '{}' for 'ghtier plan' (known: activations, weights, kv-cache)", workload));
   }
   if (command == "version" || command == "--version") {
     if (!cursor.done()) throw UsageError(fmt::format("unexpected argument '{}' after '{}'", cursor.next(), command));
@@ -246,7 +248,7 @@ std::string usage_text(std::string_view topic) {
         "\n{}",
         known_profiles(), exit_statuses);
   }
-  if (topic == "plan") return plan_usage_text();
+  if (topic == "plan") return plan_usage_text() + "\n" + plan_kv_cache_usage_text();
   if (topic == "bench") {
     return fmt::format(
         "Usage: ghtier bench [--quick] [--json FILE] [--filter REGEX] [--device N]\n"

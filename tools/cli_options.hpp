@@ -9,6 +9,7 @@
 #include <string_view>
 #include <variant>
 
+#include "plan_kv_cache.hpp"
 #include "plan_options.hpp"
 
 namespace ghtier::tools {
@@ -46,7 +47,7 @@ struct BenchCommandOptions {
 };
 
 using Command = std::variant<HelpRequest, VersionRequest, InfoOptions, BenchCommandOptions, PlanActivationsOptions,
-                             PlanWeightsOptions>;
+                             PlanWeightsOptions, PlanKvCacheOptions>;
 
 /// Parses the arguments after the program name. Flags take their value as `--flag VALUE` or `--flag=VALUE`.
 /// Throws UsageError for an unknown command or flag, a missing or malformed value, a flag given twice,

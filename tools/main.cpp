@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
             [](const BenchCommandOptions& options) { return run_bench(options, std::cout, std::cerr); },
             [](const PlanActivationsOptions& options) { return run_plan_activations(options, std::cout, std::cerr); },
             [](const PlanWeightsOptions& options) { return run_plan_weights(options, std::cout, std::cerr); },
+            [](const PlanKvCacheOptions& options) { return run_plan_kv_cache(options, std::cout, std::cerr); },
         },
         command);
   } catch (const ghtier::Error& e) {

@@ -265,6 +265,125 @@ GHTIER_API ghtier_status_t ghtier_weight_streamer_get_plan(ghtier_weight_streame
 GHTIER_API ghtier_status_t ghtier_weight_streamer_get_statistics(ghtier_weight_streamer_t* streamer,
                                                                  ghtier_weight_streamer_statistics_t* statistics);
 
+/* ------------------------------------------------------------------------------------------------------
+ * KV cache for serving (docs/kv_cache.md): the reload-vs-recompute planner (pure) and the paged store whose
+ * sessions move between a device block pool and a pinned host block pool. Session ids are plain 64-bit
+ * numbers of one store; block indices are 32-bit offsets into the device pool (block b at pool + b x
+ * block_bytes).
+ * ------------------------------------------------------------------------------------------------------ */
+
+/** The shape of one KV block (every block of a store has it). All fields > 0. */
+typedef struct ghtier_kv_block_shape_t {
+  size_t tokens_per_block;
+  size_t layers;
+  size_t kv_heads;
+  size_t head_dim;
+  size_t dtype_bytes;
+} ghtier_kv_block_shape_t;
+
+typedef enum ghtier_kv_tier_t {
+  GHTIER_KV_TIER_DEVICE = 0,
+  GHTIER_KV_TIER_HOST = 1,
+  GHTIER_KV_TIER_FILE = 2,
+  GHTIER_KV_TIER_NONE = 3
+} ghtier_kv_tier_t;
+
+typedef enum ghtier_kv_resume_action_t {
+  GHTIER_KV_RESIDENT = 0, /**< already on the device */
+  GHTIER_KV_RELOAD = 1,   /**< copy the cached blocks back, prefill only the uncached tail */
+  GHTIER_KV_RECOMPUTE = 2 /**< prefill the whole context */
+} ghtier_kv_resume_action_t;
+
+typedef struct ghtier_kv_resume_request_t {
+  size_t struct_size; /**< sizeof(ghtier_kv_resume_request_t) */
+  ghtier_kv_block_shape_t shape;
+  uint64_t context_tokens;
+  uint64_t cached_tokens; /**< leading tokens whose KV is stored; at most context_tokens */
+  int32_t tier;           /**< a ghtier_kv_tier_t: where the cached blocks are */
+  int32_t reserved;
+  double prefill_tokens_per_second; /**< the model's prefill rate, > 0 */
+  double file_read_gbps;            /**< with GHTIER_KV_TIER_FILE, > 0 */
+  double h2d_gbps;                  /**< the link; both 0: the runtime's link model */
+  double latency_us;
+} ghtier_kv_resume_request_t;
+
+typedef struct ghtier_kv_resume_plan_t {
+  size_t struct_size; /**< sizeof(ghtier_kv_resume_plan_t) */
+  int32_t action;     /**< a ghtier_kv_resume_action_t */
+  int32_t reserved;
+  double predicted_seconds;
+  double reload_seconds;    /**< batched restore + prefill of the uncached tail */
+  double recompute_seconds; /**< prefill of the whole context */
+  double first_layer_seconds;
+  double per_block_copy_seconds; /**< the same restore as one copy per block and layer */
+  uint64_t reload_bytes;
+  uint64_t prefill_tokens;
+  double speedup; /**< recompute_seconds / predicted_seconds */
+} ghtier_kv_resume_plan_t;
+
+/** Reload vs recompute for one returning session (works on an offline runtime). Errors: NULL arguments, an
+ *  invalid shape, cached > context tokens, a rate that is not positive and finite: INVALID_ARGUMENT. */
+GHTIER_API ghtier_status_t ghtier_kv_plan_resume(ghtier_runtime_t* runtime, const ghtier_kv_resume_request_t* request,
+                                                 ghtier_kv_resume_plan_t* plan);
+
+typedef struct ghtier_kv_cache ghtier_kv_cache_t;
+
+typedef struct ghtier_kv_cache_options_t {
+  size_t struct_size; /**< sizeof(ghtier_kv_cache_options_t) */
+  ghtier_kv_block_shape_t shape;
+  size_t device_blocks; /**< > 0 */
+  size_t host_blocks;   /**< 0: no host tier (suspend is refused) */
+} ghtier_kv_cache_options_t;
+
+typedef struct ghtier_kv_cache_statistics_t {
+  size_t struct_size; /**< sizeof(ghtier_kv_cache_statistics_t) */
+  uint64_t block_bytes;
+  uint64_t device_blocks;
+  uint64_t host_blocks;
+  uint64_t device_blocks_used;
+  uint64_t host_blocks_used;
+  uint64_t sessions;
+  uint64_t suspended_bytes;
+  uint64_t restored_bytes;
+} ghtier_kv_cache_statistics_t;
+
+/** Creates a store on the runtime's GPU (with a transfer engine of its own), reserving both pools at exact
+ *  size. Errors: an invalid shape or device_blocks 0 (INVALID_ARGUMENT), an offline runtime (UNSUPPORTED),
+ *  pools that cannot be reserved (OUT_OF_BUDGET / OUT_OF_MEMORY). *cache is NULL on failure. */
+GHTIER_API ghtier_status_t ghtier_kv_cache_create(ghtier_runtime_t* runtime, const ghtier_kv_cache_options_t* options,
+                                                  ghtier_kv_cache_t** cache);
+/** Waits for the copies still touching the pools, then frees them. NULL is a no-op. */
+GHTIER_API ghtier_status_t ghtier_kv_cache_destroy(ghtier_kv_cache_t* cache);
+/** The device pool's address (for attention kernels). */
+GHTIER_API ghtier_status_t ghtier_kv_cache_device_pool(ghtier_kv_cache_t* cache, void** pool);
+/** A new, empty, active session; higher priority is evicted later. */
+GHTIER_API ghtier_status_t ghtier_kv_cache_session_create(ghtier_kv_cache_t* cache, int32_t priority,
+                                                          uint64_t* session);
+/** Room for n_tokens more tokens; up to `capacity` new block indices go to new_blocks (may be NULL with
+ *  capacity 0), their count to *num_new (may be NULL). `stream` waits for a copy on write. A full device
+ *  pool is OUT_OF_BUDGET (nothing changed). */
+GHTIER_API ghtier_status_t ghtier_kv_cache_append(ghtier_kv_cache_t* cache, uint64_t session, size_t n_tokens,
+                                                  void* stream, uint32_t* new_blocks, size_t capacity, size_t* num_new);
+/** The session's block indices: *num_blocks receives the count; up to `capacity` go to table. A suspended
+ *  session is INVALID_ARGUMENT. */
+GHTIER_API ghtier_status_t ghtier_kv_cache_block_table(ghtier_kv_cache_t* cache, uint64_t session, uint32_t* table,
+                                                       size_t capacity, size_t* num_blocks);
+/** Copies the session's blocks to the host tier after the work on `stream` (one batch); its device blocks
+ *  are freed once that is done. A full host tier is OUT_OF_BUDGET (nothing changed, no session lost). */
+GHTIER_API ghtier_status_t ghtier_kv_cache_suspend(ghtier_kv_cache_t* cache, uint64_t session, void* stream);
+/** Copies the session's blocks back in one batch; `stream` waits for them. */
+GHTIER_API ghtier_status_t ghtier_kv_cache_resume(ghtier_kv_cache_t* cache, uint64_t session, void* stream);
+/** A new session sharing every block of `session` (copy on write). */
+GHTIER_API ghtier_status_t ghtier_kv_cache_fork(ghtier_kv_cache_t* cache, uint64_t session, uint64_t* forked);
+/** Forgets the session; blocks no other session holds are freed. */
+GHTIER_API ghtier_status_t ghtier_kv_cache_drop(ghtier_kv_cache_t* cache, uint64_t session);
+/** Reload vs recompute for resuming the session now, over the runtime's link model. */
+GHTIER_API ghtier_status_t ghtier_kv_cache_plan_resume(ghtier_kv_cache_t* cache, uint64_t session,
+                                                       double prefill_tokens_per_second, ghtier_kv_resume_plan_t* plan);
+/** Fills *statistics (its struct_size must be set). */
+GHTIER_API ghtier_status_t ghtier_kv_cache_get_statistics(ghtier_kv_cache_t* cache,
+                                                          ghtier_kv_cache_statistics_t* statistics);
+
 #ifdef __cplusplus
 }
 #endif

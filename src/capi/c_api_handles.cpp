@@ -18,6 +18,7 @@ const char* kind_name(HandleKind kind) noexcept {
     case HandleKind::hash_table: return "hash_table";
     case HandleKind::activation_offloader: return "activation_offloader";
     case HandleKind::weight_streamer: return "weight_streamer";
+    case HandleKind::kv_cache: return "kv_cache";
   }
   return "unknown";
 }

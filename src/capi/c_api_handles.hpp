@@ -25,6 +25,7 @@ enum class HandleKind : std::uint8_t {
   hash_table = 0x23,
   activation_offloader = 0x31,
   weight_streamer = 0x33,
+  kv_cache = 0x38,
 };
 
 /// "runtime", "engine", ... (the C type without ghtier_ and _t); "unknown" for other values.

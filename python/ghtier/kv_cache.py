@@ -1,0 +1,254 @@
+"""KV cache for serving, over the C API (include/ghtier/ghtier_workloads.h, docs/kv_cache.md).
+
+* :func:`plan_resume` -- reload a returning session's KV cache or recompute it, with the predicted times.
+  Pure; works on an offline runtime (a profile).
+* :class:`KvCache` -- the paged store: a device block pool and a pinned host block pool reserved once;
+  sessions appended, suspended to the host tier, resumed in one batch, forked (copy on write), dropped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import POINTER, Structure, c_double, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
+from dataclasses import dataclass
+from typing import List, Optional
+
+from . import _capi
+from ._library import load
+from .errors import ClosedError, InvalidArgumentError
+from .runtime import Runtime
+from .streams import StreamLike, stream_handle
+
+__all__ = ["KvBlockShape", "KvResumePlan", "plan_resume", "KvCache", "LLAMA3_8B"]
+
+_TIERS = {"device": 0, "host": 1, "file": 2, "none": 3}
+_ACTIONS = ("resident", "reload", "recompute")
+
+
+@dataclass(frozen=True)
+class KvBlockShape:
+    """One block: tokens_per_block tokens of keys and values of every layer."""
+
+    tokens_per_block: int = 16
+    layers: int = 32
+    kv_heads: int = 8
+    head_dim: int = 128
+    dtype_bytes: int = 2
+
+    @property
+    def block_bytes(self) -> int:
+        return 2 * self.tokens_per_block * self.layers * self.kv_heads * self.head_dim * self.dtype_bytes
+
+
+#: Llama-3-8B: 32 layers, 8 KV heads of 128, bf16, 16-token blocks (2 MiB a block).
+LLAMA3_8B = KvBlockShape()
+
+
+class _Shape(Structure):
+    _fields_ = [("tokens_per_block", c_size_t), ("layers", c_size_t), ("kv_heads", c_size_t),
+                ("head_dim", c_size_t), ("dtype_bytes", c_size_t)]
+
+
+class _ResumeRequest(Structure):
+    _fields_ = [("struct_size", c_size_t), ("shape", _Shape), ("context_tokens", c_uint64),
+                ("cached_tokens", c_uint64), ("tier", c_int32), ("reserved", c_int32),
+                ("prefill_tokens_per_second", c_double), ("file_read_gbps", c_double), ("h2d_gbps", c_double),
+                ("latency_us", c_double)]
+
+
+class _ResumePlan(Structure):
+    _fields_ = [("struct_size", c_size_t), ("action", c_int32), ("reserved", c_int32),
+                ("predicted_seconds", c_double), ("reload_seconds", c_double), ("recompute_seconds", c_double),
+                ("first_layer_seconds", c_double), ("per_block_copy_seconds", c_double),
+                ("reload_bytes", c_uint64), ("prefill_tokens", c_uint64), ("speedup", c_double)]
+
+
+class _Options(Structure):
+    _fields_ = [("struct_size", c_size_t), ("shape", _Shape), ("device_blocks", c_size_t),
+                ("host_blocks", c_size_t)]
+
+
+class _Statistics(Structure):
+    _fields_ = [("struct_size", c_size_t), ("block_bytes", c_uint64), ("device_blocks", c_uint64),
+                ("host_blocks", c_uint64), ("device_blocks_used", c_uint64), ("host_blocks_used", c_uint64),
+                ("sessions", c_uint64), ("suspended_bytes", c_uint64), ("restored_bytes", c_uint64)]
+
+
+_p = c_void_p
+_capi.PROTOTYPES.update({
+    "ghtier_kv_plan_resume": (_capi.c_status, [_p, POINTER(_ResumeRequest), POINTER(_ResumePlan)]),
+    "ghtier_kv_cache_create": (_capi.c_status, [_p, POINTER(_Options), POINTER(c_void_p)]),
+    "ghtier_kv_cache_destroy": (_capi.c_status, [_p]),
+    "ghtier_kv_cache_device_pool": (_capi.c_status, [_p, POINTER(c_void_p)]),
+    "ghtier_kv_cache_session_create": (_capi.c_status, [_p, c_int32, POINTER(c_uint64)]),
+    "ghtier_kv_cache_append": (_capi.c_status, [_p, c_uint64, c_size_t, _p, POINTER(c_uint32), c_size_t,
+                                                POINTER(c_size_t)]),
+    "ghtier_kv_cache_block_table": (_capi.c_status, [_p, c_uint64, POINTER(c_uint32), c_size_t, POINTER(c_size_t)]),
+    "ghtier_kv_cache_suspend": (_capi.c_status, [_p, c_uint64, _p]),
+    "ghtier_kv_cache_resume": (_capi.c_status, [_p, c_uint64, _p]),
+    "ghtier_kv_cache_fork": (_capi.c_status, [_p, c_uint64, POINTER(c_uint64)]),
+    "ghtier_kv_cache_drop": (_capi.c_status, [_p, c_uint64]),
+    "ghtier_kv_cache_plan_resume": (_capi.c_status, [_p, c_uint64, c_double, POINTER(_ResumePlan)]),
+    "ghtier_kv_cache_get_statistics": (_capi.c_status, [_p, POINTER(_Statistics)]),
+})
+
+
+@dataclass(frozen=True)
+class KvResumePlan:
+    """Reload or recompute, and the predicted seconds of each (until the context's KV is on the device)."""
+
+    action: str
+    predicted_seconds: float
+    reload_seconds: float
+    recompute_seconds: float
+    first_layer_seconds: float
+    per_block_copy_seconds: float
+    reload_bytes: int
+    prefill_tokens: int
+    speedup: float
+
+
+def _plan_of(p: _ResumePlan) -> KvResumePlan:
+    return KvResumePlan(_ACTIONS[p.action], p.predicted_seconds, p.reload_seconds, p.recompute_seconds,
+                        p.first_layer_seconds, p.per_block_copy_seconds, int(p.reload_bytes),
+                        int(p.prefill_tokens), p.speedup)
+
+
+def _shape(shape: KvBlockShape) -> _Shape:
+    return _Shape(shape.tokens_per_block, shape.layers, shape.kv_heads, shape.head_dim, shape.dtype_bytes)
+
+
+def plan_resume(context_tokens: int, prefill_tokens_per_second: float, *, cached_tokens: Optional[int] = None,
+                shape: KvBlockShape = LLAMA3_8B, tier: str = "host", file_read_gbps: float = 0.0,
+                runtime: Optional[Runtime] = None, profile: Optional[str] = None,
+                h2d_gbps: float = 0.0, latency_us: float = 0.0) -> KvResumePlan:
+    """Reload vs recompute for one returning session. The link is h2d_gbps / latency_us when given, else the
+    runtime's, else the built-in `profile`'s (an offline runtime; default x86-h100-pcie)."""
+    if tier not in _TIERS:
+        raise InvalidArgumentError(f"tier is {tier!r}: one of {', '.join(_TIERS)}")
+    request = _capi.sized(_ResumeRequest)
+    request.shape = _shape(shape)
+    request.context_tokens = int(context_tokens)
+    request.cached_tokens = int(context_tokens if cached_tokens is None else cached_tokens)
+    request.tier = _TIERS[tier]
+    request.prefill_tokens_per_second = float(prefill_tokens_per_second)
+    request.file_read_gbps = float(file_read_gbps)
+    request.h2d_gbps = float(h2d_gbps)
+    request.latency_us = float(latency_us)
+    result = _capi.sized(_ResumePlan)
+    lib = load()
+    own: Optional[Runtime] = None
+    try:
+        if runtime is None and h2d_gbps == 0 and latency_us == 0:
+            own = Runtime(assumed_profile=profile or "x86-h100-pcie")
+            runtime = own
+        handle = runtime.handle if runtime is not None else None
+        lib.check(lib.ghtier_kv_plan_resume(handle, ctypes.byref(request), ctypes.byref(result)),
+                  "ghtier_kv_plan_resume")
+    finally:
+        if own is not None:
+            own.close()
+    return _plan_of(result)
+
+
+class KvCache:
+    """``ghtier_kv_cache_t``: a paged KV store on the runtime's GPU. Keep the runtime open while it lives.
+    Thread-safe. Block b of the device pool starts at ``device_pool + b * shape.block_bytes``."""
+
+    def __init__(self, runtime: Runtime, shape: KvBlockShape, device_blocks: int, host_blocks: int) -> None:
+        self._lib = load()
+        self._handle: Optional[int] = None
+        options = _capi.sized(_Options)
+        options.shape = _shape(shape)
+        options.device_blocks = int(device_blocks)
+        options.host_blocks = int(host_blocks)
+        handle = c_void_p()
+        self._lib.check(self._lib.ghtier_kv_cache_create(runtime.handle, ctypes.byref(options),
+                                                         ctypes.byref(handle)), "ghtier_kv_cache_create")
+        self._handle = handle.value
+        self._runtime = runtime
+        self.shape = shape
+
+    def _live(self) -> int:
+        if self._handle is None:
+            raise ClosedError("the KV cache was closed")
+        return self._handle
+
+    @property
+    def device_pool(self) -> int:
+        out = c_void_p()
+        self._lib.check(self._lib.ghtier_kv_cache_device_pool(self._live(), ctypes.byref(out)),
+                        "ghtier_kv_cache_device_pool")
+        return int(out.value or 0)
+
+    def create(self, priority: int = 0) -> int:
+        out = c_uint64()
+        self._lib.check(self._lib.ghtier_kv_cache_session_create(self._live(), int(priority), ctypes.byref(out)),
+                        "ghtier_kv_cache_session_create")
+        return int(out.value)
+
+    def append(self, session: int, n_tokens: int, stream: StreamLike = None) -> List[int]:
+        """Room for n_tokens more tokens; the new device block indices."""
+        capacity = n_tokens // self.shape.tokens_per_block + 2
+        blocks = (c_uint32 * capacity)()
+        count = c_size_t()
+        self._lib.check(self._lib.ghtier_kv_cache_append(self._live(), session, n_tokens, stream_handle(stream),
+                                                         blocks, capacity, ctypes.byref(count)),
+                        "ghtier_kv_cache_append")
+        return list(blocks[:count.value])
+
+    def block_table(self, session: int) -> List[int]:
+        count = c_size_t()
+        self._lib.check(self._lib.ghtier_kv_cache_block_table(self._live(), session, None, 0, ctypes.byref(count)),
+                        "ghtier_kv_cache_block_table")
+        table = (c_uint32 * max(count.value, 1))()
+        self._lib.check(self._lib.ghtier_kv_cache_block_table(self._live(), session, table, count.value,
+                                                              ctypes.byref(count)), "ghtier_kv_cache_block_table")
+        return list(table[:count.value])
+
+    def suspend(self, session: int, stream: StreamLike = None) -> None:
+        self._lib.check(self._lib.ghtier_kv_cache_suspend(self._live(), session, stream_handle(stream)),
+                        "ghtier_kv_cache_suspend")
+
+    def resume(self, session: int, stream: StreamLike = None) -> None:
+        self._lib.check(self._lib.ghtier_kv_cache_resume(self._live(), session, stream_handle(stream)),
+                        "ghtier_kv_cache_resume")
+
+    def fork(self, session: int) -> int:
+        out = c_uint64()
+        self._lib.check(self._lib.ghtier_kv_cache_fork(self._live(), session, ctypes.byref(out)),
+                        "ghtier_kv_cache_fork")
+        return int(out.value)
+
+    def drop(self, session: int) -> None:
+        self._lib.check(self._lib.ghtier_kv_cache_drop(self._live(), session), "ghtier_kv_cache_drop")
+
+    def plan_resume(self, session: int, prefill_tokens_per_second: float) -> KvResumePlan:
+        out = _capi.sized(_ResumePlan)
+        self._lib.check(self._lib.ghtier_kv_cache_plan_resume(self._live(), session,
+                                                              float(prefill_tokens_per_second), ctypes.byref(out)),
+                        "ghtier_kv_cache_plan_resume")
+        return _plan_of(out)
+
+    def statistics(self) -> dict:
+        out = _capi.sized(_Statistics)
+        self._lib.check(self._lib.ghtier_kv_cache_get_statistics(self._live(), ctypes.byref(out)),
+                        "ghtier_kv_cache_get_statistics")
+        return {name: int(getattr(out, name)) for name, _ in _Statistics._fields_ if name != "struct_size"}
+
+    def close(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            self._lib.check(self._lib.ghtier_kv_cache_destroy(handle), "ghtier_kv_cache_destroy")
+
+    def __enter__(self) -> "KvCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass

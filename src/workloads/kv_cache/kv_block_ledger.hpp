@@ -1,0 +1,152 @@
+// The KV store's accounting, apart from its bytes: which logical block each session holds, which device
+// and host slot each block occupies, reference counts of forked prefixes, and which blocks pressure evicts.
+// Every operation returns the copies that the store must carry out; the ledger itself moves no byte, so it
+// is tested on the CPU (invariants after every step, 16 threads at once). Thread-safe: one mutex.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ghtier/workloads/kv_cache_plan.hpp"
+
+namespace ghtier::detail {
+
+using KvSessionId = std::uint64_t;
+using KvBlockId = std::uint32_t;
+
+/// One block's bytes to move: from a slot of one tier to a slot of another (device to device: a fork's
+/// partly filled block copied on write).
+struct KvSlotCopy {
+  KvBlockId block = 0;
+  KvTier from = KvTier::device;
+  std::size_t from_slot = 0;
+  KvTier to = KvTier::device;
+  std::size_t to_slot = 0;
+};
+
+/// The copies of one operation, to be done in one batch before the operation's result is used.
+struct KvCopyPlan {
+  std::vector<KvSlotCopy> copies;
+  /// Device slots that become free once `copies` are done (suspend): the store passes them to
+  /// release_device_slots() after the batch completes; until then no allocation reuses them.
+  std::vector<std::size_t> device_slots_to_release;
+};
+
+/// The result of append().
+struct KvAppendResult {
+  std::vector<KvBlockId> new_blocks;  ///< blocks added at the session's end
+  KvCopyPlan copies;                  ///< copy-on-write of a shared partly filled last block
+};
+
+/// Counts of one tier (for the tier byte counts: slots x block bytes).
+struct KvTierUsage {
+  std::size_t device_slots_used = 0;
+  std::size_t host_slots_used = 0;
+  std::size_t device_slots_draining = 0;  ///< freed by a suspend whose copies are not yet released
+};
+
+class KvBlockLedger {
+ public:
+  /// Throws Error(invalid_argument) for tokens_per_block 0 or no device slot.
+  KvBlockLedger(std::size_t tokens_per_block, std::size_t device_slots, std::size_t host_slots);
+
+  /// A new, empty, active session. `priority`: higher is evicted later.
+  KvSessionId create(int priority = 0);
+  /// Adds n_tokens at the session's end: fills its last block, then new blocks (device slots, evicting
+  /// the least recently used blocks of suspended sessions that have a host copy). Throws
+  /// Error(not_found) for an unknown session, Error(invalid_argument) for a suspended one or n_tokens 0,
+  /// Error(out_of_budget) when the device pool cannot hold the blocks (nothing is changed then).
+  KvAppendResult append(KvSessionId session, std::size_t n_tokens);
+  /// The device slot of each of the session's blocks, in order. Throws Error(not_found) / Error(invalid_argument)
+  /// for an unknown or a suspended session.
+  [[nodiscard]] std::vector<std::size_t> block_table(KvSessionId session) const;
+  /// Copies every block without a host copy to a host slot and marks the session suspended; device slots
+  /// of blocks that no active session uses are released after the copies. Host pressure evicts the least
+  /// recently used host copies of other suspended sessions' blocks that are not on the device (those
+  /// sessions lose the block and every block after it). Throws Error(out_of_budget) when the host pool
+  /// cannot take the blocks (nothing is changed then), Error(invalid_argument) when already suspended.
+  KvCopyPlan suspend(KvSessionId session);
+  /// Brings every block back to a device slot (copies from the host; the host copies are kept) and marks
+  /// the session active. Throws Error(out_of_budget) when the device pool cannot take them (nothing is
+  /// changed then), Error(invalid_argument) when the session is active.
+  KvCopyPlan resume(KvSessionId session);
+  /// A new session that shares every block of `session` (same state); a shared partly filled block is
+  /// copied when either appends to it.
+  KvSessionId fork(KvSessionId session);
+  /// Forgets the session; blocks no other session holds free their slots.
+  void drop(KvSessionId session);
+  /// Takes back a suspend whose copies were never queued (the engine refused them): the session is active
+  /// again, on the device blocks it had, and the host slots the plan took are free.
+  void undo_suspend(KvSessionId session, const KvCopyPlan& plan);
+  /// After a suspend's copies are done: the slots it named become free.
+  void release_device_slots(const std::vector<std::size_t>& slots);
+
+  [[nodiscard]] std::size_t tokens(KvSessionId session) const;
+  [[nodiscard]] bool suspended(KvSessionId session) const;
+  [[nodiscard]] KvTierUsage usage() const;
+  [[nodiscard]] std::size_t session_count() const;
+  [[nodiscard]] std::size_t tokens_per_block() const noexcept { return tokens_per_block_; }
+
+  /// Checks every invariant (each slot free or owned by exactly one block, reference counts equal to the
+  /// sessions' references, active sessions wholly on the device, suspended ones wholly on the host or
+  /// device, token counts); throws Error(internal) describing the first broken one.
+  void check_invariants() const;
+
+ private:
+  struct Block {
+    std::uint32_t refs = 0;         // sessions holding it
+    std::uint32_t active_refs = 0;  // active sessions holding it: while > 0 it is never evicted
+    std::size_t tokens = 0;
+    std::optional<std::size_t> device_slot;
+    std::optional<std::size_t> host_slot;
+    bool draining = false;  // its device slot waits for release_device_slots
+    std::uint64_t last_use = 0;
+    int priority = 0;
+    std::size_t position = 0;  // index in its sessions: on ties the later blocks go first (a prefix stays usable)
+  };
+  struct Session {
+    std::vector<KvBlockId> blocks;
+    std::size_t tokens = 0;
+    bool suspended = false;
+    int priority = 0;
+  };
+
+  Session& session_locked(KvSessionId id);
+  const Session& session_locked(KvSessionId id) const;
+  KvBlockId new_block_locked();
+  void free_block_locked(KvBlockId id);
+  void touch_locked(const Session& s);
+  /// Frees `count` device slots by evicting unused blocks that have a host copy, except the blocks of
+  /// `keep` (a session being resumed); false if it cannot (then nothing was evicted).
+  bool make_device_room_locked(std::size_t count, const Session* keep = nullptr);
+  /// Frees `count` host slots by dropping unused host-only blocks (truncating their sessions).
+  bool make_host_room_locked(std::size_t count);
+  void truncate_sessions_at_locked(KvBlockId dropped);
+  std::size_t take_device_slot_locked(KvBlockId owner);
+  std::size_t take_host_slot_locked(KvBlockId owner);
+  /// Eviction order: lowest priority, then least recently used, then the furthest from the session's start.
+  void sort_for_eviction_locked(std::vector<KvBlockId>& candidates) const;
+
+  mutable std::mutex mutex_;
+  std::size_t tokens_per_block_;
+  std::vector<std::size_t> free_device_;
+  std::vector<std::size_t> free_host_;
+  // Owner block of each slot: free_slot, or (device only) orphan_draining when its block was dropped while
+  // the suspend's copy still ran: the slot is free once release_device_slots names it.
+  static constexpr std::int64_t free_slot = -1;
+  static constexpr std::int64_t orphan_draining = -2;
+  std::vector<std::int64_t> device_owner_;
+  std::vector<std::int64_t> host_owner_;
+  std::vector<Block> blocks_;
+  std::vector<KvBlockId> free_block_ids_;
+  std::unordered_map<KvSessionId, Session> sessions_;
+  KvSessionId next_session_ = 1;
+  std::uint64_t clock_ = 0;
+};
+
+}  // namespace ghtier::detail
