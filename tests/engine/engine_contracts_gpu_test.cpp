@@ -3,8 +3,10 @@
 // allocation freed after its stream is gone, a process exiting with copies in flight (a child process), and
 // a graph that outlives the token and the engine of a request captured into it.
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstdlib>
 
 #include <chrono>
 #include <cstring>
@@ -132,6 +134,11 @@ TEST_F(EngineContractsGpu, AllocationFreedAfterItsStreamIsGone) {
 // Exit with copies in flight, in a child process: leaked engines, engines in static objects, exit() from
 // main and from a completion callback. Each child must exit 0, with no signal.
 TEST_F(EngineContractsGpu, ProcessExitsCleanlyWithCopiesInFlight) {
+  if (std::getenv("GHTIER_UNDER_SANITIZER") != nullptr) {
+    // Each child exits with live allocations on purpose, which the sanitizer's leak check reports by design
+    // (and, told to follow only this process, the run did not finish): the plain run covers this.
+    GTEST_SKIP() << "children that exit mid-copy are left to the run without compute-sanitizer";
+  }
   for (const char* mode : {"leaked", "static", "callback", "runtime"}) {
     SCOPED_TRACE(mode);
     const pid_t child = fork();
