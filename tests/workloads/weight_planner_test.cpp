@@ -1,17 +1,21 @@
 // The weight planner: its pass model against an independent longest-path reference on random profiles,
 // the bound, budgets (all resident when everything fits, refusal below one slot with the minimum named,
-// never slower with more budget), brute force on small profiles, GH200 in-place reads, argument errors.
+// never slower with more budget), brute force on small profiles (the exact search, and the local search
+// forced), GH200 in-place reads, argument errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <new>
 #include <random>
+#include <string>
+#include <utility>
 
 #include "ghtier/error.hpp"
 #include "ghtier/platform/platform.hpp"
 #include "ghtier/workloads/weight_plan.hpp"
 #include "test_support.hpp"
+#include "workloads/weight_streaming/weight_plan_search.hpp"
 
 namespace ghtier {
 namespace {
@@ -177,43 +181,96 @@ TEST(WeightPlanner, RefusesBadRequests) {
   EXPECT_THROW((void)plan_weights(nan_time), Error);
 }
 
-// Every resident subset and ring size of small profiles: the planner's pick fits and comes close to the
-// best: within 1% where the layers are alike (a transformer's decoder layers), within 30% on wildly uneven
-// random layers (a local search: a better set can be two swaps away).
-TEST(WeightPlanner, ComesCloseToBruteForceOnSmallProfiles) {
+// The fastest plan over every resident subset and ring size up to `max_slots` that fits the budget
+// (streamed layers only: no in-place reads), with a description of it.
+std::pair<double, std::string> brute_force_best(const WeightPlanRequest& request, std::size_t max_slots) {
+  const auto& layers = request.layers;
+  const std::size_t n = layers.size();
+  std::size_t largest = 0;
+  for (const auto& l : layers) largest = std::max(largest, l.weight_bytes);
+  double best = INFINITY;
+  std::string best_text;
+  for (unsigned mask = 0; mask < (1u << n); ++mask) {
+    std::vector<WeightPlacement> placements(n, WeightPlacement::streamed);
+    std::size_t resident = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (mask & (1u << i)) placements[i] = WeightPlacement::resident, resident += layers[i].weight_bytes;
+    }
+    for (std::size_t slots = mask + 1 == (1u << n) ? 0 : 1; slots <= max_slots; ++slots) {
+      if (resident + slots * largest > request.device_budget_bytes) break;
+      const double t = simulate_weight_step(layers, request.link, placements, slots).step_seconds;
+      if (t < best) {
+        best = t;
+        best_text = "mask " + std::to_string(mask) + " slots " + std::to_string(slots);
+      }
+    }
+  }
+  return {best, best_text};
+}
+
+// A random request over n layers (alike: all of one size and compute time, as a transformer's decoder
+// layers), a random link and a budget between one slot and everything resident plus a slot.
+WeightPlanRequest random_request(std::mt19937_64& rng, std::size_t n, bool alike) {
+  auto layers = random_layers(rng, n);
+  if (alike) std::fill(layers.begin(), layers.end(), layers[0]);
+  std::size_t total = 0, largest = 0;
+  for (const auto& l : layers) total += l.weight_bytes, largest = std::max(largest, l.weight_bytes);
+  WeightPlanRequest request{layers, link_of(std::uniform_real_distribution<double>(20, 400)(rng)), 0};
+  request.device_budget_bytes = std::uniform_int_distribution<std::size_t>(largest, total + largest)(rng);
+  return request;
+}
+
+// Every resident subset and ring size of small profiles: the planner searches them all where the layers
+// are this few, so its pick fits and is the best (to rounding), on alike and on wildly uneven layers.
+TEST(WeightPlanner, MatchesBruteForceOnSmallProfiles) {
   auto rng = test::fresh_rng();
   for (int trial = 0; trial < 80; ++trial) {
-    const std::size_t n = std::uniform_int_distribution<std::size_t>(2, 7)(rng);
-    const bool alike = trial % 2 == 0;
-    auto layers = random_layers(rng, n);
-    if (alike) std::fill(layers.begin(), layers.end(), layers[0]);
-    std::size_t total = 0, largest = 0;
-    for (const auto& l : layers) total += l.weight_bytes, largest = std::max(largest, l.weight_bytes);
-    WeightPlanRequest request{layers, link_of(std::uniform_real_distribution<double>(20, 400)(rng)), 0};
-    request.device_budget_bytes = std::uniform_int_distribution<std::size_t>(largest, total + largest)(rng);
+    const std::size_t n = std::uniform_int_distribution<std::size_t>(2, 9)(rng);
+    WeightPlanRequest request = random_request(rng, n, trial % 2 == 0);
     request.max_slots = n;
     const WeightPlan plan = plan_weights(request);
     ASSERT_LE(plan.predicted.device_bytes, request.device_budget_bytes);
-    double best = INFINITY;
-    std::string best_text;
-    for (unsigned mask = 0; mask < (1u << n); ++mask) {
-      std::vector<WeightPlacement> placements(n, WeightPlacement::streamed);
-      std::size_t resident = 0;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (mask & (1u << i)) placements[i] = WeightPlacement::resident, resident += layers[i].weight_bytes;
-      }
-      for (std::size_t slots = mask + 1 == (1u << n) ? 0 : 1; slots <= n; ++slots) {
-        if (resident + slots * largest > request.device_budget_bytes) break;
-        const double t = simulate_weight_step(layers, request.link, placements, slots).step_seconds;
-        if (t < best) {
-          best = t;
-          best_text = "mask " + std::to_string(mask) + " slots " + std::to_string(slots);
-        }
-      }
-    }
-    ASSERT_LE(plan.predicted.step_seconds, best * (alike ? 1.01 : 1.3))
+    const auto [best, best_text] = brute_force_best(request, n);
+    ASSERT_LE(plan.predicted.step_seconds, best * (1 + 1e-9)) << "trial " << trial << ": best " << best_text << "\n"
+                                                              << describe_weight_plan(request, plan);
+  }
+}
+
+// The local search that plan_weights uses past a few layers, forced on small profiles: within 1% of the
+// best on average, and never more than 20% off on wildly uneven random layers (measured: 1 in about 500
+// random requests is off at all, the worst of 10,000 by 9%).
+TEST(WeightPlanner, LocalSearchComesCloseToBruteForce) {
+  auto rng = test::fresh_rng();
+  double ratio_sum = 0;
+  const int trials = 200;
+  for (int trial = 0; trial < trials; ++trial) {
+    const std::size_t n = std::uniform_int_distribution<std::size_t>(2, 9)(rng);
+    const bool alike = trial % 4 == 0;
+    WeightPlanRequest request = random_request(rng, n, alike);
+    request.max_slots = n;
+    const WeightPlan plan = detail::plan_weights_by(request, detail::WeightSearchMethod::local_only);
+    ASSERT_LE(plan.predicted.device_bytes, request.device_budget_bytes);
+    const auto [best, best_text] = brute_force_best(request, n);
+    ASSERT_LE(plan.predicted.step_seconds, best * (alike ? 1.01 : 1.2))
         << "trial " << trial << ": best " << best_text << "\n"
         << describe_weight_plan(request, plan);
+    ratio_sum += plan.predicted.step_seconds / best;
+  }
+  EXPECT_LE(ratio_sum / trials, 1.01);
+}
+
+// The local search forced on 12-14 uneven layers at the default 8 slots (plan_weights searches these
+// exactly, near its limit; past it, the local search is what it uses): still close to the best.
+TEST(WeightPlanner, LocalSearchComesCloseToBruteForceOnLargerProfiles) {
+  auto rng = test::fresh_rng();
+  for (int trial = 0; trial < 4; ++trial) {
+    const std::size_t n = std::uniform_int_distribution<std::size_t>(12, 14)(rng);
+    const WeightPlanRequest request = random_request(rng, n, false);
+    const WeightPlan plan = detail::plan_weights_by(request, detail::WeightSearchMethod::local_only);
+    ASSERT_LE(plan.predicted.device_bytes, request.device_budget_bytes);
+    const auto [best, best_text] = brute_force_best(request, request.max_slots);
+    ASSERT_LE(plan.predicted.step_seconds, best * 1.2) << "trial " << trial << ": best " << best_text << "\n"
+                                                       << describe_weight_plan(request, plan);
   }
 }
 

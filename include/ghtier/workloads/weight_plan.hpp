@@ -82,9 +82,12 @@ struct GHTIER_API WeightPlan {
                                                                    const std::vector<WeightPlacement>& placements,
                                                                    std::size_t ring_slots);
 
-/// Chooses the plan with the shortest predicted pass that fits the budget: for each ring size, resident
-/// layers are added greedily (the one that shortens the pass most) while they fit, then streamed layers
-/// are switched to in-place reads where allowed and faster. Throws Error(invalid_argument) for no layers,
+/// Chooses the plan with the shortest predicted pass that fits the budget. Where the layers are few (every
+/// resident set times every ring size within 2^17 simulations: 14 layers at the default 8 slots), every
+/// resident set is tried for every ring size, so the resident/streamed plan is the best the model knows;
+/// beyond, a local search per ring size (several starts, then swaps of one or two resident layers for a
+/// streamed one while that helps). Then streamed layers are switched to in-place reads where allowed and
+/// faster. Throws Error(invalid_argument) for no layers,
 /// a negative or non-finite time or bandwidth, and Error(out_of_budget) for a budget below
 /// minimum_weight_budget (the message gives the minimum).
 [[nodiscard]] GHTIER_API WeightPlan plan_weights(const WeightPlanRequest& request);

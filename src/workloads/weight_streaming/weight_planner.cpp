@@ -1,16 +1,23 @@
-// plan_weights: the resident set, the ring and in-place reads, chosen against simulate_weight_step. For
-// each ring size that fits, resident layers are added greedily (the one that shortens the pass most; among
-// equals the one farthest from the other resident layers, so that resident compute spreads out and hides
-// the copies; a second start takes the largest layers first), then resident and streamed layers swap while that helps,
-// then streamed layers switch to in-place reads one at a time while that helps.
+// plan_weights: the resident set, the ring and in-place reads, chosen against simulate_weight_step. Where
+// the layers are few (every resident set times every ring size within exact_search_limit simulations), every
+// resident set is tried for every ring size: the best resident/streamed plan, exactly. Beyond that, a local
+// search: for each ring size that fits, resident layers are added greedily (the one that shortens the pass
+// most; among equals the one farthest from the other resident layers, so that resident compute spreads out
+// and hides the copies), or in a fixed order (largest layers first; most bytes per compute second first),
+// then one resident layer swaps for a streamed one (filling the room freed) while that helps, and for the
+// best start also two resident layers for one streamed one. Either way streamed layers then switch to
+// in-place reads one at a time while that helps.
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "ghtier/error.hpp"
 #include "ghtier/workloads/weight_plan.hpp"
+#include "workloads/weight_streaming/weight_plan_search.hpp"
 
 namespace ghtier {
 
@@ -46,10 +53,14 @@ std::size_t distance_to_resident(const std::vector<WeightPlacement>& placements,
   return n;
 }
 
+// Simulations one search for a pair swap may spend (resident pairs x streamed layers).
+constexpr std::size_t pair_swap_limit = 4096;
+
 // The moves of the search over one ring size; each keeps `left` (budget bytes not yet used) exact.
 class ResidentSearch {
  public:
-  explicit ResidentSearch(const WeightPlanRequest& request) : request_(request) {}
+  ResidentSearch(const WeightPlanRequest& request, std::vector<std::size_t> largest_first)
+      : request_(request), largest_first_(std::move(largest_first)) {}
 
   [[nodiscard]] Candidate start(std::size_t slots) const {
     const std::size_t n = request_.layers.size();
@@ -84,47 +95,63 @@ class ResidentSearch {
     }
   }
 
-  // Makes the largest layers resident first (fewest bytes left to copy), as long as they fit.
-  void fill_largest_first(Candidate& current, std::size_t& left) const {
-    const auto& layers = request_.layers;
-    std::vector<std::size_t> by_size(layers.size());
-    for (std::size_t i = 0; i < by_size.size(); ++i) by_size[i] = i;
-    std::stable_sort(by_size.begin(), by_size.end(),
-                     [&](std::size_t a, std::size_t b) { return layers[a].weight_bytes > layers[b].weight_bytes; });
-    for (std::size_t i : by_size) {
-      if (layers[i].weight_bytes > left) continue;
+  // Makes layers resident in `order` as long as they fit.
+  void fill_in_order(Candidate& current, std::size_t& left, const std::vector<std::size_t>& order) const {
+    for (std::size_t i : order) {
+      if (request_.layers[i].weight_bytes > left) continue;
       current.placements[i] = WeightPlacement::resident;
-      left -= layers[i].weight_bytes;
+      left -= request_.layers[i].weight_bytes;
     }
     current.predicted = simulate(current);
   }
 
-  // Swaps a resident layer for a streamed one while that helps (a greedy pick can strand budget that another
-  // layer would use better, or sit where its compute hides no copy).
-  void swap_while_faster(Candidate& current, std::size_t& left) const {
-    const auto& layers = request_.layers;
-    const std::size_t n = layers.size();
+  // Swaps resident layers for streamed ones while that helps (a greedy pick can strand budget that another
+  // layer would use better, or sit where its compute hides no copy): one resident layer for one streamed
+  // layer; where none helps and the neighbourhood is small enough (pair_swap_limit), two resident layers for
+  // one streamed layer. Each swap also fills the room it frees, largest layers first, within the same move:
+  // swapping one large layer for two smaller ones may be faster where either half alone is not.
+  void swap_while_faster(Candidate& current, std::size_t& left, bool pairs) const {
+    const std::size_t n = request_.layers.size();
     for (std::size_t round = 0; round < 2 * n; ++round) {
       std::optional<Candidate> swap;
       std::size_t swap_left = left;
+      std::vector<std::size_t> resident, away;
       for (std::size_t i = 0; i < n; ++i) {
-        if (current.placements[i] != WeightPlacement::resident) continue;
-        for (std::size_t j = 0; j < n; ++j) {
-          if (current.placements[j] == WeightPlacement::resident) continue;
-          if (layers[j].weight_bytes > left + layers[i].weight_bytes) continue;
-          Candidate next = current;
-          std::swap(next.placements[i], next.placements[j]);
-          next.predicted = simulate(next);
-          if (faster(next.predicted, swap ? swap->predicted : current.predicted)) {
-            swap = std::move(next);
-            swap_left = left + layers[i].weight_bytes - layers[j].weight_bytes;
+        (current.placements[i] == WeightPlacement::resident ? resident : away).push_back(i);
+      }
+      auto try_swap = [&](std::size_t i1, std::optional<std::size_t> i2, std::size_t j) {
+        const std::size_t freed = bytes(i1) + (i2 ? bytes(*i2) : 0);
+        if (bytes(j) > left + freed) return;
+        Candidate next = current;
+        next.placements[j] = WeightPlacement::resident;
+        next.placements[i1] = current.placements[j];
+        if (i2) next.placements[*i2] = current.placements[j];
+        std::size_t next_left = left + freed - bytes(j);
+        for (std::size_t k : largest_first_) {
+          if (k == i1 || k == i2 || next.placements[k] == WeightPlacement::resident || bytes(k) > next_left) continue;
+          next.placements[k] = WeightPlacement::resident;
+          next_left -= bytes(k);
+        }
+        next.predicted = simulate(next);
+        if (faster(next.predicted, swap ? swap->predicted : current.predicted)) {
+          swap = std::move(next);
+          swap_left = next_left;
+        }
+      };
+      for (std::size_t i : resident) {
+        for (std::size_t j : away) try_swap(i, std::nullopt, j);
+      }
+      if (!swap && pairs && resident.size() * resident.size() * away.size() / 2 <= pair_swap_limit) {
+        for (std::size_t a = 0; a < resident.size(); ++a) {
+          for (std::size_t b = a + 1; b < resident.size(); ++b) {
+            for (std::size_t j : away) try_swap(resident[a], resident[b], j);
           }
         }
       }
       if (!swap) return;
       current = std::move(*swap);
       left = swap_left;
-      fill_greedy(current, left);  // a swap to a smaller layer may leave room for another
+      fill_greedy(current, left);  // room left may still take a layer that helps
     }
   }
 
@@ -154,8 +181,57 @@ class ResidentSearch {
     return simulate_weight_step(request_.layers, request_.link, c.placements, c.slots);
   }
 
+  [[nodiscard]] std::size_t bytes(std::size_t layer) const { return request_.layers[layer].weight_bytes; }
+
   const WeightPlanRequest& request_;
+  std::vector<std::size_t> largest_first_;  // layer indices, largest layers first
 };
+
+// Simulations the exact search may spend (resident sets x ring sizes): 14 layers at 8 ring sizes, about
+// 15 ms.
+constexpr std::size_t exact_search_limit = std::size_t{1} << 17;
+
+// Every resident set for every ring size in `slot_counts` that fits the budget; per ring size the fastest
+// plan (among equals the fewest device bytes). Non-resident layers are streamed, or read in place at 0 slots.
+std::vector<Candidate> best_resident_sets(const WeightPlanRequest& request, const std::vector<std::size_t>& slot_counts,
+                                          std::size_t slot_bytes) {
+  const auto& layers = request.layers;
+  const std::size_t n = layers.size();
+  std::vector<std::optional<Candidate>> best(slot_counts.size());
+  Candidate c;
+  for (std::size_t mask = 0; mask < (std::size_t{1} << n); ++mask) {
+    std::size_t resident = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (mask & (std::size_t{1} << i)) resident += layers[i].weight_bytes;
+    }
+    if (resident > request.device_budget_bytes) continue;
+    for (std::size_t k = 0; k < slot_counts.size(); ++k) {
+      c.slots = slot_counts[k];
+      if (resident + c.slots * slot_bytes > request.device_budget_bytes) continue;
+      const WeightPlacement away = c.slots == 0 ? WeightPlacement::in_place : WeightPlacement::streamed;
+      c.placements.assign(n, away);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (mask & (std::size_t{1} << i)) c.placements[i] = WeightPlacement::resident;
+      }
+      c.predicted = simulate_weight_step(layers, request.link, c.placements, c.slots);
+      if (!best[k] || faster(c.predicted, best[k]->predicted)) best[k] = c;
+    }
+  }
+  std::vector<Candidate> out;
+  for (auto& b : best) {
+    if (b) out.push_back(std::move(*b));
+  }
+  return out;
+}
+
+// Layer indices sorted by `before`, ties in layer order.
+template <typename Before>
+std::vector<std::size_t> layer_order(std::size_t n, Before before) {
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), before);
+  return order;
+}
 
 void validate(const WeightPlanRequest& request) {
   if (request.layers.empty()) throw_error(ErrorCode::invalid_argument, "weight plan: no layers");
@@ -190,7 +266,7 @@ std::size_t minimum_weight_budget(const WeightPlanRequest& request) {
   return in_place_usable(request) ? 0 : largest_layer(request.layers);
 }
 
-WeightPlan plan_weights(const WeightPlanRequest& request) {
+WeightPlan detail::plan_weights_by(const WeightPlanRequest& request, WeightSearchMethod method) {
   const std::size_t minimum = minimum_weight_budget(request);
   const auto& layers = request.layers;
   const std::size_t n = layers.size();
@@ -217,24 +293,56 @@ WeightPlan plan_weights(const WeightPlanRequest& request) {
 
   const bool in_place = in_place_usable(request);
   const std::size_t max_slots = request.max_slots == 0 ? n : std::min(n, request.max_slots);
-  const ResidentSearch search(request);
-  std::optional<Candidate> best;
+  std::vector<std::size_t> slot_counts;
   for (std::size_t slots = 0; slots <= (copies_usable ? max_slots : 0); ++slots) {
     if (slots == 0 && !in_place) continue;
-    const std::size_t ring = slots * slot_bytes;
-    if (ring > request.device_budget_bytes) break;
-    const Candidate empty = search.start(slots);
-    for (bool largest_first : {false, true}) {
-      Candidate current = empty;
-      std::size_t left = request.device_budget_bytes - ring;
-      if (largest_first) {
-        search.fill_largest_first(current, left);
-      } else {
-        search.fill_greedy(current, left);
+    if (slots * slot_bytes > request.device_budget_bytes) break;
+    slot_counts.push_back(slots);
+  }
+  const std::vector<std::size_t> largest_first =
+      layer_order(n, [&](std::size_t a, std::size_t b) { return layers[a].weight_bytes > layers[b].weight_bytes; });
+  const ResidentSearch search(request, largest_first);
+  std::optional<Candidate> best;
+  auto consider = [&](Candidate current) {
+    if (in_place && current.slots > 0) search.read_in_place_while_faster(current);
+    if (!best || faster(current.predicted, best->predicted)) best = std::move(current);
+  };
+  const bool exact = method == WeightSearchMethod::automatic && n < 8 * sizeof(std::size_t) &&
+                     (std::size_t{1} << n) <= exact_search_limit / std::max<std::size_t>(slot_counts.size(), 1);
+  if (exact) {
+    for (Candidate& c : best_resident_sets(request, slot_counts, slot_bytes)) consider(std::move(c));
+  }
+  // The local search also runs beside the exact one where in-place reads are allowed: the exact search
+  // covers resident sets, not which streamed layers are better read in place.
+  if (!exact || in_place) {
+    // Most bytes per compute second first: the layers whose copies their own compute hides least.
+    const std::vector<std::size_t> copy_heavy_first = layer_order(n, [&](std::size_t a, std::size_t b) {
+      return static_cast<double>(layers[a].weight_bytes) * layers[b].compute_seconds >
+             static_cast<double>(layers[b].weight_bytes) * layers[a].compute_seconds;
+    });
+    for (std::size_t slots : slot_counts) {
+      const Candidate empty = search.start(slots);
+      std::vector<std::vector<WeightPlacement>> started;           // a start seen before would end where it did
+      std::optional<std::pair<Candidate, std::size_t>> best_here;  // the best of this ring size, bytes left
+      for (const std::vector<std::size_t>* order :
+           {static_cast<const std::vector<std::size_t>*>(nullptr), &largest_first, &copy_heavy_first}) {
+        Candidate current = empty;
+        std::size_t left = request.device_budget_bytes - slots * slot_bytes;
+        if (order == nullptr) {
+          search.fill_greedy(current, left);
+        } else {
+          search.fill_in_order(current, left, *order);
+        }
+        if (std::find(started.begin(), started.end(), current.placements) != started.end()) continue;
+        started.push_back(current.placements);
+        search.swap_while_faster(current, left, false);
+        if (!best_here || faster(current.predicted, best_here->first.predicted)) {
+          best_here.emplace(std::move(current), left);
+        }
       }
-      search.swap_while_faster(current, left);
-      if (in_place && slots > 0) search.read_in_place_while_faster(current);
-      if (!best || faster(current.predicted, best->predicted)) best = std::move(current);
+      // Pair swaps cost a neighbourhood a size larger: only the best start of each ring size tries them.
+      search.swap_while_faster(best_here->first, best_here->second, true);
+      consider(std::move(best_here->first));
     }
   }
   if (!best) {
@@ -244,6 +352,10 @@ WeightPlan plan_weights(const WeightPlanRequest& request) {
   plan.ring_slots = best->slots;
   plan.predicted = best->predicted;
   return plan;
+}
+
+WeightPlan plan_weights(const WeightPlanRequest& request) {
+  return detail::plan_weights_by(request, detail::WeightSearchMethod::automatic);
 }
 
 }  // namespace ghtier
