@@ -1,6 +1,8 @@
 // Thread-local last error of the C API, and the version / status functions.
 #include "capi/c_api_errors.hpp"
 
+#include <cstring>
+
 #include "core/support/enum_names.hpp"
 #include "ghtier/version.hpp"
 
@@ -21,24 +23,31 @@ constexpr detail::EnumName<ghtier_status_t> status_names[] = {
 static_assert(detail::enum_names_complete(status_names, GHTIER_SUCCESS, GHTIER_ERROR_INTERNAL));
 
 namespace {
+// Trivially destructible on purpose: a thread's thread_local objects are destroyed before the static ones,
+// and a C call made from a static destructor (a runtime handle freed at exit) still sets or clears the last
+// error. A std::string here was written after its destruction at exit (a heap corruption, seen at the exit
+// of a C API test under compute-sanitizer).
 struct LastError {
-  std::string message;
-  int cuda_status = 0;
+  char message[4096];  // NUL-terminated; a longer message is cut and ends with "..."
+  int cuda_status;
 };
-thread_local LastError last_error;
+thread_local LastError last_error{};
 }  // namespace
 
 void set_last_error(ghtier_status_t, std::string message, int cuda_status) noexcept {
-  try {
-    last_error.message = std::move(message);
-  } catch (...) {
-    last_error.message.clear();
+  constexpr std::size_t room = sizeof(last_error.message) - 1;
+  if (message.size() <= room) {
+    std::memcpy(last_error.message, message.data(), message.size());
+    last_error.message[message.size()] = '\0';
+  } else {
+    std::memcpy(last_error.message, message.data(), room - 3);
+    std::memcpy(last_error.message + room - 3, "...", 4);
   }
   last_error.cuda_status = cuda_status;
 }
 
 void clear_last_error() noexcept {
-  last_error.message.clear();
+  last_error.message[0] = '\0';
   last_error.cuda_status = 0;
 }
 
@@ -75,7 +84,7 @@ const char* ghtier_status_name(ghtier_status_t status) {
   return ghtier::detail::enum_to_string(ghtier::capi::status_names, status, "GHTIER_UNKNOWN_STATUS").data();
 }
 
-const char* ghtier_error_message(void) { return ghtier::capi::last_error.message.c_str(); }
+const char* ghtier_error_message(void) { return ghtier::capi::last_error.message; }
 
 int ghtier_error_cuda(void) { return ghtier::capi::last_error.cuda_status; }
 

@@ -3,6 +3,8 @@
 // dead handles refused, allocation racing destroy), one source of truth for the policy, struct_size on the
 // kernels' input structs, version macros, the log sink, and sm_copy_2d's overlap check.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +21,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "capi/c_api_errors.hpp"
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "cuda/pitched_overlap.hpp"
@@ -423,6 +426,42 @@ void capture(ghtier_log_level_t level, const char* text, void* user_data) {
   c->lines.emplace_back(level, text);
 }
 }  // namespace
+
+// A message longer than the thread's buffer is cut, never lost, and the call still reports its status.
+TEST(CApiLibrary, AVeryLongErrorMessageIsCutWithAnEllipsis) {
+  ghtier::capi::set_last_error(GHTIER_ERROR_INVALID_ARGUMENT, std::string(10000, 'x') + "end");
+  const std::string message = ghtier_error_message();
+  EXPECT_EQ(message.size(), 4095u);
+  EXPECT_EQ(message.substr(message.size() - 3), "...");
+  EXPECT_EQ(message.find_first_not_of('x'), message.size() - 3);
+  ghtier::capi::clear_last_error();
+  EXPECT_STREQ(ghtier_error_message(), "");
+}
+
+// The defect: the last error was a thread_local std::string, destroyed before the static objects at exit;
+// a C call from a static destructor (a handle freed at exit) then wrote into freed memory. A child process
+// keeps a long message, frees a handle from a static destructor and must exit cleanly.
+TEST(CApiLibrary, CCallsFromStaticDestructorsAtExitAreSafe) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    struct AtExit {
+      ~AtExit() {
+        (void)ghtier_runtime_destroy(reinterpret_cast<ghtier_runtime_t*>(std::uintptr_t{0x7777}));  // fails
+        (void)ghtier_version_get(nullptr, nullptr, nullptr);                                        // clears
+        for (int i = 0; i < 64; ++i) std::free(std::malloc(static_cast<std::size_t>(32 + i)));
+      }
+    };
+    static AtExit at_exit;
+    (void)ghtier_runtime_destroy(reinterpret_cast<ghtier_runtime_t*>(std::uintptr_t{0x7777}));  // a long message
+    std::exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_FALSE(WIFSIGNALED(status)) << "signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
 
 TEST(CApiLibrary, LogSinkReceivesMessagesAndNullRestoresStderr) {
   const ghtier::LogLevel saved = ghtier::log_level();
