@@ -7,12 +7,14 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "exit_status.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/platform/platform.hpp"
+#include "plan_flags.hpp"
 
 namespace ghtier::tools {
 
@@ -31,26 +33,23 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-}  // namespace
-
-std::vector<LayerProfile> parse_layer_profile(std::string_view text) {
-  std::vector<LayerProfile> layers;
+// The numbers of each line of a layer file, `count` to a line ('#' starts a comment, blank lines skipped).
+// Throws ghtier::Error(invalid_argument) naming the line that is malformed, or for a file without layers.
+std::vector<std::vector<double>> read_layer_lines(std::string_view text, std::size_t count, std::string_view expected) {
+  std::vector<std::vector<double>> rows;
   std::istringstream lines{std::string(text)};
   std::string line;
   for (std::size_t number = 1; std::getline(lines, line); ++number) {
     if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     std::istringstream fields(line);
-    double values[4];
-    std::size_t count = 0;
-    for (double v; count < 4 && fields >> v;) values[count++] = v;
+    std::vector<double> values;
+    for (double v; values.size() < count && fields >> v;) values.push_back(v);
     std::string rest;
-    if (count == 0 && !(fields.clear(), fields >> rest)) continue;  // blank or comment
+    if (values.empty() && !(fields.clear(), fields >> rest)) continue;  // blank or comment
     fields.clear();
-    if (count != 4 || (fields >> rest)) {
+    if (values.size() != count || (fields >> rest)) {
       throw_error(ErrorCode::invalid_argument,
-                  fmt::format("layer file line {}: expected four numbers (forward_ms backward_ms activation_mib "
-                              "input_mib), got '{}'",
-                              number, line));
+                  fmt::format("layer file line {}: expected {}, got '{}'", number, expected, line));
     }
     for (double v : values) {
       if (!std::isfinite(v) || v < 0) {
@@ -58,15 +57,26 @@ std::vector<LayerProfile> parse_layer_profile(std::string_view text) {
                     fmt::format("layer file line {}: values must be finite and >= 0, got '{}'", number, line));
       }
     }
-    layers.push_back({values[0] * 1e-3, values[1] * 1e-3, to_bytes(values[2], mib), to_bytes(values[3], mib)});
+    rows.push_back(std::move(values));
   }
-  if (layers.empty()) throw_error(ErrorCode::invalid_argument, "layer file: no layers in it");
+  if (rows.empty()) throw_error(ErrorCode::invalid_argument, "layer file: no layers in it");
+  return rows;
+}
+
+}  // namespace
+
+std::vector<LayerProfile> parse_layer_profile(std::string_view text) {
+  std::vector<LayerProfile> layers;
+  for (const std::vector<double>& v :
+       read_layer_lines(text, 4, "four numbers (forward_ms backward_ms activation_mib input_mib)")) {
+    layers.push_back({v[0] * 1e-3, v[1] * 1e-3, to_bytes(v[2], mib), to_bytes(v[3], mib)});
+  }
   return layers;
 }
 
 ActivationPlanRequest activation_plan_request(const PlanActivationsOptions& options) {
   ActivationPlanRequest request;
-  request.link = options.link_file ? load_link_model(*options.link_file) : assume_platform(options.profile).link;
+  request.link = plan_link(options.link_file, options.profile);
   if (options.layer_file) {
     request.layers = parse_layer_profile(read_file(*options.layer_file));
   } else {
@@ -104,38 +114,16 @@ int run_plan_activations(const PlanActivationsOptions& options, std::ostream& ou
 
 std::vector<WeightLayerProfile> parse_weight_layers(std::string_view text) {
   std::vector<WeightLayerProfile> layers;
-  std::istringstream lines{std::string(text)};
-  std::string line;
-  for (std::size_t number = 1; std::getline(lines, line); ++number) {
-    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-    std::istringstream fields(line);
-    double values[2];
-    std::size_t count = 0;
-    for (double v; count < 2 && fields >> v;) values[count++] = v;
-    std::string rest;
-    if (count == 0 && !(fields.clear(), fields >> rest)) continue;  // blank or comment
-    fields.clear();
-    if (count != 2 || (fields >> rest)) {
-      throw_error(
-          ErrorCode::invalid_argument,
-          fmt::format("layer file line {}: expected two numbers (weight_mib compute_ms), got '{}'", number, line));
-    }
-    for (double v : values) {
-      if (!std::isfinite(v) || v < 0) {
-        throw_error(ErrorCode::invalid_argument,
-                    fmt::format("layer file line {}: values must be finite and >= 0, got '{}'", number, line));
-      }
-    }
-    layers.push_back({to_bytes(values[0], mib), values[1] * 1e-3});
+  for (const std::vector<double>& v : read_layer_lines(text, 2, "two numbers (weight_mib compute_ms)")) {
+    layers.push_back({to_bytes(v[0], mib), v[1] * 1e-3});
   }
-  if (layers.empty()) throw_error(ErrorCode::invalid_argument, "layer file: no layers in it");
   return layers;
 }
 
 WeightPlanRequest weight_plan_request(const PlanWeightsOptions& options) {
   WeightPlanRequest request;
   const Platform platform = assume_platform(options.profile);
-  request.link = options.link_file ? load_link_model(*options.link_file) : platform.link;
+  request.link = plan_link(options.link_file, options.profile);
   request.layers =
       options.layer_file
           ? parse_weight_layers(read_file(*options.layer_file))

@@ -1,31 +1,20 @@
 // `ghtier plan kv-cache`: parsing and the run (see plan_kv_cache.hpp).
 #include "plan_kv_cache.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "cli_options.hpp"
 #include "exit_status.hpp"
 #include "ghtier/error.hpp"
-#include "ghtier/platform/platform.hpp"
+#include "plan_flags.hpp"
 
 namespace ghtier::tools {
 
 namespace {
-
-double parse_number(std::string_view text, std::string_view flag, bool allow_zero) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || !std::isfinite(value) || value < 0 || (!allow_zero && value == 0)) {
-    throw UsageError(
-        fmt::format("{} expects a {} number, got '{}'", flag, allow_zero ? "non-negative" : "positive", text));
-  }
-  return value;
-}
 
 std::size_t parse_count(std::string_view text, std::string_view flag) {
   std::size_t value = 0;
@@ -51,74 +40,45 @@ std::vector<std::size_t> parse_token_list(std::string_view text) {
 
 PlanKvCacheOptions parse_plan_kv_cache(std::span<const std::string_view> args) {
   PlanKvCacheOptions options;
-  std::set<std::string, std::less<>> seen;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view flag = args[i];
-    std::optional<std::string_view> value;
-    if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    }
-    if (!flag.starts_with("--")) {
-      throw UsageError(fmt::format("unexpected argument '{}' for 'ghtier plan kv-cache'", flag));
-    }
-    if (!seen.insert(std::string(flag)).second) throw UsageError(fmt::format("{} given twice", flag));
-    if (flag == "--json") {
-      if (value) throw UsageError(fmt::format("--json takes no value, got '{}'", *value));
-      options.json = true;
-      continue;
-    }
-    if (!value) {
-      if (i + 1 >= args.size() || args[i + 1].starts_with("--"))
-        throw UsageError(fmt::format("{} needs a value", flag));
-      value = args[++i];
-    }
-    if (value->empty()) throw UsageError(fmt::format("{} needs a value, got an empty one", flag));
-    if (flag == "--profile") {
-      try {
-        (void)platform_profile(*value);
-      } catch (const Error& e) {
-        throw UsageError(fmt::format("--profile: {}", e.what()));
-      }
-      options.profile = std::string(*value);
-    } else if (flag == "--link") {
-      options.link_file = std::string(*value);
-    } else if (flag == "--tokens") {
-      options.tokens = parse_token_list(*value);
-    } else if (flag == "--cached-percent") {
-      options.cached_percent = parse_number(*value, flag, true);
-      if (options.cached_percent > 100) {
-        throw UsageError(fmt::format("--cached-percent expects 0 to 100, got '{}'", *value));
-      }
-    } else if (flag == "--tier") {
-      if (*value == "host")
-        options.tier = KvTier::host;
-      else if (*value == "file")
-        options.tier = KvTier::file;
-      else
-        throw UsageError(fmt::format("--tier expects host or file, got '{}'", *value));
-    } else if (flag == "--file-gbps") {
-      options.file_gbps = parse_number(*value, flag, false);
-    } else if (flag == "--prefill-tokens-per-s") {
-      options.prefill_tokens_per_second = parse_number(*value, flag, false);
-    } else if (flag == "--block-tokens") {
-      options.shape.tokens_per_block = parse_count(*value, flag);
-    } else if (flag == "--layers") {
-      options.shape.layers = parse_count(*value, flag);
-    } else if (flag == "--kv-heads") {
-      options.shape.kv_heads = parse_count(*value, flag);
-    } else if (flag == "--head-dim") {
-      options.shape.head_dim = parse_count(*value, flag);
-    } else if (flag == "--dtype-bytes") {
-      options.shape.dtype_bytes = parse_count(*value, flag);
-    } else {
-      throw UsageError(fmt::format("unknown flag '{}' for 'ghtier plan kv-cache' (see ghtier help plan)", flag));
-    }
-  }
+  const SeenFlags seen =
+      parse_plan_flags(args, "kv-cache", common_targets(options), [&](std::string_view flag, std::string_view value) {
+        if (flag == "--tokens") {
+          options.tokens = parse_token_list(value);
+        } else if (flag == "--cached-percent") {
+          options.cached_percent = parse_plan_number(value, flag, true);
+          if (options.cached_percent > 100) {
+            throw UsageError(fmt::format("--cached-percent expects 0 to 100, got '{}'", value));
+          }
+        } else if (flag == "--tier") {
+          if (value == "host")
+            options.tier = KvTier::host;
+          else if (value == "file")
+            options.tier = KvTier::file;
+          else
+            throw UsageError(fmt::format("--tier expects host or file, got '{}'", value));
+        } else if (flag == "--file-gbps") {
+          options.file_gbps = parse_plan_number(value, flag, false);
+        } else if (flag == "--prefill-tokens-per-s") {
+          options.prefill_tokens_per_second = parse_plan_number(value, flag, false);
+        } else if (flag == "--block-tokens") {
+          options.shape.tokens_per_block = parse_count(value, flag);
+        } else if (flag == "--layers") {
+          options.shape.layers = parse_count(value, flag);
+        } else if (flag == "--kv-heads") {
+          options.shape.kv_heads = parse_count(value, flag);
+        } else if (flag == "--head-dim") {
+          options.shape.head_dim = parse_count(value, flag);
+        } else if (flag == "--dtype-bytes") {
+          options.shape.dtype_bytes = parse_count(value, flag);
+        } else {
+          return false;
+        }
+        return true;
+      });
   if (options.tier == KvTier::file && options.file_gbps == 0) {
     throw UsageError("--tier file needs --file-gbps (the file tier's read rate in GB/s)");
   }
-  if (options.tier != KvTier::file && seen.count("--file-gbps")) {
+  if (options.tier != KvTier::file && seen.contains("--file-gbps")) {
     throw UsageError("--file-gbps applies to --tier file only");
   }
   try {
@@ -130,8 +90,7 @@ PlanKvCacheOptions parse_plan_kv_cache(std::span<const std::string_view> args) {
 }
 
 std::vector<KvResumeRequest> kv_resume_requests(const PlanKvCacheOptions& options) {
-  const LinkModel link =
-      options.link_file ? load_link_model(*options.link_file) : assume_platform(options.profile).link;
+  const LinkModel link = plan_link(options.link_file, options.profile);
   std::vector<KvResumeRequest> requests;
   for (const std::size_t tokens : options.tokens) {
     KvResumeRequest r;

@@ -1,201 +1,104 @@
 // Parsing of `ghtier plan activations` and `ghtier plan weights`.
 #include "plan_options.hpp"
 
-#include <charconv>
-#include <cmath>
-#include <set>
-
 #include <fmt/format.h>
 
 #include "cli_options.hpp"
-#include "ghtier/error.hpp"
-#include "ghtier/platform/platform.hpp"
+#include "plan_flags.hpp"
 
 namespace ghtier::tools {
 
-namespace {
-
-double parse_number(std::string_view text, std::string_view flag, bool allow_zero) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || !std::isfinite(value) || value < 0 || (!allow_zero && value == 0)) {
-    throw UsageError(
-        fmt::format("{} expects a {} number, got '{}'", flag, allow_zero ? "non-negative" : "positive", text));
-  }
-  return value;
-}
-
-void check_profile(std::string_view name) {
-  try {
-    (void)platform_profile(name);
-  } catch (const Error& e) {
-    throw UsageError(fmt::format("--profile: {}", e.what()));
-  }
-}
-
-}  // namespace
-
 PlanActivationsOptions parse_plan_activations(std::span<const std::string_view> args) {
   PlanActivationsOptions options;
-  std::set<std::string, std::less<>> seen;
   bool shape_given = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view flag = args[i];
-    std::optional<std::string_view> value;
-    if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    }
-    if (!flag.starts_with("--")) {
-      throw UsageError(fmt::format("unexpected argument '{}' for 'ghtier plan activations'", flag));
-    }
-    if (!seen.insert(std::string(flag)).second) throw UsageError(fmt::format("{} given twice", flag));
-    if (flag == "--json") {
-      if (value) throw UsageError(fmt::format("--json takes no value, got '{}'", *value));
-      options.json = true;
-      continue;
-    }
-    if (!value) {
-      if (i + 1 >= args.size() || args[i + 1].starts_with("--"))
-        throw UsageError(fmt::format("{} needs a value", flag));
-      value = args[++i];
-    }
-    if (value->empty()) throw UsageError(fmt::format("{} needs a value, got an empty one", flag));
-    if (flag == "--profile") {
-      check_profile(*value);
-      options.profile = std::string(*value);
-    } else if (flag == "--link") {
-      options.link_file = std::string(*value);
-    } else if (flag == "--layers") {
-      const double layers = parse_number(*value, flag, false);
-      if (layers != std::floor(layers) || layers > 100000) {
-        throw UsageError(fmt::format("--layers expects a whole number of layers, got '{}'", *value));
-      }
-      options.layers = static_cast<std::size_t>(layers);
-      shape_given = true;
-    } else if (flag == "--forward-ms") {
-      options.forward_ms = parse_number(*value, flag, true);
-      shape_given = true;
-    } else if (flag == "--backward-ms") {
-      options.backward_ms = parse_number(*value, flag, true);
-      shape_given = true;
-    } else if (flag == "--activations-gib") {
-      options.activations_gib = parse_number(*value, flag, true);
-      shape_given = true;
-    } else if (flag == "--input-mib") {
-      options.input_mib = parse_number(*value, flag, true);
-      shape_given = true;
-    } else if (flag == "--layer-file") {
-      options.layer_file = std::string(*value);
-    } else if (flag == "--budget") {
-      if (*value == "checkpoint")
-        options.budget = ActivationBudgetKind::checkpoint;
-      else if (*value == "half")
-        options.budget = ActivationBudgetKind::half_keep;
-      else if (*value == "unlimited")
-        options.budget = ActivationBudgetKind::unlimited;
-      else
-        throw UsageError(
-            fmt::format("--budget expects checkpoint, half or unlimited (or use --budget-gib), got '{}'", *value));
-    } else if (flag == "--budget-gib") {
-      options.budget = ActivationBudgetKind::bytes;
-      options.budget_gib = parse_number(*value, flag, true);
-    } else if (flag == "--host-budget-gib") {
-      options.host_budget_gib = parse_number(*value, flag, true);
-    } else {
-      throw UsageError(fmt::format("unknown flag '{}' for 'ghtier plan activations' (see ghtier help plan)", flag));
-    }
-  }
-  if (seen.count("--budget") && seen.count("--budget-gib")) {
-    throw UsageError("--budget and --budget-gib both set the device budget; give one of them");
-  }
-  if (options.layer_file && shape_given) {
-    throw UsageError(
-        "--layer-file gives every layer's profile; it cannot be combined with --layers, --forward-ms, "
-        "--backward-ms, --activations-gib or --input-mib");
-  }
+  const SeenFlags seen = parse_plan_flags(
+      args, "activations", common_targets(options), [&](std::string_view flag, std::string_view value) {
+        if (flag == "--layers") {
+          options.layers = parse_plan_whole(value, flag, "a whole number of layers");
+          shape_given = true;
+        } else if (flag == "--forward-ms") {
+          options.forward_ms = parse_plan_number(value, flag, true);
+          shape_given = true;
+        } else if (flag == "--backward-ms") {
+          options.backward_ms = parse_plan_number(value, flag, true);
+          shape_given = true;
+        } else if (flag == "--activations-gib") {
+          options.activations_gib = parse_plan_number(value, flag, true);
+          shape_given = true;
+        } else if (flag == "--input-mib") {
+          options.input_mib = parse_plan_number(value, flag, true);
+          shape_given = true;
+        } else if (flag == "--layer-file") {
+          options.layer_file = std::string(value);
+        } else if (flag == "--budget") {
+          if (value == "checkpoint")
+            options.budget = ActivationBudgetKind::checkpoint;
+          else if (value == "half")
+            options.budget = ActivationBudgetKind::half_keep;
+          else if (value == "unlimited")
+            options.budget = ActivationBudgetKind::unlimited;
+          else
+            throw UsageError(
+                fmt::format("--budget expects checkpoint, half or unlimited (or use --budget-gib), got '{}'", value));
+        } else if (flag == "--budget-gib") {
+          options.budget = ActivationBudgetKind::bytes;
+          options.budget_gib = parse_plan_number(value, flag, true);
+        } else if (flag == "--host-budget-gib") {
+          options.host_budget_gib = parse_plan_number(value, flag, true);
+        } else {
+          return false;
+        }
+        return true;
+      });
+  refuse_two_budgets(seen, "--budget", "--budget-gib");
+  refuse_layer_file_with_shape(options.layer_file.has_value(), shape_given, "profile",
+                               "--layers, --forward-ms, --backward-ms, --activations-gib or --input-mib");
   return options;
 }
 
 PlanWeightsOptions parse_plan_weights(std::span<const std::string_view> args) {
   PlanWeightsOptions options;
-  std::set<std::string, std::less<>> seen;
   bool shape_given = false;
-  auto whole = [](std::string_view text, std::string_view flag) {
-    const double v = parse_number(text, flag, false);
-    if (v != std::floor(v) || v > 100000)
-      throw UsageError(fmt::format("{} expects a whole number, got '{}'", flag, text));
-    return static_cast<std::size_t>(v);
-  };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view flag = args[i];
-    std::optional<std::string_view> value;
-    if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    }
-    if (!flag.starts_with("--"))
-      throw UsageError(fmt::format("unexpected argument '{}' for 'ghtier plan weights'", flag));
-    if (!seen.insert(std::string(flag)).second) throw UsageError(fmt::format("{} given twice", flag));
-    if (flag == "--json") {
-      if (value) throw UsageError(fmt::format("--json takes no value, got '{}'", *value));
-      options.json = true;
-      continue;
-    }
-    if (!value) {
-      if (i + 1 >= args.size() || args[i + 1].starts_with("--"))
-        throw UsageError(fmt::format("{} needs a value", flag));
-      value = args[++i];
-    }
-    if (value->empty()) throw UsageError(fmt::format("{} needs a value, got an empty one", flag));
-    if (flag == "--profile") {
-      check_profile(*value);
-      options.profile = std::string(*value);
-    } else if (flag == "--link") {
-      options.link_file = std::string(*value);
-    } else if (flag == "--layers") {
-      options.layers = whole(*value, flag);
-      shape_given = true;
-    } else if (flag == "--layer-mib") {
-      options.layer_mib = parse_number(*value, flag, false);
-      shape_given = true;
-    } else if (flag == "--compute-ms") {
-      options.compute_ms = parse_number(*value, flag, true);
-      shape_given = true;
-    } else if (flag == "--layer-file") {
-      options.layer_file = std::string(*value);
-    } else if (flag == "--budget-fraction") {
-      options.budget_fraction = parse_number(*value, flag, true);
-      if (options.budget_fraction > 1) {
-        throw UsageError(
-            fmt::format("--budget-fraction expects a fraction of the weights in [0, 1], got '{}'", *value));
-      }
-    } else if (flag == "--budget-gib") {
-      options.budget_gib = parse_number(*value, flag, true);
-    } else if (flag == "--in-place") {
-      if (*value == "auto")
-        options.in_place = InPlaceReads::automatic;
-      else if (*value == "on")
-        options.in_place = InPlaceReads::on;
-      else if (*value == "off")
-        options.in_place = InPlaceReads::off;
-      else
-        throw UsageError(fmt::format("--in-place expects auto, on or off, got '{}'", *value));
-    } else if (flag == "--max-slots") {
-      options.max_slots = whole(*value, flag);
-    } else {
-      throw UsageError(fmt::format("unknown flag '{}' for 'ghtier plan weights' (see ghtier help plan)", flag));
-    }
-  }
-  if (seen.count("--budget-fraction") && seen.count("--budget-gib")) {
-    throw UsageError("--budget-fraction and --budget-gib both set the device budget; give one of them");
-  }
-  if (options.layer_file && shape_given) {
-    throw UsageError(
-        "--layer-file gives every layer's weights and compute; it cannot be combined with --layers, --layer-mib or "
-        "--compute-ms");
-  }
+  const SeenFlags seen =
+      parse_plan_flags(args, "weights", common_targets(options), [&](std::string_view flag, std::string_view value) {
+        if (flag == "--layers") {
+          options.layers = parse_plan_whole(value, flag, "a whole number");
+          shape_given = true;
+        } else if (flag == "--layer-mib") {
+          options.layer_mib = parse_plan_number(value, flag, false);
+          shape_given = true;
+        } else if (flag == "--compute-ms") {
+          options.compute_ms = parse_plan_number(value, flag, true);
+          shape_given = true;
+        } else if (flag == "--layer-file") {
+          options.layer_file = std::string(value);
+        } else if (flag == "--budget-fraction") {
+          options.budget_fraction = parse_plan_number(value, flag, true);
+          if (options.budget_fraction > 1) {
+            throw UsageError(
+                fmt::format("--budget-fraction expects a fraction of the weights in [0, 1], got '{}'", value));
+          }
+        } else if (flag == "--budget-gib") {
+          options.budget_gib = parse_plan_number(value, flag, true);
+        } else if (flag == "--in-place") {
+          if (value == "auto")
+            options.in_place = InPlaceReads::automatic;
+          else if (value == "on")
+            options.in_place = InPlaceReads::on;
+          else if (value == "off")
+            options.in_place = InPlaceReads::off;
+          else
+            throw UsageError(fmt::format("--in-place expects auto, on or off, got '{}'", value));
+        } else if (flag == "--max-slots") {
+          options.max_slots = parse_plan_whole(value, flag, "a whole number");
+        } else {
+          return false;
+        }
+        return true;
+      });
+  refuse_two_budgets(seen, "--budget-fraction", "--budget-gib");
+  refuse_layer_file_with_shape(options.layer_file.has_value(), shape_given, "weights and compute",
+                               "--layers, --layer-mib or --compute-ms");
   return options;
 }
 

@@ -6,25 +6,14 @@
 #include "cli_options.hpp"
 #include "exit_status.hpp"
 #include "plan_command.hpp"
+#include "plan_test_support.hpp"
 #include "test_support.hpp"
 
 namespace ghtier::tools {
 namespace {
 
-Command parse(std::initializer_list<std::string_view> args) {
-  const std::vector<std::string_view> list(args);
-  return parse_command_line(list);
-}
-
-std::string usage_error(std::initializer_list<std::string_view> args) {
-  try {
-    (void)parse(args);
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no UsageError";
-  return {};
-}
+using plan_test::parse;
+using plan_test::usage_error;
 
 TEST(PlanCommand, ParsesFlagsAndDefaults) {
   const auto defaults = std::get<PlanActivationsOptions>(parse({"plan", "activations"}));

@@ -8,26 +8,15 @@
 #include "exit_status.hpp"
 #include "ghtier/error.hpp"
 #include "plan_command.hpp"
+#include "plan_test_support.hpp"
 
 namespace ghtier::tools {
 namespace {
 
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
-Command parse(std::initializer_list<std::string_view> args) {
-  const std::vector<std::string_view> list(args);
-  return parse_command_line(list);
-}
-
-std::string usage_error(std::initializer_list<std::string_view> args) {
-  try {
-    (void)parse(args);
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no UsageError";
-  return {};
-}
+using plan_test::parse;
+using plan_test::usage_error;
 
 TEST(PlanWeightsCommand, ParsesFlagsAndDefaults) {
   const auto defaults = std::get<PlanWeightsOptions>(parse({"plan", "weights"}));
