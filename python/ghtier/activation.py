@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from . import _capi
+from ._owned_handle import OwnedHandle
 from ._library import load
 from .errors import ClosedError, InvalidArgumentError
-from .runtime import Runtime
+from .runtime import Runtime, planning_runtime
 from .streams import StreamLike, stream_handle
 
 __all__ = ["LayerProfile", "ActivationPlan", "plan_activations", "ActivationOffloader", "LAYER_ACTIONS"]
@@ -140,17 +141,9 @@ def plan_activations(layers: Sequence[LayerProfile], *, runtime: Optional[Runtim
     actions = (c_int32 * len(layers))()
     result = _capi.sized(_PlanResult)
     lib = load()
-    own: Optional[Runtime] = None
-    try:
-        if runtime is None and link is None:
-            own = Runtime(assumed_profile=profile or "gh200")
-            runtime = own
-        handle = runtime.handle if runtime is not None else None
+    with planning_runtime(runtime, profile, "gh200", link is None) as handle:
         lib.check(lib.ghtier_activation_plan(handle, ctypes.byref(request), actions, ctypes.byref(result)),
                   "ghtier_activation_plan")
-    finally:
-        if own is not None:
-            own.close()
     return ActivationPlan(
         actions=[LAYER_ACTIONS[a] for a in actions], prefetch_lookahead=int(result.prefetch_lookahead),
         fits_budget=bool(result.fits_budget), step_seconds=result.step_seconds,
@@ -163,9 +156,11 @@ def plan_activations(layers: Sequence[LayerProfile], *, runtime: Optional[Runtim
         recompute_all_peak_device_bytes=int(result.recompute_all_peak_device_bytes))
 
 
-class ActivationOffloader:
+class ActivationOffloader(OwnedHandle):
     """``ghtier_activation_offloader_t``: saves device ranges into one host arena of `host_arena_bytes`
     (reserved now) and brings them back. Keep the runtime open while it lives. Thread-safe."""
+
+    _destroy = "ghtier_activation_offloader_destroy"
 
     def __init__(self, runtime: Runtime, host_arena_bytes: int, *, min_offload_bytes: int = 0,
                  min_copy_microseconds: float = 0.0) -> None:
@@ -241,20 +236,3 @@ class ActivationOffloader:
                         "ghtier_activation_offloader_get_statistics")
         return {name: int(getattr(stats, name)) for name, _ in _OffloadStatistics._fields_ if name != "struct_size"}
 
-    def close(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._lib.check(self._lib.ghtier_activation_offloader_destroy(handle),
-                            "ghtier_activation_offloader_destroy")
-
-    def __enter__(self) -> "ActivationOffloader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass

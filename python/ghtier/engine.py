@@ -7,6 +7,7 @@ import threading
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from . import _capi
+from ._owned_handle import OwnedHandle
 from ._library import load
 from .enums import Priority, PrefetchTarget, TransferState, parse_enum
 from .errors import ClosedError, InvalidArgumentError
@@ -18,9 +19,11 @@ __all__ = ["TransferEngine", "CompletionToken", "EngineStatistics"]
 EngineStatistics = dict
 
 
-class CompletionToken:
+class CompletionToken(OwnedHandle):
     """One submitted request: :meth:`wait`, :attr:`done`, :meth:`wait_on_stream`. Closing it (or garbage
     collection) releases the handle; it does not cancel the request."""
+
+    _destroy = "ghtier_token_destroy"
 
     def __init__(self, handle: int, engine: "TransferEngine", callback_keepalive: Any = None) -> None:
         self._lib = load()
@@ -52,23 +55,6 @@ class CompletionToken:
         """Makes work enqueued on `stream` after this call wait for the request's bytes."""
         self._lib.check(self._lib.ghtier_token_wait_on_stream(self._live(), stream_handle(stream)),
                         "ghtier_token_wait_on_stream")
-
-    def close(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._lib.check(self._lib.ghtier_token_destroy(handle), "ghtier_token_destroy")
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self) -> "CompletionToken":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class TransferEngine:

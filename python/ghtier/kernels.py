@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple, Union
 
 from . import _capi
+from ._owned_handle import OwnedHandle
 
 from ._library import load
 from .errors import InvalidArgumentError
@@ -197,12 +198,14 @@ def group_by(runtime: Runtime, keys: Any, values: Any, groups: int, *, filter: O
     return [_result(r, value_column.dtype) for r in results], out_of_range.value
 
 
-class RowCache:
+class RowCache(OwnedHandle):
     """Copies of a table's hot rows in GPU memory, consulted first by :meth:`gather` (ghtier_row_cache_t).
 
     Build it from explicit row ids (``hot_rows``) or from per-row ``frequencies`` and a ``capacity_rows``.
     The table must outlive the cache. Close it (or use ``with``) to free its device memory.
     """
+
+    _destroy = "ghtier_row_cache_destroy"
 
     def __init__(self, runtime: Runtime, table: Any, row_bytes: int, num_rows: int, *,
                  hot_rows: Optional[List[int]] = None, frequencies: Optional[List[int]] = None,
@@ -256,25 +259,10 @@ class RowCache:
                         "ghtier_row_cache_get_info")
         return rows.value, nbytes.value
 
-    def close(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._lib.check(self._lib.ghtier_row_cache_destroy(handle), "ghtier_row_cache_destroy")
-
-    def __enter__(self) -> "RowCache":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
 
 @dataclass(frozen=True)
+
+
 class JoinResult:
     """What a probe found: matches, the matched payloads' sum, and the pairs written (probe_row, build_row)."""
 
@@ -284,9 +272,11 @@ class JoinResult:
     pairs_overflowed: bool
 
 
-class HashTable:
+class HashTable(OwnedHandle):
     """A device hash table over a join's build side (ghtier_hash_table_t): keys int32/int64, an optional
     payload column; duplicate keys kept. :meth:`probe` counts matches, sums payloads and writes pairs."""
+
+    _destroy = "ghtier_hash_table_destroy"
 
     def __init__(self, runtime: Runtime, keys: Any, payload: Any = None, *, max_load_factor: float = 0.0,
                  stream: StreamLike = None) -> None:
@@ -335,23 +325,6 @@ class HashTable:
         floats = self._payload_dtype is not None and self._payload_dtype.startswith("float")
         return JoinResult(matches=r.matches, payload_sum=r.payload_sum_float if floats else r.payload_sum_int,
                           pairs_written=r.pairs_written, pairs_overflowed=bool(r.pairs_overflowed))
-
-    def close(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._lib.check(self._lib.ghtier_hash_table_destroy(handle), "ghtier_hash_table_destroy")
-
-    def __enter__(self) -> "HashTable":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 class BitpackedColumn:

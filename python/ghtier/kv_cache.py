@@ -16,7 +16,7 @@ from typing import List, Optional
 from . import _capi
 from ._library import load
 from .errors import ClosedError, InvalidArgumentError
-from .runtime import Runtime
+from .runtime import Runtime, planning_runtime
 from .streams import StreamLike, stream_handle
 
 __all__ = ["KvBlockShape", "KvResumePlan", "plan_resume", "KvCache", "LLAMA3_8B"]
@@ -137,17 +137,9 @@ def plan_resume(context_tokens: int, prefill_tokens_per_second: float, *, cached
     request.latency_us = float(latency_us)
     result = _capi.sized(_ResumePlan)
     lib = load()
-    own: Optional[Runtime] = None
-    try:
-        if runtime is None and h2d_gbps == 0 and latency_us == 0:
-            own = Runtime(assumed_profile=profile or "x86-h100-pcie")
-            runtime = own
-        handle = runtime.handle if runtime is not None else None
+    with planning_runtime(runtime, profile, "x86-h100-pcie", h2d_gbps == 0 and latency_us == 0) as handle:
         lib.check(lib.ghtier_kv_plan_resume(handle, ctypes.byref(request), ctypes.byref(result)),
                   "ghtier_kv_plan_resume")
-    finally:
-        if own is not None:
-            own.close()
     return _plan_of(result)
 
 

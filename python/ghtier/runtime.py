@@ -5,8 +5,9 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Union
 
 from . import _capi, _dlpack
 from ._library import load
@@ -497,3 +498,20 @@ def resolve_offline(profile: str, nbytes: int, *, policy: Union[Policy, str, int
     """Placement for a request on a built-in profile, without a GPU (an offline runtime made and closed)."""
     with Runtime(policy=policy, assumed_profile=profile) as runtime:
         return runtime.resolve(nbytes, **request)
+
+
+@contextmanager
+def planning_runtime(runtime: Optional[Runtime], profile: Optional[str], default_profile: str,
+                     need_runtime: bool) -> Iterator[Any]:
+    """The runtime handle a planner's C call takes: the caller's runtime, else (when ``need_runtime``, i.e. no
+    link figures were given) an offline runtime on ``profile`` (default ``default_profile``) made for the
+    call and closed after it, else None."""
+    own: Optional[Runtime] = None
+    try:
+        if runtime is None and need_runtime:
+            own = Runtime(assumed_profile=profile or default_profile)
+            runtime = own
+        yield runtime.handle if runtime is not None else None
+    finally:
+        if own is not None:
+            own.close()

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import _capi
+from ._owned_handle import OwnedHandle
 from ._library import load
 from .errors import ClosedError, InvalidArgumentError
-from .runtime import Runtime
+from .runtime import Runtime, planning_runtime
 from .streams import StreamLike, stream_handle
 
 __all__ = ["WeightLayerProfile", "WeightPlan", "plan_weights", "WeightStreamer", "WEIGHT_PLACEMENTS"]
@@ -145,24 +146,18 @@ def plan_weights(layers: Sequence[WeightLayerProfile], device_budget: int, *, ru
     placements = (c_int32 * len(layers))()
     result = _capi.sized(_PlanResult)
     lib = load()
-    own: Optional[Runtime] = None
-    try:
-        if runtime is None and link is None:
-            own = Runtime(assumed_profile=profile or "gh200")
-            runtime = own
-        handle = runtime.handle if runtime is not None else None
+    with planning_runtime(runtime, profile, "gh200", link is None) as handle:
         lib.check(lib.ghtier_weight_plan(handle, ctypes.byref(request), placements, ctypes.byref(result)),
                   "ghtier_weight_plan")
-    finally:
-        if own is not None:
-            own.close()
     return _plan_of(list(placements), result)
 
 
-class WeightStreamer:
+class WeightStreamer(OwnedHandle):
     """``ghtier_weight_streamer_t`` over layers of host tensors: `layers` is one list per layer of
     (host pointer, bytes) pairs (pinned memory; on GH200 also system memory), which must stay valid while the
     streamer lives. Keep the runtime open while it lives. Thread-safe."""
+
+    _destroy = "ghtier_weight_streamer_destroy"
 
     def __init__(self, runtime: Runtime, layers: Sequence[Sequence[Tuple[int, int]]], device_budget: int, *,
                  compute_seconds: Optional[Sequence[float]] = None, max_slots: int = 0, in_place: str = "auto") -> None:
@@ -239,19 +234,3 @@ class WeightStreamer:
                         "ghtier_weight_streamer_get_statistics")
         return {name: getattr(stats, name) for name, _ in _StreamerStatistics._fields_ if name != "struct_size"}
 
-    def close(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._lib.check(self._lib.ghtier_weight_streamer_destroy(handle), "ghtier_weight_streamer_destroy")
-
-    def __enter__(self) -> "WeightStreamer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
