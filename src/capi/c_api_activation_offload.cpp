@@ -30,11 +30,6 @@ std::shared_ptr<COffloader> get_offloader(ghtier_activation_offloader_t* handle)
   return get_handle<COffloader>(handle, HandleKind::activation_offloader, "activation offloader");
 }
 
-template <typename T>
-void require(T* p, const char* what) {
-  if (p == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
-}
-
 std::size_t budget_or_unlimited(std::size_t bytes) {
   return bytes == 0 ? std::numeric_limits<std::size_t>::max() : bytes;
 }
@@ -54,7 +49,7 @@ ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime, const ghtier_a
     const ghtier_activation_plan_request_t r =
         read_versioned(request, ghtier_activation_plan_request_t{}, sizeof(ghtier_activation_plan_request_t),
                        "ghtier_activation_plan_request_t* request");
-    require(actions, "actions");
+    require_non_null(actions, "actions");
     check_output(result, "ghtier_activation_plan_result_t* result");
     if (r.layers == nullptr || r.num_layers == 0) {
       throw_error(ErrorCode::invalid_argument, "request->layers is NULL or request->num_layers is 0");
@@ -105,7 +100,7 @@ ghtier_status_t ghtier_activation_offloader_create(ghtier_runtime_t* runtime,
                                                    ghtier_activation_offloader_t** offloader) {
   if (offloader != nullptr) *offloader = nullptr;
   return guarded("ghtier_activation_offloader_create", [&] {
-    require(offloader, "offloader");
+    require_non_null(offloader, "offloader");
     const ghtier_activation_offload_options_t o =
         read_versioned(options, ghtier_activation_offload_options_t{}, sizeof(std::size_t) * 2,
                        "ghtier_activation_offload_options_t* options");
@@ -153,8 +148,8 @@ ghtier_status_t ghtier_activation_offloader_end_layer(ghtier_activation_offloade
 ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* offloader, const void* ptr,
                                                  size_t bytes, void* stream, uint64_t* handle) {
   return guarded("ghtier_activation_offloader_save", [&] {
-    require(handle, "handle");
-    require(ptr, "ptr");
+    require_non_null(handle, "handle");
+    require_non_null(ptr, "ptr");
     if (bytes == 0) throw_error(ErrorCode::invalid_argument, "bytes is 0: nothing to save");
     *handle = get_offloader(offloader)->offloader->save(ptr, bytes, static_cast<cudaStream_t>(stream));
   });
@@ -163,7 +158,7 @@ ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* 
 ghtier_status_t ghtier_activation_offloader_device_released(ghtier_activation_offloader_t* offloader, uint64_t handle,
                                                             int* released) {
   return guarded("ghtier_activation_offloader_device_released", [&] {
-    require(released, "released");
+    require_non_null(released, "released");
     *released = get_offloader(offloader)->offloader->device_released(handle) ? 1 : 0;
   });
 }
@@ -185,7 +180,7 @@ ghtier_status_t ghtier_activation_offloader_prefetch_layer(ghtier_activation_off
 ghtier_status_t ghtier_activation_offloader_restore(ghtier_activation_offloader_t* offloader, uint64_t handle,
                                                     void* stream, void** device_ptr) {
   return guarded("ghtier_activation_offloader_restore", [&] {
-    require(device_ptr, "device_ptr");
+    require_non_null(device_ptr, "device_ptr");
     *device_ptr = get_offloader(offloader)->offloader->restore(handle, static_cast<cudaStream_t>(stream));
   });
 }

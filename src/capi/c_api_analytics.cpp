@@ -35,6 +35,7 @@ namespace {
 using ghtier::Error;
 using ghtier::ErrorCode;
 using ghtier::capi::HandleKind;
+using ghtier::capi::require_non_null;
 
 // A hash table handle keeps its runtime alive: its device memory counts against that runtime's budget.
 struct CHashTable {
@@ -53,10 +54,6 @@ constexpr std::size_t column_minimum = sizeof(ghtier_column_t);
 constexpr std::size_t bitpacked_minimum = sizeof(ghtier_bitpacked_column_t);
 
 cudaStream_t to_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
-
-void require(const void* p, const char* name) {
-  if (p == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", name));
-}
 
 ghtier::ColumnType to_type(std::int32_t type, const char* name) {
   switch (type) {
@@ -210,7 +207,7 @@ ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier
                                          const ghtier_column_t* payload, const ghtier_hash_join_options_t* options,
                                          void* stream, ghtier_hash_table_t** table) {
   return ghtier::capi::guarded("ghtier_hash_table_create", [&] {
-    require(table, "table");
+    require_non_null(table, "table");
     *table = nullptr;
     auto owner = ghtier::capi::shared_runtime_of(runtime);
     ghtier::HashJoinOptions cpp_options;

@@ -39,11 +39,6 @@ std::shared_ptr<CompletionToken> get_token(ghtier_token_t* handle) {
   return get_handle<CompletionToken>(handle, HandleKind::token, "token");
 }
 
-template <typename T>
-void require_output(T* out, const char* what) {
-  if (out == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
-}
-
 TransferEngineOptions to_engine_options(const ghtier_engine_options_t* in) {
   TransferEngineOptions options;
   if (in == nullptr) return options;
@@ -175,7 +170,7 @@ ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_eng
                                      ghtier_engine_t** engine) {
   return guarded("ghtier_engine_create", [&] {
     using namespace ghtier;
-    capi::require_output(engine, "engine");
+    capi::require_non_null(engine, "engine");
     *engine = nullptr;
     const TransferEngineOptions engine_options = capi::to_engine_options(options);
     auto c = std::make_shared<capi::CEngine>();
@@ -203,7 +198,7 @@ ghtier_status_t ghtier_engine_copy(ghtier_engine_t* engine, void* dst, const voi
                                    const ghtier_transfer_options_t* options, ghtier_token_t** token) {
   return guarded("ghtier_engine_copy", [&] {
     using namespace ghtier;
-    capi::require_output(token, "token");
+    capi::require_non_null(token, "token");
     *token = nullptr;
     if (dst == nullptr) throw_error(ErrorCode::invalid_argument, "dst is NULL");
     if (src == nullptr) throw_error(ErrorCode::invalid_argument, "src is NULL");
@@ -225,7 +220,7 @@ ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr,
                                        ghtier_token_t** token) {
   return guarded("ghtier_engine_prefetch", [&] {
     using namespace ghtier;
-    capi::require_output(token, "token");
+    capi::require_non_null(token, "token");
     *token = nullptr;
     if (ptr == nullptr) throw_error(ErrorCode::invalid_argument, "ptr is NULL");
     PrefetchRequest request;
@@ -253,7 +248,7 @@ ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* d
                                          ghtier_token_t** token) {
   return guarded("ghtier_engine_copy_batch", [&] {
     using namespace ghtier;
-    capi::require_output(token, "token");
+    capi::require_non_null(token, "token");
     *token = nullptr;
     if (count == 0) throw_error(ErrorCode::invalid_argument, "count is 0: a batch needs at least one copy");
     if (count > (std::size_t{1} << 32)) {
@@ -310,7 +305,7 @@ ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine, ghtier_eng
 
 ghtier_status_t ghtier_token_poll(ghtier_token_t* token, int* ready) {
   return guarded("ghtier_token_poll", [&] {
-    ghtier::capi::require_output(ready, "ready");
+    ghtier::capi::require_non_null(ready, "ready");
     *ready = ghtier::capi::get_token(token)->ready() ? 1 : 0;
   });
 }
@@ -347,7 +342,7 @@ ghtier_status_t ghtier_token_destroy(ghtier_token_t* token) {
 ghtier_status_t ghtier_host_registration_create(void* ptr, size_t bytes, ghtier_host_registration_t** registration) {
   return guarded("ghtier_host_registration_create", [&] {
     using namespace ghtier;
-    capi::require_output(registration, "registration");
+    capi::require_non_null(registration, "registration");
     *registration = nullptr;
     auto r = std::make_shared<HostRegistration>(ptr, bytes);
     *registration = capi::add_handle<ghtier_host_registration_t>(capi::HandleKind::host_registration, std::move(r));

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "core/support/enum_names.hpp"
 #include "ghtier/version.hpp"
 
@@ -44,6 +46,10 @@ void set_last_error(ghtier_status_t, std::string message, int cuda_status) noexc
     std::memcpy(last_error.message + room - 3, "...", 4);
   }
   last_error.cuda_status = cuda_status;
+}
+
+void require_non_null(const void* p, const char* what) {
+  if (p == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
 }
 
 void clear_last_error() noexcept {

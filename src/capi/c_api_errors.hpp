@@ -14,6 +14,9 @@ void set_last_error(ghtier_status_t status, std::string message, int cuda_status
 void clear_last_error() noexcept;
 [[nodiscard]] ghtier_status_t to_status(ErrorCode code) noexcept;
 
+/// Throws Error(invalid_argument) "<what> is NULL" when `p` is NULL: the argument check of every C call.
+void require_non_null(const void* p, const char* what);
+
 /// Runs body(); maps ghtier::Error, std::bad_alloc and anything else to a status and a message.
 template <typename Body>
 ghtier_status_t guarded(const char* function, Body&& body) noexcept {

@@ -24,6 +24,7 @@
 namespace {
 
 using ghtier::capi::HandleKind;
+using ghtier::capi::require_non_null;
 
 // A handle object keeps its runtime alive: its device memory counts against that runtime's device budget.
 struct CIndexCheck {
@@ -58,10 +59,6 @@ std::shared_ptr<CRowCache> get_cache(ghtier_row_cache_t* cache) {
   return ghtier::capi::get_handle<CRowCache>(cache, HandleKind::row_cache, "cache");
 }
 
-void require_output(const void* p, const char* name) {
-  if (p == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, fmt::format("{} is NULL", name));
-}
-
 /// Calls f with the index list typed as index_type says.
 template <class F>
 void with_indices(const void* indices, ghtier_index_type_t index_type, F&& f) {
@@ -79,7 +76,7 @@ extern "C" {
 
 ghtier_status_t ghtier_index_check_create(ghtier_runtime_t* runtime, ghtier_index_check_t** check) {
   return ghtier::capi::guarded("ghtier_index_check_create", [&] {
-    require_output(check, "check");
+    require_non_null(check, "check");
     *check = nullptr;
     auto owner = runtime_for_kernels(runtime);
     ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);
@@ -97,7 +94,7 @@ ghtier_status_t ghtier_index_check_destroy(ghtier_index_check_t* check) {
 
 ghtier_status_t ghtier_index_check_verify(ghtier_index_check_t* check, void* stream) {
   return ghtier::capi::guarded("ghtier_index_check_verify", [&] {
-    require_output(check, "check");
+    require_non_null(check, "check");
     get_check(check)->check.check(to_stream(stream));
   });
 }
@@ -156,7 +153,7 @@ ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* t
                                         const int64_t* hot_rows, size_t hot_count, void* stream,
                                         ghtier_row_cache_t** cache) {
   return ghtier::capi::guarded("ghtier_row_cache_create", [&] {
-    require_output(cache, "cache");
+    require_non_null(cache, "cache");
     *cache = nullptr;
     auto owner = runtime_for_kernels(runtime);
     if (hot_rows == nullptr && hot_count > 0) {
@@ -176,7 +173,7 @@ ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runti
                                                          size_t capacity_rows, void* stream,
                                                          ghtier_row_cache_t** cache) {
   return ghtier::capi::guarded("ghtier_row_cache_create_from_frequencies", [&] {
-    require_output(cache, "cache");
+    require_non_null(cache, "cache");
     *cache = nullptr;
     auto owner = runtime_for_kernels(runtime);
     if (frequencies == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "frequencies is NULL");

@@ -27,11 +27,6 @@ std::shared_ptr<CKvCache> get_cache(ghtier_kv_cache_t* handle) {
   return get_handle<CKvCache>(handle, HandleKind::kv_cache, "kv cache");
 }
 
-template <typename T>
-void require(T* p, const char* what) {
-  if (p == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
-}
-
 cudaStream_t to_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
 
 KvBlockShape shape_of(const ghtier_kv_block_shape_t& s) {
@@ -98,7 +93,7 @@ ghtier_status_t ghtier_kv_cache_create(ghtier_runtime_t* runtime, const ghtier_k
                                        ghtier_kv_cache_t** cache) {
   if (cache != nullptr) *cache = nullptr;
   return guarded("ghtier_kv_cache_create", [&] {
-    require(cache, "cache");
+    require_non_null(cache, "cache");
     const ghtier_kv_cache_options_t o = read_versioned(
         options, ghtier_kv_cache_options_t{}, sizeof(ghtier_kv_cache_options_t), "ghtier_kv_cache_options_t* options");
     const KvCacheOptions cpp{shape_of(o.shape), o.device_blocks, o.host_blocks};
@@ -125,14 +120,14 @@ ghtier_status_t ghtier_kv_cache_destroy(ghtier_kv_cache_t* cache) {
 
 ghtier_status_t ghtier_kv_cache_device_pool(ghtier_kv_cache_t* cache, void** pool) {
   return guarded("ghtier_kv_cache_device_pool", [&] {
-    require(pool, "pool");
+    require_non_null(pool, "pool");
     *pool = get_cache(cache)->store->device_pool();
   });
 }
 
 ghtier_status_t ghtier_kv_cache_session_create(ghtier_kv_cache_t* cache, int32_t priority, uint64_t* session) {
   return guarded("ghtier_kv_cache_session_create", [&] {
-    require(session, "session");
+    require_non_null(session, "session");
     *session = get_cache(cache)->store->create(priority);
   });
 }
@@ -155,7 +150,7 @@ ghtier_status_t ghtier_kv_cache_block_table(ghtier_kv_cache_t* cache, uint64_t s
     if (table == nullptr && capacity != 0) {
       throw_error(ErrorCode::invalid_argument, fmt::format("table is NULL but capacity is {}", capacity));
     }
-    require(num_blocks, "num_blocks");
+    require_non_null(num_blocks, "num_blocks");
     const std::vector<std::uint32_t> blocks = get_cache(cache)->store->block_table(session);
     for (std::size_t i = 0; i < blocks.size() && i < capacity; ++i) table[i] = blocks[i];
     *num_blocks = blocks.size();
@@ -172,7 +167,7 @@ ghtier_status_t ghtier_kv_cache_resume(ghtier_kv_cache_t* cache, uint64_t sessio
 
 ghtier_status_t ghtier_kv_cache_fork(ghtier_kv_cache_t* cache, uint64_t session, uint64_t* forked) {
   return guarded("ghtier_kv_cache_fork", [&] {
-    require(forked, "forked");
+    require_non_null(forked, "forked");
     *forked = get_cache(cache)->store->fork(session);
   });
 }

@@ -29,11 +29,6 @@ std::shared_ptr<CStreamer> get_streamer(ghtier_weight_streamer_t* handle) {
   return get_handle<CStreamer>(handle, HandleKind::weight_streamer, "weight streamer");
 }
 
-template <typename T>
-void require(T* p, const char* what) {
-  if (p == nullptr) throw_error(ErrorCode::invalid_argument, fmt::format("{} is NULL", what));
-}
-
 ghtier_weight_plan_result_t result_of(const WeightPlan& plan) {
   ghtier_weight_plan_result_t out{};
   out.struct_size = sizeof(out);
@@ -66,7 +61,7 @@ ghtier_status_t ghtier_weight_plan(ghtier_runtime_t* runtime, const ghtier_weigh
     const ghtier_weight_plan_request_t r =
         read_versioned(request, ghtier_weight_plan_request_t{}, sizeof(ghtier_weight_plan_request_t),
                        "ghtier_weight_plan_request_t* request");
-    require(placements, "placements");
+    require_non_null(placements, "placements");
     check_output(result, "ghtier_weight_plan_result_t* result");
     if (r.layers == nullptr || r.num_layers == 0) {
       throw_error(ErrorCode::invalid_argument, "request->layers is NULL or request->num_layers is 0");
@@ -99,9 +94,9 @@ ghtier_status_t ghtier_weight_streamer_create(ghtier_runtime_t* runtime, const g
                                               ghtier_weight_streamer_t** streamer) {
   if (streamer != nullptr) *streamer = nullptr;
   return guarded("ghtier_weight_streamer_create", [&] {
-    require(streamer, "streamer");
-    require(tensors, "tensors");
-    require(layer_tensor_counts, "layer_tensor_counts");
+    require_non_null(streamer, "streamer");
+    require_non_null(tensors, "tensors");
+    require_non_null(layer_tensor_counts, "layer_tensor_counts");
     if (num_layers == 0) throw_error(ErrorCode::invalid_argument, "num_layers is 0");
     const ghtier_weight_streamer_options_t o =
         read_versioned(options, ghtier_weight_streamer_options_t{}, sizeof(std::size_t) * 2,
@@ -154,7 +149,7 @@ ghtier_status_t ghtier_weight_streamer_destroy(ghtier_weight_streamer_t* streame
 ghtier_status_t ghtier_weight_streamer_acquire(ghtier_weight_streamer_t* streamer, size_t layer, void* stream,
                                                void** device_ptrs, size_t capacity) {
   return guarded("ghtier_weight_streamer_acquire", [&] {
-    require(device_ptrs, "device_ptrs");
+    require_non_null(device_ptrs, "device_ptrs");
     const auto c = get_streamer(streamer);
     const std::vector<void*> pointers = c->streamer->acquire(layer, static_cast<cudaStream_t>(stream));
     if (pointers.size() > capacity) {
@@ -174,7 +169,7 @@ ghtier_status_t ghtier_weight_streamer_release(ghtier_weight_streamer_t* streame
 ghtier_status_t ghtier_weight_streamer_set_order(ghtier_weight_streamer_t* streamer, const size_t* order,
                                                  size_t count) {
   return guarded("ghtier_weight_streamer_set_order", [&] {
-    require(order, "order");
+    require_non_null(order, "order");
     get_streamer(streamer)->streamer->set_order(std::vector<std::size_t>(order, order + count));
   });
 }
