@@ -141,7 +141,10 @@ void* allocate(int index, std::ptrdiff_t size, int device, void* stream) {
         slot, index,
         fmt::format("a tensor on cuda:{} was asked of a slot whose runtime serves cuda:{}", device, runtime->device()));
   }
-  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  // PyTorch names its default stream 0: CUDA's legacy default stream, as everywhere in the C API. Passing
+  // nullptr on would select the runtime's synchronous forms, whose frees do not wait for the kernels queued
+  // on that stream (a use-after-free), and whose allocations synchronise an internal stream each time.
+  const cudaStream_t cuda_stream = stream == nullptr ? cudaStreamLegacy : static_cast<cudaStream_t>(stream);
   if (!runtime->offline()) {
     cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
     const cudaError_t status = cudaStreamIsCapturing(cuda_stream, &capture);

@@ -5,11 +5,14 @@
 
 #include <cuda_runtime_api.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "capi/c_api_runtime.hpp"
@@ -219,6 +222,46 @@ TEST_F(TorchAllocatorGpu, FreeDuringCaptureIsHeldUntilTheCaptureEnds) {
   EXPECT_TRUE(!record.has_value() || record->base == after);
   ghtier_torch_free_0(after, 4096, runtime_->device(), stream_);
   ghtier_torch_free_0(inside, MiB, runtime_->device(), stream_);
+}
+
+// PyTorch passes its default stream as 0. That is CUDA's legacy default stream: a free on it must wait for
+// the work already queued there. (It used to select the synchronous forms: the pinned block was handed out
+// again at once, while a copy queued on the default stream had still to read it.)
+TEST_F(TorchAllocatorGpu, FreeOnTheDefaultStreamWaitsForItsQueuedWork) {
+  bind(0, GHTIER_MODE_PINNED_HOST);
+  constexpr std::size_t n = MiB;
+  std::mt19937_64 rng(std::random_device{}());
+  std::vector<unsigned char> expected(n);
+  for (auto& b : expected) b = static_cast<unsigned char>(rng());
+  void* block = ghtier_torch_alloc_0(static_cast<ptrdiff_t>(n), runtime_->device(), nullptr);
+  ASSERT_NE(block, nullptr) << ghtier_torch_last_error(0);
+  std::memcpy(block, expected.data(), n);
+  void* device_copy = nullptr;
+  ASSERT_EQ(cudaMalloc(&device_copy, n), cudaSuccess);
+  ASSERT_EQ(cudaMemset(device_copy, 0xEE, n), cudaSuccess);  // poison
+
+  // Hold the default stream until the block has been freed and an allocation of the same size made.
+  std::atomic<bool> go{false};
+  auto hold = [](void* flag) {
+    while (!static_cast<std::atomic<bool>*>(flag)->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  ASSERT_EQ(cudaLaunchHostFunc(cudaStreamLegacy, hold, &go), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(device_copy, block, n, cudaMemcpyHostToDevice, nullptr), cudaSuccess);
+  ghtier_torch_free_0(block, static_cast<ptrdiff_t>(n), runtime_->device(), nullptr);
+  void* next = ghtier_torch_alloc_0(static_cast<ptrdiff_t>(n), runtime_->device(), nullptr);
+  ASSERT_NE(next, nullptr) << ghtier_torch_last_error(0);
+  EXPECT_NE(next, block) << "the block was handed out again before the default stream's copy had read it";
+  std::memset(next, 0x5A, n);  // the new owner writes at once, as a CPU-side user would
+  go = true;
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+  std::vector<unsigned char> got(n);
+  ASSERT_EQ(cudaMemcpy(got.data(), device_copy, n, cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_TRUE(got == expected) << "the queued copy read memory that had already been reused";
+  ghtier_torch_free_0(next, static_cast<ptrdiff_t>(n), runtime_->device(), nullptr);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_EQ(statistics_of(0).current_bytes, 0u);
+  EXPECT_EQ(cudaFree(device_copy), cudaSuccess);
 }
 
 }  // namespace
