@@ -168,7 +168,8 @@ TEST_F(TorchAllocatorGpu, CaptureIsServedFromTheReserve) {
   EXPECT_GE(during.capture_reserve_used_bytes, MiB);
   EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), device_used);  // nothing new was allocated
 
-  ASSERT_EQ(cudaMemset(dst, 0xEE, MiB), cudaSuccess);  // poison, then replay
+  // Poison, then replay, on one stream: stream_ does not wait for the legacy stream's cudaMemset.
+  ASSERT_EQ(cudaMemsetAsync(dst, 0xEE, MiB, stream_), cudaSuccess);
   cudaGraphExec_t exec = nullptr;
   ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
   ASSERT_EQ(cudaGraphLaunch(exec, stream_), cudaSuccess);

@@ -57,6 +57,7 @@ TEST_F(EngineContractsGpu, RuntimeDestroyedWhileTheEngineCopiesItsMemory) {
   std::memcpy(host.data(), data.data(), n);
   ENGINE_TEST_CUDA(cudaMemset(device_a.data(), test::poison_byte, n));
   ENGINE_TEST_CUDA(cudaMemset(device_b.data(), test::poison_byte, n));
+  ENGINE_TEST_CUDA(cudaDeviceSynchronize());  // the engine's streams do not wait for the legacy stream
   CompletionToken a = by_runtime.submit(copy_of(device_a.data(), host.data(), n));
   CompletionToken b = by_lookup.submit(copy_of(device_b.data(), host.data(), n));
   runtime.reset();  // the Runtime object goes mid-copy

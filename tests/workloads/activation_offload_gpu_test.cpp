@@ -100,6 +100,7 @@ TEST_F(ActivationOffloadGpu, LayersRoundTripByteForByte) {
     wait_released(offloader, s.handle);
     CUDA_OK(cudaMemset(s.device, 0xCD, s.data.size()));
   }
+  CUDA_OK(cudaDeviceSynchronize());  // the restores' streams do not wait for the legacy stream's memsets
   // Backward: the top layer restored alone, the next ones through prefetch_layer one layer ahead.
   for (std::size_t layer = layers; layer-- > 0;) {
     if (layer > 0) {
@@ -143,6 +144,7 @@ TEST_F(ActivationOffloadGpu, RepeatedSavesOfOneStorageAreCopiedOnceAndCallerBuff
   constexpr std::size_t guard = 256;
   Buffer destination = runtime_->allocate_in(MemoryMode::device, guard + n + guard);
   CUDA_OK(cudaMemset(destination.data(), 0xEE, guard + n + guard));
+  CUDA_OK(cudaDeviceSynchronize());  // the prefetch's stream does not wait for the legacy stream
   auto* dst = static_cast<unsigned char*>(destination.data()) + guard;
   offloader.prefetch(first, dst);
   EXPECT_EQ(offloader.restore(first, stream_), dst);

@@ -67,6 +67,7 @@ class KvCacheStoreGpu : public ::testing::Test {
   void poison_device_pool(std::size_t device_blocks) {
     engine_->synchronize();
     CUDA_OK(cudaMemset(store_->device_pool(), 0xEE, device_blocks * block_bytes()));
+    CUDA_OK(cudaDeviceSynchronize());  // the store's copies do not wait for the legacy stream
   }
 
   std::unique_ptr<Runtime> runtime_;
