@@ -33,7 +33,8 @@ from ..runtime import Runtime
 from .._slots import Slot, SlotStatistics, claim_slot, claimed_slots, reclaim_retired
 
 __all__ = ["MemPool", "use_as_default_allocator", "default_allocator", "memory_stats", "AllocatorTooLateError",
-           "DEFAULT_CAPTURE_RESERVE", "offload_activations", "ActivationOffload", "find_decoder_layers"]
+           "DEFAULT_CAPTURE_RESERVE", "offload_activations", "ActivationOffload", "find_decoder_layers",
+           "SessionCache", "SessionStore"]
 
 #: Device memory the default allocator sets aside for allocations made during CUDA graph capture (at most a
 #: quarter of the device budget when one is given: the reserve counts against it).
@@ -246,3 +247,12 @@ def memory_stats() -> Dict[str, Any]:
 
 
 from .activation_offload import ActivationOffload, find_decoder_layers, offload_activations  # noqa: E402
+
+
+def __getattr__(name: str) -> Any:
+    # SessionCache needs transformers, which the rest of ghtier.torch does not: imported on first use.
+    if name in ("SessionCache", "SessionStore"):
+        from . import session_cache
+
+        return getattr(session_cache, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
