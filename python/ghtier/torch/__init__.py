@@ -10,6 +10,10 @@ Two routes (docs/python.md says when to use which):
   (e.g. "spill": HBM while the device budget lasts, then the host tier). Must run before the first CUDA
   allocation. There is no caching layer on top: each tensor is one ghtier allocation.
 
+Workloads: :func:`offload_activations` (training) and :class:`SessionCache` / :class:`SessionStore` (a
+``transformers`` Cache in ghtier's KV store, suspended to the host tier between a conversation's turns; needs
+transformers, imported on first use).
+
 :func:`memory_stats` reads ghtier's per-tier counters (PyTorch's own statistics do not cover pluggable
 allocators). Importing this module needs torch; ghtier itself does not.
 """
