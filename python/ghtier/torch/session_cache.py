@@ -23,9 +23,9 @@ the current CUDA stream.
 
 Refused, with the reason: a batch of more than one sequence (a session is one conversation: use one cache per
 conversation), beam search, ``num_return_sequences > 1``, cropping (assisted decoding), CUDA graph capture and
-``torch.compile`` of the cache (the store is driven by the host), models with sliding-window or linear-attention
-layers, keys or values whose heads, head dim, dtype or device differ from the store's, and any use of a
-suspended session before ``resume()``.
+``torch.compile`` of the cache (the store is driven by the host), autograd (inference only), models with
+sliding-window or linear-attention layers, keys or values whose heads, head dim, dtype or device differ from the
+store's, and any use of a suspended session before ``resume()``.
 """
 
 from __future__ import annotations
@@ -291,6 +291,9 @@ class SessionCache(Cache):
                                            f"{store.dtype} on {store.device}")
         if keys.shape[-2] == 0:
             raise InvalidArgumentError("SessionCache: update with 0 tokens")
+        if torch.is_grad_enabled() and (keys.requires_grad or values.requires_grad):
+            raise UnsupportedError("SessionCache is for inference: the store keeps no autograd history; run the model "
+                                   "under torch.no_grad() or torch.inference_mode() (generate does)")
 
     def _append(self, n: int) -> None:
         store = self._store

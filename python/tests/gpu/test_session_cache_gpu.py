@@ -247,7 +247,7 @@ def test_host_pressure_drops_a_suspended_sessions_tail_and_keeps_its_prefix():
         assert len(answer) == 4 and a.cache.get_seq_length() == a.ids.shape[1] - 1
 
 
-def test_batches_other_dtypes_and_sliding_windows_are_refused():
+def test_batches_beams_autograd_other_dtypes_and_sliding_windows_are_refused():
     model = make_model()
     with make_store(model) as store:
         cache = store.session()
@@ -257,6 +257,13 @@ def test_batches_other_dtypes_and_sliding_windows_are_refused():
             with torch.no_grad():
                 model.generate(torch.randint(3, VOCAB, (1, 8), device="cuda"), past_key_values=store.session(),
                                num_beams=2, max_new_tokens=2, pad_token_id=0)
+        with pytest.raises(ghtier.UnsupportedError, match="inference"):
+            model(input_ids=torch.randint(3, VOCAB, (1, 8), device="cuda"), past_key_values=store.session(),
+                  use_cache=True)
+        bystander = Chat(model, cache)  # the refused batch changed nothing: the session still starts empty
+        reference = Chat(model, DynamicCache())
+        user = user_turns(11, [12])[0]
+        assert bystander.turn(user, 4) == reference.turn(user, 4)
     with gt.SessionStore(model, device_blocks=8, host_blocks=8, dtype=torch.float16) as half:
         with pytest.raises(ghtier.InvalidArgumentError, match="bfloat16"):
             generate(model, torch.randint(3, VOCAB, (1, 8), device="cuda"), half.session(), 2)
