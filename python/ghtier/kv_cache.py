@@ -53,11 +53,14 @@ class KvBlockShape:
                                        "a decoder-only transformers config is needed")
         layer_types = getattr(config, "layer_types", None) or []
         odd = sorted({t for t in layer_types if t != "full_attention"})
-        if odd or (getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True)):
-            raise UnsupportedError("the KV store serves full-attention layers only; this model has "
-                                   + (", ".join(odd) + " layers" if odd else f"a sliding window of {config.sliding_window}"))
+        window = getattr(config, "sliding_window", None) if getattr(config, "use_sliding_window", True) else None
+        if odd or window:
+            what = ", ".join(odd) + " layers" if odd else f"a sliding window of {window}"
+            raise UnsupportedError(f"the KV store serves full-attention layers only; this model has {what}")
         kv_heads = getattr(config, "num_key_value_heads", None) or heads
-        head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+        head_dim = getattr(config, "head_dim", None) or getattr(config, "hidden_size", 0) // heads
+        if head_dim <= 0:
+            raise InvalidArgumentError(f"{type(config).__name__} has neither head_dim nor hidden_size")
         return cls(tokens_per_block, layers, int(kv_heads), int(head_dim), dtype_bytes)
 
 

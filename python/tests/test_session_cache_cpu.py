@@ -64,6 +64,8 @@ def test_a_config_without_attention_fields_is_refused():
         KvBlockShape.from_config(SimpleNamespace(hidden_size=4), 2)
     with pytest.raises(ghtier.InvalidArgumentError, match="num_hidden_layers"):
         KvBlockShape.from_config(llama_config(num_hidden_layers=True), 2)
+    with pytest.raises(ghtier.InvalidArgumentError, match="neither head_dim nor hidden_size"):
+        KvBlockShape.from_config(SimpleNamespace(num_hidden_layers=2, num_attention_heads=4), 2)
 
 
 def test_trace_is_seeded_and_covers_every_turn():

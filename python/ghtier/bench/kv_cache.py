@@ -192,7 +192,8 @@ def _conversations(spec: Dict[str, Any], seed: int) -> List[Dict[str, Any]]:
 
 
 def _serve(model: Any, trace: List[Tuple[int, int]], conversations: List[Dict[str, Any]], generate: int,
-           mode: str, store: Any = None, reference: Optional[Dict[Tuple[int, int], List[int]]] = None) -> Dict[str, Any]:
+           mode: str, store: Any = None,
+           reference: Optional[Dict[Tuple[int, int], List[int]]] = None) -> Dict[str, Any]:
     """Runs the trace one request at a time. mode: "ghtier" (a SessionCache per session, suspended between its
     turns), "no_suspension" (a DynamicCache per session, kept on the GPU), "recompute_only" (the conversation so
     far, prefilled at every request, with `reference`'s tokens as the earlier answers)."""
@@ -307,10 +308,12 @@ def _many_users_cases(model: Any, spec: Dict[str, Any], seed: int = 13) -> List[
                 label = "first token of returning requests (p50); ratio vs recompute-only"
         if mode == "ghtier" and r is not None:
             s, peak = r["statistics"], r["peak"]
-            counters.update({"device_bytes_peak": float(peak["device_bytes"]), "host_bytes_peak": float(peak["host_bytes"]),
+            counters.update({"device_bytes_peak": float(peak["device_bytes"]),
+                             "host_bytes_peak": float(peak["host_bytes"]),
                              "device_pool_bytes": float(s["device_blocks"] * s["block_bytes"]),
                              "host_pool_bytes": float(s["host_blocks"] * s["block_bytes"]),
-                             "suspended_bytes": float(s["suspended_bytes"]), "restored_bytes": float(s["restored_bytes"])})
+                             "suspended_bytes": float(s["suspended_bytes"]),
+                             "restored_bytes": float(s["restored_bytes"])})
             reference = results.get("no_suspension", {}).get("tokens")
             if reference is not None:
                 mismatched = [k for k in reference if reference[k] != r["tokens"].get(k)]
@@ -355,8 +358,10 @@ def _reservation_cases(gib: int) -> List[Dict[str, Any]]:
         empty_host_cache()
     ours = {"bytes": float(n)}
     if "ghtier" in seconds and "torch_pinned" in seconds:
-        ours.update({"baseline_us": seconds["torch_pinned"] * 1e6, "ratio": seconds["ghtier"] / seconds["torch_pinned"]})
-    return [_case(f"kv_cache/host_reservation/ghtier/{gib}GiB", seconds["ghtier"] * 1e6 if "ghtier" in seconds else None,
+        ours.update({"baseline_us": seconds["torch_pinned"] * 1e6,
+                     "ratio": seconds["ghtier"] / seconds["torch_pinned"]})
+    return [_case(f"kv_cache/host_reservation/ghtier/{gib}GiB",
+                  seconds["ghtier"] * 1e6 if "ghtier" in seconds else None,
                   label="KV store with a pinned host pool; ratio vs torch pinned empty", counters=ours,
                   error=errors.get("ghtier")),
             _case(f"kv_cache/host_reservation/torch_pinned/{gib}GiB",
