@@ -163,11 +163,14 @@ def _first_token_cases(model: Any, lengths: List[int], reps: int) -> List[Dict[s
             if layers == 32 and length in ANCHOR_SPEEDUP:
                 counters["anchor_speedup"] = ANCHOR_SPEEDUP[length]
             if rec and cache is not None and not cache.closed:
-                plan = cache.plan_resume(length / rec)
-                counters.update({"planner_predicted_us": plan.predicted_seconds * 1e6,
-                                 "planner_reload_us": plan.reload_seconds * 1e6,
-                                 "planner_reloads": float(plan.action == "reload")})
-                label += f"; planner: {plan.action}"
+                try:
+                    plan = cache.plan_resume(length / rec)
+                    counters.update({"planner_predicted_us": plan.predicted_seconds * 1e6,
+                                     "planner_reload_us": plan.reload_seconds * 1e6,
+                                     "planner_reloads": float(plan.action == "reload")})
+                    label += f"; planner: {plan.action}"
+                except Exception as e:  # the measurement stands without the plan
+                    label += f"; planner failed: {type(e).__name__}: {str(e)[:120]}"
             cases.append(_case(f"kv_cache/first_token/resume/{name}", res * 1e6 if res else None, label=label,
                                counters=counters, error=error if res is None else None))
             if cache is not None:
