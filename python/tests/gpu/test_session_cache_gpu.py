@@ -138,6 +138,7 @@ def test_more_sessions_than_the_device_pool_rotate_with_unchanged_outputs():
                 chats[s].cache.resume()
             assert chats[s].turn(conversations[s][t], new_tokens) == expected[(s, t)], (s, t)
             chats[s].cache.suspend()
+            poison(store)  # every session is suspended now: all the device pool may go
         for s in range(sessions):
             chats[s].cache.resume()
             assert_same_kv(chats[s].cache, reference[s].cache)
