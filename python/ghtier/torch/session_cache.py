@@ -132,16 +132,19 @@ class SessionStore:
         assert self._pool is not None
         return self._pool[:, layer, which].permute(2, 0, 1, 3)
 
-    def _token_places(self, table: List[int], tokens: int) -> torch.Tensor:
-        """[2, tokens]: the block and the place in it of each of the session's tokens (on the device)."""
+    def _table_tensor(self, table: List[int]) -> torch.Tensor:
+        """A session's block table on the device. Pinned first, so the copy is asynchronous: the host does not
+        wait for the stream."""
+        return torch.tensor(table, dtype=torch.int64).pin_memory().to(self.device, non_blocking=True)
+
+    def _token_places(self, table: torch.Tensor, tokens: int) -> torch.Tensor:
+        """[2, tokens]: the block and the place in it of each of a session's tokens (on the device)."""
         if self._positions.numel() < tokens:
             self._positions = torch.arange(max(tokens, 2 * self._positions.numel()), dtype=torch.int64,
                                            device=self.device)
-        # Pinned, so the copy is asynchronous and the host does not wait for the stream.
-        blocks = torch.tensor(table, dtype=torch.int64).pin_memory().to(self.device, non_blocking=True)
         position = self._positions[:tokens]
         t = self.shape.tokens_per_block
-        return torch.stack((blocks[torch.div(position, t, rounding_mode="floor")], position % t))
+        return torch.stack((table[torch.div(position, t, rounding_mode="floor")], position % t))
 
     def close(self) -> None:
         """Drops every session, then frees both pools (after the device finished its work on them)."""
@@ -237,7 +240,7 @@ class SessionCache(Cache):
         self._suspended = False
         self._closed = False
         self._places: Optional[torch.Tensor] = None  # [2, tokens]: block, place in block
-        self._table: List[int] = []
+        self._table: Optional[torch.Tensor] = None  # the block table on the device
         self._tokens = 0
         self._shared = False  # forked: an append may copy the last block on write
         self._failed: Optional[str] = None
@@ -301,8 +304,8 @@ class SessionCache(Cache):
         new = store.kv.append(self.session_id, n, stream)  # raises with nothing changed
         tokens = self._tokens + n
         try:
-            if new or self._shared or self._places is None:
-                self._table = store.kv.block_table(self.session_id)
+            if new or self._shared or self._table is None:
+                self._table = store._table_tensor(store.kv.block_table(self.session_id))
             self._places = store._token_places(self._table, tokens)
         except BaseException as e:
             self._failed = f"the block table could not be read after an append ({type(e).__name__}: {e})"
@@ -352,7 +355,7 @@ class SessionCache(Cache):
         stream.synchronize()
         store.kv.suspend(self.session_id, stream)
         self._suspended = True
-        self._places = None
+        self._places = self._table = None
 
     def resume(self, stream: Optional[torch.cuda.Stream] = None) -> None:
         """Brings the session back to device blocks in one batch that `stream` (default: the current stream)
@@ -369,12 +372,12 @@ class SessionCache(Cache):
             self._tokens = kept
             for state in self.layers:
                 state.length = min(state.length, kept)
-        self._table = table
-        self._places = store._token_places(table, self._tokens)
+        self._table = store._table_tensor(table)
+        self._places = store._token_places(self._table, self._tokens)
 
-    def fork(self, priority: Optional[int] = None) -> "SessionCache":
-        """A new session sharing this one's blocks (copy on write of a shared partly filled block): e.g. several
-        continuations of one prompt. `priority` is ignored by the store for now (the fork keeps the original's)."""
+    def fork(self) -> "SessionCache":
+        """A new session sharing this one's blocks (copy on write of a shared partly filled block), in the same
+        state (active or suspended): e.g. several continuations of one prompt."""
         store = self._open()
         if self._failed is not None:
             raise InvalidArgumentError(f"SessionCache: session {self.session_id} is unusable: {self._failed}")
@@ -383,7 +386,7 @@ class SessionCache(Cache):
         for mine, theirs in zip(self.layers, child.layers):
             theirs.length = mine.length
         child._suspended = self._suspended
-        child._table = list(self._table)
+        child._table = self._table
         child._places = self._places
         self._shared = child._shared = True
         return child
@@ -401,7 +404,7 @@ class SessionCache(Cache):
         if store._pool is None:
             return
         torch.cuda.current_stream(store.device).synchronize()  # drop frees the blocks at once
-        self._places = None
+        self._places = self._table = None
         store.kv.drop(self.session_id)
 
     def __enter__(self) -> "SessionCache":
