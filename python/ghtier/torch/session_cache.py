@@ -99,11 +99,15 @@ class SessionStore:
         self.device_blocks = device_blocks
         self.host_blocks = host_blocks
         s = self.shape
-        memory = _PoolMemory(self.kv, device_blocks * s.block_bytes)
-        pool = torch.as_tensor(memory, device=self.device).view(dtype)
+        try:
+            pool = torch.as_tensor(_PoolMemory(self.kv, device_blocks * s.block_bytes), device=self.device)
+        except BaseException:
+            self.kv.close()
+            self._runtime.close()
+            raise
         # [block][layer][K or V][token][kv head][head dim], as the store lays blocks out.
-        self._pool: Optional[torch.Tensor] = pool.view(device_blocks, s.layers, 2, s.tokens_per_block, s.kv_heads,
-                                                       s.head_dim)
+        self._pool: Optional[torch.Tensor] = pool.view(dtype).view(device_blocks, s.layers, 2, s.tokens_per_block,
+                                                                   s.kv_heads, s.head_dim)
         self._positions = torch.empty(0, dtype=torch.int64, device=self.device)
         self._sessions: "weakref.WeakSet[SessionCache]" = weakref.WeakSet()
 
