@@ -11,11 +11,11 @@ from __future__ import annotations
 import ctypes
 from ctypes import POINTER, Structure, c_double, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from . import _capi
 from ._library import load
-from .errors import ClosedError, InvalidArgumentError
+from .errors import ClosedError, InvalidArgumentError, UnsupportedError
 from .runtime import Runtime, planning_runtime
 from .streams import StreamLike, stream_handle
 
@@ -38,6 +38,30 @@ class KvBlockShape:
     @property
     def block_bytes(self) -> int:
         return 2 * self.tokens_per_block * self.layers * self.kv_heads * self.head_dim * self.dtype_bytes
+
+    @classmethod
+    def from_config(cls, config: Any, dtype_bytes: int, tokens_per_block: int = 16) -> "KvBlockShape":
+        """The shape for a transformers decoder config (layers, KV heads, head dim). Raises UnsupportedError for
+        sliding-window or linear-attention layers (a paged full-attention store cannot serve them) and
+        InvalidArgumentError for a config without the attention fields."""
+        getter = getattr(config, "get_text_config", None)
+        config = getter(decoder=True) if getter is not None else config
+        layers = getattr(config, "num_hidden_layers", None)
+        heads = getattr(config, "num_attention_heads", None)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (layers, heads)):
+            raise InvalidArgumentError(f"{type(config).__name__} has no num_hidden_layers / num_attention_heads: "
+                                       "a decoder-only transformers config is needed")
+        layer_types = getattr(config, "layer_types", None) or []
+        odd = sorted({t for t in layer_types if t != "full_attention"})
+        window = getattr(config, "sliding_window", None) if getattr(config, "use_sliding_window", True) else None
+        if odd or window:
+            what = ", ".join(odd) + " layers" if odd else f"a sliding window of {window}"
+            raise UnsupportedError(f"the KV store serves full-attention layers only; this model has {what}")
+        kv_heads = getattr(config, "num_key_value_heads", None) or heads
+        head_dim = getattr(config, "head_dim", None) or getattr(config, "hidden_size", 0) // heads
+        if head_dim <= 0:
+            raise InvalidArgumentError(f"{type(config).__name__} has neither head_dim nor hidden_size")
+        return cls(tokens_per_block, layers, int(kv_heads), int(head_dim), dtype_bytes)
 
 
 #: Llama-3-8B: 32 layers, 8 KV heads of 128, bf16, 16-token blocks (2 MiB a block).

@@ -10,6 +10,10 @@ Two routes (docs/python.md says when to use which):
   (e.g. "spill": HBM while the device budget lasts, then the host tier). Must run before the first CUDA
   allocation. There is no caching layer on top: each tensor is one ghtier allocation.
 
+Workloads: :func:`offload_activations` (training) and :class:`SessionCache` / :class:`SessionStore` (a
+``transformers`` Cache in ghtier's KV store, suspended to the host tier between a conversation's turns; needs
+transformers, imported on first use).
+
 :func:`memory_stats` reads ghtier's per-tier counters (PyTorch's own statistics do not cover pluggable
 allocators). Importing this module needs torch; ghtier itself does not.
 """
@@ -33,7 +37,8 @@ from ..runtime import Runtime
 from .._slots import Slot, SlotStatistics, claim_slot, claimed_slots, reclaim_retired
 
 __all__ = ["MemPool", "use_as_default_allocator", "default_allocator", "memory_stats", "AllocatorTooLateError",
-           "DEFAULT_CAPTURE_RESERVE", "offload_activations", "ActivationOffload", "find_decoder_layers"]
+           "DEFAULT_CAPTURE_RESERVE", "offload_activations", "ActivationOffload", "find_decoder_layers",
+           "SessionCache", "SessionStore"]
 
 #: Device memory the default allocator sets aside for allocations made during CUDA graph capture (at most a
 #: quarter of the device budget when one is given: the reserve counts against it).
@@ -246,3 +251,12 @@ def memory_stats() -> Dict[str, Any]:
 
 
 from .activation_offload import ActivationOffload, find_decoder_layers, offload_activations  # noqa: E402
+
+
+def __getattr__(name: str) -> Any:
+    # SessionCache needs transformers, which the rest of ghtier.torch does not: imported on first use.
+    if name in ("SessionCache", "SessionStore"):
+        from . import session_cache
+
+        return getattr(session_cache, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
