@@ -1,0 +1,130 @@
+"""ghtier.torch.stream_weights' decisions that need no PyTorch (ghtier._streamed_layers): which module list is
+the decoder, the host arena's layout, what a fractional budget means; and, where PyTorch is installed, layer
+finding on real module trees (CPU only). The GPU behaviour is in tests/gpu/test_weight_streaming_gpu.py."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import pytest
+
+import ghtier
+from ghtier._streamed_layers import (DEFAULT_RING_SLOTS, TENSOR_ALIGNMENT, LayerCandidate, align_up, budget_bytes,
+                                     choose_layer_list, host_layout)
+
+
+def _candidate(path, signatures, parameters=0):
+    return LayerCandidate(path, tuple(signatures), parameters)
+
+
+def test_prefers_model_layers_when_identical():
+    candidates = [_candidate("encoder.blocks", ["E"] * 40, 10), _candidate("model.layers", ["D"] * 4, 1)]
+    assert choose_layer_list(candidates) == 1
+
+
+def test_model_layers_of_mixed_blocks_falls_back_to_the_longest_identical_list():
+    candidates = [_candidate("model.layers", ["A", "B", "A"], 100), _candidate("x.blocks", ["C"] * 3, 5),
+                  _candidate("y.blocks", ["C"] * 5, 1)]
+    assert choose_layer_list(candidates) == 2
+
+
+def test_ties_go_to_more_parameters_then_the_first():
+    candidates = [_candidate("a", ["X"] * 4, 10), _candidate("b", ["Y"] * 4, 20), _candidate("c", ["Z"] * 4, 20)]
+    assert choose_layer_list(candidates) == 1
+
+
+def test_no_identical_list_is_refused_with_the_way_out():
+    with pytest.raises(ghtier.UnsupportedError, match="layers="):
+        choose_layer_list([_candidate("a", ["X"]), _candidate("b", ["X", "Y"])])
+    with pytest.raises(ghtier.UnsupportedError):
+        choose_layer_list([])
+
+
+def test_host_layout_packs_aligned_tensors_layer_after_layer():
+    rng = random.Random(7)
+    for _ in range(200):
+        sizes = [[rng.randint(1, 5000) for _ in range(rng.randint(1, 6))] for _ in range(rng.randint(1, 5))]
+        layout = host_layout(sizes)
+        cursor = 0
+        assert [len(o) for o in layout.offsets] == [len(layer) for layer in sizes]
+        for i, (layer, offsets) in enumerate(zip(sizes, layout.offsets)):
+            start = cursor
+            for nbytes, offset in zip(layer, offsets):
+                assert offset == cursor and offset % TENSOR_ALIGNMENT == 0
+                cursor += -(-nbytes // TENSOR_ALIGNMENT) * TENSOR_ALIGNMENT
+            assert layout.layer_bytes[i] == cursor - start
+        assert layout.total_bytes == cursor == sum(layout.layer_bytes)
+        # exact size: no more than alignment-1 slack per tensor
+        assert layout.total_bytes - sum(map(sum, sizes)) < TENSOR_ALIGNMENT * sum(map(len, sizes))
+
+
+def test_host_layout_refuses_empty_layers_and_tensors():
+    with pytest.raises(ghtier.InvalidArgumentError, match="no layers"):
+        host_layout([])
+    with pytest.raises(ghtier.InvalidArgumentError, match="layer 1 has no"):
+        host_layout([[4], []])
+    with pytest.raises(ghtier.InvalidArgumentError, match="layer 0 tensor 1"):
+        host_layout([[4, 0]])
+
+
+def test_budget_bytes_int_is_taken_as_given_and_fraction_adds_ring_slots():
+    layers = [1000, 3000, 2000]
+    assert budget_bytes(12345, layers) == 12345
+    assert budget_bytes(0, layers) == 0  # the streamer refuses it, naming its minimum
+    assert budget_bytes(0.0, layers) == DEFAULT_RING_SLOTS * 3000
+    assert budget_bytes(0.5, layers) == 3000 + DEFAULT_RING_SLOTS * 3000
+    assert budget_bytes(1.0, layers, ring_slots=1) == 6000 + 3000
+    assert align_up(1) == TENSOR_ALIGNMENT and align_up(TENSOR_ALIGNMENT) == TENSOR_ALIGNMENT
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, -0.1, "half", None, True])
+def test_budget_bytes_refuses_bad_budgets(bad):
+    with pytest.raises(ghtier.InvalidArgumentError, match="device_budget"):
+        budget_bytes(bad, [10])
+
+
+def test_budget_bytes_refuses_a_bad_lookahead():
+    with pytest.raises(ghtier.InvalidArgumentError, match="lookahead"):
+        budget_bytes(0.5, [10], ring_slots=0)
+
+
+def test_importing_ghtier_does_not_import_torch():
+    code = "import sys, ghtier, ghtier._streamed_layers; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_find_streamed_layers_on_module_trees():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    from torch import nn
+
+    import ghtier.torch as gt
+
+    class Block(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.proj = nn.Linear(width, width)
+
+    class Inner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList(Block(8) for _ in range(3))
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = Inner()
+            self.heads = nn.ModuleList(Block(4) for _ in range(6))  # longer, but not the decoder
+
+    model = Model()
+    assert gt.find_streamed_layers(model) == list(model.model.layers)
+    model.model.layers[1] = Block(16)  # no longer identical: the longest identical list wins
+    assert gt.find_streamed_layers(model) == list(model.heads)
+    with pytest.raises(ghtier.UnsupportedError):
+        gt.find_streamed_layers(nn.Sequential(nn.Linear(2, 2)))
+    # A model on the CPU is refused before anything moves.
+    with pytest.raises(ghtier.UnsupportedError, match="CUDA"):
+        gt.stream_weights(Model(), 0.5)
+    assert torch is not None
