@@ -128,3 +128,65 @@ def test_find_streamed_layers_on_module_trees():
     with pytest.raises(ghtier.UnsupportedError, match="CUDA"):
         gt.stream_weights(Model(), 0.5)
     assert torch is not None
+
+
+def test_benchmark_skips_with_a_reason_without_torch(tmp_path):
+    import json
+    import os
+    import pathlib
+
+    from ghtier.bench import allocator
+
+    if allocator.skip_reason() is None:
+        pytest.skip("PyTorch with CUDA is here: the GPU check runs the benchmark")
+    out = tmp_path / "bench.json"
+    root = pathlib.Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root / "python"))
+    result = subprocess.run([sys.executable, "-m", "ghtier.bench", "weight_streaming", "--quick", "--layers", "3",
+                             "--json", str(out)], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stdout and "weight streaming benchmark" in result.stdout
+    document = json.loads(out.read_text())
+    assert set(document) == {"context", "benchmarks"}
+    assert document["context"]["shape"]["layers"] == 3 and document["context"]["shape"]["hidden"] == 4096
+    (case,) = document["benchmarks"]
+    assert case["error_occurred"] is True and case["name"] == "weight_streaming"
+
+
+def test_benchmark_report_ratios_and_bounds():
+    from ghtier.bench import weight_streaming as ws
+
+    shape = dict(ws.QUICK)
+    names = [name for name, _, _ in ws._passes(shape)]
+    rng = random.Random(3)
+    resident = {n: {"seconds": rng.uniform(0.001, 0.2)} for n in names}
+    ghtier_0 = {n: {"seconds": rng.uniform(0.05, 0.3), "equal": True} for n in names}
+    accelerate = {n: {"seconds": rng.uniform(0.5, 1.5), "equal": False} for n in names}
+    results = {"resident": resident, "ghtier_budget_0pct": ghtier_0, "accelerate_cpu_offload": accelerate}
+    layer_bytes, streamed, h2d = 5 << 30, 4 << 30, 50.0
+    lora = {"resident": 0.3, "ghtier_budget_0pct": 0.5, "streamed_bytes": streamed}
+    cases = ws._report(shape, results, {"resident": 0, "ghtier_budget_0pct": streamed,
+                                        "accelerate_cpu_offload": layer_bytes},
+                       {"set_budget": {"to_0pct_us": 5.0, "to_100pct_us": 90.0}}, lora, h2d, layer_bytes, None)
+    by_name = {c["name"]: c for c in cases}
+    for n in names:
+        c = by_name[f"weight_streaming/ghtier_budget_0pct/{n}"]
+        bound = max(resident[n]["seconds"], streamed / (h2d * 1e9))
+        assert c["real_time"] == pytest.approx(ghtier_0[n]["seconds"] * 1e6)
+        assert c["ratio"] == pytest.approx(ghtier_0[n]["seconds"] / resident[n]["seconds"])
+        assert c["ratio_to_bound"] == pytest.approx(ghtier_0[n]["seconds"] / bound)
+        assert c["speedup_over_accelerate"] == pytest.approx(accelerate[n]["seconds"] / ghtier_0[n]["seconds"])
+        assert c["output_equal_resident"] == 1.0
+        assert by_name[f"weight_streaming/accelerate_cpu_offload/{n}"]["output_equal_resident"] == 0.0
+        assert by_name[f"weight_streaming/resident/{n}"]["ratio"] == pytest.approx(1.0)
+    assert by_name["weight_streaming/set_budget"]["real_time"] == 90.0
+    step = by_name[f"weight_streaming/lora_step/prefill{shape['prefill']}_b1/ghtier_budget_0pct"]
+    assert step["ratio_to_bound"] == pytest.approx(0.5 / max(0.3, 2 * streamed / (h2d * 1e9)))
+    # A missing accelerate is reported as a skipped case, and a failed pass carries its error.
+    cases = ws._report(shape, {"resident": resident, "ghtier_budget_0pct": {names[0]: {"error": "boom"}}},
+                       {"ghtier_budget_0pct": streamed}, {}, {"error": "no lora"}, h2d, layer_bytes,
+                       "skipped: accelerate is not installed")
+    by_name = {c["name"]: c for c in cases}
+    assert by_name[f"weight_streaming/ghtier_budget_0pct/{names[0]}"]["error_message"] == "boom"
+    assert by_name["weight_streaming/accelerate_cpu_offload"]["error_occurred"] is True
+    assert by_name[f"weight_streaming/lora_step/prefill{shape['prefill']}_b1"]["error_message"] == "no lora"
