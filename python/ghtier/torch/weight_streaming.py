@@ -41,7 +41,7 @@ from .._streamed_layers import BudgetLike, LayerCandidate, budget_bytes, choose_
 from ..enums import MemoryMode
 from ..errors import InvalidArgumentError, UnsupportedError
 from ..runtime import Runtime
-from ..weights import WeightStreamer
+from ..weights import WeightLayerProfile, WeightStreamer, plan_weights
 
 __all__ = ["stream_weights", "WeightStreamingHandle", "find_streamed_layers"]
 
@@ -146,9 +146,17 @@ class WeightStreamingHandle:
             compute_seconds = [n / (hbm * 1e9) for n in self._layout.layer_bytes]
         self._compute_seconds = [float(s) for s in compute_seconds]
         self._in_place = in_place
+        platform = self._runtime.platform
+        in_place_allowed = in_place == "on" or (in_place == "auto" and platform.coherent and platform.gpu_reads_pageable)
+        try:  # a budget below the minimum is refused (naming it) before any weight moves
+            plan_weights([WeightLayerProfile(b, c) for b, c in zip(self._layout.layer_bytes, self._compute_seconds)],
+                         self.device_budget, runtime=self._runtime, allow_in_place=in_place_allowed,
+                         max_slots=lookahead or 0)
+        except BaseException:
+            self._runtime.close()
+            raise
         self._streamer: Optional[WeightStreamer] = None
         self._arena = None
-        self._moved = 0  # layers whose tensors point at the host arena
         try:
             self._move_to_host()
             torch.cuda.synchronize(self.device)
@@ -228,17 +236,15 @@ class WeightStreamingHandle:
                 host.copy_(e.tensor.data)
                 e.host = host
                 e.tensor.data = host  # the GPU copy is freed here (no other reference holds it)
-            self._moved += 1
 
     def _restore_resident(self) -> None:
         """Every moved tensor back on the device (used on a failed setup: the model as it was)."""
-        for entries in self._entries[:self._moved]:
+        for entries in self._entries:
             for e in entries:
                 if e.host is not None:
                     e.tensor.data = e.host.to(self.device)
                     e.host = None
         torch.cuda.synchronize(self.device)
-        self._moved = 0
 
     # ---- acquire / release ------------------------------------------------------------------------------
     def _device_view(self, pointer: int, e: _Streamed) -> torch.Tensor:
