@@ -252,18 +252,24 @@ class WeightStreamingHandle:
         view = self._views.get(key)
         if view is None:
             capsule = _dlpack.capsule(self, pointer, e.nbytes, _dlpack.KDL_CUDA, self._runtime.device)
-            view = torch.from_dlpack(capsule).view(e.dtype).view(e.shape)
+            with torch.inference_mode(False):  # cached: it must also serve passes with autograd
+                view = torch.from_dlpack(capsule).view(e.dtype).view(e.shape)
             self._views[key] = view
         return view
 
     def _acquire(self, layer: int, stream: torch.cuda.Stream) -> None:
         assert self._streamer is not None
         pointers = self._streamer.acquire(layer, stream.cuda_stream)
-        self._held[layer] += 1
-        if self._held[layer] > 1:
+        if self._held[layer] > 0:  # acquired already: the same slot, bound already
+            self._held[layer] += 1
             return
         entries = self._entries[layer]
-        views = [self._device_view(p, e) for p, e in zip(pointers, entries)]
+        try:
+            views = [self._device_view(p, e) for p, e in zip(pointers, entries)]
+        except BaseException:
+            self._streamer.release(layer, stream.cuda_stream)
+            raise
+        self._held[layer] += 1
         for view, e in zip(views, entries):
             e.tensor.data = view
             e.version = e.tensor._version

@@ -114,7 +114,8 @@ def test_set_budget_between_generate_calls_takes_effect_without_reloading():
         handle.set_budget(1.0)
         promoted = handle.statistics()
         assert promoted["budget_changes"] == 1
-        assert promoted["promoted_layers"] == SHAPE["layers"]
+        # At 0% (two slots' bytes) the planner may keep a layer resident; every other one is promoted now.
+        assert promoted["promoted_layers"] == sum(p != "resident" for p in streamed["placements"]) > 0
         assert promoted["last_budget_change_seconds"] > 0
         assert promoted["placements"] == ["resident"] * SHAPE["layers"]
         # The promotion copied each layer once; generate() at full residency copies nothing more.
@@ -162,7 +163,6 @@ def lora_gradients(model, batches, steps: int = 2):
 
 @pytest.mark.parametrize("budget", [0.0, 0.5])
 def test_lora_step_through_streamed_layers_gives_the_resident_gradients(budget):
-    torch.use_deterministic_algorithms(True, warn_only=True)
     batches = [tokens(4), tokens(5)]
     reference = make()
     reference.train()
@@ -220,12 +220,12 @@ def test_refusals_while_streaming():
             model(input_ids=ids)
         model.model.layers[2].mlp.down_proj.weight.requires_grad_(False)
         assert not any(handle._held), "a refused forward left a layer acquired"
-        # CUDA graph capture of a streamed forward is refused (the copies are host-driven).
-        stream = torch.cuda.Stream()
+        # A streamed layer called during CUDA graph capture is refused (the copies are host-driven) before it
+        # queues anything.
+        hidden = torch.zeros(1, 4, SHAPE["hidden"], device="cuda")
         graph = torch.cuda.CUDAGraph()
-        with pytest.raises(Exception) as raised:
-            with torch.cuda.stream(stream), torch.no_grad():
-                with torch.cuda.graph(graph, stream=stream):
-                    model(input_ids=ids)
-        assert "capture" in str(raised.value)
+        with pytest.raises(ghtier.UnsupportedError, match="capture"):
+            with torch.no_grad(), torch.cuda.graph(graph):
+                model.model.layers[0](hidden)
+        assert not any(handle._held)
         assert torch.equal(logits(model, ids), want)
