@@ -145,7 +145,7 @@ def test_benchmark_skips_with_a_reason_without_torch(tmp_path):
     result = subprocess.run([sys.executable, "-m", "ghtier.bench", "weight_streaming", "--quick", "--layers", "3",
                              "--json", str(out)], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "skipped" in result.stdout and "weight streaming benchmark" in result.stdout
+    assert "ghtier.bench weight_streaming: skipped: " in result.stdout
     document = json.loads(out.read_text())
     assert set(document) == {"context", "benchmarks"}
     assert document["context"]["shape"]["layers"] == 3 and document["context"]["shape"]["hidden"] == 4096
@@ -190,3 +190,175 @@ def test_benchmark_report_ratios_and_bounds():
     assert by_name[f"weight_streaming/ghtier_budget_0pct/{names[0]}"]["error_message"] == "boom"
     assert by_name["weight_streaming/accelerate_cpu_offload"]["error_occurred"] is True
     assert by_name[f"weight_streaming/lora_step/prefill{shape['prefill']}_b1"]["error_message"] == "no lora"
+
+
+# ---- the autograd machinery of stream_weights on the CPU, over a fake ring --------------------------------
+# Where PyTorch is installed (not in CI), the wrapper's forward wrappers and saved-tensor hooks run on CPU
+# tensors against a fake streamer: a ring of CPU slots that copies a layer in at acquire and poisons (NaN)
+# the slot at release, so any use of a weight after its release (forward or backward) shows in the gradients.
+
+
+class _FakeRing:
+    def __init__(self, torch, entries, layout, slots):
+        self.torch = torch
+        self.entries = entries
+        self.layout = layout
+        self.memory = torch.full((slots, max(layout.layer_bytes)), 0xFF, dtype=torch.uint8)
+        self.holder = [None] * slots
+        self.count = [0] * len(entries)
+        self.slot_of = {}
+        self.log = []
+        self.orders = []
+
+    def acquire(self, layer, stream):
+        if layer not in self.slot_of:
+            free = [s for s, h in enumerate(self.holder) if h is None]
+            if not free:
+                raise ghtier.OutOfBudgetError(f"fake ring: layer {layer} needs a slot, all hold acquired layers")
+            slot = free[0]
+            self.holder[slot] = layer
+            self.slot_of[layer] = slot
+            base = self.layout.offsets[layer][0]
+            for e, off in zip(self.entries[layer], self.layout.offsets[layer]):
+                start = off - base
+                self.memory[slot, start:start + e.nbytes] = e.host.reshape(-1).view(self.torch.uint8)
+        self.count[layer] += 1
+        self.log.append(("acquire", layer))
+        base = self.layout.offsets[layer][0]
+        return [self.memory[self.slot_of[layer]].data_ptr() + off - base for off in self.layout.offsets[layer]]
+
+    def release(self, layer, stream):
+        if self.count[layer] == 0:
+            raise ghtier.InvalidArgumentError(f"fake ring: layer {layer} is not acquired")
+        self.count[layer] -= 1
+        self.log.append(("release", layer))
+        if self.count[layer] == 0:
+            slot = self.slot_of.pop(layer)
+            self.holder[slot] = None
+            self.memory[slot].fill_(0xFF)
+
+    def set_order(self, order):
+        self.orders.append(list(order))
+
+
+def _fake_streamed(torch, monkeypatch, model, slots):
+    import threading
+    import types
+
+    from ghtier import _dlpack
+    from ghtier.torch.weight_streaming import WeightStreamingHandle, _Streamed
+
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda *a, **k: types.SimpleNamespace(cuda_stream=0))
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: False)
+    monkeypatch.setattr(_dlpack, "KDL_CUDA", _dlpack.KDL_CPU)
+    handle = WeightStreamingHandle.__new__(WeightStreamingHandle)
+    handle.model, handle.layers, handle.device = model, list(model.layers), torch.device("cpu")
+    handle._lookahead, handle._lock, handle._closed = None, threading.RLock(), False
+    handle._runtime = types.SimpleNamespace(device=0)
+    handle._entries = []
+    for layer in handle.layers:
+        entries = [_Streamed(t, n) for n, t in list(layer.named_parameters()) + list(layer.named_buffers())]
+        for e in entries:
+            e.host = e.tensor.data.clone()
+            e.tensor.data = e.host
+        handle._entries.append(entries)
+    handle._layout = host_layout([[e.nbytes for e in entries] for entries in handle._entries])
+    handle._streamer = _FakeRing(torch, handle._entries, handle._layout, slots)
+    handle._install()
+    return handle
+
+
+def _toy(torch, seed, width=16, depth=4, write_buffer=False):
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.LayerNorm(width)
+            self.fc1 = nn.Linear(width, 2 * width)
+            self.fc2 = nn.Linear(2 * width, width)
+            self.register_buffer("scale", torch.rand(width) + 0.5)
+
+        def forward(self, x):
+            if write_buffer:
+                self.scale.mul_(1.0)
+            return x + self.fc2(torch.relu(self.fc1(self.norm(x)))) * self.scale
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Linear(width, width)
+            self.layers = nn.ModuleList(Block() for _ in range(depth))
+            self.head = nn.Linear(width, 1)
+
+        def forward(self, x):
+            x = self.embed(x)
+            for layer in self.layers:
+                x = layer(x)
+            return self.head(x).square().mean()
+
+    torch.manual_seed(seed)
+    model = Net()
+    model.requires_grad_(False)
+    adapters = []
+    for i, block in enumerate(model.layers):
+        a = nn.Parameter(torch.randn(2, width) * 0.1)
+        b = nn.Parameter(torch.randn(2 * width, 2) * 0.1)
+        adapters += [a, b]
+        block.fc1.register_forward_hook(lambda m, args, out, a=a, b=b: out + (args[0] @ a.t()) @ b.t())
+    return model, adapters
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_backward_through_a_fake_ring_gives_the_resident_gradients(monkeypatch, slots):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    data = [torch.randn(8, 16, generator=torch.Generator().manual_seed(s)) for s in (1, 2)]
+    reference, ref_adapters = _toy(torch, 0)
+    expected = []
+    for x in data:
+        for p in ref_adapters:
+            p.grad = None
+        reference(x).backward()
+        expected.append([p.grad.clone() for p in ref_adapters])
+    with torch.no_grad():
+        expected_eval = reference(data[0])
+
+    model, adapters = _toy(torch, 0)
+    handle = _fake_streamed(torch, monkeypatch, model, slots)
+    ring = handle._streamer
+    for step, x in enumerate(data):
+        for p in adapters:
+            p.grad = None
+        ring.log.clear()
+        model(x).backward()
+        for g, e in zip([p.grad for p in adapters], expected[step]):
+            assert torch.isfinite(g).all(), "a weight was read after its release (the ring poisons released slots)"
+            assert torch.equal(g, e)
+        acquires = [layer for what, layer in ring.log if what == "acquire"]
+        assert acquires == [0, 1, 2, 3, 3, 2, 1, 0], "backward must acquire each layer again, in reverse"
+        assert ring.count == [0] * 4 and not any(handle._held) and not handle._backward_held
+        assert all(p.device.type == "cpu" and p.data_ptr() == e.host.data_ptr()
+                   for entries in handle._entries for e, p in ((e, e.tensor) for e in entries))
+    assert ring.orders[0] == [3, 2, 1, 0] and ring.orders[1] == [0, 1, 2, 3], "order: reverse for backward"
+    with torch.no_grad():
+        assert torch.equal(model(data[0]), expected_eval)
+
+
+def test_fake_ring_refusals(monkeypatch):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    x = torch.randn(4, 16)
+    model, _ = _toy(torch, 0, write_buffer=True)
+    handle = _fake_streamed(torch, monkeypatch, model, 2)
+    with torch.no_grad(), pytest.raises(ghtier.UnsupportedError, match=r"layers\[0\]\.scale was written"):
+        model(x)
+    assert not any(handle._held)
+    model, _ = _toy(torch, 0)
+    handle = _fake_streamed(torch, monkeypatch, model, 2)
+    model.layers[1].fc2.weight.requires_grad_(True)
+    with pytest.raises(ghtier.UnsupportedError, match=r"layers\[1\]\.fc2\.weight requires grad"):
+        model(x)
+    assert not any(handle._held)
+    model.layers[1].fc2.weight.requires_grad_(False)
+    with pytest.raises(ghtier.InvalidArgumentError, match="in use"):
+        handle._held[2] = 1
+        handle.set_budget(1 << 20)

@@ -166,6 +166,12 @@ class WeightStreamingHandle:
             self._restore_resident()
             self._runtime.close()
             raise
+        self._install()
+
+    def _install(self) -> None:
+        """The bookkeeping of acquires and the layer wrappers, once the weights are on the host and the
+        streamer exists."""
+        layers = self.layers
         # Per layer: how many acquires are outstanding, and the device views they bound.
         self._held = [0] * len(layers)
         self._backward_held: set = set()
@@ -340,7 +346,7 @@ class WeightStreamingHandle:
 
     # ---- backward ---------------------------------------------------------------------------------------
     def _pack(self, t: torch.Tensor, layer: int) -> Any:
-        if t.device.type != "cuda":
+        if t.device.type != self.device.type:  # host tensors are never streamed weights
             return t
         hit = self._pointer_index.get(t.untyped_storage().data_ptr())
         if hit is None or hit[0] != layer:
