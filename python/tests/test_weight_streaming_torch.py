@@ -362,3 +362,52 @@ def test_fake_ring_refusals(monkeypatch):
     with pytest.raises(ghtier.InvalidArgumentError, match="in use"):
         handle._held[2] = 1
         handle.set_budget(1 << 20)
+
+
+def test_transformers_llama_through_a_fake_ring(monkeypatch):
+    """transformers' LlamaForCausalLM (tiny, CPU) with its decoder layers on the fake ring: the layers found,
+    logits and greedy generate() equal the resident model's, and a LoRA step's adapter gradients too."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed")
+    import ghtier.torch as gt
+
+    def make():
+        config = transformers.LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+        config._attn_implementation = "eager"
+        torch.manual_seed(0)
+        model = transformers.LlamaForCausalLM(config).eval()
+        model.requires_grad_(False)
+        return model
+
+    def lora(model):
+        params = []
+        for i, layer in enumerate(model.model.layers):
+            for proj in (layer.self_attn.q_proj, layer.self_attn.v_proj):
+                g = torch.Generator().manual_seed(len(params))
+                a = torch.nn.Parameter(torch.randn(2, proj.in_features, generator=g) * 0.1)
+                b = torch.nn.Parameter(torch.randn(proj.out_features, 2, generator=g) * 0.1)
+                params += [a, b]
+                proj.register_forward_hook(lambda m, args, out, a=a, b=b: out + (args[0] @ a.t()) @ b.t())
+        return params
+
+    ids = torch.randint(0, 128, (2, 12), generator=torch.Generator().manual_seed(5))
+
+    def run(model):
+        with torch.no_grad():
+            logits = model(input_ids=ids).logits
+        generated = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=6,
+                                   do_sample=False, pad_token_id=0)
+        params = lora(model)
+        model(input_ids=ids, labels=ids).loss.backward()
+        return logits, generated, [p.grad for p in params]
+
+    expected = run(make())
+    model = make()
+    assert gt.find_streamed_layers(model) == list(model.model.layers)
+    handle = _fake_streamed(torch, monkeypatch, model.model, slots=1)
+    got = run(model)
+    assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+    for g, e in zip(got[2], expected[2]):
+        assert torch.equal(g, e)
+    assert handle._streamer.count == [0, 0, 0] and ("acquire", 2) in handle._streamer.log
