@@ -234,7 +234,8 @@ def _cases(shape: Dict[str, int], repeats: int) -> List[Dict[str, Any]]:
             plan = handle.plan()
             results[name] = _measure(model, shape, inputs, repeats, resident)
             streamed_bytes[name] = plan.streamed_bytes
-            extra[name] = {"budget_bytes": float(handle.device_budget), "resident_layers": float(stats["resident_layers"]),
+            extra[name] = {"budget_bytes": float(handle.device_budget),
+                           "resident_layers": float(stats["resident_layers"]),
                            "ring_slots": float(stats["ring_slots"]),
                            "predicted_decode_b1_us": plan.step_seconds * 1e6,
                            "set_budget_us": stats["last_budget_change_seconds"] * 1e6 if budget != BUDGETS[0] else 0.0}

@@ -147,7 +147,8 @@ class WeightStreamingHandle:
         self._compute_seconds = [float(s) for s in compute_seconds]
         self._in_place = in_place
         platform = self._runtime.platform
-        in_place_allowed = in_place == "on" or (in_place == "auto" and platform.coherent and platform.gpu_reads_pageable)
+        in_place_allowed = in_place == "on" or (in_place == "auto" and platform.coherent and
+                                                platform.gpu_reads_pageable)
         try:  # a budget below the minimum is refused (naming it) before any weight moves
             plan_weights([WeightLayerProfile(b, c) for b, c in zip(self._layout.layer_bytes, self._compute_seconds)],
                          self.device_budget, runtime=self._runtime, allow_in_place=in_place_allowed,
@@ -192,8 +193,8 @@ class WeightStreamingHandle:
         if not devices:
             raise InvalidArgumentError("stream_weights: the layers have no parameters or buffers")
         if len(devices) > 1 or next(iter(devices)).type != "cuda":
-            raise UnsupportedError(f"stream_weights: the layers are on {sorted(str(d) for d in devices)}; move the model "
-                                   "to one CUDA device first (model.cuda()): its layers are copied from there to "
+            raise UnsupportedError(f"stream_weights: the layers are on {sorted(str(d) for d in devices)}; move the "
+                                   "model to one CUDA device first (model.cuda()): its layers are copied from there to "
                                    "the host tier once")
         if torch.cuda.is_current_stream_capturing():
             raise UnsupportedError("stream_weights: a CUDA graph is being captured; set up streaming outside capture")
@@ -468,7 +469,7 @@ class WeightStreamingHandle:
         self.close()
 
 
-def stream_weights(model: nn.Module, device_budget: BudgetLike = 0.0, layers: Optional[Sequence[nn.Module]] = None,
+def stream_weights(model: nn.Module, device_budget: BudgetLike, layers: Optional[Sequence[nn.Module]] = None,
                    lookahead: Optional[int] = None, *, in_place: str = "auto",
                    compute_seconds: Optional[Sequence[float]] = None) -> WeightStreamingHandle:
     """Streams `model`'s decoder layers' weights from pinned host memory under a device budget.
