@@ -185,6 +185,32 @@ def test_lora_step_through_streamed_layers_gives_the_resident_gradients(budget):
         handle.close()
 
 
+def minimum_budget(model) -> int:
+    """One ring slot for the largest layer, tensors 256-byte aligned (what the streamer needs at least)."""
+    from ghtier._streamed_layers import host_layout
+
+    return max(host_layout([[t.numel() * t.element_size() for t in list(layer.parameters()) + list(layer.buffers())]
+                            for layer in model.model.layers]).layer_bytes)
+
+
+def test_the_minimum_budget_runs_and_one_byte_less_is_refused_naming_it():
+    reference = make()
+    ids = tokens(8)
+    want = logits(reference, ids)
+    expected = generate(reference, ids)
+    del reference
+    model = make()
+    minimum = minimum_budget(model)
+    with pytest.raises(ghtier.OutOfBudgetError, match=f"minimum of {minimum} bytes"):
+        gt.stream_weights(model, device_budget=minimum - 1)
+    with gt.stream_weights(model, device_budget=minimum) as handle:  # one slot: every copy waits for the layer
+        poison_free_memory(layer_bytes(model))
+        assert handle.statistics()["ring_slots"] == 1
+        assert torch.equal(logits(model, ids), want)
+        got = generate(model, ids)
+        assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+
+
 def test_refusals_leave_the_model_as_it_was():
     model = make()
     ids = tokens(6)
