@@ -38,7 +38,7 @@ from .._slots import Slot, SlotStatistics, claim_slot, claimed_slots, reclaim_re
 
 __all__ = ["MemPool", "use_as_default_allocator", "default_allocator", "memory_stats", "AllocatorTooLateError",
            "DEFAULT_CAPTURE_RESERVE", "offload_activations", "ActivationOffload", "find_decoder_layers",
-           "SessionCache", "SessionStore"]
+           "SessionCache", "SessionStore", "stream_weights", "WeightStreamingHandle", "find_streamed_layers"]
 
 #: Device memory the default allocator sets aside for allocations made during CUDA graph capture (at most a
 #: quarter of the device budget when one is given: the reserve counts against it).
@@ -251,6 +251,7 @@ def memory_stats() -> Dict[str, Any]:
 
 
 from .activation_offload import ActivationOffload, find_decoder_layers, offload_activations  # noqa: E402
+from .weight_streaming import WeightStreamingHandle, find_streamed_layers, stream_weights  # noqa: E402
 
 
 def __getattr__(name: str) -> Any:
