@@ -154,9 +154,11 @@ TEST_F(WeightStreamerGpu, BudgetChangesWhileIdleKeepTheOutputs) {
   WeightStreamer streamer(*runtime_, *engine_, layers_, {.device_budget_bytes = 2 * largest()});
   for (std::size_t l = 0; l < layers_.size(); ++l) use_and_check(streamer, l);
   const std::size_t slot_before = streamer.statistics().slot_bytes;
-  streamer.set_budget(total_ + largest());  // everything fits: all resident
+  const std::size_t resident_before = streamer.statistics().resident_layers;
+  EXPECT_EQ(streamer.statistics().promoted_layers, 0u);  // the first plan's residents are no promotion
+  streamer.set_budget(total_ + largest());               // everything fits: all resident
   EXPECT_EQ(streamer.statistics().resident_layers, layers_.size());
-  EXPECT_GT(streamer.statistics().promoted_layers, 0u);
+  EXPECT_EQ(streamer.statistics().promoted_layers, layers_.size() - resident_before);
   for (std::size_t l = 0; l < layers_.size(); ++l) use_and_check(streamer, l);
   streamer.set_budget(total_ / 4 + largest());
   EXPECT_LT(streamer.statistics().resident_layers, layers_.size());

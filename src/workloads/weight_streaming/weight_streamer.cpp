@@ -84,7 +84,7 @@ struct WeightStreamer::Impl {
     resident.resize(layers.size());
     resident_copy.resize(layers.size());
     try {
-      apply(plan);
+      apply(plan, /*budget_change=*/false);
     } catch (...) {
       wait_all();
       destroy_events();
@@ -108,8 +108,9 @@ struct WeightStreamer::Impl {
   }
 
   // Moves from what is held now to `next`: frees demoted layers and surplus slots (after the work that used
-  // them), re-plans the schedule, adds slots, copies promoted layers in. Nothing may be acquired.
-  void apply(const WeightPlan& next) {
+  // them), re-plans the schedule, adds slots, copies promoted layers in. Nothing may be acquired. The first
+  // plan's resident layers are not promotions: only a budget change counts them.
+  void apply(const WeightPlan& next, bool budget_change) {
     detail::DeviceGuard guard(engine.device());
     for (std::size_t i = 0; i < layers.size(); ++i) {
       if (resident[i] && next.placements[i] != WeightPlacement::resident) {
@@ -117,7 +118,7 @@ struct WeightStreamer::Impl {
         if (resident_copy[i].valid()) (void)resident_copy[i].wait();
         resident_copy[i] = CompletionToken{};
         resident[i].reset();
-        ++stats.demoted_layers;
+        if (budget_change) ++stats.demoted_layers;
       }
     }
     for (std::size_t s = next.ring_slots; s < slots.size(); ++s) {
@@ -137,7 +138,7 @@ struct WeightStreamer::Impl {
       if (next.placements[i] == WeightPlacement::resident && !resident[i]) {
         resident[i] = runtime.allocate_in(MemoryMode::device, layouts[i].bytes, nullptr, "weight resident layer");
         resident_copy[i] = copy_layer(i, resident[i].data(), TransferPriority::urgent, std::nullopt);
-        ++stats.promoted_layers;
+        if (budget_change) ++stats.promoted_layers;
       }
     }
   }
@@ -338,7 +339,7 @@ void WeightStreamer::set_budget(std::size_t device_budget_bytes) {
   WeightPlan next = plan_weights(s.request(device_budget_bytes));  // throws out_of_budget with the minimum
   detail::NvtxRange range("ghtier::weight_set_budget", device_budget_bytes);
   try {
-    s.apply(next);
+    s.apply(next, /*budget_change=*/true);
   } catch (...) {
     s.fall_back_to_what_is_held();
     throw;
