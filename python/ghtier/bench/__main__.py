@@ -22,6 +22,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     activation_offload.add_arguments(parser)
     weight_streaming.add_arguments(parser)
+    parser.add_argument("--only", choices=["empty_free", "train_step", "oversubscribed"], default=None,
+                        help="allocator: run only this group of cases")
     args = parser.parse_args(argv)
     if args.suite == "kv_cache":
         from . import kv_cache
@@ -33,7 +35,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return activation_offload.run(args.json, args.quick, activation_offload.shape_from(args), args.steps)
     from . import allocator
 
-    return allocator.run(args.json, args.quick)
+    return allocator.run(args.json, args.quick, args.only)
 
 
 if __name__ == "__main__":

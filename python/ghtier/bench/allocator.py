@@ -106,7 +106,7 @@ def _median_us(result: Dict[str, Any]) -> Optional[float]:
     return statistics.median(times) * 1e6 if times else None
 
 
-def _training_cases(quick: bool) -> List[Dict[str, Any]]:
+def _training_cases(quick: bool, oversubscribed: bool = True) -> List[Dict[str, Any]]:
     steps = 4 if quick else 10
     model = {"layers": 4, "hidden": 512, "seq": 512}
     common = {"task": "train", "model": model, "batch": 8, "steps": steps, "warmup": 2, "seed": 0}
@@ -120,7 +120,7 @@ def _training_cases(quick: bool) -> List[Dict[str, Any]]:
     cases.append(_case("allocator/train_step/ghtier_device", us, iterations=steps, label="default route, device_only",
                        counters=counters, error=device.get("error")))
     need = native.get("peak_bytes")
-    if not need:
+    if not need or not oversubscribed:
         return cases
     import torch
 
@@ -154,13 +154,15 @@ def _training_cases(quick: bool) -> List[Dict[str, Any]]:
     return cases
 
 
-def run(json_file: Optional[str], quick: bool) -> int:
+def run(json_file: Optional[str], quick: bool, only: Optional[str] = None) -> int:
+    """``only``: "empty_free", "train_step" or "oversubscribed" (which needs the train step's native peak)."""
     reason = skip_reason()
     if reason is not None:
         benchmarks = [_case("allocator", None, error=f"skipped: {reason}")]
         print(f"ghtier.bench allocator: skipped: {reason}")
     else:
-        benchmarks = _alloc_cases(quick) + _training_cases(quick)
+        benchmarks = (_alloc_cases(quick) if only in (None, "empty_free") else []) + \
+            (_training_cases(quick, oversubscribed=only != "train_step") if only != "empty_free" else [])
     document = {"context": _context(), "benchmarks": benchmarks}
     if json_file:
         with open(json_file, "w") as f:
