@@ -385,6 +385,18 @@ void KvBlockLedger::undo_suspend(KvSessionId session, const KvCopyPlan& plan) {
   s.suspended = false;
 }
 
+void KvBlockLedger::discard_device_copies(const KvCopyPlan& plan) {
+  std::lock_guard lock(mutex_);
+  for (const KvSlotCopy& c : plan.copies) {
+    if (c.to != KvTier::device || c.block >= blocks_.size()) continue;
+    Block& b = blocks_[c.block];
+    if (b.refs == 0 || b.active_refs > 0 || b.device_slot != c.to_slot || b.draining) continue;
+    device_owner_[c.to_slot] = free_slot;
+    free_device_.push_back(c.to_slot);
+    b.device_slot.reset();
+  }
+}
+
 void KvBlockLedger::release_device_slots(const std::vector<std::size_t>& slots) {
   std::lock_guard lock(mutex_);
   for (const std::size_t slot : slots) {

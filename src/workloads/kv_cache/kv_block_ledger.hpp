@@ -143,6 +143,10 @@ class KvBlockLedger {
   /// Takes back a suspend whose copies were never queued (the engine refused them): the session is active
   /// again, on the device blocks it had, and the host slots the plan took are free.
   void undo_suspend(KvSessionId session, const KvCopyPlan& plan);
+  /// Takes back the device copies of a plan whose copies were never queued, after the session that it
+  /// brought onto the device was dropped: those blocks (now unused) leave the device again, so that no one
+  /// reads a slot that was never written.
+  void discard_device_copies(const KvCopyPlan& plan);
   /// After a suspend's copies are done: the slots it named become free.
   void release_device_slots(const std::vector<std::size_t>& slots);
 
