@@ -141,9 +141,12 @@ TEST_F(KvCacheStoreGpu, FullHostTierIsRefusedAndLosesNothing) {
   (void)store_->append(a, 8, stream_);  // 2 blocks
   (void)store_->append(b, 4, stream_);
   const auto bytes_b = fill(b, rng);
+  // a suspended while a fork still uses its blocks: they stay on the device and their host copies (which a
+  // needs) cannot be dropped. (An active session's kept host copies could: they cost only a later copy.)
+  const KvSessionId f = store_->fork(a);
   store_->suspend(a, stream_);
-  store_->resume(a, stream_);  // a is active again: its host copies cannot be dropped
   EXPECT_GHTIER_ERROR(store_->suspend(b, stream_), ErrorCode::out_of_budget);
+  EXPECT_EQ(store_->block_table(f).size(), 2u);
   EXPECT_FALSE(store_->suspended(b));
   EXPECT_EQ(read(b), bytes_b);
   EXPECT_GHTIER_ERROR((void)store_->block_table(999), ErrorCode::not_found);
