@@ -178,9 +178,10 @@ bool KvBlockLedger::is_kept(const Session* keep, KvBlockId id) {
   return keep != nullptr && std::find(keep->blocks.begin(), keep->blocks.end(), id) != keep->blocks.end();
 }
 
-bool KvBlockLedger::make_file_room_locked(const Session* keep) {
+bool KvBlockLedger::make_file_room_locked(const Session* keep, std::size_t count) {
   if (files_ == nullptr) return false;
-  if (file_blocks_limit_ == 0 || file_blocks_used_ < file_blocks_limit_) return true;
+  const auto fits = [&] { return file_blocks_limit_ == 0 || file_blocks_used_ + count <= file_blocks_limit_; };
+  if (fits()) return true;
   // The last tier: an unused block whose only copy is its file is dropped, file and all.
   std::vector<KvBlockId> candidates;
   for (KvBlockId id = 0; id < blocks_.size(); ++id) {
@@ -189,10 +190,11 @@ bool KvBlockLedger::make_file_room_locked(const Session* keep) {
       candidates.push_back(id);
     }
   }
-  if (candidates.empty()) return false;
   sort_for_eviction_locked(candidates);
-  truncate_sessions_at_locked(candidates.front());
-  return file_blocks_used_ < file_blocks_limit_;
+  for (std::size_t i = 0; i < candidates.size() && !fits(); ++i) {
+    if (blocks_[candidates[i]].refs > 0) truncate_sessions_at_locked(candidates[i]);  // else gone with a tail
+  }
+  return fits();
 }
 
 bool KvBlockLedger::make_host_room_locked(std::size_t count, const Session* keep) {
@@ -228,18 +230,24 @@ bool KvBlockLedger::make_host_room_locked(std::size_t count, const Session* keep
   if (candidates.size() < shortfall) return false;
   sort_for_eviction_locked(candidates);
   const std::vector<bool> unexpired = unexpired_blocks_locked();
+  // To the file tier go blocks that can be found again (a hash) and are still wanted (not expired); a block
+  // already in a file leaves the host without a write. The file tier makes room for them at once (at most
+  // one place per slot still to free).
+  const auto spillable = [&](KvBlockId id) {
+    return files_ != nullptr && blocks_[id].hash && unexpired[id] && !blocks_[id].in_file;
+  };
+  if (files_ != nullptr) {
+    const auto first = candidates.begin() + static_cast<std::ptrdiff_t>(shortfall);
+    (void)make_file_room_locked(keep, static_cast<std::size_t>(std::count_if(candidates.begin(), first, spillable)));
+  }
   for (std::size_t i = 0; i < candidates.size() && free_host_.size() < count; ++i) {
     const KvBlockId id = candidates[i];
     if (blocks_[id].refs == 0) continue;  // already dropped with an earlier candidate's session tail
-    // To the file tier when the block can be found again (a hash) and is still wanted (not expired); a
-    // block already in a file leaves the host without a write.
-    if (files_ != nullptr && blocks_[id].hash && unexpired[id] && !blocks_[id].in_file && make_file_room_locked(keep) &&
-        blocks_[id].refs > 0) {
+    if (spillable(id) && (file_blocks_limit_ == 0 || file_blocks_used_ < file_blocks_limit_)) {
       Block& b = blocks_[id];
       b.in_file = files_->write(*b.hash, *b.host_slot);
       if (b.in_file) ++file_blocks_used_;
     }
-    if (blocks_[id].refs == 0) continue;  // dropped while the file tier made room
     Block& b = blocks_[id];
     if (b.in_file && unexpired[id]) {
       host_owner_[*b.host_slot] = free_slot;
@@ -557,7 +565,7 @@ KvPrefixSession KvBlockLedger::create_from_prefix(std::span<const KvBlockHash> h
     KvBlockId bid = 0;
     if (const auto it = by_hash_.find(hashes[i]); it != by_hash_.end() && fastest_tier_locked(it->second)) {
       bid = it->second;
-    } else if (files_ != nullptr && files_->contains(hashes[i]) && make_file_room_locked(&s)) {
+    } else if (files_ != nullptr && files_->contains(hashes[i]) && make_file_room_locked(&s, 1)) {
       bid = new_block_locked();
       Block& b = blocks_[bid];
       b.tokens = tokens_per_block_;

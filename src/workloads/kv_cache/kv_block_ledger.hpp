@@ -199,9 +199,9 @@ class KvBlockLedger {
   /// when they have a hash, the file tier has room and they have not expired; else dropped (truncating
   /// their sessions).
   bool make_host_room_locked(std::size_t count, const Session* keep = nullptr);
-  /// Frees a place in the file tier (when it is bounded and full) by dropping the least valuable unused
-  /// file-only block; false if none can go.
-  bool make_file_room_locked(const Session* keep);
+  /// Makes room for `count` more blocks in the file tier (when it is bounded) by dropping the least valuable
+  /// unused file-only blocks (except those of `keep`); false if there is no file tier or not enough can go.
+  bool make_file_room_locked(const Session* keep, std::size_t count);
   /// The common part of resume and create_from_prefix: every block of `s` onto the device.
   KvCopyPlan resume_locked(KvSessionId id, Session& s);
   /// Blocks that an unexpired session holds (the others count as expired for eviction).
