@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -128,6 +129,40 @@ TEST(KvFileTier, ASecondTierOverTheSameDirectoryFindsTheBlocks) {
   std::vector<unsigned char> half(data.size() / 2);
   EXPECT_FALSE(other.read(hash, half.data()));
   EXPECT_TRUE(log.mentions("bytes"));
+}
+
+// The literal case: another process writes the blocks, this one reads them.
+TEST(KvFileTier, BlocksWrittenByAnotherProcessAreReadHere) {
+  TempDir dir;
+  std::mt19937_64 rng = test::fresh_rng();
+  const std::uint64_t seed = rng();
+  constexpr std::size_t bytes = 3000;
+  const auto blocks_of = [&](std::uint64_t s) {
+    std::mt19937_64 r(s);
+    std::vector<std::pair<KvBlockHash, std::vector<unsigned char>>> out;
+    for (int i = 0; i < 5; ++i) {
+      const KvBlockHash h = r();
+      out.emplace_back(h, random_block(bytes, r));
+    }
+    return out;
+  };
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    KvFileTier writer(dir.path, bytes);
+    bool ok = true;
+    for (auto& [hash, data] : blocks_of(seed)) ok = writer.write(hash, data.data()) && ok;
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  KvFileTier reader(dir.path, bytes);
+  for (auto& [hash, data] : blocks_of(seed)) {
+    std::vector<unsigned char> back(bytes);
+    ASSERT_TRUE(reader.read(hash, back.data()));
+    EXPECT_EQ(back, data);
+  }
 }
 
 TEST(KvFileTier, BadFilesAreNotCachedWithAWarning) {

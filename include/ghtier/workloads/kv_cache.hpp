@@ -120,8 +120,9 @@ class GHTIER_API KvCacheStore {
   /// Registers the session's leading full blocks as the KV of `tokens` (its context's token ids, at most
   /// tokens(session) of them) under `salt` (e.g. the model's name and revision), so that lookup_prefix and
   /// create_from_prefix find them, here and (once in files) in other processes. Call it once the blocks'
-  /// KV is written. Throws Error: not_found, invalid_argument (more tokens than the session holds, a block
-  /// registered before with other tokens).
+  /// KV is written and complete (e.g. after synchronising the stream that wrote it): a session adopting
+  /// them reads them on its own stream, ordered after nothing else. Throws Error: not_found, invalid_argument (more
+  /// tokens than the session holds, a block registered before with other tokens).
   void register_prefix(KvSessionId session, std::span<const std::int32_t> tokens, std::string_view salt);
   /// How many leading tokens of `tokens` are stored (whole blocks; in this store or as block files) and in
   /// which tier. A block file is checked only when read, so create_from_prefix may find fewer.
