@@ -2,17 +2,20 @@
 // device blocks; host pressure moves registered blocks to files and a resume brings every byte back; a
 // second store over the same directory (another process) rebuilds a prefix from the files alone into a
 // poisoned device pool; a corrupt block file ends the prefix there (no wrong byte, no other session lost);
-// expiry drops before priority; the C API does the same round trip.
+// expiry drops before priority; 16 threads with prefixes and files; the C API does the same round trip.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -246,6 +249,157 @@ TEST_F(KvCacheFilesGpu, AnExpiredSessionIsDroppedBeforeAHigherPriorityOne) {
   store->resume(b, stream_);
   EXPECT_EQ(read(*store, b), bytes_b);
   EXPECT_GHTIER_ERROR(store->set_expiry(a, std::chrono::nanoseconds(-1)), ErrorCode::invalid_argument);
+}
+
+// Bytes that depend only on `key`: a full block's KV is a function of its chained hash (as real KV is of its
+// prefix), so a block adopted from any session or file must hold exactly these.
+std::vector<unsigned char> bytes_of(std::uint64_t key, std::size_t n) {
+  std::mt19937_64 r(key);
+  std::vector<unsigned char> out(n);
+  for (auto& c : out) c = static_cast<unsigned char>(r());
+  return out;
+}
+
+// 16 threads, each with its own stream, on one store with a small host pool and a bounded file tier:
+// sessions drawn from shared documents append, register, suspend, resume, fork, adopt prefixes and drop;
+// every active session's device blocks must read back exactly the bytes of its tokens (full blocks: the
+// bytes of their hash; a partial last block: the bytes its session last wrote), and in the end every device
+// and host block is free.
+TEST_F(KvCacheFilesGpu, SixteenThreadsWithPrefixesAndFiles) {
+  TempDir dir;
+  const std::size_t tpb = small_shape().tokens_per_block;
+  auto store = make_store(192, 96, dir.path, 256);
+  auto* pool = static_cast<unsigned char*>(store->device_pool());
+  std::mt19937_64 seeds = test::fresh_rng();
+  std::vector<std::vector<std::int32_t>> docs(4);
+  for (auto& d : docs) d = random_ids(64, seeds);
+  struct Session {
+    std::vector<std::int32_t> ids;
+    std::uint64_t partial_key = 0;  // the key of the bytes of a partly filled last block
+    std::size_t doc = 0;
+    bool diverged = false;
+  };
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, seed = seeds()] {
+      std::mt19937_64 rng(seed);
+      cudaStream_t stream = nullptr;
+      if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess) {
+        ++failures;
+        return;
+      }
+      const auto fail = [&](const std::string& what) {
+        ++failures;
+        ADD_FAILURE() << what;
+      };
+      std::map<KvSessionId, Session> mine;
+      const auto expected_block = [&](const Session& s, std::size_t i, const std::vector<KvBlockHash>& hashes) {
+        return i < hashes.size() ? bytes_of(hashes[i], bb()) : bytes_of(s.partial_key, bb());
+      };
+      // Writes blocks [from, end) of the session as its tokens say.
+      const auto write_blocks = [&](KvSessionId id, Session& s, std::size_t from) {
+        const auto table = store->block_table(id);
+        const auto hashes = kv_prefix_hashes(s.ids, tpb, salt);
+        s.partial_key = rng();
+        std::vector<std::vector<unsigned char>> staged;
+        for (std::size_t i = from; i < table.size(); ++i) {
+          staged.push_back(expected_block(s, i, hashes));
+          (void)cudaMemcpyAsync(pool + table[i] * bb(), staged.back().data(), bb(), cudaMemcpyHostToDevice, stream);
+        }
+        (void)cudaStreamSynchronize(stream);
+      };
+      const auto verify = [&](KvSessionId id, Session& s) {
+        const std::size_t tokens = store->tokens(id);
+        if (tokens > s.ids.size() || (tokens < s.ids.size() && tokens % tpb != 0)) {
+          fail(fmt::format("session {} holds {} tokens of {}", id, tokens, s.ids.size()));
+          return;
+        }
+        s.ids.resize(tokens);
+        const auto table = store->block_table(id);
+        const auto hashes = kv_prefix_hashes(s.ids, tpb, salt);
+        std::vector<unsigned char> got(bb());
+        for (std::size_t i = 0; i < table.size(); ++i) {
+          (void)cudaMemcpyAsync(got.data(), pool + table[i] * bb(), bb(), cudaMemcpyDeviceToHost, stream);
+          (void)cudaStreamSynchronize(stream);
+          if (got != expected_block(s, i, hashes)) {
+            fail(fmt::format("session {} block {} of {} holds wrong bytes", id, i, table.size()));
+            return;
+          }
+        }
+      };
+      for (int step = 0; step < 80 && failures == 0; ++step) {
+        try {
+          const int op = static_cast<int>(rng() % 100);
+          if (mine.empty() || op < 10) {
+            Session s;
+            s.doc = rng() % docs.size();
+            mine[store->create(static_cast<int>(rng() % 3))] = s;
+            continue;
+          }
+          if (op < 20) {  // adopt a stored prefix of a document
+            const std::size_t doc = rng() % docs.size();
+            const std::size_t length = 1 + rng() % docs[doc].size();
+            const std::span<const std::int32_t> query(docs[doc].data(), length);
+            const KvPrefixSession made = store->create_from_prefix(query, salt, 0, stream);
+            Session s;
+            s.doc = doc;
+            s.ids.assign(query.begin(), query.begin() + static_cast<std::ptrdiff_t>(made.cached_tokens));
+            mine[made.session] = s;
+            verify(made.session, mine[made.session]);
+            continue;
+          }
+          auto it = mine.begin();
+          std::advance(it, static_cast<long>(rng() % mine.size()));
+          const KvSessionId id = it->first;
+          Session& s = it->second;
+          if (op < 50) {
+            if (store->suspended(id)) {
+              store->resume(id, stream);
+              verify(id, s);
+            }
+            const std::size_t n = 1 + rng() % 12;
+            const std::size_t first_block = s.ids.size() / tpb;
+            if (rng() % 6 == 0) s.diverged = true;
+            std::vector<std::int32_t> more;
+            for (std::size_t i = 0; i < n; ++i) {
+              const std::size_t at = s.ids.size() + i;
+              more.push_back(s.diverged || at >= docs[s.doc].size() ? static_cast<std::int32_t>(rng() % 128000)
+                                                                    : docs[s.doc][at]);
+            }
+            (void)store->append(id, n, stream);
+            s.ids.insert(s.ids.end(), more.begin(), more.end());
+            write_blocks(id, s, first_block);
+            store->register_prefix(id, s.ids, salt);
+          } else if (op < 70) {
+            if (!store->suspended(id)) store->suspend(id, stream);
+          } else if (op < 85) {
+            if (store->suspended(id)) {
+              store->resume(id, stream);
+              verify(id, s);
+            }
+          } else if (op < 92) {
+            const KvSessionId f = store->fork(id);
+            mine[f] = s;
+          } else {
+            store->drop(id);
+            mine.erase(id);
+          }
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::out_of_budget) fail(e.what());
+        }
+      }
+      for (auto& [id, s] : mine) store->drop(id);
+      (void)cudaStreamDestroy(stream);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  const KvCacheStatistics stats = store->statistics();
+  EXPECT_EQ(stats.sessions, 0u);
+  EXPECT_EQ(stats.device_blocks_used, 0u);
+  EXPECT_EQ(stats.host_blocks_used, 0u);
+  EXPECT_EQ(stats.file_blocks_used, 0u);
 }
 
 TEST_F(KvCacheFilesGpu, CApiRoundTripThroughTheFileTier) {
