@@ -113,7 +113,8 @@ class GHTIER_API KvCacheStore {
   [[nodiscard]] std::vector<CompletionToken> resume_by_layer(KvSessionId session, cudaStream_t stream);
   /// A new session that shares every block of `session` (copy on write of a shared partly filled block).
   [[nodiscard]] KvSessionId fork(KvSessionId session);
-  /// Forgets the session; blocks no other session holds are freed (after any copy that still reads them).
+  /// Forgets the session; blocks no other session holds are freed (after any copy that still reads or writes
+  /// them: the host waits for the store's suspend and restore copies still running).
   /// Their block files stay: they are the prefix cache that later sessions and other processes find.
   void drop(KvSessionId session);
 

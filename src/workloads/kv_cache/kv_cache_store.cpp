@@ -6,7 +6,6 @@
 // waited for (suspend copies: drains; restore copies: the fence stream, which waits on every restore).
 #include "ghtier/workloads/kv_cache.hpp"
 
-#include <cmath>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -199,6 +198,8 @@ KvCacheStore::~KvCacheStore() {
   for (auto& d : impl_->drains) {
     if (d.token.valid()) (void)d.token.wait();
   }
+  // Restores still writing the device pool finish before it is freed.
+  if (impl_->fence != nullptr) GHTIER_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(impl_->fence));
 }
 
 KvSessionId KvCacheStore::create(int priority) { return impl_->ledger.create(priority); }
@@ -312,7 +313,8 @@ KvSessionId KvCacheStore::fork(KvSessionId session) {
 
 void KvCacheStore::drop(KvSessionId session) {
   std::lock_guard lock(impl_->mutex);
-  impl_->reap_locked(true);  // a suspend copy may still write the host blocks that this frees
+  // A suspend copy may still write the host blocks that this frees, a restore the device blocks.
+  impl_->settle_host_locked();
   impl_->ledger.drop(session);
 }
 
