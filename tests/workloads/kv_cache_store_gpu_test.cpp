@@ -1,6 +1,7 @@
 // KvCacheStore on the GPU: sessions of fresh random bytes written into their device blocks, suspended (device
 // blocks poisoned once freed), resumed into other blocks and compared byte for byte; a fork's copy on write;
-// a second suspend copies nothing; a full host tier refused with nothing lost; statistics exact.
+// a second suspend copies nothing; a full host tier refused with nothing lost; statistics exact; drop waits
+// for a restore still writing the blocks it frees.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
@@ -240,6 +241,45 @@ TEST_F(KvCacheStoreGpu, SixteenThreadsUnderPressure) {
   EXPECT_EQ(stats.sessions, 0u);
   EXPECT_EQ(stats.host_blocks_used, 0u);
   EXPECT_EQ(stats.device_blocks_used, 0u);
+}
+
+// Regression: drop did not wait for a restore still copying into the session's device blocks, so a new
+// session given those blocks could have its bytes overwritten by the late restore.
+TEST_F(KvCacheStoreGpu, DropWaitsForARestoreStillWritingItsBlocks) {
+  std::mt19937_64 rng = test::fresh_rng();
+  const KvBlockShape big{16, 32, 8, 16, 2};  // 256 KiB blocks
+  const std::size_t blocks = 128, bb = big.block_bytes();
+  KvCacheStore store(*runtime_, *engine_, KvCacheOptions{big, blocks, blocks});
+  cudaStream_t other = nullptr;
+  CUDA_OK(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking));
+  for (int round = 0; round < 5; ++round) {
+    const KvSessionId s = store.create();
+    (void)store.append(s, blocks * big.tokens_per_block, stream_);
+    CUDA_OK(cudaMemsetAsync(store.device_pool(), 0xAA, blocks * bb, stream_));
+    CUDA_OK(cudaStreamSynchronize(stream_));
+    store.suspend(s, stream_);
+    store.drop(store.create());  // waits for the suspend copy
+    store.resume(s, stream_);    // 32 MiB of 0xAA on their way back
+    store.drop(s);
+    const KvSessionId t = store.create();
+    (void)store.append(t, blocks * big.tokens_per_block, other);  // the same device blocks
+    std::vector<unsigned char> mine(blocks * bb);
+    for (auto& c : mine) c = static_cast<unsigned char>(rng() | 1);  // never 0xAA's pattern in full
+    const auto table = store.block_table(t);
+    auto* pool = static_cast<unsigned char*>(store.device_pool());
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      CUDA_OK(cudaMemcpyAsync(pool + table[i] * bb, mine.data() + i * bb, bb, cudaMemcpyHostToDevice, other));
+    }
+    CUDA_OK(cudaStreamSynchronize(other));
+    CUDA_OK(cudaDeviceSynchronize());
+    std::vector<unsigned char> got(blocks * bb);
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      CUDA_OK(cudaMemcpy(got.data() + i * bb, pool + table[i] * bb, bb, cudaMemcpyDeviceToHost));
+    }
+    ASSERT_EQ(got, mine) << "round " << round << ": a late restore overwrote a new session's blocks";
+    store.drop(t);
+  }
+  CUDA_OK(cudaStreamDestroy(other));
 }
 
 TEST_F(KvCacheStoreGpu, RefusesBadOptions) {
