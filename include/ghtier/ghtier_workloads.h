@@ -333,6 +333,10 @@ typedef struct ghtier_kv_cache_options_t {
   ghtier_kv_block_shape_t shape;
   size_t device_blocks; /**< > 0 */
   size_t host_blocks;   /**< 0: no host tier (suspend is refused) */
+  /* Added with the file tier: a struct_size that ends before here (an older header's) means no file tier. */
+  const char* file_directory; /**< the file tier's directory (created if missing); NULL or "": none. Needs
+                                   host_blocks > 0 */
+  size_t file_blocks;         /**< the most blocks the store keeps in files; 0: no limit */
 } ghtier_kv_cache_options_t;
 
 typedef struct ghtier_kv_cache_statistics_t {
@@ -345,11 +349,16 @@ typedef struct ghtier_kv_cache_statistics_t {
   uint64_t sessions;
   uint64_t suspended_bytes;
   uint64_t restored_bytes;
+  /* Added with the file tier (written only when struct_size reaches them). */
+  uint64_t file_blocks_used;   /**< blocks of this store that have a block file */
+  uint64_t file_written_bytes; /**< block bytes written to files so far */
+  uint64_t file_read_bytes;    /**< block bytes read from files so far */
 } ghtier_kv_cache_statistics_t;
 
 /** Creates a store on the runtime's GPU (with a transfer engine of its own), reserving both pools at exact
- *  size. Errors: an invalid shape or device_blocks 0 (INVALID_ARGUMENT), an offline runtime (UNSUPPORTED),
- *  pools that cannot be reserved (OUT_OF_BUDGET / OUT_OF_MEMORY). *cache is NULL on failure. */
+ *  size. Errors: an invalid shape or device_blocks 0 (INVALID_ARGUMENT), a file_directory that cannot be
+ *  created or is read-only (IO, checked before the runtime is), an offline runtime (UNSUPPORTED), pools that
+ *  cannot be reserved (OUT_OF_BUDGET / OUT_OF_MEMORY). *cache is NULL on failure. */
 GHTIER_API ghtier_status_t ghtier_kv_cache_create(ghtier_runtime_t* runtime, const ghtier_kv_cache_options_t* options,
                                                   ghtier_kv_cache_t** cache);
 /** Waits for the copies still touching the pools, then frees them. NULL is a no-op. */
@@ -383,6 +392,44 @@ GHTIER_API ghtier_status_t ghtier_kv_cache_plan_resume(ghtier_kv_cache_t* cache,
 /** Fills *statistics (its struct_size must be set). */
 GHTIER_API ghtier_status_t ghtier_kv_cache_get_statistics(ghtier_kv_cache_t* cache,
                                                           ghtier_kv_cache_statistics_t* statistics);
+
+/* Prefix reuse, the file tier and expiry (docs/kv_cache.md). Token ids are int32; `salt` names the model
+ * (and anything else that changes its KV: revision, dtype, rope scaling): the same ids under another salt
+ * are another prefix. NULL salt is refused; "" is a salt. */
+
+/** The chained hashes of every full block of tokens[0..n_tokens) (the names of their block files), as the
+ *  store computes them; needs no store or GPU. *num_hashes receives n_tokens / tokens_per_block; up to
+ *  `capacity` go to hashes (may be NULL with capacity 0). Errors: tokens_per_block 0, NULL tokens with
+ *  n_tokens > 0, NULL salt, NULL num_hashes (INVALID_ARGUMENT). */
+GHTIER_API ghtier_status_t ghtier_kv_prefix_hashes(const int32_t* tokens, size_t n_tokens, size_t tokens_per_block,
+                                                   const char* salt, uint64_t* hashes, size_t capacity,
+                                                   size_t* num_hashes);
+/** Registers the session's leading full blocks as the KV of tokens[0..n_tokens) (its context, at most the
+ *  tokens it holds) under `salt`, so that lookups and new sessions find them (once in files, also in other
+ *  processes). Call it once their KV is written. Errors: more tokens than the session holds, a block
+ *  registered before with other tokens (INVALID_ARGUMENT), an unknown session (NOT_FOUND). */
+GHTIER_API ghtier_status_t ghtier_kv_cache_register_prefix(ghtier_kv_cache_t* cache, uint64_t session,
+                                                           const int32_t* tokens, size_t n_tokens, const char* salt);
+/** How many leading tokens of tokens[0..n_tokens) are stored (*cached_tokens, whole blocks) and each cached
+ *  block's tier (a ghtier_kv_tier_t; up to `capacity` go to tiers, which may be NULL with capacity 0;
+ *  *num_blocks, may be NULL, receives the count). A block file is checked only when it is read. */
+GHTIER_API ghtier_status_t ghtier_kv_cache_lookup_prefix(ghtier_kv_cache_t* cache, const int32_t* tokens,
+                                                         size_t n_tokens, const char* salt, size_t* cached_tokens,
+                                                         int32_t* tiers, size_t capacity, size_t* num_blocks);
+/** A new active session holding the stored prefix of tokens[0..n_tokens): shared with the sessions that
+ *  hold it, read from block files, copied to the device in one batch that `stream` waits for.
+ *  *cached_tokens (may be NULL) receives how many tokens it holds; append and compute the rest. A block
+ *  file that cannot be read (corrupt) ends the prefix there, with a logged warning. Errors: the device or
+ *  host pool cannot take the blocks (OUT_OF_BUDGET: no session created). */
+GHTIER_API ghtier_status_t ghtier_kv_cache_create_from_prefix(ghtier_kv_cache_t* cache, const int32_t* tokens,
+                                                              size_t n_tokens, const char* salt, int32_t priority,
+                                                              void* stream, uint64_t* session, size_t* cached_tokens);
+/** `seconds` from now on, the session's blocks that no active session uses are evicted first whatever their
+ *  priority, and dropped rather than moved to a slower tier; INFINITY: never (the default). Errors: a
+ *  negative or NaN seconds (INVALID_ARGUMENT), an unknown session (NOT_FOUND). */
+GHTIER_API ghtier_status_t ghtier_kv_cache_set_expiry(ghtier_kv_cache_t* cache, uint64_t session, double seconds);
+/** The tokens the session holds (a resume that found a block file corrupt leaves fewer). */
+GHTIER_API ghtier_status_t ghtier_kv_cache_session_tokens(ghtier_kv_cache_t* cache, uint64_t session, size_t* tokens);
 
 #ifdef __cplusplus
 }

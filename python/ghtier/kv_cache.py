@@ -268,3 +268,154 @@ class KvCache:
             self.close()
         except Exception:  # noqa: BLE001 - never raise from a finaliser
             pass
+
+    # ---- Prefix reuse, the file tier and expiry (kvstore branch): keep these additions together here. ----
+    # Token ids are int sequences; `salt` names the model (and anything that changes its KV). The block
+    # files' names are the blocks' chained hashes (prefix_hashes below), so other processes find them.
+
+    @classmethod
+    def with_file_tier(cls, runtime: Runtime, shape: KvBlockShape, device_blocks: int, host_blocks: int,
+                       file_directory: str, file_blocks: int = 0) -> "KvCache":
+        """A store whose host pressure moves registered blocks to files in `file_directory` (created if
+        missing; a read-only one raises GhtierIOError) instead of dropping them; at most `file_blocks` of
+        them (0: no limit)."""
+        self = cls.__new__(cls)
+        self._lib = load()
+        self._handle = None
+        options = _capi.sized(_FileTierOptions)
+        options.shape = _shape(shape)
+        options.device_blocks = int(device_blocks)
+        options.host_blocks = int(host_blocks)
+        directory = os.fsencode(file_directory)
+        options.file_directory = directory
+        options.file_blocks = int(file_blocks)
+        handle = c_void_p()
+        self._lib.check(self._lib.ghtier_kv_cache_create(runtime.handle, ctypes.byref(options),
+                                                         ctypes.byref(handle)), "ghtier_kv_cache_create")
+        self._handle = handle.value
+        self._runtime = runtime
+        self.shape = shape
+        return self
+
+    def register_prefix(self, session: int, tokens: Sequence[int], salt: str) -> None:
+        """Registers the session's leading full blocks as the KV of `tokens` (its context so far), once
+        their KV is written, so that lookups and new sessions (here and, through files, elsewhere) find them."""
+        ids, n = _token_array(tokens)
+        self._lib.check(self._lib.ghtier_kv_cache_register_prefix(self._live(), session, ids, n, _salt(salt)),
+                        "ghtier_kv_cache_register_prefix")
+
+    def lookup_prefix(self, tokens: Sequence[int], salt: str) -> Tuple[int, List[str]]:
+        """(cached_tokens, the tier of each cached block: "device", "host" or "file")."""
+        ids, n = _token_array(tokens)
+        capacity = n // self.shape.tokens_per_block + 1
+        tiers = (c_int32 * capacity)()
+        cached = c_size_t()
+        count = c_size_t()
+        self._lib.check(self._lib.ghtier_kv_cache_lookup_prefix(self._live(), ids, n, _salt(salt),
+                                                                ctypes.byref(cached), tiers, capacity,
+                                                                ctypes.byref(count)),
+                        "ghtier_kv_cache_lookup_prefix")
+        return int(cached.value), [_TIER_NAMES[t] for t in tiers[:count.value]]
+
+    def create_from_prefix(self, tokens: Sequence[int], salt: str, priority: int = 0,
+                           stream: StreamLike = None) -> Tuple[int, int]:
+        """(session, cached_tokens): a new active session holding the stored prefix of `tokens`; append and
+        compute the tokens after cached_tokens. `stream` waits for the blocks' copies."""
+        ids, n = _token_array(tokens)
+        session = c_uint64()
+        cached = c_size_t()
+        self._lib.check(self._lib.ghtier_kv_cache_create_from_prefix(self._live(), ids, n, _salt(salt),
+                                                                     int(priority), stream_handle(stream),
+                                                                     ctypes.byref(session), ctypes.byref(cached)),
+                        "ghtier_kv_cache_create_from_prefix")
+        return int(session.value), int(cached.value)
+
+    def set_expiry(self, session: int, seconds: Optional[float]) -> None:
+        """After `seconds`, the session's unused blocks are evicted first and dropped, not moved to a slower
+        tier; None: never."""
+        value = math.inf if seconds is None else float(seconds)
+        self._lib.check(self._lib.ghtier_kv_cache_set_expiry(self._live(), session, value),
+                        "ghtier_kv_cache_set_expiry")
+
+    def session_tokens(self, session: int) -> int:
+        """The tokens the session holds (a resume that met a corrupt block file leaves fewer)."""
+        out = c_size_t()
+        self._lib.check(self._lib.ghtier_kv_cache_session_tokens(self._live(), session, ctypes.byref(out)),
+                        "ghtier_kv_cache_session_tokens")
+        return int(out.value)
+
+    def file_statistics(self) -> dict:
+        """file_blocks_used, file_written_bytes, file_read_bytes."""
+        out = _capi.sized(_FileTierStatistics)
+        self._lib.check(self._lib.ghtier_kv_cache_get_statistics(self._live(), ctypes.byref(out)),
+                        "ghtier_kv_cache_get_statistics")
+        return {name: int(getattr(out, name)) for name in ("file_blocks_used", "file_written_bytes",
+                                                           "file_read_bytes")}
+
+
+# ---- Prefix reuse, the file tier and expiry (kvstore branch): module part. ----
+
+import math  # noqa: E402 - kept with the block that uses it
+import os  # noqa: E402
+from typing import Sequence, Tuple  # noqa: E402
+
+from ctypes import c_char_p  # noqa: E402
+
+__all__ += ["prefix_hashes"]
+
+_TIER_NAMES = {v: k for k, v in _TIERS.items()}
+
+
+class _FileTierOptions(Structure):
+    """ghtier_kv_cache_options_t with the file tier's fields (the header after the file tier)."""
+
+    _fields_ = _Options._fields_ + [("file_directory", c_char_p), ("file_blocks", c_size_t)]
+
+
+class _FileTierStatistics(Structure):
+    _fields_ = _Statistics._fields_ + [("file_blocks_used", c_uint64), ("file_written_bytes", c_uint64),
+                                       ("file_read_bytes", c_uint64)]
+
+
+_capi.PROTOTYPES.update({
+    "ghtier_kv_prefix_hashes": (_capi.c_status, [POINTER(c_int32), c_size_t, c_size_t, c_char_p,
+                                                 POINTER(c_uint64), c_size_t, POINTER(c_size_t)]),
+    "ghtier_kv_cache_register_prefix": (_capi.c_status, [_p, c_uint64, POINTER(c_int32), c_size_t, c_char_p]),
+    "ghtier_kv_cache_lookup_prefix": (_capi.c_status, [_p, POINTER(c_int32), c_size_t, c_char_p,
+                                                       POINTER(c_size_t), POINTER(c_int32), c_size_t,
+                                                       POINTER(c_size_t)]),
+    "ghtier_kv_cache_create_from_prefix": (_capi.c_status, [_p, POINTER(c_int32), c_size_t, c_char_p, c_int32, _p,
+                                                            POINTER(c_uint64), POINTER(c_size_t)]),
+    "ghtier_kv_cache_set_expiry": (_capi.c_status, [_p, c_uint64, c_double]),
+    "ghtier_kv_cache_session_tokens": (_capi.c_status, [_p, c_uint64, POINTER(c_size_t)]),
+})
+# The grown structs go through the same two functions: their prototypes take any struct pointer.
+_capi.PROTOTYPES["ghtier_kv_cache_create"] = (_capi.c_status, [_p, c_void_p, POINTER(c_void_p)])
+_capi.PROTOTYPES["ghtier_kv_cache_get_statistics"] = (_capi.c_status, [_p, c_void_p])
+
+
+def _token_array(tokens: Sequence[int]) -> Tuple[ctypes.Array, int]:
+    ids = [int(t) for t in tokens]
+    for t in ids:
+        if not -(1 << 31) <= t < (1 << 31):
+            raise InvalidArgumentError(f"token id {t} does not fit in int32")
+    return (c_int32 * max(len(ids), 1))(*ids), len(ids)
+
+
+def _salt(salt: str) -> bytes:
+    if not isinstance(salt, str):
+        raise InvalidArgumentError(f"salt is {type(salt).__name__}: give the model's name as a str")
+    return salt.encode("utf-8")
+
+
+def prefix_hashes(tokens: Sequence[int], tokens_per_block: int, salt: str) -> List[int]:
+    """The chained hash of every full block of `tokens` (the names of their block files, as 16 hex digits);
+    needs no GPU."""
+    ids, n = _token_array(tokens)
+    lib = load()
+    count = c_size_t()
+    capacity = n // max(int(tokens_per_block), 1) + 1
+    out = (c_uint64 * capacity)()
+    lib.check(lib.ghtier_kv_prefix_hashes(ids, n, int(tokens_per_block), _salt(salt), out, capacity,
+                                          ctypes.byref(count)), "ghtier_kv_prefix_hashes")
+    return [int(h) for h in out[:count.value]]

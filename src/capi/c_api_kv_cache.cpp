@@ -1,6 +1,10 @@
 // The KV cache C API: the resume planner (works on an offline runtime) and the store handle (in the one
 // handle registry), each function one guarded wrapper. Arguments are checked before handles are looked up.
+#include <cmath>
+#include <cstddef>
 #include <memory>
+#include <span>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -10,6 +14,7 @@
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_workloads.h"
+#include "ghtier/workloads/kv_block_hash.hpp"
 #include "ghtier/workloads/kv_cache.hpp"
 
 namespace ghtier::capi {
@@ -38,6 +43,19 @@ KvTier tier_of(int32_t tier) {
     throw_error(ErrorCode::invalid_argument, fmt::format("request->tier = {}: not a ghtier_kv_tier_t", tier));
   }
   return static_cast<KvTier>(tier);
+}
+
+// tokens[0..n) as a span; NULL with n > 0 is refused.
+std::span<const std::int32_t> token_span(const int32_t* tokens, std::size_t n_tokens) {
+  if (tokens == nullptr && n_tokens != 0) {
+    throw_error(ErrorCode::invalid_argument, fmt::format("tokens is NULL but n_tokens is {}", n_tokens));
+  }
+  return n_tokens == 0 ? std::span<const std::int32_t>() : std::span<const std::int32_t>(tokens, n_tokens);
+}
+
+std::string_view salt_of(const char* salt) {
+  require_non_null(salt, "salt");
+  return salt;
 }
 
 ghtier_kv_resume_plan_t to_c(const KvResumePlan& p) {
@@ -94,11 +112,15 @@ ghtier_status_t ghtier_kv_cache_create(ghtier_runtime_t* runtime, const ghtier_k
   if (cache != nullptr) *cache = nullptr;
   return guarded("ghtier_kv_cache_create", [&] {
     require_non_null(cache, "cache");
-    const ghtier_kv_cache_options_t o = read_versioned(
-        options, ghtier_kv_cache_options_t{}, sizeof(ghtier_kv_cache_options_t), "ghtier_kv_cache_options_t* options");
-    const KvCacheOptions cpp{shape_of(o.shape), o.device_blocks, o.host_blocks};
+    // Callers built against the header before the file tier fields pass the smaller struct: no file tier.
+    const ghtier_kv_cache_options_t o =
+        read_versioned(options, ghtier_kv_cache_options_t{}, offsetof(ghtier_kv_cache_options_t, file_directory),
+                       "ghtier_kv_cache_options_t* options");
+    KvCacheOptions cpp{shape_of(o.shape), o.device_blocks, o.host_blocks, {}, o.file_blocks};
+    if (o.file_directory != nullptr) cpp.file_directory = o.file_directory;
     cpp.shape.validate();
     if (cpp.device_blocks == 0) throw_error(ErrorCode::invalid_argument, "options->device_blocks is 0");
+    KvCacheStore::validate(cpp);  // the file directory's errors come before the need for a GPU
     auto c = std::make_shared<CKvCache>();
     c->runtime = shared_runtime_of(runtime);
     if (c->runtime->offline()) {
@@ -199,7 +221,86 @@ ghtier_status_t ghtier_kv_cache_get_statistics(ghtier_kv_cache_t* cache, ghtier_
     out.sessions = s.sessions;
     out.suspended_bytes = s.suspended_bytes;
     out.restored_bytes = s.restored_bytes;
+    out.file_blocks_used = s.file_blocks_used;
+    out.file_written_bytes = s.file_written_bytes;
+    out.file_read_bytes = s.file_read_bytes;
     write_versioned(statistics, out);
+  });
+}
+
+ghtier_status_t ghtier_kv_prefix_hashes(const int32_t* tokens, size_t n_tokens, size_t tokens_per_block,
+                                        const char* salt, uint64_t* hashes, size_t capacity, size_t* num_hashes) {
+  return guarded("ghtier_kv_prefix_hashes", [&] {
+    const auto ids = token_span(tokens, n_tokens);
+    const std::string_view s = salt_of(salt);
+    require_non_null(num_hashes, "num_hashes");
+    if (hashes == nullptr && capacity != 0) {
+      throw_error(ErrorCode::invalid_argument, fmt::format("hashes is NULL but capacity is {}", capacity));
+    }
+    if (tokens_per_block == 0) throw_error(ErrorCode::invalid_argument, "tokens_per_block is 0");
+    const std::vector<KvBlockHash> all = kv_prefix_hashes(ids, tokens_per_block, s);
+    for (std::size_t i = 0; i < all.size() && i < capacity; ++i) hashes[i] = all[i];
+    *num_hashes = all.size();
+  });
+}
+
+ghtier_status_t ghtier_kv_cache_register_prefix(ghtier_kv_cache_t* cache, uint64_t session, const int32_t* tokens,
+                                                size_t n_tokens, const char* salt) {
+  return guarded("ghtier_kv_cache_register_prefix", [&] {
+    const auto ids = token_span(tokens, n_tokens);
+    const std::string_view s = salt_of(salt);
+    get_cache(cache)->store->register_prefix(session, ids, s);
+  });
+}
+
+ghtier_status_t ghtier_kv_cache_lookup_prefix(ghtier_kv_cache_t* cache, const int32_t* tokens, size_t n_tokens,
+                                              const char* salt, size_t* cached_tokens, int32_t* tiers, size_t capacity,
+                                              size_t* num_blocks) {
+  return guarded("ghtier_kv_cache_lookup_prefix", [&] {
+    const auto ids = token_span(tokens, n_tokens);
+    const std::string_view s = salt_of(salt);
+    require_non_null(cached_tokens, "cached_tokens");
+    if (tiers == nullptr && capacity != 0) {
+      throw_error(ErrorCode::invalid_argument, fmt::format("tiers is NULL but capacity is {}", capacity));
+    }
+    const KvPrefixLookup found = get_cache(cache)->store->lookup_prefix(ids, s);
+    for (std::size_t i = 0; i < found.tiers.size() && i < capacity; ++i)
+      tiers[i] = static_cast<int32_t>(found.tiers[i]);
+    *cached_tokens = found.cached_tokens;
+    if (num_blocks != nullptr) *num_blocks = found.tiers.size();
+  });
+}
+
+ghtier_status_t ghtier_kv_cache_create_from_prefix(ghtier_kv_cache_t* cache, const int32_t* tokens, size_t n_tokens,
+                                                   const char* salt, int32_t priority, void* stream, uint64_t* session,
+                                                   size_t* cached_tokens) {
+  return guarded("ghtier_kv_cache_create_from_prefix", [&] {
+    const auto ids = token_span(tokens, n_tokens);
+    const std::string_view s = salt_of(salt);
+    require_non_null(session, "session");
+    const KvPrefixSession made = get_cache(cache)->store->create_from_prefix(ids, s, priority, to_stream(stream));
+    *session = made.session;
+    if (cached_tokens != nullptr) *cached_tokens = made.cached_tokens;
+  });
+}
+
+ghtier_status_t ghtier_kv_cache_set_expiry(ghtier_kv_cache_t* cache, uint64_t session, double seconds) {
+  return guarded("ghtier_kv_cache_set_expiry", [&] {
+    if (std::isnan(seconds) || seconds < 0) {
+      throw_error(ErrorCode::invalid_argument,
+                  fmt::format("seconds is {}: give a time >= 0, or INFINITY for never", seconds));
+    }
+    std::optional<std::chrono::nanoseconds> ttl;
+    // Beyond about 292 years nanoseconds overflow: that is never.
+    if (seconds < 9.0e9) ttl = std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+    get_cache(cache)->store->set_expiry(session, ttl);
+  });
+}
+
+ghtier_status_t ghtier_kv_cache_session_tokens(ghtier_kv_cache_t* cache, uint64_t session, size_t* tokens) {
+  return guarded("ghtier_kv_cache_session_tokens", [&] {
+    require_non_null(tokens, "tokens");
+    *tokens = get_cache(cache)->store->tokens(session);
   });
 }
 

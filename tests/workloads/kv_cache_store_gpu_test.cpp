@@ -1,6 +1,7 @@
 // KvCacheStore on the GPU: sessions of fresh random bytes written into their device blocks, suspended (device
 // blocks poisoned once freed), resumed into other blocks and compared byte for byte; a fork's copy on write;
-// a second suspend copies nothing; a full host tier refused with nothing lost; statistics exact.
+// a second suspend copies nothing; a full host tier refused with nothing lost; statistics exact; drop waits
+// for a restore still writing the blocks it frees.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
@@ -142,9 +143,12 @@ TEST_F(KvCacheStoreGpu, FullHostTierIsRefusedAndLosesNothing) {
   (void)store_->append(a, 8, stream_);  // 2 blocks
   (void)store_->append(b, 4, stream_);
   const auto bytes_b = fill(b, rng);
+  // a suspended while a fork still uses its blocks: they stay on the device and their host copies (which a
+  // needs) cannot be dropped. (An active session's kept host copies could: they cost only a later copy.)
+  const KvSessionId f = store_->fork(a);
   store_->suspend(a, stream_);
-  store_->resume(a, stream_);  // a is active again: its host copies cannot be dropped
   EXPECT_GHTIER_ERROR(store_->suspend(b, stream_), ErrorCode::out_of_budget);
+  EXPECT_EQ(store_->block_table(f).size(), 2u);
   EXPECT_FALSE(store_->suspended(b));
   EXPECT_EQ(read(b), bytes_b);
   EXPECT_GHTIER_ERROR((void)store_->block_table(999), ErrorCode::not_found);
@@ -238,6 +242,45 @@ TEST_F(KvCacheStoreGpu, SixteenThreadsUnderPressure) {
   EXPECT_EQ(stats.sessions, 0u);
   EXPECT_EQ(stats.host_blocks_used, 0u);
   EXPECT_EQ(stats.device_blocks_used, 0u);
+}
+
+// Regression: drop did not wait for a restore still copying into the session's device blocks, so a new
+// session given those blocks could have its bytes overwritten by the late restore.
+TEST_F(KvCacheStoreGpu, DropWaitsForARestoreStillWritingItsBlocks) {
+  std::mt19937_64 rng = test::fresh_rng();
+  const KvBlockShape big{16, 32, 8, 16, 2};  // 256 KiB blocks
+  const std::size_t blocks = 128, bb = big.block_bytes();
+  KvCacheStore store(*runtime_, *engine_, KvCacheOptions{big, blocks, blocks});
+  cudaStream_t other = nullptr;
+  CUDA_OK(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking));
+  for (int round = 0; round < 5; ++round) {
+    const KvSessionId s = store.create();
+    (void)store.append(s, blocks * big.tokens_per_block, stream_);
+    CUDA_OK(cudaMemsetAsync(store.device_pool(), 0xAA, blocks * bb, stream_));
+    CUDA_OK(cudaStreamSynchronize(stream_));
+    store.suspend(s, stream_);
+    store.drop(store.create());  // waits for the suspend copy
+    store.resume(s, stream_);    // 32 MiB of 0xAA on their way back
+    store.drop(s);
+    const KvSessionId t = store.create();
+    (void)store.append(t, blocks * big.tokens_per_block, other);  // the same device blocks
+    std::vector<unsigned char> mine(blocks * bb);
+    for (auto& c : mine) c = static_cast<unsigned char>(rng() | 1);  // never 0xAA's pattern in full
+    const auto table = store.block_table(t);
+    auto* pool = static_cast<unsigned char*>(store.device_pool());
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      CUDA_OK(cudaMemcpyAsync(pool + table[i] * bb, mine.data() + i * bb, bb, cudaMemcpyHostToDevice, other));
+    }
+    CUDA_OK(cudaStreamSynchronize(other));
+    CUDA_OK(cudaDeviceSynchronize());
+    std::vector<unsigned char> got(blocks * bb);
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      CUDA_OK(cudaMemcpy(got.data() + i * bb, pool + table[i] * bb, bb, cudaMemcpyDeviceToHost));
+    }
+    ASSERT_EQ(got, mine) << "round " << round << ": a late restore overwrote a new session's blocks";
+    store.drop(t);
+  }
+  CUDA_OK(cudaStreamDestroy(other));
 }
 
 TEST_F(KvCacheStoreGpu, RefusesBadOptions) {
