@@ -217,13 +217,17 @@ def test_a_full_host_tier_is_refused_and_loses_no_session():
     with make_store(model, device_blocks=32, host_blocks=5) as store:
         a, b = Chat(model, store.session()), Chat(model, store.session())
         assert a.turn(a_turns[0], 6) == expected_a[0]  # 45 tokens: 3 blocks
-        a.cache.suspend()                              # the host tier holds them
-        a.cache.resume()                               # active again: its host copies cannot be dropped
+        # a suspended while a fork still uses its blocks: they stay on the device, and their host copies, which
+        # a needs, cannot be dropped (an active session's kept host copies could: they cost only a later copy).
+        fork = a.cache.fork()
+        a.cache.suspend()                              # the host tier holds a's 3 blocks
         assert b.turn(b_turns[0], 6) == expected_b[0]  # 75 tokens: 5 blocks, 2 host blocks free
         with pytest.raises(ghtier.OutOfBudgetError, match="host tier is full"):
             b.cache.suspend()
         assert not b.cache.suspended
         assert b.turn(b_turns[1], 6) == expected_b[1]  # b is still on the device, unchanged
+        fork.close()
+        a.cache.resume()
         assert a.turn(a_turns[1], 6) == expected_a[1]
         assert_same_kv(a.cache, ref_a.cache)
         assert_same_kv(b.cache, ref_b.cache)
