@@ -275,7 +275,9 @@ class SessionCache(Cache):
             for which, states in ((0, keys), (1, values)):
                 view = store._layer_view(layer, which)
                 view[:, new[0], new[1]] = states[0]
-                out.append(view[:, whole[0], whole[1]].contiguous().unsqueeze(0))
+                # A first update returns the states themselves, as DynamicCache does: the same values in a copy
+                # of another layout can make attention pick another kernel and round differently in bf16.
+                out.append(states if start == 0 else view[:, whole[0], whole[1]].contiguous().unsqueeze(0))
         except BaseException as e:
             self._failed = f"writing layer {layer} failed ({type(e).__name__}: {e})"
             raise
