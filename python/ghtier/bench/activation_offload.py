@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import statistics
 import time
 from typing import Any, Dict, List, Optional
 
-from .allocator import _case, _context, skip_reason
+from . import _report as reporting
+from ._report import case as _case
 
 SMALL = {"layers": 8, "hidden": 1024, "heads": 8, "ffn": 2816, "batch": 2, "seq": 1024, "vocab": 32000}
 REFERENCE = {"layers": 16, "hidden": 2048, "heads": 16, "ffn": 5632, "batch": 4, "seq": 4096, "vocab": 32000}
@@ -229,40 +229,23 @@ def _report(results: List[Dict[str, Any]], keep: Dict[str, Any], checkpoint: Dic
     return cases
 
 
+def _marks(case: Dict[str, Any]) -> str:
+    line = f"  peak {case['peak_bytes'] / 2**30:.2f} GiB" if "peak_bytes" in case else ""
+    if "grads_equal_keep_all" in case:
+        line += f"  grads {'=' if case['grads_equal_keep_all'] else '!='} keep"
+    return line
+
+
 def run(json_file: Optional[str], quick: bool, shape: Optional[Dict[str, int]] = None, steps: Optional[int] = None) -> int:
-    reason = skip_reason()
+    reason = reporting.skip_reason("the activation offload benchmark trains a PyTorch model",
+                                   "the benchmark trains its Llama-shaped decoder")
     if reason is not None:
-        reason = reason.replace("the allocator benchmark compares PyTorch's allocator routes",
-                                "the activation offload benchmark trains a PyTorch model")
-    else:
-        try:
-            import transformers  # noqa: F401
-        except ImportError:
-            reason = "transformers is not installed: the benchmark trains its Llama-shaped decoder"
-    if reason is not None:
-        benchmarks = [_case("activation_offload", None, error=f"skipped: {reason}")]
-        print(f"ghtier.bench activation_offload: skipped: {reason}")
+        benchmarks = reporting.skipped("activation_offload", reason)
     else:
         benchmarks = _cases(shape or SMALL, steps or (3 if quick else 5))
-    document = {"context": _context(), "benchmarks": benchmarks}
-    document["context"]["executable"] = "python -m ghtier.bench activation_offload"
-    document["context"]["shape"] = shape or SMALL
-    if json_file:
-        with open(json_file, "w") as f:
-            json.dump(document, f, indent=2)
-    for case in benchmarks:
-        line = f"{case['name']:<50} {case['real_time'] / 1e3:>10.1f} ms"
-        for key in ("ratio", "ratio_to_bound", "ratio_to_checkpoint", "prediction_error"):
-            if key in case:
-                line += f"  {key} {case[key]:.3f}"
-        if "peak_bytes" in case:
-            line += f"  peak {case['peak_bytes'] / 2**30:.2f} GiB"
-        if "grads_equal_keep_all" in case:
-            line += f"  grads {'=' if case['grads_equal_keep_all'] else '!='} keep"
-        if case.get("error_occurred"):
-            line += f"  ({case['error_message'][:160]})"
-        print(line)
-    return 0
+    return reporting.finish("activation_offload", json_file, benchmarks, width=50, extra=_marks,
+                            keys=("ratio", "ratio_to_bound", "ratio_to_checkpoint", "prediction_error"),
+                            shape=shape or SMALL)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,15 +12,14 @@ Cases (each route in its own process, the native one in the same run):
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
-import platform
-import socket
 import statistics
 import subprocess
 import sys
 from typing import Any, Dict, List, Optional
+
+from . import _report
 
 SIZES = [4096, 1 << 20, 64 << 20]
 SIZE_NAMES = {4096: "4KiB", 1 << 20: "1MiB", 64 << 20: "64MiB"}
@@ -39,41 +38,15 @@ def _worker(config: Dict[str, Any], timeout: float = 300) -> Dict[str, Any]:
     return {"error": f"worker exited {proc.returncode} without a result: {tail}"}
 
 
-def _case(name: str, us: Optional[float], *, label: str = "", counters: Optional[Dict[str, float]] = None,
-          error: Optional[str] = None, iterations: int = 1) -> Dict[str, Any]:
-    entry: Dict[str, Any] = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
-                             "repetition_index": 0, "threads": 1, "iterations": iterations,
-                             "real_time": us if us is not None else 0.0, "cpu_time": us if us is not None else 0.0,
-                             "time_unit": "us", "label": label}
-    entry.update(counters or {})
-    if error is not None:
-        entry["error_occurred"] = True
-        entry["error_message"] = error
-    return entry
+_case = _report.case
 
 
 def _context() -> Dict[str, Any]:
-    context: Dict[str, Any] = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
-                               "host_name": socket.gethostname(), "executable": "python -m ghtier.bench allocator",
-                               "python": platform.python_version()}
-    try:
-        import ghtier
-
-        context["ghtier_version"] = ".".join(map(str, ghtier.library_version()))
-        context["ghtier_library"] = ghtier.library_path()
-    except Exception as e:  # reported, not fatal: the cases say why they could not run
-        context["ghtier_error"] = str(e)
-    return context
+    return _report.context("allocator")
 
 
 def skip_reason() -> Optional[str]:
-    try:
-        import torch
-    except ImportError:
-        return "PyTorch is not installed: the allocator benchmark compares PyTorch's allocator routes"
-    if not torch.cuda.is_available():
-        return "no CUDA device is visible to PyTorch"
-    return None
+    return _report.skip_reason("the allocator benchmark compares PyTorch's allocator routes")
 
 
 def _alloc_cases(quick: bool) -> List[Dict[str, Any]]:
@@ -158,20 +131,8 @@ def run(json_file: Optional[str], quick: bool, only: Optional[str] = None) -> in
     """``only``: "empty_free", "train_step" or "oversubscribed" (which needs the train step's native peak)."""
     reason = skip_reason()
     if reason is not None:
-        benchmarks = [_case("allocator", None, error=f"skipped: {reason}")]
-        print(f"ghtier.bench allocator: skipped: {reason}")
+        benchmarks = _report.skipped("allocator", reason)
     else:
         benchmarks = (_alloc_cases(quick) if only in (None, "empty_free") else []) + \
             (_training_cases(quick, oversubscribed=only != "train_step") if only != "empty_free" else [])
-    document = {"context": _context(), "benchmarks": benchmarks}
-    if json_file:
-        with open(json_file, "w") as f:
-            json.dump(document, f, indent=2)
-    for case in benchmarks:
-        line = f"{case['name']:<52} {case['real_time']:>12.1f} us"
-        if "ratio" in case:
-            line += f"  ratio {case['ratio']:.2f}"
-        if case.get("error_occurred"):
-            line += f"  ({case['error_message'][:120]})"
-        print(line)
-    return 0
+    return _report.finish("allocator", json_file, benchmarks, unit="us")
