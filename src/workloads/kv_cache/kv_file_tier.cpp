@@ -53,10 +53,12 @@ std::uint64_t get_u64(const unsigned char* p) {
 // zeros up to 64.
 constexpr std::size_t at_version = 8, at_header_bytes = 12, at_block_bytes = 16, at_hash = 24, at_crc = 32;
 
-bool write_all(int fd, const void* data, std::size_t bytes, off_t offset) {
-  const auto* p = static_cast<const unsigned char*>(data);
+// Moves exactly `bytes` through pread or pwrite (`io`), retrying short transfers and interrupts; false on an
+// error or an early end of file.
+template <class Io, class Byte>
+bool transfer_all(Io io, int fd, Byte* p, std::size_t bytes, off_t offset) {
   while (bytes > 0) {
-    const ssize_t n = ::pwrite(fd, p, bytes, offset);
+    const ssize_t n = io(fd, p, bytes, offset);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     p += n;
@@ -66,18 +68,12 @@ bool write_all(int fd, const void* data, std::size_t bytes, off_t offset) {
   return true;
 }
 
-// Reads exactly `bytes`; false on an error or an early end of file.
+bool write_all(int fd, const void* data, std::size_t bytes, off_t offset) {
+  return transfer_all(::pwrite, fd, static_cast<const unsigned char*>(data), bytes, offset);
+}
+
 bool read_all(int fd, void* data, std::size_t bytes, off_t offset) {
-  auto* p = static_cast<unsigned char*>(data);
-  while (bytes > 0) {
-    const ssize_t n = ::pread(fd, p, bytes, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    bytes -= static_cast<std::size_t>(n);
-    offset += n;
-  }
-  return true;
+  return transfer_all(::pread, fd, static_cast<unsigned char*>(data), bytes, offset);
 }
 
 // Temporary names unique within the process (the pid makes them unique across processes).
