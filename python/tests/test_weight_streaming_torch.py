@@ -199,18 +199,44 @@ def test_benchmark_report_ratios_and_bounds():
 
 
 class _FakeRing:
-    def __init__(self, torch, entries, layout, slots):
+    """Streamed layers go through `slots` ring slots (poisoned at release); layers in `resident` have a block of
+    their own, filled when they become resident, poisoned (0xFF: NaN in float32) when set_budget demotes them or
+    close() frees them, as the real streamer frees or reuses them."""
+
+    def __init__(self, torch, entries, layout, slots, resident=()):
         self.torch = torch
         self.entries = entries
         self.layout = layout
         self.memory = torch.full((slots, max(layout.layer_bytes)), 0xFF, dtype=torch.uint8)
+        self.blocks = torch.full((len(entries), max(layout.layer_bytes)), 0xFF, dtype=torch.uint8)
         self.holder = [None] * slots
         self.count = [0] * len(entries)
         self.slot_of = {}
         self.log = []
         self.orders = []
+        self.resident = set()
+        self.budgets = []
+        self._make_resident(resident)
+
+    def _fill(self, row, layer):
+        base = self.layout.offsets[layer][0]
+        for e, off in zip(self.entries[layer], self.layout.offsets[layer]):
+            start = off - base
+            row[start:start + e.nbytes] = e.host.reshape(-1).view(self.torch.uint8)
+
+    def _make_resident(self, layers):
+        for layer in set(self.resident) - set(layers):
+            self.blocks[layer].fill_(0xFF)
+        for layer in set(layers) - set(self.resident):
+            self._fill(self.blocks[layer], layer)
+        self.resident = set(layers)
 
     def acquire(self, layer, stream):
+        base = self.layout.offsets[layer][0]
+        if layer in self.resident:
+            self.count[layer] += 1
+            self.log.append(("acquire", layer))
+            return [self.blocks[layer].data_ptr() + off - base for off in self.layout.offsets[layer]]
         if layer not in self.slot_of:
             free = [s for s, h in enumerate(self.holder) if h is None]
             if not free:
@@ -232,7 +258,7 @@ class _FakeRing:
             raise ghtier.InvalidArgumentError(f"fake ring: layer {layer} is not acquired")
         self.count[layer] -= 1
         self.log.append(("release", layer))
-        if self.count[layer] == 0:
+        if self.count[layer] == 0 and layer not in self.resident:
             slot = self.slot_of.pop(layer)
             self.holder[slot] = None
             self.memory[slot].fill_(0xFF)
@@ -240,8 +266,24 @@ class _FakeRing:
     def set_order(self, order):
         self.orders.append(list(order))
 
+    def plan(self):
+        import types
 
-def _fake_streamed(torch, monkeypatch, model, slots):
+        return types.SimpleNamespace(placements=["resident" if i in self.resident else "streamed"
+                                                 for i in range(len(self.entries))])
+
+    def set_budget(self, nbytes):
+        # The fake's "budget" is the number of leading layers kept resident.
+        assert not any(self.count), "set_budget while a layer is acquired"
+        self.budgets.append(nbytes)
+        self._make_resident(range(nbytes))
+
+    def close(self):
+        self._make_resident(())
+        self.memory.fill_(0xFF)
+
+
+def _fake_streamed(torch, monkeypatch, model, slots, resident=()):
     import threading
     import types
 
@@ -250,11 +292,13 @@ def _fake_streamed(torch, monkeypatch, model, slots):
 
     monkeypatch.setattr(torch.cuda, "current_stream", lambda *a, **k: types.SimpleNamespace(cuda_stream=0))
     monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: False)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a, **k: None)
     monkeypatch.setattr(_dlpack, "KDL_CUDA", _dlpack.KDL_CPU)
     handle = WeightStreamingHandle.__new__(WeightStreamingHandle)
     handle.model, handle.layers, handle.device = model, list(model.layers), torch.device("cpu")
     handle._lookahead, handle._lock, handle._closed = None, threading.RLock(), False
-    handle._runtime = types.SimpleNamespace(device=0)
+    handle._runtime = types.SimpleNamespace(device=0, close=lambda: None)
+    handle._arena = None
     handle._entries = []
     for layer in handle.layers:
         entries = [_Streamed(t, n) for n, t in list(layer.named_parameters()) + list(layer.named_buffers())]
@@ -263,7 +307,7 @@ def _fake_streamed(torch, monkeypatch, model, slots):
             e.tensor.data = e.host
         handle._entries.append(entries)
     handle._layout = host_layout([[e.nbytes for e in entries] for entries in handle._entries])
-    handle._streamer = _FakeRing(torch, handle._entries, handle._layout, slots)
+    handle._streamer = _FakeRing(torch, handle._entries, handle._layout, slots, resident)
     handle._install()
     return handle
 
@@ -309,8 +353,17 @@ def _toy(torch, seed, width=16, depth=4, write_buffer=False):
     return model, adapters
 
 
-@pytest.mark.parametrize("slots", [1, 2])
-def test_backward_through_a_fake_ring_gives_the_resident_gradients(monkeypatch, slots):
+def _on_host(e):
+    return e.tensor.device.type == "cpu" and e.tensor.data_ptr() == e.host.data_ptr()
+
+
+def _in_block(ring, layer, e):
+    block = ring.blocks[layer]
+    return block.data_ptr() <= e.tensor.data_ptr() < block.data_ptr() + block.numel()
+
+
+@pytest.mark.parametrize("slots, resident", [(1, ()), (2, ()), (1, (1, 3))])
+def test_backward_through_a_fake_ring_gives_the_resident_gradients(monkeypatch, slots, resident):
     torch = pytest.importorskip("torch", reason="PyTorch is not installed")
     data = [torch.randn(8, 16, generator=torch.Generator().manual_seed(s)) for s in (1, 2)]
     reference, ref_adapters = _toy(torch, 0)
@@ -324,7 +377,7 @@ def test_backward_through_a_fake_ring_gives_the_resident_gradients(monkeypatch, 
         expected_eval = reference(data[0])
 
     model, adapters = _toy(torch, 0)
-    handle = _fake_streamed(torch, monkeypatch, model, slots)
+    handle = _fake_streamed(torch, monkeypatch, model, slots, resident)
     ring = handle._streamer
     for step, x in enumerate(data):
         for p in adapters:
@@ -337,8 +390,9 @@ def test_backward_through_a_fake_ring_gives_the_resident_gradients(monkeypatch, 
         acquires = [layer for what, layer in ring.log if what == "acquire"]
         assert acquires == [0, 1, 2, 3, 3, 2, 1, 0], "backward must acquire each layer again, in reverse"
         assert ring.count == [0] * 4 and not any(handle._held) and not handle._backward_held
-        assert all(p.device.type == "cpu" and p.data_ptr() == e.host.data_ptr()
-                   for entries in handle._entries for e, p in ((e, e.tensor) for e in entries))
+        # Between passes: streamed layers on their host views, resident ones still bound to their blocks.
+        for layer, entries in enumerate(handle._entries):
+            assert all(_in_block(ring, layer, e) if layer in resident else _on_host(e) for e in entries)
     assert ring.orders[0] == [3, 2, 1, 0] and ring.orders[1] == [0, 1, 2, 3], "order: reverse for backward"
     with torch.no_grad():
         assert torch.equal(model(data[0]), expected_eval)
@@ -411,3 +465,64 @@ def test_transformers_llama_through_a_fake_ring(monkeypatch):
     for g, e in zip(got[2], expected[2]):
         assert torch.equal(g, e)
     assert handle._streamer.count == [0, 0, 0] and ("acquire", 2) in handle._streamer.log
+
+
+def test_resident_layers_stay_bound_between_passes_and_are_unbound_before_their_blocks_go(monkeypatch):
+    """A layer the plan keeps resident is bound to its block once, not at every call; a budget change unbinds
+    every layer before the streamer demotes (here: poisons) blocks, and close() before it frees them."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    x = torch.randn(4, 16, generator=torch.Generator().manual_seed(7))
+    reference, _ = _toy(torch, 0)
+    with torch.no_grad():
+        expected = reference(x)
+    model, _ = _toy(torch, 0)
+    handle = _fake_streamed(torch, monkeypatch, model, 1, resident=(0, 1, 2))
+    ring = handle._streamer
+    built = []
+    layer_views = handle._layer_views
+    monkeypatch.setattr(handle, "_layer_views", lambda layer, pointers: (built.append(layer),
+                                                                          layer_views(layer, pointers))[1])
+    with torch.no_grad():
+        for _ in range(3):
+            assert torch.equal(model(x), expected)
+    assert built.count(0) == built.count(1) == built.count(2) == 1, "a resident layer was rebound after its first use"
+    assert built.count(3) == 3, "a streamed layer must be bound at every use"
+    for layer in range(3):
+        assert all(_in_block(ring, layer, e) for e in handle._entries[layer])
+    assert all(_on_host(e) for e in handle._entries[3])
+
+    handle.set_budget(1)  # the fake keeps layer 0 resident, demotes (poisons) 1 and 2
+    assert ring.budgets == [1]
+    assert all(_on_host(e) for entries in handle._entries for e in entries), "set_budget left a layer bound"
+    with torch.no_grad():
+        got = model(x)
+    assert torch.isfinite(got).all() and torch.equal(got, expected), "a demoted block was read"
+    assert all(_in_block(ring, 0, e) for e in handle._entries[0])
+    assert all(_on_host(e) for layer in (1, 2, 3) for e in handle._entries[layer])
+
+    params = [e.tensor for entries in handle._entries for e in entries]
+    handle.close()  # the fake poisons every block: a weight still bound to one would be NaN
+    assert all(torch.isfinite(p).all() for p in params)
+    assert torch.equal(model(x), expected) and model.layers[0].forward.__func__ is type(model.layers[0]).forward
+
+
+def test_an_in_place_write_in_a_resident_layer_is_refused_and_unbinds_it(monkeypatch):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    model, _ = _toy(torch, 0, write_buffer=True)
+    handle = _fake_streamed(torch, monkeypatch, model, 1, resident=(0, 1, 2, 3))
+    with torch.no_grad(), pytest.raises(ghtier.UnsupportedError, match=r"layers\[0\]\.scale was written"):
+        model(torch.randn(4, 16))
+    assert not any(handle._held) and all(_on_host(e) for e in handle._entries[0])
+
+
+def test_hook_overhead_probe_over_a_fake_ring(monkeypatch):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    from ghtier.bench import weight_streaming as ws
+
+    model, _ = _toy(torch, 0)
+    handle = _fake_streamed(torch, monkeypatch, model, 1, resident=(0,))
+    probe = ws._hook_overhead_us(handle, passes=3)
+    assert set(probe) == {"hook_pair_us", "streamer_pair_us", "current_stream_us"}
+    assert all(v > 0 for v in probe.values())
+    assert handle._streamer.count == [0] * 4 and not any(handle._held)
+    assert all(_on_host(e) for layer in (1, 2, 3) for e in handle._entries[layer])

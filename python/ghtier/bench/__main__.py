@@ -18,17 +18,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                              "users, host-tier reservation")
     parser.add_argument("--json", metavar="FILE", help="write the results in the shape of `ghtier bench --json`")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    from . import activation_offload, weight_streaming
+    from . import activation_offload, kv_cache, weight_streaming
 
     activation_offload.add_arguments(parser)
     weight_streaming.add_arguments(parser)
+    kv_cache.add_arguments(parser)
     parser.add_argument("--only", choices=["empty_free", "train_step", "oversubscribed"], default=None,
                         help="allocator: run only this group of cases")
     args = parser.parse_args(argv)
     if args.suite == "kv_cache":
-        from . import kv_cache
-
-        return kv_cache.run(args.json, args.quick)
+        return kv_cache.run(args.json, args.quick, args.cudnn_sdpa)
     if args.suite == "weight_streaming":
         return weight_streaming.run(args.json, args.quick, args.layers, args.repeats)
     if args.suite == "activation_offload":

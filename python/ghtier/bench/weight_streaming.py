@@ -17,7 +17,8 @@ plan (every layer's bytes for naive and accelerate); ratio_to_bound; speedup ove
 output equals the resident one bitwise. Then a LoRA step (adapters on q_proj and v_proj, base frozen) at batch
 1 x the prefill length, resident and streamed at budget 0, beside its bound max(resident step, 2 x streamed
 bytes / h2d) (forward and backward each stream the weights). Targets (issue 12): ghtier <= 1.1x its bound,
->= 5x faster than accelerate at budget 0.
+>= 5x faster than accelerate at budget 0. Each ghtier budget also carries the hooks' host cost per layer without
+compute (hook_pair_us, streamer_pair_us, current_stream_us): what decode, which is CPU-bound, pays per layer.
 """
 
 from __future__ import annotations
@@ -188,6 +189,47 @@ def _lora_step_seconds(model: Any, ids: Any, repeats: int) -> float:
     return seconds
 
 
+def _hook_overhead_us(handle: Any, passes: int = 20) -> Dict[str, float]:
+    """Host microseconds per layer of what stream_weights adds around a layer, with no compute in between (a
+    pass of acquire + release over every layer, as the hooks do it): the whole bookkeeping
+    (``hook_pair_us``: the handle's acquire and release, rebinding included), the streamer's C calls alone
+    (``streamer_pair_us``), and one ``torch.cuda.current_stream`` (``current_stream_us``). Against the decode
+    pass's excess over resident per layer, they say where that excess goes."""
+    import torch
+
+    layers = len(handle.layers)
+    stream = torch.cuda.current_stream(handle.device).cuda_stream
+    out: Dict[str, float] = {}
+
+    def timed(pair: Callable[[int], None]) -> float:
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(passes):
+            for layer in range(layers):
+                pair(layer)
+        seconds = time.perf_counter() - start
+        torch.cuda.synchronize()
+        return seconds / (passes * layers) * 1e6
+
+    def hook_pair(layer: int) -> None:
+        with handle._lock:
+            handle._acquire(layer, stream)
+            handle._release(layer, stream)
+
+    def streamer_pair(layer: int) -> None:
+        handle._streamer.acquire(layer, stream)
+        handle._streamer.release(layer, stream)
+
+    out["hook_pair_us"] = timed(hook_pair)
+    out["streamer_pair_us"] = timed(streamer_pair)
+    n = 1000
+    start = time.perf_counter()
+    for _ in range(n):
+        torch.cuda.current_stream(handle.device)
+    out["current_stream_us"] = (time.perf_counter() - start) / n * 1e6
+    return out
+
+
 def _cases(shape: Dict[str, int], repeats: int) -> List[Dict[str, Any]]:
     import torch
 
@@ -239,6 +281,10 @@ def _cases(shape: Dict[str, int], repeats: int) -> List[Dict[str, Any]]:
                            "ring_slots": float(stats["ring_slots"]),
                            "predicted_decode_b1_us": plan.step_seconds * 1e6,
                            "set_budget_us": stats["last_budget_change_seconds"] * 1e6 if budget != BUDGETS[0] else 0.0}
+            try:
+                extra[name].update(_hook_overhead_us(handle))
+            except Exception as e:  # a probe: the measured passes stand without it
+                print(f"ghtier.bench weight_streaming: hook overhead probe failed: {type(e).__name__}: {e}")
             if budget == BUDGETS[0] and "error" not in lora:
                 try:
                     lora["ghtier_budget_0pct"] = _lora_step_seconds(model, lora_ids, repeats)
@@ -356,7 +402,7 @@ def run(json_file: Optional[str], quick: bool, layers: Optional[int] = None, rep
             json.dump(document, f, indent=2)
     for case in benchmarks:
         line = f"{case['name']:<58} {case['real_time'] / 1e3:>10.2f} ms"
-        for key in ("ratio", "ratio_to_bound", "speedup_over_accelerate"):
+        for key in ("ratio", "ratio_to_bound", "speedup_over_accelerate", "hook_pair_us", "streamer_pair_us"):
             if key in case:
                 line += f"  {key} {case[key]:.3f}"
         if "output_equal_resident" in case:

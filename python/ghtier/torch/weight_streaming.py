@@ -15,7 +15,10 @@ stay the same (optimizers, LoRA wrappers and tied references keep working); only
 * while a layer runs, its ``.data`` are views into the device memory ``acquire`` handed out (the compute
   stream waits for the layer's copy; the next layers' copies are queued behind it);
 * between uses they are views into the host arena (CPU tensors: the weights' real home, so a stray use
-  outside the layer fails loudly instead of reading a slot another layer now holds).
+  outside the layer fails loudly instead of reading a slot another layer now holds), except for layers the
+  plan keeps resident: their device block never moves while they stay resident, so they stay bound to it
+  between passes (no rebinding per call: decode is CPU-bound and pays it in full); a budget change and
+  close() unbind them first.
 
 Backward through streamed layers (LoRA: frozen base weights, trainable adapters in HBM): the weights a layer
 saves for backward are packed as (layer, tensor) references by saved-tensor hooks; the backward pass acquires
@@ -84,7 +87,8 @@ def _in_backward() -> bool:
 
 
 class _Streamed:
-    """One streamed tensor: the object whose ``.data`` is swapped, its name, and its host view."""
+    """One streamed tensor: the object whose ``.data`` is swapped, its name, its host view, and its version
+    counter when its device view was bound (a change at release is an in-place write)."""
 
     __slots__ = ("tensor", "name", "host", "dtype", "shape", "nbytes", "version")
 
@@ -178,9 +182,13 @@ class WeightStreamingHandle:
         self._backward_held: set = set()
         self._callback_queued = False
         self._direction = "forward"
-        self._views: Dict[Tuple[int, Any, Tuple[int, ...]], torch.Tensor] = {}
+        # Device views per (layer, pointers): built once per slot or resident block a layer is seen in.
+        self._views: Dict[Tuple[int, Tuple[int, ...]], List[torch.Tensor]] = {}
         self._bound: List[Optional[List[torch.Tensor]]] = [None] * len(layers)
+        self._bound_pointers: List[Optional[Tuple[int, ...]]] = [None] * len(layers)
         self._pointer_index: Dict[int, Tuple[int, int]] = {}
+        self._keep_bound: List[bool] = []
+        self._refresh_resident()
         self._originals: List[Callable[..., Any]] = []
         for index, layer in enumerate(layers):
             self._originals.append(layer.forward)
@@ -254,54 +262,79 @@ class WeightStreamingHandle:
         torch.cuda.synchronize(self.device)
 
     # ---- acquire / release ------------------------------------------------------------------------------
-    def _device_view(self, pointer: int, e: _Streamed) -> torch.Tensor:
-        key = (pointer, e.dtype, e.shape)
-        view = self._views.get(key)
-        if view is None:
-            capsule = _dlpack.capsule(self, pointer, e.nbytes, _dlpack.KDL_CUDA, self._runtime.device)
-            with torch.inference_mode(False):  # cached: it must also serve passes with autograd
-                view = torch.from_dlpack(capsule).view(e.dtype).view(e.shape)
-            self._views[key] = view
-        return view
-
-    def _acquire(self, layer: int, stream: torch.cuda.Stream) -> None:
+    def _refresh_resident(self) -> None:
+        """Which layers stay bound to their device block between passes: those the plan in force keeps
+        resident (their block is neither moved nor freed until the next set_budget or close)."""
         assert self._streamer is not None
-        pointers = self._streamer.acquire(layer, stream.cuda_stream)
+        self._keep_bound = [p == "resident" for p in self._streamer.plan().placements]
+
+    def _layer_views(self, layer: int, pointers: Tuple[int, ...]) -> List[torch.Tensor]:
+        key = (layer, pointers)
+        views = self._views.get(key)
+        if views is None:
+            views = []
+            with torch.inference_mode(False):  # cached: they must also serve passes with autograd
+                for pointer, e in zip(pointers, self._entries[layer]):
+                    capsule = _dlpack.capsule(self, pointer, e.nbytes, _dlpack.KDL_CUDA, self._runtime.device)
+                    views.append(torch.from_dlpack(capsule).view(e.dtype).view(e.shape))
+            self._views[key] = views
+        return views
+
+    def _acquire(self, layer: int, stream_handle: int) -> None:
+        assert self._streamer is not None
+        pointers = tuple(self._streamer.acquire(layer, stream_handle))
         if self._held[layer] > 0:  # acquired already: the same slot, bound already
+            self._held[layer] += 1
+            return
+        if self._bound_pointers[layer] == pointers:  # still bound since the last use (a resident layer)
             self._held[layer] += 1
             return
         entries = self._entries[layer]
         try:
-            views = [self._device_view(p, e) for p, e in zip(pointers, entries)]
+            views = self._layer_views(layer, pointers)
         except BaseException:
-            self._streamer.release(layer, stream.cuda_stream)
+            self._streamer.release(layer, stream_handle)
             raise
         self._held[layer] += 1
         for view, e in zip(views, entries):
             e.tensor.data = view
             e.version = e.tensor._version
         self._bound[layer] = views
-        for index, view in enumerate(views):
-            self._pointer_index[view.untyped_storage().data_ptr()] = (layer, index)
+        self._bound_pointers[layer] = pointers
+        # A view's storage starts at its pointer (one DLPack storage per tensor): what _pack looks up.
+        self._pointer_index.update(zip(pointers, [(layer, i) for i in range(len(pointers))]))
 
-    def _release(self, layer: int, stream: torch.cuda.Stream) -> None:
+    def _unbind(self, layer: int) -> None:
+        """The layer's tensors back to their host views."""
+        for pointer in self._bound_pointers[layer] or ():
+            self._pointer_index.pop(pointer, None)
+        self._bound[layer] = None
+        self._bound_pointers[layer] = None
+        for e in self._entries[layer]:
+            e.tensor.data = e.host
+
+    def _unbind_all(self) -> None:
+        for layer, bound in enumerate(self._bound_pointers):
+            if bound is not None:
+                self._unbind(layer)
+
+    def _release(self, layer: int, stream_handle: int) -> None:
         assert self._streamer is not None
-        self._streamer.release(layer, stream.cuda_stream)
+        self._streamer.release(layer, stream_handle)
         self._held[layer] -= 1
         if self._held[layer] > 0:
             return
-        views = self._bound[layer] or []
-        for view in views:
-            self._pointer_index.pop(view.untyped_storage().data_ptr(), None)
-        self._bound[layer] = None
         written = None
         for e in self._entries[layer]:
             if e.tensor._version != e.version:
                 written = e.name
-            e.tensor.data = e.host
+        if written is None and self._keep_bound[layer]:
+            return  # resident: its block stays put, so its views stay bound until set_budget or close
+        self._unbind(layer)
         if written is not None:
-            raise UnsupportedError(f"stream_weights: layers[{layer}].{written} was written in place during the "
-                                   "layer's forward; streamed weights and buffers are read-only (the write is lost)")
+            raise UnsupportedError(f"stream_weights: layers[{layer}].{written} was written in place while bound to "
+                                   "device memory (during the layer's forward); streamed weights and buffers are "
+                                   "read-only (the write is lost)")
 
     def _set_direction(self, direction: str) -> None:
         if direction != self._direction:
@@ -327,9 +360,11 @@ class WeightStreamingHandle:
                     if e.tensor.requires_grad:
                         raise UnsupportedError(f"stream_weights: layers[{index}].{e.name} requires grad; streamed "
                                                "weights are frozen: train adapters instead")
-            stream = torch.cuda.current_stream(self.device)
+            # The stream the layer's work is queued on: acquire makes it wait, release covers its work.
+            stream = torch.cuda.current_stream(self.device).cuda_stream
             with self._lock:
-                self._set_direction("forward")
+                if self._direction != "forward":
+                    self._set_direction("forward")
                 self._acquire(index, stream)
             try:
                 if not grad:
@@ -342,7 +377,7 @@ class WeightStreamingHandle:
                 return output
             finally:
                 with self._lock:
-                    self._release(index, torch.cuda.current_stream(self.device))
+                    self._release(index, stream)
         return forward
 
     # ---- backward ---------------------------------------------------------------------------------------
@@ -361,7 +396,7 @@ class WeightStreamingHandle:
         if not _in_backward():  # e.g. grad_fn._saved_* read by hand: a copy from the host, no slot held
             base = e.host.to(self.device)
         else:
-            stream = torch.cuda.current_stream(self.device)
+            stream = torch.cuda.current_stream(self.device).cuda_stream
             with self._lock:
                 if self._closed:
                     raise UnsupportedError("stream_weights: backward after the handle was closed: the graph "
@@ -382,13 +417,14 @@ class WeightStreamingHandle:
         with self._lock:
             if layer in self._backward_held:
                 self._backward_held.discard(layer)
-                self._release(layer, torch.cuda.current_stream(self.device))
+                self._release(layer, torch.cuda.current_stream(self.device).cuda_stream)
 
     def _backward_finished(self) -> None:
         with self._lock:
             self._callback_queued = False
+            stream = torch.cuda.current_stream(self.device).cuda_stream
             for layer in sorted(self._backward_held):
-                self._release(layer, torch.cuda.current_stream(self.device))
+                self._release(layer, stream)
             self._backward_held.clear()
 
     # ---- public -----------------------------------------------------------------------------------------
@@ -407,9 +443,16 @@ class WeightStreamingHandle:
             if any(self._held):
                 raise InvalidArgumentError("stream_weights set_budget: a layer is in use (a forward or backward pass "
                                            "is running); change the budget between passes")
-            streamer.set_budget(nbytes)
+            self._unbind_all()  # resident blocks may be demoted (freed or reused as slots)
             self._views.clear()  # slots may have been freed; their views must not be reused
-            self.device_budget = nbytes
+            try:
+                streamer.set_budget(nbytes)
+                self.device_budget = nbytes
+            finally:
+                try:
+                    self._refresh_resident()
+                except Exception:  # noqa: BLE001 - no plan to read: keep nothing bound between passes
+                    self._keep_bound = [False] * len(self.layers)
 
     def plan(self) -> Any:
         """The streamer's plan in force (ghtier.weights.WeightPlan)."""
@@ -434,6 +477,8 @@ class WeightStreamingHandle:
             if any(self._held):
                 raise InvalidArgumentError("stream_weights close: a layer is in use; close between passes")
             assert self._streamer is not None
+            self._unbind_all()  # before the resident blocks are freed
+            self._views.clear()
             self._streamer.close()  # waits for its copies; frees the slots and resident layers first
             self._streamer = None
             restored: List[Tuple[_Streamed, torch.Tensor]] = []
@@ -446,6 +491,7 @@ class WeightStreamingHandle:
                 self._views.clear()
                 self._streamer = self._make_streamer()  # streaming stays in force, as before
                 self._direction = "forward"
+                self._refresh_resident()
                 raise
             for e, tensor in restored:
                 e.tensor.data = tensor
