@@ -21,7 +21,7 @@ def test_skips_with_a_reason_without_torch(tmp_path):
     if reason is None:
         pytest.skip("PyTorch with CUDA is here: the GPU check runs the benchmark")
     out = tmp_path / "bench.json"
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]))
     result = subprocess.run([sys.executable, "-m", "ghtier.bench", "allocator", "--json", str(out)],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -34,7 +34,7 @@ def test_skips_with_a_reason_without_torch(tmp_path):
 
 
 def test_unknown_suite_is_refused():
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]))
     result = subprocess.run([sys.executable, "-m", "ghtier.bench", "everything"], capture_output=True, text=True,
                             env=env, timeout=60)
     assert result.returncode == 2 and "invalid choice" in result.stderr
@@ -46,7 +46,7 @@ def test_activation_offload_skips_with_a_reason_without_torch(tmp_path):
     if allocator.skip_reason() is None:
         pytest.skip("PyTorch with CUDA is here: the GPU check runs the benchmark")
     out = tmp_path / "bench.json"
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]))
     result = subprocess.run([sys.executable, "-m", "ghtier.bench", "activation_offload", "--quick", "--layers", "2",
                              "--json", str(out)], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr

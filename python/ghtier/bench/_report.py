@@ -49,10 +49,10 @@ def skip_reason(purpose: str, transformers_for: Optional[str] = None) -> Optiona
     except ImportError:
         return f"PyTorch is not installed: {purpose}"
     if not torch.cuda.is_available():
-        return "no CUDA device is visible to PyTorch"
+        return f"no CUDA device is visible to PyTorch: {purpose}"
     if transformers_for is not None:
         try:
-            import transformers  # noqa: F401
+            import transformers  # noqa: F401  (only whether it imports)
         except ImportError:
             return f"transformers is not installed: {transformers_for}"
     return None

@@ -41,10 +41,6 @@ def _worker(config: Dict[str, Any], timeout: float = 300) -> Dict[str, Any]:
 _case = _report.case
 
 
-def _context() -> Dict[str, Any]:
-    return _report.context("allocator")
-
-
 def skip_reason() -> Optional[str]:
     return _report.skip_reason("the allocator benchmark compares PyTorch's allocator routes")
 

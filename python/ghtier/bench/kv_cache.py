@@ -33,7 +33,6 @@ instead) builds nothing per length.
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import time
@@ -41,7 +40,8 @@ import argparse
 import contextlib
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from .allocator import _case, _context, skip_reason
+from . import _report as reporting
+from ._report import case as _case
 
 MODEL = {"hidden": 4096, "heads": 32, "kv_heads": 8, "head_dim": 128, "ffn": 14336, "vocab": 128256}
 QUICK = {"layers": 4, "lengths": [2048, 8192], "reps": 3, "reserve_gib": 2,
@@ -437,35 +437,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(json_file: Optional[str], quick: bool, cudnn_sdpa: bool = False) -> int:
-    reason = skip_reason()
-    if reason is not None:
-        reason = reason.replace("the allocator benchmark compares PyTorch's allocator routes",
-                                "the KV cache benchmark runs a PyTorch model")
-    else:
-        try:
-            import transformers  # noqa: F401
-        except ImportError:
-            reason = "transformers is not installed: the KV cache benchmark runs a Llama-shaped model"
-    if reason is not None:
-        benchmarks = [_case("kv_cache", None, error=f"skipped: {reason}")]
-        print(f"ghtier.bench kv_cache: skipped: {reason}")
-    else:
-        benchmarks = _cases(quick, cudnn_sdpa)
+    reason = reporting.skip_reason("the KV cache benchmark runs a PyTorch model",
+                                   "the KV cache benchmark runs a Llama-shaped model")
+    benchmarks = reporting.skipped("kv_cache", reason) if reason is not None else _cases(quick, cudnn_sdpa)
     settings = QUICK if quick else FULL
-    document = {"context": _context(), "benchmarks": benchmarks}
-    document["context"]["executable"] = "python -m ghtier.bench kv_cache"
-    document["context"]["model"] = dict(MODEL, layers=settings["layers"])
-    document["context"]["attention"] = "sdpa, cuDNN backend " + ("allowed" if cudnn_sdpa else "off")
-    if json_file:
-        with open(json_file, "w") as f:
-            json.dump(document, f, indent=2)
-    for case in benchmarks:
-        line = f"{case['name']:<52} {case['real_time'] / 1e3:>10.2f} ms"
-        for key in ("ratio", "speedup", "restore_GBps", "resume_call_us", "p50_us", "p99_us", "p50_first_pass_us",
-                    "tokens_equal_no_suspension"):
-            if key in case:
-                line += f"  {key} {case[key]:.3f}"
-        if case.get("error_occurred"):
-            line += f"  ({case['error_message'][:160]})"
-        print(line)
-    return 0
+    return reporting.finish("kv_cache", json_file, benchmarks,
+                            keys=("ratio", "speedup", "restore_GBps", "resume_call_us", "p50_us", "p99_us",
+                                  "p50_first_pass_us", "tokens_equal_no_suspension"),
+                            model=dict(MODEL, layers=settings["layers"]),
+                            attention="sdpa, cuDNN backend " + ("allowed" if cudnn_sdpa else "off"))

@@ -24,12 +24,12 @@ compute (hook_pair_us, streamer_pair_us, current_stream_us): what decode, which 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .allocator import _case, _context, skip_reason
+from . import _report as reporting
+from ._report import case as _case
 
 SHAPE = {"layers": 12, "hidden": 4096, "ffn": 14336, "heads": 32, "kv_heads": 8, "vocab": 32000, "prefill": 2048}
 QUICK = dict(SHAPE, layers=8, prefill=1024)
@@ -376,41 +376,26 @@ def _report(shape: Dict[str, int], results: Dict[str, Dict[str, Any]], streamed_
     return cases
 
 
+def _marks(case: Dict[str, Any]) -> str:
+    if "output_equal_resident" not in case:
+        return ""
+    return f"  out {'=' if case['output_equal_resident'] else '!='} resident"
+
+
 def run(json_file: Optional[str], quick: bool, layers: Optional[int] = None, repeats: Optional[int] = None) -> int:
-    reason = skip_reason()
-    if reason is not None:
-        reason = reason.replace("the allocator benchmark compares PyTorch's allocator routes",
-                                "the weight streaming benchmark runs a PyTorch model")
-    else:
-        try:
-            import transformers  # noqa: F401
-        except ImportError:
-            reason = "transformers is not installed: the benchmark runs its Llama-shaped decoder"
+    reason = reporting.skip_reason("the weight streaming benchmark runs a PyTorch model",
+                                   "the benchmark runs its Llama-shaped decoder")
     shape = dict(QUICK if quick else SHAPE)
     if layers is not None:
         shape["layers"] = layers
     if reason is not None:
-        benchmarks = [_case("weight_streaming", None, error=f"skipped: {reason}")]
-        print(f"ghtier.bench weight_streaming: skipped: {reason}")
+        benchmarks = reporting.skipped("weight_streaming", reason)
     else:
         benchmarks = _cases(shape, repeats or (2 if quick else 5))
-    document = {"context": _context(), "benchmarks": benchmarks}
-    document["context"]["executable"] = "python -m ghtier.bench weight_streaming"
-    document["context"]["shape"] = shape
-    if json_file:
-        with open(json_file, "w") as f:
-            json.dump(document, f, indent=2)
-    for case in benchmarks:
-        line = f"{case['name']:<58} {case['real_time'] / 1e3:>10.2f} ms"
-        for key in ("ratio", "ratio_to_bound", "speedup_over_accelerate", "hook_pair_us", "streamer_pair_us"):
-            if key in case:
-                line += f"  {key} {case[key]:.3f}"
-        if "output_equal_resident" in case:
-            line += f"  out {'=' if case['output_equal_resident'] else '!='} resident"
-        if case.get("error_occurred"):
-            line += f"  ({case['error_message'][:160]})"
-        print(line)
-    return 0
+    return reporting.finish("weight_streaming", json_file, benchmarks, width=58, extra=_marks,
+                            keys=("ratio", "ratio_to_bound", "speedup_over_accelerate", "hook_pair_us",
+                                  "streamer_pair_us"),
+                            shape=shape)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
