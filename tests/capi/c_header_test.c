@@ -66,6 +66,7 @@ int main(void) {
       (void (*)(void))ghtier_sm_copy_2d,
       (void (*)(void))ghtier_gather,
       (void (*)(void))ghtier_sorted_gather,
+      (void (*)(void))ghtier_gather_auto,
       (void (*)(void))ghtier_scatter,
       (void (*)(void))ghtier_row_cache_create,
       (void (*)(void))ghtier_row_cache_create_from_frequencies,
