@@ -70,7 +70,7 @@ GatherChoice gather_auto_rows(const void* table, std::size_t row_bytes, std::siz
     empty.reason = "count is 0: nothing to gather";
     return empty;
   }
-  detail::require_indexed_rows_access(args);
+  // Reachability is the chooser's and each path's business: a system-memory table is fine for the pipeline.
   const Platform& platform = options.platform != nullptr ? *options.platform : current_platform();
   const GatherCalibration& calibration =
       options.calibration != nullptr ? *options.calibration : gather_calibration_for(platform);
@@ -87,7 +87,7 @@ GatherChoice gather_auto_rows(const void* table, std::size_t row_bytes, std::siz
   request.residency = residency_of(table);
   request.cache_rows = options.cache != nullptr ? options.cache->cached_rows() : 0;
   request.cache_hit_rate = options.cache_hit_rate;
-  request.pipeline_available = false;  // the pipelined CPU gather is not part of the library yet
+  request.pipeline_available = options.pipeline != nullptr;
   GatherChoice choice = choose_gather_path(request, platform, calibration);
   log(LogLevel::debug, "gather_auto: {}", choice.reason);
 
@@ -100,7 +100,8 @@ GatherChoice gather_auto_rows(const void* table, std::size_t row_bytes, std::siz
       break;
     case GatherPath::cached: options.cache->gather(indices, count, out, stream, options.check); break;
     case GatherPath::cpu_pipelined:
-      throw_error(ErrorCode::internal, "gather_auto: the chooser picked the CPU pipeline, which it was told is absent");
+      options.pipeline->gather(table, row_bytes, num_rows, indices, count, out, stream, options.check);
+      break;
   }
   path_calls[static_cast<std::size_t>(choice.path)].fetch_add(1, std::memory_order_relaxed);
   return choice;

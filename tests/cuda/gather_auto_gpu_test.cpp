@@ -1,8 +1,8 @@
-// GPU tests of gather_auto against a CPU reference on fresh random data: each path it can run (forced by a
-// calibration that makes it the fastest), the default choice matching choose_gather_path's for the same
-// request, uniform and skewed keys with duplicates, int32 and int64 indices, pinned, managed and device
-// tables, out-of-range keys refused (synchronously and through an IndexCheck), and the C entry point.
-// Outputs are poisoned before every call.
+// GPU tests of gather_auto against a CPU reference on fresh random data: each path it can run, the CPU
+// pipeline included (forced by a calibration that makes it the fastest), the default choice matching
+// choose_gather_path's for the same request, uniform and skewed keys with duplicates, int32 and int64 indices, pinned,
+// managed and device tables, out-of-range keys refused (synchronously and through an IndexCheck), and the C entry
+// point. Outputs are poisoned before every call.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include "c_api_test_runtime.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier.h"
+#include "ghtier/kernels/cpu_gather_pipeline.hpp"
 #include "ghtier/kernels/gather_auto.hpp"
 #include "ghtier/kernels/index_check.hpp"
 #include "ghtier/kernels/row_cache.hpp"
@@ -86,7 +87,12 @@ GatherCalibration favouring(GatherPath path) {
       c.sort_ns_per_key = 0;
       break;
     case GatherPath::cached: c.cache_hit_gbps = fast; break;
-    case GatherPath::cpu_pipelined: break;
+    case GatherPath::cpu_pipelined:
+      for (double& g : c.cpu_gather.gbps) g = fast;
+      c.copy_gbps = fast;
+      c.host_memory_gbps = 3 * fast;
+      c.pipeline_fixed_us = 0;
+      break;
   }
   return c;
 }
@@ -108,10 +114,11 @@ TEST(GatherAutoGpu, EveryPathItRunsGathersTheReferenceRows) {
   GHTIER_REQUIRE_GPU();
   std::mt19937_64 rng = test::fresh_rng();
   test::TestStream stream;
+  CpuGatherPipeline pipeline(CpuGatherPipeline::Options{4, 4096});  // small chunks: many of them
   for (std::size_t row_bytes : {16u, 128u, 1000u, 4096u}) {
     const std::size_t num_rows = 3000;
     Table table = make_table(rng, Tier::pinned, row_bytes * num_rows);
-    for (GatherPath path : {GatherPath::plain, GatherPath::sorted, GatherPath::cached}) {
+    for (GatherPath path : {GatherPath::plain, GatherPath::sorted, GatherPath::cached, GatherPath::cpu_pipelined}) {
       for (bool skewed : {false, true}) {
         const std::size_t count = 1 + rng() % 5000;
         const auto keys = random_keys<std::int64_t>(rng, count, num_rows, skewed);
@@ -128,6 +135,7 @@ TEST(GatherAutoGpu, EveryPathItRunsGathersTheReferenceRows) {
         options.calibration = &calibration;
         options.cache = path == GatherPath::cached ? &cache : nullptr;
         options.cache_hit_rate = path == GatherPath::cached ? 1.0 : -1;
+        options.pipeline = &pipeline;  // offered on every path: the calibration decides
         const std::uint64_t before = gather_auto_statistics().of(path);
         const GatherChoice choice =
             gather_auto(table.buffer.data(), row_bytes, num_rows, reinterpret_cast<const std::int64_t*>(d_keys.data()),
@@ -187,7 +195,8 @@ TEST(GatherAutoGpu, OutOfRangeKeysAreRefusedOnEveryPath) {
   Table table = make_table(rng, Tier::pinned, row_bytes * num_rows);
   std::vector<std::int64_t> hot = {1, 2, 3};
   RowCache cache(table.buffer.data(), row_bytes, num_rows, hot, stream.get());
-  for (GatherPath path : {GatherPath::plain, GatherPath::sorted, GatherPath::cached}) {
+  CpuGatherPipeline pipeline(CpuGatherPipeline::Options{3, 1000});
+  for (GatherPath path : {GatherPath::plain, GatherPath::sorted, GatherPath::cached, GatherPath::cpu_pipelined}) {
     auto keys = random_keys<std::int64_t>(rng, count, num_rows, false);
     const std::size_t first_bad = rng() % (count - 1);
     keys[first_bad] = static_cast<std::int64_t>(num_rows);  // one past the end
@@ -200,6 +209,7 @@ TEST(GatherAutoGpu, OutOfRangeKeysAreRefusedOnEveryPath) {
     options.calibration = &calibration;
     options.cache = path == GatherPath::cached ? &cache : nullptr;
     options.cache_hit_rate = path == GatherPath::cached ? 1.0 : -1;
+    options.pipeline = path == GatherPath::cpu_pipelined ? &pipeline : nullptr;
     const auto* d = reinterpret_cast<const std::int64_t*>(d_keys.data());
     EXPECT_GHTIER_ERROR(
         (void)gather_auto(table.buffer.data(), row_bytes, num_rows, d, count, out.data(), stream.get(), options),

@@ -8,6 +8,7 @@
 
 #include "c_api_test_runtime.hpp"
 #include "ghtier/ghtier.h"
+#include "ghtier/kernels/cpu_gather_pipeline.hpp"
 #include "ghtier/kernels/gather_auto.hpp"
 #include "test_support.hpp"
 
@@ -104,4 +105,11 @@ TEST(GatherAutoCApi, AnEmptyGatherFillsTheChoice) {
   EXPECT_EQ(choice.path, GHTIER_GATHER_PATH_PLAIN);
   EXPECT_EQ(choice.predicted_gbps[0], 0.0);
   EXPECT_NE(std::string(choice.reason).find("count is 0"), std::string::npos) << choice.reason;
+}
+
+TEST(CpuGatherPipeline, RefusesBadOptionsBeforeAnyCudaCall) {
+  EXPECT_GHTIER_ERROR(CpuGatherPipeline(CpuGatherPipeline::Options{2, 0}), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(CpuGatherPipeline(CpuGatherPipeline::Options{2, (std::size_t{1} << 30) + 1}),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(CpuGatherPipeline(CpuGatherPipeline::Options{5000, 4096}), ErrorCode::invalid_argument);
 }

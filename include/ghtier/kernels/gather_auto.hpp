@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ghtier/kernels/cpu_gather_pipeline.hpp"
 #include "ghtier/kernels/gather_calibration.hpp"
 #include "ghtier/kernels/gather_path_chooser.hpp"
 #include "ghtier/kernels/index_check.hpp"
@@ -29,6 +30,9 @@ struct GHTIER_API GatherAutoOptions {
   /// pointer, the rest is checked): makes the cached path possible. nullptr: no cache.
   RowCache* cache = nullptr;
   double cache_hit_rate = -1;  ///< expected share of requests the cache serves; negative: estimated
+  /// CPU threads and pinned chunks for the cpu_pipelined path (any table the CPU reads); nullptr: that path
+  /// is not offered.
+  CpuGatherPipeline* pipeline = nullptr;
   /// The platform to decide for; nullptr: the current device's, detected once per device.
   const Platform* platform = nullptr;
   /// The rates to decide with; nullptr: the built-in record for the platform (gather_calibration_for).
@@ -37,9 +41,11 @@ struct GHTIER_API GatherAutoOptions {
 };
 
 /// out[i] = table[indices[i]], the result of gather(), by the path choose_gather_path() predicts fastest for
-/// this request: plain (gather), sorted (sorted_gather) or cached (options.cache->gather). The pipelined CPU
-/// gather is not offered yet (GatherRequest::pipeline_available is false). Returns the choice with every
-/// path's prediction. The table's residency (device, pinned or managed host, system) is read from CUDA.
+/// this request: plain (gather), sorted (sorted_gather), cached (options.cache->gather) or cpu_pipelined
+/// (options.pipeline->gather, offered only with a pipeline; it waits for `stream` first and returns when the
+/// last chunk's copy is queued). Returns the choice with every path's prediction. The table's residency
+/// (device, pinned or managed host, system) is read from CUDA; a system-memory table on plain PCIe can
+/// only go through the pipeline.
 /// Throws as gather() does (the arguments are checked before anything is decided), and
 /// Error(invalid_argument) for a cache whose row_bytes or num_rows differ from the call's, an invalid
 /// calibration or hint; Error(unsupported) where no path can reach the table. count == 0 makes no CUDA call
