@@ -110,13 +110,25 @@ typedef enum ghtier_key_distribution_t {
   GHTIER_KEYS_SKEWED = 2 /**< Zipf-like: a few rows take most requests */
 } ghtier_key_distribution_t;
 
+/** Persistent CPU threads with pinned staging chunks (CpuGatherPipeline): the cpu_pipelined path of
+ * ghtier_gather_auto. A handle, for the device current at creation. */
+typedef struct ghtier_cpu_gather_pipeline ghtier_cpu_gather_pipeline_t;
+
+/** Starts `threads` threads (0: the hardware's, at most 16) with two pinned chunks of `chunk_bytes` each
+ * (0: 1 MiB). On failure *pipeline is set to NULL. */
+GHTIER_API ghtier_status_t ghtier_cpu_gather_pipeline_create(uint32_t threads, size_t chunk_bytes,
+                                                             ghtier_cpu_gather_pipeline_t** pipeline);
+/** Waits for its copies, stops its threads; NULL is a no-op, a destroyed handle GHTIER_ERROR_INVALID_ARGUMENT. */
+GHTIER_API ghtier_status_t ghtier_cpu_gather_pipeline_destroy(ghtier_cpu_gather_pipeline_t* pipeline);
+
 /** Hints for ghtier_gather_auto. struct_size: sizeof(ghtier_gather_auto_options_t). */
 typedef struct ghtier_gather_auto_options_t {
   size_t struct_size;
-  int32_t key_distribution;  /**< a ghtier_key_distribution_t */
-  int32_t keys_sorted;       /**< 1: the indices are ascending */
-  ghtier_row_cache_t* cache; /**< a cache over this same table, or NULL */
-  double cache_hit_rate;     /**< expected share of requests the cache serves; negative: estimated */
+  int32_t key_distribution;               /**< a ghtier_key_distribution_t */
+  int32_t keys_sorted;                    /**< 1: the indices are ascending */
+  ghtier_row_cache_t* cache;              /**< a cache over this same table, or NULL */
+  double cache_hit_rate;                  /**< expected share of requests the cache serves; negative: estimated */
+  ghtier_cpu_gather_pipeline_t* pipeline; /**< offers the cpu_pipelined path, or NULL */
 } ghtier_gather_auto_options_t;
 
 /** The path ghtier_gather_auto ran and what the model predicted. struct_size: sizeof(ghtier_gather_choice_t). */

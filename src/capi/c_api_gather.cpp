@@ -17,6 +17,7 @@
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_kernels.h"
+#include "ghtier/kernels/cpu_gather_pipeline.hpp"
 #include "ghtier/kernels/gather.hpp"
 #include "ghtier/kernels/gather_auto.hpp"
 #include "ghtier/kernels/index_check.hpp"
@@ -183,11 +184,17 @@ ghtier_status_t ghtier_gather_auto(ghtier_runtime_t* runtime, const void* table,
     }
     std::shared_ptr<CRowCache> cache;
     if (in.cache != nullptr) cache = get_cache(in.cache);
+    std::shared_ptr<ghtier::CpuGatherPipeline> pipeline;
+    if (in.pipeline != nullptr) {
+      pipeline = ghtier::capi::get_handle<ghtier::CpuGatherPipeline>(in.pipeline, HandleKind::cpu_gather_pipeline,
+                                                                     "options->pipeline");
+    }
     ghtier::GatherAutoOptions o;
     o.keys = static_cast<ghtier::KeyDistributionHint>(in.key_distribution);  // the same order
     o.keys_sorted = in.keys_sorted != 0;
     o.cache = cache != nullptr ? &cache->cache : nullptr;
     o.cache_hit_rate = in.cache_hit_rate;
+    o.pipeline = pipeline.get();
     o.platform = &owner->platform();
     o.check = to_check(checked);
     ghtier::GatherChoice made;
@@ -205,6 +212,26 @@ ghtier_status_t ghtier_gather_auto(ghtier_runtime_t* runtime, const void* table,
       result.reason[n] = '\0';
       ghtier::capi::write_versioned(choice, result);
     }
+  });
+}
+
+ghtier_status_t ghtier_cpu_gather_pipeline_create(uint32_t threads, size_t chunk_bytes,
+                                                  ghtier_cpu_gather_pipeline_t** pipeline) {
+  return ghtier::capi::guarded("ghtier_cpu_gather_pipeline_create", [&] {
+    require_non_null(pipeline, "pipeline");
+    *pipeline = nullptr;
+    ghtier::CpuGatherPipeline::Options options;
+    options.threads = threads;
+    if (chunk_bytes != 0) options.chunk_bytes = chunk_bytes;
+    auto p = std::make_shared<ghtier::CpuGatherPipeline>(options);
+    *pipeline = ghtier::capi::add_handle<ghtier_cpu_gather_pipeline_t>(HandleKind::cpu_gather_pipeline, std::move(p));
+  });
+}
+
+ghtier_status_t ghtier_cpu_gather_pipeline_destroy(ghtier_cpu_gather_pipeline_t* pipeline) {
+  return ghtier::capi::guarded("ghtier_cpu_gather_pipeline_destroy", [&] {
+    if (pipeline == nullptr) return;
+    (void)ghtier::capi::remove_handle<ghtier::CpuGatherPipeline>(pipeline, HandleKind::cpu_gather_pipeline, "pipeline");
   });
 }
 

@@ -67,6 +67,8 @@ int main(void) {
       (void (*)(void))ghtier_gather,
       (void (*)(void))ghtier_sorted_gather,
       (void (*)(void))ghtier_gather_auto,
+      (void (*)(void))ghtier_cpu_gather_pipeline_create,
+      (void (*)(void))ghtier_cpu_gather_pipeline_destroy,
       (void (*)(void))ghtier_scatter,
       (void (*)(void))ghtier_row_cache_create,
       (void (*)(void))ghtier_row_cache_create_from_frequencies,

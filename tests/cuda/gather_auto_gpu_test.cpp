@@ -261,4 +261,18 @@ TEST(GatherAutoGpu, CEntryPointReportsTheChoice) {
   EXPECT_EQ(choice.predicted_gbps[GHTIER_GATHER_PATH_CACHED], 0.0);  // no cache given
   EXPECT_NE(std::string(choice.reason).find("GB/s"), std::string::npos) << choice.reason;
   EXPECT_TRUE(same_rows(reference(table.host, row_bytes, keys), out.download(), row_bytes));
+
+  // With a pipeline handle the cpu_pipelined path is offered: its prediction is there, and the rows too.
+  ghtier_cpu_gather_pipeline_t* pipeline = nullptr;
+  ASSERT_EQ(ghtier_cpu_gather_pipeline_create(3, 4096, &pipeline), GHTIER_SUCCESS) << ghtier_error_message();
+  options.pipeline = pipeline;
+  out.poison(poison_byte);
+  ASSERT_EQ(ghtier_gather_auto(test::test_runtime(), table.buffer.data(), row_bytes, num_rows, d_keys.data(),
+                               GHTIER_INDEX_INT64, count, out.data(), stream.get(), nullptr, &options, &choice),
+            GHTIER_SUCCESS)
+      << ghtier_error_message();
+  stream.sync();
+  EXPECT_GT(choice.predicted_gbps[GHTIER_GATHER_PATH_CPU_PIPELINED], 0.0) << choice.reason;
+  EXPECT_TRUE(same_rows(reference(table.host, row_bytes, keys), out.download(), row_bytes));
+  EXPECT_EQ(ghtier_cpu_gather_pipeline_destroy(pipeline), GHTIER_SUCCESS);
 }

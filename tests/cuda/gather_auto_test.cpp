@@ -113,3 +113,23 @@ TEST(CpuGatherPipeline, RefusesBadOptionsBeforeAnyCudaCall) {
                       ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(CpuGatherPipeline(CpuGatherPipeline::Options{5000, 4096}), ErrorCode::invalid_argument);
 }
+
+TEST(GatherAutoCApi, PipelineHandleErrors) {
+  EXPECT_EQ(ghtier_cpu_gather_pipeline_create(0, 0, nullptr), GHTIER_ERROR_INVALID_ARGUMENT);
+  ghtier_cpu_gather_pipeline_t* pipeline = reinterpret_cast<ghtier_cpu_gather_pipeline_t*>(0x1);
+  EXPECT_EQ(ghtier_cpu_gather_pipeline_create(5000, 0, &pipeline), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(pipeline, nullptr);  // cleared on failure
+  expect_message("5000 threads");
+  EXPECT_EQ(ghtier_cpu_gather_pipeline_destroy(nullptr), GHTIER_SUCCESS);
+  EXPECT_EQ(ghtier_cpu_gather_pipeline_destroy(reinterpret_cast<ghtier_cpu_gather_pipeline_t*>(0x40)),
+            GHTIER_ERROR_INVALID_ARGUMENT);
+  std::vector<unsigned char> table(64 * 10), out(64 * 4);
+  std::vector<std::int64_t> idx(4, 1);
+  ghtier_gather_auto_options_t options{};
+  options.struct_size = sizeof(options);
+  options.pipeline = reinterpret_cast<ghtier_cpu_gather_pipeline_t*>(0x40);  // not a handle
+  EXPECT_EQ(ghtier_gather_auto(test::test_runtime(), table.data(), 64, 10, idx.data(), GHTIER_INDEX_INT64, 4,
+                               out.data(), nullptr, nullptr, &options, nullptr),
+            GHTIER_ERROR_INVALID_ARGUMENT);
+  expect_message("options->pipeline");
+}
