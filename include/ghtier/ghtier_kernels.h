@@ -115,7 +115,7 @@ typedef enum ghtier_key_distribution_t {
 typedef struct ghtier_cpu_gather_pipeline ghtier_cpu_gather_pipeline_t;
 
 /** Starts `threads` threads (0: the hardware's, at most 16) with two pinned chunks of `chunk_bytes` each
- * (0: 1 MiB). On failure *pipeline is set to NULL. */
+ * (0: 512 KiB). On failure *pipeline is set to NULL. */
 GHTIER_API ghtier_status_t ghtier_cpu_gather_pipeline_create(uint32_t threads, size_t chunk_bytes,
                                                              ghtier_cpu_gather_pipeline_t** pipeline);
 /** Waits for its copies, stops its threads; NULL is a no-op, a destroyed handle GHTIER_ERROR_INVALID_ARGUMENT. */

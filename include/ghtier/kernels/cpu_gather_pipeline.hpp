@@ -20,8 +20,10 @@ namespace ghtier {
 class GHTIER_API CpuGatherPipeline {
  public:
   struct Options {
-    unsigned threads = 0;                            ///< gathering threads; 0: the hardware's, at most 16
-    std::size_t chunk_bytes = std::size_t{1} << 20;  ///< bytes per staging chunk (two chunks per thread)
+    unsigned threads = 0;  ///< gathering threads; 0: the hardware's, at most 16
+    /// Bytes per staging chunk (two per thread). Smaller chunks shorten the tail (the last round of copies,
+    /// threads x chunk_bytes, runs after the gathering ends); larger ones spend less on API calls per byte.
+    std::size_t chunk_bytes = std::size_t{512} << 10;
   };
 
   /// Starts the threads and allocates their pinned chunks (2 x threads x chunk_bytes, cudaHostAlloc), for
