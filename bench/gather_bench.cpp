@@ -8,7 +8,11 @@
 //           memory) served from HBM, the rest read over the link;
 //   cpu_then_copy  what a user writes without direct access: a multi-threaded CPU gather into a pinned
 //           staging buffer, then one cudaMemcpyAsync to the GPU (wall time of both);
-//   cpu     the multi-threaded CPU gather alone, host to host (no GPU involved).
+//   cpu     the multi-threaded CPU gather alone, host to host (no GPU involved);
+//   cpu_pipelined  CpuGatherPipeline: CPU threads gather into pinned chunks while the copy engine moves the
+//           previous ones (wall time, until the last copy is done);
+//   auto    gather_auto with the pipeline and the same cache as `cached` offered (wall time); `choice` is the
+//           path it ran (0 plain, 1 sorted, 2 cached, 3 cpu_pipelined), predicted_GBps what it predicted.
 // GBps counts the bytes that cross the link (plain: every requested row; sorted: each distinct row once;
 // cached: the misses; cpu_then_copy: the copy); effective_GBps counts the requested bytes. The ceiling is
 // the SM read rate of pinned memory calibrated in the same run (bench_platform's sm_read_gbps). Targets
@@ -34,7 +38,9 @@
 #include "core/support/cuda_check.hpp"
 #include "gather_keys.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/kernels/cpu_gather_pipeline.hpp"
 #include "ghtier/kernels/gather.hpp"
+#include "ghtier/kernels/gather_auto.hpp"
 #include "ghtier/kernels/index_check.hpp"
 #include "ghtier/kernels/row_cache.hpp"
 #include "ghtier/kernels/sorted_gather.hpp"
@@ -53,7 +59,7 @@ constexpr std::size_t small_table_bytes = 256 * MiB;   // "the touched part of t
 constexpr std::size_t cache_budget_bytes = 256 * MiB;  // GPU memory a RowCache may use
 constexpr std::size_t cache_fraction = 10;             // ... and at most a tenth of the table's rows
 
-enum class Method { plain, sorted, cached, cpu_then_copy, cpu };
+enum class Method { plain, sorted, cached, cpu_then_copy, cpu, cpu_pipelined, auto_choice };
 
 const char* method_name(Method m) {
   switch (m) {
@@ -62,6 +68,8 @@ const char* method_name(Method m) {
     case Method::cached: return "cached";
     case Method::cpu_then_copy: return "cpu_then_copy";
     case Method::cpu: return "cpu";
+    case Method::cpu_pipelined: return "cpu_pipelined";
+    case Method::auto_choice: return "auto";
   }
   return "unknown";
 }
@@ -127,6 +135,7 @@ struct Shared {
   std::unique_ptr<IndexCheck> check;
   std::unique_ptr<StreamBlocker> blocker;
   std::unique_ptr<HostGatherPool> pool;
+  std::unique_ptr<CpuGatherPipeline> pipeline;
   // The last case's keys: the five methods of one (keys, row, table) point run back to back and share them.
   KeyDistribution keys_kind = KeyDistribution::uniform;
   std::size_t keys_table_bytes = 0;
@@ -179,6 +188,7 @@ Shared& shared(const Config& config) {
     s->check = std::make_unique<IndexCheck>();
     s->blocker = std::make_unique<StreamBlocker>();
     s->pool = std::make_unique<HostGatherPool>(std::min(16u, std::max(1u, std::thread::hardware_concurrency())));
+    s->pipeline = std::make_unique<CpuGatherPipeline>();
     instance = std::move(s);
     on_suite_cleanup([] {
       std::lock_guard inner(mutex);
@@ -222,13 +232,13 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
     double link_bytes = requested;
 
     std::optional<RowCache> cache;
-    if (method == Method::cached) {
+    if (method == Method::cached || method == Method::auto_choice) {
       const std::size_t capacity = std::min(num_rows / cache_fraction, cache_budget_bytes / row_bytes);
       // The hottest ranks of the Zipf distribution (for uniform keys the same rows: no better choice exists).
       cache.emplace(s.table.get(), row_bytes, num_rows, zipf_hot_rows(capacity, num_rows), stream);
       const std::size_t hits =
           count_in(keys, std::vector<std::int64_t>(cache->hot_rows().begin(), cache->hot_rows().end()));
-      link_bytes = static_cast<double>((count - hits) * row_bytes);
+      if (method == Method::cached) link_bytes = static_cast<double>((count - hits) * row_bytes);
       state.counters["hit_rate"] = static_cast<double>(hits) / static_cast<double>(count);
       state.counters["cached_rows"] = static_cast<double>(cache->cached_rows());
     } else if (method == Method::sorted) {
@@ -250,7 +260,25 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
         default: break;
       }
     };
+    GatherChoice choice;
     auto timed = [&]() -> double {
+      if (method == Method::cpu_pipelined) {
+        return wall_seconds([&] {
+          s.pipeline->gather(s.table.get(), row_bytes, num_rows, d_keys, count, s.out.get(), stream, s.check.get());
+          GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
+        });
+      }
+      if (method == Method::auto_choice) {
+        GatherAutoOptions options;
+        options.keys = keys_kind == KeyDistribution::zipf ? KeyDistributionHint::skewed : KeyDistributionHint::uniform;
+        options.cache = &*cache;
+        options.pipeline = s.pipeline.get();
+        options.check = s.check.get();
+        return wall_seconds([&] {
+          choice = gather_auto(s.table.get(), row_bytes, num_rows, d_keys, count, s.out.get(), stream, options);
+          GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
+        });
+      }
       if (method == Method::cpu) {
         return wall_seconds([&] { s.pool->gather(s.table.get(), row_bytes, keys.data(), count, s.host_out.data()); });
       }
@@ -286,6 +314,11 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
     const double median = samples.median();
     state.counters["effective_GBps"] = median > 0 ? requested / median * 1e-9 : 0;
     state.counters["rows_per_s"] = median > 0 ? static_cast<double>(count) / median : 0;
+    if (method == Method::auto_choice) {
+      state.counters["choice"] = static_cast<double>(choice.path);
+      state.counters["predicted_GBps"] = choice.predicted_gbps();
+      state.SetLabel(std::string(to_string(choice.path)));
+    }
     if (method == Method::plain && (row_bytes >= 2 * KiB || table_bytes <= small_table_bytes)) {
       state.counters["target_ratio"] = target_ratio;
     }
@@ -299,7 +332,8 @@ void register_gather(const BenchOptions& options) {
   for (std::size_t table_bytes : config.tables) {
     for (std::size_t row_bytes : config.rows) {
       for (KeyDistribution keys : {KeyDistribution::uniform, KeyDistribution::zipf}) {
-        for (Method method : {Method::plain, Method::sorted, Method::cached, Method::cpu_then_copy, Method::cpu}) {
+        for (Method method : {Method::plain, Method::sorted, Method::cached, Method::cpu_then_copy, Method::cpu,
+                              Method::cpu_pipelined, Method::auto_choice}) {
           const std::string name =
               fmt::format("gather/{}/{}_{}B/{}", method_name(method),
                           keys == KeyDistribution::uniform ? "uniform" : "zipf", row_bytes, size_name(table_bytes));

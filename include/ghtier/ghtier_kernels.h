@@ -95,6 +95,61 @@ GHTIER_API ghtier_status_t ghtier_row_cache_get_statistics(ghtier_row_cache_t* c
 GHTIER_API ghtier_status_t ghtier_row_cache_get_info(ghtier_row_cache_t* cache, size_t* cached_rows,
                                                      size_t* device_bytes);
 
+/** The ways ghtier_gather_auto can gather (include/ghtier/kernels/gather_path_chooser.hpp). */
+typedef enum ghtier_gather_path_t {
+  GHTIER_GATHER_PATH_PLAIN = 0,        /**< ghtier_gather: every requested row read in place */
+  GHTIER_GATHER_PATH_SORTED = 1,       /**< ghtier_sorted_gather: keys sorted, each distinct row read once */
+  GHTIER_GATHER_PATH_CACHED = 2,       /**< ghtier_row_cache_gather: hot rows from GPU memory */
+  GHTIER_GATHER_PATH_CPU_PIPELINED = 3 /**< CPU threads gather into pinned chunks the copy engine moves */
+} ghtier_gather_path_t;
+
+/** What the caller knows of the keys' distribution. */
+typedef enum ghtier_key_distribution_t {
+  GHTIER_KEYS_UNKNOWN = 0, /**< modelled as uniform */
+  GHTIER_KEYS_UNIFORM = 1,
+  GHTIER_KEYS_SKEWED = 2 /**< Zipf-like: a few rows take most requests */
+} ghtier_key_distribution_t;
+
+/** Persistent CPU threads with pinned staging chunks (CpuGatherPipeline): the cpu_pipelined path of
+ * ghtier_gather_auto. A handle, for the device current at creation. */
+typedef struct ghtier_cpu_gather_pipeline ghtier_cpu_gather_pipeline_t;
+
+/** Starts `threads` threads (0: the hardware's, at most 16) with two pinned chunks of `chunk_bytes` each
+ * (0: 512 KiB). On failure *pipeline is set to NULL. */
+GHTIER_API ghtier_status_t ghtier_cpu_gather_pipeline_create(uint32_t threads, size_t chunk_bytes,
+                                                             ghtier_cpu_gather_pipeline_t** pipeline);
+/** Waits for its copies, stops its threads; NULL is a no-op, a destroyed handle GHTIER_ERROR_INVALID_ARGUMENT. */
+GHTIER_API ghtier_status_t ghtier_cpu_gather_pipeline_destroy(ghtier_cpu_gather_pipeline_t* pipeline);
+
+/** Hints for ghtier_gather_auto. struct_size: sizeof(ghtier_gather_auto_options_t). */
+typedef struct ghtier_gather_auto_options_t {
+  size_t struct_size;
+  int32_t key_distribution;               /**< a ghtier_key_distribution_t */
+  int32_t keys_sorted;                    /**< 1: the indices are ascending */
+  ghtier_row_cache_t* cache;              /**< a cache over this same table, or NULL */
+  double cache_hit_rate;                  /**< expected share of requests the cache serves; negative: estimated */
+  ghtier_cpu_gather_pipeline_t* pipeline; /**< offers the cpu_pipelined path, or NULL */
+} ghtier_gather_auto_options_t;
+
+/** The path ghtier_gather_auto ran and what the model predicted. struct_size: sizeof(ghtier_gather_choice_t). */
+typedef struct ghtier_gather_choice_t {
+  size_t struct_size;
+  int32_t path; /**< a ghtier_gather_path_t */
+  int32_t reserved;
+  double predicted_gbps[4]; /**< per ghtier_gather_path_t, GB/s of requested rows; 0: not available */
+  char reason[512];         /**< the chooser's reason, NUL-terminated (cut to fit) */
+} ghtier_gather_choice_t;
+
+/** The result of ghtier_gather, by the path a cost model predicts fastest for this request on this machine
+ * (plain, sorted or through `options->cache`), calibrated per platform (docs/kernels.md, "Choosing a gather
+ * path"). options may be NULL (no hints); choice may be NULL, else it receives the decision. Errors as
+ * ghtier_gather, and GHTIER_ERROR_INVALID_ARGUMENT for a cache of another table shape or a bad struct_size. */
+GHTIER_API ghtier_status_t ghtier_gather_auto(ghtier_runtime_t* runtime, const void* table, size_t row_bytes,
+                                              size_t num_rows, const void* indices, ghtier_index_type_t index_type,
+                                              size_t count, void* out, void* stream, ghtier_index_check_t* check,
+                                              const ghtier_gather_auto_options_t* options,
+                                              ghtier_gather_choice_t* choice);
+
 /* ------------------------------------------------------------------------------------------------------
  * Scan / aggregate, hash join, compressed columns (include/ghtier/kernels/column_view.hpp, range_filter.hpp,
  * aggregate.hpp, group_by.hpp, hash_join.hpp, bitpacked_column.hpp). These calls enqueue on `stream` and

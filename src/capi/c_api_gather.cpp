@@ -3,7 +3,9 @@
 // keep the runtime they were made from alive; capi::guarded turns every exception into a status.
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -12,9 +14,12 @@
 #include "capi/c_api_errors.hpp"
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
+#include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_kernels.h"
+#include "ghtier/kernels/cpu_gather_pipeline.hpp"
 #include "ghtier/kernels/gather.hpp"
+#include "ghtier/kernels/gather_auto.hpp"
 #include "ghtier/kernels/index_check.hpp"
 #include "ghtier/kernels/row_cache.hpp"
 #include "ghtier/kernels/scatter.hpp"
@@ -36,6 +41,15 @@ struct CRowCache {
   std::shared_ptr<ghtier::Runtime> runtime;
   ghtier::RowCache cache;
 };
+
+// The C enums mirror the C++ ones value for value.
+static_assert(GHTIER_KEYS_UNKNOWN == static_cast<int>(ghtier::KeyDistributionHint::unknown) &&
+              GHTIER_KEYS_UNIFORM == static_cast<int>(ghtier::KeyDistributionHint::uniform) &&
+              GHTIER_KEYS_SKEWED == static_cast<int>(ghtier::KeyDistributionHint::skewed));
+static_assert(GHTIER_GATHER_PATH_PLAIN == static_cast<int>(ghtier::GatherPath::plain) &&
+              GHTIER_GATHER_PATH_SORTED == static_cast<int>(ghtier::GatherPath::sorted) &&
+              GHTIER_GATHER_PATH_CACHED == static_cast<int>(ghtier::GatherPath::cached) &&
+              GHTIER_GATHER_PATH_CPU_PIPELINED == static_cast<int>(ghtier::GatherPath::cpu_pipelined));
 
 cudaStream_t to_stream(void* stream) { return static_cast<cudaStream_t>(stream); }  // NULL: legacy default
 
@@ -146,6 +160,78 @@ ghtier_status_t ghtier_scatter(ghtier_runtime_t* runtime, const void* rows, size
       ghtier::scatter(rows, row_bytes, count, typed, table, num_rows, to_stream(stream), to_check(checked),
                       ghtier::capi::kernel_resource(*owner));
     });
+  });
+}
+
+ghtier_status_t ghtier_gather_auto(ghtier_runtime_t* runtime, const void* table, size_t row_bytes, size_t num_rows,
+                                   const void* indices, ghtier_index_type_t index_type, size_t count, void* out,
+                                   void* stream, ghtier_index_check_t* check,
+                                   const ghtier_gather_auto_options_t* options, ghtier_gather_choice_t* choice) {
+  return ghtier::capi::guarded("ghtier_gather_auto", [&] {
+    const auto owner = runtime_for_kernels(runtime);
+    const auto checked = get_check(check);
+    if (choice != nullptr) ghtier::capi::check_output(choice, "choice");
+    ghtier_gather_auto_options_t in{};
+    in.struct_size = sizeof(in);
+    in.cache_hit_rate = -1;
+    if (options != nullptr) {
+      in = ghtier::capi::read_versioned(options, in, offsetof(ghtier_gather_auto_options_t, cache), "options");
+    }
+    if (in.key_distribution < GHTIER_KEYS_UNKNOWN || in.key_distribution > GHTIER_KEYS_SKEWED) {
+      ghtier::throw_error(
+          ghtier::ErrorCode::invalid_argument,
+          fmt::format("options->key_distribution {} is not a ghtier_key_distribution_t", in.key_distribution));
+    }
+    std::shared_ptr<CRowCache> cache;
+    if (in.cache != nullptr) cache = get_cache(in.cache);
+    std::shared_ptr<ghtier::CpuGatherPipeline> pipeline;
+    if (in.pipeline != nullptr) {
+      pipeline = ghtier::capi::get_handle<ghtier::CpuGatherPipeline>(in.pipeline, HandleKind::cpu_gather_pipeline,
+                                                                     "options->pipeline");
+    }
+    ghtier::GatherAutoOptions o;
+    o.keys = static_cast<ghtier::KeyDistributionHint>(in.key_distribution);  // the same order
+    o.keys_sorted = in.keys_sorted != 0;
+    o.cache = cache != nullptr ? &cache->cache : nullptr;
+    o.cache_hit_rate = in.cache_hit_rate;
+    o.pipeline = pipeline.get();
+    o.platform = &owner->platform();
+    o.check = to_check(checked);
+    ghtier::GatherChoice made;
+    with_indices(indices, index_type, [&](auto typed) {
+      made = ghtier::gather_auto(table, row_bytes, num_rows, typed, count, out, to_stream(stream), o,
+                                 ghtier::capi::kernel_resource(*owner));
+    });
+    if (choice != nullptr) {
+      ghtier_gather_choice_t result{};
+      result.struct_size = sizeof(result);
+      result.path = static_cast<int32_t>(made.path);
+      for (std::size_t p = 0; p < ghtier::gather_path_count; ++p) result.predicted_gbps[p] = made.estimates[p].gbps;
+      const std::size_t n = std::min(made.reason.size(), sizeof(result.reason) - 1);
+      std::memcpy(result.reason, made.reason.data(), n);
+      result.reason[n] = '\0';
+      ghtier::capi::write_versioned(choice, result);
+    }
+  });
+}
+
+ghtier_status_t ghtier_cpu_gather_pipeline_create(uint32_t threads, size_t chunk_bytes,
+                                                  ghtier_cpu_gather_pipeline_t** pipeline) {
+  return ghtier::capi::guarded("ghtier_cpu_gather_pipeline_create", [&] {
+    require_non_null(pipeline, "pipeline");
+    *pipeline = nullptr;
+    ghtier::CpuGatherPipeline::Options options;
+    options.threads = threads;
+    if (chunk_bytes != 0) options.chunk_bytes = chunk_bytes;
+    auto p = std::make_shared<ghtier::CpuGatherPipeline>(options);
+    *pipeline = ghtier::capi::add_handle<ghtier_cpu_gather_pipeline_t>(HandleKind::cpu_gather_pipeline, std::move(p));
+  });
+}
+
+ghtier_status_t ghtier_cpu_gather_pipeline_destroy(ghtier_cpu_gather_pipeline_t* pipeline) {
+  return ghtier::capi::guarded("ghtier_cpu_gather_pipeline_destroy", [&] {
+    if (pipeline == nullptr) return;
+    (void)ghtier::capi::remove_handle<ghtier::CpuGatherPipeline>(pipeline, HandleKind::cpu_gather_pipeline, "pipeline");
   });
 }
 

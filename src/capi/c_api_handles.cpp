@@ -16,6 +16,7 @@ const char* kind_name(HandleKind kind) noexcept {
     case HandleKind::index_check: return "index_check";
     case HandleKind::row_cache: return "row_cache";
     case HandleKind::hash_table: return "hash_table";
+    case HandleKind::cpu_gather_pipeline: return "cpu_gather_pipeline";
     case HandleKind::activation_offloader: return "activation_offloader";
     case HandleKind::weight_streamer: return "weight_streamer";
     case HandleKind::kv_cache: return "kv_cache";

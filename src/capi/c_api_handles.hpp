@@ -23,6 +23,7 @@ enum class HandleKind : std::uint8_t {
   index_check = 0x21,
   row_cache = 0x22,
   hash_table = 0x23,
+  cpu_gather_pipeline = 0x24,
   activation_offloader = 0x31,
   weight_streamer = 0x33,
   kv_cache = 0x38,

@@ -1,0 +1,249 @@
+// choose_gather_path: a time per path from the calibration's rates and fixed costs, then the fastest one.
+#include "ghtier/kernels/gather_path_chooser.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/support/enum_names.hpp"
+#include "ghtier/error.hpp"
+
+namespace ghtier {
+
+namespace {
+
+constexpr detail::EnumName<GatherPath> path_names[] = {{GatherPath::plain, "plain"},
+                                                       {GatherPath::sorted, "sorted"},
+                                                       {GatherPath::cached, "cached"},
+                                                       {GatherPath::cpu_pipelined, "cpu_pipelined"}};
+constexpr detail::EnumName<KeyDistributionHint> hint_names[] = {{KeyDistributionHint::unknown, "unknown"},
+                                                                {KeyDistributionHint::uniform, "uniform"},
+                                                                {KeyDistributionHint::skewed, "skewed"}};
+constexpr detail::EnumName<TableResidency> residency_names[] = {{TableResidency::pinned_host, "pinned_host"},
+                                                                {TableResidency::system, "system"},
+                                                                {TableResidency::device, "device"}};
+
+constexpr double euler_gamma = 0.5772156649;
+
+std::string size_text(std::size_t bytes) {
+  constexpr std::size_t KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024;
+  if (bytes >= GiB && bytes % GiB == 0) return fmt::format("{} GiB", bytes / GiB);
+  if (bytes >= MiB && bytes % MiB == 0) return fmt::format("{} MiB", bytes / MiB);
+  if (bytes >= KiB && bytes % KiB == 0) return fmt::format("{} KiB", bytes / KiB);
+  return fmt::format("{} B", bytes);
+}
+
+void validate_request(const GatherRequest& r) {
+  auto fail = [](const std::string& why) { throw_error(ErrorCode::invalid_argument, "choose_gather_path: " + why); };
+  if (r.row_bytes == 0) fail("row_bytes is 0");
+  if (r.table_bytes == 0) fail("table_bytes is 0");
+  if (r.table_bytes < r.row_bytes) {
+    fail(fmt::format("table_bytes {} is smaller than one row of {} B", r.table_bytes, r.row_bytes));
+  }
+  if (r.count == 0) fail("count is 0 (an empty gather has no path to choose)");
+  if (r.index_bytes != 4 && r.index_bytes != 8) fail(fmt::format("index_bytes is {}, not 4 or 8", r.index_bytes));
+  if (!(r.cache_hit_rate <= 1))
+    fail(fmt::format("cache_hit_rate is {}; it must be at most 1 (negative: estimate it)", r.cache_hit_rate));
+  const std::size_t num_rows = r.table_bytes / r.row_bytes;
+  if (r.cache_rows > num_rows) {
+    fail(fmt::format("cache_rows {} is more than the table's {} rows", r.cache_rows, num_rows));
+  }
+}
+
+// The expected share of requests a cache of the hottest `cached` of `rows` rows serves.
+double estimated_hit_rate(const GatherRequest& r) {
+  if (r.cache_hit_rate >= 0) return r.cache_hit_rate;
+  const double rows = static_cast<double>(r.table_bytes / r.row_bytes);
+  const double cached = static_cast<double>(r.cache_rows);
+  if (r.keys != KeyDistributionHint::skewed) return cached / rows;
+  // Zipf(1): the k hottest of n ranks take H(k) / H(n) of the requests, H(k) ~ ln k + gamma.
+  return std::min(1.0, (std::log(cached) + euler_gamma) / (std::log(rows) + euler_gamma));
+}
+
+struct Model {
+  const GatherRequest& r;
+  const Platform& platform;
+  const GatherCalibration& c;
+  double bytes = 0;                 // requested bytes
+  std::size_t table_for_reads = 0;  // the pinned-table size whose translation behaviour the GPU sees
+  bool skewed = false;
+
+  // plain's rate for these keys in place (whole call at the calibration's batch), skew gain included.
+  double plain_read_gbps() const {
+    const double base = c.plain.at(r.row_bytes, table_for_reads);
+    if (!skewed || base >= c.link_gbps) return base;
+    return std::min(c.link_gbps, base * c.skewed_plain_gain);
+  }
+  double sort_seconds(double keys) const { return (c.sort_fixed_us + keys * c.sort_ns_per_key * 1e-3) * 1e-6; }
+  // The in-order read rate of sorted_gather: its measured whole-call rate less the sort at the calibration
+  // batch (held at the whole-call rate where the sort would take all of the measured time).
+  double sorted_read_gbps() const {
+    const double measured = c.sorted.at(r.row_bytes, table_for_reads);
+    const double batch = static_cast<double>(c.batch_bytes);
+    const double read_s = batch / (measured * 1e9) - sort_seconds(batch / static_cast<double>(r.row_bytes));
+    if (read_s <= 0) return measured;
+    // Never above what the link streams (or what was measured, for tables that fit the L2): a derived
+    // record scales the whole-call rate, not the sort.
+    return std::min(batch / read_s * 1e-9, std::max(c.link_gbps, measured));
+  }
+};
+
+GatherPathEstimate unavailable(GatherPath path, std::string why) {
+  GatherPathEstimate e;
+  e.path = path;
+  e.note = std::move(why);
+  return e;
+}
+
+GatherPathEstimate timed(GatherPath path, double bytes, double seconds, std::string note) {
+  GatherPathEstimate e;
+  e.path = path;
+  e.available = true;
+  e.seconds = seconds;
+  e.gbps = bytes / seconds * 1e-9;
+  e.note = std::move(note);
+  return e;
+}
+
+GatherPathEstimate estimate_plain(const Model& m) {
+  if (m.r.residency == TableResidency::device) {
+    return timed(GatherPath::plain, m.bytes, m.c.launch_us * 1e-6 + m.bytes / (m.c.device_gather_gbps * 1e9),
+                 "table in device memory: rows read from HBM");
+  }
+  if (m.r.keys_sorted) {
+    return timed(GatherPath::plain, m.bytes, m.c.launch_us * 1e-6 + m.bytes / (m.sorted_read_gbps() * 1e9),
+                 "keys already sorted: read in address order at sorted_gather's read rate");
+  }
+  const double gbps = m.plain_read_gbps();
+  return timed(GatherPath::plain, m.bytes, m.c.launch_us * 1e-6 + m.bytes / (gbps * 1e9),
+               fmt::format("in place at {:.1f} GB/s{}", gbps, m.skewed ? " (skewed keys)" : ""));
+}
+
+GatherPathEstimate estimate_sorted(const Model& m) {
+  if (m.r.residency == TableResidency::device) {
+    return unavailable(GatherPath::sorted, "table in device memory: nothing to gain from ordering reads");
+  }
+  if (m.r.keys_sorted) return unavailable(GatherPath::sorted, "keys already sorted: plain reads them in order");
+  const double read = m.sorted_read_gbps();
+  return timed(GatherPath::sorted, m.bytes, m.sort_seconds(static_cast<double>(m.r.count)) + m.bytes / (read * 1e9),
+               fmt::format("sort of {} keys, then in-order reads at {:.1f} GB/s", m.r.count, read));
+}
+
+GatherPathEstimate estimate_cached(const Model& m, const GatherPathEstimate& plain) {
+  if (m.r.cache_rows == 0) return unavailable(GatherPath::cached, "no row cache over this table");
+  if (m.r.residency == TableResidency::device) {
+    return unavailable(GatherPath::cached, "table in device memory: a cache of it gains nothing");
+  }
+  const double hit = estimated_hit_rate(m.r);
+  const double miss_gbps = plain.gbps;
+  const double model_s =
+      m.c.launch_us * 1e-6 + hit * m.bytes / (m.c.cache_hit_gbps * 1e9) + (1 - hit) * m.bytes / (miss_gbps * 1e9);
+  std::string note = fmt::format("{:.0f}% hits from HBM, misses in place at {:.1f} GB/s", hit * 100, miss_gbps);
+  double seconds = model_s;
+  if (m.c.cache_penalty_from_table_bytes != 0 && m.table_for_reads >= m.c.cache_penalty_from_table_bytes) {
+    const double ratio = m.skewed ? m.c.cache_penalty_skewed : m.c.cache_penalty_uniform;
+    const double measured_s = plain.seconds / ratio;
+    if (measured_s > seconds) {
+      seconds = measured_s;
+      note = fmt::format("measured at {:.2f}x plain on tables from {} (slower than its hit/miss model)", ratio,
+                         size_text(m.c.cache_penalty_from_table_bytes));
+    }
+  }
+  return timed(GatherPath::cached, m.bytes, seconds, note);
+}
+
+GatherPathEstimate estimate_pipelined(const Model& m) {
+  if (!m.r.pipeline_available) return unavailable(GatherPath::cpu_pipelined, "not available to this call");
+  if (m.r.residency == TableResidency::device) {
+    return unavailable(GatherPath::cpu_pipelined, "table in device memory: the CPU cannot read it");
+  }
+  const double cpu = m.c.cpu_gather.at(m.r.row_bytes, m.r.table_bytes);
+  const double memory = m.c.host_memory_gbps / 3;
+  const double bound = std::min({cpu, m.c.copy_gbps, memory});
+  const double gbps = bound * m.c.pipeline_efficiency;
+  double seconds = m.c.pipeline_fixed_us * 1e-6 + m.bytes / (gbps * 1e9);
+  std::string keys_note;
+  if (!m.r.keys_on_host) {
+    const double d2h = m.platform.link.d2h_gbps > 0 ? m.platform.link.d2h_gbps : m.c.copy_gbps;
+    seconds += static_cast<double>(m.r.count * m.r.index_bytes) / (d2h * 1e9) + m.platform.link.latency_us * 1e-6;
+    keys_note = ", keys copied to the host first";
+  }
+  const char* limit = bound == cpu ? "CPU gather" : bound == m.c.copy_gbps ? "copy engine" : "host memory";
+  return timed(GatherPath::cpu_pipelined, m.bytes, seconds,
+               fmt::format("{:.1f} GB/s: {} bound ({:.1f}) x {:.2f} overlap{}", gbps, limit, bound,
+                           m.c.pipeline_efficiency, keys_note));
+}
+
+}  // namespace
+
+std::string_view to_string(GatherPath path) noexcept { return detail::enum_to_string(path_names, path); }
+std::string_view to_string(KeyDistributionHint hint) noexcept { return detail::enum_to_string(hint_names, hint); }
+std::string_view to_string(TableResidency residency) noexcept {
+  return detail::enum_to_string(residency_names, residency);
+}
+
+GatherChoice choose_gather_path(const GatherRequest& request, const Platform& platform,
+                                const GatherCalibration& calibration) {
+  validate_request(request);
+  calibration.validate();
+  const bool gpu_reads_table = request.residency != TableResidency::system || platform.gpu_reads_pageable;
+  Model m{request, platform, calibration};
+  m.bytes = static_cast<double>(request.count) * static_cast<double>(request.row_bytes);
+  m.skewed = request.keys == KeyDistributionHint::skewed;
+  m.table_for_reads = request.table_bytes;
+  if (request.residency == TableResidency::system) {
+    // Smaller pages: the GPU's translations cover less of the table, as for a proportionally larger one.
+    const double scale =
+        static_cast<double>(calibration.pinned_page_bytes) / static_cast<double>(calibration.system_page_bytes);
+    m.table_for_reads = static_cast<std::size_t>(std::min(static_cast<double>(request.table_bytes) * scale, 0x1p62));
+  }
+
+  GatherChoice choice;
+  auto& est = choice.estimates;
+  auto slot = [&](GatherPath p) -> GatherPathEstimate& { return est[static_cast<std::size_t>(p)]; };
+  if (gpu_reads_table) {
+    slot(GatherPath::plain) = estimate_plain(m);
+    slot(GatherPath::sorted) = estimate_sorted(m);
+    slot(GatherPath::cached) = estimate_cached(m, slot(GatherPath::plain));
+  } else {
+    const std::string why =
+        fmt::format("the GPU cannot read system memory on this platform ({})", to_string(platform.platform_class));
+    slot(GatherPath::plain) = unavailable(GatherPath::plain, why);
+    slot(GatherPath::sorted) = unavailable(GatherPath::sorted, why);
+    slot(GatherPath::cached) = unavailable(GatherPath::cached, why);
+  }
+  slot(GatherPath::cpu_pipelined) = estimate_pipelined(m);
+
+  const GatherPathEstimate* best = nullptr;
+  const GatherPathEstimate* second = nullptr;
+  for (const GatherPathEstimate& e : est) {
+    if (!e.available) continue;
+    if (best == nullptr || e.gbps > best->gbps) {
+      second = best;
+      best = &e;
+    } else if (second == nullptr || e.gbps > second->gbps) {
+      second = &e;
+    }
+  }
+  if (best == nullptr) {
+    throw_error(ErrorCode::unsupported,
+                fmt::format("choose_gather_path: no path can serve a {} table on {}: {}; {}",
+                            to_string(request.residency), to_string(platform.platform_class),
+                            slot(GatherPath::plain).note, slot(GatherPath::cpu_pipelined).note));
+  }
+  choice.path = best->path;
+  choice.reason =
+      fmt::format("{} predicted {:.1f} GB/s for {} B rows from a {} {} table ({})", to_string(best->path), best->gbps,
+                  request.row_bytes, size_text(request.table_bytes), to_string(request.residency), best->note);
+  if (second != nullptr) {
+    choice.reason += fmt::format("; next {} at {:.1f} GB/s", to_string(second->path), second->gbps);
+  }
+  choice.reason += fmt::format(" [calibration: {}{}]", calibration.derived ? "derived, " : "",
+                               calibration.source.substr(0, calibration.source.find(',')));
+  return choice;
+}
+
+}  // namespace ghtier

@@ -1,0 +1,175 @@
+// GPU tests of CpuGatherPipeline against a CPU reference on fresh random data: row widths below, at and above
+// the chunk size, uniform and Zipf-like keys with duplicates, int32 and int64 keys on the host and on the
+// device, pinned, system and managed tables, back-to-back calls reusing the chunks, out-of-range keys refused
+// (by throwing, and into an IndexCheck), and a device table refused. Outputs are poisoned before every call.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ghtier/error.hpp"
+#include "ghtier/kernels/cpu_gather_pipeline.hpp"
+#include "ghtier/kernels/index_check.hpp"
+#include "test_support.hpp"
+#include "tier_buffer.hpp"
+
+using namespace ghtier;
+using test::Tier;
+using test::TierBuffer;
+
+namespace {
+
+constexpr unsigned char poison_byte = 0xA5;
+
+std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
+  std::vector<unsigned char> bytes(n);
+  std::uniform_int_distribution<int> dist(0, 255);
+  for (auto& b : bytes) b = static_cast<unsigned char>(dist(rng));
+  return bytes;
+}
+
+/// Uniform keys, or Zipf(1)-like ones (rank r drawn with weight 1 / (r + 1), scattered over the table).
+template <class Index>
+std::vector<Index> random_keys(std::mt19937_64& rng, std::size_t count, std::size_t num_rows, bool zipf) {
+  std::uniform_int_distribution<std::size_t> row(0, num_rows - 1);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<Index> keys(count);
+  for (auto& k : keys) {
+    if (!zipf) {
+      k = static_cast<Index>(row(rng));
+      continue;
+    }
+    const auto rank = static_cast<std::size_t>(std::pow(static_cast<double>(num_rows) + 1, u(rng))) - 1;
+    k = static_cast<Index>((rank * 2654435761u) % num_rows);
+  }
+  return keys;
+}
+
+template <class Index>
+std::vector<unsigned char> reference(const std::vector<unsigned char>& table, std::size_t row_bytes,
+                                     const std::vector<Index>& keys) {
+  std::vector<unsigned char> out(keys.size() * row_bytes, 0);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const long long k = static_cast<long long>(keys[i]);
+    if (k < 0 || static_cast<std::size_t>(k) * row_bytes >= table.size()) continue;  // zero row
+    std::memcpy(out.data() + i * row_bytes, table.data() + static_cast<std::size_t>(k) * row_bytes, row_bytes);
+  }
+  return out;
+}
+
+::testing::AssertionResult same_rows(const std::vector<unsigned char>& expected, const std::vector<unsigned char>& got,
+                                     std::size_t row_bytes) {
+  if (expected.size() != got.size()) return ::testing::AssertionFailure() << "size " << got.size();
+  for (std::size_t b = 0; b < expected.size(); ++b) {
+    if (expected[b] != got[b]) {
+      return ::testing::AssertionFailure() << "row " << b / row_bytes << " byte " << b % row_bytes << ": got "
+                                           << int(got[b]) << ", expected " << int(expected[b]);
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+template <class Index>
+void check_gather(CpuGatherPipeline& pipeline, std::mt19937_64& rng, Tier table_tier, Tier keys_tier,
+                  std::size_t row_bytes, std::size_t num_rows, std::size_t count, bool zipf, cudaStream_t stream) {
+  const std::vector<unsigned char> host_table = random_bytes(rng, row_bytes * num_rows);
+  TierBuffer table(table_tier, host_table.size());
+  table.upload(host_table.data(), host_table.size());
+  const std::vector<Index> keys = random_keys<Index>(rng, count, num_rows, zipf);
+  TierBuffer d_keys(keys_tier, count * sizeof(Index));
+  d_keys.upload(keys.data(), count * sizeof(Index));
+  TierBuffer out(Tier::device, count * row_bytes);
+  out.poison(poison_byte);
+  pipeline.gather(table.data(), row_bytes, num_rows, reinterpret_cast<const Index*>(d_keys.data()), count, out.data(),
+                  stream);
+  TEST_CUDA(cudaStreamSynchronize(stream));
+  EXPECT_TRUE(same_rows(reference(host_table, row_bytes, keys), out.download(), row_bytes))
+      << row_bytes << " B rows, " << count << " keys (" << sizeof(Index) * 8 << "-bit, " << test::to_string(keys_tier)
+      << "), table " << test::to_string(table_tier) << (zipf ? ", zipf" : ", uniform");
+}
+
+}  // namespace
+
+TEST(CpuGatherPipelineGpu, GathersTheReferenceRowsForEveryShapeAndTier) {
+  GHTIER_REQUIRE_GPU();
+  std::mt19937_64 rng = test::fresh_rng();
+  test::TestStream stream;
+  CpuGatherPipeline pipeline(CpuGatherPipeline::Options{5, 3000});  // rows above the chunk size too
+  EXPECT_EQ(pipeline.threads(), 5u);
+  EXPECT_EQ(pipeline.chunk_bytes(), 3000u);
+  for (Tier table_tier : {Tier::pinned, Tier::system, Tier::managed}) {
+    for (std::size_t row_bytes : {4u, 100u, 128u, 2999u, 3000u, 5000u}) {
+      for (bool zipf : {false, true}) {
+        const std::size_t num_rows = 1 + rng() % 4000;
+        const std::size_t count = 1 + rng() % 3000;
+        check_gather<std::int64_t>(pipeline, rng, table_tier, Tier::device, row_bytes, num_rows, count, zipf,
+                                   stream.get());
+        check_gather<std::int32_t>(pipeline, rng, table_tier, Tier::pinned, row_bytes, num_rows, count, zipf,
+                                   stream.get());
+      }
+    }
+  }
+  // Keys in pageable memory and the default pipeline (the machine's threads, 1 MiB chunks), a larger batch.
+  CpuGatherPipeline defaults;
+  check_gather<std::int64_t>(defaults, rng, Tier::pinned, Tier::system, 128, 1 << 18, 1 << 16, true, stream.get());
+  check_gather<std::int64_t>(defaults, rng, Tier::pinned, Tier::managed, 64, 1 << 18, 1 << 16, false, stream.get());
+}
+
+TEST(CpuGatherPipelineGpu, OutOfRangeKeysAreRefusedAndGetZeroRows) {
+  GHTIER_REQUIRE_GPU();
+  std::mt19937_64 rng = test::fresh_rng();
+  test::TestStream stream;
+  CpuGatherPipeline pipeline(CpuGatherPipeline::Options{3, 512});
+  const std::size_t row_bytes = 32, num_rows = 700, count = 1000;
+  const std::vector<unsigned char> host_table = random_bytes(rng, row_bytes * num_rows);
+  TierBuffer table(Tier::pinned, host_table.size());
+  table.upload(host_table.data(), host_table.size());
+  std::vector<std::int64_t> keys = random_keys<std::int64_t>(rng, count, num_rows, false);
+  const std::size_t first_bad = 10 + rng() % 500;
+  keys[first_bad] = static_cast<std::int64_t>(num_rows);
+  keys[first_bad + 1 + rng() % 400] = -5;
+  TierBuffer d_keys(Tier::device, count * sizeof(std::int64_t));
+  d_keys.upload(keys.data(), count * sizeof(std::int64_t));
+  const auto* d = reinterpret_cast<const std::int64_t*>(d_keys.data());
+  TierBuffer out(Tier::device, count * row_bytes);
+  out.poison(poison_byte);
+  try {
+    pipeline.gather(table.data(), row_bytes, num_rows, d, count, out.data(), stream.get());
+    ADD_FAILURE() << "out-of-range keys were accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("2 indices out of range"), std::string::npos) << what;
+    EXPECT_NE(what.find(fmt::format("indices[{}] = {}", first_bad, num_rows)), std::string::npos) << what;
+  }
+  EXPECT_TRUE(same_rows(reference(host_table, row_bytes, keys), out.download(), row_bytes));
+  IndexCheck check;
+  out.poison(poison_byte);
+  pipeline.gather(table.data(), row_bytes, num_rows, d, count, out.data(), stream.get(), &check);
+  EXPECT_EQ(check.bad_index_count(stream.get()), 2u);
+  EXPECT_GHTIER_ERROR(check.check(stream.get()), ErrorCode::invalid_argument);
+  EXPECT_EQ(check.bad_index_count(stream.get()), 0u);  // check() cleared it
+  EXPECT_TRUE(same_rows(reference(host_table, row_bytes, keys), out.download(), row_bytes));
+}
+
+TEST(CpuGatherPipelineGpu, RefusesADeviceTableAndBadArguments) {
+  GHTIER_REQUIRE_GPU();
+  test::TestStream stream;
+  CpuGatherPipeline pipeline(CpuGatherPipeline::Options{2, 4096});
+  TierBuffer table(Tier::device, 64 * 10);
+  TierBuffer out(Tier::device, 64 * 4);
+  const std::int64_t keys[] = {1, 2, 3, 4};
+  EXPECT_GHTIER_ERROR(pipeline.gather(table.data(), 64, 10, keys, 4, out.data(), stream.get()), ErrorCode::unsupported);
+  TierBuffer host_table(Tier::pinned, 64 * 10);
+  EXPECT_GHTIER_ERROR(pipeline.gather(host_table.data(), 0, 10, keys, 4, out.data(), stream.get()),
+                      ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(pipeline.gather(host_table.data(), 64, 10, keys, 4, host_table.data(), stream.get()),
+                      ErrorCode::invalid_argument);
+  pipeline.gather(host_table.data(), 64, 10, keys, 0, out.data(), stream.get());  // nothing to do
+}
