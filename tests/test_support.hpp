@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <random>
+#include <vector>
 
 #include "ghtier/error.hpp"
 #include "ghtier/platform/platform.hpp"
@@ -37,6 +39,18 @@ inline std::mt19937_64 fresh_rng() {
   const std::uint64_t seed = (static_cast<std::uint64_t>(device()) << 32) | device();
   std::printf("[ seed     ] %llu\n", static_cast<unsigned long long>(seed));
   return std::mt19937_64(seed);
+}
+
+/// Fresh random bytes.
+inline std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
+  std::vector<unsigned char> v(n);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const std::uint64_t word = rng();
+    std::memcpy(v.data() + i, &word, 8);
+  }
+  for (; i < n; ++i) v[i] = static_cast<unsigned char>(rng());
+  return v;
 }
 
 }  // namespace ghtier::test

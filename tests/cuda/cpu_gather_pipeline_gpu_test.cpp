@@ -27,12 +27,7 @@ namespace {
 
 constexpr unsigned char poison_byte = 0xA5;
 
-std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> bytes(n);
-  std::uniform_int_distribution<int> dist(0, 255);
-  for (auto& b : bytes) b = static_cast<unsigned char>(dist(rng));
-  return bytes;
-}
+using ghtier::test::random_bytes;
 
 /// Uniform keys, or Zipf(1)-like ones (rank r drawn with weight 1 / (r + 1), scattered over the table).
 template <class Index>

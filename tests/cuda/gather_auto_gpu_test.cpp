@@ -30,12 +30,7 @@ namespace {
 
 constexpr unsigned char poison_byte = 0xA5;
 
-std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> bytes(n);
-  std::uniform_int_distribution<int> dist(0, 255);
-  for (auto& b : bytes) b = static_cast<unsigned char>(dist(rng));
-  return bytes;
-}
+using ghtier::test::random_bytes;
 
 /// Uniform keys, or skewed ones (nine in ten from 16 hot rows scattered over the table); both repeat.
 template <class Index>

@@ -17,12 +17,7 @@ using ghtier::test::Tier;
 using ghtier::test::TierBuffer;
 
 namespace {
-std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> bytes(n);
-  std::uniform_int_distribution<int> dist(0, 255);
-  for (auto& b : bytes) b = static_cast<unsigned char>(dist(rng));
-  return bytes;
-}
+using ghtier::test::random_bytes;
 }  // namespace
 
 TEST(KernelsCApiGpu, GatherSortedGatherScatterAndRowCache) {

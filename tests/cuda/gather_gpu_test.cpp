@@ -29,12 +29,7 @@ namespace {
 constexpr unsigned char poison_byte = 0xA5;
 const std::vector<std::size_t> row_widths = {4, 12, 16, 100, 128, 1024, 4096, 5000};
 
-std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> bytes(n);
-  std::uniform_int_distribution<int> dist(0, 255);
-  for (auto& b : bytes) b = static_cast<unsigned char>(dist(rng));
-  return bytes;
-}
+using ghtier::test::random_bytes;
 
 /// count indices in [0, num_rows), uniformly drawn, with a tenth of them copies of earlier ones.
 template <class Index>

@@ -27,12 +27,7 @@ using test::TierBuffer;
 namespace {
 constexpr unsigned char poison_byte = 0xA5;
 
-std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> bytes(n);
-  std::uniform_int_distribution<int> dist(0, 255);
-  for (auto& b : bytes) b = static_cast<unsigned char>(dist(rng));
-  return bytes;
-}
+using ghtier::test::random_bytes;
 
 template <class Index>
 std::vector<unsigned char> reference_gather(const std::vector<unsigned char>& table, std::size_t row_bytes,

@@ -23,12 +23,7 @@ namespace {
 constexpr unsigned char poison_byte = 0x5A;
 constexpr std::size_t guard = 64;
 
-std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> bytes(n);
-  std::uniform_int_distribution<int> dist(0, 255);
-  for (auto& b : bytes) b = static_cast<unsigned char>(dist(rng));
-  return bytes;
-}
+using ghtier::test::random_bytes;
 
 /// Equal vectors, or the first differing byte.
 ::testing::AssertionResult same_bytes(const std::vector<unsigned char>& expected,

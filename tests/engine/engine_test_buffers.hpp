@@ -17,6 +17,7 @@
 
 #include "ghtier/engine/transfer_request.hpp"
 #include "ghtier/memory/memory_mode.hpp"
+#include "test_support.hpp"
 
 namespace ghtier::test {
 
@@ -34,18 +35,6 @@ inline CopyRequest copy_of(void* dst, const void* src, std::size_t n) {
   request.src = src;
   request.bytes = n;
   return request;
-}
-
-/// Fresh random bytes.
-inline std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> v(n);
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const std::uint64_t word = rng();
-    std::memcpy(v.data() + i, &word, 8);
-  }
-  for (; i < n; ++i) v[i] = static_cast<unsigned char>(rng());
-  return v;
 }
 
 class ModeBuffer {

@@ -16,16 +16,7 @@
 namespace ghtier::detail {
 namespace {
 
-std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> v(n);
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const std::uint64_t word = rng();
-    std::memcpy(v.data() + i, &word, 8);
-  }
-  for (; i < n; ++i) v[i] = static_cast<unsigned char>(rng());
-  return v;
-}
+using ghtier::test::random_bytes;
 
 TEST(StreamCopy, RandomSizesAndOffsets) {
   auto rng = test::fresh_rng();

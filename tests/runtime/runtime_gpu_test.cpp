@@ -34,11 +34,7 @@ AdviceSet read_mostly_phase() {
 constexpr std::size_t KiB = std::size_t{1} << 10;
 constexpr std::size_t MiB = std::size_t{1} << 20;
 
-std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> v(n);
-  for (auto& b : v) b = static_cast<unsigned char>(rng());
-  return v;
-}
+using ghtier::test::random_bytes;
 
 // Writes `data` into a buffer (CPU where it can, else a copy), adds 1 to every byte on the GPU (in place
 // where the GPU can reach the mode, else through a device scratch buffer) and reads it back, poisoned first.

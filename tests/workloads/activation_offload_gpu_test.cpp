@@ -22,12 +22,7 @@ constexpr std::size_t MiB = std::size_t{1} << 20;
 
 #define CUDA_OK(call) ASSERT_EQ((call), cudaSuccess) << #call
 
-std::vector<unsigned char> random_bytes(std::mt19937_64& rng, std::size_t n) {
-  std::vector<unsigned char> out(n);
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (auto& b : out) b = static_cast<unsigned char>(byte(rng));
-  return out;
-}
+using ghtier::test::random_bytes;
 
 class ActivationOffloadGpu : public ::testing::Test {
  protected:
