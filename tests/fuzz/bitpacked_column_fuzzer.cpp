@@ -50,9 +50,8 @@ void round_trip(FuzzedDataProvider& in) {
   std::vector<BitpackBlockHeader> blocks(plan.blocks.size());
   std::vector<std::uint32_t> words(plan.word_count);
   BitpackedColumnView view;
-  fuzz::check(fuzz::returns_or_refuses([&] {
-                view = bitpack_into(std::span<const T>(values), plan, std::span(blocks), std::span(words));
-              }),
+  fuzz::check(fuzz::returns_or_refuses(
+                  [&] { view = bitpack_into(std::span<const T>(values), plan, std::span(blocks), std::span(words)); }),
               "bitpack_into refused its own plan");
   fuzz::check(fuzz::returns_or_refuses([&] { validate(view); }), "validate refused a freshly packed column");
   std::vector<T> out(values.size());
@@ -73,7 +72,8 @@ void untrusted_column(FuzzedDataProvider& in) {
   for (BitpackBlockHeader& h : blocks) {
     h.reference = in.ConsumeIntegral<std::int64_t>();
     h.width = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint32_t>(0, 33) : in.ConsumeIntegral<std::uint32_t>();
-    h.offset = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint32_t>(0, 200) : in.ConsumeIntegral<std::uint32_t>();
+    h.offset =
+        in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint32_t>(0, 200) : in.ConsumeIntegral<std::uint32_t>();
   }
   std::vector<std::uint32_t> words(in.ConsumeIntegralInRange<std::size_t>(0, 32 * 33 * 6));
   for (std::uint32_t& w : words) w = in.ConsumeIntegral<std::uint32_t>();

@@ -26,7 +26,7 @@ T any_struct() {
   T value;
   const std::vector<std::uint8_t> bytes = input->ConsumeBytes<std::uint8_t>(sizeof(T));
   std::memset(&value, 0, sizeof(T));
-  std::memcpy(&value, bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(&value, bytes.data(), bytes.size());
   switch (input->ConsumeIntegralInRange(0, 3)) {
     case 0: value.struct_size = input->ConsumeIntegral<std::size_t>(); break;
     case 1: value.struct_size = 8 * input->ConsumeIntegralInRange<std::size_t>(0, sizeof(T) / 8); break;
@@ -85,8 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     switch (in.ConsumeIntegralInRange(0, 13)) {
       case 0: {
         auto options = any_struct<ghtier_runtime_options_t>();
-        std::string profile = in.ConsumeBool() ? profile_names[in.ConsumeIntegralInRange(0, 2)]
-                                               : in.ConsumeRandomLengthString(24);
+        std::string profile =
+            in.ConsumeBool() ? profile_names[in.ConsumeIntegralInRange(0, 2)] : in.ConsumeRandomLengthString(24);
         // Never NULL: a NULL profile means the real GPU, which a fuzz run must not allocate on.
         options.assumed_profile = profile.c_str();
         ghtier_runtime_t* runtime = reinterpret_cast<ghtier_runtime_t*>(1);
@@ -113,7 +113,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
       case 3:
-        check_status(ghtier_runtime_set_policy(any_runtime(), static_cast<ghtier_policy_t>(in.ConsumeIntegral<int8_t>()),
+        check_status(ghtier_runtime_set_policy(any_runtime(),
+                                               static_cast<ghtier_policy_t>(in.ConsumeIntegral<int8_t>()),
                                                in.ConsumeIntegral<std::size_t>()));
         break;
       case 4: {
@@ -126,7 +127,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::string tag = in.ConsumeRandomLengthString(300);
         request.tag = in.ConsumeBool() ? tag.c_str() : nullptr;
         auto placement = any_struct<ghtier_placement_t>();
-        const ghtier_status_t status = ghtier_runtime_resolve(any_runtime(), maybe_null(&request), maybe_null(&placement));
+        const ghtier_status_t status =
+            ghtier_runtime_resolve(any_runtime(), maybe_null(&request), maybe_null(&placement));
         check_status(status);
         if (status == GHTIER_SUCCESS && placement.struct_size == sizeof(placement)) {
           ghtier::fuzz::check(std::memchr(placement.reason, '\0', sizeof(placement.reason)) != nullptr,
@@ -193,7 +195,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 10: {
         std::vector<ghtier_weight_layer_profile_t> layers(in.ConsumeIntegralInRange<std::size_t>(0, 10));
         for (auto& l : layers) {
-          l = {in.ConsumeIntegral<std::uint64_t>() >> in.ConsumeIntegralInRange(0, 63), in.ConsumeFloatingPoint<double>()};
+          l = {in.ConsumeIntegral<std::uint64_t>() >> in.ConsumeIntegralInRange(0, 63),
+               in.ConsumeFloatingPoint<double>()};
         }
         auto request = any_struct<ghtier_weight_plan_request_t>();
         request.layers = in.ConsumeBool() ? layers.data() : nullptr;
@@ -221,9 +224,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         ghtier_mode_access_t access;
         std::memset(&access, 0, sizeof(access));
         access.struct_size = in.ConsumeBool() ? sizeof(access) : in.ConsumeIntegral<std::size_t>();
-        check_status(ghtier_runtime_get_mode_access(any_runtime(),
-                                                    static_cast<ghtier_memory_mode_t>(in.ConsumeIntegral<int8_t>()),
-                                                    maybe_null(&access)));
+        check_status(ghtier_runtime_get_mode_access(
+            any_runtime(), static_cast<ghtier_memory_mode_t>(in.ConsumeIntegral<int8_t>()), maybe_null(&access)));
         break;
       }
     }

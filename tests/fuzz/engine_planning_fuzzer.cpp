@@ -86,14 +86,13 @@ void fuzz_batch(FuzzedDataProvider& in) {
     item.bytes = any_bytes(in);
   }
   const bool accepted = fuzz::returns_or_refuses([&] { detail::validate_batch(items, nullptr); });
-  fuzz::check(accepted == batch_is_valid(items),
-              accepted ? "validate_batch accepted a batch the reference refuses"
-                       : "validate_batch refused a batch the reference accepts");
+  fuzz::check(accepted == batch_is_valid(items), accepted ? "validate_batch accepted a batch the reference refuses"
+                                                          : "validate_batch refused a batch the reference accepts");
   // With tracked allocations: never more accepted than without, and nothing accepted runs past one's end.
   FakeLookup lookup;
   for (std::size_t n = in.ConsumeIntegralInRange<std::size_t>(0, 4); n > 0; --n) {
-    lookup.records.push_back({reinterpret_cast<void*>(any_address(in)), in.ConsumeIntegralInRange<std::size_t>(1, 1 << 14),
-                              MemoryMode::device, "fuzz"});
+    lookup.records.push_back({reinterpret_cast<void*>(any_address(in)),
+                              in.ConsumeIntegralInRange<std::size_t>(1, 1 << 14), MemoryMode::device, "fuzz"});
   }
   if (!fuzz::returns_or_refuses([&] { detail::validate_batch(items, &lookup); })) return;
   fuzz::check(accepted, "validate_batch accepted with a lookup what it refuses without one");
@@ -109,10 +108,10 @@ void fuzz_batch(FuzzedDataProvider& in) {
 }
 
 void fuzz_chunks(FuzzedDataProvider& in) {
-  const std::size_t chunk_bytes = in.ConsumeBool() ? in.ConsumeIntegral<std::size_t>()
-                                                   : in.ConsumeIntegralInRange<std::size_t>(0, 1 << 16);
-  const std::size_t alignment = in.ConsumeBool() ? std::size_t{1} << in.ConsumeIntegralInRange(0, 63)
-                                                 : in.ConsumeIntegral<std::size_t>();
+  const std::size_t chunk_bytes =
+      in.ConsumeBool() ? in.ConsumeIntegral<std::size_t>() : in.ConsumeIntegralInRange<std::size_t>(0, 1 << 16);
+  const std::size_t alignment =
+      in.ConsumeBool() ? std::size_t{1} << in.ConsumeIntegralInRange(0, 63) : in.ConsumeIntegral<std::size_t>();
   std::optional<detail::ChunkPlanner> planner;
   if (!fuzz::returns_or_refuses([&] { planner.emplace(chunk_bytes, alignment); })) return;
   fuzz::check(alignment != 0 && (alignment & (alignment - 1)) == 0 && alignment <= chunk_bytes,
@@ -121,7 +120,7 @@ void fuzz_chunks(FuzzedDataProvider& in) {
   // Bounded so that a plan has at most a few thousand chunks.
   const std::size_t step = std::max<std::size_t>(1, chunk_bytes / 4);
   const std::size_t steps = in.ConsumeIntegralInRange<std::size_t>(0, 4096);
-  const std::size_t bytes = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::size_t>(0, chunk_bytes)
+  const std::size_t bytes = in.ConsumeBool()           ? in.ConsumeIntegralInRange<std::size_t>(0, chunk_bytes)
                             : steps <= SIZE_MAX / step ? steps * step
                                                        : SIZE_MAX;
   std::vector<detail::Chunk> chunks;

@@ -29,7 +29,9 @@ class FakeFiles final : public KvFileIo {
     stored_.insert(hash);
     return true;
   }
-  bool read(KvBlockHash hash, std::size_t) override { return stored_.count(hash) > 0 && in_.ConsumeIntegralInRange(0, 7) != 0; }
+  bool read(KvBlockHash hash, std::size_t) override {
+    return stored_.count(hash) > 0 && in_.ConsumeIntegralInRange(0, 7) != 0;
+  }
   bool contains(KvBlockHash hash) override { return stored_.count(hash) > 0; }
   void remove(KvBlockHash hash) override { stored_.erase(hash); }
 
@@ -138,7 +140,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 9: {
         const auto hashes = any_hashes();
         KvPrefixSession made;
-        if (fuzz::returns_or_refuses([&] { made = ledger->create_from_prefix(hashes, in.ConsumeIntegralInRange(-2, 2)); })) {
+        if (fuzz::returns_or_refuses(
+                [&] { made = ledger->create_from_prefix(hashes, in.ConsumeIntegralInRange(-2, 2)); })) {
           sessions.push_back(made.session);
           fuzz::check(made.cached_tokens == ledger->tokens(made.session) &&
                           made.cached_tokens <= hashes.size() * tokens_per_block,
@@ -149,7 +152,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 10: {
         const KvSessionId s = any_session();
         const std::optional<std::chrono::steady_clock::time_point> deadline =
-            in.ConsumeBool() ? std::nullopt : std::optional(now + std::chrono::seconds(in.ConsumeIntegralInRange(-5, 5)));
+            in.ConsumeBool() ? std::nullopt
+                             : std::optional(now + std::chrono::seconds(in.ConsumeIntegralInRange(-5, 5)));
         fuzz::returns_or_refuses([&] { ledger->set_expiry(s, deadline); });
         break;
       }
@@ -157,10 +161,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     fuzz::returns_or_refuses([&] { ledger->check_invariants(); });
     const KvTierUsage usage = ledger->usage();
-    fuzz::check(usage.device_slots_used + usage.device_slots_draining <= device_slots,
-                "more device slots in use than the pool has");
+    fuzz::check(usage.device_slots_used <= device_slots, "more device slots in use than the pool has");
+    fuzz::check(usage.device_slots_draining <= usage.device_slots_used, "draining slots that are not in use");
     fuzz::check(usage.host_slots_used <= host_slots, "more host slots in use than the pool has");
-    if (with_files && file_blocks > 0) fuzz::check(usage.file_blocks_used <= file_blocks, "more block files than allowed");
+    if (with_files && file_blocks > 0)
+      fuzz::check(usage.file_blocks_used <= file_blocks, "more block files than allowed");
   }
   return 0;
 }

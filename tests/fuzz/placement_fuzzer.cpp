@@ -39,9 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FuzzedDataProvider in(data, size);
   RuntimeOptions options;
   const auto profiles = platform_profiles();
-  options.assumed_profile = in.ConsumeBool() ? std::string(profiles[in.ConsumeIntegralInRange<std::size_t>(
-                                                   0, profiles.size() - 1)].name)
-                                             : in.ConsumeRandomLengthString(32);
+  options.assumed_profile =
+      in.ConsumeBool() ? std::string(profiles[in.ConsumeIntegralInRange<std::size_t>(0, profiles.size() - 1)].name)
+                       : in.ConsumeRandomLengthString(32);
   if (options.assumed_profile.empty()) options.assumed_profile = "gh200";
   const auto policy_kind = any_enum<BuiltinPolicy>(in, static_cast<int>(all_builtin_policies.size()));
   const std::size_t threshold = any_size(in);
