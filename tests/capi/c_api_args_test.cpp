@@ -688,7 +688,20 @@ GHTIER_TEST_AS_C_CALLER ghtier_status_t set_budget_of(ghtier_runtime_t* runtime,
   return ghtier_runtime_set_budget(runtime, as_c_enum<ghtier_memory_mode_t>(mode), 1);
 }
 
+GHTIER_TEST_AS_C_CALLER ghtier_status_t layout_for_key_type(int key_type, uint64_t* capacity, uint64_t* bytes) {
+  return ghtier_hash_table_get_layout(1000, as_c_enum<ghtier_column_type_t>(key_type), 0, 0.5, capacity, bytes);
+}
+GHTIER_TEST_AS_C_CALLER ghtier_status_t bitpacked_size_for_type(int type, uint64_t* blocks, uint64_t* words) {
+  const std::int32_t values[4] = {1, 2, 3, 4};
+  return ghtier_bitpacked_get_size(values, as_c_enum<ghtier_column_type_t>(type), 4, blocks, words);
+}
+
 TEST(CApiArgs, EnumArgumentsOutsideTheirEnumAreRefusedNotRead) {
+  uint64_t a = 0;
+  uint64_t b = 0;
+  EXPECT_EQ(layout_for_key_type(1 << 20, &a, &b), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(bitpacked_size_for_type(-3, &a, &b), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(bitpacked_size_for_type(GHTIER_COLUMN_INT32, &a, &b), GHTIER_SUCCESS);
   EXPECT_STREQ(status_name_of(1884950708), "GHTIER_UNKNOWN_STATUS");
   EXPECT_STREQ(status_name_of(-1), "GHTIER_UNKNOWN_STATUS");
   EXPECT_STREQ(status_name_of(GHTIER_ERROR_IO), ghtier_status_name(GHTIER_ERROR_IO));
