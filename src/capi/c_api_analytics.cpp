@@ -17,6 +17,7 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
+#include "capi/c_enum_value.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_kernels.h"
 #include "ghtier/kernels/aggregate.hpp"
@@ -139,7 +140,7 @@ ghtier::JoinPairsOutput to_pairs(ghtier_join_pair_t* pairs, std::uint64_t capaci
 
 // Calls fn(std::span<const T>) with the values typed as `type` (integer types only).
 template <typename Fn>
-void with_integer_values(const void* values, ghtier_column_type_t type, std::uint64_t rows, Fn&& fn) {
+void with_integer_values(const void* values, int type, std::uint64_t rows, Fn&& fn) {
   if (values == nullptr && rows > 0) throw_error(ErrorCode::invalid_argument, "values is NULL");
   switch (to_type(type, "type")) {
     case ghtier::ColumnType::int32:
@@ -195,9 +196,9 @@ ghtier_status_t ghtier_group_by(ghtier_runtime_t* runtime, const ghtier_column_t
 ghtier_status_t ghtier_hash_table_get_layout(uint64_t build_rows, ghtier_column_type_t key_type, int has_payload,
                                              double max_load_factor, uint64_t* capacity, uint64_t* device_bytes) {
   return ghtier::capi::guarded("ghtier_hash_table_get_layout", [&] {
-    const ghtier::HashTableLayout layout =
-        ghtier::hash_table_layout(build_rows, to_type(key_type, "key_type"), has_payload != 0,
-                                  max_load_factor == 0.0 ? ghtier::default_hash_join_load_factor : max_load_factor);
+    const ghtier::HashTableLayout layout = ghtier::hash_table_layout(
+        build_rows, to_type(ghtier::capi::c_enum_value(key_type), "key_type"), has_payload != 0,
+        max_load_factor == 0.0 ? ghtier::default_hash_join_load_factor : max_load_factor);
     if (capacity != nullptr) *capacity = layout.capacity;
     if (device_bytes != nullptr) *device_bytes = layout.bytes;
   });
@@ -256,7 +257,7 @@ ghtier_status_t ghtier_hash_table_probe(ghtier_hash_table_t* table, const ghtier
 ghtier_status_t ghtier_bitpacked_get_size(const void* values, ghtier_column_type_t type, uint64_t rows,
                                           uint64_t* block_count, uint64_t* word_count) {
   return ghtier::capi::guarded("ghtier_bitpacked_get_size", [&] {
-    with_integer_values(values, type, rows, [&](auto span) {
+    with_integer_values(values, ghtier::capi::c_enum_value(type), rows, [&](auto span) {
       const ghtier::BitpackPlan plan = ghtier::plan_bitpack(span);
       if (block_count != nullptr) *block_count = plan.blocks.size();
       if (word_count != nullptr) *word_count = plan.word_count;
@@ -271,7 +272,7 @@ ghtier_status_t ghtier_bitpacked_pack(const void* values, ghtier_column_type_t t
     ghtier::capi::check_output(column, "column");
     if (blocks == nullptr && block_capacity > 0) throw_error(ErrorCode::invalid_argument, "blocks is NULL");
     if (words == nullptr && word_capacity > 0) throw_error(ErrorCode::invalid_argument, "words is NULL");
-    with_integer_values(values, type, rows, [&](auto span) {
+    with_integer_values(values, ghtier::capi::c_enum_value(type), rows, [&](auto span) {
       const ghtier::BitpackPlan plan = ghtier::plan_bitpack(span);
       const ghtier::BitpackedColumnView view = ghtier::bitpack_into(
           span, plan, std::span(reinterpret_cast<ghtier::BitpackBlockHeader*>(blocks), block_capacity),

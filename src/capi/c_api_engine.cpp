@@ -16,6 +16,7 @@
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
+#include "capi/c_enum_value.hpp"
 #include "ghtier/engine/host_registration.hpp"
 #include "ghtier/engine/transfer_engine.hpp"
 #include "ghtier/error.hpp"
@@ -224,13 +225,12 @@ ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr,
     *token = nullptr;
     if (ptr == nullptr) throw_error(ErrorCode::invalid_argument, "ptr is NULL");
     PrefetchRequest request;
-    switch (target) {
+    switch (const int target_value = capi::c_enum_value(target)) {
       case GHTIER_PREFETCH_DEVICE: request.target = PrefetchTarget::device; break;
       case GHTIER_PREFETCH_HOST: request.target = PrefetchTarget::host; break;
       default:
-        throw_error(
-            ErrorCode::invalid_argument,
-            fmt::format("target = {} is not a ghtier_prefetch_target_t (DEVICE or HOST)", static_cast<int>(target)));
+        throw_error(ErrorCode::invalid_argument,
+                    fmt::format("target = {} is not a ghtier_prefetch_target_t (DEVICE or HOST)", target_value));
     }
     capi::Submission s = capi::to_submission(options, TransferPriority::urgent);
     auto c = capi::get_engine(engine);

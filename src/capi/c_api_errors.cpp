@@ -1,5 +1,6 @@
 // Thread-local last error of the C API, and the version / status functions.
 #include "capi/c_api_errors.hpp"
+#include "capi/c_enum_value.hpp"
 
 #include <cstring>
 
@@ -86,8 +87,13 @@ ghtier_status_t ghtier_version_get(int* major, int* minor, int* patch) {
 }
 
 const char* ghtier_status_name(ghtier_status_t status) {
-  // Every name is a string literal, so data() is null-terminated.
-  return ghtier::detail::enum_to_string(ghtier::capi::status_names, status, "GHTIER_UNKNOWN_STATUS").data();
+  // Every name is a string literal, so data() is null-terminated. A C caller may pass any int: compared as
+  // one, so that a value outside the enum is never read as a ghtier_status_t.
+  const int value = ghtier::capi::c_enum_value(status);
+  if (value < GHTIER_SUCCESS || value > GHTIER_ERROR_INTERNAL) return "GHTIER_UNKNOWN_STATUS";
+  return ghtier::detail::enum_to_string(ghtier::capi::status_names, static_cast<ghtier_status_t>(value),
+                                        "GHTIER_UNKNOWN_STATUS")
+      .data();
 }
 
 const char* ghtier_error_message(void) { return ghtier::capi::last_error.message; }

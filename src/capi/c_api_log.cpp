@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "capi/c_api_errors.hpp"
+#include "capi/c_enum_value.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier.h"
 #include "ghtier/log.hpp"
@@ -55,8 +56,9 @@ ghtier_status_t ghtier_log_set_sink(ghtier_log_sink_t sink, void* user_data) {
 }
 
 ghtier_status_t ghtier_log_set_level(ghtier_log_level_t level) {
-  return ghtier::capi::guarded("ghtier_log_set_level",
-                               [&] { ghtier::set_log_level(ghtier::capi::to_log_level(level)); });
+  return ghtier::capi::guarded("ghtier_log_set_level", [&] {
+    ghtier::set_log_level(ghtier::capi::to_log_level(ghtier::capi::c_enum_value(level)));
+  });
 }
 
 }  // extern "C"

@@ -9,6 +9,7 @@
 #include "capi/c_api_errors.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
+#include "capi/c_enum_value.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier_platform_report.h"
 #include "ghtier/memory/memory_mode.hpp"
@@ -39,7 +40,7 @@ ghtier_status_t ghtier_runtime_get_mode_access(ghtier_runtime_t* runtime, ghtier
                                                ghtier_mode_access_t* access) {
   return ghtier::capi::guarded("ghtier_runtime_get_mode_access", [&] {
     const auto rt = ghtier::capi::shared_runtime_of(runtime);
-    const ghtier::MemoryMode m = checked_mode(mode, "mode");
+    const ghtier::MemoryMode m = checked_mode(ghtier::capi::c_enum_value(mode), "mode");
     if (access == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "access is NULL");
     ghtier::capi::check_struct_size<ghtier_mode_access_t>(access->struct_size, sizeof(ghtier_mode_access_t), "access");
     const ghtier::ModeAccess a = ghtier::describe_mode(rt->platform(), m);
@@ -61,8 +62,8 @@ ghtier_status_t ghtier_runtime_get_move_mechanism(ghtier_runtime_t* runtime, ght
                                                   ghtier_memory_mode_t to, ghtier_move_mechanism_t* mechanism) {
   return ghtier::capi::guarded("ghtier_runtime_get_move_mechanism", [&] {
     const auto rt = ghtier::capi::shared_runtime_of(runtime);
-    const ghtier::MemoryMode f = checked_mode(from, "from");
-    const ghtier::MemoryMode t = checked_mode(to, "to");
+    const ghtier::MemoryMode f = checked_mode(ghtier::capi::c_enum_value(from), "from");
+    const ghtier::MemoryMode t = checked_mode(ghtier::capi::c_enum_value(to), "to");
     if (mechanism == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "mechanism is NULL");
     switch (ghtier::choose_move(rt->platform(), f, t)) {
       case ghtier::MoveMechanism::copy_engine: *mechanism = GHTIER_MOVE_COPY_ENGINE; break;

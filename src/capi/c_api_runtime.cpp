@@ -17,6 +17,7 @@
 #include "capi/c_api_errors.hpp"
 #include "capi/c_api_handles.hpp"
 #include "capi/c_api_struct_version.hpp"
+#include "capi/c_enum_value.hpp"
 #include "core/support/log.hpp"
 #include "core/support/log_nothrow.hpp"
 #include "ghtier/error.hpp"
@@ -470,7 +471,7 @@ ghtier_status_t ghtier_runtime_set_policy(ghtier_runtime_t* runtime, ghtier_poli
                                           size_t size_threshold_bytes) {
   return guarded("ghtier_runtime_set_policy", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
-    const ghtier::BuiltinPolicy kind = ghtier::capi::to_policy(policy);
+    const ghtier::BuiltinPolicy kind = ghtier::capi::to_policy(ghtier::capi::c_enum_value(policy));
     // The Runtime's policy is the one source of truth: one atomic replacement, read back by get_policy.
     c->runtime->set_policy(ghtier::make_builtin_policy(
         kind, size_threshold_bytes == 0 ? ghtier::default_size_threshold : size_threshold_bytes));
@@ -517,14 +518,17 @@ ghtier_status_t ghtier_memory_alloc_sync(ghtier_runtime_t* runtime, const ghtier
 
 ghtier_status_t ghtier_memory_alloc_mode(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
                                          void* stream, void** ptr) {
-  return guarded("ghtier_memory_alloc_mode",
-                 [&] { ghtier::capi::allocate_in(runtime, mode, bytes, ghtier::capi::ordered_stream(stream), ptr); });
+  return guarded("ghtier_memory_alloc_mode", [&] {
+    ghtier::capi::allocate_in(runtime, ghtier::capi::c_enum_value(mode), bytes, ghtier::capi::ordered_stream(stream),
+                              ptr);
+  });
 }
 
 ghtier_status_t ghtier_memory_alloc_mode_sync(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes,
                                               void** ptr) {
-  return guarded("ghtier_memory_alloc_mode_sync",
-                 [&] { ghtier::capi::allocate_in(runtime, mode, bytes, /*not stream-ordered*/ nullptr, ptr); });
+  return guarded("ghtier_memory_alloc_mode_sync", [&] {
+    ghtier::capi::allocate_in(runtime, ghtier::capi::c_enum_value(mode), bytes, /*not stream-ordered*/ nullptr, ptr);
+  });
 }
 
 ghtier_status_t ghtier_memory_free(ghtier_runtime_t* runtime, void* ptr, void* stream) {
@@ -567,21 +571,24 @@ ghtier_status_t ghtier_memory_get_info(ghtier_runtime_t* runtime, const void* pt
 
 ghtier_status_t ghtier_memory_relocate(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode, void* stream,
                                        void** new_ptr) {
-  return guarded("ghtier_memory_relocate",
-                 [&] { ghtier::capi::relocate(runtime, ptr, mode, ghtier::capi::ordered_stream(stream), new_ptr); });
+  return guarded("ghtier_memory_relocate", [&] {
+    ghtier::capi::relocate(runtime, ptr, ghtier::capi::c_enum_value(mode), ghtier::capi::ordered_stream(stream),
+                           new_ptr);
+  });
 }
 
 ghtier_status_t ghtier_memory_relocate_sync(ghtier_runtime_t* runtime, void* ptr, ghtier_memory_mode_t mode,
                                             void** new_ptr) {
-  return guarded("ghtier_memory_relocate_sync",
-                 [&] { ghtier::capi::relocate(runtime, ptr, mode, /*not stream-ordered*/ nullptr, new_ptr); });
+  return guarded("ghtier_memory_relocate_sync", [&] {
+    ghtier::capi::relocate(runtime, ptr, ghtier::capi::c_enum_value(mode), /*not stream-ordered*/ nullptr, new_ptr);
+  });
 }
 
 ghtier_status_t ghtier_memory_prefetch(ghtier_runtime_t* runtime, const void* ptr, size_t bytes,
                                        ghtier_location_t location, void* stream) {
   return guarded("ghtier_memory_prefetch", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
-    const ghtier::Location l = ghtier::capi::to_location(location, "location");
+    const ghtier::Location l = ghtier::capi::to_location(ghtier::capi::c_enum_value(location), "location");
     if (l == ghtier::Location::none) {
       ghtier::throw_error(
           ghtier::ErrorCode::invalid_argument,
@@ -596,8 +603,8 @@ ghtier_status_t ghtier_memory_advise(ghtier_runtime_t* runtime, const void* ptr,
                                      ghtier_location_t location) {
   return guarded("ghtier_memory_advise", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
-    const ghtier::Advice a = ghtier::capi::to_advice(advice);
-    const ghtier::Location l = ghtier::capi::to_location(location, "location");
+    const ghtier::Advice a = ghtier::capi::to_advice(ghtier::capi::c_enum_value(advice));
+    const ghtier::Location l = ghtier::capi::to_location(ghtier::capi::c_enum_value(location), "location");
     c->runtime->advise(ptr, bytes, a, l);
   });
 }
@@ -625,7 +632,7 @@ ghtier_status_t ghtier_runtime_get_statistics(ghtier_runtime_t* runtime, ghtier_
                                               ghtier_statistics_t* statistics) {
   return guarded("ghtier_runtime_get_statistics", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
-    const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
+    const ghtier::MemoryMode m = ghtier::capi::to_mode(ghtier::capi::c_enum_value(mode), "mode");
     ghtier::capi::check_output(statistics, "statistics");
     const ghtier::AllocationStatistics s = c->runtime->statistics(m);
     ghtier_statistics_t out{};
@@ -644,7 +651,7 @@ ghtier_status_t ghtier_runtime_get_statistics(ghtier_runtime_t* runtime, ghtier_
 ghtier_status_t ghtier_runtime_set_budget(ghtier_runtime_t* runtime, ghtier_memory_mode_t mode, size_t bytes) {
   return guarded("ghtier_runtime_set_budget", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
-    c->runtime->set_budget(ghtier::capi::to_mode(mode, "mode"), bytes);
+    c->runtime->set_budget(ghtier::capi::to_mode(ghtier::capi::c_enum_value(mode), "mode"), bytes);
   });
 }
 
@@ -652,7 +659,7 @@ ghtier_status_t ghtier_runtime_get_budget(ghtier_runtime_t* runtime, ghtier_memo
                                           size_t* used) {
   return guarded("ghtier_runtime_get_budget", [&] {
     auto c = ghtier::capi::get_runtime(runtime);
-    const ghtier::MemoryMode m = ghtier::capi::to_mode(mode, "mode");
+    const ghtier::MemoryMode m = ghtier::capi::to_mode(ghtier::capi::c_enum_value(mode), "mode");
     if (budget != nullptr) *budget = c->runtime->budget(m);
     if (used != nullptr) *used = c->runtime->budget_used(m);
   });

@@ -663,3 +663,55 @@ TEST(CApiRuntime, AllocFreeDoubleFreeAndInteriorPointersOverFakeResources) {
     EXPECT_EQ(static_cast<FakeResource&>(*fake).bad_frees(), 0u);
   }
 }
+
+// Found by tests/fuzz/c_api_fuzzer: a C caller may pass any int where an enum is declared; the library read it
+// as the C++ enum (undefined behaviour past the enum's range, flagged by UBSan in the sanitized build). The
+// helpers pass such ints as a C caller does, without reading them as the enum here.
+#if defined(__clang__)
+#define GHTIER_TEST_AS_C_CALLER __attribute__((no_sanitize("enum")))
+#else
+#define GHTIER_TEST_AS_C_CALLER
+#endif
+template <typename CEnum>
+GHTIER_TEST_AS_C_CALLER CEnum as_c_enum(int value) {
+  CEnum e;
+  std::memcpy(&e, &value, sizeof e);
+  return e;
+}
+GHTIER_TEST_AS_C_CALLER const char* status_name_of(int value) {
+  return ghtier_status_name(as_c_enum<ghtier_status_t>(value));
+}
+GHTIER_TEST_AS_C_CALLER ghtier_status_t set_policy_to(ghtier_runtime_t* runtime, int value) {
+  return ghtier_runtime_set_policy(runtime, as_c_enum<ghtier_policy_t>(value), 0);
+}
+GHTIER_TEST_AS_C_CALLER ghtier_status_t set_budget_of(ghtier_runtime_t* runtime, int mode) {
+  return ghtier_runtime_set_budget(runtime, as_c_enum<ghtier_memory_mode_t>(mode), 1);
+}
+
+GHTIER_TEST_AS_C_CALLER ghtier_status_t layout_for_key_type(int key_type, uint64_t* capacity, uint64_t* bytes) {
+  return ghtier_hash_table_get_layout(1000, as_c_enum<ghtier_column_type_t>(key_type), 0, 0.5, capacity, bytes);
+}
+GHTIER_TEST_AS_C_CALLER ghtier_status_t bitpacked_size_for_type(int type, uint64_t* blocks, uint64_t* words) {
+  const std::int32_t values[4] = {1, 2, 3, 4};
+  return ghtier_bitpacked_get_size(values, as_c_enum<ghtier_column_type_t>(type), 4, blocks, words);
+}
+
+TEST(CApiArgs, EnumArgumentsOutsideTheirEnumAreRefusedNotRead) {
+  uint64_t a = 0;
+  uint64_t b = 0;
+  EXPECT_EQ(layout_for_key_type(1 << 20, &a, &b), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(bitpacked_size_for_type(-3, &a, &b), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(bitpacked_size_for_type(GHTIER_COLUMN_INT32, &a, &b), GHTIER_SUCCESS);
+  EXPECT_STREQ(status_name_of(1884950708), "GHTIER_UNKNOWN_STATUS");
+  EXPECT_STREQ(status_name_of(-1), "GHTIER_UNKNOWN_STATUS");
+  EXPECT_STREQ(status_name_of(GHTIER_ERROR_IO), ghtier_status_name(GHTIER_ERROR_IO));
+  ghtier_runtime_options_t options{};
+  options.struct_size = sizeof(options);
+  options.assumed_profile = "gh200";
+  ghtier_runtime_t* runtime = nullptr;
+  ASSERT_EQ(ghtier_runtime_create(&options, &runtime), GHTIER_SUCCESS);
+  EXPECT_EQ(set_policy_to(runtime, 1884950708), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(set_budget_of(runtime, -7), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(ghtier_error_message()).find("mode"), std::string::npos) << ghtier_error_message();
+  EXPECT_EQ(ghtier_runtime_destroy(runtime), GHTIER_SUCCESS);
+}

@@ -47,6 +47,14 @@ TEST(JsonObject, RefusesMalformedTextAndNamesDocumentAndOffset) {
   EXPECT_NE(error_text("{\"a\": nan}").find("malformed"), std::string::npos);
 }
 
+// Found by tests/fuzz/link_profile_fuzzer: nlohmann's out_of_range (a number past double's range) escaped as
+// a foreign exception instead of an invalid_argument Error.
+TEST(JsonObject, RefusesANumberPastDoubleRange) {
+  const std::string text = error_text("{\"h2d_gbps\": 44444444444444444E44444}");
+  EXPECT_NE(text.find("test document JSON"), std::string::npos) << text;
+  EXPECT_NE(error_text("{\"a\": [1, -1e400]}").find("test document"), std::string::npos);
+}
+
 TEST(JsonObject, RefusesDocumentsThatAreNotObjects) {
   EXPECT_NE(error_text("[1, 2]").find("array"), std::string::npos);
   EXPECT_NE(error_text("42").find("number"), std::string::npos);

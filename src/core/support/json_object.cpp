@@ -34,6 +34,9 @@ nlohmann::json parse_json_object(std::string_view text, std::string_view what) {
     // nlohmann counts bytes from 1 (the byte it stopped at); the offset here counts from 0.
     throw_error(ErrorCode::invalid_argument,
                 fmt::format("malformed {} JSON at offset {}: {}", what, e.byte > 0 ? e.byte - 1 : 0, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // Well-formed text nlohmann still refuses, e.g. a number past double's range (1e400: out_of_range 406).
+    throw_error(ErrorCode::invalid_argument, fmt::format("unreadable {} JSON: {}", what, e.what()));
   }
   if (!json.is_object()) {
     throw_error(ErrorCode::invalid_argument,
