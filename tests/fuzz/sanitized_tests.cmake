@@ -25,11 +25,8 @@ endfunction()
 ghtier_sanitized_test(policy policy/tier_policy_test.cpp policy/tier_policy_table_test.cpp)
 ghtier_sanitized_test(planners workloads/activation_planner_test.cpp workloads/weight_planner_test.cpp
   workloads/weight_slot_schedule_test.cpp workloads/kv_resume_planner_test.cpp)
-# SixteenThreadsAtOnce failed here about once in ten runs (a session read another's device slot; never in
-# the g++ build's 12 runs): left out until the KV ledger's owners have looked (docs/reliability.md), so that
-# CI is not flaky. Run it: build-fuzz/tests/fuzz/sanitized_kv_ledger_test --gtest_filter='*SixteenThreads*'.
 ghtier_sanitized_test(kv_ledger workloads/kv_block_ledger_test.cpp workloads/kv_prefix_ledger_test.cpp
-  workloads/kv_block_hash_test.cpp GTEST_FILTER -KvBlockLedger.SixteenThreadsAtOnce)
+  workloads/kv_block_hash_test.cpp)
 ghtier_sanitized_test(c_api_offline capi/c_api_args_test.cpp
   workloads/activation_c_api_test.cpp workloads/weight_c_api_test.cpp workloads/kv_c_api_test.cpp)
 ghtier_sanitized_test(engine_planning engine/chunk_planner_test.cpp engine/copy_validation_test.cpp

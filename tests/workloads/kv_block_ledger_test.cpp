@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -47,7 +48,11 @@ class Harness {
   Harness(std::size_t tpb, std::size_t device_slots, std::size_t host_slots)
       : tpb_(tpb), ledger(tpb, device_slots, host_slots), fake(tpb, device_slots, host_slots) {}
 
+  // Each call holds the harness's lock across the ledger call and the copies it plans, as the store holds its
+  // mutex across the ledger call and the queuing of the copies: otherwise another thread could be handed a slot
+  // (a host copy dropped under pressure, say) before this thread's planned copy has read it.
   void append(KvSessionId id, Expected& e, std::size_t n, std::mt19937_64& rng) {
+    std::lock_guard lock(mutex_);
     const KvAppendResult r = ledger.append(id, n);
     fake.apply(r.copies);
     const auto table = ledger.block_table(id);
@@ -59,6 +64,7 @@ class Harness {
     }
   }
   void suspend(KvSessionId id, Expected& e, bool release_now) {
+    std::lock_guard lock(mutex_);
     const KvCopyPlan plan = ledger.suspend(id);
     fake.apply(plan);
     e.suspended = true;
@@ -67,6 +73,7 @@ class Harness {
     if (release_now) release(e);
   }
   void release(Expected& e) {
+    std::lock_guard lock(mutex_);
     // Poison first: once released, a slot's bytes belong to whoever takes it next.
     for (const std::size_t slot : e.draining)
       std::fill(fake.tier(KvTier::device)[slot].begin(), fake.tier(KvTier::device)[slot].end(), poison);
@@ -74,11 +81,13 @@ class Harness {
     e.draining.clear();
   }
   void resume(KvSessionId id, Expected& e) {
+    std::lock_guard lock(mutex_);
     fake.apply(ledger.resume(id));
     e.suspended = false;
   }
   // The session's contents read through its block table equal the expected tokens (truncated by eviction).
   void verify(KvSessionId id, Expected& e) {
+    std::lock_guard lock(mutex_);
     const std::size_t tokens = ledger.tokens(id);
     ASSERT_LE(tokens, e.tokens.size());
     if (tokens < e.tokens.size()) {
@@ -97,6 +106,9 @@ class Harness {
   std::size_t tpb_;
   KvBlockLedger ledger;
   FakeTiers fake;
+
+ private:
+  std::recursive_mutex mutex_;  // suspend(release_now) releases under it
 };
 
 TEST(KvBlockLedger, AppendFillsBlocksAndTablesAreDistinct) {
