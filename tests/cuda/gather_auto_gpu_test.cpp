@@ -19,6 +19,7 @@
 #include "ghtier/kernels/gather_auto.hpp"
 #include "ghtier/kernels/index_check.hpp"
 #include "ghtier/kernels/row_cache.hpp"
+#include "same_rows.hpp"
 #include "test_support.hpp"
 #include "tier_buffer.hpp"
 
@@ -53,17 +54,7 @@ std::vector<unsigned char> reference(const std::vector<unsigned char>& table, st
   return out;
 }
 
-::testing::AssertionResult same_rows(const std::vector<unsigned char>& expected, const std::vector<unsigned char>& got,
-                                     std::size_t row_bytes) {
-  if (expected.size() != got.size()) return ::testing::AssertionFailure() << "size " << got.size();
-  for (std::size_t b = 0; b < expected.size(); ++b) {
-    if (expected[b] != got[b]) {
-      return ::testing::AssertionFailure() << "row " << b / row_bytes << " byte " << b % row_bytes << ": got "
-                                           << int(got[b]) << ", expected " << int(expected[b]);
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
+using ghtier::test::same_rows;
 
 /// A calibration under which `path` is predicted far faster than the others.
 GatherCalibration favouring(GatherPath path) {
