@@ -22,6 +22,7 @@
 #include "core/support/cuda_check.hpp"
 #include "engine_bench_kernels.hpp"
 #include "ghtier/workloads/activation_offload.hpp"
+#include "workload_bench_support.hpp"
 
 namespace ghtier::bench {
 
@@ -40,33 +41,9 @@ struct StepShape {
   }
 };
 
-template <class Work>
-double seconds_of(Work&& work) {
-  const auto start = std::chrono::steady_clock::now();
-  work();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 double median_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
-}
-
-struct StreamDeleter {
-  void operator()(CUstream_st* s) const noexcept { GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(s)); }
-};
-using Stream = std::unique_ptr<CUstream_st, StreamDeleter>;
-
-Stream make_stream() {
-  cudaStream_t s = nullptr;
-  GHTIER_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  return Stream(s);
-}
-
-RuntimeOptions runtime_options(int device) {
-  RuntimeOptions options;
-  options.device = device;
-  return options;
 }
 
 // Everything one case needs; made per case (not timed), so a filtered run pays only for what it runs.

@@ -21,6 +21,7 @@
 #include "bench_suite.hpp"
 #include "core/support/cuda_check.hpp"
 #include "ghtier/workloads/kv_cache.hpp"
+#include "workload_bench_support.hpp"
 
 namespace ghtier::bench {
 
@@ -35,30 +36,6 @@ const char* name_of(RestoreWay way) {
     case RestoreWay::per_block_memcpy: return "per_block_memcpy";
   }
   return "unknown";
-}
-
-template <class Work>
-double seconds_of(Work&& work) {
-  const auto start = std::chrono::steady_clock::now();
-  work();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-struct StreamDeleter {
-  void operator()(CUstream_st* s) const noexcept { GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(s)); }
-};
-using Stream = std::unique_ptr<CUstream_st, StreamDeleter>;
-
-Stream make_stream() {
-  cudaStream_t s = nullptr;
-  GHTIER_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  return Stream(s);
-}
-
-RuntimeOptions runtime_options(int device) {
-  RuntimeOptions options;
-  options.device = device;
-  return options;
 }
 
 // A store holding one session of `tokens`, suspended; plus a contiguous device and pinned host buffer of the

@@ -22,6 +22,7 @@
 #include "core/support/cuda_check.hpp"
 #include "ghtier/workloads/weight_streamer.hpp"
 #include "weight_read_kernel.hpp"
+#include "workload_bench_support.hpp"
 
 namespace ghtier::bench {
 
@@ -37,30 +38,6 @@ struct DecoderShape {
   std::size_t layer_bytes;
   bool compute_bound;  // FMAs per weight so that a layer's compute is about its copy time
 };
-
-template <class Work>
-double seconds_of(Work&& work) {
-  const auto start = std::chrono::steady_clock::now();
-  work();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-struct StreamDeleter {
-  void operator()(CUstream_st* s) const noexcept { GHTIER_CUDA_CHECK_NOTHROW(cudaStreamDestroy(s)); }
-};
-using Stream = std::unique_ptr<CUstream_st, StreamDeleter>;
-
-Stream make_stream() {
-  cudaStream_t s = nullptr;
-  GHTIER_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  return Stream(s);
-}
-
-RuntimeOptions runtime_options(int device) {
-  RuntimeOptions options;
-  options.device = device;
-  return options;
-}
 
 // Host weights, their resident device copies and the measuring helpers of one shape; shared by the shape's
 // cases (made on first use, freed by the suite cleanup).

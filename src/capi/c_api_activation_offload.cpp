@@ -151,7 +151,7 @@ ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* 
     require_non_null(handle, "handle");
     require_non_null(ptr, "ptr");
     if (bytes == 0) throw_error(ErrorCode::invalid_argument, "bytes is 0: nothing to save");
-    *handle = get_offloader(offloader)->offloader->save(ptr, bytes, static_cast<cudaStream_t>(stream));
+    *handle = get_offloader(offloader)->offloader->save(ptr, bytes, ordered_stream(stream));
   });
 }
 
@@ -181,7 +181,7 @@ ghtier_status_t ghtier_activation_offloader_restore(ghtier_activation_offloader_
                                                     void* stream, void** device_ptr) {
   return guarded("ghtier_activation_offloader_restore", [&] {
     require_non_null(device_ptr, "device_ptr");
-    *device_ptr = get_offloader(offloader)->offloader->restore(handle, static_cast<cudaStream_t>(stream));
+    *device_ptr = get_offloader(offloader)->offloader->restore(handle, ordered_stream(stream));
   });
 }
 

@@ -108,10 +108,8 @@ Submission to_submission(const ghtier_transfer_options_t* in, TransferPriority d
                 fmt::format("options->num_wait_streams = {} / num_wait_events = {}: absurd", o.num_wait_streams,
                             o.num_wait_events));
   }
-  // A NULL stream is CUDA's legacy default stream, as everywhere in the C API.
   for (std::size_t i = 0; i < o.num_wait_streams; ++i) {
-    s.wait_on.streams.push_back(o.wait_streams[i] == nullptr ? cudaStreamLegacy
-                                                             : static_cast<cudaStream_t>(o.wait_streams[i]));
+    s.wait_on.streams.push_back(ordered_stream(o.wait_streams[i]));
   }
   for (std::size_t i = 0; i < o.num_wait_events; ++i) {
     if (o.wait_events[i] == nullptr) {
@@ -324,11 +322,8 @@ ghtier_status_t ghtier_token_wait(ghtier_token_t* token, ghtier_transfer_state_t
 }
 
 ghtier_status_t ghtier_token_wait_on_stream(ghtier_token_t* token, void* stream) {
-  return guarded("ghtier_token_wait_on_stream", [&] {
-    // A NULL stream is CUDA's legacy default stream, as everywhere in the C API.
-    ghtier::capi::get_token(token)->make_stream_wait(stream == nullptr ? cudaStreamLegacy
-                                                                       : static_cast<cudaStream_t>(stream));
-  });
+  return guarded("ghtier_token_wait_on_stream",
+                 [&] { ghtier::capi::get_token(token)->make_stream_wait(ghtier::capi::ordered_stream(stream)); });
 }
 
 ghtier_status_t ghtier_token_destroy(ghtier_token_t* token) {

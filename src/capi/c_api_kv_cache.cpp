@@ -32,8 +32,6 @@ std::shared_ptr<CKvCache> get_cache(ghtier_kv_cache_t* handle) {
   return get_handle<CKvCache>(handle, HandleKind::kv_cache, "kv cache");
 }
 
-cudaStream_t to_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
-
 KvBlockShape shape_of(const ghtier_kv_block_shape_t& s) {
   return KvBlockShape{s.tokens_per_block, s.layers, s.kv_heads, s.head_dim, s.dtype_bytes};
 }
@@ -160,7 +158,7 @@ ghtier_status_t ghtier_kv_cache_append(ghtier_kv_cache_t* cache, uint64_t sessio
     if (new_blocks == nullptr && capacity != 0) {
       throw_error(ErrorCode::invalid_argument, fmt::format("new_blocks is NULL but capacity is {}", capacity));
     }
-    const std::vector<std::uint32_t> added = get_cache(cache)->store->append(session, n_tokens, to_stream(stream));
+    const std::vector<std::uint32_t> added = get_cache(cache)->store->append(session, n_tokens, ordered_stream(stream));
     for (std::size_t i = 0; i < added.size() && i < capacity; ++i) new_blocks[i] = added[i];
     if (num_new != nullptr) *num_new = added.size();
   });
@@ -180,11 +178,11 @@ ghtier_status_t ghtier_kv_cache_block_table(ghtier_kv_cache_t* cache, uint64_t s
 }
 
 ghtier_status_t ghtier_kv_cache_suspend(ghtier_kv_cache_t* cache, uint64_t session, void* stream) {
-  return guarded("ghtier_kv_cache_suspend", [&] { get_cache(cache)->store->suspend(session, to_stream(stream)); });
+  return guarded("ghtier_kv_cache_suspend", [&] { get_cache(cache)->store->suspend(session, ordered_stream(stream)); });
 }
 
 ghtier_status_t ghtier_kv_cache_resume(ghtier_kv_cache_t* cache, uint64_t session, void* stream) {
-  return guarded("ghtier_kv_cache_resume", [&] { get_cache(cache)->store->resume(session, to_stream(stream)); });
+  return guarded("ghtier_kv_cache_resume", [&] { get_cache(cache)->store->resume(session, ordered_stream(stream)); });
 }
 
 ghtier_status_t ghtier_kv_cache_fork(ghtier_kv_cache_t* cache, uint64_t session, uint64_t* forked) {
@@ -278,7 +276,7 @@ ghtier_status_t ghtier_kv_cache_create_from_prefix(ghtier_kv_cache_t* cache, con
     const auto ids = token_span(tokens, n_tokens);
     const std::string_view s = salt_of(salt);
     require_non_null(session, "session");
-    const KvPrefixSession made = get_cache(cache)->store->create_from_prefix(ids, s, priority, to_stream(stream));
+    const KvPrefixSession made = get_cache(cache)->store->create_from_prefix(ids, s, priority, ordered_stream(stream));
     *session = made.session;
     if (cached_tokens != nullptr) *cached_tokens = made.cached_tokens;
   });

@@ -62,11 +62,6 @@ std::shared_ptr<CRuntime> get_runtime(ghtier_runtime_t* handle) {
   return get_handle<CRuntime>(handle, HandleKind::runtime, "runtime");
 }
 
-// The stream of a stream-ordered call: NULL is CUDA's legacy default stream, as everywhere in the C API.
-cudaStream_t ordered_stream(void* stream) noexcept {
-  return stream == nullptr ? cudaStreamLegacy : static_cast<cudaStream_t>(stream);
-}
-
 MemoryMode to_mode(int value, const char* what) {
   switch (value) {
     case GHTIER_MODE_DEVICE: return MemoryMode::device;

@@ -2,6 +2,8 @@
 // engine's and the kernels' C functions create their objects from a runtime handle).
 #pragma once
 
+#include <cuda_runtime_api.h>
+
 #include <memory>
 
 #include "ghtier/ghtier.h"
@@ -22,5 +24,11 @@ namespace ghtier::capi {
 /// other C APIs can use it; ghtier_runtime_destroy(handle) drops the handle's share. Throws
 /// Error(invalid_argument) for null.
 [[nodiscard]] ghtier_runtime_t* make_handle(std::shared_ptr<Runtime> runtime);
+
+/// The stream of a stream-ordered C call: NULL is CUDA's legacy default stream, as everywhere in the C API
+/// (PyTorch and CuPy report their default stream as 0).
+[[nodiscard]] inline cudaStream_t ordered_stream(void* stream) noexcept {
+  return stream == nullptr ? cudaStreamLegacy : static_cast<cudaStream_t>(stream);
+}
 
 }  // namespace ghtier::capi

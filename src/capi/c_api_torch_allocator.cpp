@@ -144,7 +144,7 @@ void* allocate(int index, std::ptrdiff_t size, int device, void* stream) {
   // PyTorch names its default stream 0: CUDA's legacy default stream, as everywhere in the C API. Passing
   // nullptr on would select the runtime's synchronous forms, whose frees do not wait for the kernels queued
   // on that stream (a use-after-free), and whose allocations synchronise an internal stream each time.
-  const cudaStream_t cuda_stream = stream == nullptr ? cudaStreamLegacy : static_cast<cudaStream_t>(stream);
+  const cudaStream_t cuda_stream = ordered_stream(stream);
   if (!runtime->offline()) {
     cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
     const cudaError_t status = cudaStreamIsCapturing(cuda_stream, &capture);

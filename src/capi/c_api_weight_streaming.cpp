@@ -151,9 +151,9 @@ ghtier_status_t ghtier_weight_streamer_acquire(ghtier_weight_streamer_t* streame
   return guarded("ghtier_weight_streamer_acquire", [&] {
     require_non_null(device_ptrs, "device_ptrs");
     const auto c = get_streamer(streamer);
-    const std::vector<void*> pointers = c->streamer->acquire(layer, static_cast<cudaStream_t>(stream));
+    const std::vector<void*> pointers = c->streamer->acquire(layer, ordered_stream(stream));
     if (pointers.size() > capacity) {
-      c->streamer->release(layer, static_cast<cudaStream_t>(stream));
+      c->streamer->release(layer, ordered_stream(stream));
       throw_error(ErrorCode::invalid_argument,
                   fmt::format("capacity {} is too small: layer {} has {} tensors", capacity, layer, pointers.size()));
     }
@@ -163,7 +163,7 @@ ghtier_status_t ghtier_weight_streamer_acquire(ghtier_weight_streamer_t* streame
 
 ghtier_status_t ghtier_weight_streamer_release(ghtier_weight_streamer_t* streamer, size_t layer, void* stream) {
   return guarded("ghtier_weight_streamer_release",
-                 [&] { get_streamer(streamer)->streamer->release(layer, static_cast<cudaStream_t>(stream)); });
+                 [&] { get_streamer(streamer)->streamer->release(layer, ordered_stream(stream)); });
 }
 
 ghtier_status_t ghtier_weight_streamer_set_order(ghtier_weight_streamer_t* streamer, const size_t* order,
