@@ -59,6 +59,9 @@ void validate(const TransferEngineOptions& o) {
   if (o.staging_slots > 1024) refuse("staging_slots", o.staging_slots, "more than 1024 slots");
   if (o.batch_max_items == 0) refuse("batch_max_items", o.batch_max_items, "must be at least 1");
   if (o.copy_threads > 256) refuse("copy_threads", o.copy_threads, "more than 256 threads");
+  if (o.completion_poll_us > 10'000) {
+    refuse("completion_poll_us", o.completion_poll_us, "more than 10000 us of polling (a spinning core)");
+  }
   if (o.background_window_bytes != 0 && o.background_window_bytes < o.chunk_bytes) {
     refuse("background_window_bytes", o.background_window_bytes, "must be 0 (default) or at least chunk_bytes");
   }
@@ -534,6 +537,7 @@ TransferEngine::TransferEngine(const Platform& platform, int device, const Alloc
   });
   impl.context.device = device;
   impl.context.options = options;
+  impl.context.completion_wait.poll_budget = std::chrono::microseconds{options.completion_poll_us};
   impl.context.done_events = impl.done_events;
   impl.context.watched_events = impl.watched_events;
   impl.context.workers = [&impl]() -> detail::CopyWorkers& { return impl.copy_workers(); };
@@ -616,6 +620,8 @@ TransferStatistics TransferEngine::statistics() const {
   s.batch_calls = impl_->context.batches.batch_calls.load(std::memory_order_relaxed);
   s.batch_fallback_calls = impl_->context.batches.batch_fallback_calls.load(std::memory_order_relaxed);
   s.sm_batch_launches = impl_->context.batches.sm_batch_launches.load(std::memory_order_relaxed);
+  s.completion_polls = impl_->context.completion_polls.load(std::memory_order_relaxed);
+  s.completion_poll_fallbacks = impl_->context.completion_poll_fallbacks.load(std::memory_order_relaxed);
   s.queue_depth = s.to_device.queued + s.to_host.queued + s.local.queued;
   return s;
 }

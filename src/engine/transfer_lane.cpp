@@ -2,7 +2,8 @@
 // bytes on the copy stream, so an urgent job waits for about a chunk. Staged jobs pipeline through the ring:
 // to the device, CPU threads fill slot k+1 while the DMA empties slot k; to the host, the DMA fills slots
 // ahead while CPU threads drain the ones that have landed. Completion comes from watchers that sleep on
-// blocking-sync events, never from polling.
+// blocking-sync events, except the last chunk of a short urgent job, which its watcher polls for a bounded
+// time (choose_completion_wait).
 #include "engine/transfer_lane.hpp"
 
 #include <fmt/format.h>
@@ -225,12 +226,15 @@ void TransferLane::retire_locked() {
       fifo.pop_front();
       Job& job = *done->job;
       context_.watched_events->release(done->event);
+      inflight_bytes_ -= done->bytes;
       if (done->windowed) {
         window_in_flight_bytes_ -= done->bytes;
         --window_in_flight_chunks_;
       }
       const bool failed = done->status != cudaSuccess;
-      if (failed && !job.error) job.error = cuda_failure(done->status, "a transfer chunk (cudaEventSynchronize)");
+      if (failed && !job.error) {
+        job.error = cuda_failure(done->status, fmt::format("a transfer chunk ({})", done->call).c_str());
+      }
       switch (done->kind) {
         case InflightKind::direct: break;
         case InflightKind::staged_to_device:
@@ -268,15 +272,26 @@ void TransferLane::on_drained(const std::shared_ptr<Job>& job, std::size_t chunk
   wake_dispatcher_locked();
 }
 
-void TransferLane::track_chunk_locked(InflightChunk chunk, cudaStream_t stream, bool last) {
+void TransferLane::track_chunk_locked(InflightChunk chunk, cudaStream_t stream, bool last, bool waits_for_dependency) {
   const std::size_t index = stream == streams_[0] ? 0 : 1;
   Job& job = *chunk.job;
+  CompletionWaitInputs inputs;
+  inputs.priority = job.priority;
+  inputs.last_chunk = last;
+  inputs.waits_for_dependency = waits_for_dependency;
+  inputs.chunk_bytes = chunk.bytes;
+  inputs.bytes_ahead = inflight_bytes_;
+  const CompletionWaitChoice choice = choose_completion_wait(inputs, context_.completion_wait);
+  const bool polled = choice.wait == CompletionWait::polled;
   cudaEvent_t done = nullptr;
-  cudaEvent_t watched = context_.watched_events->acquire();
+  cudaEvent_t watched = nullptr;
   try {
-    GHTIER_CUDA_CHECK(cudaEventRecord(watched, stream));
+    if (!polled) {
+      watched = context_.watched_events->acquire();
+      GHTIER_CUDA_CHECK(cudaEventRecord(watched, stream));
+    }
     if (last) {
-      // A second, spin-waited event for the caller: its wait() wakes as fast as cudaStreamSynchronize would.
+      // A spin-waited event for the caller: its wait() wakes as fast as cudaStreamSynchronize would.
       done = context_.done_events->acquire();
       GHTIER_CUDA_CHECK(cudaEventRecord(done, stream));
     }
@@ -288,17 +303,30 @@ void TransferLane::track_chunk_locked(InflightChunk chunk, cudaStream_t stream, 
   chunk.event = watched;
   auto entry = std::make_shared<InflightChunk>(std::move(chunk));
   inflight_[index].push_back(entry);
+  inflight_bytes_ += entry->bytes;
   ++job.unfinished;
   if (entry->windowed) {
     window_in_flight_bytes_ += entry->bytes;
     ++window_in_flight_chunks_;
   }
-  watchers_[index]->watch(watched, [this, entry](cudaError_t status) {
+  auto on_complete = [this, entry](const EventWaitResult& result) {
+    if (result.polled || result.fell_back) {
+      context_.completion_polls.fetch_add(1, std::memory_order_relaxed);
+      if (result.fell_back) context_.completion_poll_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    }
     std::lock_guard lock(mutex_);
     entry->complete = true;
-    entry->status = status;
+    entry->status = result.status;
+    entry->call = result.call;
     advance_locked();
-  });
+  };
+  // The completion event belongs to the request's state, which the entry keeps alive (entry -> job -> state)
+  // until the handler has run: the polled event is never recycled under the watcher.
+  if (polled) {
+    watchers_[index]->watch_polled(done, choice.poll_budget, std::move(on_complete));
+  } else {
+    watchers_[index]->watch(watched, std::move(on_complete));
+  }
   if (last) job.state->add_done_event(done);
 }
 
@@ -419,7 +447,8 @@ bool TransferLane::ensure_started_locked(const std::shared_ptr<Job>& job_ptr, cu
       if (!job.dependencies_requested) {
         job.dependencies_requested = true;
         ++dependency_waits_;
-        dependency_watcher_->watch(deps->snapshot, [this, job_ptr](cudaError_t status) {
+        dependency_watcher_->watch(deps->snapshot, [this, job_ptr](const EventWaitResult& result) {
+          const cudaError_t status = result.status;
           std::lock_guard lock(mutex_);  // notify under the lock: see on_drained
           --dependency_waits_;
           job_ptr->dependencies_ready = true;
@@ -450,6 +479,7 @@ TransferLane::StartResult TransferLane::start_direct_locked(const std::shared_pt
   const std::size_t index = job->next;
   const cudaStream_t stream = streams_[priority_index(job->priority)];
   try {
+    const bool waits_for_dependency = !job->started && job->dependencies != nullptr;
     ensure_started_locked(job, stream);
     NvtxRange range("ghtier::transfer_chunk", bytes);
     switch (job->kind) {
@@ -474,7 +504,7 @@ TransferLane::StartResult TransferLane::start_direct_locked(const std::shared_pt
     tracked.chunk = index;
     tracked.kind = InflightKind::direct;
     tracked.windowed = windowed;
-    track_chunk_locked(std::move(tracked), stream, index + 1 == job->count());
+    track_chunk_locked(std::move(tracked), stream, index + 1 == job->count(), waits_for_dependency);
   } catch (const Error& e) {
     fail_job_locked(*job, e);
     return StartResult::finished;

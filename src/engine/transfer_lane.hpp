@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "engine/batch_issue.hpp"
+#include "engine/completion_wait_choice.hpp"
 #include "engine/copy_workers.hpp"
 #include "engine/event_pool.hpp"
 #include "engine/event_watcher.hpp"
@@ -38,10 +39,13 @@ namespace ghtier::detail {
 struct LaneContext {
   int device = 0;
   TransferEngineOptions options;
-  std::shared_ptr<EventPool> done_events;     ///< spin-waited: what callers wait on (fast wakeup)
-  std::shared_ptr<EventPool> watched_events;  ///< blocking-sync: what the engine's watchers sleep on
-  std::function<CopyWorkers&()> workers;      ///< starts the copy threads on first use
-  BatchIssueState batches;                    ///< the batch API's standing and the batch counters
+  std::shared_ptr<EventPool> done_events;          ///< spin-waited: what callers wait on (fast wakeup)
+  std::shared_ptr<EventPool> watched_events;       ///< blocking-sync: what the engine's watchers sleep on
+  std::function<CopyWorkers&()> workers;           ///< starts the copy threads on first use
+  BatchIssueState batches;                         ///< the batch API's standing and the batch counters
+  CompletionWaitPolicy completion_wait;            ///< which chunks a watcher polls for (choose_completion_wait)
+  std::atomic<std::uint64_t> completion_polls{0};  ///< chunks a watcher polled for
+  std::atomic<std::uint64_t> completion_poll_fallbacks{0};  ///< ... of which outlasted the budget
 };
 
 class TransferLane {
@@ -69,7 +73,7 @@ class TransferLane {
  private:
   enum class InflightKind { direct, staged_to_device, staged_to_host };
   struct InflightChunk {
-    cudaEvent_t event = nullptr;  // blocking-sync, watched
+    cudaEvent_t event = nullptr;  // blocking-sync, watched; none when the watcher polls the completion event
     std::shared_ptr<Job> job;
     std::size_t bytes = 0;
     std::size_t chunk = 0;
@@ -78,6 +82,7 @@ class TransferLane {
     bool windowed = false;  // counts against the background window
     bool complete = false;  // set by the stream's watcher
     cudaError_t status = cudaSuccess;
+    const char* call = "cudaEventSynchronize";  // the call that reported status
   };
   struct PendingFill {
     std::shared_ptr<Job> job;
@@ -105,9 +110,12 @@ class TransferLane {
   // Honours the job's dependencies the first time one of its chunks starts: as stream waits, or (for work
   // the CPU does) by having the dependency watcher see them complete. False while that is pending.
   bool ensure_started_locked(const std::shared_ptr<Job>& job, cudaStream_t stream);
-  // Records the watched event after a chunk enqueued on `stream` and hands it to the stream's watcher; for
-  // the job's last chunk also records the completion event callers wait on. Throws Error.
-  void track_chunk_locked(InflightChunk chunk, cudaStream_t stream, bool last);
+  // Hands a chunk enqueued on `stream` to the stream's watcher. For the job's last chunk it records the
+  // completion event callers wait on; the watcher sleeps on a blocking-sync event recorded after the chunk,
+  // or polls the completion event where choose_completion_wait says so (a short urgent job; then no blocking
+  // waiter races with the caller's). `waits_for_dependency`: the stream waits for the job's dependencies
+  // before this chunk. Throws Error.
+  void track_chunk_locked(InflightChunk chunk, cudaStream_t stream, bool last, bool waits_for_dependency = false);
   void issue_batch_locked(const BatchCall& call, const Job& job, cudaStream_t stream);
   StagingBuffers& staging_locked();
   void fail_job_locked(Job& job, const Error& error);
@@ -134,6 +142,7 @@ class TransferLane {
   std::unique_ptr<StagingBuffers> staging_;
   std::size_t window_in_flight_bytes_ = 0;
   std::size_t window_in_flight_chunks_ = 0;
+  std::size_t inflight_bytes_ = 0;    // bytes of every chunk in inflight_ (both streams)
   std::size_t cpu_outstanding_ = 0;   // drains and host copies posted to the copy threads
   std::size_t dependency_waits_ = 0;  // jobs whose host-side dependencies the watcher is waiting for
   std::size_t host_copies_in_flight_ = 0;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "core/runtime/runtime_core.hpp"
@@ -47,6 +48,19 @@ TEST(TransferEngineApi, ValidateNeedsNoDevice) {
   TransferEngineOptions o;
   o.staging_chunk_bytes = 1000;
   EXPECT_GHTIER_ERROR(validate(o), ErrorCode::invalid_argument);
+  // Polling for a request's end is bounded: 0 (never) to 10 ms, no more.
+  TransferEngineOptions poll;
+  poll.completion_poll_us = 0;
+  EXPECT_NO_THROW(validate(poll));
+  poll.completion_poll_us = 10'000;
+  EXPECT_NO_THROW(validate(poll));
+  poll.completion_poll_us = 10'001;
+  EXPECT_GHTIER_ERROR(validate(poll), ErrorCode::invalid_argument);
+  try {
+    validate(poll);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("completion_poll_us"), std::string::npos) << e.what();
+  }
 }
 
 TEST(TransferEngineApi, NeedsADeviceInRange) {

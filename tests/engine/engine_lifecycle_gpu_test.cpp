@@ -1,6 +1,7 @@
 // The engine under load and at its edges: 16 threads submitting at once, callbacks exactly once, shutdown
 // with requests in flight (no hang, every token completes or says cancelled), bad input on real memory,
-// tokens used after release, statistics that add up.
+// tokens used after release, statistics that add up; small urgent copies through every completion wait
+// (polled, polled then asleep, asleep), and one token waited for from two threads.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -272,6 +273,116 @@ TEST_F(EngineLifecycleGpu, StatisticsAddUp) {
   EXPECT_EQ(s.completed, 6u);
   EXPECT_EQ(s.queue_depth, 0u);
   EXPECT_GE(s.to_device.peak_queued, 1u);
+}
+
+// Small urgent copies end through a watcher's poll (default), a poll that runs out and sleeps (a 1 us
+// budget: a 1 MiB copy outlasts it) and a sleeping watcher only (0): the bytes, the outcome and the
+// statistics must be the same, and each path must have been taken.
+TEST_F(EngineLifecycleGpu, SmallUrgentCopiesCompleteThroughEveryWaitPath) {
+  auto rng = test::fresh_rng();
+  constexpr std::size_t most = 1 * MiB;
+  ModeBuffer device(MemoryMode::device, most), device2(MemoryMode::device, most);
+  ModeBuffer pinned(MemoryMode::pinned_host, most), pinned2(MemoryMode::pinned_host, most);
+  for (const unsigned poll_us : {100u, 1u, 0u}) {
+    SCOPED_TRACE("completion_poll_us = " + std::to_string(poll_us));
+    TransferEngineOptions options;
+    options.completion_poll_us = poll_us;
+    TransferEngine engine(platform_, 0, nullptr, options);
+    constexpr int copies = 60;
+    for (int i = 0; i < copies; ++i) {
+      // Every third copy is 1 MiB to the device (about 20 us over PCIe: longer than a 1 us poll).
+      const std::size_t n = i % 3 == 0 ? most : std::uniform_int_distribution<std::size_t>(1, 64 * KiB)(rng);
+      const int direction = i % 3 == 0 ? 0 : static_cast<int>(rng() % 3);
+      ModeBuffer& src = direction == 0 ? pinned : device;
+      ModeBuffer& dst = direction == 0 ? device : (direction == 1 ? pinned2 : device2);
+      const std::vector<unsigned char> data = test::random_bytes(rng, n);
+      src.upload(0, data.data(), n);
+      dst.poison();
+      CopyRequest request = test::copy_of(dst.data(), src.data(), n);
+      request.priority = TransferPriority::urgent;
+      CompletionToken token = engine.submit(request);
+      ASSERT_EQ(token.wait(), TransferStatus::completed) << "copy " << i << " of " << n << " bytes";
+      engine.synchronize();  // the watcher has retired it: the next copy has nothing ahead of it on its lane
+      const std::vector<unsigned char> got = dst.download();
+      ASSERT_EQ(0, std::memcmp(got.data(), data.data(), n)) << "copy " << i << " of " << n << " bytes";
+      for (std::size_t k = n; k < got.size(); ++k) {
+        ASSERT_EQ(got[k], test::poison_byte) << "copy " << i << " wrote past its end at " << k;
+      }
+    }
+    engine.synchronize();
+    const TransferStatistics s = engine.statistics();
+    EXPECT_EQ(s.completed, static_cast<std::uint64_t>(copies));
+    EXPECT_EQ(s.failed, 0u);
+    EXPECT_LE(s.completion_poll_fallbacks, s.completion_polls);
+    if (poll_us == 0) {
+      EXPECT_EQ(s.completion_polls, 0u) << "polled although polling is off";
+    } else {
+      // Each copy ran alone on an idle lane: every one of them was polled for.
+      EXPECT_EQ(s.completion_polls, static_cast<std::uint64_t>(copies));
+    }
+    if (poll_us == 1) {
+      EXPECT_GT(s.completion_poll_fallbacks, 0u) << "no poll ran out: the fallback was not tested";
+    }
+  }
+}
+
+// One token waited for from two threads at once, with and without on_complete (which runs once, on the
+// engine's callback thread, before either wait returns); and a background or long copy is never polled for.
+TEST_F(EngineLifecycleGpu, ASmallUrgentTokenWaitedForFromTwoThreads) {
+  auto rng = test::fresh_rng();
+  TransferEngine engine(platform_, 0);
+  constexpr std::size_t n = 4 * KiB;
+  ModeBuffer pinned(MemoryMode::pinned_host, n), device(MemoryMode::device, n);
+  const std::thread::id test_thread = std::this_thread::get_id();
+  for (int i = 0; i < 100; ++i) {
+    const std::vector<unsigned char> data = test::random_bytes(rng, n);
+    pinned.upload(0, data.data(), n);
+    device.poison();
+    std::atomic<int> calls{0};
+    std::thread::id callback_thread;
+    CopyRequest request = test::copy_of(device.data(), pinned.data(), n);
+    request.priority = TransferPriority::urgent;
+    const bool with_callback = i % 2 == 0;
+    if (with_callback) {
+      request.on_complete = [&](TransferStatus status) {
+        EXPECT_EQ(status, TransferStatus::completed);
+        callback_thread = std::this_thread::get_id();
+        calls.fetch_add(1);
+      };
+    }
+    CompletionToken token = engine.submit(request);
+    std::atomic<int> seen_calls_a{-1}, seen_calls_b{-1};
+    TransferStatus a = TransferStatus::pending, b = TransferStatus::pending;
+    std::thread other([&] {
+      b = token.wait();
+      seen_calls_b = calls.load();
+    });
+    a = token.wait();
+    seen_calls_a = calls.load();
+    other.join();
+    ASSERT_EQ(a, TransferStatus::completed) << "round " << i;
+    ASSERT_EQ(b, TransferStatus::completed) << "round " << i;
+    EXPECT_EQ(token.status(), TransferStatus::completed);
+    EXPECT_FALSE(token.error().has_value());
+    if (with_callback) {
+      EXPECT_EQ(seen_calls_a.load(), 1) << "wait() returned before on_complete ran, round " << i;
+      EXPECT_EQ(seen_calls_b.load(), 1) << "wait() returned before on_complete ran, round " << i;
+      EXPECT_NE(callback_thread, test_thread);
+      EXPECT_NE(callback_thread, std::thread::id{});
+    }
+    EXPECT_EQ(0, std::memcmp(device.download().data(), data.data(), n)) << "round " << i;
+  }
+  engine.synchronize();
+  const std::uint64_t polls = engine.statistics().completion_polls;
+  EXPECT_GT(polls, 0u);
+  // Neither a background copy nor a 16 MiB urgent one is polled for.
+  ModeBuffer big_pinned(MemoryMode::pinned_host, 16 * MiB), big_device(MemoryMode::device, 16 * MiB);
+  (void)engine.submit(test::copy_of(device.data(), pinned.data(), n)).wait();
+  CopyRequest big = test::copy_of(big_device.data(), big_pinned.data(), 16 * MiB);
+  big.priority = TransferPriority::urgent;
+  EXPECT_EQ(engine.submit(big).wait(), TransferStatus::completed);
+  engine.synchronize();
+  EXPECT_EQ(engine.statistics().completion_polls, polls);
 }
 
 }  // namespace

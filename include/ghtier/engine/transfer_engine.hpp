@@ -50,6 +50,12 @@ struct GHTIER_API TransferEngineOptions {
   BatchMechanism batch_mechanism = BatchMechanism::automatic;
   /// False: batches always go as a loop of cudaMemcpyAsync (to compare, or where the batch API misbehaves).
   bool use_batch_api = true;
+  /// Longest time, in microseconds, that a watcher thread polls (spinning a core, yielding between
+  /// queries) for the end of a short urgent request (its last chunk, at most 1 MiB with what is ahead of
+  /// it on the lane, no dependency) before it sleeps; 0: never poll. Polling keeps a sleeping waiter from
+  /// racing the caller's wait, which on some hosts delays a 4 KiB copy several-fold (see
+  /// docs/engine_internals.md, "Completion"). At most 10000.
+  unsigned completion_poll_us = 100;
 };
 
 /// Throws Error(invalid_argument) naming the first option out of range (sizes below 4 KiB, fewer than 2

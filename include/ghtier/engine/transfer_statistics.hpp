@@ -39,11 +39,13 @@ struct GHTIER_API TransferStatistics {
   std::uint64_t completed = 0;
   std::uint64_t failed = 0;
   std::uint64_t cancelled = 0;
-  std::uint64_t captured = 0;              ///< recorded into a CUDA graph instead of run
-  std::uint64_t batch_calls = 0;           ///< cudaMemcpyBatchAsync calls (or SM batch launches)
-  std::uint64_t sm_batch_launches = 0;     ///< of which SM batch kernel launches
-  std::uint64_t batch_fallback_calls = 0;  ///< batch calls that fell back to a loop of cudaMemcpyAsync
-  std::size_t queue_depth = 0;             ///< requests queued now, all lanes
+  std::uint64_t captured = 0;                   ///< recorded into a CUDA graph instead of run
+  std::uint64_t batch_calls = 0;                ///< cudaMemcpyBatchAsync calls (or SM batch launches)
+  std::uint64_t sm_batch_launches = 0;          ///< of which SM batch kernel launches
+  std::uint64_t batch_fallback_calls = 0;       ///< batch calls that fell back to a loop of cudaMemcpyAsync
+  std::uint64_t completion_polls = 0;           ///< chunks whose end a watcher polled for (short urgent requests)
+  std::uint64_t completion_poll_fallbacks = 0;  ///< ... of which outlasted the poll and were waited for asleep
+  std::size_t queue_depth = 0;                  ///< requests queued now, all lanes
 };
 
 }  // namespace ghtier
