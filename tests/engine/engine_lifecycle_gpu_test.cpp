@@ -276,13 +276,17 @@ TEST_F(EngineLifecycleGpu, StatisticsAddUp) {
 }
 
 // Small urgent copies end through a watcher's poll (default), a poll that runs out and sleeps (a 1 us
-// budget: a 1 MiB copy outlasts it) and a sleeping watcher only (0): the bytes, the outcome and the
-// statistics must be the same, and each path must have been taken.
+// budget: a 1 MiB copy sharing the link with a raw 64 MiB copy outlasts it) and a sleeping watcher only (0):
+// the bytes, the outcome and the statistics must be the same, and each path must have been taken.
 TEST_F(EngineLifecycleGpu, SmallUrgentCopiesCompleteThroughEveryWaitPath) {
   auto rng = test::fresh_rng();
   constexpr std::size_t most = 1 * MiB;
+  constexpr std::size_t load = 64 * MiB;
   ModeBuffer device(MemoryMode::device, most), device2(MemoryMode::device, most);
   ModeBuffer pinned(MemoryMode::pinned_host, most), pinned2(MemoryMode::pinned_host, most);
+  ModeBuffer load_src(MemoryMode::pinned_host, load), load_dst(MemoryMode::device, load);
+  cudaStream_t other = nullptr;
+  ENGINE_TEST_CUDA(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking));
   for (const unsigned poll_us : {100u, 1u, 0u}) {
     SCOPED_TRACE("completion_poll_us = " + std::to_string(poll_us));
     TransferEngineOptions options;
@@ -290,9 +294,10 @@ TEST_F(EngineLifecycleGpu, SmallUrgentCopiesCompleteThroughEveryWaitPath) {
     TransferEngine engine(platform_, 0, nullptr, options);
     constexpr int copies = 60;
     for (int i = 0; i < copies; ++i) {
-      // Every third copy is 1 MiB to the device (about 20 us over PCIe: longer than a 1 us poll).
-      const std::size_t n = i % 3 == 0 ? most : std::uniform_int_distribution<std::size_t>(1, 64 * KiB)(rng);
-      const int direction = i % 3 == 0 ? 0 : static_cast<int>(rng() % 3);
+      // Every third copy is 1 MiB to the device, behind someone else's 64 MiB on the same link.
+      const bool loaded = i % 3 == 0;
+      const std::size_t n = loaded ? most : std::uniform_int_distribution<std::size_t>(1, 64 * KiB)(rng);
+      const int direction = loaded ? 0 : static_cast<int>(rng() % 3);
       ModeBuffer& src = direction == 0 ? pinned : device;
       ModeBuffer& dst = direction == 0 ? device : (direction == 1 ? pinned2 : device2);
       const std::vector<unsigned char> data = test::random_bytes(rng, n);
@@ -300,8 +305,12 @@ TEST_F(EngineLifecycleGpu, SmallUrgentCopiesCompleteThroughEveryWaitPath) {
       dst.poison();
       CopyRequest request = test::copy_of(dst.data(), src.data(), n);
       request.priority = TransferPriority::urgent;
+      if (loaded) {
+        ENGINE_TEST_CUDA(cudaMemcpyAsync(load_dst.data(), load_src.data(), load, cudaMemcpyHostToDevice, other));
+      }
       CompletionToken token = engine.submit(request);
       ASSERT_EQ(token.wait(), TransferStatus::completed) << "copy " << i << " of " << n << " bytes";
+      ENGINE_TEST_CUDA(cudaStreamSynchronize(other));
       engine.synchronize();  // the watcher has retired it: the next copy has nothing ahead of it on its lane
       const std::vector<unsigned char> got = dst.download();
       ASSERT_EQ(0, std::memcmp(got.data(), data.data(), n)) << "copy " << i << " of " << n << " bytes";
@@ -324,6 +333,7 @@ TEST_F(EngineLifecycleGpu, SmallUrgentCopiesCompleteThroughEveryWaitPath) {
       EXPECT_GT(s.completion_poll_fallbacks, 0u) << "no poll ran out: the fallback was not tested";
     }
   }
+  ENGINE_TEST_CUDA(cudaStreamDestroy(other));
 }
 
 // One token waited for from two threads at once, with and without on_complete (which runs once, on the
