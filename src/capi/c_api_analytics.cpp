@@ -40,9 +40,9 @@ using ghtier::capi::HandleKind;
 using ghtier::capi::require_non_null;
 
 // A hash table handle keeps its runtime alive: its device memory counts against that runtime's budget.
-using CHashTable = ghtier::capi::Holder<ghtier_hash_table_t, ghtier::HashJoinTable, HandleKind::hash_table>;
+using HashTableHolder = ghtier::capi::Holder<ghtier_hash_table_t, ghtier::HashJoinTable, HandleKind::hash_table>;
 
-std::shared_ptr<CHashTable> get_table(ghtier_hash_table_t* table) { return CHashTable::get(table, "table"); }
+std::shared_ptr<HashTableHolder> get_table(ghtier_hash_table_t* table) { return HashTableHolder::get(table, "table"); }
 
 // The smallest struct_size each versioned struct accepts (its first published version).
 constexpr std::size_t filter_minimum = sizeof(ghtier_range_filter_t);
@@ -215,7 +215,7 @@ ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier
     }
     std::optional<ghtier::ColumnView> payload_view;
     if (payload != nullptr) payload_view = to_view(payload, "payload");
-    *table = CHashTable::create(std::move(owner), [&](ghtier::Runtime& kept) {
+    *table = HashTableHolder::create(std::move(owner), [&](ghtier::Runtime& kept) {
       ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(kept);  // the table counts in its budget
       return ghtier::HashJoinTable(to_view(keys, "keys"), payload_view, to_stream(stream), cpp_options, resource);
     });
@@ -223,7 +223,7 @@ ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier
 }
 
 ghtier_status_t ghtier_hash_table_destroy(ghtier_hash_table_t* table) {
-  return CHashTable::destroy("ghtier_hash_table_destroy", table, "table");
+  return HashTableHolder::destroy("ghtier_hash_table_destroy", table, "table");
 }
 
 ghtier_status_t ghtier_hash_table_get_info(ghtier_hash_table_t* table, uint64_t* capacity, uint64_t* device_bytes) {

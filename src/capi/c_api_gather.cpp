@@ -33,8 +33,8 @@ using ghtier::capi::HandleKind;
 using ghtier::capi::require_non_null;
 
 // A handle object keeps its runtime alive: its device memory counts against that runtime's device budget.
-using CIndexCheck = ghtier::capi::Holder<ghtier_index_check_t, ghtier::IndexCheck, HandleKind::index_check>;
-using CRowCache = ghtier::capi::Holder<ghtier_row_cache_t, ghtier::RowCache, HandleKind::row_cache>;
+using IndexCheckHolder = ghtier::capi::Holder<ghtier_index_check_t, ghtier::IndexCheck, HandleKind::index_check>;
+using RowCacheHolder = ghtier::capi::Holder<ghtier_row_cache_t, ghtier::RowCache, HandleKind::row_cache>;
 
 // The C enums mirror the C++ ones value for value.
 static_assert(GHTIER_KEYS_UNKNOWN == static_cast<int>(ghtier::KeyDistributionHint::unknown) &&
@@ -55,15 +55,15 @@ std::shared_ptr<ghtier::Runtime> runtime_for_kernels(ghtier_runtime_t* runtime) 
 }
 
 // The index check behind a handle (NULL: none), kept alive for the call.
-std::shared_ptr<CIndexCheck> get_check(ghtier_index_check_t* check) {
+std::shared_ptr<IndexCheckHolder> get_check(ghtier_index_check_t* check) {
   if (check == nullptr) return nullptr;
-  return CIndexCheck::get(check, "check");
+  return IndexCheckHolder::get(check, "check");
 }
-ghtier::IndexCheck* to_check(const std::shared_ptr<CIndexCheck>& check) {
+ghtier::IndexCheck* to_check(const std::shared_ptr<IndexCheckHolder>& check) {
   return check != nullptr ? &check->object() : nullptr;
 }
 
-std::shared_ptr<CRowCache> get_cache(ghtier_row_cache_t* cache) { return CRowCache::get(cache, "cache"); }
+std::shared_ptr<RowCacheHolder> get_cache(ghtier_row_cache_t* cache) { return RowCacheHolder::get(cache, "cache"); }
 
 /// Calls f with the index list typed as index_type says.
 template <class F>
@@ -84,14 +84,14 @@ ghtier_status_t ghtier_index_check_create(ghtier_runtime_t* runtime, ghtier_inde
   return ghtier::capi::guarded("ghtier_index_check_create", [&] {
     require_non_null(check, "check");
     *check = nullptr;
-    *check = CIndexCheck::create(runtime_for_kernels(runtime), [](ghtier::Runtime& owner) {
+    *check = IndexCheckHolder::create(runtime_for_kernels(runtime), [](ghtier::Runtime& owner) {
       return ghtier::IndexCheck(ghtier::capi::kernel_resource(owner));
     });
   });
 }
 
 ghtier_status_t ghtier_index_check_destroy(ghtier_index_check_t* check) {
-  return CIndexCheck::destroy("ghtier_index_check_destroy", check, "check");
+  return IndexCheckHolder::destroy("ghtier_index_check_destroy", check, "check");
 }
 
 ghtier_status_t ghtier_index_check_verify(ghtier_index_check_t* check, void* stream) {
@@ -170,7 +170,7 @@ ghtier_status_t ghtier_gather_auto(ghtier_runtime_t* runtime, const void* table,
           ghtier::ErrorCode::invalid_argument,
           fmt::format("options->key_distribution {} is not a ghtier_key_distribution_t", in.key_distribution));
     }
-    std::shared_ptr<CRowCache> cache;
+    std::shared_ptr<RowCacheHolder> cache;
     if (in.cache != nullptr) cache = get_cache(in.cache);
     std::shared_ptr<ghtier::CpuGatherPipeline> pipeline;
     if (in.pipeline != nullptr) {
@@ -235,7 +235,7 @@ ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* t
                           fmt::format("hot_rows is NULL with hot_count {}", hot_count));
     }
     const std::span<const std::int64_t> hot(hot_rows, hot_rows != nullptr ? hot_count : 0);
-    *cache = CRowCache::create(std::move(owner), [&](ghtier::Runtime& kept) {
+    *cache = RowCacheHolder::create(std::move(owner), [&](ghtier::Runtime& kept) {
       return ghtier::RowCache(table, row_bytes, num_rows, hot, to_stream(stream), ghtier::capi::kernel_resource(kept));
     });
   });
@@ -251,7 +251,7 @@ ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runti
     auto owner = runtime_for_kernels(runtime);
     if (frequencies == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "frequencies is NULL");
     const std::span<const std::uint64_t> counts(frequencies, num_rows);
-    *cache = CRowCache::create(std::move(owner), [&](ghtier::Runtime& kept) {
+    *cache = RowCacheHolder::create(std::move(owner), [&](ghtier::Runtime& kept) {
       return ghtier::RowCache::from_frequencies(table, row_bytes, num_rows, counts, capacity_rows, to_stream(stream),
                                                 ghtier::capi::kernel_resource(kept));
     });
@@ -259,7 +259,7 @@ ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runti
 }
 
 ghtier_status_t ghtier_row_cache_destroy(ghtier_row_cache_t* cache) {
-  return CRowCache::destroy("ghtier_row_cache_destroy", cache, "cache");
+  return RowCacheHolder::destroy("ghtier_row_cache_destroy", cache, "cache");
 }
 
 ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* indices, ghtier_index_type_t index_type,
