@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "capi/c_api_errors.hpp"
-#include "capi/c_api_handles.hpp"
+#include "capi/c_api_holder.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
@@ -19,15 +19,11 @@ namespace ghtier::capi {
 
 namespace {
 
-// An offloader owns its engine and keeps its runtime alive; members go in reverse order.
-struct COffloader {
-  std::shared_ptr<Runtime> runtime;
-  std::unique_ptr<TransferEngine> engine;
-  std::unique_ptr<ActivationOffloader> offloader;
-};
+// An offloader runs on an engine of its own and keeps its runtime alive.
+using OffloaderHolder = Holder<ghtier_activation_offloader_t, ActivationOffloader, HandleKind::activation_offloader>;
 
-std::shared_ptr<COffloader> get_offloader(ghtier_activation_offloader_t* handle) {
-  return get_handle<COffloader>(handle, HandleKind::activation_offloader, "activation offloader");
+std::shared_ptr<OffloaderHolder> get_offloader(ghtier_activation_offloader_t* handle) {
+  return OffloaderHolder::get(handle, "activation offloader");
 }
 
 std::size_t budget_or_unlimited(std::size_t bytes) {
@@ -113,36 +109,25 @@ ghtier_status_t ghtier_activation_offloader_create(ghtier_runtime_t* runtime,
           ErrorCode::invalid_argument,
           fmt::format("options->min_copy_microseconds = {}: must be a finite number >= 0", o.min_copy_microseconds));
     }
-    auto c = std::make_shared<COffloader>();
-    c->runtime = shared_runtime_of(runtime);
-    if (c->runtime->offline()) {
-      throw_error(ErrorCode::unsupported,
-                  "runtime is offline (created with an assumed_profile): the activation offloader needs a GPU");
-    }
-    c->engine = std::make_unique<TransferEngine>(c->runtime->platform(), c->runtime->device(), c->runtime.get());
     ActivationOffloadOptions cpp_options;
     cpp_options.host_arena_bytes = o.host_arena_bytes;
     cpp_options.min_offload_bytes = o.min_offload_bytes;
     if (o.min_copy_microseconds != 0) cpp_options.min_copy_microseconds = o.min_copy_microseconds;
-    c->offloader = std::make_unique<ActivationOffloader>(*c->runtime, *c->engine, cpp_options);
-    *offloader = add_handle<ghtier_activation_offloader_t>(HandleKind::activation_offloader, std::move(c));
+    *offloader = OffloaderHolder::create_with_engine(gpu_runtime_of(runtime, "the activation offloader"), cpp_options);
   });
 }
 
 ghtier_status_t ghtier_activation_offloader_destroy(ghtier_activation_offloader_t* offloader) {
-  return guarded("ghtier_activation_offloader_destroy", [&] {
-    if (offloader == nullptr) return;
-    (void)remove_handle<COffloader>(offloader, HandleKind::activation_offloader, "activation offloader");
-  });
+  return OffloaderHolder::destroy("ghtier_activation_offloader_destroy", offloader, "activation offloader");
 }
 
 ghtier_status_t ghtier_activation_offloader_begin_layer(ghtier_activation_offloader_t* offloader, uint64_t layer) {
   return guarded("ghtier_activation_offloader_begin_layer",
-                 [&] { get_offloader(offloader)->offloader->begin_layer(layer); });
+                 [&] { get_offloader(offloader)->object().begin_layer(layer); });
 }
 
 ghtier_status_t ghtier_activation_offloader_end_layer(ghtier_activation_offloader_t* offloader) {
-  return guarded("ghtier_activation_offloader_end_layer", [&] { get_offloader(offloader)->offloader->end_layer(); });
+  return guarded("ghtier_activation_offloader_end_layer", [&] { get_offloader(offloader)->object().end_layer(); });
 }
 
 ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* offloader, const void* ptr,
@@ -151,7 +136,7 @@ ghtier_status_t ghtier_activation_offloader_save(ghtier_activation_offloader_t* 
     require_non_null(handle, "handle");
     require_non_null(ptr, "ptr");
     if (bytes == 0) throw_error(ErrorCode::invalid_argument, "bytes is 0: nothing to save");
-    *handle = get_offloader(offloader)->offloader->save(ptr, bytes, ordered_stream(stream));
+    *handle = get_offloader(offloader)->object().save(ptr, bytes, ordered_stream(stream));
   });
 }
 
@@ -159,20 +144,20 @@ ghtier_status_t ghtier_activation_offloader_device_released(ghtier_activation_of
                                                             int* released) {
   return guarded("ghtier_activation_offloader_device_released", [&] {
     require_non_null(released, "released");
-    *released = get_offloader(offloader)->offloader->device_released(handle) ? 1 : 0;
+    *released = get_offloader(offloader)->object().device_released(handle) ? 1 : 0;
   });
 }
 
 ghtier_status_t ghtier_activation_offloader_prefetch(ghtier_activation_offloader_t* offloader, uint64_t handle,
                                                      void* device_dst) {
   return guarded("ghtier_activation_offloader_prefetch",
-                 [&] { get_offloader(offloader)->offloader->prefetch(handle, device_dst); });
+                 [&] { get_offloader(offloader)->object().prefetch(handle, device_dst); });
 }
 
 ghtier_status_t ghtier_activation_offloader_prefetch_layer(ghtier_activation_offloader_t* offloader, uint64_t layer,
                                                            size_t* queued) {
   return guarded("ghtier_activation_offloader_prefetch_layer", [&] {
-    const std::size_t n = get_offloader(offloader)->offloader->prefetch_layer(layer);
+    const std::size_t n = get_offloader(offloader)->object().prefetch_layer(layer);
     if (queued != nullptr) *queued = n;
   });
 }
@@ -181,19 +166,19 @@ ghtier_status_t ghtier_activation_offloader_restore(ghtier_activation_offloader_
                                                     void* stream, void** device_ptr) {
   return guarded("ghtier_activation_offloader_restore", [&] {
     require_non_null(device_ptr, "device_ptr");
-    *device_ptr = get_offloader(offloader)->offloader->restore(handle, ordered_stream(stream));
+    *device_ptr = get_offloader(offloader)->object().restore(handle, ordered_stream(stream));
   });
 }
 
 ghtier_status_t ghtier_activation_offloader_release(ghtier_activation_offloader_t* offloader, uint64_t handle) {
-  return guarded("ghtier_activation_offloader_release", [&] { get_offloader(offloader)->offloader->release(handle); });
+  return guarded("ghtier_activation_offloader_release", [&] { get_offloader(offloader)->object().release(handle); });
 }
 
 ghtier_status_t ghtier_activation_offloader_get_statistics(ghtier_activation_offloader_t* offloader,
                                                            ghtier_activation_offload_statistics_t* statistics) {
   return guarded("ghtier_activation_offloader_get_statistics", [&] {
     check_output(statistics, "ghtier_activation_offload_statistics_t* statistics");
-    const ActivationOffloadStatistics s = get_offloader(offloader)->offloader->statistics();
+    const ActivationOffloadStatistics s = get_offloader(offloader)->object().statistics();
     ghtier_activation_offload_statistics_t out{};
     out.struct_size = sizeof(out);
     out.saves = s.saves;

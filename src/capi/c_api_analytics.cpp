@@ -15,6 +15,7 @@
 
 #include "capi/c_api_errors.hpp"
 #include "capi/c_api_handles.hpp"
+#include "capi/c_api_holder.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "capi/c_enum_value.hpp"
@@ -39,14 +40,9 @@ using ghtier::capi::HandleKind;
 using ghtier::capi::require_non_null;
 
 // A hash table handle keeps its runtime alive: its device memory counts against that runtime's budget.
-struct CHashTable {
-  std::shared_ptr<ghtier::Runtime> runtime;
-  ghtier::HashJoinTable table;
-};
+using HashTableHolder = ghtier::capi::Holder<ghtier_hash_table_t, ghtier::HashJoinTable, HandleKind::hash_table>;
 
-std::shared_ptr<CHashTable> get_table(ghtier_hash_table_t* table) {
-  return ghtier::capi::get_handle<CHashTable>(table, HandleKind::hash_table, "table");
-}
+std::shared_ptr<HashTableHolder> get_table(ghtier_hash_table_t* table) { return HashTableHolder::get(table, "table"); }
 
 // The smallest struct_size each versioned struct accepts (its first published version).
 constexpr std::size_t filter_minimum = sizeof(ghtier_range_filter_t);
@@ -219,26 +215,22 @@ ghtier_status_t ghtier_hash_table_create(ghtier_runtime_t* runtime, const ghtier
     }
     std::optional<ghtier::ColumnView> payload_view;
     if (payload != nullptr) payload_view = to_view(payload, "payload");
-    ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);  // the table counts in its budget
-    auto c = std::make_shared<CHashTable>(CHashTable{
-        std::move(owner),
-        ghtier::HashJoinTable(to_view(keys, "keys"), payload_view, to_stream(stream), cpp_options, resource)});
-    *table = ghtier::capi::add_handle<ghtier_hash_table_t>(HandleKind::hash_table, std::move(c));
+    *table = HashTableHolder::create(std::move(owner), [&](ghtier::Runtime& kept) {
+      ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(kept);  // the table counts in its budget
+      return ghtier::HashJoinTable(to_view(keys, "keys"), payload_view, to_stream(stream), cpp_options, resource);
+    });
   });
 }
 
 ghtier_status_t ghtier_hash_table_destroy(ghtier_hash_table_t* table) {
-  return ghtier::capi::guarded("ghtier_hash_table_destroy", [&] {
-    if (table == nullptr) return;
-    (void)ghtier::capi::remove_handle<CHashTable>(table, HandleKind::hash_table, "table");
-  });
+  return HashTableHolder::destroy("ghtier_hash_table_destroy", table, "table");
 }
 
 ghtier_status_t ghtier_hash_table_get_info(ghtier_hash_table_t* table, uint64_t* capacity, uint64_t* device_bytes) {
   return ghtier::capi::guarded("ghtier_hash_table_get_info", [&] {
     const auto t = get_table(table);
-    if (capacity != nullptr) *capacity = t->table.layout().capacity;
-    if (device_bytes != nullptr) *device_bytes = t->table.layout().bytes;
+    if (capacity != nullptr) *capacity = t->object().layout().capacity;
+    if (device_bytes != nullptr) *device_bytes = t->object().layout().bytes;
   });
 }
 
@@ -249,7 +241,7 @@ ghtier_status_t ghtier_hash_table_probe(ghtier_hash_table_t* table, const ghtier
     const auto t = get_table(table);
     ghtier::capi::check_output(result, "result");
     const ghtier::JoinResult got =
-        t->table.probe(to_view(probe_keys, "probe_keys"), to_pairs(pairs, pairs_capacity), to_stream(stream));
+        t->object().probe(to_view(probe_keys, "probe_keys"), to_pairs(pairs, pairs_capacity), to_stream(stream));
     ghtier::capi::write_versioned(result, to_c(got));
   });
 }
@@ -326,7 +318,7 @@ ghtier_status_t ghtier_hash_table_probe_bitpacked(ghtier_hash_table_t* table,
     const auto t = get_table(table);
     ghtier::capi::check_output(result, "result");
     const ghtier::JoinResult got =
-        t->table.probe(to_view(probe_keys, "probe_keys"), to_pairs(pairs, pairs_capacity), to_stream(stream));
+        t->object().probe(to_view(probe_keys, "probe_keys"), to_pairs(pairs, pairs_capacity), to_stream(stream));
     ghtier::capi::write_versioned(result, to_c(got));
   });
 }

@@ -14,6 +14,7 @@
 
 #include "capi/c_api_errors.hpp"
 #include "capi/c_api_handles.hpp"
+#include "capi/c_api_holder.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "capi/c_enum_value.hpp"
@@ -27,15 +28,10 @@ namespace ghtier::capi {
 namespace {
 
 // An engine keeps its runtime alive (the runtime is its allocation lookup).
-struct CEngine {
-  std::shared_ptr<Runtime> runtime;
-  std::unique_ptr<TransferEngine> engine;
-};
+using EngineHolder = Holder<ghtier_engine_t, TransferEngine, HandleKind::engine>;
 
 // The engine, token and host-registration handles, in the one handle registry.
-std::shared_ptr<CEngine> get_engine(ghtier_engine_t* handle) {
-  return get_handle<CEngine>(handle, HandleKind::engine, "engine");
-}
+std::shared_ptr<EngineHolder> get_engine(ghtier_engine_t* handle) { return EngineHolder::get(handle, "engine"); }
 std::shared_ptr<CompletionToken> get_token(ghtier_token_t* handle) {
   return get_handle<CompletionToken>(handle, HandleKind::token, "token");
 }
@@ -172,25 +168,16 @@ ghtier_status_t ghtier_engine_create(ghtier_runtime_t* runtime, const ghtier_eng
     capi::require_non_null(engine, "engine");
     *engine = nullptr;
     const TransferEngineOptions engine_options = capi::to_engine_options(options);
-    auto c = std::make_shared<capi::CEngine>();
-    c->runtime = capi::shared_runtime_of(runtime);
-    if (c->runtime->offline()) {
-      throw_error(ErrorCode::unsupported,
-                  "runtime is offline (created with an assumed_profile): a transfer engine needs a GPU");
-    }
     // Over the runtime: registered with it, so that ghtier_runtime_destroy waits for this engine's copies.
-    c->engine = std::make_unique<TransferEngine>(*c->runtime, engine_options);
-    *engine = capi::add_handle<ghtier_engine_t>(capi::HandleKind::engine, std::move(c));
+    *engine = capi::EngineHolder::create(capi::gpu_runtime_of(runtime, "a transfer engine"),
+                                         [&](Runtime& owner) { return TransferEngine(owner, engine_options); });
   });
 }
 
 ghtier_status_t ghtier_engine_destroy(ghtier_engine_t* engine) {
-  return guarded("ghtier_engine_destroy", [&] {
-    if (engine == nullptr) return;
-    // The engine shuts down (cancelling what has not started, finishing the rest) when the last user lets go:
-    // here, unless another thread is inside a call on it right now.
-    (void)ghtier::capi::remove_handle<ghtier::capi::CEngine>(engine, ghtier::capi::HandleKind::engine, "engine");
-  });
+  // The engine shuts down (cancelling what has not started, finishing the rest) when the last user lets go:
+  // here, unless another thread is inside a call on it right now.
+  return ghtier::capi::EngineHolder::destroy("ghtier_engine_destroy", engine, "engine");
 }
 
 ghtier_status_t ghtier_engine_copy(ghtier_engine_t* engine, void* dst, const void* src, size_t bytes,
@@ -210,7 +197,7 @@ ghtier_status_t ghtier_engine_copy(ghtier_engine_t* engine, void* dst, const voi
     request.priority = s.priority;
     request.wait_on = std::move(s.wait_on);
     request.on_complete = std::move(s.on_complete);
-    *token = capi::hand_out(c->engine->submit(request));
+    *token = capi::hand_out(c->object().submit(request));
   });
 }
 
@@ -237,7 +224,7 @@ ghtier_status_t ghtier_engine_prefetch(ghtier_engine_t* engine, const void* ptr,
     request.priority = s.priority;
     request.wait_on = std::move(s.wait_on);
     request.on_complete = std::move(s.on_complete);
-    *token = capi::hand_out(c->engine->submit(request));
+    *token = capi::hand_out(c->object().submit(request));
   });
 }
 
@@ -265,12 +252,12 @@ ghtier_status_t ghtier_engine_copy_batch(ghtier_engine_t* engine, void* const* d
     request.priority = s.priority;
     request.wait_on = std::move(s.wait_on);
     request.on_complete = std::move(s.on_complete);
-    *token = capi::hand_out(c->engine->submit(request));
+    *token = capi::hand_out(c->object().submit(request));
   });
 }
 
 ghtier_status_t ghtier_engine_synchronize(ghtier_engine_t* engine) {
-  return guarded("ghtier_engine_synchronize", [&] { ghtier::capi::get_engine(engine)->engine->synchronize(); });
+  return guarded("ghtier_engine_synchronize", [&] { ghtier::capi::get_engine(engine)->object().synchronize(); });
 }
 
 ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine, ghtier_engine_statistics_t* statistics) {
@@ -278,7 +265,7 @@ ghtier_status_t ghtier_engine_get_statistics(ghtier_engine_t* engine, ghtier_eng
     using namespace ghtier;
     capi::check_output(statistics, "ghtier_engine_statistics_t* statistics");
     auto c = capi::get_engine(engine);
-    const TransferStatistics s = c->engine->statistics();
+    const TransferStatistics s = c->object().statistics();
     ghtier_engine_statistics_t out{};
     out.struct_size = sizeof(out);
     out.to_device = capi::to_c(s.to_device);

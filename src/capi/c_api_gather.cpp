@@ -13,6 +13,7 @@
 
 #include "capi/c_api_errors.hpp"
 #include "capi/c_api_handles.hpp"
+#include "capi/c_api_holder.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
@@ -32,15 +33,8 @@ using ghtier::capi::HandleKind;
 using ghtier::capi::require_non_null;
 
 // A handle object keeps its runtime alive: its device memory counts against that runtime's device budget.
-struct CIndexCheck {
-  std::shared_ptr<ghtier::Runtime> runtime;
-  ghtier::IndexCheck check;
-};
-
-struct CRowCache {
-  std::shared_ptr<ghtier::Runtime> runtime;
-  ghtier::RowCache cache;
-};
+using IndexCheckHolder = ghtier::capi::Holder<ghtier_index_check_t, ghtier::IndexCheck, HandleKind::index_check>;
+using RowCacheHolder = ghtier::capi::Holder<ghtier_row_cache_t, ghtier::RowCache, HandleKind::row_cache>;
 
 // The C enums mirror the C++ ones value for value.
 static_assert(GHTIER_KEYS_UNKNOWN == static_cast<int>(ghtier::KeyDistributionHint::unknown) &&
@@ -61,17 +55,15 @@ std::shared_ptr<ghtier::Runtime> runtime_for_kernels(ghtier_runtime_t* runtime) 
 }
 
 // The index check behind a handle (NULL: none), kept alive for the call.
-std::shared_ptr<CIndexCheck> get_check(ghtier_index_check_t* check) {
+std::shared_ptr<IndexCheckHolder> get_check(ghtier_index_check_t* check) {
   if (check == nullptr) return nullptr;
-  return ghtier::capi::get_handle<CIndexCheck>(check, HandleKind::index_check, "check");
+  return IndexCheckHolder::get(check, "check");
 }
-ghtier::IndexCheck* to_check(const std::shared_ptr<CIndexCheck>& check) {
-  return check != nullptr ? &check->check : nullptr;
+ghtier::IndexCheck* to_check(const std::shared_ptr<IndexCheckHolder>& check) {
+  return check != nullptr ? &check->object() : nullptr;
 }
 
-std::shared_ptr<CRowCache> get_cache(ghtier_row_cache_t* cache) {
-  return ghtier::capi::get_handle<CRowCache>(cache, HandleKind::row_cache, "cache");
-}
+std::shared_ptr<RowCacheHolder> get_cache(ghtier_row_cache_t* cache) { return RowCacheHolder::get(cache, "cache"); }
 
 /// Calls f with the index list typed as index_type says.
 template <class F>
@@ -92,24 +84,20 @@ ghtier_status_t ghtier_index_check_create(ghtier_runtime_t* runtime, ghtier_inde
   return ghtier::capi::guarded("ghtier_index_check_create", [&] {
     require_non_null(check, "check");
     *check = nullptr;
-    auto owner = runtime_for_kernels(runtime);
-    ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);
-    auto c = std::make_shared<CIndexCheck>(CIndexCheck{std::move(owner), ghtier::IndexCheck(resource)});
-    *check = ghtier::capi::add_handle<ghtier_index_check_t>(HandleKind::index_check, std::move(c));
+    *check = IndexCheckHolder::create(runtime_for_kernels(runtime), [](ghtier::Runtime& owner) {
+      return ghtier::IndexCheck(ghtier::capi::kernel_resource(owner));
+    });
   });
 }
 
 ghtier_status_t ghtier_index_check_destroy(ghtier_index_check_t* check) {
-  return ghtier::capi::guarded("ghtier_index_check_destroy", [&] {
-    if (check == nullptr) return;
-    (void)ghtier::capi::remove_handle<CIndexCheck>(check, HandleKind::index_check, "check");
-  });
+  return IndexCheckHolder::destroy("ghtier_index_check_destroy", check, "check");
 }
 
 ghtier_status_t ghtier_index_check_verify(ghtier_index_check_t* check, void* stream) {
   return ghtier::capi::guarded("ghtier_index_check_verify", [&] {
     require_non_null(check, "check");
-    get_check(check)->check.check(to_stream(stream));
+    get_check(check)->object().check(to_stream(stream));
   });
 }
 
@@ -182,7 +170,7 @@ ghtier_status_t ghtier_gather_auto(ghtier_runtime_t* runtime, const void* table,
           ghtier::ErrorCode::invalid_argument,
           fmt::format("options->key_distribution {} is not a ghtier_key_distribution_t", in.key_distribution));
     }
-    std::shared_ptr<CRowCache> cache;
+    std::shared_ptr<RowCacheHolder> cache;
     if (in.cache != nullptr) cache = get_cache(in.cache);
     std::shared_ptr<ghtier::CpuGatherPipeline> pipeline;
     if (in.pipeline != nullptr) {
@@ -192,7 +180,7 @@ ghtier_status_t ghtier_gather_auto(ghtier_runtime_t* runtime, const void* table,
     ghtier::GatherAutoOptions o;
     o.keys = static_cast<ghtier::KeyDistributionHint>(in.key_distribution);  // the same order
     o.keys_sorted = in.keys_sorted != 0;
-    o.cache = cache != nullptr ? &cache->cache : nullptr;
+    o.cache = cache != nullptr ? &cache->object() : nullptr;
     o.cache_hit_rate = in.cache_hit_rate;
     o.pipeline = pipeline.get();
     o.platform = &owner->platform();
@@ -247,10 +235,9 @@ ghtier_status_t ghtier_row_cache_create(ghtier_runtime_t* runtime, const void* t
                           fmt::format("hot_rows is NULL with hot_count {}", hot_count));
     }
     const std::span<const std::int64_t> hot(hot_rows, hot_rows != nullptr ? hot_count : 0);
-    ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);
-    auto c = std::make_shared<CRowCache>(
-        CRowCache{std::move(owner), ghtier::RowCache(table, row_bytes, num_rows, hot, to_stream(stream), resource)});
-    *cache = ghtier::capi::add_handle<ghtier_row_cache_t>(HandleKind::row_cache, std::move(c));
+    *cache = RowCacheHolder::create(std::move(owner), [&](ghtier::Runtime& kept) {
+      return ghtier::RowCache(table, row_bytes, num_rows, hot, to_stream(stream), ghtier::capi::kernel_resource(kept));
+    });
   });
 }
 
@@ -264,19 +251,15 @@ ghtier_status_t ghtier_row_cache_create_from_frequencies(ghtier_runtime_t* runti
     auto owner = runtime_for_kernels(runtime);
     if (frequencies == nullptr) ghtier::throw_error(ghtier::ErrorCode::invalid_argument, "frequencies is NULL");
     const std::span<const std::uint64_t> counts(frequencies, num_rows);
-    ghtier::MemoryResource& resource = ghtier::capi::kernel_resource(*owner);
-    auto c = std::make_shared<CRowCache>(
-        CRowCache{std::move(owner), ghtier::RowCache::from_frequencies(table, row_bytes, num_rows, counts,
-                                                                       capacity_rows, to_stream(stream), resource)});
-    *cache = ghtier::capi::add_handle<ghtier_row_cache_t>(HandleKind::row_cache, std::move(c));
+    *cache = RowCacheHolder::create(std::move(owner), [&](ghtier::Runtime& kept) {
+      return ghtier::RowCache::from_frequencies(table, row_bytes, num_rows, counts, capacity_rows, to_stream(stream),
+                                                ghtier::capi::kernel_resource(kept));
+    });
   });
 }
 
 ghtier_status_t ghtier_row_cache_destroy(ghtier_row_cache_t* cache) {
-  return ghtier::capi::guarded("ghtier_row_cache_destroy", [&] {
-    if (cache == nullptr) return;
-    (void)ghtier::capi::remove_handle<CRowCache>(cache, HandleKind::row_cache, "cache");
-  });
+  return RowCacheHolder::destroy("ghtier_row_cache_destroy", cache, "cache");
 }
 
 ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* indices, ghtier_index_type_t index_type,
@@ -285,7 +268,7 @@ ghtier_status_t ghtier_row_cache_gather(ghtier_row_cache_t* cache, const void* i
     const auto c = get_cache(cache);
     const auto checked = get_check(check);
     with_indices(indices, index_type,
-                 [&](auto typed) { c->cache.gather(typed, count, out, to_stream(stream), to_check(checked)); });
+                 [&](auto typed) { c->object().gather(typed, count, out, to_stream(stream), to_check(checked)); });
   });
 }
 
@@ -293,7 +276,7 @@ ghtier_status_t ghtier_row_cache_get_statistics(ghtier_row_cache_t* cache, void*
                                                 uint64_t* misses) {
   return ghtier::capi::guarded("ghtier_row_cache_get_statistics", [&] {
     const auto c = get_cache(cache);
-    const ghtier::RowCache::Stats stats = c->cache.stats(to_stream(stream));
+    const ghtier::RowCache::Stats stats = c->object().stats(to_stream(stream));
     if (hits != nullptr) *hits = stats.hits;
     if (misses != nullptr) *misses = stats.misses;
   });
@@ -302,8 +285,8 @@ ghtier_status_t ghtier_row_cache_get_statistics(ghtier_row_cache_t* cache, void*
 ghtier_status_t ghtier_row_cache_get_info(ghtier_row_cache_t* cache, size_t* cached_rows, size_t* device_bytes) {
   return ghtier::capi::guarded("ghtier_row_cache_get_info", [&] {
     const auto c = get_cache(cache);
-    if (cached_rows != nullptr) *cached_rows = c->cache.cached_rows();
-    if (device_bytes != nullptr) *device_bytes = c->cache.device_bytes();
+    if (cached_rows != nullptr) *cached_rows = c->object().cached_rows();
+    if (device_bytes != nullptr) *device_bytes = c->object().device_bytes();
   });
 }
 

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "capi/c_api_errors.hpp"
-#include "capi/c_api_handles.hpp"
+#include "capi/c_api_holder.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
@@ -21,16 +21,10 @@ namespace ghtier::capi {
 
 namespace {
 
-// A store owns its engine and keeps its runtime alive; members go in reverse order.
-struct CKvCache {
-  std::shared_ptr<Runtime> runtime;
-  std::unique_ptr<TransferEngine> engine;
-  std::unique_ptr<KvCacheStore> store;
-};
+// A store runs on an engine of its own and keeps its runtime alive.
+using KvCacheHolder = Holder<ghtier_kv_cache_t, KvCacheStore, HandleKind::kv_cache>;
 
-std::shared_ptr<CKvCache> get_cache(ghtier_kv_cache_t* handle) {
-  return get_handle<CKvCache>(handle, HandleKind::kv_cache, "kv cache");
-}
+std::shared_ptr<KvCacheHolder> get_cache(ghtier_kv_cache_t* handle) { return KvCacheHolder::get(handle, "kv cache"); }
 
 KvBlockShape shape_of(const ghtier_kv_block_shape_t& s) {
   return KvBlockShape{s.tokens_per_block, s.layers, s.kv_heads, s.head_dim, s.dtype_bytes};
@@ -119,36 +113,25 @@ ghtier_status_t ghtier_kv_cache_create(ghtier_runtime_t* runtime, const ghtier_k
     cpp.shape.validate();
     if (cpp.device_blocks == 0) throw_error(ErrorCode::invalid_argument, "options->device_blocks is 0");
     KvCacheStore::validate(cpp);  // the file directory's errors come before the need for a GPU
-    auto c = std::make_shared<CKvCache>();
-    c->runtime = shared_runtime_of(runtime);
-    if (c->runtime->offline()) {
-      throw_error(ErrorCode::unsupported,
-                  "runtime is offline (created with an assumed_profile): the KV cache store needs a GPU");
-    }
-    c->engine = std::make_unique<TransferEngine>(c->runtime->platform(), c->runtime->device(), c->runtime.get());
-    c->store = std::make_unique<KvCacheStore>(*c->runtime, *c->engine, cpp);
-    *cache = add_handle<ghtier_kv_cache_t>(HandleKind::kv_cache, std::move(c));
+    *cache = KvCacheHolder::create_with_engine(gpu_runtime_of(runtime, "the KV cache store"), cpp);
   });
 }
 
 ghtier_status_t ghtier_kv_cache_destroy(ghtier_kv_cache_t* cache) {
-  return guarded("ghtier_kv_cache_destroy", [&] {
-    if (cache == nullptr) return;
-    (void)remove_handle<CKvCache>(cache, HandleKind::kv_cache, "kv cache");
-  });
+  return KvCacheHolder::destroy("ghtier_kv_cache_destroy", cache, "kv cache");
 }
 
 ghtier_status_t ghtier_kv_cache_device_pool(ghtier_kv_cache_t* cache, void** pool) {
   return guarded("ghtier_kv_cache_device_pool", [&] {
     require_non_null(pool, "pool");
-    *pool = get_cache(cache)->store->device_pool();
+    *pool = get_cache(cache)->object().device_pool();
   });
 }
 
 ghtier_status_t ghtier_kv_cache_session_create(ghtier_kv_cache_t* cache, int32_t priority, uint64_t* session) {
   return guarded("ghtier_kv_cache_session_create", [&] {
     require_non_null(session, "session");
-    *session = get_cache(cache)->store->create(priority);
+    *session = get_cache(cache)->object().create(priority);
   });
 }
 
@@ -158,7 +141,8 @@ ghtier_status_t ghtier_kv_cache_append(ghtier_kv_cache_t* cache, uint64_t sessio
     if (new_blocks == nullptr && capacity != 0) {
       throw_error(ErrorCode::invalid_argument, fmt::format("new_blocks is NULL but capacity is {}", capacity));
     }
-    const std::vector<std::uint32_t> added = get_cache(cache)->store->append(session, n_tokens, ordered_stream(stream));
+    const std::vector<std::uint32_t> added =
+        get_cache(cache)->object().append(session, n_tokens, ordered_stream(stream));
     for (std::size_t i = 0; i < added.size() && i < capacity; ++i) new_blocks[i] = added[i];
     if (num_new != nullptr) *num_new = added.size();
   });
@@ -171,29 +155,30 @@ ghtier_status_t ghtier_kv_cache_block_table(ghtier_kv_cache_t* cache, uint64_t s
       throw_error(ErrorCode::invalid_argument, fmt::format("table is NULL but capacity is {}", capacity));
     }
     require_non_null(num_blocks, "num_blocks");
-    const std::vector<std::uint32_t> blocks = get_cache(cache)->store->block_table(session);
+    const std::vector<std::uint32_t> blocks = get_cache(cache)->object().block_table(session);
     for (std::size_t i = 0; i < blocks.size() && i < capacity; ++i) table[i] = blocks[i];
     *num_blocks = blocks.size();
   });
 }
 
 ghtier_status_t ghtier_kv_cache_suspend(ghtier_kv_cache_t* cache, uint64_t session, void* stream) {
-  return guarded("ghtier_kv_cache_suspend", [&] { get_cache(cache)->store->suspend(session, ordered_stream(stream)); });
+  return guarded("ghtier_kv_cache_suspend",
+                 [&] { get_cache(cache)->object().suspend(session, ordered_stream(stream)); });
 }
 
 ghtier_status_t ghtier_kv_cache_resume(ghtier_kv_cache_t* cache, uint64_t session, void* stream) {
-  return guarded("ghtier_kv_cache_resume", [&] { get_cache(cache)->store->resume(session, ordered_stream(stream)); });
+  return guarded("ghtier_kv_cache_resume", [&] { get_cache(cache)->object().resume(session, ordered_stream(stream)); });
 }
 
 ghtier_status_t ghtier_kv_cache_fork(ghtier_kv_cache_t* cache, uint64_t session, uint64_t* forked) {
   return guarded("ghtier_kv_cache_fork", [&] {
     require_non_null(forked, "forked");
-    *forked = get_cache(cache)->store->fork(session);
+    *forked = get_cache(cache)->object().fork(session);
   });
 }
 
 ghtier_status_t ghtier_kv_cache_drop(ghtier_kv_cache_t* cache, uint64_t session) {
-  return guarded("ghtier_kv_cache_drop", [&] { get_cache(cache)->store->drop(session); });
+  return guarded("ghtier_kv_cache_drop", [&] { get_cache(cache)->object().drop(session); });
 }
 
 ghtier_status_t ghtier_kv_cache_plan_resume(ghtier_kv_cache_t* cache, uint64_t session,
@@ -201,14 +186,15 @@ ghtier_status_t ghtier_kv_cache_plan_resume(ghtier_kv_cache_t* cache, uint64_t s
   return guarded("ghtier_kv_cache_plan_resume", [&] {
     check_output(plan, "ghtier_kv_resume_plan_t* plan");
     const auto c = get_cache(cache);
-    write_versioned(plan, to_c(c->store->plan_resume(session, c->runtime->platform().link, prefill_tokens_per_second)));
+    write_versioned(plan,
+                    to_c(c->object().plan_resume(session, c->runtime().platform().link, prefill_tokens_per_second)));
   });
 }
 
 ghtier_status_t ghtier_kv_cache_get_statistics(ghtier_kv_cache_t* cache, ghtier_kv_cache_statistics_t* statistics) {
   return guarded("ghtier_kv_cache_get_statistics", [&] {
     check_output(statistics, "ghtier_kv_cache_statistics_t* statistics");
-    const KvCacheStatistics s = get_cache(cache)->store->statistics();
+    const KvCacheStatistics s = get_cache(cache)->object().statistics();
     ghtier_kv_cache_statistics_t out{};
     out.struct_size = sizeof(out);
     out.block_bytes = s.block_bytes;
@@ -247,7 +233,7 @@ ghtier_status_t ghtier_kv_cache_register_prefix(ghtier_kv_cache_t* cache, uint64
   return guarded("ghtier_kv_cache_register_prefix", [&] {
     const auto ids = token_span(tokens, n_tokens);
     const std::string_view s = salt_of(salt);
-    get_cache(cache)->store->register_prefix(session, ids, s);
+    get_cache(cache)->object().register_prefix(session, ids, s);
   });
 }
 
@@ -261,7 +247,7 @@ ghtier_status_t ghtier_kv_cache_lookup_prefix(ghtier_kv_cache_t* cache, const in
     if (tiers == nullptr && capacity != 0) {
       throw_error(ErrorCode::invalid_argument, fmt::format("tiers is NULL but capacity is {}", capacity));
     }
-    const KvPrefixLookup found = get_cache(cache)->store->lookup_prefix(ids, s);
+    const KvPrefixLookup found = get_cache(cache)->object().lookup_prefix(ids, s);
     for (std::size_t i = 0; i < found.tiers.size() && i < capacity; ++i)
       tiers[i] = static_cast<int32_t>(found.tiers[i]);
     *cached_tokens = found.cached_tokens;
@@ -276,7 +262,8 @@ ghtier_status_t ghtier_kv_cache_create_from_prefix(ghtier_kv_cache_t* cache, con
     const auto ids = token_span(tokens, n_tokens);
     const std::string_view s = salt_of(salt);
     require_non_null(session, "session");
-    const KvPrefixSession made = get_cache(cache)->store->create_from_prefix(ids, s, priority, ordered_stream(stream));
+    const KvPrefixSession made =
+        get_cache(cache)->object().create_from_prefix(ids, s, priority, ordered_stream(stream));
     *session = made.session;
     if (cached_tokens != nullptr) *cached_tokens = made.cached_tokens;
   });
@@ -291,14 +278,14 @@ ghtier_status_t ghtier_kv_cache_set_expiry(ghtier_kv_cache_t* cache, uint64_t se
     std::optional<std::chrono::nanoseconds> ttl;
     // Beyond about 292 years nanoseconds overflow: that is never.
     if (seconds < 9.0e9) ttl = std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
-    get_cache(cache)->store->set_expiry(session, ttl);
+    get_cache(cache)->object().set_expiry(session, ttl);
   });
 }
 
 ghtier_status_t ghtier_kv_cache_session_tokens(ghtier_kv_cache_t* cache, uint64_t session, size_t* tokens) {
   return guarded("ghtier_kv_cache_session_tokens", [&] {
     require_non_null(tokens, "tokens");
-    *tokens = get_cache(cache)->store->tokens(session);
+    *tokens = get_cache(cache)->object().tokens(session);
   });
 }
 

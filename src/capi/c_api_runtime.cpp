@@ -364,6 +364,15 @@ MemoryResource& kernel_resource(Runtime& runtime) {
 
 std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle) { return get_runtime(handle)->runtime; }
 
+std::shared_ptr<Runtime> gpu_runtime_of(ghtier_runtime_t* handle, const char* who) {
+  std::shared_ptr<Runtime> runtime = shared_runtime_of(handle);
+  if (runtime->offline()) {
+    throw_error(ErrorCode::unsupported,
+                fmt::format("runtime is offline (created with an assumed_profile): {} needs a GPU", who));
+  }
+  return runtime;
+}
+
 ghtier_runtime_t* make_handle(std::shared_ptr<Runtime> runtime) {
   if (!runtime) throw_error(ErrorCode::invalid_argument, "make_handle: the runtime is null");
   auto c = std::make_shared<CRuntime>();

@@ -16,6 +16,11 @@ namespace ghtier::capi {
 /// NULL, or a handle that is not a live runtime handle (destroyed, of another type, or never made).
 [[nodiscard]] std::shared_ptr<Runtime> shared_runtime_of(ghtier_runtime_t* handle);
 
+/// shared_runtime_of(handle) for an object that moves bytes on the GPU, named by `who` ("a transfer engine"):
+/// throws Error(unsupported) "... `who` needs a GPU" for an offline runtime (made with an assumed_profile), and
+/// as shared_runtime_of otherwise.
+[[nodiscard]] std::shared_ptr<Runtime> gpu_runtime_of(ghtier_runtime_t* handle, const char* who);
+
 /// The memory resource that the kernels' C calls allocate device memory from: the runtime's device tier
 /// (budgeted and counted), or the process default device resource for a runtime without one (offline).
 [[nodiscard]] MemoryResource& kernel_resource(Runtime& runtime);

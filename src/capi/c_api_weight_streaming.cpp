@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "capi/c_api_errors.hpp"
-#include "capi/c_api_handles.hpp"
+#include "capi/c_api_holder.hpp"
 #include "capi/c_api_runtime.hpp"
 #include "capi/c_api_struct_version.hpp"
 #include "ghtier/error.hpp"
@@ -18,15 +18,11 @@ namespace ghtier::capi {
 
 namespace {
 
-// A streamer owns its engine and keeps its runtime alive; members go in reverse order.
-struct CStreamer {
-  std::shared_ptr<Runtime> runtime;
-  std::unique_ptr<TransferEngine> engine;
-  std::unique_ptr<WeightStreamer> streamer;
-};
+// A streamer runs on an engine of its own and keeps its runtime alive.
+using StreamerHolder = Holder<ghtier_weight_streamer_t, WeightStreamer, HandleKind::weight_streamer>;
 
-std::shared_ptr<CStreamer> get_streamer(ghtier_weight_streamer_t* handle) {
-  return get_handle<CStreamer>(handle, HandleKind::weight_streamer, "weight streamer");
+std::shared_ptr<StreamerHolder> get_streamer(ghtier_weight_streamer_t* handle) {
+  return StreamerHolder::get(handle, "weight streamer");
 }
 
 ghtier_weight_plan_result_t result_of(const WeightPlan& plan) {
@@ -123,27 +119,17 @@ ghtier_status_t ghtier_weight_streamer_create(ghtier_runtime_t* runtime, const g
       throw_error(ErrorCode::invalid_argument,
                   fmt::format("layer_tensor_counts add up to {}, but num_tensors is {}", next, num_tensors));
     }
-    auto c = std::make_shared<CStreamer>();
-    c->runtime = shared_runtime_of(runtime);
-    if (c->runtime->offline()) {
-      throw_error(ErrorCode::unsupported,
-                  "runtime is offline (created with an assumed_profile): the weight streamer needs a GPU");
-    }
-    c->engine = std::make_unique<TransferEngine>(c->runtime->platform(), c->runtime->device(), c->runtime.get());
     WeightStreamerOptions cpp_options;
     cpp_options.device_budget_bytes = o.device_budget_bytes;
     if (o.max_slots != 0) cpp_options.max_slots = o.max_slots;
     cpp_options.in_place = static_cast<WeightInPlaceReads>(o.in_place);
-    c->streamer = std::make_unique<WeightStreamer>(*c->runtime, *c->engine, std::move(layers), cpp_options);
-    *streamer = add_handle<ghtier_weight_streamer_t>(HandleKind::weight_streamer, std::move(c));
+    *streamer = StreamerHolder::create_with_engine(gpu_runtime_of(runtime, "the weight streamer"), std::move(layers),
+                                                   cpp_options);
   });
 }
 
 ghtier_status_t ghtier_weight_streamer_destroy(ghtier_weight_streamer_t* streamer) {
-  return guarded("ghtier_weight_streamer_destroy", [&] {
-    if (streamer == nullptr) return;
-    (void)remove_handle<CStreamer>(streamer, HandleKind::weight_streamer, "weight streamer");
-  });
+  return StreamerHolder::destroy("ghtier_weight_streamer_destroy", streamer, "weight streamer");
 }
 
 ghtier_status_t ghtier_weight_streamer_acquire(ghtier_weight_streamer_t* streamer, size_t layer, void* stream,
@@ -151,9 +137,9 @@ ghtier_status_t ghtier_weight_streamer_acquire(ghtier_weight_streamer_t* streame
   return guarded("ghtier_weight_streamer_acquire", [&] {
     require_non_null(device_ptrs, "device_ptrs");
     const auto c = get_streamer(streamer);
-    const std::vector<void*> pointers = c->streamer->acquire(layer, ordered_stream(stream));
+    const std::vector<void*> pointers = c->object().acquire(layer, ordered_stream(stream));
     if (pointers.size() > capacity) {
-      c->streamer->release(layer, ordered_stream(stream));
+      c->object().release(layer, ordered_stream(stream));
       throw_error(ErrorCode::invalid_argument,
                   fmt::format("capacity {} is too small: layer {} has {} tensors", capacity, layer, pointers.size()));
     }
@@ -163,27 +149,27 @@ ghtier_status_t ghtier_weight_streamer_acquire(ghtier_weight_streamer_t* streame
 
 ghtier_status_t ghtier_weight_streamer_release(ghtier_weight_streamer_t* streamer, size_t layer, void* stream) {
   return guarded("ghtier_weight_streamer_release",
-                 [&] { get_streamer(streamer)->streamer->release(layer, ordered_stream(stream)); });
+                 [&] { get_streamer(streamer)->object().release(layer, ordered_stream(stream)); });
 }
 
 ghtier_status_t ghtier_weight_streamer_set_order(ghtier_weight_streamer_t* streamer, const size_t* order,
                                                  size_t count) {
   return guarded("ghtier_weight_streamer_set_order", [&] {
     require_non_null(order, "order");
-    get_streamer(streamer)->streamer->set_order(std::vector<std::size_t>(order, order + count));
+    get_streamer(streamer)->object().set_order(std::vector<std::size_t>(order, order + count));
   });
 }
 
 ghtier_status_t ghtier_weight_streamer_set_budget(ghtier_weight_streamer_t* streamer, size_t device_budget_bytes) {
   return guarded("ghtier_weight_streamer_set_budget",
-                 [&] { get_streamer(streamer)->streamer->set_budget(device_budget_bytes); });
+                 [&] { get_streamer(streamer)->object().set_budget(device_budget_bytes); });
 }
 
 ghtier_status_t ghtier_weight_streamer_get_plan(ghtier_weight_streamer_t* streamer, int32_t* placements,
                                                 size_t num_layers, ghtier_weight_plan_result_t* result) {
   return guarded("ghtier_weight_streamer_get_plan", [&] {
     if (result != nullptr) check_output(result, "ghtier_weight_plan_result_t* result");
-    const WeightPlan plan = get_streamer(streamer)->streamer->plan();
+    const WeightPlan plan = get_streamer(streamer)->object().plan();
     if (placements != nullptr) {
       if (num_layers < plan.placements.size()) {
         throw_error(ErrorCode::invalid_argument, fmt::format("num_layers {} is too small: the streamer has {} layers",
@@ -199,7 +185,7 @@ ghtier_status_t ghtier_weight_streamer_get_statistics(ghtier_weight_streamer_t* 
                                                       ghtier_weight_streamer_statistics_t* statistics) {
   return guarded("ghtier_weight_streamer_get_statistics", [&] {
     check_output(statistics, "ghtier_weight_streamer_statistics_t* statistics");
-    const WeightStreamerStatistics s = get_streamer(streamer)->streamer->statistics();
+    const WeightStreamerStatistics s = get_streamer(streamer)->object().statistics();
     ghtier_weight_streamer_statistics_t out{};
     out.struct_size = sizeof(out);
     out.acquires = s.acquires;

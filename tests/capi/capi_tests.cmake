@@ -1,5 +1,7 @@
 # The runtime C API's tests (included by this folder's CMakeLists.txt).
 ghtier_add_test(c_api_args_test SOURCES c_api_args_test.cpp)
+# capi::Holder, the template behind the object handles (teardown order, calls in flight, bad handles).
+ghtier_add_test(c_api_holder_test SOURCES c_api_holder_test.cpp)
 ghtier_add_test(c_api_gpu_test SOURCES c_api_gpu_test.cpp c_api_test_kernels.cu GPU)
 
 # The C example of docs/c_api.md, compiled as strict C11: offline placement through the C API (no GPU).

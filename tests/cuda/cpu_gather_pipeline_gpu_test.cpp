@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "gather_reference.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/kernels/cpu_gather_pipeline.hpp"
 #include "ghtier/kernels/index_check.hpp"
@@ -30,35 +31,8 @@ constexpr unsigned char poison_byte = 0xA5;
 
 using ghtier::test::random_bytes;
 
-/// Uniform keys, or Zipf(1)-like ones (rank r drawn with weight 1 / (r + 1), scattered over the table).
-template <class Index>
-std::vector<Index> random_keys(std::mt19937_64& rng, std::size_t count, std::size_t num_rows, bool zipf) {
-  std::uniform_int_distribution<std::size_t> row(0, num_rows - 1);
-  std::uniform_real_distribution<double> u(0, 1);
-  std::vector<Index> keys(count);
-  for (auto& k : keys) {
-    if (!zipf) {
-      k = static_cast<Index>(row(rng));
-      continue;
-    }
-    const auto rank = static_cast<std::size_t>(std::pow(static_cast<double>(num_rows) + 1, u(rng))) - 1;
-    k = static_cast<Index>((rank * 2654435761u) % num_rows);
-  }
-  return keys;
-}
-
-template <class Index>
-std::vector<unsigned char> reference(const std::vector<unsigned char>& table, std::size_t row_bytes,
-                                     const std::vector<Index>& keys) {
-  std::vector<unsigned char> out(keys.size() * row_bytes, 0);
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    const long long k = static_cast<long long>(keys[i]);
-    if (k < 0 || static_cast<std::size_t>(k) * row_bytes >= table.size()) continue;  // zero row
-    std::memcpy(out.data() + i * row_bytes, table.data() + static_cast<std::size_t>(k) * row_bytes, row_bytes);
-  }
-  return out;
-}
-
+using ghtier::test::random_keys;
+using ghtier::test::reference_gather;
 using ghtier::test::same_rows;
 
 template <class Index>
@@ -75,7 +49,7 @@ void check_gather(CpuGatherPipeline& pipeline, std::mt19937_64& rng, Tier table_
   pipeline.gather(table.data(), row_bytes, num_rows, reinterpret_cast<const Index*>(d_keys.data()), count, out.data(),
                   stream);
   TEST_CUDA(cudaStreamSynchronize(stream));
-  EXPECT_TRUE(same_rows(reference(host_table, row_bytes, keys), out.download(), row_bytes))
+  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys), out.download(), row_bytes))
       << row_bytes << " B rows, " << count << " keys (" << sizeof(Index) * 8 << "-bit, " << test::to_string(keys_tier)
       << "), table " << test::to_string(table_tier) << (zipf ? ", zipf" : ", uniform");
 }
@@ -120,8 +94,7 @@ TEST(CpuGatherPipelineGpu, OutOfRangeKeysAreRefusedAndGetZeroRows) {
   const std::size_t first_bad = 10 + rng() % 500;
   keys[first_bad] = static_cast<std::int64_t>(num_rows);
   keys[first_bad + 1 + rng() % 400] = -5;
-  TierBuffer d_keys(Tier::device, count * sizeof(std::int64_t));
-  d_keys.upload(keys.data(), count * sizeof(std::int64_t));
+  const TierBuffer d_keys = test::device_indices(keys);
   const auto* d = reinterpret_cast<const std::int64_t*>(d_keys.data());
   TierBuffer out(Tier::device, count * row_bytes);
   out.poison(poison_byte);
@@ -134,14 +107,14 @@ TEST(CpuGatherPipelineGpu, OutOfRangeKeysAreRefusedAndGetZeroRows) {
     EXPECT_NE(what.find("2 indices out of range"), std::string::npos) << what;
     EXPECT_NE(what.find(fmt::format("indices[{}] = {}", first_bad, num_rows)), std::string::npos) << what;
   }
-  EXPECT_TRUE(same_rows(reference(host_table, row_bytes, keys), out.download(), row_bytes));
+  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys), out.download(), row_bytes));
   IndexCheck check;
   out.poison(poison_byte);
   pipeline.gather(table.data(), row_bytes, num_rows, d, count, out.data(), stream.get(), &check);
   EXPECT_EQ(check.bad_index_count(stream.get()), 2u);
   EXPECT_GHTIER_ERROR(check.check(stream.get()), ErrorCode::invalid_argument);
   EXPECT_EQ(check.bad_index_count(stream.get()), 0u);  // check() cleared it
-  EXPECT_TRUE(same_rows(reference(host_table, row_bytes, keys), out.download(), row_bytes));
+  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys), out.download(), row_bytes));
 }
 
 TEST(CpuGatherPipelineGpu, RefusesADeviceTableAndBadArguments) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "c_api_test_runtime.hpp"
+#include "gather_reference.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/ghtier.h"
 #include "ghtier/kernels/cpu_gather_pipeline.hpp"
@@ -33,27 +34,9 @@ constexpr unsigned char poison_byte = 0xA5;
 
 using ghtier::test::random_bytes;
 
-/// Uniform keys, or skewed ones (nine in ten from 16 hot rows scattered over the table); both repeat.
-template <class Index>
-std::vector<Index> random_keys(std::mt19937_64& rng, std::size_t count, std::size_t num_rows, bool skewed) {
-  std::uniform_int_distribution<std::size_t> row(0, num_rows - 1);
-  std::vector<std::size_t> hot(16);
-  for (auto& h : hot) h = row(rng);
-  std::vector<Index> keys(count);
-  for (auto& k : keys) k = static_cast<Index>(skewed && rng() % 10 != 0 ? hot[rng() % hot.size()] : row(rng));
-  return keys;
-}
-
-template <class Index>
-std::vector<unsigned char> reference(const std::vector<unsigned char>& table, std::size_t row_bytes,
-                                     const std::vector<Index>& keys) {
-  std::vector<unsigned char> out(keys.size() * row_bytes);
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    std::memcpy(out.data() + i * row_bytes, table.data() + static_cast<std::size_t>(keys[i]) * row_bytes, row_bytes);
-  }
-  return out;
-}
-
+using ghtier::test::device_indices;
+using ghtier::test::random_keys;
+using ghtier::test::reference_gather;
 using ghtier::test::same_rows;
 
 /// A calibration under which `path` is predicted far faster than the others.
@@ -108,8 +91,7 @@ TEST(GatherAutoGpu, EveryPathItRunsGathersTheReferenceRows) {
       for (bool skewed : {false, true}) {
         const std::size_t count = 1 + rng() % 5000;
         const auto keys = random_keys<std::int64_t>(rng, count, num_rows, skewed);
-        TierBuffer d_keys(Tier::device, count * sizeof(std::int64_t));
-        d_keys.upload(keys.data(), count * sizeof(std::int64_t));
+        const TierBuffer d_keys = device_indices(keys);
         TierBuffer out(Tier::device, count * row_bytes);
         out.poison(poison_byte);
         std::vector<std::int64_t> hot(num_rows / 10);
@@ -129,7 +111,7 @@ TEST(GatherAutoGpu, EveryPathItRunsGathersTheReferenceRows) {
         stream.sync();
         EXPECT_EQ(choice.path, path) << choice.reason;
         EXPECT_EQ(gather_auto_statistics().of(path), before + 1);
-        EXPECT_TRUE(same_rows(reference(table.host, row_bytes, keys), out.download(), row_bytes))
+        EXPECT_TRUE(same_rows(reference_gather(table.host, row_bytes, keys), out.download(), row_bytes))
             << to_string(path) << ", " << row_bytes << " B rows, skewed " << skewed;
         if (path == GatherPath::cached) {
           const RowCache::Stats s = cache.stats(stream.get());
@@ -149,8 +131,7 @@ TEST(GatherAutoGpu, DefaultChoiceIsTheChoosersForTheSameRequest) {
     const std::size_t row_bytes = 128, num_rows = 1 << 16, count = 1 << 14;
     Table table = make_table(rng, tier, row_bytes * num_rows);
     const auto keys = random_keys<std::int32_t>(rng, count, num_rows, false);
-    TierBuffer d_keys(Tier::device, count * sizeof(std::int32_t));
-    d_keys.upload(keys.data(), count * sizeof(std::int32_t));
+    const TierBuffer d_keys = device_indices(keys);
     TierBuffer out(Tier::device, count * row_bytes);
     out.poison(poison_byte);
     const GatherChoice choice =
@@ -169,7 +150,8 @@ TEST(GatherAutoGpu, DefaultChoiceIsTheChoosersForTheSameRequest) {
     if (tier == Tier::device) {
       EXPECT_EQ(choice.path, GatherPath::plain);
     }
-    EXPECT_TRUE(same_rows(reference(table.host, row_bytes, keys), out.download(), row_bytes)) << test::to_string(tier);
+    EXPECT_TRUE(same_rows(reference_gather(table.host, row_bytes, keys), out.download(), row_bytes))
+        << test::to_string(tier);
   }
 }
 
@@ -187,8 +169,7 @@ TEST(GatherAutoGpu, OutOfRangeKeysAreRefusedOnEveryPath) {
     const std::size_t first_bad = rng() % (count - 1);
     keys[first_bad] = static_cast<std::int64_t>(num_rows);  // one past the end
     keys[first_bad + 1 + rng() % (count - 1 - first_bad)] = -1;
-    TierBuffer d_keys(Tier::device, count * sizeof(std::int64_t));
-    d_keys.upload(keys.data(), count * sizeof(std::int64_t));
+    const TierBuffer d_keys = device_indices(keys);
     TierBuffer out(Tier::device, count * row_bytes);
     const GatherCalibration calibration = favouring(path);
     GatherAutoOptions options;
@@ -226,8 +207,7 @@ TEST(GatherAutoGpu, CEntryPointReportsTheChoice) {
   const std::size_t row_bytes = 256, num_rows = 4096, count = 2000;
   Table table = make_table(rng, Tier::pinned, row_bytes * num_rows);
   const auto keys = random_keys<std::int64_t>(rng, count, num_rows, true);
-  TierBuffer d_keys(Tier::device, count * sizeof(std::int64_t));
-  d_keys.upload(keys.data(), count * sizeof(std::int64_t));
+  const TierBuffer d_keys = device_indices(keys);
   TierBuffer out(Tier::device, count * row_bytes);
   out.poison(poison_byte);
   ghtier_gather_auto_options_t options{};
@@ -246,7 +226,7 @@ TEST(GatherAutoGpu, CEntryPointReportsTheChoice) {
   EXPECT_GT(choice.predicted_gbps[choice.path], 0.0);
   EXPECT_EQ(choice.predicted_gbps[GHTIER_GATHER_PATH_CACHED], 0.0);  // no cache given
   EXPECT_NE(std::string(choice.reason).find("GB/s"), std::string::npos) << choice.reason;
-  EXPECT_TRUE(same_rows(reference(table.host, row_bytes, keys), out.download(), row_bytes));
+  EXPECT_TRUE(same_rows(reference_gather(table.host, row_bytes, keys), out.download(), row_bytes));
 
   // With a pipeline handle the cpu_pipelined path is offered: its prediction is there, and the rows too.
   ghtier_cpu_gather_pipeline_t* pipeline = nullptr;
@@ -259,6 +239,6 @@ TEST(GatherAutoGpu, CEntryPointReportsTheChoice) {
       << ghtier_error_message();
   stream.sync();
   EXPECT_GT(choice.predicted_gbps[GHTIER_GATHER_PATH_CPU_PIPELINED], 0.0) << choice.reason;
-  EXPECT_TRUE(same_rows(reference(table.host, row_bytes, keys), out.download(), row_bytes));
+  EXPECT_TRUE(same_rows(reference_gather(table.host, row_bytes, keys), out.download(), row_bytes));
   EXPECT_EQ(ghtier_cpu_gather_pipeline_destroy(pipeline), GHTIER_SUCCESS);
 }

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "gather_reference.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/kernels/gather.hpp"
 #include "ghtier/kernels/index_check.hpp"
@@ -32,37 +33,9 @@ const std::vector<std::size_t> row_widths = {4, 12, 16, 100, 128, 1024, 4096, 50
 
 using ghtier::test::random_bytes;
 
-/// count indices in [0, num_rows), uniformly drawn, with a tenth of them copies of earlier ones.
-template <class Index>
-std::vector<Index> random_indices(std::mt19937_64& rng, std::size_t count, std::size_t num_rows) {
-  std::vector<Index> idx(count);
-  std::uniform_int_distribution<std::size_t> row(0, num_rows - 1);
-  for (std::size_t i = 0; i < count; ++i) {
-    idx[i] = static_cast<Index>(row(rng));
-    if (i > 0 && i % 10 == 0) idx[i] = idx[row(rng) % i];
-  }
-  return idx;
-}
-
-template <class Index>
-std::vector<unsigned char> reference_gather(const std::vector<unsigned char>& table, std::size_t row_bytes,
-                                            const std::vector<Index>& idx) {
-  std::vector<unsigned char> out(idx.size() * row_bytes);
-  for (std::size_t i = 0; i < idx.size(); ++i) {
-    const auto r = static_cast<std::size_t>(idx[i]);
-    std::memcpy(out.data() + i * row_bytes, table.data() + r * row_bytes, row_bytes);
-  }
-  return out;
-}
-
+using ghtier::test::device_indices;
+using ghtier::test::reference_gather;
 using ghtier::test::same_rows;
-
-template <class Index>
-TierBuffer device_indices(const std::vector<Index>& idx) {
-  TierBuffer buffer(Tier::device, idx.size() * sizeof(Index));
-  buffer.upload(idx.data(), idx.size() * sizeof(Index));
-  return buffer;
-}
 
 enum class Kind { plain, sorted };
 
@@ -91,7 +64,7 @@ void gather_matches_reference(std::size_t row_bytes, Tier table_tier, Tier out_t
   const std::vector<unsigned char> host = random_bytes(rng, num_rows * row_bytes);
   TierBuffer table(table_tier, host.size());
   table.upload(host.data(), host.size());
-  const std::vector<Index> idx = random_indices<Index>(rng, count, num_rows);
+  const std::vector<Index> idx = test::uniform_keys<Index>(rng, count, num_rows);
   const TierBuffer d_idx = device_indices(idx);
   const std::vector<unsigned char> expected = reference_gather(host, row_bytes, idx);
   TierBuffer out(out_tier, count * row_bytes);
@@ -149,7 +122,7 @@ TEST(Gather, UnalignedTableAndOutput) {
       const std::size_t num_rows = std::clamp<std::size_t>((3u << 20) / row_bytes, 40, 400);
       const std::size_t count = num_rows + 17;
       const std::vector<unsigned char> host = random_bytes(rng, num_rows * row_bytes);
-      const std::vector<std::int64_t> idx = random_indices<std::int64_t>(rng, count, num_rows);
+      const std::vector<std::int64_t> idx = test::uniform_keys<std::int64_t>(rng, count, num_rows);
       const TierBuffer d_idx = device_indices(idx);
       const std::vector<unsigned char> expected = reference_gather(host, row_bytes, idx);
       TierBuffer table(tier, host.size() + 16);
@@ -244,7 +217,7 @@ TEST(Gather, ManyRowsPerThreadUseTheGridStrideLoops) {
     const std::vector<unsigned char> host = random_bytes(rng, num_rows * row_bytes);
     TierBuffer table(Tier::device, host.size());
     table.upload(host.data(), host.size());
-    const std::vector<std::int32_t> idx = random_indices<std::int32_t>(rng, count, num_rows);
+    const std::vector<std::int32_t> idx = test::uniform_keys<std::int32_t>(rng, count, num_rows);
     const TierBuffer d_idx = device_indices(idx);
     TierBuffer out(Tier::device, count * row_bytes);
     for (Kind kind : {Kind::plain, Kind::sorted}) {
@@ -267,7 +240,7 @@ TEST(Gather, OutOfRangeIndicesGiveZeroRowsAndAnError) {
     const std::vector<unsigned char> host = random_bytes(rng, num_rows * row_bytes);
     TierBuffer table(Tier::pinned, host.size());
     table.upload(host.data(), host.size());
-    std::vector<std::int64_t> idx = random_indices<std::int64_t>(rng, count, num_rows);
+    std::vector<std::int64_t> idx = test::uniform_keys<std::int64_t>(rng, count, num_rows);
     idx[17] = -1;
     idx[250] = static_cast<std::int64_t>(num_rows);
     std::vector<std::int64_t> valid = idx;

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "gather_reference.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/kernels/index_check.hpp"
 #include "ghtier/kernels/row_cache.hpp"
@@ -28,39 +29,10 @@ using test::TierBuffer;
 namespace {
 constexpr unsigned char poison_byte = 0xA5;
 
+using ghtier::test::device_indices;
 using ghtier::test::random_bytes;
-
-template <class Index>
-std::vector<unsigned char> reference_gather(const std::vector<unsigned char>& table, std::size_t row_bytes,
-                                            const std::vector<Index>& idx) {
-  std::vector<unsigned char> out(idx.size() * row_bytes);
-  for (std::size_t i = 0; i < idx.size(); ++i) {
-    std::memcpy(out.data() + i * row_bytes, table.data() + static_cast<std::size_t>(idx[i]) * row_bytes, row_bytes);
-  }
-  return out;
-}
-
+using ghtier::test::reference_gather;
 using ghtier::test::same_rows;
-
-template <class Index>
-TierBuffer device_indices(const std::vector<Index>& idx) {
-  TierBuffer buffer(Tier::device, idx.size() * sizeof(Index));
-  buffer.upload(idx.data(), idx.size() * sizeof(Index));
-  return buffer;
-}
-
-/// Zipf(s) over num_rows rows, the hottest rows scattered over the table by a random permutation.
-std::vector<std::int64_t> zipf_indices(std::mt19937_64& rng, std::size_t count, std::size_t num_rows, double s) {
-  std::vector<double> weights(num_rows);
-  for (std::size_t r = 0; r < num_rows; ++r) weights[r] = 1.0 / std::pow(static_cast<double>(r + 1), s);
-  std::discrete_distribution<std::size_t> rank(weights.begin(), weights.end());
-  std::vector<std::int64_t> permutation(num_rows);
-  std::iota(permutation.begin(), permutation.end(), 0);
-  std::shuffle(permutation.begin(), permutation.end(), rng);
-  std::vector<std::int64_t> idx(count);
-  for (auto& i : idx) i = permutation[rank(rng)];
-  return idx;
-}
 
 std::vector<std::uint64_t> histogram(const std::vector<std::int64_t>& idx, std::size_t num_rows) {
   std::vector<std::uint64_t> counts(num_rows, 0);
@@ -160,13 +132,13 @@ TEST(RowCache, FromFrequenciesCachesTheHottestRows) {
   const std::vector<unsigned char> host = random_bytes(rng, num_rows * row_bytes);
   TierBuffer table(Tier::pinned, host.size());
   table.upload(host.data(), host.size());
-  const std::vector<std::int64_t> sample = zipf_indices(rng, 20000, num_rows, 0.99);
+  const std::vector<std::int64_t> sample = test::zipf_keys<std::int64_t>(rng, 20000, num_rows, 0.99);
   const std::vector<std::uint64_t> freq = histogram(sample, num_rows);
   test::TestStream stream;
   RowCache cache = RowCache::from_frequencies(table.data(), row_bytes, num_rows, freq, 100, stream.get());
   const std::vector<std::int64_t> expected_hot = RowCache::select_hot_rows(freq, 100);
   EXPECT_TRUE(std::equal(expected_hot.begin(), expected_hot.end(), cache.hot_rows().begin(), cache.hot_rows().end()));
-  const std::vector<std::int64_t> queries = zipf_indices(rng, 5000, num_rows, 0.99);
+  const std::vector<std::int64_t> queries = test::zipf_keys<std::int64_t>(rng, 5000, num_rows, 0.99);
   const TierBuffer d_idx = device_indices(queries);
   TierBuffer out(Tier::device, queries.size() * row_bytes);
   out.poison(poison_byte);
@@ -190,8 +162,8 @@ TEST(RowCache, RecordThenRefreshCachesWhatWasAskedForMost) {
   EXPECT_GHTIER_ERROR(cache.refresh(10, stream.get()), ErrorCode::invalid_argument);  // nothing recorded
 
   // Two recorded batches (int64 and int32) add up; an out-of-range index is ignored by record().
-  std::vector<std::int64_t> first = zipf_indices(rng, 6000, num_rows, 0.99);
-  const std::vector<std::int64_t> second64 = zipf_indices(rng, 4000, num_rows, 0.99);
+  std::vector<std::int64_t> first = test::zipf_keys<std::int64_t>(rng, 6000, num_rows, 0.99);
+  const std::vector<std::int64_t> second64 = test::zipf_keys<std::int64_t>(rng, 4000, num_rows, 0.99);
   const std::vector<std::int32_t> second(second64.begin(), second64.end());
   std::vector<std::int64_t> both = first;
   both.insert(both.end(), second64.begin(), second64.end());

@@ -27,7 +27,7 @@ ghtier_sanitized_test(planners workloads/activation_planner_test.cpp workloads/w
   workloads/weight_slot_schedule_test.cpp workloads/kv_resume_planner_test.cpp)
 ghtier_sanitized_test(kv_ledger workloads/kv_block_ledger_test.cpp workloads/kv_prefix_ledger_test.cpp
   workloads/kv_block_hash_test.cpp)
-ghtier_sanitized_test(c_api_offline capi/c_api_args_test.cpp
+ghtier_sanitized_test(c_api_offline capi/c_api_args_test.cpp capi/c_api_holder_test.cpp
   workloads/activation_c_api_test.cpp workloads/weight_c_api_test.cpp workloads/kv_c_api_test.cpp)
 ghtier_sanitized_test(engine_planning engine/chunk_planner_test.cpp engine/copy_validation_test.cpp
   engine/transfer_queue_test.cpp engine/staging_ring_test.cpp engine/batch_builder_test.cpp)

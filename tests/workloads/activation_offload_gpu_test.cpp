@@ -14,6 +14,7 @@
 
 #include "ghtier/workloads/activation_offload.hpp"
 #include "test_support.hpp"
+#include "workload_gpu_test.hpp"
 
 namespace ghtier {
 namespace {
@@ -24,18 +25,8 @@ constexpr std::size_t MiB = std::size_t{1} << 20;
 
 using ghtier::test::random_bytes;
 
-class ActivationOffloadGpu : public ::testing::Test {
+class ActivationOffloadGpu : public test::WorkloadGpuTest {
  protected:
-  void SetUp() override {
-    GHTIER_REQUIRE_GPU();
-    runtime_ = std::make_unique<Runtime>();
-    engine_ = std::make_unique<TransferEngine>(runtime_->platform(), runtime_->device(), runtime_.get());
-    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
-
   // A device tensor filled with `data` by an async copy on stream_ (the "producing work" a save must wait
   // for), from a pinned staging buffer the test keeps alive.
   void* produce(const std::vector<unsigned char>& data, std::vector<Buffer>& keep) {
@@ -61,10 +52,6 @@ class ActivationOffloadGpu : public ::testing::Test {
     for (int i = 0; i < 200000 && !offloader.device_released(h); ++i) std::this_thread::yield();
     ASSERT_TRUE(offloader.device_released(h)) << "the D2H never finished";
   }
-
-  std::unique_ptr<Runtime> runtime_;
-  std::unique_ptr<TransferEngine> engine_;
-  cudaStream_t stream_ = nullptr;
 };
 
 TEST_F(ActivationOffloadGpu, LayersRoundTripByteForByte) {

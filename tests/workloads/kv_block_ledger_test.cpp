@@ -11,105 +11,16 @@
 #include <random>
 #include <thread>
 
+#include "kv_ledger_harness.hpp"
 #include "test_support.hpp"
 #include "workloads/kv_cache/kv_block_ledger.hpp"
 
 namespace ghtier::detail {
 namespace {
 
-constexpr std::int32_t poison = -7;
-
-// Fake memories: one token value per token place of each slot; copies move a slot's values whole.
-class FakeTiers {
- public:
-  FakeTiers(std::size_t tokens_per_block, std::size_t device_slots, std::size_t host_slots)
-      : device_(device_slots, std::vector<std::int32_t>(tokens_per_block, poison)),
-        host_(host_slots, std::vector<std::int32_t>(tokens_per_block, poison)) {}
-
-  void apply(const KvCopyPlan& plan) {
-    for (const KvSlotCopy& c : plan.copies) tier(c.to)[c.to_slot] = tier(c.from)[c.from_slot];
-  }
-  std::vector<std::vector<std::int32_t>>& tier(KvTier t) { return t == KvTier::device ? device_ : host_; }
-
- private:
-  std::vector<std::vector<std::int32_t>> device_, host_;
-};
-
-// One session as the test expects it: the token values written so far.
-struct Expected {
-  std::vector<std::int32_t> tokens;
-  bool suspended = false;
-  std::vector<std::size_t> draining;  // a suspend's slots not yet released
-};
-
-// Drives a ledger and the fake memories; every operation checks what it can.
-class Harness {
- public:
-  Harness(std::size_t tpb, std::size_t device_slots, std::size_t host_slots)
-      : tpb_(tpb), ledger(tpb, device_slots, host_slots), fake(tpb, device_slots, host_slots) {}
-
-  // Each call holds the harness's lock across the ledger call and the copies it plans, as the store holds its
-  // mutex across the ledger call and the queuing of the copies: otherwise another thread could be handed a slot
-  // (a host copy dropped under pressure, say) before this thread's planned copy has read it.
-  void append(KvSessionId id, Expected& e, std::size_t n, std::mt19937_64& rng) {
-    std::lock_guard lock(mutex_);
-    const KvAppendResult r = ledger.append(id, n);
-    fake.apply(r.copies);
-    const auto table = ledger.block_table(id);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t t = e.tokens.size();
-      const auto value = static_cast<std::int32_t>(rng() % 1000000);
-      fake.tier(KvTier::device)[table.at(t / tpb_)][t % tpb_] = value;
-      e.tokens.push_back(value);
-    }
-  }
-  void suspend(KvSessionId id, Expected& e, bool release_now) {
-    std::lock_guard lock(mutex_);
-    const KvCopyPlan plan = ledger.suspend(id);
-    fake.apply(plan);
-    e.suspended = true;
-    // Appended: slots of an earlier suspend that a resume overtook are still to be released.
-    e.draining.insert(e.draining.end(), plan.device_slots_to_release.begin(), plan.device_slots_to_release.end());
-    if (release_now) release(e);
-  }
-  void release(Expected& e) {
-    std::lock_guard lock(mutex_);
-    // Poison first: once released, a slot's bytes belong to whoever takes it next.
-    for (const std::size_t slot : e.draining)
-      std::fill(fake.tier(KvTier::device)[slot].begin(), fake.tier(KvTier::device)[slot].end(), poison);
-    ledger.release_device_slots(e.draining);
-    e.draining.clear();
-  }
-  void resume(KvSessionId id, Expected& e) {
-    std::lock_guard lock(mutex_);
-    fake.apply(ledger.resume(id));
-    e.suspended = false;
-  }
-  // The session's contents read through its block table equal the expected tokens (truncated by eviction).
-  void verify(KvSessionId id, Expected& e) {
-    std::lock_guard lock(mutex_);
-    const std::size_t tokens = ledger.tokens(id);
-    ASSERT_LE(tokens, e.tokens.size());
-    if (tokens < e.tokens.size()) {
-      ASSERT_TRUE(e.suspended) << "an active session lost tokens";
-      ASSERT_EQ(tokens % tpb_, 0u);
-      e.tokens.resize(tokens);
-    }
-    if (e.suspended) return;
-    const auto table = ledger.block_table(id);
-    for (std::size_t t = 0; t < tokens; ++t) {
-      ASSERT_EQ(fake.tier(KvTier::device)[table[t / tpb_]][t % tpb_], e.tokens[t])
-          << "session " << id << " token " << t;
-    }
-  }
-
-  std::size_t tpb_;
-  KvBlockLedger ledger;
-  FakeTiers fake;
-
- private:
-  std::recursive_mutex mutex_;  // suspend(release_now) releases under it
-};
+using Harness = test::KvLedgerHarness;
+using Expected = test::KvExpectedSession;
+using test::random_token_ids;
 
 TEST(KvBlockLedger, AppendFillsBlocksAndTablesAreDistinct) {
   KvBlockLedger ledger(4, 8, 8);
@@ -169,10 +80,10 @@ TEST(KvBlockLedger, AppendingToABlockDropsItsStaleHostCopy) {
   std::mt19937_64 rng = test::fresh_rng();
   Expected e;
   const KvSessionId a = h.ledger.create();
-  h.append(a, e, 6, rng);
+  h.append(a, e, random_token_ids(6, rng));
   h.suspend(a, e, true);
   h.resume(a, e);
-  h.append(a, e, 1, rng);  // the second block changes: its host copy is stale
+  h.append(a, e, random_token_ids(1, rng));  // the second block changes: its host copy is stale
   EXPECT_EQ(h.ledger.usage().host_slots_used, 1u);
   h.suspend(a, e, true);
   h.resume(a, e);
@@ -291,9 +202,9 @@ TEST(KvBlockLedger, HostPressureDropsTheOldestHostOnlyBlocksAndTruncates) {
   std::mt19937_64 rng = test::fresh_rng();
   Expected ea, eb;
   const KvSessionId a = h.ledger.create(), b = h.ledger.create();
-  h.append(a, ea, 4, rng);
+  h.append(a, ea, random_token_ids(4, rng));
   h.suspend(a, ea, true);  // 2 host slots, a off the device
-  h.append(b, eb, 4, rng);
+  h.append(b, eb, random_token_ids(4, rng));
   h.suspend(b, eb, true);  // needs 2, 1 is free: drops a's last block, a keeps its first
   EXPECT_EQ(h.ledger.tokens(a), 2u);
   EXPECT_EQ(h.ledger.tokens(b), 4u);
@@ -338,7 +249,7 @@ void random_step(Harness& h, std::map<KvSessionId, Expected>& mine, std::mt19937
   try {
     if (op < 45) {
       if (e.suspended) h.resume(id, e);
-      h.append(id, e, 1 + rng() % 40, rng);
+      h.append(id, e, random_token_ids(1 + rng() % 40, rng));
     } else if (op < 65) {
       if (!e.suspended) h.suspend(id, e, rng() % 2 == 0);
     } else if (op < 80) {

@@ -25,17 +25,14 @@
 #include "ghtier/workloads/kv_block_hash.hpp"
 #include "ghtier/workloads/kv_cache.hpp"
 #include "test_support.hpp"
+#include "workload_gpu_test.hpp"
 
 namespace ghtier {
 namespace {
 
 namespace fs = std::filesystem;
 
-#define CUDA_OK(call) ASSERT_EQ((call), cudaSuccess) << #call
-
 constexpr std::string_view salt = "gpu-test-model";
-
-KvBlockShape small_shape() { return KvBlockShape{4, 2, 2, 16, 2}; }  // 1 KiB blocks
 
 struct TempDir {
   fs::path path;
@@ -55,17 +52,8 @@ std::vector<std::int32_t> random_ids(std::size_t n, std::mt19937_64& rng) {
   return ids;
 }
 
-class KvCacheFilesGpu : public ::testing::Test {
+class KvCacheFilesGpu : public test::KvStoreGpuTest {
  protected:
-  void SetUp() override {
-    GHTIER_REQUIRE_GPU();
-    runtime_ = std::make_unique<Runtime>();
-    engine_ = std::make_unique<TransferEngine>(runtime_->platform(), runtime_->device(), runtime_.get());
-    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
   std::unique_ptr<KvCacheStore> make_store(std::size_t device_blocks, std::size_t host_blocks,
                                            const fs::path& directory, std::size_t file_blocks = 0) {
     KvCacheOptions o{small_shape(), device_blocks, host_blocks};
@@ -74,34 +62,6 @@ class KvCacheFilesGpu : public ::testing::Test {
     return std::make_unique<KvCacheStore>(*runtime_, *engine_, o);
   }
   static std::size_t bb() { return small_shape().block_bytes(); }
-  std::vector<unsigned char> fill(KvCacheStore& store, KvSessionId s, std::mt19937_64& rng) {
-    const auto table = store.block_table(s);
-    std::vector<unsigned char> bytes(table.size() * bb());
-    for (auto& b : bytes) b = static_cast<unsigned char>(rng());
-    auto* pool = static_cast<unsigned char*>(store.device_pool());
-    for (std::size_t i = 0; i < table.size(); ++i) {
-      EXPECT_EQ(cudaMemcpyAsync(pool + table[i] * bb(), bytes.data() + i * bb(), bb(), cudaMemcpyHostToDevice, stream_),
-                cudaSuccess);
-    }
-    EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
-    return bytes;
-  }
-  std::vector<unsigned char> read(KvCacheStore& store, KvSessionId s) {
-    const auto table = store.block_table(s);
-    std::vector<unsigned char> bytes(table.size() * bb(), 0xA5);
-    const auto* pool = static_cast<const unsigned char*>(store.device_pool());
-    for (std::size_t i = 0; i < table.size(); ++i) {
-      EXPECT_EQ(cudaMemcpyAsync(bytes.data() + i * bb(), pool + table[i] * bb(), bb(), cudaMemcpyDeviceToHost, stream_),
-                cudaSuccess);
-    }
-    EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
-    return bytes;
-  }
-  void poison(KvCacheStore& store, std::size_t device_blocks) {
-    engine_->synchronize();
-    CUDA_OK(cudaMemset(store.device_pool(), 0xEE, device_blocks * bb()));
-    CUDA_OK(cudaDeviceSynchronize());
-  }
   // A session of `ids` (random KV bytes), registered; returns its bytes.
   std::vector<unsigned char> stored_session(KvCacheStore& store, KvSessionId s, const std::vector<std::int32_t>& ids,
                                             std::mt19937_64& rng) {
@@ -118,10 +78,6 @@ class KvCacheFilesGpu : public ::testing::Test {
     (void)fill(store, filler, rng);
     store.suspend(filler, stream_);
   }
-
-  std::unique_ptr<Runtime> runtime_;
-  std::unique_ptr<TransferEngine> engine_;
-  cudaStream_t stream_ = nullptr;
 };
 
 TEST_F(KvCacheFilesGpu, AnAdoptedPrefixSharesTheOwnersDeviceBlocks) {

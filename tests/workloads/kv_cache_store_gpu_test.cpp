@@ -14,67 +14,29 @@
 
 #include "ghtier/workloads/kv_cache.hpp"
 #include "test_support.hpp"
+#include "workload_gpu_test.hpp"
 
 namespace ghtier {
 namespace {
 
 #define CUDA_OK(call) ASSERT_EQ((call), cudaSuccess) << #call
 
-KvBlockShape small_shape() { return KvBlockShape{4, 2, 2, 16, 2}; }  // 1 KiB blocks
-
-class KvCacheStoreGpu : public ::testing::Test {
+class KvCacheStoreGpu : public test::KvStoreGpuTest {
  protected:
-  void SetUp() override {
-    GHTIER_REQUIRE_GPU();
-    runtime_ = std::make_unique<Runtime>();
-    engine_ = std::make_unique<TransferEngine>(runtime_->platform(), runtime_->device(), runtime_.get());
-    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
-  }
   void TearDown() override {
     store_.reset();
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+    KvStoreGpuTest::TearDown();
   }
   void make_store(std::size_t device_blocks, std::size_t host_blocks) {
     store_ =
         std::make_unique<KvCacheStore>(*runtime_, *engine_, KvCacheOptions{small_shape(), device_blocks, host_blocks});
   }
   std::size_t block_bytes() const { return small_shape().block_bytes(); }
-  // Writes random bytes into every block of the session; returns them in table order.
-  std::vector<unsigned char> fill(KvSessionId s, std::mt19937_64& rng) {
-    const auto table = store_->block_table(s);
-    std::vector<unsigned char> bytes(table.size() * block_bytes());
-    for (auto& b : bytes) b = static_cast<unsigned char>(rng());
-    auto* pool = static_cast<unsigned char*>(store_->device_pool());
-    for (std::size_t i = 0; i < table.size(); ++i) {
-      EXPECT_EQ(cudaMemcpyAsync(pool + table[i] * block_bytes(), bytes.data() + i * block_bytes(), block_bytes(),
-                                cudaMemcpyHostToDevice, stream_),
-                cudaSuccess);
-    }
-    EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
-    return bytes;
-  }
-  std::vector<unsigned char> read(KvSessionId s) {
-    const auto table = store_->block_table(s);
-    std::vector<unsigned char> bytes(table.size() * block_bytes(), 0xA5);
-    const auto* pool = static_cast<const unsigned char*>(store_->device_pool());
-    for (std::size_t i = 0; i < table.size(); ++i) {
-      EXPECT_EQ(cudaMemcpyAsync(bytes.data() + i * block_bytes(), pool + table[i] * block_bytes(), block_bytes(),
-                                cudaMemcpyDeviceToHost, stream_),
-                cudaSuccess);
-    }
-    EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
-    return bytes;
-  }
-  void poison_device_pool(std::size_t device_blocks) {
-    engine_->synchronize();
-    CUDA_OK(cudaMemset(store_->device_pool(), 0xEE, device_blocks * block_bytes()));
-    CUDA_OK(cudaDeviceSynchronize());  // the store's copies do not wait for the legacy stream
-  }
+  std::vector<unsigned char> fill(KvSessionId s, std::mt19937_64& rng) { return KvStoreGpuTest::fill(*store_, s, rng); }
+  std::vector<unsigned char> read(KvSessionId s) { return KvStoreGpuTest::read(*store_, s); }
+  void poison_device_pool(std::size_t device_blocks) { poison(*store_, device_blocks); }
 
-  std::unique_ptr<Runtime> runtime_;
-  std::unique_ptr<TransferEngine> engine_;
   std::unique_ptr<KvCacheStore> store_;
-  cudaStream_t stream_ = nullptr;
 };
 
 TEST_F(KvCacheStoreGpu, SuspendResumeRoundTripsEveryByte) {

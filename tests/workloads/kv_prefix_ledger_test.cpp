@@ -12,172 +12,25 @@
 #include <set>
 #include <thread>
 
+#include "kv_ledger_harness.hpp"
 #include "test_support.hpp"
 #include "workloads/kv_cache/kv_block_ledger.hpp"
 
 namespace ghtier::detail {
 namespace {
 
-constexpr std::int32_t poison = -7;
-constexpr std::string_view salt = "test-model";
+using Harness = test::KvLedgerHarness;
+using Expected = test::KvExpectedSession;
+using test::FakeKvFileStore;
+constexpr std::string_view salt = test::kv_test_salt;
 
-// Block files shared by every ledger of a test (the directory that two processes share).
-struct FakeFileStore {
-  std::mutex mutex;
-  std::map<KvBlockHash, std::vector<std::int32_t>> files;
-  std::set<KvBlockHash> corrupt;  // reads of these fail, as a bad checksum would
-  std::size_t writes = 0;
-};
-
-// One ledger's device and host memories (one id per token place), and its view of the file store.
-class FakeTiers final : public KvFileIo {
- public:
-  FakeTiers(std::size_t tpb, std::size_t device_slots, std::size_t host_slots, FakeFileStore& files)
-      : device(device_slots, std::vector<std::int32_t>(tpb, poison)),
-        host(host_slots, std::vector<std::int32_t>(tpb, poison)),
-        files_(files) {}
-
-  void apply(const KvCopyPlan& plan) {
-    for (const KvSlotCopy& c : plan.copies) tier(c.to)[c.to_slot] = tier(c.from)[c.from_slot];
-  }
-  std::vector<std::vector<std::int32_t>>& tier(KvTier t) { return t == KvTier::device ? device : host; }
-
-  bool write(KvBlockHash hash, std::size_t host_slot) override {
-    std::lock_guard lock(files_.mutex);
-    files_.files[hash] = host.at(host_slot);
-    files_.corrupt.erase(hash);
-    ++files_.writes;
-    return true;
-  }
-  bool read(KvBlockHash hash, std::size_t host_slot) override {
-    std::lock_guard lock(files_.mutex);
-    const auto it = files_.files.find(hash);
-    if (it == files_.files.end() || files_.corrupt.count(hash)) return false;
-    host.at(host_slot) = it->second;
-    return true;
-  }
-  bool contains(KvBlockHash hash) override {
-    std::lock_guard lock(files_.mutex);
-    return files_.files.count(hash) > 0;
-  }
-  void remove(KvBlockHash hash) override {
-    std::lock_guard lock(files_.mutex);
-    files_.files.erase(hash);
-  }
-
-  std::vector<std::vector<std::int32_t>> device, host;
-
- private:
-  FakeFileStore& files_;
-};
-
-struct Expected {
-  std::vector<std::int32_t> tokens;  // token ids, which are also the fake KV
-  bool suspended = false;
-  std::vector<std::size_t> draining;
-  std::size_t doc = 0;
-  bool diverged = false;
-};
-
-// Drives one ledger; `ops` serialises each ledger call with the application of its copies, as the store's
-// mutex does (a copy must land before another operation may read the slot it writes).
-class Harness {
- public:
-  Harness(std::size_t tpb, std::size_t device_slots, std::size_t host_slots, FakeFileStore& files,
-          std::size_t file_blocks = 0, KvClock clock = {})
-      : tpb(tpb),
-        fake(tpb, device_slots, host_slots, files),
-        ledger(tpb, device_slots, host_slots, &fake, file_blocks, std::move(clock)) {}
-
-  void append(KvSessionId id, Expected& e, std::span<const std::int32_t> ids) {
-    std::lock_guard lock(ops);
-    const KvAppendResult r = ledger.append(id, ids.size());
-    fake.apply(r.copies);
-    const auto table = ledger.block_table(id);
-    for (const std::int32_t v : ids) {
-      const std::size_t t = e.tokens.size();
-      fake.device[table.at(t / tpb)][t % tpb] = v;
-      e.tokens.push_back(v);
-    }
-  }
-  void register_prefix(KvSessionId id, const Expected& e) {
-    ledger.register_prefix(id, kv_prefix_hashes(e.tokens, tpb, salt));
-  }
-  void suspend(KvSessionId id, Expected& e, bool release_now) {
-    std::lock_guard lock(ops);
-    const KvCopyPlan plan = ledger.suspend(id);
-    fake.apply(plan);
-    e.suspended = true;
-    e.draining.insert(e.draining.end(), plan.device_slots_to_release.begin(), plan.device_slots_to_release.end());
-    if (release_now) release_locked(e);
-  }
-  void release(Expected& e) {
-    std::lock_guard lock(ops);
-    release_locked(e);
-  }
-  void resume(KvSessionId id, Expected& e) {
-    std::lock_guard lock(ops);
-    fake.apply(ledger.resume(id));
-    e.suspended = false;
-    sync_tokens(id, e);
-  }
-  // A session adopting the stored prefix of ids; returns it with its expected contents.
-  std::pair<KvSessionId, Expected> from_prefix(std::span<const std::int32_t> ids, std::size_t doc, int priority = 0) {
-    std::lock_guard lock(ops);
-    const KvPrefixSession r = ledger.create_from_prefix(kv_prefix_hashes(ids, tpb, salt), priority);
-    fake.apply(r.copies);
-    EXPECT_EQ(r.cached_tokens % tpb, 0u);
-    EXPECT_LE(r.cached_tokens, ids.size());
-    Expected e;
-    e.tokens.assign(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(r.cached_tokens));
-    e.doc = doc;
-    return {r.session, e};
-  }
-  // A suspended session may lose whole trailing blocks (eviction, a bad file); never anything else.
-  void sync_tokens(KvSessionId id, Expected& e) {
-    const std::size_t tokens = ledger.tokens(id);
-    ASSERT_LE(tokens, e.tokens.size());
-    if (tokens < e.tokens.size()) {
-      ASSERT_EQ(tokens % tpb, 0u);
-    }
-    e.tokens.resize(tokens);
-  }
-  void verify(KvSessionId id, Expected& e) {
-    if (e.suspended) {
-      ASSERT_NO_FATAL_FAILURE(sync_tokens(id, e));
-      return;
-    }
-    ASSERT_EQ(ledger.tokens(id), e.tokens.size()) << "an active session lost tokens";
-    const auto table = ledger.block_table(id);
-    for (std::size_t t = 0; t < e.tokens.size(); ++t) {
-      ASSERT_EQ(fake.device[table[t / tpb]][t % tpb], e.tokens[t]) << "session " << id << " token " << t;
-    }
-  }
-
-  std::size_t tpb;
-  FakeTiers fake;
-  KvBlockLedger ledger;
-  std::mutex ops;
-
- private:
-  void release_locked(Expected& e) {
-    for (const std::size_t slot : e.draining) std::fill(fake.device[slot].begin(), fake.device[slot].end(), poison);
-    ledger.release_device_slots(e.draining);
-    e.draining.clear();
-  }
-};
-
-std::vector<std::int32_t> random_ids(std::size_t n, std::mt19937_64& rng) {
-  std::vector<std::int32_t> ids(n);
-  for (auto& v : ids) v = static_cast<std::int32_t>(rng() % 50000);
-  return ids;
-}
+using test::random_token_ids;
 
 TEST(KvPrefixLedger, LookupFindsRegisteredBlocksInTheirTiersAndAdoptionSharesThem) {
-  FakeFileStore files;
-  Harness h(4, 16, 16, files);
+  FakeKvFileStore files;
+  Harness h(4, 16, 16, &files);
   std::mt19937_64 rng = test::fresh_rng();
-  const auto ids = random_ids(14, rng);  // 3 full blocks and a partial one
+  const auto ids = random_token_ids(14, rng);  // 3 full blocks and a partial one
   Expected e;
   const KvSessionId a = h.ledger.create();
   h.append(a, e, ids);
@@ -200,7 +53,7 @@ TEST(KvPrefixLedger, LookupFindsRegisteredBlocksInTheirTiersAndAdoptionSharesThe
   EXPECT_EQ(ta[1], tb[1]);
   h.verify(b, eb);
   // b appends its own tokens; a's blocks stay as they were.
-  h.append(b, eb, random_ids(5, rng));
+  h.append(b, eb, random_token_ids(5, rng));
   h.verify(a, e);
   h.verify(b, eb);
   h.ledger.check_invariants();
@@ -212,15 +65,15 @@ TEST(KvPrefixLedger, LookupFindsRegisteredBlocksInTheirTiersAndAdoptionSharesThe
 }
 
 TEST(KvPrefixLedger, HostPressureSpillsHashedBlocksToFilesAndResumeReadsThemBack) {
-  FakeFileStore files;
-  Harness h(2, 8, 3, files);
+  FakeKvFileStore files;
+  Harness h(2, 8, 3, &files);
   std::mt19937_64 rng = test::fresh_rng();
   Expected ea, eb;
   const KvSessionId a = h.ledger.create(), b = h.ledger.create();
-  h.append(a, ea, random_ids(4, rng));
+  h.append(a, ea, random_token_ids(4, rng));
   h.register_prefix(a, ea);
   h.suspend(a, ea, true);  // 2 host slots
-  h.append(b, eb, random_ids(4, rng));
+  h.append(b, eb, random_token_ids(4, rng));
   h.suspend(b, eb, true);  // needs 2, 1 free: a's last block goes to a file, not away
   EXPECT_EQ(h.ledger.tokens(a), 4u);
   EXPECT_EQ(files.writes, 1u);
@@ -241,14 +94,14 @@ TEST(KvPrefixLedger, HostPressureSpillsHashedBlocksToFilesAndResumeReadsThemBack
 }
 
 TEST(KvPrefixLedger, UnhashedBlocksAreDroppedNotSpilled) {
-  FakeFileStore files;
-  Harness h(2, 8, 3, files);
+  FakeKvFileStore files;
+  Harness h(2, 8, 3, &files);
   std::mt19937_64 rng = test::fresh_rng();
   Expected ea, eb;
   const KvSessionId a = h.ledger.create(), b = h.ledger.create();
-  h.append(a, ea, random_ids(4, rng));  // not registered
+  h.append(a, ea, random_token_ids(4, rng));  // not registered
   h.suspend(a, ea, true);
-  h.append(b, eb, random_ids(4, rng));
+  h.append(b, eb, random_token_ids(4, rng));
   h.suspend(b, eb, true);
   EXPECT_EQ(h.ledger.tokens(a), 2u);
   EXPECT_EQ(files.writes, 0u);
@@ -256,25 +109,25 @@ TEST(KvPrefixLedger, UnhashedBlocksAreDroppedNotSpilled) {
 }
 
 TEST(KvPrefixLedger, ASecondLedgerFindsThePrefixThroughTheFiles) {
-  FakeFileStore files;
+  FakeKvFileStore files;
   std::mt19937_64 rng = test::fresh_rng();
-  const auto ids = random_ids(12, rng);
+  const auto ids = random_token_ids(12, rng);
   {
-    Harness first(4, 8, 3, files);
+    Harness first(4, 8, 3, &files);
     Expected e, filler;
     const KvSessionId a = first.ledger.create();
     first.append(a, e, ids);
     first.register_prefix(a, e);
     first.suspend(a, e, true);  // 3 host slots: all taken
     const KvSessionId f = first.ledger.create();
-    first.append(f, filler, random_ids(12, rng));
+    first.append(f, filler, random_token_ids(12, rng));
     first.suspend(f, filler, true);  // spills all of a's blocks to files
     EXPECT_EQ(files.files.size(), 3u);
     first.ledger.drop(a);  // the files stay: they are the cross-process cache
     first.ledger.drop(f);
     first.ledger.check_invariants();
   }
-  Harness second(4, 8, 4, files);
+  Harness second(4, 8, 4, &files);
   EXPECT_EQ(second.ledger.lookup_prefix(kv_prefix_hashes(ids, 4, salt)).tiers, std::vector<KvTier>(3, KvTier::file));
   auto [b, eb] = second.from_prefix(ids, 0);
   EXPECT_EQ(eb.tokens.size(), 12u);
@@ -287,25 +140,25 @@ TEST(KvPrefixLedger, ASecondLedgerFindsThePrefixThroughTheFiles) {
 }
 
 TEST(KvPrefixLedger, ACorruptFileEndsThePrefixThereAndLosesNoOtherSession) {
-  FakeFileStore files;
+  FakeKvFileStore files;
   std::mt19937_64 rng = test::fresh_rng();
-  const auto ids = random_ids(12, rng);
+  const auto ids = random_token_ids(12, rng);
   {
-    Harness first(4, 8, 3, files);
+    Harness first(4, 8, 3, &files);
     Expected e, filler;
     const KvSessionId a = first.ledger.create();
     first.append(a, e, ids);
     first.register_prefix(a, e);
     first.suspend(a, e, true);
     const KvSessionId f = first.ledger.create();
-    first.append(f, filler, random_ids(12, rng));
+    first.append(f, filler, random_token_ids(12, rng));
     first.suspend(f, filler, true);
   }
   files.corrupt.insert(kv_prefix_hashes(ids, 4, salt)[1]);
-  Harness second(4, 8, 8, files);
+  Harness second(4, 8, 8, &files);
   Expected other;
   const KvSessionId o = second.ledger.create();
-  second.append(o, other, random_ids(9, rng));
+  second.append(o, other, random_token_ids(9, rng));
   auto [b, eb] = second.from_prefix(ids, 0);
   EXPECT_EQ(eb.tokens.size(), 4u);  // the first block only
   second.verify(b, eb);
@@ -315,14 +168,14 @@ TEST(KvPrefixLedger, ACorruptFileEndsThePrefixThereAndLosesNoOtherSession) {
 }
 
 TEST(KvPrefixLedger, ABoundedFileTierDropsItsLeastRecentlyUsedBlocks) {
-  FakeFileStore files;
-  Harness h(1, 8, 2, files, 2);
+  FakeKvFileStore files;
+  Harness h(1, 8, 2, &files, 2);
   std::mt19937_64 rng = test::fresh_rng();
   std::vector<Expected> e(3);
   std::vector<KvSessionId> s;
   for (auto& x : e) {
     s.push_back(h.ledger.create());
-    h.append(s.back(), x, random_ids(2, rng));
+    h.append(s.back(), x, random_token_ids(2, rng));
     h.register_prefix(s.back(), x);
     h.suspend(s.back(), x, true);
     h.ledger.check_invariants();
@@ -340,21 +193,21 @@ TEST(KvPrefixLedger, ABoundedFileTierDropsItsLeastRecentlyUsedBlocks) {
 }
 
 TEST(KvPrefixLedger, ExpiredSessionsGoFirstAndAreDroppedNotSpilled) {
-  FakeFileStore files;
+  FakeKvFileStore files;
   auto now = std::chrono::steady_clock::time_point{};
-  Harness h(2, 8, 2, files, 0, [&] { return now; });
+  Harness h(2, 8, 2, &files, 0, [&] { return now; });
   std::mt19937_64 rng = test::fresh_rng();
   Expected ea, eb, ec;
   const KvSessionId a = h.ledger.create(9), b = h.ledger.create(0), c = h.ledger.create(0);
-  h.append(a, ea, random_ids(2, rng));
+  h.append(a, ea, random_token_ids(2, rng));
   h.register_prefix(a, ea);
   h.suspend(a, ea, true);
-  h.append(b, eb, random_ids(2, rng));
+  h.append(b, eb, random_token_ids(2, rng));
   h.register_prefix(b, eb);
   h.suspend(b, eb, true);  // host full: a (high priority, not expired) and b
   h.ledger.set_expiry(a, now + std::chrono::seconds(10));
   now += std::chrono::seconds(11);
-  h.append(c, ec, random_ids(2, rng));
+  h.append(c, ec, random_token_ids(2, rng));
   h.suspend(c, ec, true);  // a has expired: it goes first despite its priority, and is not spilled
   EXPECT_EQ(h.ledger.tokens(a), 0u);
   EXPECT_EQ(h.ledger.tokens(b), 2u);
@@ -364,12 +217,12 @@ TEST(KvPrefixLedger, ExpiredSessionsGoFirstAndAreDroppedNotSpilled) {
 }
 
 TEST(KvPrefixLedger, RefusesBadRegistrations) {
-  FakeFileStore files;
-  Harness h(4, 8, 8, files);
+  FakeKvFileStore files;
+  Harness h(4, 8, 8, &files);
   std::mt19937_64 rng = test::fresh_rng();
   Expected e;
   const KvSessionId a = h.ledger.create();
-  h.append(a, e, random_ids(6, rng));
+  h.append(a, e, random_token_ids(6, rng));
   const auto hashes = kv_prefix_hashes(e.tokens, 4, salt);
   const KvBlockHash two[] = {hashes[0], hashes[0] + 1};
   EXPECT_GHTIER_ERROR(h.ledger.register_prefix(a, two), ErrorCode::invalid_argument);  // 1 full block
@@ -381,17 +234,17 @@ TEST(KvPrefixLedger, RefusesBadRegistrations) {
 }
 
 TEST(KvPrefixLedger, AFullDevicePoolRefusesAnAdoptionAndCreatesNoSession) {
-  FakeFileStore files;
-  Harness h(2, 2, 4, files);
+  FakeKvFileStore files;
+  Harness h(2, 2, 4, &files);
   std::mt19937_64 rng = test::fresh_rng();
-  const auto ids = random_ids(4, rng);
+  const auto ids = random_token_ids(4, rng);
   Expected e, busy;
   const KvSessionId a = h.ledger.create();
   h.append(a, e, ids);
   h.register_prefix(a, e);
   h.suspend(a, e, true);
   const KvSessionId u = h.ledger.create();
-  h.append(u, busy, random_ids(4, rng));  // both device slots in use
+  h.append(u, busy, random_token_ids(4, rng));  // both device slots in use
   EXPECT_GHTIER_ERROR((void)h.ledger.create_from_prefix(kv_prefix_hashes(ids, 2, salt)), ErrorCode::out_of_budget);
   EXPECT_EQ(h.ledger.session_count(), 2u);
   h.ledger.check_invariants();
@@ -401,7 +254,7 @@ TEST(KvPrefixLedger, AFullDevicePoolRefusesAnAdoptionAndCreatesNoSession) {
 struct Docs {
   std::vector<std::vector<std::int32_t>> texts;
   explicit Docs(std::mt19937_64& rng) {
-    for (int d = 0; d < 4; ++d) texts.push_back(random_ids(256, rng));
+    for (int d = 0; d < 4; ++d) texts.push_back(random_token_ids(256, rng));
   }
   std::vector<std::int32_t> next(const Expected& e, std::size_t n, std::mt19937_64& rng) const {
     std::vector<std::int32_t> ids;
@@ -414,7 +267,7 @@ struct Docs {
   }
 };
 
-void random_step(Harness& h, const Docs& docs, FakeFileStore& files, std::map<KvSessionId, Expected>& mine,
+void random_step(Harness& h, const Docs& docs, FakeKvFileStore& files, std::map<KvSessionId, Expected>& mine,
                  std::mt19937_64& rng) {
   const int op = static_cast<int>(rng() % 100);
   if (mine.empty() || op < 6) {
@@ -496,8 +349,8 @@ TEST(KvPrefixLedger, RandomizedAgainstFakeMemoriesAndFiles) {
   std::mt19937_64 rng = test::fresh_rng();
   const Docs docs(rng);
   for (int round = 0; round < 20; ++round) {
-    FakeFileStore files;
-    Harness h(1 + rng() % 16, 8 + rng() % 64, 4 + rng() % 64, files, rng() % 2 ? 0 : 4 + rng() % 64);
+    FakeKvFileStore files;
+    Harness h(1 + rng() % 16, 8 + rng() % 64, 4 + rng() % 64, &files, rng() % 2 ? 0 : 4 + rng() % 64);
     std::map<KvSessionId, Expected> sessions;
     for (int step = 0; step < 400; ++step) {
       ASSERT_NO_FATAL_FAILURE(random_step(h, docs, files, sessions, rng));
@@ -516,8 +369,8 @@ TEST(KvPrefixLedger, RandomizedAgainstFakeMemoriesAndFiles) {
 TEST(KvPrefixLedger, SixteenThreadsAtOnce) {
   std::mt19937_64 seeds = test::fresh_rng();
   const Docs docs(seeds);
-  FakeFileStore files;
-  Harness h(16, 256, 256, files, 512);
+  FakeKvFileStore files;
+  Harness h(16, 256, 256, &files, 512);
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < 16; ++t) {

@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from .._owned_handle import Closeable
 from ..errors import ClosedError, InvalidArgumentError, UnsupportedError
 from ..kv_cache import KvBlockShape, KvCache, KvResumePlan
 from ..runtime import Runtime
@@ -56,7 +57,7 @@ class _PoolMemory:
                                          "version": 3, "strides": None, "stream": None}
 
 
-class SessionStore:
+class SessionStore(Closeable):
     """One ghtier KV store shaped for a model, whose sessions are :class:`SessionCache` objects.
 
     Args:
@@ -70,6 +71,10 @@ class SessionStore:
     UnsupportedError for a model with sliding-window or linear-attention layers, OutOfMemoryError /
     OutOfBudgetError when a pool cannot be reserved.
     """
+
+    # Not closed when collected: a tensor viewing the device pool may outlive the store (it keeps the KV store
+    # alive through _PoolMemory); the KV store and the runtime close themselves once nothing uses them.
+    _close_when_collected = False
 
     def __init__(self, model: Any, *, device_blocks: int, host_blocks: int, tokens_per_block: int = 16,
                  dtype: Optional[torch.dtype] = None, device: Any = None) -> None:
@@ -161,12 +166,6 @@ class SessionStore:
         self.kv.close()
         self._runtime.close()
 
-    def __enter__(self) -> "SessionStore":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         s = self.shape
         return (f"<ghtier.torch.SessionStore {s.layers} layers x {s.kv_heads} KV heads x {s.head_dim} {self.dtype}, "
@@ -227,7 +226,7 @@ class _SessionLayer(DynamicLayer):
         raise UnsupportedError("SessionCache restores through resume(), not transformers' layer prefetching")
 
 
-class SessionCache(Cache):
+class SessionCache(Cache, Closeable):
     """One conversation's KV cache in a :class:`SessionStore` (``store.session()``); pass it to ``generate`` or
     the model's forward as ``past_key_values``. Between turns :meth:`suspend` it and :meth:`resume` it.
 
@@ -412,18 +411,6 @@ class SessionCache(Cache):
         torch.cuda.current_stream(store.device).synchronize()  # drop frees the blocks at once
         self._places = self._table = None
         store.kv.drop(self.session_id)
-
-    def __enter__(self) -> "SessionCache":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("suspended" if self._suspended else "active")
