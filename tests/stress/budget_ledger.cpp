@@ -62,9 +62,10 @@ void BudgetLedger::allocation_refused(Attempt attempt) {
   TierTally& t = tiers_[index_of(open.mode)];
   ++t.refusals;
   if (open.max_claimed <= t.budget) {
-    violation(fmt::format("{}: {} bytes refused as out of budget, yet at most {} bytes (this request included) "
-                          "were claimed during the call, within the budget of {}",
-                          to_string(open.mode), open.bytes, open.max_claimed, t.budget));
+    violation(
+        fmt::format("{}: {} bytes refused as out of budget, yet at most {} bytes (this request included) "
+                    "were claimed during the call, within the budget of {}",
+                    to_string(open.mode), open.bytes, open.max_claimed, t.budget));
   }
   t.claimed -= open.bytes;
 }
@@ -81,8 +82,8 @@ void BudgetLedger::begin_free(MemoryMode mode, std::size_t bytes) {
   std::lock_guard lock(mutex_);
   TierTally& t = tiers_.at(index_of(mode));
   if (bytes > t.held) {
-    violation(fmt::format("{}: freeing {} bytes while the ledger holds only {} (a test bug)", to_string(mode),
-                          bytes, t.held));
+    violation(fmt::format("{}: freeing {} bytes while the ledger holds only {} (a test bug)", to_string(mode), bytes,
+                          t.held));
     t.held = 0;
     return;
   }
@@ -93,8 +94,8 @@ void BudgetLedger::end_free(MemoryMode mode, std::size_t bytes) {
   std::lock_guard lock(mutex_);
   TierTally& t = tiers_.at(index_of(mode));
   if (bytes > t.claimed) {
-    violation(fmt::format("{}: {} bytes freed while only {} are claimed (a test bug)", to_string(mode), bytes,
-                          t.claimed));
+    violation(
+        fmt::format("{}: {} bytes freed while only {} are claimed (a test bug)", to_string(mode), bytes, t.claimed));
     t.claimed = 0;
     return;
   }
@@ -115,9 +116,10 @@ void BudgetLedger::observe_runtime(MemoryMode mode, std::size_t budget_used, std
   ++t.runtime_samples;
   t.runtime_peak_used = std::max({t.runtime_peak_used, budget_used, current_bytes});
   if (budget_used > t.budget || current_bytes > t.budget || peak_bytes > t.budget) {
-    violation(fmt::format("{}: the runtime reports {} bytes used (statistics: {} current, {} peak), past the "
-                          "budget of {}",
-                          to_string(mode), budget_used, current_bytes, peak_bytes, t.budget));
+    violation(
+        fmt::format("{}: the runtime reports {} bytes used (statistics: {} current, {} peak), past the "
+                    "budget of {}",
+                    to_string(mode), budget_used, current_bytes, peak_bytes, t.budget));
   }
 }
 

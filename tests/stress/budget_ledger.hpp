@@ -76,7 +76,7 @@ class BudgetLedger {
     std::size_t bytes;
     std::size_t max_claimed;  // the largest claimed of its tier since it began
   };
-  void violation(std::string text);  // mutex held
+  void violation(std::string text);    // mutex held
   OpenAttempt close(Attempt attempt);  // mutex held
 
   mutable std::mutex mutex_;

@@ -34,7 +34,7 @@ void fill_pattern(void* dst, std::size_t bytes, std::uint64_t seed, std::size_t 
 }
 
 std::optional<std::size_t> first_pattern_mismatch(const void* data, std::size_t bytes, std::uint64_t seed,
-                                                   std::size_t offset) noexcept {
+                                                  std::size_t offset) noexcept {
   const auto* in = static_cast<const unsigned char*>(data);
   std::size_t i = 0;
   for (; i < bytes && (offset + i) % 8 != 0; ++i) {

@@ -16,8 +16,8 @@ namespace ghtier::stress {
 void fill_pattern(void* dst, std::size_t bytes, std::uint64_t seed, std::size_t offset = 0) noexcept;
 
 /// The first index i < bytes where data[i] differs from the pattern byte at offset + i, or nullopt.
-[[nodiscard]] std::optional<std::size_t> first_pattern_mismatch(const void* data, std::size_t bytes,
-                                                                std::uint64_t seed, std::size_t offset = 0) noexcept;
+[[nodiscard]] std::optional<std::size_t> first_pattern_mismatch(const void* data, std::size_t bytes, std::uint64_t seed,
+                                                                std::size_t offset = 0) noexcept;
 
 /// The first index i < bytes where data[i] != value, or nullopt (for poison guards around a copied range).
 [[nodiscard]] std::optional<std::size_t> first_byte_not(const void* data, std::size_t bytes,

@@ -97,7 +97,8 @@ TEST(Stress, MixedOperationsUnderTightBudgetsKeepEveryByteAndEveryBudget) {
   engine_options.staging_slots = 4;
   TransferEngine engine(runtime, engine_options);
   HeartbeatBoard board(options.threads);
-  const auto hang = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(options.hang_seconds));
+  const auto hang =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(options.hang_seconds));
   StressContext context(runtime, engine, ledger, board, mix, hang);
   std::printf("stress: %u threads for %.1f s; tiers:", options.threads, options.seconds);
   for (MemoryMode mode : mix.modes) std::printf(" %s", std::string(to_string(mode)).c_str());
@@ -191,7 +192,8 @@ TEST(Stress, MixedOperationsUnderTightBudgetsKeepEveryByteAndEveryBudget) {
       EXPECT_GT(t.refusals, 0u) << "the budget was meant to be tight enough to refuse";
     }
   }
-  if (!options.require_refusals) std::printf("stress: %llu budget refusals\n", static_cast<unsigned long long>(refusals));
+  if (!options.require_refusals)
+    std::printf("stress: %llu budget refusals\n", static_cast<unsigned long long>(refusals));
   const TransferStatistics es = engine.statistics();
   EXPECT_EQ(es.submitted, context.submitted.load());
   EXPECT_EQ(es.completed, es.submitted);

@@ -354,7 +354,9 @@ TEST(StressOptions, DefaultsEnvironmentAndCommandLine) {
   EXPECT_TRUE(o.json_path.empty());
   EXPECT_TRUE(o.require_refusals);
   EXPECT_EQ(tight_budget_bytes(o), std::size_t{16} * 384 * 1024);
-  env = {{"GHTIER_STRESS_SECONDS", "7.5"}, {"GHTIER_STRESS_THREADS", "4"}, {"GHTIER_STRESS_JSON", "/tmp/s.json"},
+  env = {{"GHTIER_STRESS_SECONDS", "7.5"},
+         {"GHTIER_STRESS_THREADS", "4"},
+         {"GHTIER_STRESS_JSON", "/tmp/s.json"},
          {"GHTIER_STRESS_REQUIRE_REFUSALS", "0"}};
   o = parse_stress_options(getenv, {});
   EXPECT_EQ(o.seconds, 7.5);
@@ -365,9 +367,13 @@ TEST(StressOptions, DefaultsEnvironmentAndCommandLine) {
   o = parse_stress_options(getenv, {"--threads", "2", "--budget-kib", "100"});
   EXPECT_EQ(o.threads, 2u) << "the command line wins";
   EXPECT_EQ(tight_budget_bytes(o), std::size_t{100} * 1024);
-  for (const std::vector<std::string>& bad :
-       {std::vector<std::string>{"--threads", "0"}, {"--threads", "2.5"}, {"--seconds", "-1"}, {"--seconds", "x"},
-        {"--seconds"}, {"--frobnicate", "1"}, {"--budget-kib", "0"}}) {
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--threads", "0"},
+                                              {"--threads", "2.5"},
+                                              {"--seconds", "-1"},
+                                              {"--seconds", "x"},
+                                              {"--seconds"},
+                                              {"--frobnicate", "1"},
+                                              {"--budget-kib", "0"}}) {
     EXPECT_THROW((void)parse_stress_options(getenv, bad), std::invalid_argument) << bad[0];
   }
   env = {{"GHTIER_STRESS_THREADS", "many"}};

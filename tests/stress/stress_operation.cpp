@@ -28,8 +28,7 @@ std::string describe(const PlannedOp& op) {
     case StressOp::batch:
       return fmt::format("batch {}->{} {} items over {} B", to_string(op.from), to_string(op.to), op.items, op.bytes);
     case StressOp::prefetch:
-      return fmt::format("prefetch {} {} B via {}", to_string(op.from), op.bytes,
-                         op.via_engine ? "engine" : "runtime");
+      return fmt::format("prefetch {} {} B via {}", to_string(op.from), op.bytes, op.via_engine ? "engine" : "runtime");
     case StressOp::relocate: return fmt::format("relocate kept buffer #{} to {}", op.held_index, to_string(op.to));
     case StressOp::gather:
       return fmt::format("gather from {} into {}, rows of {} B, {} B out", to_string(op.from), to_string(op.to),

@@ -58,10 +58,12 @@ void set(StressOptions& o, std::string_view key, std::string_view value, std::st
 StressOptions parse_stress_options(const std::function<const char*(const char*)>& getenv,
                                    const std::vector<std::string>& args) {
   StressOptions o;
-  const std::pair<const char*, const char*> env[] = {
-      {"GHTIER_STRESS_SECONDS", "seconds"},      {"GHTIER_STRESS_THREADS", "threads"},
-      {"GHTIER_STRESS_BUDGET_KIB", "budget-kib"}, {"GHTIER_STRESS_HANG_SECONDS", "hang-seconds"},
-      {"GHTIER_STRESS_JSON", "json"},            {"GHTIER_STRESS_REQUIRE_REFUSALS", "require-refusals"}};
+  const std::pair<const char*, const char*> env[] = {{"GHTIER_STRESS_SECONDS", "seconds"},
+                                                     {"GHTIER_STRESS_THREADS", "threads"},
+                                                     {"GHTIER_STRESS_BUDGET_KIB", "budget-kib"},
+                                                     {"GHTIER_STRESS_HANG_SECONDS", "hang-seconds"},
+                                                     {"GHTIER_STRESS_JSON", "json"},
+                                                     {"GHTIER_STRESS_REQUIRE_REFUSALS", "require-refusals"}};
   for (const auto& [variable, key] : env) {
     if (const char* value = getenv(variable); value != nullptr && *value != '\0') set(o, key, value, variable);
   }
@@ -71,8 +73,8 @@ StressOptions parse_stress_options(const std::function<const char*(const char*)>
       o.require_refusals = false;
       continue;
     }
-    const bool known = a == "--seconds" || a == "--threads" || a == "--budget-kib" || a == "--hang-seconds" ||
-                       a == "--json";
+    const bool known =
+        a == "--seconds" || a == "--threads" || a == "--budget-kib" || a == "--hang-seconds" || a == "--json";
     if (!known) throw std::invalid_argument(fmt::format("unknown option '{}'", a));
     if (i + 1 >= args.size()) throw std::invalid_argument(fmt::format("{} needs a value", a));
     set(o, std::string_view(a).substr(2), args[i + 1], a);

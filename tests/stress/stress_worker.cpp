@@ -108,8 +108,8 @@ class Worker {
       try {
         carry_out(op);
       } catch (const Error& e) {
-        c_.problem(fmt::format("thread {}: {}: unexpected {} error: {}", index_, current_, to_string(e.code()),
-                               e.what()));
+        c_.problem(
+            fmt::format("thread {}: {}: unexpected {} error: {}", index_, current_, to_string(e.code()), e.what()));
       } catch (const std::exception& e) {
         c_.problem(fmt::format("thread {}: {}: {}", index_, current_, e.what()));
       }
@@ -400,15 +400,15 @@ class Worker {
   std::size_t index_;
   std::mt19937_64 rng_;
   OperationMix mix_;
-  ThreadStream stream_;            // declared before held_: kept buffers are freed before it goes
+  ThreadStream stream_;  // declared before held_: kept buffers are freed before it goes
   std::vector<HeldBuffer> held_;
   std::string current_;
 };
 
 }  // namespace
 
-std::optional<HeldBuffer> try_allocate(StressContext& context, MemoryMode mode, std::size_t bytes,
-                                       cudaStream_t stream, std::uint64_t seed) {
+std::optional<HeldBuffer> try_allocate(StressContext& context, MemoryMode mode, std::size_t bytes, cudaStream_t stream,
+                                       std::uint64_t seed) {
   const auto attempt = context.ledger.begin_allocation(mode, bytes);
   Buffer buffer;
   try {
