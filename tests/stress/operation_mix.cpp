@@ -15,6 +15,11 @@ OperationMix::OperationMix(MixOptions options, std::uint64_t seed) : options_(st
   }
   if (options_.max_held == 0) throw std::invalid_argument("OperationMix: max_held must be at least 1");
   if (options_.max_batch_items == 0) throw std::invalid_argument("OperationMix: max_batch_items must be at least 1");
+  // Allocate first (free and relocate need a kept buffer), free last.
+  for (StressOp kind : {StressOp::allocate, StressOp::copy, StressOp::batch, StressOp::prefetch, StressOp::relocate,
+                        StressOp::gather, StressOp::free}) {
+    if (possible(kind)) first_round_.push_back(kind);
+  }
 }
 
 bool OperationMix::possible(StressOp kind) const noexcept {
@@ -53,7 +58,12 @@ PlannedOp OperationMix::next(std::size_t held) {
   // held == 0 with allocate's weight 0 would leave nothing: then a copy (always possible).
   PlannedOp op;
   op.kind = StressOp::copy;
-  if (total > 0) {
+  const auto first =
+      std::find_if(first_round_.begin(), first_round_.end(), [&](StressOp kind) { return eligible(kind, held); });
+  if (first != first_round_.end()) {
+    op.kind = *first;
+    first_round_.erase(first);
+  } else if (total > 0) {
     unsigned pick = std::uniform_int_distribution<unsigned>(0, total - 1)(rng_);
     for (StressOp kind : all_stress_ops) {
       if (!eligible(kind, held)) continue;

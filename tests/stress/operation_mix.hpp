@@ -1,6 +1,7 @@
-// OperationMix: draws the stress test's next operation from weights over the kinds the platform supports.
-// Directions (tier pairs) go round-robin per kind, so that a short run still covers every one of them; sizes
-// are log-uniform so that both small and large requests appear.
+// OperationMix: draws the stress test's next operation from weights over the kinds the platform supports,
+// after a first round that takes each possible kind once (so that even a run of a few operations per thread,
+// as under compute-sanitizer, does every kind). Directions (tier pairs) go round-robin per kind, so that a short run
+// still covers every one of them; sizes are log-uniform so that both small and large requests appear.
 #pragma once
 
 #include <array>
@@ -54,6 +55,7 @@ class OperationMix {
   MixOptions options_;
   std::mt19937_64 rng_;
   std::array<std::size_t, stress_op_count> turn_{};  // round-robin position per kind
+  std::vector<StressOp> first_round_;                // kinds not yet drawn in the first round
 };
 
 }  // namespace ghtier::stress

@@ -268,6 +268,27 @@ TEST(OperationMix, CoversEveryKindAndDirectionAndOnlyWhatThePlatformAllows) {
   EXPECT_TRUE(shared_source);
 }
 
+TEST(OperationMix, TheFirstRoundDoesEveryKindOnce) {
+  OperationMix mix(full_mix(), 11);
+  std::set<StressOp> first;
+  std::size_t held = 0;
+  for (std::size_t i = 0; i < stress_op_count; ++i) {
+    const PlannedOp op = mix.next(held);
+    EXPECT_TRUE(first.insert(op.kind).second) << to_string(op.kind) << " twice in the first round";
+    if (op.kind == StressOp::allocate) ++held;
+    if (op.kind == StressOp::free) --held;
+  }
+  EXPECT_EQ(first.size(), stress_op_count);
+  // A refused first allocation (nothing kept) postpones free and relocate, not the others.
+  OperationMix refused(full_mix(), 12);
+  EXPECT_EQ(refused.next(0).kind, StressOp::allocate);
+  std::set<StressOp> next;
+  for (int i = 0; i < 4; ++i) next.insert(refused.next(0).kind);
+  EXPECT_EQ(next, (std::set<StressOp>{StressOp::copy, StressOp::batch, StressOp::prefetch, StressOp::gather}));
+  EXPECT_EQ(refused.next(1).kind, StressOp::relocate);
+  EXPECT_EQ(refused.next(1).kind, StressOp::free);
+}
+
 TEST(OperationMix, APlatformWithoutManagedOrGpuReachableMemoryNeverDrawsThem) {
   MixOptions options;
   options.modes = {MemoryMode::system};
