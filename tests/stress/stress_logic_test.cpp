@@ -374,7 +374,8 @@ TEST(StressOptions, DefaultsEnvironmentAndCommandLine) {
   EXPECT_EQ(o.seconds, 60);
   EXPECT_TRUE(o.json_path.empty());
   EXPECT_TRUE(o.require_refusals);
-  EXPECT_EQ(tight_budget_bytes(o), std::size_t{16} * 384 * 1024);
+  EXPECT_EQ(tight_budget_bytes(o), std::size_t{16} * 256 * 1024);
+  EXPECT_EQ(tight_budget_bytes(parse_stress_options(getenv, {"--threads", "32"})), std::size_t{32} * 256 * 1024);
   env = {{"GHTIER_STRESS_SECONDS", "7.5"},
          {"GHTIER_STRESS_THREADS", "4"},
          {"GHTIER_STRESS_JSON", "/tmp/s.json"},

@@ -85,7 +85,7 @@ StressOptions parse_stress_options(const std::function<const char*(const char*)>
 
 std::size_t tight_budget_bytes(const StressOptions& options) noexcept {
   if (options.tier_budget_bytes != 0) return options.tier_budget_bytes;
-  return std::max<std::size_t>(std::size_t{options.threads} * (384u << 10), std::size_t{4} << 20);
+  return std::max<std::size_t>(std::size_t{options.threads} * (256u << 10), std::size_t{4} << 20);
 }
 
 }  // namespace ghtier::stress

@@ -12,7 +12,7 @@ namespace ghtier::stress {
 struct StressOptions {
   unsigned threads = 16;
   double seconds = 60;
-  /// Each tier's budget on top of the shared tables (0: max(threads x 384 KiB, 4 MiB), tight enough that
+  /// Each tier's budget on top of the shared tables (0: max(threads x 256 KiB, 4 MiB), tight enough that
   /// refusals happen; see operation_mix.hpp for the sizes drawn).
   std::size_t tier_budget_bytes = 0;
   /// An operation running longer than this is a hang: the test names it and fails.
