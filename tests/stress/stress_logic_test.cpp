@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <latch>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -318,6 +320,90 @@ TEST(OperationMix, RefusesOptionsThatCannotWork) {
   o = full_mix();
   o.max_held = 0;
   EXPECT_THROW(OperationMix(o, 1), std::invalid_argument);
+}
+
+TEST(StressSimulation, SixteenThreadsOfTheMixOverFakeTiersKeepTheLedgerRight) {
+  // The GPU test's protocol with fake tiers in place of the runtime: kept buffers, transient buffers of copies
+  // and batches, relocations (the new allocation claimed, the old one let go, undone on refusal). A correct
+  // budget gives no violation and refusals in every tier; the ledger ends at zero.
+  constexpr std::size_t budget = 256 << 10;  // a same-tier copy of two 128+ KiB buffers cannot fit
+  std::array<std::unique_ptr<FakeTier>, 4> tiers;
+  for (auto& t : tiers) t = std::make_unique<FakeTier>(budget, FakeTier::Kind::correct);
+  BudgetLedger ledger({budget, budget, budget, budget});
+  MixOptions options = full_mix();
+  options.max_bytes = 256 << 10;
+  struct Kept {
+    MemoryMode mode;
+    std::size_t bytes;
+  };
+  const auto allocate = [&](MemoryMode mode, std::size_t bytes) {
+    const auto attempt = ledger.begin_allocation(mode, bytes);
+    if (!tiers[index_of(mode)]->allocate(bytes)) {
+      ledger.allocation_refused(attempt);
+      return false;
+    }
+    ledger.allocation_succeeded(attempt);
+    return true;
+  };
+  const auto release = [&](MemoryMode mode, std::size_t bytes) {
+    ledger.begin_free(mode, bytes);
+    tiers[index_of(mode)]->free(bytes);
+    ledger.end_free(mode, bytes);
+  };
+  std::latch start(16);  // all at once, so that their kept buffers add up
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      OperationMix mix(options, 77 + t);
+      std::vector<Kept> kept;
+      for (int i = 0; i < 2000; ++i) {
+        const PlannedOp op = mix.next(kept.size());
+        switch (op.kind) {
+          case StressOp::allocate:
+            if (allocate(op.from, op.bytes)) kept.push_back({op.from, op.bytes});
+            break;
+          case StressOp::free:
+            release(kept[op.held_index].mode, kept[op.held_index].bytes);
+            kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(op.held_index));
+            break;
+          case StressOp::relocate: {
+            Kept& k = kept[op.held_index];
+            if (op.to == k.mode) break;
+            const auto attempt = ledger.begin_allocation(op.to, k.bytes);
+            ledger.begin_free(k.mode, k.bytes);
+            if (!tiers[index_of(op.to)]->allocate(k.bytes)) {
+              ledger.cancel_free(k.mode, k.bytes);
+              ledger.allocation_refused(attempt);
+              break;
+            }
+            ledger.allocation_succeeded(attempt);
+            tiers[index_of(k.mode)]->free(k.bytes);
+            ledger.end_free(k.mode, k.bytes);
+            k.mode = op.to;
+            break;
+          }
+          default: {  // copy, batch, prefetch, gather: transient source and destination
+            if (!allocate(op.from, op.bytes)) break;
+            if (allocate(op.to, op.bytes)) release(op.to, op.bytes);
+            release(op.from, op.bytes);
+          }
+        }
+      }
+      for (const Kept& k : kept) release(k.mode, k.bytes);
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_TRUE(ledger.violations().empty()) << ledger.violations().front();
+  EXPECT_EQ(ledger.open_attempts(), 0u);
+  for (MemoryMode mode : all_memory_modes) {
+    const TierTally t = ledger.tally(mode);
+    EXPECT_EQ(t.held, 0u) << to_string(mode);
+    EXPECT_EQ(t.claimed, 0u) << to_string(mode);
+    EXPECT_EQ(tiers[index_of(mode)]->used(), 0u) << to_string(mode);
+    EXPECT_GT(t.refusals, 0u) << to_string(mode);
+    EXPECT_LE(t.peak_held, budget) << to_string(mode);
+  }
 }
 
 TEST(BytePattern, ASliceChecksAgainstItsOffsetAndAWrongByteIsFoundWhereItIs) {
