@@ -169,7 +169,7 @@ typedef struct ghtier_weight_plan_request_t {
   size_t device_budget_bytes; /**< resident layers plus the ring */
   size_t max_slots;           /**< most ring slots tried; 0 = 8 */
   int32_t allow_in_place;     /**< 1: kernels may read host weights in place where that is faster */
-  int32_t reserved;
+  int32_t hedge_compute;      /**< 1: the compute times are estimates (see WeightPlanRequest::hedge_compute); 0: exact */
   double h2d_gbps; /**< the link; h2d_gbps and sm_read_gbps both 0: the runtime's link model */
   double sm_read_gbps;
   double latency_us;
@@ -210,7 +210,7 @@ typedef struct ghtier_weight_streamer_options_t {
   size_t device_budget_bytes; /**< resident layers plus the ring; must reach the minimum */
   size_t max_slots;           /**< 0 = 8 */
   int32_t in_place;           /**< 0: where the platform reads host memory coherently (GH200), 1: on, 2: off */
-  int32_t reserved;
+  int32_t hedge_compute;      /**< 1: the layers' compute times are estimates: plan for longer ones too; 0: exact */
 } ghtier_weight_streamer_options_t;
 
 typedef struct ghtier_weight_streamer_statistics_t {

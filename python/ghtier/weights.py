@@ -35,7 +35,7 @@ class _LayerProfile(Structure):
 class _PlanRequest(Structure):
     _fields_ = [("struct_size", c_size_t), ("layers", POINTER(_LayerProfile)), ("num_layers", c_size_t),
                 ("device_budget_bytes", c_size_t), ("max_slots", c_size_t), ("allow_in_place", c_int32),
-                ("reserved", c_int32), ("h2d_gbps", c_double), ("sm_read_gbps", c_double), ("latency_us", c_double)]
+                ("hedge_compute", c_int32), ("h2d_gbps", c_double), ("sm_read_gbps", c_double), ("latency_us", c_double)]
 
 
 class _PlanResult(Structure):
@@ -52,7 +52,7 @@ class _Tensor(Structure):
 
 class _StreamerOptions(Structure):
     _fields_ = [("struct_size", c_size_t), ("device_budget_bytes", c_size_t), ("max_slots", c_size_t),
-                ("in_place", c_int32), ("reserved", c_int32)]
+                ("in_place", c_int32), ("hedge_compute", c_int32)]
 
 
 class _StreamerStatistics(Structure):
@@ -123,10 +123,12 @@ def _bytes(value: int, what: str) -> int:
 
 def plan_weights(layers: Sequence[WeightLayerProfile], device_budget: int, *, runtime: Optional[Runtime] = None,
                  profile: Optional[str] = None, link: Optional[Dict[str, float]] = None, allow_in_place: bool = False,
-                 max_slots: int = 0) -> WeightPlan:
+                 max_slots: int = 0, hedge_compute: bool = False) -> WeightPlan:
     """Plans a pass. The link comes from `link` ({"h2d_gbps", "sm_read_gbps", "latency_us"}), else from
     `runtime`, else from the built-in `profile` (an offline runtime, default gh200). A budget below one ring
-    slot for the largest layer raises OutOfBudgetError naming the minimum."""
+    slot for the largest layer raises OutOfBudgetError naming the minimum. `hedge_compute`: the compute times
+    are estimates (or the plan serves passes of several lengths): the plan with the least worse relative loss
+    between the given times and times as long as each layer's copy."""
     if not layers:
         raise InvalidArgumentError("layers is empty: give one WeightLayerProfile per layer")
     array = (_LayerProfile * len(layers))()
@@ -139,6 +141,7 @@ def plan_weights(layers: Sequence[WeightLayerProfile], device_budget: int, *, ru
     request.device_budget_bytes = _bytes(device_budget, "device_budget")
     request.max_slots = int(max_slots)
     request.allow_in_place = 1 if allow_in_place else 0
+    request.hedge_compute = 1 if hedge_compute else 0
     if link is not None:
         request.h2d_gbps = float(link.get("h2d_gbps", 0.0))
         request.sm_read_gbps = float(link.get("sm_read_gbps", 0.0))
@@ -160,7 +163,8 @@ class WeightStreamer(OwnedHandle):
     _destroy = "ghtier_weight_streamer_destroy"
 
     def __init__(self, runtime: Runtime, layers: Sequence[Sequence[Tuple[int, int]]], device_budget: int, *,
-                 compute_seconds: Optional[Sequence[float]] = None, max_slots: int = 0, in_place: str = "auto") -> None:
+                 compute_seconds: Optional[Sequence[float]] = None, max_slots: int = 0, in_place: str = "auto",
+                 hedge_compute: bool = False) -> None:
         self._lib = load()
         self._handle: Optional[int] = None
         if not layers:
@@ -181,6 +185,7 @@ class WeightStreamer(OwnedHandle):
         options.device_budget_bytes = _bytes(device_budget, "device_budget")
         options.max_slots = int(max_slots)
         options.in_place = _IN_PLACE[in_place]
+        options.hedge_compute = 1 if hedge_compute else 0
         handle = c_void_p()
         self._lib.check(self._lib.ghtier_weight_streamer_create(runtime.handle, tensors, len(flat), counts, seconds,
                                                                 len(layers), ctypes.byref(options),

@@ -42,6 +42,12 @@ ghtier_weight_plan_result_t result_of(const WeightPlan& plan) {
   return out;
 }
 
+// A C flag that must be 0 or 1 (the field was `reserved`, always 0, before it meant something).
+bool flag_value(int32_t value, const char* what) {
+  if (value != 0 && value != 1) throw_error(ErrorCode::invalid_argument, fmt::format("{} = {}: 0 or 1", what, value));
+  return value == 1;
+}
+
 }  // namespace
 
 }  // namespace ghtier::capi
@@ -76,6 +82,7 @@ ghtier_status_t ghtier_weight_plan(ghtier_runtime_t* runtime, const ghtier_weigh
     }
     plan_request.device_budget_bytes = r.device_budget_bytes;
     plan_request.allow_in_place = r.allow_in_place != 0;
+    plan_request.hedge_compute = flag_value(r.hedge_compute, "request->hedge_compute");
     if (r.max_slots != 0) plan_request.max_slots = r.max_slots;
     const WeightPlan plan = plan_weights(plan_request);
     for (std::size_t i = 0; i < plan.placements.size(); ++i) placements[i] = static_cast<int32_t>(plan.placements[i]);
@@ -122,6 +129,7 @@ ghtier_status_t ghtier_weight_streamer_create(ghtier_runtime_t* runtime, const g
     WeightStreamerOptions cpp_options;
     cpp_options.device_budget_bytes = o.device_budget_bytes;
     if (o.max_slots != 0) cpp_options.max_slots = o.max_slots;
+    cpp_options.hedge_compute = flag_value(o.hedge_compute, "options->hedge_compute");
     cpp_options.in_place = static_cast<WeightInPlaceReads>(o.in_place);
     *streamer = StreamerHolder::create_with_engine(gpu_runtime_of(runtime, "the weight streamer"), std::move(layers),
                                                    cpp_options);

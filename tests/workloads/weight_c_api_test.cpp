@@ -57,6 +57,35 @@ TEST_F(WeightCApi, PlanMatchesTheCppPlannerOnTheRuntimesLink) {
   EXPECT_LE(result.device_bytes, r.device_budget_bytes);
 }
 
+// hedge_compute (the field that was `reserved`): 1 gives the C++ planner's hedged plan, 0 its plain one, any
+// other value a clear error.
+TEST_F(WeightCApi, HedgeComputeReachesThePlannerAndRefusesOtherValues) {
+  for (int32_t hedge : {0, 1}) {
+    ghtier_weight_plan_request_t r = request(2 * 416 * MiB);
+    r.hedge_compute = hedge;
+    std::vector<int32_t> placements(layers_.size(), -1);
+    ghtier_weight_plan_result_t result{};
+    result.struct_size = sizeof(result);
+    ASSERT_EQ(ghtier_weight_plan(runtime_, &r, placements.data(), &result), GHTIER_SUCCESS) << ghtier_error_message();
+    ghtier::WeightPlanRequest cpp{.layers = {}, .link = ghtier::assume_platform("x86-h100-pcie").link};
+    for (const auto& l : layers_) cpp.layers.push_back({l.weight_bytes, l.compute_seconds});
+    cpp.device_budget_bytes = r.device_budget_bytes;
+    cpp.hedge_compute = hedge == 1;
+    const ghtier::WeightPlan plan = ghtier::plan_weights(cpp);
+    EXPECT_EQ(result.ring_slots, plan.ring_slots) << "hedge " << hedge;
+    for (std::size_t i = 0; i < placements.size(); ++i)
+      EXPECT_EQ(placements[i], static_cast<int32_t>(plan.placements[i])) << "hedge " << hedge;
+  }
+  ghtier_weight_plan_request_t r = request(2 * 416 * MiB);
+  r.hedge_compute = 2;
+  std::vector<int32_t> placements(layers_.size(), -1);
+  ghtier_weight_plan_result_t result{};
+  result.struct_size = sizeof(result);
+  EXPECT_EQ(ghtier_weight_plan(runtime_, &r, placements.data(), &result), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(ghtier_error_message()).find("request->hedge_compute = 2"), std::string::npos)
+      << ghtier_error_message();
+}
+
 TEST_F(WeightCApi, RefusesABudgetBelowOneSlotNamingTheMinimum) {
   const ghtier_weight_plan_request_t r = request(416 * MiB - 1);
   std::vector<int32_t> placements(layers_.size());

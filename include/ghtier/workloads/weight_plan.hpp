@@ -42,6 +42,12 @@ struct GHTIER_API WeightPlanRequest {
   bool allow_in_place = false;
   /// Largest number of ring slots tried; 0 = as many as there are layers.
   std::size_t max_slots = 8;
+  /// The compute times are estimates, or one plan serves passes of different lengths (decode and prefill):
+  /// plan for both the given times and times as long as each layer's copy (where hiding a copy behind the
+  /// previous layer matters most), taking the plan whose worse relative loss in the two is smallest. A
+  /// single ring slot, which serialises each copy behind the previous layer's compute, can win a few percent
+  /// for short compute and lose up to 2x for long compute; hedged, the planner keeps two slots there.
+  bool hedge_compute = false;
 };
 
 /// The predicted course of one pass in the steady state (the ring's copies for the next pass start while
@@ -82,7 +88,8 @@ struct GHTIER_API WeightPlan {
                                                                    const std::vector<WeightPlacement>& placements,
                                                                    std::size_t ring_slots);
 
-/// Chooses the plan with the shortest predicted pass that fits the budget. Where the layers are few (every
+/// Chooses the plan with the shortest predicted pass that fits the budget (hedge_compute: the least worse
+/// relative loss over the two compute cases; `predicted` is always for the given compute times). Where the layers are few (every
 /// resident set times every ring size within 2^17 simulations: 14 layers at the default 8 slots), every
 /// resident set is tried for every ring size, so the resident/streamed plan is the best the model knows;
 /// beyond, a local search per ring size (several starts, then swaps of one or two resident layers for a

@@ -46,6 +46,7 @@ struct GHTIER_API WeightStreamerOptions {
   std::size_t device_budget_bytes = 0;
   std::size_t max_slots = 8;  ///< most ring slots the planner tries
   WeightInPlaceReads in_place = WeightInPlaceReads::automatic;
+  bool hedge_compute = false;  ///< the layers' compute times are estimates: see WeightPlanRequest::hedge_compute
 };
 
 struct GHTIER_API WeightStreamerStatistics {

@@ -143,6 +143,9 @@ class WeightStreamingHandle:
             raise InvalidArgumentError(f"compute_seconds has {len(compute_seconds)} entries for {len(layers)} layers")
         self._runtime = Runtime(device=self.device.index if self.device.index is not None
                                 else torch.cuda.current_device())
+        # Unknown compute: the plan must serve decode (short compute) and prefill (compute as long as a
+        # layer's copy) alike, so the planner hedges between the two (WeightPlanRequest::hedge_compute).
+        self._hedge = compute_seconds is None
         if compute_seconds is None:
             # The planner hides copies behind compute; unknown compute is at least one read of the weights at
             # HBM speed (decode at batch 1), which is what this assumes.
@@ -156,7 +159,7 @@ class WeightStreamingHandle:
         try:  # a budget below the minimum is refused (naming it) before any weight moves
             plan_weights([WeightLayerProfile(b, c) for b, c in zip(self._layout.layer_bytes, self._compute_seconds)],
                          self.device_budget, runtime=self._runtime, allow_in_place=in_place_allowed,
-                         max_slots=lookahead or 0)
+                         max_slots=lookahead or 0, hedge_compute=self._hedge)
         except BaseException:
             self._runtime.close()
             raise
@@ -238,7 +241,7 @@ class WeightStreamingHandle:
         tensors = [[(self._arena.ptr + off, e.nbytes) for off, e in zip(offsets, entries)]
                    for offsets, entries in zip(self._layout.offsets, self._entries)]
         return WeightStreamer(self._runtime, tensors, self.device_budget, compute_seconds=self._compute_seconds,
-                              max_slots=self._lookahead or 0, in_place=self._in_place)
+                              max_slots=self._lookahead or 0, in_place=self._in_place, hedge_compute=self._hedge)
 
     def _move_to_host(self) -> None:
         self._arena = self._runtime.allocate_in(MemoryMode.PINNED_HOST, self._layout.total_bytes)
@@ -532,7 +535,8 @@ def stream_weights(model: nn.Module, device_budget: BudgetLike, layers: Optional
         in_place: "auto" (GH200 may read layers in place over C2C where the planner finds it faster), "on",
             "off".
         compute_seconds: per-layer compute time with the weights in HBM, for the planner (default: one read of
-            the layer's weights at HBM speed, decode's floor).
+            the layer's weights at HBM speed, decode's floor, hedged against compute as long as each layer's
+            copy, as in prefill: the plan then keeps two ring slots where one would serialise copy and compute).
 
     Returns the handle (set_budget, statistics, close; a context manager). Raises UnsupportedError for what
     it cannot stream (see the module's doc), InvalidArgumentError for bad arguments; the model is left as it

@@ -259,38 +259,12 @@ bool in_place_usable(const WeightPlanRequest& request) {
   return request.allow_in_place && request.link.sm_read_gbps > 0;
 }
 
-}  // namespace
-
-std::size_t minimum_weight_budget(const WeightPlanRequest& request) {
-  validate(request);
-  return in_place_usable(request) ? 0 : largest_layer(request.layers);
-}
-
-WeightPlan detail::plan_weights_by(const WeightPlanRequest& request, WeightSearchMethod method) {
-  const std::size_t minimum = minimum_weight_budget(request);
+// The best plan the search finds for each ring size that fits (after in-place reads where allowed).
+std::vector<Candidate> best_per_ring_size(const WeightPlanRequest& request, detail::WeightSearchMethod method) {
   const auto& layers = request.layers;
   const std::size_t n = layers.size();
-  if (request.device_budget_bytes < minimum) {
-    throw_error(ErrorCode::out_of_budget,
-                fmt::format("weight plan: a device budget of {} bytes is below the minimum of {} bytes (one ring slot "
-                            "for the largest layer)",
-                            request.device_budget_bytes, minimum));
-  }
   const std::size_t slot_bytes = largest_layer(layers);
-  WeightPlan plan;
-  plan.slot_bytes = slot_bytes;
-  plan.all_resident = simulate_weight_step(layers, request.link, std::vector(n, WeightPlacement::resident), 0);
   const bool copies_usable = request.link.h2d_gbps > 0;
-  if (copies_usable) {
-    plan.naive = simulate_weight_step(layers, request.link, std::vector(n, WeightPlacement::streamed), 1);
-  }
-  if (plan.all_resident.resident_bytes <= request.device_budget_bytes) {
-    plan.placements.assign(n, WeightPlacement::resident);
-    plan.ring_slots = 0;
-    plan.predicted = plan.all_resident;
-    return plan;
-  }
-
   const bool in_place = in_place_usable(request);
   const std::size_t max_slots = request.max_slots == 0 ? n : std::min(n, request.max_slots);
   std::vector<std::size_t> slot_counts;
@@ -302,12 +276,14 @@ WeightPlan detail::plan_weights_by(const WeightPlanRequest& request, WeightSearc
   const std::vector<std::size_t> largest_first =
       layer_order(n, [&](std::size_t a, std::size_t b) { return layers[a].weight_bytes > layers[b].weight_bytes; });
   const ResidentSearch search(request, largest_first);
-  std::optional<Candidate> best;
+  std::vector<std::optional<Candidate>> best(slot_counts.size());
   auto consider = [&](Candidate current) {
     if (in_place && current.slots > 0) search.read_in_place_while_faster(current);
-    if (!best || faster(current.predicted, best->predicted)) best = std::move(current);
+    const auto k = static_cast<std::size_t>(
+        std::find(slot_counts.begin(), slot_counts.end(), current.slots) - slot_counts.begin());
+    if (!best[k] || faster(current.predicted, best[k]->predicted)) best[k] = std::move(current);
   };
-  const bool exact = method == WeightSearchMethod::automatic && n < 8 * sizeof(std::size_t) &&
+  const bool exact = method == detail::WeightSearchMethod::automatic && n < 8 * sizeof(std::size_t) &&
                      (std::size_t{1} << n) <= exact_search_limit / std::max<std::size_t>(slot_counts.size(), 1);
   if (exact) {
     for (Candidate& c : best_resident_sets(request, slot_counts, slot_bytes)) consider(std::move(c));
@@ -345,12 +321,97 @@ WeightPlan detail::plan_weights_by(const WeightPlanRequest& request, WeightSearc
       consider(std::move(best_here->first));
     }
   }
-  if (!best) {
+  std::vector<Candidate> out;
+  for (auto& b : best) {
+    if (b) out.push_back(std::move(*b));
+  }
+  return out;
+}
+
+// The same layers with compute as long as each layer's copy where it was shorter: the passes (prefill,
+// large batches) where hiding a copy behind the previous layer's compute matters most.
+WeightPlanRequest with_copy_length_compute(const WeightPlanRequest& request) {
+  WeightPlanRequest long_compute = request;
+  for (WeightLayerProfile& l : long_compute.layers) {
+    l.compute_seconds = std::max(l.compute_seconds, request.link.copy_seconds(l.weight_bytes, true));
+  }
+  return long_compute;
+}
+
+// Among the candidates, the one whose worse relative loss, against the best candidate of each compute
+// case, is smallest (ties: the faster in the given case). Each candidate is timed in both cases.
+Candidate least_regret(const WeightPlanRequest& given, const WeightPlanRequest& long_compute,
+                       std::vector<Candidate> candidates) {
+  std::vector<double> in_given, in_long;
+  double best_given = 0, best_long = 0;
+  for (const Candidate& c : candidates) {
+    in_given.push_back(simulate_weight_step(given.layers, given.link, c.placements, c.slots).step_seconds);
+    in_long.push_back(simulate_weight_step(long_compute.layers, long_compute.link, c.placements, c.slots).step_seconds);
+    best_given = in_given.size() == 1 ? in_given.back() : std::min(best_given, in_given.back());
+    best_long = in_long.size() == 1 ? in_long.back() : std::min(best_long, in_long.back());
+  }
+  std::size_t pick = 0;
+  double pick_regret = 0;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const double regret = std::max(best_given > 0 ? in_given[i] / best_given : 1.0,
+                                   best_long > 0 ? in_long[i] / best_long : 1.0);
+    const bool tie = std::abs(regret - pick_regret) <= 1e-9 * pick_regret;
+    if (i == 0 || (!tie && regret < pick_regret) || (tie && in_given[i] < in_given[pick])) {
+      pick = i;
+      pick_regret = regret;
+    }
+  }
+  return std::move(candidates[pick]);
+}
+
+}  // namespace
+
+std::size_t minimum_weight_budget(const WeightPlanRequest& request) {
+  validate(request);
+  return in_place_usable(request) ? 0 : largest_layer(request.layers);
+}
+
+WeightPlan detail::plan_weights_by(const WeightPlanRequest& request, WeightSearchMethod method) {
+  const std::size_t minimum = minimum_weight_budget(request);
+  const auto& layers = request.layers;
+  const std::size_t n = layers.size();
+  if (request.device_budget_bytes < minimum) {
+    throw_error(ErrorCode::out_of_budget,
+                fmt::format("weight plan: a device budget of {} bytes is below the minimum of {} bytes (one ring slot "
+                            "for the largest layer)",
+                            request.device_budget_bytes, minimum));
+  }
+  WeightPlan plan;
+  plan.slot_bytes = largest_layer(layers);
+  plan.all_resident = simulate_weight_step(layers, request.link, std::vector(n, WeightPlacement::resident), 0);
+  if (request.link.h2d_gbps > 0) {
+    plan.naive = simulate_weight_step(layers, request.link, std::vector(n, WeightPlacement::streamed), 1);
+  }
+  if (plan.all_resident.resident_bytes <= request.device_budget_bytes) {
+    plan.placements.assign(n, WeightPlacement::resident);
+    plan.ring_slots = 0;
+    plan.predicted = plan.all_resident;
+    return plan;
+  }
+  std::vector<Candidate> candidates = best_per_ring_size(request, method);
+  if (candidates.empty()) {
     throw_error(ErrorCode::internal, "weight plan: no candidate plan although the budget meets the minimum");
   }
-  plan.placements = std::move(best->placements);
-  plan.ring_slots = best->slots;
-  plan.predicted = best->predicted;
+  Candidate chosen;
+  if (request.hedge_compute && request.link.h2d_gbps > 0) {
+    const WeightPlanRequest long_compute = with_copy_length_compute(request);
+    std::vector<Candidate> more = best_per_ring_size(long_compute, method);
+    for (Candidate& c : more) candidates.push_back(std::move(c));
+    chosen = least_regret(request, long_compute, std::move(candidates));
+    chosen.predicted = simulate_weight_step(layers, request.link, chosen.placements, chosen.slots);
+  } else {
+    chosen = std::move(*std::min_element(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+      return faster(a.predicted, b.predicted);
+    }));
+  }
+  plan.placements = std::move(chosen.placements);
+  plan.ring_slots = chosen.slots;
+  plan.predicted = chosen.predicted;
   return plan;
 }
 

@@ -67,6 +67,7 @@ struct WeightStreamer::Impl {
         layers(std::move(layers_in)),
         budget(options.device_budget_bytes),
         max_slots(options.max_slots),
+        hedge_compute(options.hedge_compute),
         allow_in_place(options.in_place == WeightInPlaceReads::on ||
                        (options.in_place == WeightInPlaceReads::automatic && engine.platform().gpu_reads_pageable &&
                         engine.platform().coherent)),
@@ -104,6 +105,7 @@ struct WeightStreamer::Impl {
     r.device_budget_bytes = budget;
     r.allow_in_place = allow_in_place;
     r.max_slots = max_slots;
+    r.hedge_compute = hedge_compute;
     return r;
   }
 
@@ -229,6 +231,7 @@ struct WeightStreamer::Impl {
   std::vector<LayerLayout> layouts;
   std::size_t budget;
   std::size_t max_slots;
+  bool hedge_compute;
   bool allow_in_place;
   detail::WeightSlotSchedule schedule;
   WeightPlan plan;
