@@ -90,7 +90,7 @@ struct CpuGatherPipeline::State {
   bool stopping = false;
   bool aborting = false;  // the calling thread failed: the threads stop taking pieces
   std::atomic<std::size_t> next_piece{0};
-  std::atomic<std::size_t> opened{0};                 // chunks [0, opened) of the job may be written
+  std::atomic<std::size_t> opened{0};                  // chunks [0, opened) of the job may be written
   std::unique_ptr<std::atomic<std::size_t>[]> filled;  // per slot: pieces gathered into its current chunk
   std::vector<Faults> faults;                          // per thread, for the current job
 

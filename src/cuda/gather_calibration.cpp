@@ -79,12 +79,12 @@ GatherCalibration make_pcie_h200() {
   // full 2026-12-03 at 8 GiB: 15.5 and 40.1 GB/s whole-call -> 15.8 and 41.4.
   c.sorted.row_bytes = rows;
   c.sorted.table_bytes = tables;
-  c.sorted.gbps = {50.9, 50.4, 50.0, 15.8,   // 128 B (1 GiB: between)
-                   50.6, 50.6, 50.6, 41.4,   // 1 KiB
+  c.sorted.gbps = {50.9, 50.4, 50.0,  15.8,   // 128 B (1 GiB: between)
+                   50.6, 50.6, 50.6,  41.4,   // 1 KiB
                    51.0, 51.0, 50.95, 45.0};  // 4 KiB (8 GiB: an estimate)
-  c.skewed_plain_gain = 7.5 / 4.95;  // plain with Zipf(0.99) keys 7.5 vs uniform 4.95, 128 B / 8 GiB (H200;
-                                     // 13.0 vs 7.79 at 2 GiB in the quick run: the lower gain is kept)
-  c.link_gbps = 51.0;                // SM read of pinned memory calibrated in the 2026-11-28 run (H200)
+  c.skewed_plain_gain = 7.5 / 4.95;           // plain with Zipf(0.99) keys 7.5 vs uniform 4.95, 128 B / 8 GiB (H200;
+                                              // 13.0 vs 7.79 at 2 GiB in the quick run: the lower gain is kept)
+  c.link_gbps = 51.0;                         // SM read of pinned memory calibrated in the 2026-11-28 run (H200)
   // The sort, fitted to sorted_gather on 2 MiB tables with uniform keys (every row read once: 2 MiB at the
   // read rate), quick 2026-12-03: 117 us for 262144 keys, 102 for 32768, 95.6 for 8192 -> 53.8 us + 0.084 ns
   // per key (the radix sort, run starts and the expansion into `out`).

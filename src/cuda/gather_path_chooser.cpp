@@ -125,8 +125,7 @@ GatherPathEstimate estimate_sorted(const Model& m) {
   if (m.r.keys_sorted) return unavailable(GatherPath::sorted, "keys already sorted: plain reads them in order");
   const double read = m.sorted_read_gbps();
   const double distinct = m.distinct_bytes();
-  return timed(GatherPath::sorted, m.bytes,
-               m.sort_seconds(static_cast<double>(m.r.count)) + distinct / (read * 1e9),
+  return timed(GatherPath::sorted, m.bytes, m.sort_seconds(static_cast<double>(m.r.count)) + distinct / (read * 1e9),
                fmt::format("sort of {} keys, then {:.0f}% of the requested bytes (the distinct rows) read once in "
                            "order at {:.1f} GB/s",
                            m.r.count, 100 * distinct / m.bytes, read));
