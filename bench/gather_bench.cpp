@@ -12,7 +12,8 @@
 //   cpu_pipelined  CpuGatherPipeline: CPU threads gather into pinned chunks while the copy engine moves the
 //           previous ones (wall time, until the last copy is done);
 //   auto    gather_auto with the pipeline and the same cache as `cached` offered (wall time); `choice` is the
-//           path it ran (0 plain, 1 sorted, 2 cached, 3 cpu_pipelined), predicted_GBps what it predicted.
+//           path it ran (0 plain, 1 sorted, 2 cached, 3 cpu_pipelined), predicted_GBps what it predicted,
+//           call_us the median time until gather_auto returned (its host cost; the GPU paths only queue work).
 // GBps counts the bytes that cross the link (plain: every requested row; sorted: each distinct row once;
 // cached: the misses; cpu_then_copy: the copy); effective_GBps counts the requested bytes. The ceiling is
 // the SM read rate of pinned memory calibrated in the same run (bench_platform's sm_read_gbps). Targets
@@ -261,6 +262,7 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
       }
     };
     GatherChoice choice;
+    Samples call_seconds;  // auto: until gather_auto returns (its host cost: the choice, the launch)
     auto timed = [&]() -> double {
       if (method == Method::cpu_pipelined) {
         return wall_seconds([&] {
@@ -275,7 +277,9 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
         options.pipeline = s.pipeline.get();
         options.check = s.check.get();
         return wall_seconds([&] {
-          choice = gather_auto(s.table.get(), row_bytes, num_rows, d_keys, count, s.out.get(), stream, options);
+          call_seconds.add(wall_seconds([&] {
+            choice = gather_auto(s.table.get(), row_bytes, num_rows, d_keys, count, s.out.get(), stream, options);
+          }));
           GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
         });
       }
@@ -317,6 +321,7 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
     if (method == Method::auto_choice) {
       state.counters["choice"] = static_cast<double>(choice.path);
       state.counters["predicted_GBps"] = choice.predicted_gbps();
+      state.counters["call_us"] = call_seconds.median() * 1e6;
       state.SetLabel(std::string(to_string(choice.path)));
     }
     if (method == Method::plain && (row_bytes >= 2 * KiB || table_bytes <= small_table_bytes)) {

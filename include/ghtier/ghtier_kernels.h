@@ -114,8 +114,8 @@ typedef enum ghtier_key_distribution_t {
  * ghtier_gather_auto. A handle, for the device current at creation. */
 typedef struct ghtier_cpu_gather_pipeline ghtier_cpu_gather_pipeline_t;
 
-/** Starts `threads` threads (0: the hardware's, at most 16) with two pinned chunks of `chunk_bytes` each
- * (0: 512 KiB). On failure *pipeline is set to NULL. */
+/** Starts `threads` threads (0: the hardware's, at most 16) with a ring of 8 pinned chunks of `chunk_bytes`
+ * each (0: 2 MiB). On failure *pipeline is set to NULL. */
 GHTIER_API ghtier_status_t ghtier_cpu_gather_pipeline_create(uint32_t threads, size_t chunk_bytes,
                                                              ghtier_cpu_gather_pipeline_t** pipeline);
 /** Waits for its copies, stops its threads; NULL is a no-op, a destroyed handle GHTIER_ERROR_INVALID_ARGUMENT. */

@@ -82,8 +82,12 @@ GatherChoice gather_auto_rows(const void* table, std::size_t row_bytes, std::siz
   request.index_bytes = sizeof(Index);
   request.keys = options.keys;
   request.keys_sorted = options.keys_sorted;
-  const detail::PointerKind keys_kind = detail::classify_pointer(indices);
-  request.keys_on_host = keys_kind == detail::PointerKind::pinned_host || keys_kind == detail::PointerKind::pageable;
+  // Where the keys are matters to the pipeline only (whether it copies them first): no pointer query
+  // (about a microsecond of the call's host time) when it is not offered.
+  if (options.pipeline != nullptr) {
+    const detail::PointerKind keys_kind = detail::classify_pointer(indices);
+    request.keys_on_host = keys_kind == detail::PointerKind::pinned_host || keys_kind == detail::PointerKind::pageable;
+  }
   request.residency = residency_of(table);
   request.cache_rows = options.cache != nullptr ? options.cache->cached_rows() : 0;
   request.cache_hit_rate = options.cache_hit_rate;

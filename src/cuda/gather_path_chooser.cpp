@@ -78,16 +78,11 @@ struct Model {
     return std::min(c.link_gbps, base * c.skewed_plain_gain);
   }
   double sort_seconds(double keys) const { return (c.sort_fixed_us + keys * c.sort_ns_per_key * 1e-3) * 1e-6; }
-  // The in-order read rate of sorted_gather: its measured whole-call rate less the sort at the calibration
-  // batch (held at the whole-call rate where the sort would take all of the measured time).
-  double sorted_read_gbps() const {
-    const double measured = c.sorted.at(r.row_bytes, table_for_reads);
-    const double batch = static_cast<double>(c.batch_bytes);
-    const double read_s = batch / (measured * 1e9) - sort_seconds(batch / static_cast<double>(r.row_bytes));
-    if (read_s <= 0) return measured;
-    // Never above what the link streams (or what was measured, for tables that fit the L2): a derived
-    // record scales the whole-call rate, not the sort.
-    return std::min(batch / read_s * 1e-9, std::max(c.link_gbps, measured));
+  // The in-order read rate of the distinct rows (sorted_gather's, or sorted keys read in place).
+  double sorted_read_gbps() const { return c.sorted.at(r.row_bytes, table_for_reads); }
+  // Bytes of the distinct rows the keys are expected to hold.
+  double distinct_bytes() const {
+    return expected_distinct_rows(r.table_bytes / r.row_bytes, r.count, r.keys) * static_cast<double>(r.row_bytes);
   }
 };
 
@@ -114,8 +109,9 @@ GatherPathEstimate estimate_plain(const Model& m) {
                  "table in device memory: rows read from HBM");
   }
   if (m.r.keys_sorted) {
-    return timed(GatherPath::plain, m.bytes, m.c.launch_us * 1e-6 + m.bytes / (m.sorted_read_gbps() * 1e9),
-                 "keys already sorted: read in address order at sorted_gather's read rate");
+    // Repeats of a row are adjacent: the GPU's L2 serves them, the link carries each distinct row once.
+    return timed(GatherPath::plain, m.bytes, m.c.launch_us * 1e-6 + m.distinct_bytes() / (m.sorted_read_gbps() * 1e9),
+                 "keys already sorted: each distinct row read once, in address order, at sorted_gather's read rate");
   }
   const double gbps = m.plain_read_gbps();
   return timed(GatherPath::plain, m.bytes, m.c.launch_us * 1e-6 + m.bytes / (gbps * 1e9),
@@ -128,8 +124,11 @@ GatherPathEstimate estimate_sorted(const Model& m) {
   }
   if (m.r.keys_sorted) return unavailable(GatherPath::sorted, "keys already sorted: plain reads them in order");
   const double read = m.sorted_read_gbps();
-  return timed(GatherPath::sorted, m.bytes, m.sort_seconds(static_cast<double>(m.r.count)) + m.bytes / (read * 1e9),
-               fmt::format("sort of {} keys, then in-order reads at {:.1f} GB/s", m.r.count, read));
+  const double distinct = m.distinct_bytes();
+  return timed(GatherPath::sorted, m.bytes, m.sort_seconds(static_cast<double>(m.r.count)) + distinct / (read * 1e9),
+               fmt::format("sort of {} keys, then {:.0f}% of the requested bytes (the distinct rows) read once in "
+                           "order at {:.1f} GB/s",
+                           m.r.count, 100 * distinct / m.bytes, read));
 }
 
 GatherPathEstimate estimate_cached(const Model& m, const GatherPathEstimate& plain) {
@@ -138,7 +137,9 @@ GatherPathEstimate estimate_cached(const Model& m, const GatherPathEstimate& pla
     return unavailable(GatherPath::cached, "table in device memory: a cache of it gains nothing");
   }
   const double hit = estimated_hit_rate(m.r);
-  const double miss_gbps = plain.gbps;
+  // Skewed keys' misses are the distribution's tail: few, scattered rows, measured at about the link's rate
+  // even from tables where uniform keys are translation-bound (the calibration's cache_skewed_miss_gbps).
+  const double miss_gbps = m.skewed ? m.c.cache_skewed_miss_gbps : plain.gbps;
   const double model_s =
       m.c.launch_us * 1e-6 + hit * m.bytes / (m.c.cache_hit_gbps * 1e9) + (1 - hit) * m.bytes / (miss_gbps * 1e9);
   std::string note = fmt::format("{:.0f}% hits from HBM, misses in place at {:.1f} GB/s", hit * 100, miss_gbps);
@@ -178,6 +179,30 @@ GatherPathEstimate estimate_pipelined(const Model& m) {
 }
 
 }  // namespace
+
+double expected_distinct_rows(std::size_t rows, std::size_t keys, KeyDistributionHint hint) noexcept {
+  if (rows == 0 || keys == 0) return 0;
+  const double n = static_cast<double>(rows);
+  const double k = static_cast<double>(keys);
+  const double uniform = n * -std::expm1(-k / n);
+  if (hint != KeyDistributionHint::skewed) return uniform;
+  // Zipf(1): rank i drawn with p_i = 1 / (i H_n); row i is among the keys with probability 1 - exp(-k p_i).
+  // The hottest ranks summed, the rest as an integral: the integral of exp(-c / x) is x exp(-c / x) - c E1(c / x).
+  const double harmonic = std::log(n) + euler_gamma + 1 / (2 * n);
+  const double c = k / harmonic;
+  constexpr std::size_t summed = 64;
+  const std::size_t head = std::min(rows, summed);
+  double distinct = 0;
+  for (std::size_t i = 1; i <= head; ++i) distinct -= std::expm1(-c / static_cast<double>(i));
+  if (rows > head) {
+    auto e1 = [](double z) { return -std::expint(-z); };
+    auto integral_of_exp = [&](double x) { return x * std::exp(-c / x) - c * e1(c / x); };
+    const double a = static_cast<double>(head) + 0.5, b = n + 0.5;
+    distinct += (b - a) - (integral_of_exp(b) - integral_of_exp(a));
+  }
+  // Uniform keys hold the most distinct rows; the sum and the integral may round a hair above them.
+  return std::clamp(distinct, std::min(1.0, uniform), uniform);
+}
 
 std::string_view to_string(GatherPath path) noexcept { return detail::enum_to_string(path_names, path); }
 std::string_view to_string(KeyDistributionHint hint) noexcept { return detail::enum_to_string(hint_names, hint); }

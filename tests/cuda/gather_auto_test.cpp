@@ -112,6 +112,9 @@ TEST(CpuGatherPipeline, RefusesBadOptionsBeforeAnyCudaCall) {
   EXPECT_GHTIER_ERROR(CpuGatherPipeline(CpuGatherPipeline::Options{2, (std::size_t{1} << 30) + 1}),
                       ErrorCode::invalid_argument);
   EXPECT_GHTIER_ERROR(CpuGatherPipeline(CpuGatherPipeline::Options{5000, 4096}), ErrorCode::invalid_argument);
+  // The ring needs two chunks (one filling while one is copied), and at most 64.
+  EXPECT_GHTIER_ERROR(CpuGatherPipeline(CpuGatherPipeline::Options{2, 4096, 1}), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(CpuGatherPipeline(CpuGatherPipeline::Options{2, 4096, 65}), ErrorCode::invalid_argument);
 }
 
 TEST(GatherAutoCApi, PipelineHandleErrors) {

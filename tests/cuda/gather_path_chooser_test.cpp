@@ -372,3 +372,143 @@ TEST(GatherPathChooser, RandomGridIsConsistentAndMonotone) {
     EXPECT_GT(chose[p], 0) << to_string(static_cast<GatherPath>(p)) << " was never chosen";
   }
 }
+
+TEST(GatherPathChooser, ExpectedDistinctRowsMatchExactSums) {
+  // The independent reference: sum over rows of 1 - (1 - p)^keys, with p = 1 / rows (uniform) or
+  // 1 / (rank H_rows) (Zipf(1)), on random shapes.
+  std::mt19937_64 rng = test::fresh_rng();
+  auto exact = [](std::size_t rows, std::size_t keys, bool zipf) {
+    double harmonic = 0;
+    for (std::size_t i = 1; i <= rows; ++i) harmonic += 1.0 / static_cast<double>(i);
+    double distinct = 0;
+    for (std::size_t i = 1; i <= rows; ++i) {
+      const double p = zipf ? 1.0 / (static_cast<double>(i) * harmonic) : 1.0 / static_cast<double>(rows);
+      distinct += 1 - std::pow(1 - p, static_cast<double>(keys));
+    }
+    return distinct;
+  };
+  for (int i = 0; i < 40; ++i) {
+    const std::size_t rows = 1 + rng() % (std::size_t{1} << (4 + rng() % 17));
+    const std::size_t keys = 1 + rng() % (std::size_t{1} << (4 + rng() % 19));
+    for (bool zipf : {false, true}) {
+      const double model =
+          expected_distinct_rows(rows, keys, zipf ? KeyDistributionHint::skewed : KeyDistributionHint::uniform);
+      const double reference = exact(rows, keys, zipf);
+      EXPECT_NEAR(model, reference, 0.02 * reference + 0.5) << rows << " rows, " << keys << " keys, zipf " << zipf;
+      EXPECT_LE(model, static_cast<double>(std::min(rows, keys)) + 1e-9);
+    }
+  }
+  EXPECT_EQ(expected_distinct_rows(0, 10, KeyDistributionHint::uniform), 0.0);
+  EXPECT_EQ(expected_distinct_rows(10, 0, KeyDistributionHint::skewed), 0.0);
+  // The quick suite's 2 MiB table of 128 B rows: 262144 uniform keys hold every row.
+  EXPECT_NEAR(expected_distinct_rows(16384, 262144, KeyDistributionHint::uniform), 16384, 1);
+}
+
+namespace {
+
+// The quick suite of 2026-12-03 on the H200 machine (PCIe Gen5), 32 MiB batches: effective GB/s (requested
+// rows delivered) of each GPU path per shape, the cache holding the hottest tenth of the rows (256 MiB at
+// most) as the suite builds it.
+struct QuickPoint {
+  std::size_t row_bytes;
+  std::size_t table_bytes;
+  KeyDistributionHint keys;
+  double plain, sorted, cached;
+};
+constexpr QuickPoint quick_2026_12_03[] = {
+    {128, 2 * MiB, KeyDistributionHint::uniform, 52.7, 285.6, 49.7},
+    {128, 2 * MiB, KeyDistributionHint::skewed, 97.5, 330.6, 218.9},
+    {1024, 2 * MiB, KeyDistributionHint::uniform, 52.8, 331.2, 58.0},
+    {1024, 2 * MiB, KeyDistributionHint::skewed, 82.3, 384.4, 183.4},
+    {4096, 2 * MiB, KeyDistributionHint::uniform, 53.0, 350.7, 58.3},
+    {4096, 2 * MiB, KeyDistributionHint::skewed, 71.5, 424.5, 150.2},
+    {128, 256 * MiB, KeyDistributionHint::uniform, 50.8, 48.2, 55.4},
+    {128, 256 * MiB, KeyDistributionHint::skewed, 69.7, 103.9, 304.0},
+    {1024, 256 * MiB, KeyDistributionHint::uniform, 50.8, 49.4, 55.6},
+    {1024, 256 * MiB, KeyDistributionHint::skewed, 61.3, 100.0, 270.7},
+    {4096, 256 * MiB, KeyDistributionHint::uniform, 50.9, 49.9, 55.9},
+    {4096, 256 * MiB, KeyDistributionHint::skewed, 57.0, 96.0, 258.6},
+    {128, 2 * GiB, KeyDistributionHint::uniform, 7.8, 45.2, 8.4},
+    {128, 2 * GiB, KeyDistributionHint::skewed, 13.0, 84.2, 331.3},
+    {1024, 2 * GiB, KeyDistributionHint::uniform, 50.8, 46.9, 55.5},
+    {1024, 2 * GiB, KeyDistributionHint::skewed, 58.8, 82.4, 302.9},
+    {4096, 2 * GiB, KeyDistributionHint::uniform, 50.8, 47.4, 56.2},
+    {4096, 2 * GiB, KeyDistributionHint::skewed, 55.3, 79.9, 299.4},
+};
+
+GatherRequest quick_request(const QuickPoint& q) {
+  GatherRequest r;
+  r.row_bytes = q.row_bytes;
+  r.table_bytes = q.table_bytes;
+  r.count = 32 * MiB / q.row_bytes;
+  r.keys = q.keys;
+  const std::size_t rows = q.table_bytes / q.row_bytes;
+  r.cache_rows = std::min(rows / 10, 256 * MiB / q.row_bytes);
+  return r;
+}
+
+double measured(const QuickPoint& q, GatherPath p) {
+  switch (p) {
+    case GatherPath::plain: return q.plain;
+    case GatherPath::sorted: return q.sorted;
+    case GatherPath::cached: return q.cached;
+    case GatherPath::cpu_pipelined: break;
+  }
+  return 0;  // not measured for the reworked pipeline: a choice of it fails the test below
+}
+
+}  // namespace
+
+TEST(GatherPathChooser, PcieChoicesReachNineTenthsOfTheBestMeasuredPathOfTheQuickSuite) {
+  for (const QuickPoint& q : quick_2026_12_03) {
+    const GatherChoice c = choose(quick_request(q), pcie());
+    const double best = std::max({q.plain, q.sorted, q.cached});
+    EXPECT_GE(measured(q, c.path), 0.9 * best)
+        << q.row_bytes << " B rows, " << q.table_bytes << " B table, " << to_string(q.keys) << ": " << c.reason;
+  }
+}
+
+TEST(GatherPathChooser, PcieSortsTablesSmallAgainstTheKeyCount) {
+  // 2 MiB tables: sorted_gather reads each distinct row once (the whole table at most), 285-424 GB/s
+  // measured, where the cache (picked before the model counted distinct rows) gave 48-219.
+  for (const QuickPoint& q : quick_2026_12_03) {
+    if (q.table_bytes != 2 * MiB) continue;
+    const GatherChoice c = choose(quick_request(q), pcie());
+    EXPECT_EQ(c.path, GatherPath::sorted) << c.reason;
+    EXPECT_NEAR(c.predicted_gbps() / q.sorted, 1.0, 0.35) << c.reason;
+    EXPECT_NE(c.estimate(GatherPath::sorted).note.find("distinct rows"), std::string::npos);
+  }
+  // With few keys against the table's rows nothing repeats, and sorting only costs.
+  GatherRequest sparse = suite_request(1024, 2 * MiB);
+  sparse.count = 64;
+  EXPECT_NE(choose(sparse, pcie()).path, GatherPath::sorted);
+}
+
+TEST(GatherPathChooser, PciePredictsTheCacheWithZipfKeysCloseToItsMeasuredRate) {
+  // 256 MiB and 2 GiB, Zipf keys: the cache ran at 259-331 GB/s; its misses (the tail) at about the link's
+  // rate. The model once read them at plain's translation-bound rate: 84 GB/s predicted for 128 B / 2 GiB.
+  for (const QuickPoint& q : quick_2026_12_03) {
+    if (q.table_bytes == 2 * MiB || q.keys != KeyDistributionHint::skewed) continue;
+    const GatherChoice c = choose(quick_request(q), pcie());
+    EXPECT_EQ(c.path, GatherPath::cached) << c.reason;
+    EXPECT_NEAR(c.predicted_gbps() / q.cached, 1.0, 0.3) << c.reason;
+  }
+}
+
+TEST(GatherPathChooser, Gh200AlsoSortsSmallTablesAndCachesZipfKeys) {
+  // The derived GH200 record, on the quick suite's shapes: deduplication and the cache still win there.
+  for (const QuickPoint& q : quick_2026_12_03) {
+    const GatherChoice c = choose(quick_request(q), gh200());
+    if (q.table_bytes == 2 * MiB && q.keys == KeyDistributionHint::uniform) {
+      EXPECT_EQ(c.path, GatherPath::sorted) << c.reason;
+    } else if (q.table_bytes == 2 * MiB) {
+      // Hot rows from HBM and the rest over C2C (6.6x PCIe's rate) may beat sorting: either, never plain.
+      EXPECT_TRUE(c.path == GatherPath::sorted || c.path == GatherPath::cached) << c.reason;
+    } else if (q.keys == KeyDistributionHint::skewed) {
+      EXPECT_EQ(c.path, GatherPath::cached) << c.reason;
+    } else {
+      EXPECT_NE(c.path, GatherPath::cpu_pipelined) << c.reason;  // C2C reads beat the CPU
+    }
+    EXPECT_GT(c.predicted_gbps(), choose(quick_request(q), pcie()).predicted_gbps()) << c.reason;
+  }
+}

@@ -1,5 +1,5 @@
-// CpuGatherPipeline: persistent CPU threads gather table rows into pinned staging chunks while the copy engine
-// moves the chunks gathered before: the fast way to gather small rows from a large host table over PCIe,
+// CpuGatherPipeline: persistent CPU threads gather table rows into a ring of pinned staging chunks while the
+// copy engine moves the chunks gathered before: the fast way to gather small rows from a large host table over PCIe,
 // where GPU reads in place are bound by the GPU's address translation (about 40 M rows/s), not the link.
 #pragma once
 
@@ -21,15 +21,19 @@ class GHTIER_API CpuGatherPipeline {
  public:
   struct Options {
     unsigned threads = 0;  ///< gathering threads; 0: the hardware's, at most 16
-    /// Bytes per staging chunk (two per thread). Smaller chunks shorten the tail (the last round of copies,
-    /// threads x chunk_bytes, runs after the gathering ends); larger ones spend less on API calls per byte.
-    std::size_t chunk_bytes = std::size_t{512} << 10;
+    /// Bytes per pinned staging chunk. Every thread gathers into the oldest open chunk (in pieces of at most
+    /// 64 KiB), and each full chunk goes to the GPU in one copy: a chunk is the unit of a copy-engine transfer
+    /// (at 2 MiB a copy's fixed cost is a few percent of its time) and of the tail (the last chunk's copy
+    /// runs after the gathering ends). A chunk always holds at least one row.
+    std::size_t chunk_bytes = std::size_t{2} << 20;
+    /// Chunks in the ring (2 to 64): while the copy engine moves some, the threads fill the others.
+    unsigned chunks = 8;
   };
 
-  /// Starts the threads and allocates their pinned chunks (2 x threads x chunk_bytes, cudaHostAlloc), for
-  /// the current device: gather() must be called with that device current (Error(invalid_argument) else).
-  /// Throws Error(invalid_argument) for chunk_bytes 0 or over 1 GiB, or more than 1024 threads (before any
-  /// CUDA call); Error(out_of_memory) / Error(cuda_error) from CUDA.
+  /// Starts the threads and allocates the pinned ring (chunks x chunk_bytes, cudaHostAlloc), for the
+  /// current device: gather() must be called with that device current (Error(invalid_argument) else).
+  /// Throws Error(invalid_argument) for chunk_bytes 0 or over 1 GiB, chunks outside [2, 64] or more than
+  /// 1024 threads (before any CUDA call); Error(out_of_memory) / Error(cuda_error) from CUDA.
   explicit CpuGatherPipeline(Options options);
   CpuGatherPipeline();
   /// Waits for the copies still reading the chunks, stops the threads, frees the chunks.
@@ -39,9 +43,10 @@ class GHTIER_API CpuGatherPipeline {
 
   /// out[i] = table[indices[i]], the result of ghtier::gather. Waits for `stream` first (the keys, the
   /// table and out are then settled), reads the keys on the CPU (copied from device memory into a pinned
-  /// buffer of the pipeline first when they are there), gathers chunks of rows on the CPU threads and queues
-  /// each chunk's copy into out on `stream`. Returns when every chunk is queued; the copies finish in the
-  /// order of `stream`. One call at a time per pipeline (concurrent calls wait for each other).
+  /// buffer of the pipeline first when they are there); the threads gather the rows into the ring's chunks in
+  /// output order while the calling thread queues each full chunk's copy into out on `stream` (only the
+  /// calling thread makes CUDA calls). Returns when every chunk is queued; the copies finish in the order of
+  /// `stream`. One call at a time per pipeline (concurrent calls wait for each other).
   /// table: host memory the CPU reads (pinned, registered, system or managed memory); out: memory a copy
   /// engine writes (device memory, ideally). Out-of-range indices get zero rows and are reported as gather()
   /// reports them: into `check`, in the order of `stream`; without one, by throwing
@@ -56,6 +61,7 @@ class GHTIER_API CpuGatherPipeline {
 
   [[nodiscard]] unsigned threads() const noexcept;
   [[nodiscard]] std::size_t chunk_bytes() const noexcept;
+  [[nodiscard]] unsigned chunks() const noexcept;
 
   struct State;  ///< (internal)
 

@@ -39,9 +39,10 @@ struct GHTIER_API GatherCalibration {
   /// ghtier::gather from pinned host memory, uniform random keys, whole call (launch included), at
   /// batches of `batch_bytes` requested bytes.
   RateGrid plain;
-  /// ghtier::sorted_gather, same keys and batches: the whole call, its sort included.
+  /// ghtier::sorted_gather's in-order reads of the distinct rows, in GB/s of rows read (not requested): its
+  /// measured time less the sort (below), over the distinct rows the keys held.
   RateGrid sorted;
-  std::size_t batch_bytes = 0;  ///< requested bytes per call at which plain and sorted were measured
+  std::size_t batch_bytes = 0;  ///< requested bytes per call at which plain was measured
 
   /// Skewed (Zipf-like) keys revisit hot rows and pages: plain's rate is multiplied by this where it is
   /// below `link_gbps` (translation-bound), never above it.
@@ -53,15 +54,17 @@ struct GHTIER_API GatherCalibration {
   double sort_ns_per_key = 0;
   double launch_us = 0;  ///< fixed cost of one gather launch with its index check record
 
-  /// RowCache: hits read from HBM at this rate; misses at plain's rate (skew gain included).
+  /// RowCache: hits read from HBM at this rate; with uniform keys misses at plain's rate, with skewed keys
+  /// (the Zipf tail: few, scattered, each read about once) at cache_skewed_miss_gbps.
   double cache_hit_gbps = 0;
+  double cache_skewed_miss_gbps = 0;
   /// The cache has been measured slower than its hit/miss model predicts on tables of at least this size
   /// (0: never): there its predicted rate is the measured ratio to plain's, below.
   std::size_t cache_penalty_from_table_bytes = 0;
   double cache_penalty_uniform = 1.0;  ///< measured cached / plain rate there, uniform keys
   double cache_penalty_skewed = 1.0;   ///< ... skewed keys (against plain with the same keys)
 
-  /// CPU threads gathering rows host to host, by row width (table_bytes: one class, the measured one).
+  /// CPU threads gathering rows host to host, by row width and table size.
   RateGrid cpu_gather;
   double copy_gbps = 0;  ///< copy engine, pinned host -> device
   /// Host memory traffic that the CPU gather (a read and a write per byte) and the DMA reading the staging
@@ -83,8 +86,8 @@ struct GHTIER_API GatherCalibration {
   void validate() const;
 };
 
-/// The x86 + H200 over PCIe Gen5 GPU machine, measured by the `gather/` suite (2026-12-03, some classes
-/// from the x86 + H100 run of 2026-11-28; the record's comments say which).
+/// The x86 + H200 over PCIe Gen5 GPU machine, measured by the `gather/` suite (the quick and full runs of
+/// 2026-12-03, some classes from the x86 + H100 run of 2026-11-28; the record's comments say which).
 [[nodiscard]] GHTIER_API const GatherCalibration& pcie_h200_gather_calibration();
 /// GH200, derived (not measured): the PCIe record's translation behaviour with the published NVLink-C2C
 /// rates (about 6.6x the direct-read rate, 7x the copy rate).

@@ -18,7 +18,8 @@ namespace ghtier {
 /// The ways to gather rows; the order is that of GatherChoice::estimates.
 enum class GatherPath {
   plain,          ///< ghtier::gather: each requested row read in place
-  sorted,         ///< ghtier::sorted_gather: indices sorted on the GPU, each distinct row read once, in order
+  sorted,         ///< ghtier::sorted_gather: indices sorted on the GPU, each distinct row read once, in order (the link
+                  ///< carries only the distinct rows: for tables small against the key count, a fraction of the bytes)
   cached,         ///< RowCache::gather: hot rows from HBM, the rest read in place
   cpu_pipelined,  ///< CPU threads gather rows into pinned chunks while the copy engine moves the previous one
 };
@@ -81,6 +82,12 @@ struct GHTIER_API GatherChoice {
   /// The chosen path's predicted rate.
   [[nodiscard]] double predicted_gbps() const noexcept { return estimate(path).gbps; }
 };
+
+/// The expected number of distinct rows among `keys` keys drawn from `rows` rows: rows (1 - exp(-keys / rows))
+/// for uniform (and unknown) keys; for skewed ones, Zipf(1) over the rows (the hottest ranks summed, the tail
+/// integrated), never more than for uniform keys. Pure; 0 when either is 0.
+[[nodiscard]] GHTIER_API double expected_distinct_rows(std::size_t rows, std::size_t keys,
+                                                       KeyDistributionHint hint) noexcept;
 
 /// Pure: predicts every path for `request` on `platform` with `calibration` and picks the fastest available
 /// one (ties to the earlier path in GatherPath's order: fewer moving parts). Rules besides the rates:
