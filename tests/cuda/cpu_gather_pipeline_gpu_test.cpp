@@ -69,7 +69,7 @@ void check_keys(CpuGatherPipeline& pipeline, std::mt19937_64& rng, std::size_t r
   pipeline.gather(table.data(), row_bytes, num_rows, reinterpret_cast<const std::int64_t*>(d_keys.data()), keys.size(),
                   out.data(), stream);
   TEST_CUDA(cudaStreamSynchronize(stream));
-  EXPECT_TRUE(same_rows(reference(host_table, row_bytes, keys), out.download(), row_bytes)) << what;
+  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys), out.download(), row_bytes)) << what;
 }
 
 }  // namespace
@@ -117,8 +117,8 @@ TEST(CpuGatherPipelineGpu, CallsOnTwoStreamsShareTheRing) {
   pipeline.gather(table.data(), row_bytes, num_rows, keys_b.data(), count, out_b.data(), second.get());
   TEST_CUDA(cudaStreamSynchronize(first.get()));
   TEST_CUDA(cudaStreamSynchronize(second.get()));
-  EXPECT_TRUE(same_rows(reference(host_table, row_bytes, keys_a), out_a.download(), row_bytes)) << "first stream";
-  EXPECT_TRUE(same_rows(reference(host_table, row_bytes, keys_b), out_b.download(), row_bytes)) << "second stream";
+  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys_a), out_a.download(), row_bytes)) << "first stream";
+  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys_b), out_b.download(), row_bytes)) << "second stream";
 }
 
 TEST(CpuGatherPipelineGpu, GathersTheReferenceRowsForEveryShapeAndTier) {
