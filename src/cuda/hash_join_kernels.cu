@@ -1,17 +1,22 @@
 // The hash-join kernels: an insert per build row (atomicCAS on the slot's row id, linear probing) and a
-// probe per probe row that walks the key's run of slots until a free one, warp-synchronously so that the
-// matching pairs of a warp are appended with one atomic. Probe keys stream in (plain or bit-packed).
+// probe per probe row that walks the key's run of slots until a free one, the matching pairs of a warp
+// appended with one atomic. Probe keys stream in (plain or bit-packed). The plain probe walks one key per
+// lane in step with its warp; the packed probe lets each lane walk its keys at its own pace (below).
 #include "cuda/hash_join_kernels.hpp"
 
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "core/support/cuda_check.hpp"
 #include "cuda/bitpack_decode.cuh"
 #include "cuda/column_scan.cuh"
 #include "cuda/hash_table_slots.hpp"
+#include "cuda/packed_block_layout.hpp"
+#include "cuda/packed_block_stream.cuh"
 #include "cuda/resident_grid.cuh"
 #include "cuda/warp_reduce.cuh"
+#include "ghtier/error.hpp"
 
 namespace ghtier::detail {
 
@@ -155,14 +160,112 @@ __global__ void __launch_bounds__(scan_block_threads)
   partial.flush(accumulator);
 }
 
+// The packed probe of the first release (kept for the benchmark's A/B): a warp per block, in turn waiting for
+// the header, the words, then 32 warp-synchronous walks (each as long as the longest of its 32 lanes).
 template <typename K, PayloadKind Payload>
 __global__ void __launch_bounds__(scan_block_threads)
-    packed_probe_kernel(PackedColumn keys, HashTableView table, JoinPairsOutput pairs, JoinAccumulator* accumulator) {
+    warp_synchronous_packed_probe_kernel(PackedColumn keys, HashTableView table, JoinPairsOutput pairs,
+                                         JoinAccumulator* accumulator) {
   JoinPartial<Payload> partial;
   auto visit = [&](bool valid, std::uint64_t row, K key) {
     probe_key<K, Payload>(table, valid, row, key, pairs, accumulator, partial);
   };
   for_each_packed_row<K>(keys, &accumulator->first_bad_block, visit);
+  partial.flush(accumulator);
+}
+
+// One lane's walk along the run of one key at a time; a lane runs packed_probe_walks of them side by side
+// (entries w, w + walks, ...), so each lane has that many independent slot loads in flight per step.
+template <typename K>
+struct KeyWalk {
+  std::uint32_t next_entry = 0;  // the lane's next entry to start
+  bool walking = false;          // a key is on its way along its run
+  K key{};
+  std::uint64_t slot = 0;
+  std::uint64_t row = 0;
+};
+
+// Probes the staged keys of one packed block. Each lane takes its entries one after another and starts
+// the next key as soon as its walk reaches a free slot, so a step of the warp costs the work of its busiest
+// lane over the whole block (about 32 * mean run length), not the longest run of every one of 32 rounds.
+// Called by every lane; the loop is warp-uniform (__any_sync).
+template <typename K, PayloadKind Payload>
+__device__ __forceinline__ void probe_staged_block(const HashTableView& table, const StagedPackedBlock& block,
+                                                   const std::uint32_t* warp_staged, const JoinPairsOutput& pairs,
+                                                   JoinAccumulator* accumulator, JoinPartial<Payload>& partial) {
+  using Slot = SlotOf<K>;
+  const auto* slots = static_cast<const Slot*>(table.slots);
+  const auto* payloads = static_cast<const unsigned long long*>(table.payloads);
+  const std::uint64_t mask = table.capacity - 1;
+  const bool want_pairs = pairs.pairs != nullptr;
+  const unsigned lane = lane_id();
+  const std::uint32_t entries = packed_lane_entries(block.rows, lane);
+  const std::uint64_t block_row = block.index * bitpack_block_values;
+  KeyWalk<K> walks[packed_probe_walks];
+#pragma unroll
+  for (unsigned w = 0; w < packed_probe_walks; ++w) walks[w].next_entry = w;
+  for (;;) {
+    bool busy = false;
+#pragma unroll
+    for (unsigned w = 0; w < packed_probe_walks; ++w) {
+      KeyWalk<K>& walk = walks[w];
+      if (!walk.walking && walk.next_entry < entries) {
+        const std::uint32_t delta = warp_staged[walk.next_entry * packed_lanes + lane];
+        // reference + delta in 64-bit two's complement; an int32 column's values fit by construction.
+        walk.key = static_cast<K>(static_cast<long long>(block.reference + delta));
+        walk.slot = home_slot(static_cast<std::int64_t>(walk.key), table.capacity);
+        walk.row = block_row + static_cast<std::uint64_t>(walk.next_entry) * packed_lanes + lane;
+        walk.next_entry += packed_probe_walks;
+        walk.walking = true;
+      }
+      busy = busy || walk.walking;
+    }
+    if (!__any_sync(full_warp_mask, busy)) break;
+    // Every walk's slot load is issued before any is used.
+    K slot_key[packed_probe_walks];
+    std::uint32_t slot_row[packed_probe_walks];
+#pragma unroll
+    for (unsigned w = 0; w < packed_probe_walks; ++w) {
+      slot_row[w] = empty_row;
+      if (walks[w].walking) load_slot(slots + walks[w].slot, slot_key[w], slot_row[w]);
+    }
+#pragma unroll
+    for (unsigned w = 0; w < packed_probe_walks; ++w) {
+      KeyWalk<K>& walk = walks[w];
+      bool matched = false;
+      if (walk.walking) {
+        if (slot_row[w] == empty_row) {
+          walk.walking = false;
+        } else {
+          if (slot_key[w] == walk.key) {
+            matched = true;
+            ++partial.matches;
+            if constexpr (Payload == PayloadKind::floating) {
+              partial.sum += __longlong_as_double(static_cast<long long>(__ldg(payloads + walk.slot)));
+            } else if constexpr (Payload == PayloadKind::integer) {
+              partial.sum += __ldg(payloads + walk.slot);
+            }
+          }
+          walk.slot = (walk.slot + 1) & mask;
+        }
+      }
+      if (want_pairs) append_pairs(matched, walk.row, slot_row[w], pairs, &accumulator->pairs_cursor);
+    }
+  }
+}
+
+// The packed probe: each warp streams its blocks with the next one's loads in flight (for_each_packed_block)
+// and probes the staged keys of the current one lane by lane (probe_staged_block).
+template <typename K, PayloadKind Payload>
+__global__ void __launch_bounds__(scan_block_threads, packed_probe_min_blocks_per_sm)
+    packed_probe_kernel(PackedColumn keys, HashTableView table, JoinPairsOutput pairs, JoinAccumulator* accumulator) {
+  __shared__ std::uint32_t staged[scan_block_threads / packed_lanes * bitpack_block_values];
+  std::uint32_t* warp_staged = staged + threadIdx.x / packed_lanes * bitpack_block_values;
+  JoinPartial<Payload> partial;
+  auto on_block = [&](const StagedPackedBlock& block) {
+    probe_staged_block<K, Payload>(table, block, warp_staged, pairs, accumulator, partial);
+  };
+  for_each_packed_block(keys, &accumulator->first_bad_block, warp_staged, on_block);
   partial.flush(accumulator);
 }
 
@@ -254,20 +357,37 @@ void launch_hash_join_probe(const ScanColumn& keys, const ScanShape& shape, cons
 }
 
 void launch_packed_hash_join_probe(const PackedColumn& keys, const ScanGrid& grid, const HashTableView& table,
-                                   const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream) {
+                                   const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream,
+                                   PackedProbeKernel which) {
+  // The kernels deal blocks to whole warps, and the pipelined one has shared memory for scan_block_threads.
+  if (grid.threads == 0 || grid.threads % packed_lanes != 0 || grid.threads > scan_block_threads) {
+    throw_error(ErrorCode::internal, "launch_packed_hash_join_probe: " + std::to_string(grid.threads) +
+                                         " threads a block; the packed probe takes a multiple of 32 up to " +
+                                         std::to_string(scan_block_threads));
+  }
   with_payload_kind(table.payload, [&](auto payload_tag) {
     constexpr PayloadKind payload = decltype(payload_tag)::value;
     auto launch = [&](auto* kernel) {
       const unsigned blocks = resident_blocks(kernel, grid.blocks, grid.threads);
       kernel<<<blocks, grid.threads, 0, stream>>>(keys, table, pairs, accumulator);
     };
-    if (table.key_type == ColumnType::int64) {
-      launch(packed_probe_kernel<std::int64_t, payload>);
+    const bool wide = table.key_type == ColumnType::int64;
+    if (which == PackedProbeKernel::warp_synchronous) {
+      if (wide) {
+        launch(warp_synchronous_packed_probe_kernel<std::int64_t, payload>);
+      } else {
+        launch(warp_synchronous_packed_probe_kernel<std::int32_t, payload>);
+      }
+      GHTIER_CUDA_CHECK_LAUNCH("warp_synchronous_packed_probe_kernel");
     } else {
-      launch(packed_probe_kernel<std::int32_t, payload>);
+      if (wide) {
+        launch(packed_probe_kernel<std::int64_t, payload>);
+      } else {
+        launch(packed_probe_kernel<std::int32_t, payload>);
+      }
+      GHTIER_CUDA_CHECK_LAUNCH("packed_probe_kernel");
     }
   });
-  GHTIER_CUDA_CHECK_LAUNCH("packed_probe_kernel");
 }
 
 void launch_join_finalize(const JoinAccumulator* accumulator, PayloadKind payload, bool pairs_requested,
