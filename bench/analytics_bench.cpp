@@ -651,7 +651,9 @@ void launch_packed(Shared& s, Op op, const BitpackedColumnView& view, const Resu
   packed.rows = view.rows;
   packed.block_count = view.block_count();
   packed.value_type = view.value_type;
-  const detail::ScanGrid grid = detail::plan_packed_grid(packed.block_count, sm_count());
+  // The pipelined probe has its own grid; the aggregate and the first release's probe the packed grid.
+  const detail::ScanGrid grid = op == Op::packed_probe ? detail::plan_packed_probe_grid(packed.block_count, sm_count())
+                                                       : detail::plan_packed_grid(packed.block_count, sm_count());
   if (op == Op::packed_aggregate) {
     detail::launch_packed_aggregate(packed, {}, grid, space.slots, stream);
   } else {

@@ -179,20 +179,23 @@ __global__ void __launch_bounds__(scan_block_threads)
 template <typename K>
 struct KeyWalk {
   std::uint32_t next_entry = 0;  // the lane's next entry to start
+  std::uint32_t entry = 0;       // the entry on its way (its row: block_row + 32 * entry + lane)
   bool walking = false;          // a key is on its way along its run
   K key{};
   std::uint64_t slot = 0;
-  std::uint64_t row = 0;
 };
 
 // Probes the staged keys of one packed block. Each lane takes its entries one after another and starts
 // the next key as soon as its walk reaches a free slot, so a step of the warp costs the work of its busiest
-// lane over the whole block (about 32 * mean run length), not the longest run of every one of 32 rounds.
-// Called by every lane; the loop is warp-uniform (__any_sync).
-template <typename K, PayloadKind Payload>
+// lane over the whole block (about 32 * mean run length / walks steps), not the longest run of every one
+// of 32 rounds. With StagedHomes the home slots are hashed first, every lane together, into warp_homes (so
+// the walk loop, where lanes diverge, carries no hash); tables of more than 2^32 slots hash as a walk
+// starts. Called by every lane; the loop is warp-uniform (__any_sync).
+template <typename K, PayloadKind Payload, bool StagedHomes>
 __device__ __forceinline__ void probe_staged_block(const HashTableView& table, const StagedPackedBlock& block,
-                                                   const std::uint32_t* warp_staged, const JoinPairsOutput& pairs,
-                                                   JoinAccumulator* accumulator, JoinPartial<Payload>& partial) {
+                                                   const std::uint32_t* warp_staged, std::uint32_t* warp_homes,
+                                                   const JoinPairsOutput& pairs, JoinAccumulator* accumulator,
+                                                   JoinPartial<Payload>& partial) {
   using Slot = SlotOf<K>;
   const auto* slots = static_cast<const Slot*>(table.slots);
   const auto* payloads = static_cast<const unsigned long long*>(table.payloads);
@@ -201,6 +204,19 @@ __device__ __forceinline__ void probe_staged_block(const HashTableView& table, c
   const unsigned lane = lane_id();
   const std::uint32_t entries = packed_lane_entries(block.rows, lane);
   const std::uint64_t block_row = block.index * bitpack_block_values;
+  // reference + delta in 64-bit two's complement; an int32 column's values fit by construction.
+  auto key_of = [&](std::uint32_t entry) {
+    return static_cast<K>(static_cast<long long>(block.reference + warp_staged[entry * packed_lanes + lane]));
+  };
+  if constexpr (StagedHomes) {
+#pragma unroll 4
+    for (std::uint32_t entry = 0; entry < entries; ++entry) {
+      warp_homes[entry * packed_lanes + lane] =
+          static_cast<std::uint32_t>(home_slot(static_cast<std::int64_t>(key_of(entry)), table.capacity));
+    }
+  } else {
+    (void)warp_homes;
+  }
   KeyWalk<K> walks[packed_probe_walks];
 #pragma unroll
   for (unsigned w = 0; w < packed_probe_walks; ++w) walks[w].next_entry = w;
@@ -210,11 +226,13 @@ __device__ __forceinline__ void probe_staged_block(const HashTableView& table, c
     for (unsigned w = 0; w < packed_probe_walks; ++w) {
       KeyWalk<K>& walk = walks[w];
       if (!walk.walking && walk.next_entry < entries) {
-        const std::uint32_t delta = warp_staged[walk.next_entry * packed_lanes + lane];
-        // reference + delta in 64-bit two's complement; an int32 column's values fit by construction.
-        walk.key = static_cast<K>(static_cast<long long>(block.reference + delta));
-        walk.slot = home_slot(static_cast<std::int64_t>(walk.key), table.capacity);
-        walk.row = block_row + static_cast<std::uint64_t>(walk.next_entry) * packed_lanes + lane;
+        walk.entry = walk.next_entry;
+        walk.key = key_of(walk.entry);
+        if constexpr (StagedHomes) {
+          walk.slot = warp_homes[walk.entry * packed_lanes + lane];
+        } else {
+          walk.slot = home_slot(static_cast<std::int64_t>(walk.key), table.capacity);
+        }
         walk.next_entry += packed_probe_walks;
         walk.walking = true;
       }
@@ -249,21 +267,28 @@ __device__ __forceinline__ void probe_staged_block(const HashTableView& table, c
           walk.slot = (walk.slot + 1) & mask;
         }
       }
-      if (want_pairs) append_pairs(matched, walk.row, slot_row[w], pairs, &accumulator->pairs_cursor);
+      if (want_pairs) {
+        const std::uint64_t row = block_row + static_cast<std::uint64_t>(walk.entry) * packed_lanes + lane;
+        append_pairs(matched, row, slot_row[w], pairs, &accumulator->pairs_cursor);
+      }
     }
   }
 }
 
 // The packed probe: each warp streams its blocks with the next one's loads in flight (for_each_packed_block)
 // and probes the staged keys of the current one lane by lane (probe_staged_block).
-template <typename K, PayloadKind Payload>
-__global__ void __launch_bounds__(scan_block_threads, packed_probe_min_blocks_per_sm)
+template <typename K, PayloadKind Payload, bool StagedHomes>
+__global__ void __launch_bounds__(packed_probe_block_threads, packed_probe_min_blocks_per_sm)
     packed_probe_kernel(PackedColumn keys, HashTableView table, JoinPairsOutput pairs, JoinAccumulator* accumulator) {
-  __shared__ std::uint32_t staged[scan_block_threads / packed_lanes * bitpack_block_values];
-  std::uint32_t* warp_staged = staged + threadIdx.x / packed_lanes * bitpack_block_values;
+  constexpr unsigned warps = packed_probe_block_threads / packed_lanes;
+  __shared__ std::uint32_t staged[warps * bitpack_block_values];
+  __shared__ std::uint32_t homes[StagedHomes ? warps * bitpack_block_values : 1];
+  const unsigned warp = threadIdx.x / packed_lanes;
+  std::uint32_t* warp_staged = staged + warp * bitpack_block_values;
+  std::uint32_t* warp_homes = StagedHomes ? homes + warp * bitpack_block_values : homes;
   JoinPartial<Payload> partial;
   auto on_block = [&](const StagedPackedBlock& block) {
-    probe_staged_block<K, Payload>(table, block, warp_staged, pairs, accumulator, partial);
+    probe_staged_block<K, Payload, StagedHomes>(table, block, warp_staged, warp_homes, pairs, accumulator, partial);
   };
   for_each_packed_block(keys, &accumulator->first_bad_block, warp_staged, on_block);
   partial.flush(accumulator);
@@ -359,12 +384,17 @@ void launch_hash_join_probe(const ScanColumn& keys, const ScanShape& shape, cons
 void launch_packed_hash_join_probe(const PackedColumn& keys, const ScanGrid& grid, const HashTableView& table,
                                    const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream,
                                    PackedProbeKernel which) {
-  // The kernels deal blocks to whole warps, and the pipelined one has shared memory for scan_block_threads.
-  if (grid.threads == 0 || grid.threads % packed_lanes != 0 || grid.threads > scan_block_threads) {
+  // The kernels deal blocks to whole warps, and the pipelined ones have shared memory for
+  // packed_probe_block_threads threads.
+  const unsigned most_threads =
+      which == PackedProbeKernel::warp_synchronous ? scan_block_threads : packed_probe_block_threads;
+  if (grid.threads == 0 || grid.threads % packed_lanes != 0 || grid.threads > most_threads) {
     throw_error(ErrorCode::internal, "launch_packed_hash_join_probe: " + std::to_string(grid.threads) +
-                                         " threads a block; the packed probe takes a multiple of 32 up to " +
-                                         std::to_string(scan_block_threads));
+                                         " threads a block; this packed probe kernel takes a multiple of 32 up to " +
+                                         std::to_string(most_threads));
   }
+  // Home slots of a table up to 2^32 slots fit the 32-bit staging.
+  const bool staged_homes = which == PackedProbeKernel::pipelined && table.capacity <= (std::uint64_t{1} << 32);
   with_payload_kind(table.payload, [&](auto payload_tag) {
     constexpr PayloadKind payload = decltype(payload_tag)::value;
     auto launch = [&](auto* kernel) {
@@ -379,11 +409,18 @@ void launch_packed_hash_join_probe(const PackedColumn& keys, const ScanGrid& gri
         launch(warp_synchronous_packed_probe_kernel<std::int32_t, payload>);
       }
       GHTIER_CUDA_CHECK_LAUNCH("warp_synchronous_packed_probe_kernel");
+    } else if (staged_homes) {
+      if (wide) {
+        launch(packed_probe_kernel<std::int64_t, payload, true>);
+      } else {
+        launch(packed_probe_kernel<std::int32_t, payload, true>);
+      }
+      GHTIER_CUDA_CHECK_LAUNCH("packed_probe_kernel");
     } else {
       if (wide) {
-        launch(packed_probe_kernel<std::int64_t, payload>);
+        launch(packed_probe_kernel<std::int64_t, payload, false>);
       } else {
-        launch(packed_probe_kernel<std::int32_t, payload>);
+        launch(packed_probe_kernel<std::int32_t, payload, false>);
       }
       GHTIER_CUDA_CHECK_LAUNCH("packed_probe_kernel");
     }

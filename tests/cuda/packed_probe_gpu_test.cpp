@@ -256,8 +256,20 @@ TEST(PackedProbeKernel, ViewOverMiddleBlocksWithAbsoluteOffsets) {
                       "blocks 2..4");
 }
 
+constexpr detail::PackedProbeKernel kernels[] = {detail::PackedProbeKernel::pipelined,
+                                                 detail::PackedProbeKernel::pipelined_hash_in_walk,
+                                                 detail::PackedProbeKernel::warp_synchronous};
+std::string kernel_name(detail::PackedProbeKernel which) {
+  switch (which) {
+    case detail::PackedProbeKernel::pipelined: return "pipelined";
+    case detail::PackedProbeKernel::pipelined_hash_in_walk: return "pipelined, hash in walk";
+    case detail::PackedProbeKernel::warp_synchronous: return "warp-synchronous";
+  }
+  return "?";
+}
+
 // The kernels directly, with a grid of our choosing: a single warp (or a few) streaming every block of the
-// column exercises the pipelined kernel's prefetch of words and headers; both kernels must agree.
+// column exercises the pipelined kernel's prefetch of words and headers; every kernel must agree.
 struct LaunchOutcome {
   JoinResult result;
   std::uint64_t first_bad_block = 0;
@@ -311,12 +323,16 @@ TEST(PackedProbeKernel, SmallGridsStreamManyBlocksPerWarpBothKernels) {
   const BuildSide<std::int32_t> build(build_keys_from(probe, rng, 5000), rng);
   const PlacedPacked packed = place_packed(probe, Tier::pinned, 8, 4);
   const ReferenceProbe want = reference_probe(build.keys, build.payload, probe, 0, probe.size());
-  const std::vector<detail::ScanGrid> grids{
-      {1, 32}, {1, 64}, {3, 96}, {7, 256}, detail::plan_packed_grid(packed.view.block_count(), 132)};
+  const std::vector<detail::ScanGrid> grids{{1, 32},
+                                            {1, 64},
+                                            {3, 96},
+                                            {7, 128},
+                                            detail::plan_packed_probe_grid(packed.view.block_count(), 132),
+                                            detail::plan_packed_probe_grid(packed.view.block_count(), 2)};
   for (const detail::ScanGrid& grid : grids) {
-    for (auto which : {detail::PackedProbeKernel::pipelined, detail::PackedProbeKernel::warp_synchronous}) {
-      const std::string where = "grid " + std::to_string(grid.blocks) + " x " + std::to_string(grid.threads) +
-                                (which == detail::PackedProbeKernel::pipelined ? " pipelined" : " warp-synchronous");
+    for (auto which : kernels) {
+      const std::string where = "grid " + std::to_string(grid.blocks) + " x " + std::to_string(grid.threads) + " " +
+                                kernel_name(which);
       const LaunchOutcome got = launch_probe(build, packed.view, grid, which, want.matches + 1);
       expect_result(got.result, want, true, where);
       EXPECT_EQ(got.first_bad_block, ~0ull) << where;
@@ -324,6 +340,11 @@ TEST(PackedProbeKernel, SmallGridsStreamManyBlocksPerWarpBothKernels) {
       if (::testing::Test::HasFailure()) return;
     }
   }
+  // The first release's kernel with the grid it had.
+  const LaunchOutcome old = launch_probe(build, packed.view, detail::plan_packed_grid(packed.view.block_count(), 132),
+                                         detail::PackedProbeKernel::warp_synchronous, want.matches + 1);
+  expect_result(old.result, want, true, "warp-synchronous, 256-thread grid");
+  EXPECT_EQ(old.pairs, want.pairs);
   // Fewer pairs than matches: the count and sum stay exact, the pairs written are a correct subset.
   const std::uint64_t capacity = want.matches / 3;
   const LaunchOutcome cut = launch_probe(build, packed.view, {2, 64}, detail::PackedProbeKernel::pipelined, capacity);
@@ -336,7 +357,9 @@ TEST(PackedProbeKernel, SmallGridsStreamManyBlocksPerWarpBothKernels) {
   // A grid the kernels cannot take is refused before any launch.
   EXPECT_GHTIER_ERROR(launch_probe(build, packed.view, {1, 48}, detail::PackedProbeKernel::pipelined, 0),
                       ErrorCode::internal);
-  EXPECT_GHTIER_ERROR(launch_probe(build, packed.view, {1, 512}, detail::PackedProbeKernel::pipelined, 0),
+  EXPECT_GHTIER_ERROR(launch_probe(build, packed.view, {1, 256}, detail::PackedProbeKernel::pipelined, 0),
+                      ErrorCode::internal);
+  EXPECT_GHTIER_ERROR(launch_probe(build, packed.view, {1, 512}, detail::PackedProbeKernel::warp_synchronous, 0),
                       ErrorCode::internal);
 }
 
@@ -354,10 +377,10 @@ TEST(PackedProbeKernel, BrokenHeadersMidColumnAreReportedNotRead) {
   broken[199].offset = ~0u;
   packed.header_buffer.upload(broken.data(), broken.size() * sizeof(BitpackBlockHeader));
   for (const detail::ScanGrid grid : {detail::ScanGrid{1, 32}, detail::ScanGrid{5, 128},
-                                      detail::plan_packed_grid(packed.view.block_count(), 132)}) {
-    for (auto which : {detail::PackedProbeKernel::pipelined, detail::PackedProbeKernel::warp_synchronous}) {
+                                      detail::plan_packed_probe_grid(packed.view.block_count(), 132)}) {
+    for (auto which : kernels) {
       const LaunchOutcome got = launch_probe(build, packed.view, grid, which, 0);
-      EXPECT_EQ(got.first_bad_block, 77u) << grid.blocks << " x " << grid.threads;
+      EXPECT_EQ(got.first_bad_block, 77u) << grid.blocks << " x " << grid.threads << " " << kernel_name(which);
     }
   }
   try {

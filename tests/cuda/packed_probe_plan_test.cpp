@@ -1,6 +1,7 @@
-// CPU tests (CI) of the arithmetic the packed kernels use to stay in bounds and to deal a block's rows to
-// lanes and walks (cuda/packed_block_layout.hpp), against brute-force readings of the format: every block
-// size 0..1024 and lane, the last block of odd row counts, headers at and past the end of the words.
+// CPU tests (CI) of the packed join probe's planning: the arithmetic the packed kernels use to stay in
+// bounds and to deal a block's rows to lanes and walks (cuda/packed_block_layout.hpp), against brute-force
+// readings of the format (every block size 0..1024 and lane, the last block of odd row counts, headers at
+// and past the end of the words), and the probe's grid (plan_packed_probe_grid).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "cuda/column_scan_plan.hpp"
 #include "cuda/hash_join_kernels.hpp"
 #include "cuda/packed_block_layout.hpp"
 #include "ghtier/kernels/bitpacked_column.hpp"
@@ -84,6 +86,30 @@ TEST(PackedBlockLayout, HeadersInBoundsOnlyWhenTheirWordsAre) {
   EXPECT_TRUE(detail::packed_block_in_bounds(32, last_offset_word, last_offset_word + 1024));
   // A width-0 block reads nothing: in bounds even at the very end of the words, or with none at all.
   EXPECT_TRUE(detail::packed_block_in_bounds(0, 0, 0));
+}
+
+TEST(PackedProbeGrid, OneWarpPerBlockUpToTheSmCapThenStreams) {
+  using detail::packed_probe_block_threads;
+  using detail::packed_probe_blocks_per_sm;
+  constexpr std::uint64_t warps_per_block = packed_probe_block_threads / 32;
+  static_assert(packed_probe_block_threads % 32 == 0 && packed_probe_block_threads <= detail::scan_block_threads);
+  // Shared memory of the kernel: a block's staged keys and home slots per warp, within 48 KiB of static memory.
+  static_assert(warps_per_block * bitpack_block_values * 2 * sizeof(std::uint32_t) <= 48 * 1024);
+  for (int sm_count : {1, 132}) {
+    const std::uint64_t cap = static_cast<std::uint64_t>(sm_count) * packed_probe_blocks_per_sm;
+    for (std::uint64_t packed_blocks :
+         {std::uint64_t{0}, std::uint64_t{1}, warps_per_block, warps_per_block + 1, cap * warps_per_block - 1,
+          cap * warps_per_block, cap * warps_per_block + 1, std::uint64_t{1} << 40}) {
+      const detail::ScanGrid grid = detail::plan_packed_probe_grid(packed_blocks, sm_count);
+      EXPECT_EQ(grid.threads, packed_probe_block_threads);
+      // Enough warps for one packed block each, at least one block, at most the cap.
+      const std::uint64_t want =
+          std::clamp<std::uint64_t>((packed_blocks + warps_per_block - 1) / warps_per_block, 1, cap);
+      EXPECT_EQ(grid.blocks, want) << packed_blocks << " packed blocks, " << sm_count << " SMs";
+    }
+  }
+  EXPECT_EQ(detail::plan_packed_probe_grid(1ull << 40, 0).blocks, packed_probe_blocks_per_sm);
+  EXPECT_EQ(detail::plan_packed_probe_grid(1ull << 40, -3).blocks, packed_probe_blocks_per_sm);
 }
 
 }  // namespace
