@@ -24,9 +24,9 @@ namespace ghtier::detail {
 
 /// What for_each_packed_block hands over: a block whose deltas are staged.
 struct StagedPackedBlock {
-  std::uint64_t index = 0;            ///< the block's number in the column
-  unsigned long long reference = 0;   ///< value = reference + delta (64-bit two's complement)
-  std::uint32_t rows = 0;             ///< rows of the block that exist (1..1024); entries past them are padding
+  std::uint64_t index = 0;           ///< the block's number in the column
+  unsigned long long reference = 0;  ///< value = reference + delta (64-bit two's complement)
+  std::uint32_t rows = 0;            ///< rows of the block that exist (1..1024); entries past them are padding
 };
 
 /// A block header as loaded (every lane reads the same 16 bytes: one broadcast transaction).
@@ -62,8 +62,7 @@ __device__ __forceinline__ void with_packed_width(std::uint32_t width, Fn&& fn) 
 }
 
 /// Writes the lane's 32 entries, decoded from its words, to lane_staged[32 * i] (i = 0..31).
-__device__ __forceinline__ void stage_lane_entries(std::uint32_t width,
-                                                   const std::uint32_t (&words)[bitpack_max_width],
+__device__ __forceinline__ void stage_lane_entries(std::uint32_t width, const std::uint32_t (&words)[bitpack_max_width],
                                                    std::uint32_t* lane_staged) {
   with_packed_width(width, [&](auto width_tag) {
     constexpr unsigned Width = decltype(width_tag)::value;

@@ -29,8 +29,8 @@ TEST(PackedBlockLayout, BlockRowsOfEveryRowCountNearBlockEdges) {
     const std::uint64_t blocks = view.block_count();
     std::uint64_t total = 0;
     // Every block before the last is full; the last holds the rest; past the end there is nothing.
-    for (std::uint64_t b : {std::uint64_t{0}, blocks > 1 ? blocks - 2 : 0, blocks > 0 ? blocks - 1 : 0, blocks,
-                            blocks + 1}) {
+    for (std::uint64_t b :
+         {std::uint64_t{0}, blocks > 1 ? blocks - 2 : 0, blocks > 0 ? blocks - 1 : 0, blocks, blocks + 1}) {
       const std::uint64_t first = b * bitpack_block_values;
       const std::uint64_t want = first >= rows ? 0 : std::min<std::uint64_t>(bitpack_block_values, rows - first);
       EXPECT_EQ(detail::packed_block_rows(rows, b), want) << rows << " rows, block " << b;
