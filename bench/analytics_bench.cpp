@@ -12,8 +12,9 @@
 // add logical_GBps (decoded bytes per second) and logical_ratio (against the same ceiling). Targets,
 // printed as counters and never asserted: target_ratio 0.9 for the direct scans, aggregates and probes
 // (packed ones too, in link bytes), target_logical_ratio 2 for the direct packed cases. Every case checks its
-// result against a CPU reference. packed_probe_12bit_keys_warp_synchronous (direct and device only) runs the
-// first release's packed probe kernel beside the current one, for an A/B in the same run.
+// result against a CPU reference. For an A/B of the packed probe in the same run (direct and device only):
+// packed_probe_12bit_keys_warp_synchronous runs the first release's kernel, _hash_in_walk the pipelined one
+// hashing as each walk starts (half the shared memory per warp, so more L1 left for the table).
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -81,7 +82,9 @@ enum class Op {
   join_probe,
   packed_aggregate,
   packed_probe,
-  packed_probe_warp_synchronous  // the first release's packed probe kernel, for an A/B in the same run
+  // Variants of the packed probe for an A/B in the same run (direct and device only):
+  packed_probe_warp_synchronous,  // the first release's kernel
+  packed_probe_hash_in_walk       // the pipelined kernel hashing as each walk starts (half its shared memory)
 };
 enum class Method { direct, copy_then_compute, device, cpu };
 
@@ -96,6 +99,7 @@ const char* op_name(Op op) {
     case Op::packed_aggregate: return "packed_aggregate_12bit";
     case Op::packed_probe: return "packed_probe_12bit_keys";
     case Op::packed_probe_warp_synchronous: return "packed_probe_12bit_keys_warp_synchronous";
+    case Op::packed_probe_hash_in_walk: return "packed_probe_12bit_keys_hash_in_walk";
   }
   return "unknown";
 }
@@ -108,7 +112,10 @@ const char* method_name(Method method) {
   }
   return "unknown";
 }
-bool is_packed_probe(Op op) { return op == Op::packed_probe || op == Op::packed_probe_warp_synchronous; }
+bool is_packed_probe_variant(Op op) {
+  return op == Op::packed_probe_warp_synchronous || op == Op::packed_probe_hash_in_walk;
+}
+bool is_packed_probe(Op op) { return op == Op::packed_probe || is_packed_probe_variant(op); }
 bool is_packed(Op op) { return op == Op::packed_aggregate || is_packed_probe(op); }
 bool is_probe(Op op) { return op == Op::join_probe || is_packed_probe(op); }
 
@@ -374,7 +381,8 @@ std::vector<ColumnId> columns_of(Op op) {
     case Op::join_probe: return {ColumnId::probe};
     case Op::packed_aggregate:
     case Op::packed_probe:
-    case Op::packed_probe_warp_synchronous: return {ColumnId::keys4096};
+    case Op::packed_probe_warp_synchronous:
+    case Op::packed_probe_hash_in_walk: return {ColumnId::keys4096};
   }
   return {};
 }
@@ -475,7 +483,8 @@ Outcome run_cpu(Shared& s, Op op) {
     }
     case Op::join_probe:
     case Op::packed_probe:
-    case Op::packed_probe_warp_synchronous: {
+    case Op::packed_probe_warp_synchronous:
+    case Op::packed_probe_hash_in_walk: {
       // Open addressing on the CPU, the same layout idea as the GPU's (built once, untimed, per process).
       static std::mutex table_mutex;
       static std::map<Op, std::pair<std::vector<detail::HashSlot32>, std::vector<std::int64_t>>> tables;
@@ -638,8 +647,15 @@ void launch_op_kernel(Shared& s, Op op, const unsigned char* const* cols, std::u
     }
     case Op::packed_aggregate:
     case Op::packed_probe:
-    case Op::packed_probe_warp_synchronous: break;  // see launch_packed
+    case Op::packed_probe_warp_synchronous:
+    case Op::packed_probe_hash_in_walk: break;  // see launch_packed
   }
+}
+
+detail::PackedProbeKernel packed_probe_kernel_of(Op op) {
+  if (op == Op::packed_probe_warp_synchronous) return detail::PackedProbeKernel::warp_synchronous;
+  if (op == Op::packed_probe_hash_in_walk) return detail::PackedProbeKernel::pipelined_hash_in_walk;
+  return detail::PackedProbeKernel::pipelined;
 }
 
 // The packed kernels over `view` (whole column or a chunk of it).
@@ -651,16 +667,15 @@ void launch_packed(Shared& s, Op op, const BitpackedColumnView& view, const Resu
   packed.rows = view.rows;
   packed.block_count = view.block_count();
   packed.value_type = view.value_type;
-  // The pipelined probe has its own grid; the aggregate and the first release's probe the packed grid.
-  const detail::ScanGrid grid = op == Op::packed_probe ? detail::plan_packed_probe_grid(packed.block_count, sm_count())
-                                                       : detail::plan_packed_grid(packed.block_count, sm_count());
+  // The pipelined probes have their own grid; the aggregate and the first release's probe the packed grid.
+  const bool pipelined = op == Op::packed_probe || op == Op::packed_probe_hash_in_walk;
+  const detail::ScanGrid grid = pipelined ? detail::plan_packed_probe_grid(packed.block_count, sm_count())
+                                          : detail::plan_packed_grid(packed.block_count, sm_count());
   if (op == Op::packed_aggregate) {
     detail::launch_packed_aggregate(packed, {}, grid, space.slots, stream);
   } else {
     detail::launch_packed_hash_join_probe(packed, grid, table_view(small_table(s)), {}, space.join, stream,
-                                          op == Op::packed_probe_warp_synchronous
-                                              ? detail::PackedProbeKernel::warp_synchronous
-                                              : detail::PackedProbeKernel::pipelined);
+                                          packed_probe_kernel_of(op));
   }
 }
 
@@ -719,7 +734,8 @@ void enqueue_whole(Shared& s, Op op, bool in_hbm, const ResultSpace& space, cuda
       break;
     case Op::packed_aggregate:
     case Op::packed_probe:
-    case Op::packed_probe_warp_synchronous: {
+    case Op::packed_probe_warp_synchronous:
+    case Op::packed_probe_hash_in_walk: {
       const BitpackedColumnView view = in_hbm ? packed_device_copy(s) : packed_column(s);
       init_results(space, op, stream);
       launch_packed(s, op, view, space, stream);
@@ -882,7 +898,7 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
       state.counters["compression"] = logical_bytes / read_bytes;
       if (method == Method::direct) state.counters["target_logical_ratio"] = target_logical_ratio;
     }
-    if (method == Method::direct && op != Op::packed_probe_warp_synchronous) {
+    if (method == Method::direct && !is_packed_probe_variant(op)) {
       state.counters["target_ratio"] = target_ratio;
     }
   } catch (const std::exception& e) {
@@ -893,10 +909,11 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
 void register_analytics(const BenchOptions& options) {
   const Config config = config_for(options);
   for (Op op : {Op::aggregate_int32, Op::aggregate_float64, Op::aggregate_filtered, Op::group_by_64, Op::group_by_4096,
-                Op::join_probe, Op::packed_aggregate, Op::packed_probe, Op::packed_probe_warp_synchronous}) {
+                Op::join_probe, Op::packed_aggregate, Op::packed_probe, Op::packed_probe_warp_synchronous,
+                Op::packed_probe_hash_in_walk}) {
     for (Method method : {Method::direct, Method::copy_then_compute, Method::device, Method::cpu}) {
-      // The old packed probe kernel only where it shows the kernel itself: over the link and from HBM.
-      if (op == Op::packed_probe_warp_synchronous && (method == Method::copy_then_compute || method == Method::cpu)) {
+      // The packed probe's variants only where they show the kernel itself: over the link and from HBM.
+      if (is_packed_probe_variant(op) && (method == Method::copy_then_compute || method == Method::cpu)) {
         continue;
       }
       // Sized by the logical bytes the op reads (for packed ops: of the decoded column).
