@@ -11,9 +11,11 @@
 #include "core/support/cuda_check.hpp"
 #include "cuda/bitpack_decode.cuh"
 #include "cuda/column_scan.cuh"
+#include "cuda/hash_probe_steps.cuh"
 #include "cuda/hash_table_slots.hpp"
 #include "cuda/packed_block_layout.hpp"
 #include "cuda/packed_block_stream.cuh"
+#include "cuda/packed_probe_walk.cuh"
 #include "cuda/resident_grid.cuh"
 #include "cuda/warp_reduce.cuh"
 #include "ghtier/error.hpp"
@@ -21,21 +23,6 @@
 namespace ghtier::detail {
 
 namespace {
-
-template <typename K>
-using SlotOf = std::conditional_t<sizeof(K) == 4, HashSlot32, HashSlot64>;
-
-// One aligned load of a slot (read-only during a probe: the non-coherent path is fine).
-__device__ __forceinline__ void load_slot(const HashSlot32* slot, std::int32_t& key, std::uint32_t& row) {
-  const uint2 v = __ldg(reinterpret_cast<const uint2*>(slot));
-  key = static_cast<std::int32_t>(v.x);
-  row = v.y;
-}
-__device__ __forceinline__ void load_slot(const HashSlot64* slot, std::int64_t& key, std::uint32_t& row) {
-  const uint4 v = __ldg(reinterpret_cast<const uint4*>(slot));
-  key = static_cast<std::int64_t>((static_cast<unsigned long long>(v.y) << 32) | v.x);
-  row = v.z;
-}
 
 template <typename P>
 __device__ __forceinline__ unsigned long long payload_bits(P value) {
@@ -67,46 +54,6 @@ __global__ void __launch_bounds__(scan_block_threads)
   ColumnIn<P> payload_column{};
   if constexpr (!std::is_same_v<P, NoColumn>) payload_column.data = static_cast<const P*>(payload.data);
   for_each_row(shape, ColumnIn<K>{static_cast<const K*>(keys.data)}, payload_column, ColumnIn<NoColumn>{}, visit);
-}
-
-// One thread's matches and payload sum.
-template <PayloadKind Payload>
-struct JoinPartial {
-  unsigned long long matches = 0;
-  std::conditional_t<Payload == PayloadKind::floating, double, unsigned long long> sum = 0;
-
-  __device__ __forceinline__ void flush(JoinAccumulator* accumulator) const {
-    const unsigned long long total = warp_broadcast(warp_sum(matches));
-    if (total == 0) return;  // warp-uniform (broadcast): the reduction below needs every lane
-    const auto total_sum = warp_sum(sum);
-    if (lane_id() == 0) {
-      atomicAdd(&accumulator->matches, total);
-      if constexpr (Payload == PayloadKind::floating) {
-        atomicAdd(reinterpret_cast<double*>(&accumulator->sum), total_sum);
-      } else if constexpr (Payload == PayloadKind::integer) {
-        atomicAdd(&accumulator->sum, total_sum);
-      }
-    }
-  }
-};
-
-// Appends one pair per lane whose `matched` is set: one atomic per warp. Called by every lane.
-__device__ __forceinline__ void append_pairs(bool matched, std::uint64_t probe_row, std::uint32_t build_row,
-                                             const JoinPairsOutput& pairs, unsigned long long* cursor) {
-  const unsigned mask = __ballot_sync(full_warp_mask, matched);
-  if (mask == 0) return;
-  const int leader = __ffs(mask) - 1;
-  const unsigned lane = lane_id();
-  unsigned long long base = 0;
-  if (static_cast<int>(lane) == leader) base = atomicAdd(cursor, static_cast<unsigned long long>(__popc(mask)));
-  base = __shfl_sync(full_warp_mask, base, leader);
-  if (matched) {
-    const unsigned long long position = base + __popc(mask & ((1u << lane) - 1u));
-    if (position < pairs.capacity) {
-      pairs.pairs[position].probe_row = probe_row;
-      pairs.pairs[position].build_row = build_row;
-    }
-  }
 }
 
 // Probes one key per lane (active == false: none). The warp walks its lanes' runs together until every
@@ -172,107 +119,6 @@ __global__ void __launch_bounds__(scan_block_threads)
   };
   for_each_packed_row<K>(keys, &accumulator->first_bad_block, visit);
   partial.flush(accumulator);
-}
-
-// One lane's walk along the run of one key at a time; a lane runs packed_probe_walks of them side by side
-// (entries w, w + walks, ...), so each lane has that many independent slot loads in flight per step.
-template <typename K>
-struct KeyWalk {
-  std::uint32_t next_entry = 0;  // the lane's next entry to start
-  std::uint32_t entry = 0;       // the entry on its way (its row: block_row + 32 * entry + lane)
-  bool walking = false;          // a key is on its way along its run
-  K key{};
-  std::uint64_t slot = 0;
-};
-
-// Probes the staged keys of one packed block. Each lane takes its entries one after another and starts
-// the next key as soon as its walk reaches a free slot, so a step of the warp costs the work of its busiest
-// lane over the whole block (about 32 * mean run length / walks steps), not the longest run of every one
-// of 32 rounds. With StagedHomes the home slots are hashed first, every lane together, into warp_homes (so
-// the walk loop, where lanes diverge, carries no hash); tables of more than 2^32 slots hash as a walk
-// starts. Called by every lane; the loop is warp-uniform (__any_sync).
-template <typename K, PayloadKind Payload, bool StagedHomes>
-__device__ __forceinline__ void probe_staged_block(const HashTableView& table, const StagedPackedBlock& block,
-                                                   const std::uint32_t* warp_staged, std::uint32_t* warp_homes,
-                                                   const JoinPairsOutput& pairs, JoinAccumulator* accumulator,
-                                                   JoinPartial<Payload>& partial) {
-  using Slot = SlotOf<K>;
-  const auto* slots = static_cast<const Slot*>(table.slots);
-  const auto* payloads = static_cast<const unsigned long long*>(table.payloads);
-  const std::uint64_t mask = table.capacity - 1;
-  const bool want_pairs = pairs.pairs != nullptr;
-  const unsigned lane = lane_id();
-  const std::uint32_t entries = packed_lane_entries(block.rows, lane);
-  const std::uint64_t block_row = block.index * bitpack_block_values;
-  // reference + delta in 64-bit two's complement; an int32 column's values fit by construction.
-  auto key_of = [&](std::uint32_t entry) {
-    return static_cast<K>(static_cast<long long>(block.reference + warp_staged[entry * packed_lanes + lane]));
-  };
-  if constexpr (StagedHomes) {
-#pragma unroll 4
-    for (std::uint32_t entry = 0; entry < entries; ++entry) {
-      warp_homes[entry * packed_lanes + lane] =
-          static_cast<std::uint32_t>(home_slot(static_cast<std::int64_t>(key_of(entry)), table.capacity));
-    }
-  } else {
-    (void)warp_homes;
-  }
-  KeyWalk<K> walks[packed_probe_walks];
-#pragma unroll
-  for (unsigned w = 0; w < packed_probe_walks; ++w) walks[w].next_entry = w;
-  for (;;) {
-    bool busy = false;
-#pragma unroll
-    for (unsigned w = 0; w < packed_probe_walks; ++w) {
-      KeyWalk<K>& walk = walks[w];
-      if (!walk.walking && walk.next_entry < entries) {
-        walk.entry = walk.next_entry;
-        walk.key = key_of(walk.entry);
-        if constexpr (StagedHomes) {
-          walk.slot = warp_homes[walk.entry * packed_lanes + lane];
-        } else {
-          walk.slot = home_slot(static_cast<std::int64_t>(walk.key), table.capacity);
-        }
-        walk.next_entry += packed_probe_walks;
-        walk.walking = true;
-      }
-      busy = busy || walk.walking;
-    }
-    if (!__any_sync(full_warp_mask, busy)) break;
-    // Every walk's slot load is issued before any is used.
-    K slot_key[packed_probe_walks];
-    std::uint32_t slot_row[packed_probe_walks];
-#pragma unroll
-    for (unsigned w = 0; w < packed_probe_walks; ++w) {
-      slot_row[w] = empty_row;
-      if (walks[w].walking) load_slot(slots + walks[w].slot, slot_key[w], slot_row[w]);
-    }
-#pragma unroll
-    for (unsigned w = 0; w < packed_probe_walks; ++w) {
-      KeyWalk<K>& walk = walks[w];
-      bool matched = false;
-      if (walk.walking) {
-        if (slot_row[w] == empty_row) {
-          walk.walking = false;
-        } else {
-          if (slot_key[w] == walk.key) {
-            matched = true;
-            ++partial.matches;
-            if constexpr (Payload == PayloadKind::floating) {
-              partial.sum += __longlong_as_double(static_cast<long long>(__ldg(payloads + walk.slot)));
-            } else if constexpr (Payload == PayloadKind::integer) {
-              partial.sum += __ldg(payloads + walk.slot);
-            }
-          }
-          walk.slot = (walk.slot + 1) & mask;
-        }
-      }
-      if (want_pairs) {
-        const std::uint64_t row = block_row + static_cast<std::uint64_t>(walk.entry) * packed_lanes + lane;
-        append_pairs(matched, row, slot_row[w], pairs, &accumulator->pairs_cursor);
-      }
-    }
-  }
 }
 
 // The packed probe: each warp streams its blocks with the next one's loads in flight (for_each_packed_block)
