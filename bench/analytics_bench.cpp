@@ -10,8 +10,11 @@
 // packed columns) or that the kernel reads (device, cpu), over the median iteration; the ceiling is the SM
 // read rate of pinned memory calibrated in the same run (sm_read_gbps; hbm_gbps for `device`). Packed cases
 // add logical_GBps (decoded bytes per second) and logical_ratio (against the same ceiling). Targets,
-// printed as counters and never asserted: target_ratio 0.9 for the direct scans, aggregates and probes,
-// target_logical_ratio 2 for the direct packed cases. Every case checks its result against a CPU reference.
+// printed as counters and never asserted: target_ratio 0.9 for the direct scans, aggregates and probes
+// (packed ones too, in link bytes), target_logical_ratio 2 for the direct packed cases. Every case checks its
+// result against a CPU reference. For an A/B of the packed probe in the same run (direct and device only):
+// packed_probe_12bit_keys_warp_synchronous runs the first release's kernel, _hash_in_walk the pipelined one
+// hashing as each walk starts (half the shared memory per warp, so more L1 left for the table).
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -78,7 +81,10 @@ enum class Op {
   group_by_4096,
   join_probe,
   packed_aggregate,
-  packed_probe
+  packed_probe,
+  // Variants of the packed probe for an A/B in the same run (direct and device only):
+  packed_probe_warp_synchronous,  // the first release's kernel
+  packed_probe_hash_in_walk       // the pipelined kernel hashing as each walk starts (half its shared memory)
 };
 enum class Method { direct, copy_then_compute, device, cpu };
 
@@ -92,6 +98,8 @@ const char* op_name(Op op) {
     case Op::join_probe: return "join_probe_int32_keys";
     case Op::packed_aggregate: return "packed_aggregate_12bit";
     case Op::packed_probe: return "packed_probe_12bit_keys";
+    case Op::packed_probe_warp_synchronous: return "packed_probe_12bit_keys_warp_synchronous";
+    case Op::packed_probe_hash_in_walk: return "packed_probe_12bit_keys_hash_in_walk";
   }
   return "unknown";
 }
@@ -104,7 +112,12 @@ const char* method_name(Method method) {
   }
   return "unknown";
 }
-bool is_packed(Op op) { return op == Op::packed_aggregate || op == Op::packed_probe; }
+bool is_packed_probe_variant(Op op) {
+  return op == Op::packed_probe_warp_synchronous || op == Op::packed_probe_hash_in_walk;
+}
+bool is_packed_probe(Op op) { return op == Op::packed_probe || is_packed_probe_variant(op); }
+bool is_packed(Op op) { return op == Op::packed_aggregate || is_packed_probe(op); }
+bool is_probe(Op op) { return op == Op::join_probe || is_packed_probe(op); }
 
 // ---- memory -------------------------------------------------------------------------------------------
 
@@ -367,7 +380,9 @@ std::vector<ColumnId> columns_of(Op op) {
     case Op::group_by_4096: return {ColumnId::keys4096, ColumnId::i32};
     case Op::join_probe: return {ColumnId::probe};
     case Op::packed_aggregate:
-    case Op::packed_probe: return {ColumnId::keys4096};
+    case Op::packed_probe:
+    case Op::packed_probe_warp_synchronous:
+    case Op::packed_probe_hash_in_walk: return {ColumnId::keys4096};
   }
   return {};
 }
@@ -467,12 +482,15 @@ Outcome run_cpu(Shared& s, Op op) {
       return total;
     }
     case Op::join_probe:
-    case Op::packed_probe: {
+    case Op::packed_probe:
+    case Op::packed_probe_warp_synchronous:
+    case Op::packed_probe_hash_in_walk: {
       // Open addressing on the CPU, the same layout idea as the GPU's (built once, untimed, per process).
       static std::mutex table_mutex;
       static std::map<Op, std::pair<std::vector<detail::HashSlot32>, std::vector<std::int64_t>>> tables;
       std::lock_guard lock(table_mutex);
-      auto& entry = tables[op];  // (named references, not a structured binding: lambdas capture them below)
+      // (named references, not a structured binding: lambdas capture them below; both packed probes share one)
+      auto& entry = tables[op == Op::join_probe ? op : Op::packed_probe];
       std::vector<detail::HashSlot32>& slots = entry.first;
       std::vector<std::int64_t>& payloads = entry.second;
       if (slots.empty()) {
@@ -562,7 +580,7 @@ Outcome read_gpu_outcome(Shared& s, Op op) {
   GHTIER_CUDA_CHECK(cudaStreamSynchronize(s.stream.get()));
   const ResultSpace space = result_space(s, groups_of(op));
   Outcome outcome;
-  if (op == Op::join_probe || op == Op::packed_probe) {
+  if (is_probe(op)) {
     JoinResult r;
     GHTIER_CUDA_CHECK(cudaMemcpy(&r, space.join_result, sizeof(r), cudaMemcpyDeviceToHost));
     return {r.matches, r.payload_sum_int, 0};
@@ -628,8 +646,16 @@ void launch_op_kernel(Shared& s, Op op, const unsigned char* const* cols, std::u
       break;
     }
     case Op::packed_aggregate:
-    case Op::packed_probe: break;  // see launch_packed
+    case Op::packed_probe:
+    case Op::packed_probe_warp_synchronous:
+    case Op::packed_probe_hash_in_walk: break;  // see launch_packed
   }
+}
+
+detail::PackedProbeKernel packed_probe_kernel_of(Op op) {
+  if (op == Op::packed_probe_warp_synchronous) return detail::PackedProbeKernel::warp_synchronous;
+  if (op == Op::packed_probe_hash_in_walk) return detail::PackedProbeKernel::pipelined_hash_in_walk;
+  return detail::PackedProbeKernel::pipelined;
 }
 
 // The packed kernels over `view` (whole column or a chunk of it).
@@ -641,16 +667,20 @@ void launch_packed(Shared& s, Op op, const BitpackedColumnView& view, const Resu
   packed.rows = view.rows;
   packed.block_count = view.block_count();
   packed.value_type = view.value_type;
-  const detail::ScanGrid grid = detail::plan_packed_grid(packed.block_count, sm_count());
+  // The pipelined probes have their own grid; the aggregate and the first release's probe the packed grid.
+  const bool pipelined = op == Op::packed_probe || op == Op::packed_probe_hash_in_walk;
+  const detail::ScanGrid grid = pipelined ? detail::plan_packed_probe_grid(packed.block_count, sm_count())
+                                          : detail::plan_packed_grid(packed.block_count, sm_count());
   if (op == Op::packed_aggregate) {
     detail::launch_packed_aggregate(packed, {}, grid, space.slots, stream);
   } else {
-    detail::launch_packed_hash_join_probe(packed, grid, table_view(small_table(s)), {}, space.join, stream);
+    detail::launch_packed_hash_join_probe(packed, grid, table_view(small_table(s)), {}, space.join, stream,
+                                          packed_probe_kernel_of(op));
   }
 }
 
 void init_results(const ResultSpace& space, Op op, cudaStream_t stream) {
-  if (op == Op::join_probe || op == Op::packed_probe) {
+  if (is_probe(op)) {
     detail::launch_join_init(space.join, stream);
   } else {
     detail::launch_aggregate_init(space.slots, stream);
@@ -658,7 +688,7 @@ void init_results(const ResultSpace& space, Op op, cudaStream_t stream) {
 }
 
 void finalize_results(Shared& s, const ResultSpace& space, Op op, cudaStream_t stream) {
-  if (op == Op::join_probe || op == Op::packed_probe) {
+  if (is_probe(op)) {
     detail::launch_join_finalize(space.join, detail::PayloadKind::integer, false, 0, space.join_result, stream);
   } else {
     detail::launch_aggregate_finalize(space.slots, floating_result(op) ? ColumnType::float64 : ColumnType::int32,
@@ -703,7 +733,9 @@ void enqueue_whole(Shared& s, Op op, bool in_hbm, const ResultSpace& space, cuda
                                space.join_result, stream);
       break;
     case Op::packed_aggregate:
-    case Op::packed_probe: {
+    case Op::packed_probe:
+    case Op::packed_probe_warp_synchronous:
+    case Op::packed_probe_hash_in_walk: {
       const BitpackedColumnView view = in_hbm ? packed_device_copy(s) : packed_column(s);
       init_results(space, op, stream);
       launch_packed(s, op, view, space, stream);
@@ -816,8 +848,8 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
     }
     if (is_packed(op)) (void)(method == Method::device ? packed_device_copy(s) : packed_column(s));
     if (op == Op::join_probe) (void)dim_table(s);
-    if (op == Op::packed_probe) (void)small_table(s);
-    const Outcome want = reference_outcome(s, op);
+    if (is_packed_probe(op)) (void)small_table(s);
+    const Outcome want = reference_outcome(s, is_packed_probe(op) ? Op::packed_probe : op);
     const ResultSpace space = result_space(s, groups_of(op));
 
     Outcome got;
@@ -865,7 +897,8 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
       state.counters["logical_ratio"] = logical / platform.link.sm_read_gbps;
       state.counters["compression"] = logical_bytes / read_bytes;
       if (method == Method::direct) state.counters["target_logical_ratio"] = target_logical_ratio;
-    } else if (method == Method::direct) {
+    }
+    if (method == Method::direct && !is_packed_probe_variant(op)) {
       state.counters["target_ratio"] = target_ratio;
     }
   } catch (const std::exception& e) {
@@ -876,8 +909,13 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
 void register_analytics(const BenchOptions& options) {
   const Config config = config_for(options);
   for (Op op : {Op::aggregate_int32, Op::aggregate_float64, Op::aggregate_filtered, Op::group_by_64, Op::group_by_4096,
-                Op::join_probe, Op::packed_aggregate, Op::packed_probe}) {
+                Op::join_probe, Op::packed_aggregate, Op::packed_probe, Op::packed_probe_warp_synchronous,
+                Op::packed_probe_hash_in_walk}) {
     for (Method method : {Method::direct, Method::copy_then_compute, Method::device, Method::cpu}) {
+      // The packed probe's variants only where they show the kernel itself: over the link and from HBM.
+      if (is_packed_probe_variant(op) && (method == Method::copy_then_compute || method == Method::cpu)) {
+        continue;
+      }
       // Sized by the logical bytes the op reads (for packed ops: of the decoded column).
       std::uint64_t logical = 0;
       for (ColumnId id : columns_of(op)) logical += config.rows * value_size(id);

@@ -7,35 +7,46 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
+#include "cuda/packed_block_layout.hpp"
 #include "cuda/scan_args.hpp"
 #include "ghtier/kernels/bitpacked_column.hpp"
 
 namespace ghtier::detail {
 
+/// Entry i (0..31) of a lane whose Width words are words[0..Width-1]: bits [i * Width, (i + 1) * Width) of
+/// its stream, least significant first, possibly straddling two words. With i known at compile time
+/// (an unrolled loop) every shift is a constant.
+template <unsigned Width>
+__device__ __forceinline__ std::uint32_t lane_entry(const std::uint32_t (&words)[bitpack_max_width], unsigned i) {
+  if constexpr (Width == 0) {
+    (void)words, (void)i;
+    return 0;
+  } else {
+    const unsigned bit = i * Width;
+    const unsigned word = bit / 32;
+    const unsigned shift = bit % 32;
+    std::uint32_t value = words[word] >> shift;
+    if (shift + Width > 32) value |= words[word + 1] << (32 - shift);
+    if constexpr (Width < 32) value &= (1u << Width) - 1u;
+    return value;
+  }
+}
+
 /// Lane `lane`'s 32 packed values of one block whose words start at block_words.
 template <unsigned Width>
 __device__ __forceinline__ void unpack_lane_fixed(const std::uint32_t* block_words, unsigned lane,
                                                   std::uint32_t (&out)[32]) {
+  std::uint32_t words[bitpack_max_width];
   if constexpr (Width == 0) {
     (void)block_words, (void)lane;
-#pragma unroll
-    for (unsigned i = 0; i < 32; ++i) out[i] = 0;
   } else {
-    std::uint32_t words[Width];
 #pragma unroll
     for (unsigned j = 0; j < Width; ++j) words[j] = __ldcs(block_words + j * 32 + lane);
-#pragma unroll
-    for (unsigned i = 0; i < 32; ++i) {
-      const unsigned bit = i * Width;
-      const unsigned word = bit / 32;
-      const unsigned shift = bit % 32;
-      std::uint32_t value = words[word] >> shift;
-      if (shift + Width > 32) value |= words[word + 1] << (32 - shift);
-      if constexpr (Width < 32) value &= (1u << Width) - 1u;
-      out[i] = value;
-    }
   }
+#pragma unroll
+  for (unsigned i = 0; i < 32; ++i) out[i] = lane_entry<Width>(words, i);
 }
 
 /// unpack_lane_fixed for a width known at run time (0..32; the caller has checked it).
@@ -98,7 +109,7 @@ __device__ __forceinline__ void for_each_packed_row(const PackedColumn& column, 
     const auto width_offset = static_cast<unsigned long long>(__ldcs(reinterpret_cast<const long long*>(header) + 1));
     const auto width = static_cast<std::uint32_t>(width_offset & 0xffffffffu);
     const std::uint64_t first_word = (width_offset >> 32) * 32;
-    if (width > bitpack_max_width || first_word + 32ull * width > column.word_count) {
+    if (!packed_block_in_bounds(width, first_word, column.word_count)) {
       if (lane == 0) atomicMin(first_bad_block, static_cast<unsigned long long>(block));
       continue;
     }

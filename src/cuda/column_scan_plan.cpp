@@ -60,6 +60,12 @@ ScanGrid plan_packed_grid(std::uint64_t packed_blocks, int sm_count) noexcept {
   return plan_scan_grid(packed_blocks * threads_per_warp, 1, sm_count);
 }
 
+ScanGrid plan_packed_probe_grid(std::uint64_t packed_blocks, int sm_count) noexcept {
+  // As plan_packed_grid; packed_blocks * 32 cannot wrap (blocks of 1024 rows of a 64-bit row count).
+  return plan_scan_grid(packed_blocks * threads_per_warp, 1, sm_count, packed_probe_block_threads,
+                        packed_probe_blocks_per_sm);
+}
+
 constexpr detail::EnumName<GroupByStrategy> group_by_strategy_names[] = {
     {GroupByStrategy::shared_memory, "shared_memory"},
     {GroupByStrategy::global_memory, "global_memory"},

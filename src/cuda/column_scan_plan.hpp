@@ -63,6 +63,18 @@ struct ScanShape {
 /// A grid for a bit-packed column: one warp per packed block of 1024 values.
 [[nodiscard]] ScanGrid plan_packed_grid(std::uint64_t packed_blocks, int sm_count) noexcept;
 
+/// Threads per block of the pipelined packed join probe: each warp stages a block's keys and their home
+/// slots in shared memory (8 KiB a warp), and 4 warps a block keep that under the 48 KiB of static shared
+/// memory a block may have, while 4 such blocks per SM still fit the registers (about 100 a thread).
+inline constexpr unsigned packed_probe_block_threads = 128;
+/// Blocks per SM the packed probe grid is planned for (the launcher caps it at what fits the SM).
+inline constexpr unsigned packed_probe_blocks_per_sm = 16;
+
+/// A grid for the pipelined packed join probe: one warp per packed block per pass, blocks of
+/// packed_probe_block_threads, at most packed_probe_blocks_per_sm a SM (then each warp streams several
+/// packed blocks), at least one. Pure.
+[[nodiscard]] ScanGrid plan_packed_probe_grid(std::uint64_t packed_blocks, int sm_count) noexcept;
+
 /// Where a group-by keeps its per-group partial aggregates while it scans.
 enum class GroupByStrategy {
   shared_memory,  ///< per block in shared memory, merged into device memory at the block's end

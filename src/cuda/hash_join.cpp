@@ -241,7 +241,8 @@ JoinResult HashJoinTable::probe(const BitpackedColumnView& probe_keys, const Joi
   detail::require_packed_access(probe_keys, "HashJoinTable::probe: packed keys");
   detail::NvtxRange range("ghtier::hash_join_probe_packed", probe_keys.packed_bytes());
   const detail::PackedColumn packed = detail::to_packed_column(probe_keys);
-  const detail::ScanGrid grid = detail::plan_packed_grid(packed.block_count, detail::current_device_limits().sm_count);
+  const detail::ScanGrid grid =
+      detail::plan_packed_probe_grid(packed.block_count, detail::current_device_limits().sm_count);
   const DeviceBuffer scratch(sizeof(AccumulatorAndResult), stream, *resource());
   auto* device = static_cast<AccumulatorAndResult*>(scratch.data());
   detail::launch_join_init(&device->accumulator, stream);

@@ -1,36 +1,28 @@
 // The hash-join kernels: an insert per build row (atomicCAS on the slot's row id, linear probing) and a
-// probe per probe row that walks the key's run of slots until a free one, warp-synchronously so that the
-// matching pairs of a warp are appended with one atomic. Probe keys stream in (plain or bit-packed).
+// probe per probe row that walks the key's run of slots until a free one, the matching pairs of a warp
+// appended with one atomic. Probe keys stream in (plain or bit-packed). The plain probe walks one key per
+// lane in step with its warp; the packed probe lets each lane walk its keys at its own pace (below).
 #include "cuda/hash_join_kernels.hpp"
 
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "core/support/cuda_check.hpp"
 #include "cuda/bitpack_decode.cuh"
 #include "cuda/column_scan.cuh"
+#include "cuda/hash_probe_steps.cuh"
 #include "cuda/hash_table_slots.hpp"
+#include "cuda/packed_block_layout.hpp"
+#include "cuda/packed_block_stream.cuh"
+#include "cuda/packed_probe_walk.cuh"
 #include "cuda/resident_grid.cuh"
 #include "cuda/warp_reduce.cuh"
+#include "ghtier/error.hpp"
 
 namespace ghtier::detail {
 
 namespace {
-
-template <typename K>
-using SlotOf = std::conditional_t<sizeof(K) == 4, HashSlot32, HashSlot64>;
-
-// One aligned load of a slot (read-only during a probe: the non-coherent path is fine).
-__device__ __forceinline__ void load_slot(const HashSlot32* slot, std::int32_t& key, std::uint32_t& row) {
-  const uint2 v = __ldg(reinterpret_cast<const uint2*>(slot));
-  key = static_cast<std::int32_t>(v.x);
-  row = v.y;
-}
-__device__ __forceinline__ void load_slot(const HashSlot64* slot, std::int64_t& key, std::uint32_t& row) {
-  const uint4 v = __ldg(reinterpret_cast<const uint4*>(slot));
-  key = static_cast<std::int64_t>((static_cast<unsigned long long>(v.y) << 32) | v.x);
-  row = v.z;
-}
 
 template <typename P>
 __device__ __forceinline__ unsigned long long payload_bits(P value) {
@@ -62,46 +54,6 @@ __global__ void __launch_bounds__(scan_block_threads)
   ColumnIn<P> payload_column{};
   if constexpr (!std::is_same_v<P, NoColumn>) payload_column.data = static_cast<const P*>(payload.data);
   for_each_row(shape, ColumnIn<K>{static_cast<const K*>(keys.data)}, payload_column, ColumnIn<NoColumn>{}, visit);
-}
-
-// One thread's matches and payload sum.
-template <PayloadKind Payload>
-struct JoinPartial {
-  unsigned long long matches = 0;
-  std::conditional_t<Payload == PayloadKind::floating, double, unsigned long long> sum = 0;
-
-  __device__ __forceinline__ void flush(JoinAccumulator* accumulator) const {
-    const unsigned long long total = warp_broadcast(warp_sum(matches));
-    if (total == 0) return;  // warp-uniform (broadcast): the reduction below needs every lane
-    const auto total_sum = warp_sum(sum);
-    if (lane_id() == 0) {
-      atomicAdd(&accumulator->matches, total);
-      if constexpr (Payload == PayloadKind::floating) {
-        atomicAdd(reinterpret_cast<double*>(&accumulator->sum), total_sum);
-      } else if constexpr (Payload == PayloadKind::integer) {
-        atomicAdd(&accumulator->sum, total_sum);
-      }
-    }
-  }
-};
-
-// Appends one pair per lane whose `matched` is set: one atomic per warp. Called by every lane.
-__device__ __forceinline__ void append_pairs(bool matched, std::uint64_t probe_row, std::uint32_t build_row,
-                                             const JoinPairsOutput& pairs, unsigned long long* cursor) {
-  const unsigned mask = __ballot_sync(full_warp_mask, matched);
-  if (mask == 0) return;
-  const int leader = __ffs(mask) - 1;
-  const unsigned lane = lane_id();
-  unsigned long long base = 0;
-  if (static_cast<int>(lane) == leader) base = atomicAdd(cursor, static_cast<unsigned long long>(__popc(mask)));
-  base = __shfl_sync(full_warp_mask, base, leader);
-  if (matched) {
-    const unsigned long long position = base + __popc(mask & ((1u << lane) - 1u));
-    if (position < pairs.capacity) {
-      pairs.pairs[position].probe_row = probe_row;
-      pairs.pairs[position].build_row = build_row;
-    }
-  }
 }
 
 // Probes one key per lane (active == false: none). The warp walks its lanes' runs together until every
@@ -155,14 +107,36 @@ __global__ void __launch_bounds__(scan_block_threads)
   partial.flush(accumulator);
 }
 
+// The packed probe of the first release (kept for the benchmark's A/B): a warp per block, in turn waiting for
+// the header, the words, then 32 warp-synchronous walks (each as long as the longest of its 32 lanes).
 template <typename K, PayloadKind Payload>
 __global__ void __launch_bounds__(scan_block_threads)
-    packed_probe_kernel(PackedColumn keys, HashTableView table, JoinPairsOutput pairs, JoinAccumulator* accumulator) {
+    warp_synchronous_packed_probe_kernel(PackedColumn keys, HashTableView table, JoinPairsOutput pairs,
+                                         JoinAccumulator* accumulator) {
   JoinPartial<Payload> partial;
   auto visit = [&](bool valid, std::uint64_t row, K key) {
     probe_key<K, Payload>(table, valid, row, key, pairs, accumulator, partial);
   };
   for_each_packed_row<K>(keys, &accumulator->first_bad_block, visit);
+  partial.flush(accumulator);
+}
+
+// The packed probe: each warp streams its blocks with the next one's loads in flight (for_each_packed_block)
+// and probes the staged keys of the current one lane by lane (probe_staged_block).
+template <typename K, PayloadKind Payload, bool StagedHomes>
+__global__ void __launch_bounds__(packed_probe_block_threads, packed_probe_min_blocks_per_sm)
+    packed_probe_kernel(PackedColumn keys, HashTableView table, JoinPairsOutput pairs, JoinAccumulator* accumulator) {
+  constexpr unsigned warps = packed_probe_block_threads / packed_lanes;
+  __shared__ std::uint32_t staged[warps * bitpack_block_values];
+  __shared__ std::uint32_t homes[StagedHomes ? warps * bitpack_block_values : 1];
+  const unsigned warp = threadIdx.x / packed_lanes;
+  std::uint32_t* warp_staged = staged + warp * bitpack_block_values;
+  std::uint32_t* warp_homes = StagedHomes ? homes + warp * bitpack_block_values : homes;
+  JoinPartial<Payload> partial;
+  auto on_block = [&](const StagedPackedBlock& block) {
+    probe_staged_block<K, Payload, StagedHomes>(table, block, warp_staged, warp_homes, pairs, accumulator, partial);
+  };
+  for_each_packed_block(keys, &accumulator->first_bad_block, warp_staged, on_block);
   partial.flush(accumulator);
 }
 
@@ -254,20 +228,49 @@ void launch_hash_join_probe(const ScanColumn& keys, const ScanShape& shape, cons
 }
 
 void launch_packed_hash_join_probe(const PackedColumn& keys, const ScanGrid& grid, const HashTableView& table,
-                                   const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream) {
+                                   const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream,
+                                   PackedProbeKernel which) {
+  // The kernels deal blocks to whole warps, and the pipelined ones have shared memory for
+  // packed_probe_block_threads threads.
+  const unsigned most_threads =
+      which == PackedProbeKernel::warp_synchronous ? scan_block_threads : packed_probe_block_threads;
+  if (grid.threads == 0 || grid.threads % packed_lanes != 0 || grid.threads > most_threads) {
+    throw_error(ErrorCode::internal, "launch_packed_hash_join_probe: " + std::to_string(grid.threads) +
+                                         " threads a block; this packed probe kernel takes a multiple of 32 up to " +
+                                         std::to_string(most_threads));
+  }
+  // Home slots of a table up to 2^32 slots fit the 32-bit staging.
+  const bool staged_homes = which == PackedProbeKernel::pipelined && table.capacity <= (std::uint64_t{1} << 32);
   with_payload_kind(table.payload, [&](auto payload_tag) {
     constexpr PayloadKind payload = decltype(payload_tag)::value;
     auto launch = [&](auto* kernel) {
       const unsigned blocks = resident_blocks(kernel, grid.blocks, grid.threads);
       kernel<<<blocks, grid.threads, 0, stream>>>(keys, table, pairs, accumulator);
     };
-    if (table.key_type == ColumnType::int64) {
-      launch(packed_probe_kernel<std::int64_t, payload>);
+    const bool wide = table.key_type == ColumnType::int64;
+    if (which == PackedProbeKernel::warp_synchronous) {
+      if (wide) {
+        launch(warp_synchronous_packed_probe_kernel<std::int64_t, payload>);
+      } else {
+        launch(warp_synchronous_packed_probe_kernel<std::int32_t, payload>);
+      }
+      GHTIER_CUDA_CHECK_LAUNCH("warp_synchronous_packed_probe_kernel");
+    } else if (staged_homes) {
+      if (wide) {
+        launch(packed_probe_kernel<std::int64_t, payload, true>);
+      } else {
+        launch(packed_probe_kernel<std::int32_t, payload, true>);
+      }
+      GHTIER_CUDA_CHECK_LAUNCH("packed_probe_kernel");
     } else {
-      launch(packed_probe_kernel<std::int32_t, payload>);
+      if (wide) {
+        launch(packed_probe_kernel<std::int64_t, payload, false>);
+      } else {
+        launch(packed_probe_kernel<std::int32_t, payload, false>);
+      }
+      GHTIER_CUDA_CHECK_LAUNCH("packed_probe_kernel");
     }
   });
-  GHTIER_CUDA_CHECK_LAUNCH("packed_probe_kernel");
 }
 
 void launch_join_finalize(const JoinAccumulator* accumulator, PayloadKind payload, bool pairs_requested,

@@ -44,9 +44,32 @@ void launch_join_init(JoinAccumulator* accumulator, cudaStream_t stream);
 void launch_hash_join_probe(const ScanColumn& keys, const ScanShape& shape, const HashTableView& table,
                             const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream);
 
-/// The same with a bit-packed key column (value type = the table's key type), a warp per packed block.
+/// Which kernel probes with a bit-packed key column.
+enum class PackedProbeKernel : std::uint8_t {
+  /// Each warp keeps the next block's loads in flight while its lanes walk the current block's keys, each
+  /// lane at its own pace, packed_probe_walks keys at once; home slots are hashed before the walks when the
+  /// table has at most 2^32 slots (the default, and what HashJoinTable uses).
+  pipelined,
+  /// The same, hashing each key as its walk starts (what a table of more than 2^32 slots gets); for tests.
+  pipelined_hash_in_walk,
+  /// The first release's kernel: header, words, then 32 warp-synchronous walks per block, nothing in flight
+  /// meanwhile. Kept for one release so that the benchmark can compare the two in one run.
+  warp_synchronous,
+};
+
+/// Keys each lane of the pipelined packed probe walks side by side (independent slot loads in flight).
+inline constexpr unsigned packed_probe_walks = 2;
+/// Blocks of packed_probe_block_threads per SM the pipelined packed probe is compiled for: caps its
+/// registers at 128 a thread, so that at least 16 warps per SM overlap their table walks.
+inline constexpr unsigned packed_probe_min_blocks_per_sm = 4;
+
+/// The same with a bit-packed key column (value type = the table's key type): warps take the packed blocks
+/// in turn (grid: plan_packed_probe_grid; plan_packed_grid for warp_synchronous). grid.threads must be a
+/// multiple of 32 up to packed_probe_block_threads (scan_block_threads for warp_synchronous), else
+/// Error(internal).
 void launch_packed_hash_join_probe(const PackedColumn& keys, const ScanGrid& grid, const HashTableView& table,
-                                   const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream);
+                                   const JoinPairsOutput& pairs, JoinAccumulator* accumulator, cudaStream_t stream,
+                                   PackedProbeKernel which = PackedProbeKernel::pipelined);
 
 /// Writes the JoinResult of an accumulator (`capacity` = the pairs output's capacity, 0 without pairs).
 void launch_join_finalize(const JoinAccumulator* accumulator, PayloadKind payload, bool pairs_requested,
