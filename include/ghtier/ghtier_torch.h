@@ -20,7 +20,22 @@
  * carved out of the slot's capture reserve, device memory allocated when the slot was bound. A free that
  * arrives while a capture is underway (of memory allocated before it) is held and done at the slot's next
  * allocation that sees no capture (or at unbind): a stream-ordered free then would become a node of the
- * graph, or break a capture in global mode. */
+ * graph, or break a capture in global mode.
+ *
+ * Freed-block cache (bind flag GHTIER_TORCH_CACHE_FREED_BLOCKS): PyTorch's pluggable hook caches nothing, so
+ * without it every tensor is a full runtime allocation and a stream-ordered free. With it, a slot whose
+ * placement cannot matter (mode GHTIER_MODE_DEVICE, or the policy while the runtime's policy is
+ * GHTIER_POLICY_DEVICE_ONLY) keeps the device blocks PyTorch frees and hands each out again to a later
+ * allocation of the same size class on the same stream (stream order makes that as safe as cudaFreeAsync
+ * followed by cudaMallocAsync on that stream). Sizes are rounded up to a class: a multiple of 512 bytes up
+ * to 1 MiB, above that a multiple of an eighth of the size's power of two, at most 2 MiB (at most 12.5 %
+ * more). Cached blocks stay allocated in the runtime and count against its device budget; an allocation
+ * that the budget or the device refuses first frees the slot's whole cache and tries once more. Never
+ * cached: blocks of any other mode or policy, allocations during a capture (the reserve serves them),
+ * frees held during a capture. A block that would take the cache past its bound (cache_limit_bytes) is
+ * freed at once. ghtier_torch_empty_cache and ghtier_torch_unbind free everything cached, stream-ordered
+ * on each block's stream: a stream that cached blocks were freed on must outlive them (empty the cache
+ * before destroying the stream). */
 #ifndef GHTIER_GHTIER_TORCH_H
 #define GHTIER_GHTIER_TORCH_H
 
@@ -41,6 +56,9 @@ extern "C" {
 #define GHTIER_TORCH_MODE_POLICY (-1)
 /** Bind flag: throw std::runtime_error instead of returning NULL when an allocation fails. */
 #define GHTIER_TORCH_THROW_ON_FAILURE 0x1u
+/** Bind flag: keep freed device blocks for reuse where placement cannot matter (see the freed-block cache
+ *  above); ignored for the pinned host, managed and system modes. */
+#define GHTIER_TORCH_CACHE_FREED_BLOCKS 0x2u
 
 /** How a slot allocates. Zero means "default" in every field except mode (0 is GHTIER_MODE_DEVICE). */
 typedef struct ghtier_torch_bind_options_t {
@@ -49,6 +67,9 @@ typedef struct ghtier_torch_bind_options_t {
   uint32_t flags;               /**< GHTIER_TORCH_* bits; others are invalid */
   size_t capture_reserve_bytes; /**< device memory set aside for allocations during graph capture (0: none) */
   const char* tag;              /**< tag of every allocation (copied); NULL: "torch" */
+  /* Appended later: an older header's struct ends above it, and the field takes its default. */
+  size_t cache_limit_bytes; /**< bound of the freed-block cache; 0: the larger of 1 GiB and a quarter of the
+                                 device budget (of the device's memory when there is no budget), at bind */
 } ghtier_torch_bind_options_t;
 
 /** A slot's counters (the runtime's per-tier statistics say where the bytes are). */
@@ -56,7 +77,7 @@ typedef struct ghtier_torch_slot_statistics_t {
   size_t struct_size;   /**< sizeof(ghtier_torch_slot_statistics_t) */
   int32_t bound;        /**< 1 while bound */
   int32_t mode;         /**< as bound */
-  size_t current_bytes; /**< live bytes handed to PyTorch (capture reserve blocks included) */
+  size_t current_bytes; /**< live bytes handed to PyTorch (capture reserve blocks included, cached ones not) */
   size_t current_allocations;
   size_t peak_bytes;
   uint64_t total_allocations;
@@ -71,6 +92,12 @@ typedef struct ghtier_torch_slot_statistics_t {
   size_t system_bytes;
   size_t deferred_free_bytes; /**< freed by PyTorch during a graph capture, released once no capture is seen */
   uint64_t deferred_frees;    /**< frees held that way, ever */
+  /* Appended later (an older header's struct ends above them): the freed-block cache, zeros without one. */
+  size_t cached_bytes;      /**< device bytes of freed blocks kept for reuse (still allocated in the runtime) */
+  size_t cached_blocks;     /**< how many */
+  uint64_t cache_hits;      /**< allocations served from the cache */
+  uint64_t cache_misses;    /**< cacheable allocations that found no block and went to the runtime */
+  size_t cache_limit_bytes; /**< the cache's bound; 0 when the slot has no cache */
 } ghtier_torch_slot_statistics_t;
 
 /** Binds `slot` (0 .. GHTIER_TORCH_SLOTS-1) to `runtime`; the slot shares the runtime's ownership, so the
@@ -80,10 +107,14 @@ typedef struct ghtier_torch_slot_statistics_t {
  *  capture reserve, or a mode the runtime cannot allocate in), and the reserve's allocation errors. */
 GHTIER_API ghtier_status_t ghtier_torch_bind(int32_t slot, ghtier_runtime_t* runtime,
                                              const ghtier_torch_bind_options_t* options);
-/** Unbinds a slot and frees its capture reserve. INVALID_ARGUMENT when the slot is not bound, or while it
- *  still holds allocations (PyTorch would later free them through it: release the tensors and the pool
+/** Unbinds a slot and frees its capture reserve and its freed-block cache. INVALID_ARGUMENT when the slot is not bound,
+ * or while it still holds allocations (PyTorch would later free them through it: release the tensors and the pool
  *  first, e.g. torch.cuda.empty_cache()); the message gives their count. */
 GHTIER_API ghtier_status_t ghtier_torch_unbind(int32_t slot);
+/** Frees every block the slot's freed-block cache holds (stream-ordered, each on its stream; a block whose
+ *  stream is being captured is held as a capture-time free). A slot that is not bound, or has no cache, has
+ *  nothing to free. INVALID_ARGUMENT for a slot out of range. */
+GHTIER_API ghtier_status_t ghtier_torch_empty_cache(int32_t slot);
 /** Fills *statistics (its struct_size must be set). A slot that is not bound reports zeros, bound = 0. */
 GHTIER_API ghtier_status_t ghtier_torch_slot_statistics(int32_t slot, ghtier_torch_slot_statistics_t* statistics);
 /** The slot's message for its last failed allocation or foreign free; "" when none. Valid until the slot's

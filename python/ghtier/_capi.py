@@ -189,6 +189,7 @@ class EngineStatistics(Structure):
 TORCH_SLOTS = 8
 TORCH_MODE_POLICY = -1
 TORCH_THROW_ON_FAILURE = 0x1
+TORCH_CACHE_FREED_BLOCKS = 0x2
 
 
 class TorchBindOptions(Structure):
@@ -198,6 +199,7 @@ class TorchBindOptions(Structure):
         ("flags", c_uint32),
         ("capture_reserve_bytes", c_size_t),
         ("tag", c_char_p),
+        ("cache_limit_bytes", c_size_t),
     ]
 
 
@@ -221,6 +223,11 @@ class TorchSlotStatistics(Structure):
         ("system_bytes", c_size_t),
         ("deferred_free_bytes", c_size_t),
         ("deferred_frees", c_uint64),
+        ("cached_bytes", c_size_t),
+        ("cached_blocks", c_size_t),
+        ("cache_hits", c_uint64),
+        ("cache_misses", c_uint64),
+        ("cache_limit_bytes", c_size_t),
     ]
 
 
@@ -376,6 +383,7 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "ghtier_torch_unbind": (c_status, [c_int32]),
     "ghtier_torch_slot_statistics": (c_status, [c_int32, POINTER(TorchSlotStatistics)]),
     "ghtier_torch_last_error": (c_char_p, [c_int32]),
+    "ghtier_torch_empty_cache": (c_status, [c_int32]),
     "ghtier_torch_stream_is_capturing": (c_status, [_p, POINTER(c_int32)]),
 }
 for _n in range(TORCH_SLOTS):

@@ -19,7 +19,8 @@ from .enums import MemoryMode, parse_enum
 from .errors import InvalidArgumentError
 from .runtime import Runtime, _bytes_argument
 
-__all__ = ["Slot", "SlotStatistics", "claim_slot", "slot_statistics", "retired_slots", "reclaim_retired"]
+__all__ = ["Slot", "SlotStatistics", "claim_slot", "slot_statistics", "empty_cache", "retired_slots",
+           "reclaim_retired"]
 
 _lock = threading.Lock()
 _claimed: Dict[int, "Slot"] = {}
@@ -45,6 +46,14 @@ class SlotStatistics:
     bytes_by_mode: Dict[str, int]
     deferred_free_bytes: int
     deferred_frees: int
+    #: The freed-block cache (slots bound with ``cache_blocks``): device bytes and blocks kept for reuse (still
+    #: allocated in the runtime, not in ``current_bytes``), allocations it served and missed, and its bound
+    #: (0: the slot has no cache).
+    cached_bytes: int = 0
+    cached_blocks: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    cache_limit_bytes: int = 0
 
 
 def slot_statistics(slot: int) -> SlotStatistics:
@@ -60,14 +69,22 @@ def slot_statistics(slot: int) -> SlotStatistics:
                           capture_reserve_used_bytes=s.capture_reserve_used_bytes,
                           bytes_by_mode={"device": s.device_bytes, "pinned_host": s.pinned_host_bytes,
                                          "managed": s.managed_bytes, "system": s.system_bytes},
-                          deferred_free_bytes=s.deferred_free_bytes, deferred_frees=s.deferred_frees)
+                          deferred_free_bytes=s.deferred_free_bytes, deferred_frees=s.deferred_frees,
+                          cached_bytes=s.cached_bytes, cached_blocks=s.cached_blocks, cache_hits=s.cache_hits,
+                          cache_misses=s.cache_misses, cache_limit_bytes=s.cache_limit_bytes)
+
+
+def empty_cache(slot: int) -> None:
+    """Frees every block slot `slot`'s freed-block cache holds (stream-ordered); nothing for a slot without one."""
+    lib = load()
+    lib.check(lib.ghtier_torch_empty_cache(slot), "ghtier_torch_empty_cache")
 
 
 class Slot:
     """One bound slot: the runtime it allocates from, its mode (or the policy), its C entry point names."""
 
     def __init__(self, index: int, runtime: Runtime, mode: Optional[int], throw_on_failure: bool,
-                 capture_reserve: int, tag: str) -> None:
+                 capture_reserve: int, tag: str, cache_blocks: bool = False, cache_limit: int = 0) -> None:
         self.index = index
         self.runtime = runtime
         self.process_lifetime = False
@@ -75,8 +92,10 @@ class Slot:
         lib = load()
         options = _capi.sized(_capi.TorchBindOptions)
         options.mode = _capi.TORCH_MODE_POLICY if mode is None else mode
-        options.flags = _capi.TORCH_THROW_ON_FAILURE if throw_on_failure else 0
+        options.flags = ((_capi.TORCH_THROW_ON_FAILURE if throw_on_failure else 0)
+                         | (_capi.TORCH_CACHE_FREED_BLOCKS if cache_blocks else 0))
         options.capture_reserve_bytes = capture_reserve
+        options.cache_limit_bytes = cache_limit
         self._tag = tag.encode()
         options.tag = self._tag
         lib.check(lib.ghtier_torch_bind(index, runtime.handle, ctypes.byref(options)), "ghtier_torch_bind")
@@ -91,6 +110,10 @@ class Slot:
 
     def statistics(self) -> SlotStatistics:
         return slot_statistics(self.index)
+
+    def empty_cache(self) -> None:
+        """Frees what the slot's freed-block cache holds."""
+        empty_cache(self.index)
 
     def last_error(self) -> str:
         raw = load().ghtier_torch_last_error(self.index)
@@ -128,17 +151,26 @@ def retired_slots() -> List[int]:
 
 
 def claim_slot(runtime: Runtime, mode: Union[MemoryMode, str, int, None], *, throw_on_failure: bool,
-               capture_reserve: int = 0, tag: str = "torch") -> Slot:
-    """Binds a free slot to `runtime`. Raises InvalidArgumentError when all slots are in
-    use (each live ghtier MemPool and the default allocator hold one)."""
+               capture_reserve: int = 0, tag: str = "torch", cache_blocks: bool = False,
+               cache_limit: Optional[int] = None) -> Slot:
+    """Binds a free slot to `runtime`. With `cache_blocks`, freed device blocks are kept for reuse where placement
+    cannot matter (mode "device", or the policy while it is "device_only"), at most `cache_limit` bytes (None:
+    the larger of 1 GiB and a quarter of the device budget or memory). Raises InvalidArgumentError when all slots
+    are in use (each live ghtier MemPool and the default allocator hold one)."""
     m = None if mode is None else parse_enum(MemoryMode, mode, "mode")
     reserve = _bytes_argument(capture_reserve, "capture_reserve", allow_none=False)
+    if not isinstance(cache_blocks, bool):
+        raise InvalidArgumentError(f"cache_blocks is {cache_blocks!r}: True or False")
+    limit = 0 if cache_limit is None else _bytes_argument(cache_limit, "cache_limit", allow_none=False)
+    if cache_limit is not None and not 0 < limit <= _capi.UNLIMITED:
+        raise InvalidArgumentError(f"cache_limit is {cache_limit}: a positive number of bytes that fits in size_t "
+                                   "(None: the default bound; cache_blocks=False: no cache)")
     reclaim_retired()
     with _lock:
         for index in range(_capi.TORCH_SLOTS):
             if index in _claimed or index in _retired or slot_statistics(index).bound:
                 continue
-            slot = Slot(index, runtime, m, throw_on_failure, reserve, tag)
+            slot = Slot(index, runtime, m, throw_on_failure, reserve, tag, cache_blocks, limit)
             _claimed[index] = slot
             return slot
     raise InvalidArgumentError(f"all {_capi.TORCH_SLOTS} ghtier allocator slots are in use (each ghtier MemPool and "

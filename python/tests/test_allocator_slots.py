@@ -88,6 +88,52 @@ def test_bad_slot_arguments(runtime):
         lib.check(lib.ghtier_torch_unbind(_capi.TORCH_SLOTS))
 
 
+def test_block_cache_is_bound_where_placement_cannot_matter(runtime):
+    hbm = runtime.platform.hbm_bytes
+    device = _slots.claim_slot(runtime, "device", throw_on_failure=True, cache_blocks=True)
+    policy = _slots.claim_slot(runtime, None, throw_on_failure=True, cache_blocks=True, cache_limit=96 << 20)
+    pinned = _slots.claim_slot(runtime, "pinned_host", throw_on_failure=True, cache_blocks=True)
+    plain = _slots.claim_slot(runtime, "device", throw_on_failure=True)
+    try:
+        s = device.statistics()
+        assert s.cache_limit_bytes == max(1 << 30, hbm // 4)
+        assert (s.cached_bytes, s.cached_blocks, s.cache_hits, s.cache_misses) == (0, 0, 0, 0)
+        assert policy.statistics().cache_limit_bytes == 96 << 20
+        assert pinned.statistics().cache_limit_bytes == 0  # only device blocks are cached
+        assert plain.statistics().cache_limit_bytes == 0
+        for slot in (device, policy, pinned, plain):
+            slot.empty_cache()  # nothing cached: nothing to do, no error
+    finally:
+        for slot in (device, policy, pinned, plain):
+            slot.retire()
+
+
+def test_block_cache_miss_is_counted_under_device_only(runtime):
+    runtime.set_policy("device_only")
+    slot = _slots.claim_slot(runtime, None, throw_on_failure=False, cache_blocks=True)
+    try:
+        alloc = getattr(_library.load(), slot.alloc_symbol)
+        assert alloc(1000, 0, None) is None  # offline: refused, after a cache miss
+        assert "1000 bytes (policy)" in slot.last_error()
+        s = slot.statistics()
+        assert (s.cache_misses, s.cache_hits, s.failed_allocations) == (1, 0, 1)
+    finally:
+        slot.retire()
+
+
+def test_bad_block_cache_arguments(runtime):
+    with pytest.raises(ghtier.InvalidArgumentError, match="cache_blocks is 'yes'"):
+        _slots.claim_slot(runtime, "device", throw_on_failure=False, cache_blocks="yes")
+    for bad, what in ((0, "cache_limit is 0"), (-1, "cache_limit is -1"), ("1G", "cache_limit is '1G'"),
+                      (1 << 64, "cache_limit is 18446744073709551616")):
+        with pytest.raises(ghtier.InvalidArgumentError, match=what):
+            _slots.claim_slot(runtime, "device", throw_on_failure=False, cache_blocks=True, cache_limit=bad)
+    assert not _slots.claimed_slots()
+    with pytest.raises(ghtier.InvalidArgumentError, match="out of range"):
+        _slots.empty_cache(_capi.TORCH_SLOTS)
+    _slots.empty_cache(0)  # an unbound slot has nothing cached
+
+
 def test_torch_module_says_it_needs_torch():
     try:
         import torch  # noqa: F401

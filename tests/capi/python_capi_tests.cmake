@@ -1,6 +1,7 @@
 # Tests of the C API the Python package needs: the PyTorch allocator slots (ghtier_torch.h) and the platform report
 # (ghtier_platform_report.h). Included by this folder's CMakeLists.txt.
 ghtier_add_test(torch_allocator_test SOURCES torch_allocator_test.cpp)
+ghtier_add_test(torch_block_cache_test SOURCES torch_block_cache_test.cpp)
 ghtier_add_test(torch_allocator_gpu_test SOURCES torch_allocator_gpu_test.cpp GPU)
 
 # The header as strict C11, the entry points with PyTorch's signatures.

@@ -9,15 +9,20 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "capi/c_api_runtime.hpp"
+#include "capi/torch_block_cache.hpp"
 #include "ghtier/ghtier.h"
 #include "ghtier/ghtier_torch.h"
+#include "ghtier/policy/builtin_policy.hpp"
 #include "ghtier/runtime/runtime.hpp"
 #include "test_support.hpp"
 
@@ -223,6 +228,160 @@ TEST_F(TorchAllocatorGpu, FreeDuringCaptureIsHeldUntilTheCaptureEnds) {
   EXPECT_TRUE(!record.has_value() || record->base == after);
   ghtier_torch_free_0(after, 4096, runtime_->device(), stream_);
   ghtier_torch_free_0(inside, MiB, runtime_->device(), stream_);
+}
+
+// The freed-block cache (GHTIER_TORCH_CACHE_FREED_BLOCKS) under a random mix of sizes on two streams: every
+// live block keeps the bytes written into it (no block is handed out twice), a hit is always a block freed on
+// the same stream in the same size class, and emptying the cache gives the runtime back its device bytes.
+TEST_F(TorchAllocatorGpu, CachedBlocksAreReusedPerStreamAndGivenBackByEmptyCache) {
+  auto rng = ghtier::test::fresh_rng();
+  cudaStream_t other = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking), cudaSuccess);
+  const cudaStream_t streams[2] = {stream_, other};
+  const std::size_t device_before = runtime_->budget_used(ghtier::MemoryMode::device);
+  const std::size_t runtime_live_before = runtime_->statistics(ghtier::MemoryMode::device).current_bytes;
+  ghtier_torch_bind_options_t o{};
+  o.struct_size = sizeof(o);
+  o.mode = GHTIER_MODE_DEVICE;
+  o.flags = GHTIER_TORCH_CACHE_FREED_BLOCKS;
+  ASSERT_STATUS(ghtier_torch_bind(0, rt_, &o), GHTIER_SUCCESS);
+
+  struct Live {
+    std::size_t bytes;
+    int stream;
+    unsigned char value;
+  };
+  std::map<void*, Live> live;
+  std::map<void*, std::pair<int, std::size_t>> cached;  // what the model says the cache holds: stream, class
+  std::vector<unsigned char> host(24 * MiB);
+  auto verify_and_free = [&](void* p) {
+    const Live l = live.at(p);
+    ASSERT_EQ(cudaMemcpyAsync(host.data(), p, l.bytes, cudaMemcpyDeviceToHost, streams[l.stream]), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(streams[l.stream]), cudaSuccess);
+    for (std::size_t i = 0; i < l.bytes; i += 61) {
+      ASSERT_EQ(host[i], l.value) << "byte " << i << " of a live block was overwritten: handed out twice?";
+    }
+    ASSERT_EQ(host[l.bytes - 1], l.value);
+    const auto before = statistics_of(0);
+    ghtier_torch_free_0(p, static_cast<ptrdiff_t>(l.bytes), runtime_->device(), streams[l.stream]);
+    const auto after = statistics_of(0);
+    if (after.cached_blocks == before.cached_blocks + 1) {
+      cached[p] = {l.stream, after.cached_bytes - before.cached_bytes};
+    }
+    live.erase(p);
+  };
+  for (int step = 0; step < 600; ++step) {
+    if (live.empty() || rng() % 100 < 55) {
+      const std::size_t family = rng() % 10;
+      const std::size_t bytes = family < 6   ? 1 + rng() % (64 * 1024)
+                                : family < 9 ? MiB + rng() % (3 * MiB)
+                                             : 16 * MiB + rng() % (8 * MiB);
+      const int s = static_cast<int>(rng() % 2);
+      const auto before = statistics_of(0);
+      void* p = ghtier_torch_alloc_0(static_cast<ptrdiff_t>(bytes), runtime_->device(), streams[s]);
+      ASSERT_NE(p, nullptr) << ghtier_torch_last_error(0);
+      ASSERT_EQ(live.count(p), 0u) << "a live block handed out again";
+      const auto after = statistics_of(0);
+      if (after.cache_hits == before.cache_hits + 1) {
+        const auto it = cached.find(p);
+        ASSERT_NE(it, cached.end()) << "a hit that is no block the cache was given";
+        EXPECT_EQ(it->second.first, s) << "a block freed on one stream handed out on the other";
+        EXPECT_EQ(it->second.second, ghtier::capi::TorchBlockCache::size_class(bytes)) << "another size class";
+      }
+      cached.erase(p);
+      const auto value = static_cast<unsigned char>(1 + rng() % 254);
+      ASSERT_EQ(cudaMemsetAsync(p, 0xEE, bytes, streams[s]), cudaSuccess);  // poison, then the block's own value
+      ASSERT_EQ(cudaMemsetAsync(p, value, bytes, streams[s]), cudaSuccess);
+      live[p] = Live{bytes, s, value};
+    } else {
+      auto it = live.begin();
+      std::advance(it, static_cast<long>(rng() % live.size()));
+      verify_and_free(it->first);
+    }
+    if (HasFatalFailure()) break;
+  }
+  while (!live.empty() && !HasFatalFailure()) verify_and_free(live.begin()->first);
+  auto s = statistics_of(0);
+  EXPECT_GT(s.cache_hits, 0u);
+  EXPECT_GT(s.cache_misses, 0u);
+  EXPECT_EQ(s.current_bytes, 0u);
+  EXPECT_EQ(s.current_allocations, 0u);
+  EXPECT_EQ(s.device_bytes, 0u) << "live bytes exclude cached blocks";
+  EXPECT_GT(s.cached_bytes, 0u);
+  EXPECT_LE(s.cached_bytes, s.cache_limit_bytes);
+  // Cached blocks stay allocated in the runtime, on its budget.
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), device_before + s.cached_bytes);
+  ASSERT_STATUS(ghtier_torch_empty_cache(0), GHTIER_SUCCESS);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  s = statistics_of(0);
+  EXPECT_EQ(s.cached_bytes, 0u);
+  EXPECT_EQ(s.cached_blocks, 0u);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), device_before);
+  EXPECT_EQ(runtime_->statistics(ghtier::MemoryMode::device).current_bytes, runtime_live_before);
+  EXPECT_STATUS(ghtier_torch_unbind(0), GHTIER_SUCCESS);
+  EXPECT_EQ(cudaStreamDestroy(other), cudaSuccess);  // after the cache that held its blocks is empty
+}
+
+// A device budget that the cache's blocks fill: an allocation the budget refuses empties the cache and
+// succeeds on its retry.
+TEST_F(TorchAllocatorGpu, BudgetRefusalEmptiesTheCacheAndRetries) {
+  runtime_->set_budget(ghtier::MemoryMode::device, 16 * MiB);
+  ghtier_torch_bind_options_t o{};
+  o.struct_size = sizeof(o);
+  o.mode = GHTIER_MODE_DEVICE;
+  o.flags = GHTIER_TORCH_CACHE_FREED_BLOCKS;
+  ASSERT_STATUS(ghtier_torch_bind(0, rt_, &o), GHTIER_SUCCESS);
+  void* blocks[4] = {};
+  for (void*& p : blocks) {
+    p = ghtier_torch_alloc_0(3 * MiB, runtime_->device(), stream_);
+    ASSERT_NE(p, nullptr) << ghtier_torch_last_error(0);
+  }
+  for (void* p : blocks) ghtier_torch_free_0(p, 3 * MiB, runtime_->device(), stream_);
+  EXPECT_EQ(statistics_of(0).cached_bytes, 12 * MiB);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), 12 * MiB);
+  void* big = ghtier_torch_alloc_0(8 * MiB, runtime_->device(), stream_);  // 12 + 8 > 16: flush, retry
+  ASSERT_NE(big, nullptr) << ghtier_torch_last_error(0);
+  auto s = statistics_of(0);
+  EXPECT_EQ(s.cached_bytes, 0u);
+  EXPECT_EQ(s.failed_allocations, 0u);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), 8 * MiB);
+  void* too_big = ghtier_torch_alloc_0(10 * MiB, runtime_->device(), stream_);  // refused after the retry too
+  EXPECT_EQ(too_big, nullptr);
+  EXPECT_NE(std::string(ghtier_torch_last_error(0)).find("10485760 bytes (device)"), std::string::npos)
+      << ghtier_torch_last_error(0);
+  ghtier_torch_free_0(big, 8 * MiB, runtime_->device(), stream_);
+  ASSERT_STATUS(ghtier_torch_empty_cache(0), GHTIER_SUCCESS);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), 0u);
+}
+
+// A policy slot caches only while the runtime's policy places on the device alone; replacing the policy
+// empties the cache at the next allocation.
+TEST_F(TorchAllocatorGpu, PolicySlotCachesOnlyUnderDeviceOnly) {
+  runtime_->set_policy(ghtier::make_builtin_policy(ghtier::BuiltinPolicy::device_only));
+  ghtier_torch_bind_options_t o{};
+  o.struct_size = sizeof(o);
+  o.mode = GHTIER_TORCH_MODE_POLICY;
+  o.flags = GHTIER_TORCH_CACHE_FREED_BLOCKS;
+  ASSERT_STATUS(ghtier_torch_bind(1, rt_, &o), GHTIER_SUCCESS);
+  void* a = ghtier_torch_alloc_1(5000, runtime_->device(), stream_);
+  ASSERT_NE(a, nullptr) << ghtier_torch_last_error(1);
+  ghtier_torch_free_1(a, 5000, runtime_->device(), stream_);
+  void* b = ghtier_torch_alloc_1(4800, runtime_->device(), stream_);  // the same class (5120) on the same stream
+  EXPECT_EQ(b, a);
+  EXPECT_EQ(statistics_of(1).cache_hits, 1u);
+  ghtier_torch_free_1(b, 4800, runtime_->device(), stream_);
+  EXPECT_EQ(statistics_of(1).cached_blocks, 1u);
+  runtime_->set_policy(ghtier::make_builtin_policy(ghtier::BuiltinPolicy::spill));
+  void* c = ghtier_torch_alloc_1(5000, runtime_->device(), stream_);
+  ASSERT_NE(c, nullptr) << ghtier_torch_last_error(1);
+  auto s = statistics_of(1);
+  EXPECT_EQ(s.cache_hits, 1u);
+  EXPECT_EQ(s.cached_blocks, 0u) << "the cache was kept under a policy that may place elsewhere";
+  ghtier_torch_free_1(c, 5000, runtime_->device(), stream_);
+  EXPECT_EQ(statistics_of(1).cached_blocks, 0u) << "a block of a spill policy went to the cache";
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  EXPECT_EQ(runtime_->budget_used(ghtier::MemoryMode::device), 0u);
 }
 
 // PyTorch passes its default stream as 0. That is CUDA's legacy default stream: a free on it must wait for

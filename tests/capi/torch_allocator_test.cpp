@@ -2,7 +2,10 @@
 // checks, statistics, refused allocations (NULL or a throw, as bound), foreign frees, unbinding.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -134,6 +137,109 @@ TEST_F(TorchAllocator, SlotKeepsItsRuntimeAfterTheHandleIsGone) {
   EXPECT_EQ(ghtier_torch_alloc_7(4096, 0, nullptr), nullptr);  // still the offline runtime's refusal
   EXPECT_NE(std::string(ghtier_torch_last_error(7)).find("4096 bytes (policy)"), std::string::npos)
       << ghtier_torch_last_error(7);
+}
+
+// The freed-block cache's bound as bound (offline: the cache itself is exercised by torch_block_cache_test and
+// on the GPU by torch_allocator_gpu_test).
+TEST_F(TorchAllocator, CacheFlagSetsTheBoundOnlyWherePlacementCannotMatter) {
+  const std::size_t hbm = ghtier::capi::shared_runtime_of(rt_)->platform().attributes.hbm_bytes;
+  ASSERT_GT(hbm, 0u);
+  ghtier_torch_bind_options_t o{};
+  o.struct_size = sizeof(o);
+  o.mode = GHTIER_MODE_DEVICE;
+  o.flags = GHTIER_TORCH_CACHE_FREED_BLOCKS;
+  ASSERT_STATUS(ghtier_torch_bind(0, rt_, &o), GHTIER_SUCCESS);  // no budget: a quarter of the device's memory
+  EXPECT_EQ(statistics_of(0).cache_limit_bytes, std::max(std::size_t{1} << 30, hbm / 4));
+  o.mode = GHTIER_TORCH_MODE_POLICY;
+  o.cache_limit_bytes = 96 << 20;
+  ASSERT_STATUS(ghtier_torch_bind(1, rt_, &o), GHTIER_SUCCESS);  // the policy may place only on the device
+  EXPECT_EQ(statistics_of(1).cache_limit_bytes, std::size_t{96} << 20);
+  o.cache_limit_bytes = 0;
+  for (int32_t mode : {GHTIER_MODE_PINNED_HOST, GHTIER_MODE_MANAGED, GHTIER_MODE_SYSTEM}) {
+    o.mode = mode;
+    ASSERT_STATUS(ghtier_torch_bind(2, rt_, &o), GHTIER_SUCCESS);
+    EXPECT_EQ(statistics_of(2).cache_limit_bytes, 0u) << "mode " << mode << " caches nothing";
+    ASSERT_STATUS(ghtier_torch_unbind(2), GHTIER_SUCCESS);
+  }
+  o.mode = GHTIER_MODE_DEVICE;
+  o.flags = 0;
+  ASSERT_STATUS(ghtier_torch_bind(3, rt_, &o), GHTIER_SUCCESS);
+  EXPECT_EQ(statistics_of(3).cache_limit_bytes, 0u) << "without the flag, no cache";
+  // A device budget: the larger of 1 GiB and a quarter of it.
+  for (const std::size_t budget : {std::size_t{512} << 20, std::size_t{40} << 30}) {
+    ASSERT_STATUS(ghtier_runtime_set_budget(rt_, GHTIER_MODE_DEVICE, budget), GHTIER_SUCCESS);
+    o.flags = GHTIER_TORCH_CACHE_FREED_BLOCKS;
+    ASSERT_STATUS(ghtier_torch_bind(4, rt_, &o), GHTIER_SUCCESS);
+    EXPECT_EQ(statistics_of(4).cache_limit_bytes, std::max(std::size_t{1} << 30, budget / 4)) << budget;
+    ASSERT_STATUS(ghtier_torch_unbind(4), GHTIER_SUCCESS);
+  }
+  // Unbinding clears it.
+  ASSERT_STATUS(ghtier_torch_unbind(0), GHTIER_SUCCESS);
+  EXPECT_EQ(statistics_of(0).cache_limit_bytes, 0u);
+}
+
+TEST_F(TorchAllocator, CacheableMissIsCountedAndTheRefusalKept) {
+  ASSERT_STATUS(ghtier_runtime_set_policy(rt_, GHTIER_POLICY_DEVICE_ONLY, 0), GHTIER_SUCCESS);
+  ghtier_torch_bind_options_t o{};
+  o.struct_size = sizeof(o);
+  o.mode = GHTIER_TORCH_MODE_POLICY;
+  o.flags = GHTIER_TORCH_CACHE_FREED_BLOCKS;
+  ASSERT_STATUS(ghtier_torch_bind(5, rt_, &o), GHTIER_SUCCESS);
+  const uint64_t failed_before = statistics_of(5).failed_allocations;  // an unbound slot counts refusals too
+  EXPECT_EQ(ghtier_torch_alloc_5(1000, 0, nullptr), nullptr);          // offline: unsupported, not retried
+  EXPECT_NE(std::string(ghtier_torch_last_error(5)).find("1000 bytes (policy)"), std::string::npos)
+      << ghtier_torch_last_error(5);
+  auto s = statistics_of(5);
+  EXPECT_EQ(s.cache_misses, 1u);
+  EXPECT_EQ(s.cache_hits, 0u);
+  EXPECT_EQ(s.failed_allocations, failed_before + 1);
+  EXPECT_EQ(s.cached_blocks, 0u);
+  // Another policy: the cache is not consulted.
+  ASSERT_STATUS(ghtier_runtime_set_policy(rt_, GHTIER_POLICY_SPILL, 0), GHTIER_SUCCESS);
+  EXPECT_EQ(ghtier_torch_alloc_5(1000, 0, nullptr), nullptr);
+  s = statistics_of(5);
+  EXPECT_EQ(s.cache_misses, 1u);
+  EXPECT_EQ(s.failed_allocations, failed_before + 2);
+}
+
+TEST_F(TorchAllocator, EmptyCacheChecksTheSlotOnly) {
+  EXPECT_STATUS(ghtier_torch_empty_cache(-1), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(ghtier_torch_empty_cache(GHTIER_TORCH_SLOTS), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(ghtier_error_message()).find("out of range"), std::string::npos);
+  EXPECT_STATUS(ghtier_torch_empty_cache(6), GHTIER_SUCCESS);  // unbound: nothing cached
+  ghtier_torch_bind_options_t o{};
+  o.struct_size = sizeof(o);
+  o.mode = GHTIER_MODE_DEVICE;
+  o.flags = GHTIER_TORCH_CACHE_FREED_BLOCKS;
+  ASSERT_STATUS(ghtier_torch_bind(6, rt_, &o), GHTIER_SUCCESS);
+  EXPECT_STATUS(ghtier_torch_empty_cache(6), GHTIER_SUCCESS);
+  EXPECT_EQ(statistics_of(6).cached_bytes, 0u);
+}
+
+// Callers built against the header before the cache: their smaller structs are still accepted, and the
+// fields they do not have are neither read nor written.
+TEST_F(TorchAllocator, OlderStructsAreAccepted) {
+  ghtier_torch_bind_options_t o{};
+  o.mode = GHTIER_MODE_DEVICE;
+  o.flags = GHTIER_TORCH_CACHE_FREED_BLOCKS;
+  o.cache_limit_bytes = 12345 * 512;  // beyond the old struct: must not be read
+  o.struct_size = offsetof(ghtier_torch_bind_options_t, cache_limit_bytes);
+  ASSERT_STATUS(ghtier_torch_bind(0, rt_, &o), GHTIER_SUCCESS);
+  ghtier_torch_slot_statistics_t s{};
+  s.struct_size = sizeof(s);
+  ASSERT_STATUS(ghtier_torch_slot_statistics(0, &s), GHTIER_SUCCESS);
+  EXPECT_NE(s.cache_limit_bytes, std::size_t{12345} * 512) << "read past the caller's struct_size";
+  EXPECT_GE(s.cache_limit_bytes, std::size_t{1} << 30);
+  ghtier_torch_slot_statistics_t old{};
+  std::memset(&old, 0xAB, sizeof(old));
+  old.struct_size = offsetof(ghtier_torch_slot_statistics_t, cached_bytes);
+  ASSERT_STATUS(ghtier_torch_slot_statistics(0, &old), GHTIER_SUCCESS);
+  EXPECT_EQ(old.struct_size, offsetof(ghtier_torch_slot_statistics_t, cached_bytes));
+  EXPECT_EQ(old.bound, 1);
+  EXPECT_EQ(old.cached_bytes, static_cast<std::size_t>(0xABABABABABABABABull)) << "written past struct_size";
+  EXPECT_EQ(old.cache_limit_bytes, static_cast<std::size_t>(0xABABABABABABABABull));
+  o.struct_size = offsetof(ghtier_torch_bind_options_t, tag);  // cuts a field group off: refused
+  EXPECT_STATUS(ghtier_torch_bind(1, rt_, &o), GHTIER_ERROR_INVALID_ARGUMENT);
 }
 
 TEST_F(TorchAllocator, StatisticsChecksItsArguments) {

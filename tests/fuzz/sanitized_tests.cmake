@@ -34,3 +34,4 @@ ghtier_sanitized_test(engine_planning engine/chunk_planner_test.cpp engine/copy_
 ghtier_sanitized_test(core core/json_object_test.cpp
   memory/range_allocator_test.cpp memory/budget_adaptor_test.cpp)
 ghtier_sanitized_test(tools tools/cli_options_test.cpp tools/plan_common_flags_test.cpp tools/plan_kv_cache_test.cpp)
+ghtier_sanitized_test(torch_allocator capi/torch_block_cache_test.cpp capi/torch_allocator_test.cpp)

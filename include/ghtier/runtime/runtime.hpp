@@ -105,7 +105,7 @@ class GHTIER_API Runtime final : public AllocationLookup {
   [[nodiscard]] Buffer allocate(const PlacementRequest& request, cudaStream_t stream = nullptr);
   /// Allocates `bytes` in `mode` directly, bypassing the policy (no advice). Throws as allocate().
   [[nodiscard]] Buffer allocate_in(MemoryMode mode, std::size_t bytes, cudaStream_t stream = nullptr,
-                                   std::string tag = {});
+                                   const std::string& tag = {});
 
   /// Sets a tier's budget (unlimited_bytes = none). Lowering it below the usage frees nothing.
   void set_budget(MemoryMode mode, std::size_t bytes);

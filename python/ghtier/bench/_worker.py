@@ -2,8 +2,9 @@
 
 A fresh process per route, because ghtier as PyTorch's default allocator must be installed before the
 process's first CUDA allocation. Config keys: route ("native", "default", "mempool"), policy, mode,
-device_budget, memory_fraction (native: the caching allocator's cap), task ("alloc", "train", "capture",
-"too_late"), and the task's own keys.
+device_budget, memory_fraction (native: the caching allocator's cap), block_cache (default route: ghtier's
+freed-block cache, default on), empty_cache (memory_stats before and after ghtier.torch.empty_cache()), task
+("alloc", "train", "capture", "too_late"), and the task's own keys.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
 
         runtime = gt.use_as_default_allocator(policy=config.get("policy", "spill"),
                                               device_budget=config.get("device_budget"),
-                                              capture_reserve=config.get("capture_reserve"))
+                                              capture_reserve=config.get("capture_reserve"),
+                                              block_cache=config.get("block_cache", True))
     if config.get("memory_fraction"):
         torch.cuda.set_per_process_memory_fraction(config["memory_fraction"])
     task = config["task"]
@@ -119,6 +121,10 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     if route in ("default", "mempool"):
         import ghtier.torch as gt
 
+        if config.get("empty_cache"):  # the freed-block cache before and after ghtier.torch.empty_cache()
+            result["before_empty_cache"] = gt.memory_stats()
+            gt.empty_cache()
+            torch.cuda.synchronize()
         result["memory_stats"] = gt.memory_stats()
     if runtime is not None:
         result["runtime_device"] = runtime.device

@@ -8,7 +8,8 @@ Two routes (docs/python.md says when to use which):
   so streams, ``record_stream`` and graph pools work as usual.
 * :func:`use_as_default_allocator` -- every CUDA allocation of the process goes through ghtier's tier policy
   (e.g. "spill": HBM while the device budget lasts, then the host tier). Must run before the first CUDA
-  allocation. There is no caching layer on top: each tensor is one ghtier allocation.
+  allocation. PyTorch caches nothing on this route; ghtier keeps freed device blocks for reuse where placement
+  cannot matter (policy "device_only"), and :func:`empty_cache` gives them back.
 
 Workloads: :func:`offload_activations` (training) and :class:`SessionCache` / :class:`SessionStore` (a
 ``transformers`` Cache in ghtier's KV store, suspended to the host tier between a conversation's turns; needs
@@ -36,7 +37,8 @@ from ..errors import Error, InvalidArgumentError
 from ..runtime import Runtime
 from .._slots import Slot, SlotStatistics, claim_slot, claimed_slots, reclaim_retired
 
-__all__ = ["MemPool", "use_as_default_allocator", "default_allocator", "memory_stats", "AllocatorTooLateError",
+__all__ = ["MemPool", "use_as_default_allocator", "default_allocator", "memory_stats", "empty_cache",
+           "AllocatorTooLateError",
            "DEFAULT_CAPTURE_RESERVE", "offload_activations", "ActivationOffload", "find_decoder_layers",
            "SessionCache", "SessionStore", "stream_weights", "WeightStreamingHandle", "find_streamed_layers"]
 
@@ -148,6 +150,7 @@ class MemPool(_torch.cuda.MemPool):
 
 def use_as_default_allocator(policy: Union[Policy, str, int] = Policy.SPILL, device_budget: Optional[int] = None,
                              *, device: Any = None, capture_reserve: Optional[int] = None,
+                             block_cache: bool = True, block_cache_limit: Optional[int] = None,
                              **runtime_options: Any) -> Runtime:
     """Routes every CUDA allocation of this process through ghtier's tier policy.
 
@@ -156,14 +159,22 @@ def use_as_default_allocator(policy: Union[Policy, str, int] = Policy.SPILL, dev
     then in the host tier the platform's policy picks (managed memory with advice, or pinned zero-copy).
     Allocations made while a CUDA graph is being captured come from `capture_reserve` bytes of device memory
     set aside now (None: DEFAULT_CAPTURE_RESERVE, at most a quarter of device_budget; the reserve counts
-    against the device budget; 0: no capture). A failed allocation raises a RuntimeError that carries ghtier's reason. Calling it again
-    with the same arguments returns the same runtime; different ones raise.
+    against the device budget; 0: no capture). A failed allocation raises a RuntimeError that carries ghtier's
+    reason. Calling it again with the same arguments returns the same runtime; different ones raise.
+
+    PyTorch's pluggable hook caches nothing, so with `block_cache` (the default) ghtier keeps the device blocks
+    PyTorch frees and hands them out again to allocations of the same size class on the same stream, while the
+    policy can only place on the device ("device_only"; any other policy caches nothing). Cached blocks count
+    against the device budget; an allocation the budget or the device refuses first frees them all.
+    `block_cache_limit` bounds the cache (None: the larger of 1 GiB and a quarter of the device budget, or of
+    the device's memory without one). :func:`empty_cache` frees what is cached.
 
     Returns the ghtier Runtime behind the allocator (for statistics, pointer_info and residency queries).
     """
     global _default
     config = {"policy": parse_enum(Policy, policy, "policy"), "device_budget": device_budget,
-              "device": device, "capture_reserve": capture_reserve, **runtime_options}
+              "device": device, "capture_reserve": capture_reserve, "block_cache": block_cache,
+              "block_cache_limit": block_cache_limit, **runtime_options}
     with _lock:
         if _default is not None:
             if config == _default_config:
@@ -182,7 +193,7 @@ def use_as_default_allocator(policy: Union[Policy, str, int] = Policy.SPILL, dev
         runtime = Runtime(device=index, policy=policy, device_budget=device_budget, **runtime_options)
         try:
             slot = claim_slot(runtime, None, throw_on_failure=True, capture_reserve=capture_reserve,
-                              tag="torch-default")
+                              tag="torch-default", cache_blocks=block_cache, cache_limit=block_cache_limit)
         except BaseException:
             runtime.close()
             raise
@@ -211,6 +222,13 @@ def default_allocator() -> Optional[Runtime]:
     return _default.runtime if _default is not None else None
 
 
+def empty_cache() -> None:
+    """Frees the device blocks ghtier keeps for reuse on every route (stream-ordered; see
+    use_as_default_allocator's `block_cache`). PyTorch's own cache over a MemPool is torch.cuda.empty_cache()'s."""
+    for slot in claimed_slots():
+        slot.empty_cache()
+
+
 def _runtime_stats(runtime: Runtime) -> Dict[str, Dict[str, Any]]:
     out: Dict[str, Dict[str, Any]] = {}
     for name, s in runtime.all_statistics().items():
@@ -224,7 +242,8 @@ def _runtime_stats(runtime: Runtime) -> Dict[str, Dict[str, Any]]:
 def memory_stats() -> Dict[str, Any]:
     """ghtier's view of PyTorch's memory: per route (the default allocator, each live MemPool), the bytes in
     each tier ("tiers": the runtime's per-mode counters, budgets included) and the slot's counters (live
-    allocations, failures, frees of foreign pointers, graph-capture reserve use)."""
+    allocations, failures, frees of foreign pointers, graph-capture reserve use, the freed-block cache:
+    "cached_bytes" are held by the runtime but not live, so they are in "tiers" and not in "bytes_by_mode")."""
     reclaim_retired()
     routes = []
     for slot in claimed_slots():
@@ -242,6 +261,8 @@ def memory_stats() -> Dict[str, Any]:
             "capture_allocations": s.capture_allocations, "capture_reserve_bytes": s.capture_reserve_bytes,
             "capture_reserve_used_bytes": s.capture_reserve_used_bytes,
             "deferred_free_bytes": s.deferred_free_bytes, "deferred_frees": s.deferred_frees,
+            "cached_bytes": s.cached_bytes, "cached_blocks": s.cached_blocks, "cache_hits": s.cache_hits,
+            "cache_misses": s.cache_misses, "cache_limit_bytes": s.cache_limit_bytes,
             "last_error": slot.last_error(),
             "tiers": _runtime_stats(slot.runtime),
         })

@@ -32,6 +32,30 @@ def test_training_matches_the_native_allocator():
     assert route["failed_allocations"] == 0
 
 
+def test_training_through_the_freed_block_cache():
+    """device_only: PyTorch's freed blocks are reused by ghtier's cache; the losses stay the native ones, and
+    empty_cache() gives the runtime back exactly the cached bytes."""
+    native = run_worker({"route": "native", **COMMON})
+    cached = run_worker({"route": "default", "policy": "device_only", "empty_cache": True, **COMMON})
+    assert same_losses(cached["losses"], native["losses"]), (cached["losses"], native["losses"])
+    (before,) = cached["before_empty_cache"]["routes"]
+    (after,) = cached["memory_stats"]["routes"]
+    assert after["cache_hits"] > 0 and after["cache_misses"] > 0, after
+    assert after["failed_allocations"] == 0 and after["foreign_frees"] == 0
+    assert before["cache_limit_bytes"] >= 1 << 30
+    assert before["cached_bytes"] > 0 and after["cached_bytes"] == 0 and after["cached_blocks"] == 0
+    # The cached bytes were the runtime's (on its device tier) and only they went back; live bytes are unchanged.
+    assert after["current_bytes"] == before["current_bytes"]
+    released = before["tiers"]["device"]["current_bytes"] - after["tiers"]["device"]["current_bytes"]
+    assert released == before["cached_bytes"], (released, before["cached_bytes"])
+
+
+def test_spill_route_caches_nothing():
+    result = run_worker({"route": "default", "policy": "spill", **COMMON})
+    (route,) = result["memory_stats"]["routes"]
+    assert route["cache_hits"] == 0 and route["cached_bytes"] == 0 and route["cache_misses"] == 0
+
+
 def test_oversubscribed_training_completes_where_native_ooms():
     import torch
 

@@ -2,6 +2,8 @@
 // allocation with re-resolution on refusal, budgets, statistics, prefetch, advise, residency, relocation.
 #include "ghtier/runtime/runtime.hpp"
 
+#include <array>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -150,13 +152,17 @@ Buffer Runtime::allocate(const PlacementRequest& request, cudaStream_t stream) {
   }
 }
 
-Buffer Runtime::allocate_in(MemoryMode mode, std::size_t bytes, cudaStream_t stream, std::string tag) {
+Buffer Runtime::allocate_in(MemoryMode mode, std::size_t bytes, cudaStream_t stream, const std::string& tag) {
   detail::NvtxRange range("ghtier::allocate", bytes);
-  (void)detail::mode_index(mode, "allocate_in: mode");
+  // A constant reason per mode: this is the PyTorch allocator's path, called for every tensor (no formatting).
+  static constexpr std::array<std::string_view, 4> reasons{
+      "allocate_in: device requested directly", "allocate_in: pinned_host requested directly",
+      "allocate_in: managed requested directly", "allocate_in: system requested directly"};
+  const std::size_t i = detail::mode_index(mode, "allocate_in: mode");
   if (bytes == 0) throw_error(ErrorCode::invalid_argument, "allocate_in: bytes is 0");
   Placement placement;
   placement.mode = mode;
-  placement.reason = fmt::format("allocate_in: {} requested directly", to_string(mode));
+  placement.reason = reasons[i];
   return core_->allocate_placed(placement, bytes, tag, stream);
 }
 
