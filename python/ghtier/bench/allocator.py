@@ -4,7 +4,7 @@ Cases (each route in its own process, the native one in the same run):
 * torch.empty + free of 4 KiB, 1 MiB, 64 MiB: native, MemPool (device mode), default route (device_only).
   Targets: MemPool <= 1.2x native, default route <= 3x.
 * one training step of a small transformer (transformers' Llama, random init): native vs the default route
-  in device mode. Target <= 1.03x.
+  in device mode, with its freed-block cache (target <= 1.03x) and without it (every tensor through the runtime).
 * oversubscribed: a device budget of 50% and 75% of the step's measured memory need: ghtier's spill policy
   (step time, bytes that lived in each tier) beside native capped to the same bytes (which OOMs) and beside
   native with activation checkpointing under the same cap.
@@ -86,8 +86,15 @@ def _training_cases(quick: bool, oversubscribed: bool = True) -> List[Dict[str, 
                    counters={"peak_bytes": float(native.get("peak_bytes", 0))}, error=native.get("error"))]
     us = _median_us(device)
     counters = {"baseline_us": base, "ratio": us / base, "target_ratio": 1.03} if us and base else {}
-    cases.append(_case("allocator/train_step/ghtier_device", us, iterations=steps, label="default route, device_only",
-                       counters=counters, error=device.get("error")))
+    cases.append(_case("allocator/train_step/ghtier_device", us, iterations=steps,
+                       label="default route, device_only, freed-block cache", counters=counters,
+                       error=device.get("error")))
+    uncached = _worker({"route": "default", "policy": "device_only", "block_cache": False, **common})
+    us = _median_us(uncached)
+    counters = {"baseline_us": base, "ratio": us / base} if us and base else {}
+    cases.append(_case("allocator/train_step/ghtier_device_uncached", us, iterations=steps,
+                       label="default route, device_only, every tensor through the runtime", counters=counters,
+                       error=uncached.get("error")))
     need = native.get("peak_bytes")
     if not need or not oversubscribed:
         return cases
