@@ -8,7 +8,8 @@
 //   cpu                16 CPU threads (std::thread) over the same pinned columns.
 // GBps counts the bytes that cross the link (direct, copy_then_compute: the columns read, packed bytes for
 // packed columns) or that the kernel reads (device, cpu), over the median iteration; the ceiling is the SM
-// read rate of pinned memory calibrated in the same run (sm_read_gbps; hbm_gbps for `device`). Packed cases
+// read rate of pinned memory measured in the same run (measured_ceiling: sm_read; hbm for `device`; none for
+// the CPU-only `cpu`). Packed cases
 // add logical_GBps (decoded bytes per second) and logical_ratio (against the same ceiling). Targets,
 // printed as counters and never asserted: target_ratio 0.9 for the direct scans, aggregates and probes
 // (packed ones too, in link bytes), target_logical_ratio 2 for the direct packed cases. Every case checks its
@@ -50,6 +51,7 @@
 #include "ghtier/kernels/bitpacked_column.hpp"
 #include "ghtier/kernels/group_by.hpp"
 #include "ghtier/kernels/hash_join.hpp"
+#include "link_ceilings.hpp"
 
 namespace ghtier::bench {
 
@@ -837,7 +839,6 @@ Outcome reference_outcome(Shared& s, Op op) {
 void run_case(benchmark::State& state, const BenchOptions& options, const Config& config, Op op, Method method) {
   try {
     GHTIER_CUDA_CHECK(cudaSetDevice(options.device));
-    const Platform& platform = bench_platform(options.device);
     Shared& s = shared(config);
     cudaStream_t stream = s.stream.get();
     const auto [read_bytes, logical_bytes] = op_bytes(s, op);
@@ -885,16 +886,17 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
                                            got.count, got.sum_int, got.sum_float, want.count, want.sum_int,
                                            want.sum_float));
     }
-    const bool in_hbm = method == Method::device;
-    const double ceiling = in_hbm ? platform.link.hbm_gbps : platform.link.sm_read_gbps;
-    report_bandwidth(state, read_bytes, samples, ceiling,
-                     in_hbm ? "HBM read (calibrated hbm_gbps)" : "SM read of pinned memory (calibrated sm_read_gbps)");
+    const CaseMemory memory = method == Method::device ? CaseMemory::device
+                              : method == Method::cpu  ? CaseMemory::cpu_only
+                                                       : CaseMemory::pinned_host;
+    const double ceiling =
+        report_against_ceiling(state, read_bytes, samples, options.device, direct_access_ceiling(memory, false));
     const double median = samples.median();
     state.counters["rows_per_s"] = median > 0 ? static_cast<double>(s.config.rows) / median : 0;
     if (is_packed(op)) {
       const double logical = median > 0 ? logical_bytes / median * 1e-9 : 0;
       state.counters["logical_GBps"] = logical;
-      state.counters["logical_ratio"] = logical / platform.link.sm_read_gbps;
+      state.counters["logical_ratio"] = ceiling > 0 ? logical / ceiling : 0;
       state.counters["compression"] = logical_bytes / read_bytes;
       if (method == Method::direct) state.counters["target_logical_ratio"] = target_logical_ratio;
     }

@@ -2,7 +2,8 @@
 // pair of {device, pinned, pageable, managed}: cudaMemcpyAsync, a 16-byte-load SM copy kernel where the GPU
 // reaches both sides, cudaMemPrefetchAsync of managed memory, both directions at once, and small-copy
 // latency; timed with CUDA events, median of repeats, behind a StreamBlocker where the copies are async.
-// Case list, names and ceilings: matrix_cases.cpp. Ratios are against the platform profile's link model.
+// Case list, names and ceilings: matrix_cases.cpp. Ratios are against link figures measured in this run next to
+// the case (measured_ceiling: the link probe, re-measured every few cases), never a profile of another card.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -242,11 +243,20 @@ class MatrixCaseRunner {
   std::unique_ptr<StreamBlocker> blocker_;
 };
 
-void run_matrix_case(benchmark::State& state, const MatrixCase& c, const BenchOptions& options,
-                     const MatrixCeiling& ceiling) {
+// The case's ceiling from the figures it needs, each measured in this run just before the case.
+MatrixCeiling measured_matrix_ceiling(const MatrixCase& c, int device) {
+  LinkModel measured;
+  measured.source = "measured in this run";
+  for (LinkFigure figure : matrix_ceiling_figures(c)) figure_of(measured, figure) = measured_ceiling(device, figure);
+  return matrix_ceiling(measured, c);
+}
+
+void run_matrix_case(benchmark::State& state, const MatrixCase& c, const BenchOptions& options) {
   std::unique_ptr<MatrixCaseRunner> runner;
+  MatrixCeiling ceiling;
   try {
     GHTIER_CUDA_CHECK(cudaSetDevice(options.device));
+    ceiling = measured_matrix_ceiling(c, options.device);
     runner = std::make_unique<MatrixCaseRunner>(c, options);
     (void)runner->timed_batch();  // warm-up: page tables, clocks, the kernel's first launch
   } catch (const std::exception& e) {
@@ -275,28 +285,25 @@ void run_matrix_case(benchmark::State& state, const MatrixCase& c, const BenchOp
   state.counters["size_bytes"] = static_cast<double>(c.bytes);
 }
 
-// The cases depend on what the GPU can reach (pageable memory only with ATS/HMM); the ratios use the
-// link figures of the device's platform profile (x86-h100-pcie on a PCIe H100), not a calibration, so
-// that the matrix can be checked against the profile's published or measured figures. Without a device
-// the PCIe profile's list is registered and every case reports the missing device.
+// The cases depend on what the GPU can reach (pageable memory only with ATS/HMM), so the device's class
+// decides the list; the ceilings are measured when each case runs. Without a device the PCIe class's list
+// is registered and every case reports the missing device.
 Platform registration_platform(int device) {
   if (visible_device_count() > device) {
     try {
-      return detect_platform(device);
+      return classify(query_device_attributes(device), platform_profile("pcie-gen5").link);
     } catch (const Error&) {
       // fall through to the profile: the cases themselves will report the device's error
     }
   }
-  return assume_platform("x86-h100-pcie");
+  return assume_platform("pcie-gen5");
 }
 
 void register_bandwidth_matrix(const BenchOptions& options) {
   const Platform platform = registration_platform(options.device);
   for (const MatrixCase& c : matrix_cases(platform, options.quick)) {
-    const MatrixCeiling ceiling = matrix_ceiling(platform.link, c);
-    benchmark::RegisterBenchmark(
-        case_name(c).c_str(),
-        [c, options, ceiling](benchmark::State& state) { run_matrix_case(state, c, options, ceiling); })
+    benchmark::RegisterBenchmark(case_name(c).c_str(),
+                                 [c, options](benchmark::State& state) { run_matrix_case(state, c, options); })
         ->Iterations(matrix_repeats(options.quick))
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);

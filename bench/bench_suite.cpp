@@ -8,9 +8,12 @@
 #include <mutex>
 #include <utility>
 
+#include "core/platform/link_probe.hpp"
 #include "core/support/cuda_check.hpp"
 #include "core/support/log.hpp"
 #include "ghtier/platform/link_model.hpp"
+#include "ghtier/platform/link_model_cache.hpp"
+#include "link_ceilings.hpp"
 
 namespace ghtier::bench {
 
@@ -66,8 +69,57 @@ const Platform& bench_platform(int device) {
   static std::map<int, std::unique_ptr<Platform>> cache;
   std::lock_guard lock(mutex);
   auto& slot = cache[device];
-  if (!slot) slot = std::make_unique<Platform>(classify(query_device_attributes(device), calibrate(device)));
+  if (!slot) {
+    const DeviceAttributes attributes = query_device_attributes(device);
+    slot = std::make_unique<Platform>(classify(attributes, cached_or_calibrated_link_model(attributes)));
+  }
   return *slot;
+}
+
+namespace {
+// Large enough for the copy engines' and the SMs' plateau, small enough that a measurement (warm-up and
+// ceiling_probe_repeats runs) takes milliseconds.
+constexpr std::size_t ceiling_probe_bytes = std::size_t{64} << 20;
+
+struct CeilingState {
+  std::mutex mutex;
+  std::map<int, std::unique_ptr<detail::LinkProbe>> probes;
+  std::map<int, CeilingSchedule> schedules;
+  std::vector<std::pair<LinkFigure, double>> measurements;
+};
+CeilingState& ceiling_state() {
+  static CeilingState state;
+  return state;
+}
+}  // namespace
+
+double measured_ceiling(int device, LinkFigure figure) {
+  CeilingState& state = ceiling_state();
+  std::lock_guard lock(state.mutex);
+  auto& probe = state.probes[device];
+  if (!probe) {
+    probe = std::make_unique<detail::LinkProbe>(device, ceiling_probe_bytes);
+    // Freed with the suites' buffers at the end of the run; the next run measures afresh.
+    on_suite_cleanup([device] {
+      CeilingState& s = ceiling_state();
+      std::lock_guard inner(s.mutex);
+      s.probes.erase(device);
+      s.schedules.erase(device);
+    });
+  }
+  CeilingSchedule& schedule = state.schedules.try_emplace(device, ceiling_refresh_cases).first->second;
+  if (schedule.due(figure)) {
+    const double value = probe->measure(figure, ceiling_probe_repeats);
+    schedule.measured(figure, value);
+    state.measurements.emplace_back(figure, value);
+  }
+  return schedule.use(figure);
+}
+
+std::vector<std::pair<LinkFigure, double>> ceiling_measurements() {
+  CeilingState& state = ceiling_state();
+  std::lock_guard lock(state.mutex);
+  return state.measurements;
 }
 
 double Samples::median() const {
@@ -90,11 +142,24 @@ void report_bandwidth(benchmark::State& state, double bytes_per_iteration, const
                       const std::string& ceiling_name) {
   const double median = samples.median();
   const double gbps = median > 0 ? bytes_per_iteration / median * 1e-9 : 0;
+  const CeilingVerdict verdict = judge_against_ceiling(gbps, ceiling_gbps);
   state.counters["GBps"] = gbps;
   state.counters["ceiling_GBps"] = ceiling_gbps;
-  state.counters["ratio"] = ceiling_gbps > 0 ? gbps / ceiling_gbps : 0;
-  state.SetLabel("vs " + ceiling_name);
+  state.counters["ratio"] = verdict.ratio;
+  state.counters["suspect"] = verdict.suspect ? 1 : 0;
+  state.SetLabel((verdict.suspect ? "SUSPECT: above 1.05x of " : "vs ") + ceiling_name);
   state.SetBytesProcessed(static_cast<int64_t>(bytes_per_iteration * static_cast<double>(state.iterations())));
+}
+
+double report_against_ceiling(benchmark::State& state, double bytes_per_iteration, const Samples& samples, int device,
+                              std::optional<LinkFigure> figure) {
+  if (!figure) {
+    report_bandwidth(state, bytes_per_iteration, samples, 0, "no GPU link ceiling: CPU-only work");
+    return 0;
+  }
+  const double ceiling = measured_ceiling(device, *figure);
+  report_bandwidth(state, bytes_per_iteration, samples, ceiling, describe_ceiling(*figure));
+  return ceiling;
 }
 
 void report_latency(benchmark::State& state, const Samples& samples, double baseline_us,

@@ -6,11 +6,15 @@
 //
 // Every case times each iteration with CUDA events (EventTimer), feeds the seconds to state.SetIterationTime
 // (register with UseManualTime()) and to a Samples, and at the end reports the median against a ceiling:
+//   report_against_ceiling(state, bytes_moved_per_iteration, samples, device, LinkFigure::sm_read)
+//     -> a link ceiling measured in this run next to the case (measured_ceiling), as report_bandwidth
 //   report_bandwidth(state, bytes_moved_per_iteration, samples, ceiling_gbps, "what the ceiling is")
-//     -> counters GBps, ceiling_GBps, ratio (GBps / ceiling: higher is better)
+//     -> counters GBps, ceiling_GBps, ratio (GBps / ceiling: higher is better), suspect (1 above
+//        suspect_ratio = 1.05x of the ceiling: the ceiling or the case is wrong)
 //   report_latency(state, samples, baseline_us, "what the baseline is")
 //     -> counters us, baseline_us, ratio (us / baseline: lower is better)
-// The ceiling or baseline is measured in the same process (the raw CUDA way, or bench_platform's link).
+// The ceiling or baseline is measured in the same run: the raw CUDA way of doing the same thing, or the link
+// probe of the figure the case is bounded by (link_ceilings.hpp says which figure applies).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -18,9 +22,12 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "ghtier/platform/link_model.hpp"
 #include "ghtier/platform/platform.hpp"
 
 namespace ghtier::bench {
@@ -49,9 +56,24 @@ void on_suite_cleanup(std::function<void()> cleanup);
 /// `ghtier bench`) call it after the benchmarks, while CUDA is still up; a failing one is logged.
 void release_suite_resources() noexcept;
 
-/// The platform of the benchmarked device with its link model: calibrated once per process (cached),
-/// so ceilings are this machine's and not a profile's. Throws Error(no_device) without a GPU.
+/// The platform of the benchmarked device with its link model: the device's cached calibration, measured
+/// and cached first where there is none (GHTIER_LINK_MODEL=profile: the class profile). For decisions that
+/// need a link model; the ceilings that ratios are taken against come from measured_ceiling().
+/// Throws Error(no_device) without a GPU.
 [[nodiscard]] const Platform& bench_platform(int device);
+
+/// Cases that may use a ceiling before it is measured again.
+inline constexpr int ceiling_refresh_cases = 8;
+/// Timed probe runs per ceiling measurement (the median is the ceiling).
+inline constexpr int ceiling_probe_repeats = 5;
+
+/// The link figure `figure` of `device` (GB/s; us for LinkFigure::latency) measured in this run next to the
+/// cases that use it: the platform layer's link probe, median of ceiling_probe_repeats runs, measured again
+/// once ceiling_refresh_cases cases have used the last measurement (CeilingSchedule). Call it once per case,
+/// outside the timed region. Thread-safe. Throws the error of a failed probe.
+[[nodiscard]] double measured_ceiling(int device, LinkFigure figure);
+/// Every ceiling measurement of this run so far, in the order taken.
+[[nodiscard]] std::vector<std::pair<LinkFigure, double>> ceiling_measurements();
 
 /// Per-iteration seconds of one case; the median is what gets reported.
 class Samples {
@@ -66,9 +88,14 @@ class Samples {
   std::vector<double> seconds_;
 };
 
-/// Counters GBps (bytes over the median iteration), ceiling_GBps, ratio; the label names the ceiling.
+/// Counters GBps (bytes over the median iteration), ceiling_GBps, ratio and suspect (judge_against_ceiling);
+/// the label names the ceiling, and says "SUSPECT" when the ratio is above suspect_ratio.
 void report_bandwidth(benchmark::State& state, double bytes_per_iteration, const Samples& samples, double ceiling_gbps,
                       const std::string& ceiling_name);
+/// report_bandwidth against measured_ceiling(device, *figure); nullopt (a CPU-only case): GBps only, labelled
+/// as having no GPU link ceiling. Returns the ceiling used (0 without). Throws as measured_ceiling.
+double report_against_ceiling(benchmark::State& state, double bytes_per_iteration, const Samples& samples, int device,
+                              std::optional<LinkFigure> figure);
 /// Counters us (median iteration), baseline_us, ratio (us / baseline_us: lower is better).
 void report_latency(benchmark::State& state, const Samples& samples, double baseline_us,
                     const std::string& baseline_name);

@@ -16,7 +16,8 @@
 //           call_us the median time until gather_auto returned (its host cost; the GPU paths only queue work).
 // GBps counts the bytes that cross the link (plain: every requested row; sorted: each distinct row once;
 // cached: the misses; cpu_then_copy: the copy); effective_GBps counts the requested bytes. The ceiling is
-// the SM read rate of pinned memory calibrated in the same run (bench_platform's sm_read_gbps). Targets
+// measured in the same run (measured_ceiling): the SM read rate of pinned memory for the paths that read
+// in place, the copy engine's H2D rate for the paths that copy; the CPU-only `cpu` has none. Targets
 // (printed as target_ratio, never asserted): 0.8 for plain gathers of rows >= 2 KiB, and of any row while
 // the table (the touched part) is at most 256 MiB.
 #include <cuda_runtime_api.h>
@@ -46,6 +47,7 @@
 #include "ghtier/kernels/row_cache.hpp"
 #include "ghtier/kernels/sorted_gather.hpp"
 #include "host_gather_pool.hpp"
+#include "link_ceilings.hpp"
 
 namespace ghtier::bench {
 
@@ -221,7 +223,6 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
               KeyDistribution keys_kind, std::size_t table_bytes, std::size_t row_bytes) {
   try {
     GHTIER_CUDA_CHECK(cudaSetDevice(options.device));
-    const double ceiling = bench_platform(options.device).link.sm_read_gbps;
     Shared& s = shared(config);
     cudaStream_t stream = s.stream.get();
     const std::size_t num_rows = table_bytes / row_bytes;
@@ -314,7 +315,13 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
     }
     GHTIER_CUDA_CHECK(cudaStreamSynchronize(stream));
     s.check->check(stream);  // every key was in range; a failure here is a bug in the suite
-    report_bandwidth(state, link_bytes, samples, ceiling, "SM read of pinned memory (calibrated sm_read_gbps)");
+    // Which link the bytes crossed: read in place (SM), copied (copy engine), or none (the CPU alone).
+    const bool copied = method == Method::cpu_then_copy || method == Method::cpu_pipelined ||
+                        (method == Method::auto_choice && choice.path == GatherPath::cpu_pipelined);
+    report_against_ceiling(state, link_bytes, samples, options.device,
+                           method == Method::cpu ? std::nullopt
+                           : copied              ? std::optional(copy_ceiling(true))
+                                                 : direct_access_ceiling(CaseMemory::pinned_host, false));
     const double median = samples.median();
     state.counters["effective_GBps"] = median > 0 ? requested / median * 1e-9 : 0;
     state.counters["rows_per_s"] = median > 0 ? static_cast<double>(count) / median : 0;

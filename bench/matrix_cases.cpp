@@ -195,6 +195,34 @@ MatrixCeiling matrix_ceiling(const LinkModel& link, const MatrixCase& c) {
   return {};
 }
 
+std::vector<LinkFigure> matrix_ceiling_figures(const MatrixCase& c) {
+  const bool from_host = is_host(c.from);
+  const bool to_host = is_host(c.to);
+  switch (c.method) {
+    case MatrixMethod::memcpy:
+      if (!from_host && !to_host) return {LinkFigure::hbm};
+      if (from_host && to_host) return {};
+      if (from_host) return {c.from == MatrixTier::pageable ? LinkFigure::pageable_h2d : LinkFigure::h2d};
+      return {c.to == MatrixTier::pageable ? LinkFigure::pageable_d2h : LinkFigure::d2h};
+    case MatrixMethod::sm_copy: {
+      if (!from_host && !to_host) return {LinkFigure::hbm};
+      std::vector<LinkFigure> figures;
+      auto add = [&](LinkFigure f) {
+        if (std::find(figures.begin(), figures.end(), f) == figures.end()) figures.push_back(f);
+      };
+      if (c.from == MatrixTier::managed || c.to == MatrixTier::managed) add(LinkFigure::h2d);
+      if (c.from == MatrixTier::pinned || c.from == MatrixTier::pageable) add(LinkFigure::sm_read);
+      if (c.to == MatrixTier::pinned || c.to == MatrixTier::pageable) add(LinkFigure::sm_write);
+      return figures;
+    }
+    case MatrixMethod::prefetch: return {c.to == MatrixTier::device ? LinkFigure::h2d : LinkFigure::d2h};
+    case MatrixMethod::bidirectional: return {LinkFigure::bidirectional};
+    case MatrixMethod::latency:
+      return {LinkFigure::latency, c.to == MatrixTier::device ? LinkFigure::h2d : LinkFigure::d2h};
+  }
+  return {};
+}
+
 int transfers_per_iteration(std::size_t bytes) noexcept {
   if (bytes == 0) return 1;
   return static_cast<int>(std::clamp<std::size_t>((64 * MiB) / bytes, 1, 32));

@@ -1,5 +1,5 @@
 // The cases of the "bandwidth_matrix" suite as plain values: which transfers, which sizes, how each is
-// named and which figure of the platform profile's link model it is compared with. Pure, tested in CI
+// named and which figures of a link model (measured in the same run) it is compared with. Pure, tested in CI
 // (tests/tools/matrix_cases_test.cpp); the timed bodies live in bandwidth_matrix_bench.cu.
 #pragma once
 
@@ -75,6 +75,10 @@ struct MatrixCeiling {
 /// is read and written), bidirectional for both directions, latency_us + bytes/h2d for small copies.
 /// Flows that share one direction of the link add up their time per byte.
 [[nodiscard]] MatrixCeiling matrix_ceiling(const LinkModel& link, const MatrixCase& c);
+
+/// The link-model figures matrix_ceiling reads for this case (none for host-to-host copies): what
+/// `ghtier bench` measures next to the case before computing its ceiling from them.
+[[nodiscard]] std::vector<LinkFigure> matrix_ceiling_figures(const MatrixCase& c);
 
 /// Transfers queued per timed iteration: enough to keep the link busy for small sizes, one for large.
 [[nodiscard]] int transfers_per_iteration(std::size_t bytes) noexcept;

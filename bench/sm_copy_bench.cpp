@@ -20,6 +20,7 @@
 #include "core/support/cuda_check.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/kernels/sm_copy.hpp"
+#include "link_ceilings.hpp"
 
 namespace ghtier::bench {
 
@@ -160,10 +161,8 @@ void run_1d(benchmark::State& state, const BenchOptions& options, const Case1D c
       }
     });
     const bool sm = c.method == Method::sm;
-    const double ceiling = sm ? (h2d ? link.sm_read_gbps : link.sm_write_gbps) : (h2d ? link.h2d_gbps : link.d2h_gbps);
-    const char* ceiling_name = sm ? (h2d ? "calibrated sm_read_gbps" : "calibrated sm_write_gbps")
-                                  : (h2d ? "calibrated h2d_gbps" : "calibrated d2h_gbps");
-    report_bandwidth(state, static_cast<double>(c.bytes) * copies, samples, ceiling, ceiling_name);
+    report_against_ceiling(state, static_cast<double>(c.bytes) * copies, samples, options.device,
+                           sm ? direct_access_ceiling(CaseMemory::pinned_host, !h2d) : copy_ceiling(h2d));
     state.counters["model_prefers_sm"] = prefer_sm_copy(c.bytes, false, link, h2d) ? 1 : 0;
     state.counters["size_bytes"] = static_cast<double>(c.bytes);
   } catch (const std::exception& e) {
@@ -186,8 +185,8 @@ void run_2d(benchmark::State& state, const BenchOptions& options, const Case2D c
       }
     });
     const bool sm = c.method == Method::sm;
-    report_bandwidth(state, static_cast<double>(c.width * c.height), samples, sm ? link.sm_read_gbps : link.h2d_gbps,
-                     sm ? "calibrated sm_read_gbps" : "calibrated h2d_gbps");
+    report_against_ceiling(state, static_cast<double>(c.width * c.height), samples, options.device,
+                           sm ? direct_access_ceiling(CaseMemory::pinned_host, false) : copy_ceiling(true));
     state.counters["model_prefers_sm"] = prefer_sm_copy(c.width * c.height, true, link) ? 1 : 0;
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());

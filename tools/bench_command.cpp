@@ -1,5 +1,7 @@
-// `ghtier bench`: registers every suite, runs Google Benchmark with the progress reporter (and its JSON
-// reporter into --json FILE), then prints the summary table.
+// `ghtier bench`: makes sure the device has a cached link calibration, registers every suite, runs Google
+// Benchmark with the progress reporter (and its JSON reporter into --json FILE), then prints the summary table
+// and the ceilings measured between the cases.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include "commands.hpp"
 #include "exit_status.hpp"
 #include "ghtier/error.hpp"
+#include "ghtier/platform/link_model_cache.hpp"
 #include "ghtier/platform/platform.hpp"
 #include "progress_reporter.hpp"
 #include "summary_table.hpp"
@@ -45,7 +48,7 @@ int run_bench(const BenchCommandOptions& options, std::ostream& out, std::ostrea
     if (e.code() != ErrorCode::no_device) throw;
     err << "ghtier bench: " << e.what() << '\n'
         << "ghtier bench: the benchmarks need a CUDA device; nothing was run "
-           "(`ghtier info --assume gh200` describes a platform without one)\n";
+           "(`ghtier info --assume gh200-c2c` describes a platform without one)\n";
     return exit_no_device;
   }
   if (options.json_file) {
@@ -58,7 +61,8 @@ int run_bench(const BenchCommandOptions& options, std::ostream& out, std::ostrea
     }
   }
 
-  const Platform platform = classify(attributes);
+  // The runtimes the suites create read the cached calibration; measure it first where there is none.
+  const Platform platform = classify(attributes, cached_or_calibrated_link_model(attributes));
   out << fmt::format("ghtier bench{}: device {} ({}, {} platform); suites: {}\n", options.quick ? " --quick" : "",
                      options.device, attributes.name, to_string(platform.platform_class), joined_suite_names());
   if (options.filter) out << fmt::format("only cases matching '{}'\n", *options.filter);
@@ -101,6 +105,14 @@ int run_bench(const BenchCommandOptions& options, std::ostream& out, std::ostrea
                      reporter.results().size() == 1 ? "" : "s", seconds,
                      options.json_file ? fmt::format("; JSON in {}", *options.json_file) : std::string());
   out << format_summary_table(reporter.results());
+  std::vector<CeilingMeasurements> ceilings;
+  for (const auto& [figure, value] : bench::ceiling_measurements()) {
+    const std::string name(to_string(figure));
+    auto it = std::find_if(ceilings.begin(), ceilings.end(), [&](const auto& c) { return c.figure == name; });
+    if (it == ceilings.end()) it = ceilings.insert(ceilings.end(), CeilingMeasurements{name, {}});
+    it->values.push_back(value);
+  }
+  out << format_ceiling_summary(ceilings);
   for (const BenchResult& result : reporter.results()) {
     if (result.outcome == BenchResult::Outcome::failed) return exit_bench_failed;
   }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace ghtier::tools {
 
@@ -25,6 +26,14 @@ struct BenchResult {
     return it == counters.end() ? fallback : it->second;
   }
   [[nodiscard]] bool has_counter(const std::string& key) const { return counters.contains(key); }
+  /// Whether the case reported a ratio above 1.05x of its ceiling (its counter "suspect" is 1).
+  [[nodiscard]] bool suspect() const { return outcome == Outcome::ok && counter("suspect") > 0; }
+};
+
+/// The measurements of one link ceiling during a run (each the median of several probe runs).
+struct CeilingMeasurements {
+  std::string figure;          ///< the link model's key: "sm_read_gbps", "latency_us", ...
+  std::vector<double> values;  ///< in the order taken: GB/s, or us for latency_us
 };
 
 }  // namespace ghtier::tools

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "ghtier/error.hpp"
 #include "ghtier/platform/platform.hpp"
 
 namespace ghtier::tools {
@@ -74,15 +75,6 @@ int parse_device(std::string_view text, std::string_view flag) {
   return device;
 }
 
-std::string known_profiles() {
-  std::string names;
-  for (const PlatformProfile& profile : platform_profiles()) {
-    names += names.empty() ? "" : ", ";
-    names += profile.name;
-  }
-  return names;
-}
-
 bool is_help_flag(std::string_view arg) { return arg == "--help" || arg == "-h"; }
 
 [[noreturn]] void unknown_argument(std::string_view arg, std::string_view command) {
@@ -108,9 +100,11 @@ Command parse_info(ArgumentCursor& cursor) {
     } else if (flag.name == "--assume") {
       mark_once(seen_assume, flag.name);
       std::string name = cursor.take_value(flag, "a platform profile name");
-      bool known = false;
-      for (const PlatformProfile& profile : platform_profiles()) known = known || profile.name == name;
-      if (!known) throw UsageError(fmt::format("--assume: unknown profile '{}' (known: {})", name, known_profiles()));
+      try {
+        (void)platform_profile(name);  // a current name or a deprecated alias
+      } catch (const Error& e) {
+        throw UsageError(fmt::format("--assume: {}", e.what()));
+      }
       options.assume = std::move(name);
     } else if (flag.name == "--device") {
       mark_once(seen_device, flag.name);
@@ -242,11 +236,15 @@ std::string usage_text(std::string_view topic) {
         "  --json            print JSON instead of text\n"
         "  --assume PROFILE  describe a built-in profile instead of a device; no GPU needed ({})\n"
         "  --device N        the CUDA device to describe (default 0)\n"
-        "  --link FILE       use the link model saved in FILE instead of the profile's figures\n"
-        "  --calibrate       measure the link model on the device (about 2 s)\n"
-        "  --save FILE       with --calibrate: save the measured model to FILE (later: --link FILE)\n"
+        "  --link FILE       use the link model saved in FILE instead of the device's calibration\n"
+        "  --calibrate       measure the link model on the device again (about 2 s) and cache it\n"
+        "  --save FILE       with --calibrate: also save the measured model to FILE (later: --link FILE)\n"
+        "\n"
+        "A device's link model is calibrated once per device and driver and cached in\n"
+        "$XDG_CACHE_HOME/ghtier (else ~/.cache/ghtier); the first `ghtier info` or `ghtier bench` on a device\n"
+        "measures it. GHTIER_LINK_MODEL=profile uses the built-in profile of the device's class instead.\n"
         "\n{}",
-        known_profiles(), exit_statuses);
+        known_platform_profile_names(), exit_statuses);
   }
   if (topic == "plan") return plan_usage_text() + "\n" + plan_kv_cache_usage_text();
   if (topic == "bench") {
@@ -255,6 +253,8 @@ std::string usage_text(std::string_view topic) {
         "\n"
         "Runs the bundled benchmark suites (Google Benchmark) on one device, prints one line per finished\n"
         "case, then a table that puts each result beside its ceiling (GB/s) or baseline (us) with the ratio.\n"
+        "Link ceilings are measured in the same run, next to the cases that use them; a case above 1.05x of\n"
+        "its ceiling is flagged `suspect` (the ceiling or the case is wrong). See docs/benchmarks.md.\n"
         "\n"
         "  --quick           the short suite (fewer sizes and repeats; what scripts/run uses)\n"
         "  --json FILE       write Google Benchmark's JSON of every case to FILE (bench/plot.py reads it)\n"
@@ -269,9 +269,9 @@ std::string usage_text(std::string_view topic) {
       "ghtier places and moves data across the memory tiers of a GPU system (GH200, or x86 + Hopper).\n"
       "\n"
       "Commands:\n"
-      "  info      what ghtier sees on this machine (or on a profile: ghtier info --assume gh200)\n"
+      "  info      what ghtier sees on this machine (or on a profile: ghtier info --assume gh200-c2c)\n"
       "  bench     run the benchmark suites with a summary table\n"
-      "  plan      plan a workload on a profile, no GPU needed: ghtier plan activations --profile gh200\n"
+      "  plan      plan a workload on a profile, no GPU needed: ghtier plan activations --profile gh200-c2c\n"
       "  version   print ghtier's version\n"
       "  help      this text; `ghtier help info` or `ghtier help bench` for a command's flags\n"
       "\n{}",

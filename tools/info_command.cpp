@@ -1,5 +1,6 @@
-// `ghtier info`: reads the device (or a profile), optionally measures or loads its link model, and prints
-// the report. Without a device it says so with CUDA's text and exits with exit_no_device.
+// `ghtier info`: reads the device (or a profile) with its link model (the device's cached calibration,
+// measured and cached first where there is none; --calibrate measures again), and prints the report.
+// Without a device it says so with CUDA's text and exits with exit_no_device.
 #include <cuda_runtime_api.h>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 #include "exit_status.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/platform/link_model.hpp"
+#include "ghtier/platform/link_model_cache.hpp"
 #include "ghtier/platform/platform.hpp"
 
 namespace ghtier::tools {
@@ -52,13 +54,18 @@ int run_info(const InfoOptions& options, std::ostream& out, std::ostream& err) {
       }
       return exit_no_device;
     }
-    if (options.calibrate) {
-      err << fmt::format("ghtier info: calibrating the link of device {} ...", options.device) << std::endl;
-      LinkModel link = calibrate(options.device);
+    const LinkModelChoice choice = resolve_link_model_choice(LinkModelChoice::environment);
+    const auto cache_file = link_model_cache_file(attributes);
+    const bool cached = cache_file && read_cached_link_model(*cache_file).status == CachedLinkModel::Status::loaded;
+    if (options.calibrate || (choice == LinkModelChoice::calibrated && !cached && !options.link_file)) {
+      err << fmt::format("ghtier info: calibrating the link of device {}{} ...", options.device,
+                         cache_file ? fmt::format(" (cached in {})", cache_file->string()) : std::string())
+          << std::endl;
+      LinkModel link = recalibrate_link_model(attributes);
       if (options.save_file) save_link_model(link, *options.save_file);
       platform = classify(attributes, std::move(link));
     } else {
-      platform = classify(attributes);
+      platform = classify(attributes, default_link_model(attributes, choice));
     }
     subject = {fmt::format("device {}", options.device), false};
   }

@@ -214,7 +214,7 @@ std::string format_no_device_text(std::string_view error, const CudaVersions& ve
   for (const PlatformProfile& profile : platform_profiles()) {
     out += fmt::format("  {:<15}{}\n", profile.name, profile.description);
   }
-  out += "e.g. `ghtier info --assume gh200`.\n";
+  out += "e.g. `ghtier info --assume gh200-c2c`.\n";
   return out;
 }
 

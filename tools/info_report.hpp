@@ -16,7 +16,7 @@ struct CudaVersions {
   int driver = 0;      ///< cudaDriverGetVersion: the newest CUDA the driver supports; 0 without a driver
 };
 
-/// What the report is about: "device 0" or "profile gh200", and whether it is a profile (no hardware).
+/// What the report is about: "device 0" or "profile gh200-c2c", and whether it is a profile (no hardware).
 struct InfoSubject {
   std::string description;
   bool assumed = false;

@@ -121,7 +121,7 @@ std::string plan_kv_cache_usage_text() {
          "Plans the resume of returning serving sessions: reload each context's KV cache from host memory (or\n"
          "files) or recompute it by a prefill, with the predicted time of each, per context length. No GPU needed.\n"
          "\n"
-         "  --profile NAME              the platform's link figures (default x86-h100-pcie; gh200)\n"
+         "  --profile NAME              the platform's link figures (default pcie-gen5; gh200-c2c, pcie-gen5-hmm)\n"
          "  --link FILE                 a link model saved by `ghtier info --calibrate --save FILE` instead\n"
          "  --tokens N,N,...            context lengths in tokens (default 2048,8192,32768)\n"
          "  --cached-percent P          share of each context that is cached (default 100)\n"

@@ -17,9 +17,9 @@ namespace ghtier::tools {
 /// [--tier host|file] [--file-gbps G] [--prefill-tokens-per-s R] [--block-tokens N] [--layers N]
 /// [--kv-heads N] [--head-dim N] [--dtype-bytes N] [--json]`. Defaults: Llama-3-8B shapes in 16-token
 /// blocks, contexts of 2048, 8192 and 32768 tokens all cached in host memory, the prefill rate measured on
-/// the H200 machine (8192 tokens in 250 ms), profile x86-h100-pcie (the PCIe machine).
+/// the H200 machine (8192 tokens in 250 ms), profile pcie-gen5 (the PCIe machine).
 struct PlanKvCacheOptions {
-  std::string profile = "x86-h100-pcie";
+  std::string profile = "pcie-gen5";
   std::optional<std::string> link_file;  ///< a link model saved by `ghtier info --calibrate --save`
   std::vector<std::size_t> tokens{2048, 8192, 32768};
   double cached_percent = 100;  ///< share of each context that is cached (the leading tokens)

@@ -109,7 +109,7 @@ std::string plan_usage_text() {
          "Plans activation offload for training: per layer keep / offload / recompute, and how many layers ahead\n"
          "the backward pass prefetches, for the shortest predicted step within a device budget. No GPU needed.\n"
          "\n"
-         "  --profile NAME        the platform's link figures (default gh200; x86-h100-pcie, x86-h100-hmm)\n"
+         "  --profile NAME        the platform's link figures (default gh200-c2c; pcie-gen5, pcie-gen5-hmm)\n"
          "  --link FILE           a link model saved by `ghtier info --calibrate --save FILE` instead\n"
          "  --layers N            layers of the model (default 16)\n"
          "  --forward-ms MS       the whole forward pass, shared evenly by the layers (default 92)\n"

@@ -20,9 +20,9 @@ enum class ActivationBudgetKind {
 /// `ghtier plan activations [--profile NAME] [--link FILE] [--layers N] [--forward-ms MS] [--backward-ms MS]
 /// [--activations-gib GIB] [--input-mib MIB] [--layer-file FILE] [--budget checkpoint|half|unlimited]
 /// [--budget-gib GIB] [--host-budget-gib GIB] [--json]`. Defaults: the reference model's step on an H200
-/// (16 layers, forward 92 ms, backward 165 ms, 22 GiB of activations, 64 MiB inputs), profile gh200.
+/// (16 layers, forward 92 ms, backward 165 ms, 22 GiB of activations, 64 MiB inputs), profile gh200-c2c.
 struct PlanActivationsOptions {
-  std::string profile = "gh200";
+  std::string profile = "gh200-c2c";
   std::optional<std::string> link_file;  ///< a link model saved by `ghtier info --calibrate --save`
   std::size_t layers = 16;
   double forward_ms = 92;                 ///< whole forward pass, shared evenly by the layers
@@ -49,9 +49,9 @@ enum class InPlaceReads {
 /// `ghtier plan weights [--profile NAME] [--link FILE] [--layers N] [--layer-mib MIB] [--compute-ms MS]
 /// [--layer-file FILE] [--budget-fraction F | --budget-gib GIB] [--in-place auto|on|off] [--max-slots N]
 /// [--json]`. Defaults: Llama-3-8B's decoder layer (416 MiB of bf16 weights) at decode batch 1 on an H200
-/// (0.12 ms a layer), 32 layers, half the weights in the budget plus two slots, profile gh200.
+/// (0.12 ms a layer), 32 layers, half the weights in the budget plus two slots, profile gh200-c2c.
 struct PlanWeightsOptions {
-  std::string profile = "gh200";
+  std::string profile = "gh200-c2c";
   std::optional<std::string> link_file;
   std::size_t layers = 32;
   double layer_mib = 416;

@@ -11,7 +11,7 @@ namespace ghtier::tools {
 
 namespace {
 
-constexpr std::size_t column_count = 5;
+constexpr std::size_t column_count = 6;
 using Row = std::array<std::string, column_count>;
 
 std::string single_line(std::string text) {
@@ -70,10 +70,12 @@ std::string format_result_figure(const BenchResult& result) {
 
 std::string format_summary_table(std::span<const BenchResult> results) {
   std::vector<Row> rows;
-  rows.push_back({"case", "result", "ceiling/baseline", "ratio", "compared with"});
-  std::size_t ok = 0, failed = 0, skipped = 0;
+  rows.push_back({"case", "result", "ceiling/baseline", "ratio", "flag", "compared with"});
+  std::size_t ok = 0, failed = 0, skipped = 0, suspect = 0;
   for (const BenchResult& r : results) {
-    rows.push_back({r.name, format_result_figure(r), ceiling_of(r), ratio_of(r), compared_with(r)});
+    rows.push_back(
+        {r.name, format_result_figure(r), ceiling_of(r), ratio_of(r), r.suspect() ? "suspect" : "", compared_with(r)});
+    if (r.suspect()) ++suspect;
     switch (r.outcome) {
       case BenchResult::Outcome::ok: ++ok; break;
       case BenchResult::Outcome::failed: ++failed; break;
@@ -87,8 +89,8 @@ std::string format_summary_table(std::span<const BenchResult> results) {
   std::string out;
   auto append_row = [&](const Row& row) {
     // Names and words left-aligned, figures right-aligned; the last column is not padded.
-    std::string line = fmt::format("{:<{}}  {:>{}}  {:>{}}  {:>{}}  {}", row[0], width[0], row[1], width[1], row[2],
-                                   width[2], row[3], width[3], row[4]);
+    std::string line = fmt::format("{:<{}}  {:>{}}  {:>{}}  {:>{}}  {:<{}}  {}", row[0], width[0], row[1], width[1],
+                                   row[2], width[2], row[3], width[3], row[4], width[4], row[5]);
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line;
     out += '\n';
@@ -102,9 +104,32 @@ std::string format_summary_table(std::span<const BenchResult> results) {
   out +=
       "ratio: GB/s over the ceiling (higher is better, 1.00 = at the ceiling); us over the baseline "
       "(lower is better)\n";
+  if (suspect > 0) {
+    out += fmt::format(
+        "suspect: {} case{} above 1.05x of {} ceiling: no path beats its link, so the ceiling or the case's byte "
+        "count is wrong\n",
+        suspect, suspect == 1 ? "" : "s", suspect == 1 ? "its" : "their");
+  }
   out += fmt::format("{} case{}: {} ok, {} failed, {} skipped\n", results.size(), results.size() == 1 ? "" : "s", ok,
                      failed, skipped);
   return out;
+}
+
+std::string format_ceiling_summary(std::span<const CeilingMeasurements> ceilings) {
+  std::string out;
+  for (const CeilingMeasurements& c : ceilings) {
+    if (c.values.empty()) continue;
+    std::vector<double> sorted = c.values;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t n = sorted.size();
+    const double median = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    const char* unit = c.figure.ends_with("_us") ? "us" : "GB/s";
+    out += fmt::format("  {:<20} {:>3}x  median {:.2f} {}, {:.2f} .. {:.2f} (spread {:.1f}%)\n", c.figure, n, median,
+                       unit, sorted.front(), sorted.back(),
+                       sorted.front() > 0 ? (sorted.back() / sorted.front() - 1) * 100 : 0.0);
+  }
+  if (out.empty()) return out;
+  return "ceilings measured in this run (link probe, each the median of several runs):\n" + out;
 }
 
 }  // namespace ghtier::tools

@@ -173,7 +173,8 @@ typedef struct ghtier_runtime_options_t {
   size_t pinned_host_budget_bytes;
   size_t managed_budget_bytes;
   size_t system_budget_bytes;
-  /** NULL: the real GPU. "gh200", "x86-h100-hmm" or "x86-h100-pcie": an offline runtime on that profile that
+  /** NULL: the real GPU. "gh200-c2c", "pcie-gen5-hmm" or "pcie-gen5" (deprecated aliases "gh200",
+   *  "x86-h100-hmm", "x86-h100-pcie" still work): an offline runtime on that profile that
    *  needs no GPU: placement (ghtier_runtime_resolve), budgets, statistics and platform info work; ghtier_memory_*
    *  calls return GHTIER_ERROR_UNSUPPORTED. For testing policies. */
   const char* assumed_profile;

@@ -22,7 +22,7 @@ from .log import LogLevel, log_to_python_logging, set_log_level, set_log_sink
 
 __version__ = "0.1.0"
 
-PROFILES = ("gh200", "x86-h100-hmm", "x86-h100-pcie")
+PROFILES = ("gh200-c2c", "pcie-gen5-hmm", "pcie-gen5")  # also accepted: the deprecated gh200, x86-h100-hmm, x86-h100-pcie
 
 
 def library_version() -> Tuple[int, int, int]:

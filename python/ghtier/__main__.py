@@ -12,7 +12,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     info = commands.add_parser("info", help="the platform: class, host access, link figures (as `ghtier info`)")
     info.add_argument("--json", action="store_true", help="one JSON document, in the shape of `ghtier info --json`")
-    info.add_argument("--assume", metavar="PROFILE", help="describe a built-in profile: gh200, x86-h100-hmm, x86-h100-pcie")
+    info.add_argument("--assume", metavar="PROFILE", help="describe a built-in profile: gh200-c2c, pcie-gen5-hmm, pcie-gen5")
     info.add_argument("--device", type=int, default=0)
     args = parser.parse_args(argv)
     from .errors import Error

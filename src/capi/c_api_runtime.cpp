@@ -410,7 +410,7 @@ ghtier_status_t ghtier_runtime_create(const ghtier_runtime_options_t* options, g
       if (cpp.assumed_profile.empty()) {
         throw_error(
             ErrorCode::invalid_argument,
-            "options->assumed_profile is \"\": name a profile (gh200, x86-h100-hmm, x86-h100-pcie) or pass NULL");
+            "options->assumed_profile is \"\": name a profile (gh200-c2c, pcie-gen5-hmm, pcie-gen5) or pass NULL");
       }
       if (o.device < 0) {
         throw_error(ErrorCode::invalid_argument,

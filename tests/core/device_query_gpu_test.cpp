@@ -1,8 +1,18 @@
 // The platform layer on a real device: attributes read, classified, and the link calibrated.
 #include <gtest/gtest.h>
 
-#include <chrono>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <string>
+
+#include "core/platform/link_probe.hpp"
+#include "ghtier/platform/link_model_cache.hpp"
 #include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
 
@@ -49,4 +59,65 @@ TEST(Calibrate, MeasuresAPlausibleLink) {
   EXPECT_GT(link.h2d_gbps, 1.0);
   EXPECT_GT(link.hbm_gbps, link.h2d_gbps);
   EXPECT_GT(link.pageable_h2d_gbps, 0.1);
+}
+
+TEST(DeviceQuery, UuidAndDriverKeyTheCalibrationCache) {
+  GHTIER_REQUIRE_GPU();
+  const DeviceAttributes a = query_device_attributes(0);
+  EXPECT_TRUE(std::regex_match(a.uuid, std::regex("GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")))
+      << a.uuid;
+  EXPECT_FALSE(a.driver_version.empty());
+  EXPECT_NE(a.driver_version, "unknown");
+  EXPECT_EQ(query_device_attributes(0).uuid, a.uuid) << "the same device, the same key";
+  std::printf("device 0: %s, driver %s, cache file %s\n", a.uuid.c_str(), a.driver_version.c_str(),
+              link_model_cache_file_name(a).c_str());
+}
+
+// Every figure the bench's ceilings use, from the probe they use.
+TEST(LinkProbe, MeasuresEveryFigure) {
+  GHTIER_REQUIRE_GPU();
+  detail::LinkProbe probe(0, std::size_t{16} << 20);
+  LinkModel link;
+  for (LinkFigure f : all_link_figures) {
+    figure_of(link, f) = probe.measure(f, 3);
+    std::printf("%s %.2f\n", std::string(to_string(f)).c_str(), figure_of(link, f));
+  }
+  EXPECT_NO_THROW(link.validate());
+  EXPECT_GT(link.hbm_gbps, link.h2d_gbps);
+  EXPECT_GHTIER_ERROR((void)probe.measure(LinkFigure::h2d, 0), ErrorCode::invalid_argument);
+  EXPECT_GHTIER_ERROR(detail::LinkProbe(0, 1000), ErrorCode::invalid_argument);
+}
+
+// What `ghtier info` does the first time, then what a runtime does: calibrate into the cache, read it back.
+TEST(LinkModelCache, CalibratesOnceThenReads) {
+  GHTIER_REQUIRE_GPU();
+  const std::filesystem::path folder =
+      std::filesystem::temp_directory_path() / ("ghtier_cache_gpu_test_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(folder);
+  std::optional<std::string> old_xdg;
+  if (const char* v = std::getenv("XDG_CACHE_HOME")) old_xdg = v;
+  ::setenv("XDG_CACHE_HOME", folder.c_str(), 1);
+  const DeviceAttributes a = query_device_attributes(0);
+  CalibrationOptions quick;
+  quick.transfer_bytes = std::size_t{32} << 20;
+  const LinkModel measured = recalibrate_link_model(a, quick);
+  const auto file = link_model_cache_file(a);
+  ASSERT_TRUE(file.has_value());
+  EXPECT_TRUE(std::filesystem::exists(*file));
+  const LinkModel read = default_link_model(a, LinkModelChoice::calibrated);
+  EXPECT_EQ(read.h2d_gbps, measured.h2d_gbps);
+  EXPECT_EQ(read.sm_read_gbps, measured.sm_read_gbps);
+  EXPECT_NE(read.source.find(file->string()), std::string::npos) << read.source;
+  EXPECT_EQ(cached_or_calibrated_link_model(a, LinkModelChoice::calibrated).h2d_gbps, measured.h2d_gbps)
+      << "a cached calibration is not measured again";
+  EXPECT_EQ(default_link_model(a, LinkModelChoice::profile).source, classify(a).link.source);
+  // A corrupt file: the profile, no throw.
+  { std::ofstream(*file) << "{\"h2d_gbps\": -1"; }
+  EXPECT_EQ(default_link_model(a, LinkModelChoice::calibrated).source, classify(a).link.source);
+  std::filesystem::remove_all(folder);
+  if (old_xdg) {
+    ::setenv("XDG_CACHE_HOME", old_xdg->c_str(), 1);
+  } else {
+    ::unsetenv("XDG_CACHE_HOME");
+  }
 }

@@ -1,6 +1,9 @@
 // Classification of the three platform families from their attribute sets (no GPU needed).
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "ghtier/memory/memory_mode.hpp"
 #include "ghtier/platform/platform.hpp"
 #include "test_support.hpp"
@@ -33,7 +36,7 @@ TEST(Platform, GpuMachineAttributesClassifyAsPlainPcie) {
   EXPECT_FALSE(p.gpu_reads_pageable);
   EXPECT_FALSE(p.coherent);
   EXPECT_TRUE(p.managed_migrates);
-  EXPECT_EQ(p.link.source, "profile x86-h100-pcie");
+  EXPECT_EQ(p.link.source, "profile pcie-gen5");
   EXPECT_DOUBLE_EQ(p.link.h2d_gbps, 55.0);
 }
 
@@ -84,6 +87,58 @@ TEST(PlatformProfiles, EachProfileClassifiesAsItsName) {
   EXPECT_EQ(pcie.pageable_memory_access, measured.pageable_memory_access);
   EXPECT_EQ(pcie.concurrent_managed_access, measured.concurrent_managed_access);
   EXPECT_EQ(pcie.async_engine_count, measured.async_engine_count);
+}
+
+TEST(PlatformProfiles, NamedByLinkClassWithTheOldNamesAsAliases) {
+  std::vector<std::string> names;
+  for (const PlatformProfile& profile : platform_profiles()) names.emplace_back(profile.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"gh200-c2c", "pcie-gen5-hmm", "pcie-gen5"}));
+  EXPECT_EQ(assume_platform("gh200-c2c").platform_class, PlatformClass::coherent_c2c);
+  EXPECT_EQ(assume_platform("pcie-gen5-hmm").platform_class, PlatformClass::hmm_pcie);
+  EXPECT_EQ(assume_platform("pcie-gen5").platform_class, PlatformClass::pcie);
+  ASSERT_EQ(platform_profile_aliases().size(), 3u);
+  for (const PlatformProfileAlias& alias : platform_profile_aliases()) {
+    // An alias selects the very profile it names, which reports its current name.
+    EXPECT_EQ(&platform_profile(alias.old_name), &platform_profile(alias.name)) << alias.old_name;
+    EXPECT_EQ(platform_profile(alias.old_name).name, alias.name);
+    EXPECT_NE(known_platform_profile_names().find(std::string(alias.old_name)), std::string::npos);
+  }
+  EXPECT_EQ(platform_profile("gh200").name, "gh200-c2c");
+  EXPECT_EQ(platform_profile("x86-h100-hmm").name, "pcie-gen5-hmm");
+  EXPECT_EQ(platform_profile("x86-h100-pcie").name, "pcie-gen5");
+  // The class defaults use the new names.
+  EXPECT_EQ(classify(platform_profile("gh200").attributes).link.source, "profile gh200-c2c");
+  EXPECT_EQ(classify(platform_profile("x86-h100-hmm").attributes).link.source, "profile pcie-gen5-hmm");
+  // Names are exact: no case folding, no partial match.
+  EXPECT_GHTIER_ERROR((void)platform_profile("GH200"), ErrorCode::not_found);
+  EXPECT_GHTIER_ERROR((void)platform_profile("pcie"), ErrorCode::not_found);
+  EXPECT_GHTIER_ERROR((void)platform_profile(""), ErrorCode::not_found);
+}
+
+TEST(LinkFigures, NamesAndMembersMatchTheJsonKeys) {
+  auto rng = test::fresh_rng();
+  std::uniform_real_distribution<double> d(0.5, 5000.0);
+  LinkModel link;
+  for (LinkFigure f : all_link_figures) figure_of(link, f) = d(rng);
+  const std::string json = to_json(link);
+  for (LinkFigure f : all_link_figures) {
+    // The figure's name is its JSON key, and the member it reaches is the one that key holds.
+    const LinkModel back = link_model_from_json(json);
+    EXPECT_EQ(figure_of(back, f), figure_of(link, f)) << to_string(f);
+    EXPECT_NE(json.find("\"" + std::string(to_string(f)) + "\""), std::string::npos) << to_string(f);
+  }
+  EXPECT_EQ(figure_of(link, LinkFigure::h2d), link.h2d_gbps);
+  EXPECT_EQ(figure_of(link, LinkFigure::sm_read), link.sm_read_gbps);
+  EXPECT_EQ(figure_of(link, LinkFigure::latency), link.latency_us);
+  EXPECT_EQ(to_string(LinkFigure::sm_write), "sm_write_gbps");
+  // Each figure reaches a different member.
+  for (LinkFigure f : all_link_figures) {
+    LinkModel zero = link;
+    figure_of(zero, f) = 0;
+    int changed = 0;
+    for (LinkFigure g : all_link_figures) changed += figure_of(zero, g) != figure_of(link, g) ? 1 : 0;
+    EXPECT_EQ(changed, 1) << to_string(f);
+  }
 }
 
 TEST(PlatformProfiles, UnknownProfileNamesTheKnownOnes) {

@@ -97,6 +97,17 @@ TEST(CliOptions, RefusesUnknownProfileListingTheKnownOnes) {
   EXPECT_NE(message.find("'gh300'"), std::string::npos);
   EXPECT_NE(message.find("gh200"), std::string::npos);
   EXPECT_NE(message.find("x86-h100-pcie"), std::string::npos);
+  EXPECT_NE(message.find("pcie-gen5"), std::string::npos);
+  EXPECT_NE(message.find("gh200-c2c"), std::string::npos);
+  EXPECT_NE(message.find("deprecated"), std::string::npos) << message;
+}
+
+TEST(CliOptions, AssumeTakesLinkClassNamesAndTheDeprecatedOnes) {
+  for (const char* name : {"gh200-c2c", "pcie-gen5", "pcie-gen5-hmm", "gh200", "x86-h100-pcie", "x86-h100-hmm"}) {
+    const auto options = std::get<InfoOptions>(parse({"info", "--assume", name}));
+    EXPECT_EQ(options.assume, name);
+  }
+  EXPECT_NE(usage_error({"info", "--assume", "pcie-gen6"}).find("'pcie-gen6'"), std::string::npos);
 }
 
 TEST(CliOptions, RefusesInvalidFilter) {

@@ -89,7 +89,7 @@ TEST(GhtierCommand, InfoAssumeGh200Json) {
   EXPECT_TRUE(has_json_entry(o.output, "host_access", "\"ats\"")) << o.output;
   EXPECT_TRUE(has_json_entry(o.output, "coherent", "true")) << o.output;
   EXPECT_TRUE(has_json_entry(o.output, "gpu_reads_pageable", "true")) << o.output;
-  EXPECT_TRUE(has_json_entry(o.output, "source", "\"profile gh200\"")) << o.output;
+  EXPECT_TRUE(has_json_entry(o.output, "source", "\"profile gh200-c2c\"")) << o.output;
 }
 
 TEST(GhtierCommand, InfoAssumePcieText) {

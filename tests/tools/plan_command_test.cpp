@@ -17,7 +17,7 @@ using plan_test::usage_error;
 
 TEST(PlanCommand, ParsesFlagsAndDefaults) {
   const auto defaults = std::get<PlanActivationsOptions>(parse({"plan", "activations"}));
-  EXPECT_EQ(defaults.profile, "gh200");
+  EXPECT_EQ(defaults.profile, "gh200-c2c");
   EXPECT_EQ(defaults.layers, 16u);
   EXPECT_EQ(defaults.budget, ActivationBudgetKind::checkpoint);
   const auto o = std::get<PlanActivationsOptions>(
@@ -95,7 +95,7 @@ TEST(PlanCommand, PrintsThePlanWithItsPredictedStep) {
   EXPECT_NE(out.str().find("offload"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("this plan"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("checkpoint all"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("profile gh200"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("profile gh200-c2c"), std::string::npos) << out.str();
   options.json = true;
   std::ostringstream json;
   EXPECT_EQ(run_plan_activations(options, json, err), exit_ok);

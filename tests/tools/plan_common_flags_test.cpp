@@ -69,8 +69,8 @@ TEST_P(PlanCommonFlags, RefusesBadArgumentsNamingThemAndTheWorkload) {
 INSTANTIATE_TEST_SUITE_P(EveryWorkload, PlanCommonFlags, ::testing::Values("activations", "weights", "kv-cache"));
 
 TEST(PlanLink, ComesFromTheProfileUnlessALinkFileIsGiven) {
-  EXPECT_EQ(plan_link(std::nullopt, "gh200").source, "profile gh200");
-  EXPECT_EQ(plan_link(std::nullopt, "x86-h100-pcie").source, "profile x86-h100-pcie");
+  EXPECT_EQ(plan_link(std::nullopt, "gh200").source, "profile gh200-c2c");
+  EXPECT_EQ(plan_link(std::nullopt, "x86-h100-pcie").source, "profile pcie-gen5");
   EXPECT_GHTIER_ERROR((void)plan_link(std::string("/nonexistent/ghtier-link.json"), "gh200"), ErrorCode::io_error);
   // Every workload's request follows the same rule.
   PlanActivationsOptions activations;
@@ -78,7 +78,7 @@ TEST(PlanLink, ComesFromTheProfileUnlessALinkFileIsGiven) {
   EXPECT_GHTIER_ERROR((void)activation_plan_request(activations), ErrorCode::io_error);
   PlanWeightsOptions weights;
   weights.profile = "x86-h100-pcie";
-  EXPECT_EQ(weight_plan_request(weights).link.source, "profile x86-h100-pcie");
+  EXPECT_EQ(weight_plan_request(weights).link.source, "profile pcie-gen5");
   weights.link_file = "/nonexistent/ghtier-link.json";
   EXPECT_GHTIER_ERROR((void)weight_plan_request(weights), ErrorCode::io_error);
   PlanKvCacheOptions kv;

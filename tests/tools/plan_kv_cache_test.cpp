@@ -16,7 +16,7 @@ using plan_test::usage_error;
 
 TEST(PlanKvCache, ParsesFlagsAndDefaults) {
   const auto d = std::get<PlanKvCacheOptions>(parse({"plan", "kv-cache"}));
-  EXPECT_EQ(d.profile, "x86-h100-pcie");
+  EXPECT_EQ(d.profile, "pcie-gen5");
   EXPECT_EQ(d.tokens, (std::vector<std::size_t>{2048, 8192, 32768}));
   EXPECT_EQ(d.shape.block_bytes(), 2u << 20);
   EXPECT_EQ(d.tier, KvTier::host);
@@ -54,7 +54,7 @@ TEST(PlanKvCache, ParsesFlagsAndDefaults) {
   const auto requests = kv_resume_requests(o);
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].cached_tokens, 100u);
-  EXPECT_EQ(requests[1].link.source, "profile gh200");
+  EXPECT_EQ(requests[1].link.source, "profile gh200-c2c");
   EXPECT_TRUE(std::holds_alternative<HelpRequest>(parse({"plan", "kv-cache", "--help"})));
 }
 

@@ -20,7 +20,7 @@ using plan_test::usage_error;
 
 TEST(PlanWeightsCommand, ParsesFlagsAndDefaults) {
   const auto defaults = std::get<PlanWeightsOptions>(parse({"plan", "weights"}));
-  EXPECT_EQ(defaults.profile, "gh200");
+  EXPECT_EQ(defaults.profile, "gh200-c2c");
   EXPECT_EQ(defaults.layers, 32u);
   EXPECT_DOUBLE_EQ(defaults.budget_fraction, 0.5);
   EXPECT_EQ(defaults.in_place, InPlaceReads::automatic);

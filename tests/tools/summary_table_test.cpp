@@ -2,6 +2,7 @@
 // print it, columns line up, failures show their message, and the count line adds up.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <sstream>
@@ -130,6 +131,66 @@ TEST(SummaryTable, CasesWithoutKnownCountersShowTimePerIteration) {
   const std::vector<std::string> lines = lines_of(format_summary_table(std::vector<BenchResult>{r}));
   EXPECT_NE(lines[2].find("1.25 ms/iter"), std::string::npos);
   EXPECT_EQ(lines.back(), "1 case: 1 ok, 0 failed, 0 skipped");
+}
+
+TEST(SummaryTable, SuspectCasesAreFlaggedAndCounted) {
+  auto rng = test::fresh_rng();
+  std::uniform_real_distribution<double> gbps(1.0, 100.0);
+  std::vector<BenchResult> results;
+  std::size_t expected_suspects = 0;
+  for (int i = 0; i < 20; ++i) {
+    BenchResult r = bandwidth_result("suite/case/" + std::to_string(i), gbps(rng), gbps(rng));
+    const bool suspect = std::bernoulli_distribution(0.3)(rng);
+    r.counters["suspect"] = suspect ? 1 : 0;
+    expected_suspects += suspect ? 1 : 0;
+    results.push_back(r);
+  }
+  BenchResult failed_with_flag = bandwidth_result("suite/failed", 1, 1);
+  failed_with_flag.counters["suspect"] = 1;  // a failed case is never counted as suspect
+  failed_with_flag.outcome = BenchResult::Outcome::failed;
+  results.push_back(failed_with_flag);
+  const std::vector<std::string> lines = lines_of(format_summary_table(results));
+  EXPECT_NE(lines[0].find("flag"), std::string::npos) << lines[0];
+  const std::size_t flag_column = lines[0].find("flag");
+  for (std::size_t i = 0; i < 20; ++i) {
+    const std::string& row = lines[i + 2];
+    const bool flagged = row.compare(flag_column, 7, "suspect") == 0;
+    EXPECT_EQ(flagged, results[i].counters.at("suspect") > 0) << row;
+  }
+  EXPECT_EQ(lines[22].find("suspect"), std::string::npos) << lines[22];
+  const std::string note = expected_suspects == 1
+                               ? "suspect: 1 case above 1.05x"
+                               : "suspect: " + std::to_string(expected_suspects) + " cases above 1.05x";
+  const bool has_note =
+      std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(note, 0) == 0; });
+  EXPECT_EQ(has_note, expected_suspects > 0) << note;
+}
+
+TEST(SummaryTable, NoSuspectNoteWithoutSuspects) {
+  std::vector<BenchResult> results{bandwidth_result("a", 50, 55)};
+  results[0].counters["suspect"] = 0;
+  const std::string table = format_summary_table(results);
+  EXPECT_EQ(table.find("suspect"), std::string::npos) << table;
+}
+
+TEST(CeilingSummary, MedianRangeAndSpreadPerFigure) {
+  auto rng = test::fresh_rng();
+  std::uniform_real_distribution<double> gbps(40.0, 60.0);
+  std::vector<CeilingMeasurements> ceilings{{"sm_read_gbps", {}}, {"latency_us", {}}};
+  for (int i = 0; i < 5; ++i) ceilings[0].values.push_back(gbps(rng));
+  ceilings[1].values = {2.0, 1.0, 4.0, 3.0};
+  const std::vector<std::string> lines = lines_of(format_ceiling_summary(ceilings));
+  ASSERT_EQ(lines.size(), 3u);
+  std::vector<double> sorted = ceilings[0].values;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_NE(lines[1].find("sm_read_gbps"), std::string::npos);
+  EXPECT_NE(lines[1].find("5x"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("median " + printf_2f(sorted[2]) + " GB/s"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find(printf_2f(sorted.front()) + " .. " + printf_2f(sorted.back())), std::string::npos);
+  EXPECT_NE(lines[2].find("median 2.50 us"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("spread 300.0%"), std::string::npos) << lines[2];
+  EXPECT_EQ(format_ceiling_summary({}), "");
+  EXPECT_EQ(format_ceiling_summary(std::vector<CeilingMeasurements>{{"h2d_gbps", {}}}), "");
 }
 
 TEST(SummaryTable, DurationsPickAReadableUnit) {

@@ -30,6 +30,30 @@ struct GHTIER_API LinkModel {
   void validate() const;
 };
 
+/// One figure of a LinkModel: what a link probe measures and what a benchmark is compared with.
+enum class LinkFigure {
+  h2d,            ///< h2d_gbps
+  d2h,            ///< d2h_gbps
+  bidirectional,  ///< bidirectional_gbps
+  sm_read,        ///< sm_read_gbps
+  sm_write,       ///< sm_write_gbps
+  pageable_h2d,   ///< pageable_h2d_gbps
+  pageable_d2h,   ///< pageable_d2h_gbps
+  hbm,            ///< hbm_gbps
+  latency,        ///< latency_us
+};
+/// Every figure, in the order of the fields of LinkModel.
+inline constexpr LinkFigure all_link_figures[] = {
+    LinkFigure::h2d,          LinkFigure::d2h,      LinkFigure::bidirectional,
+    LinkFigure::sm_read,      LinkFigure::sm_write, LinkFigure::pageable_h2d,
+    LinkFigure::pageable_d2h, LinkFigure::hbm,      LinkFigure::latency};
+
+/// The JSON key of the figure's field: "h2d_gbps", ..., "latency_us".
+[[nodiscard]] GHTIER_API std::string_view to_string(LinkFigure figure) noexcept;
+/// The member of `link` that holds `figure` (a reference, so it can be set too).
+[[nodiscard]] GHTIER_API double& figure_of(LinkModel& link, LinkFigure figure) noexcept;
+[[nodiscard]] GHTIER_API double figure_of(const LinkModel& link, LinkFigure figure) noexcept;
+
 /// JSON object with one key per field (e.g. {"h2d_gbps": 55.0, ...}).
 [[nodiscard]] GHTIER_API std::string to_json(const LinkModel& link);
 /// Parses what to_json wrote; throws Error(invalid_argument) naming a missing or malformed key.

@@ -31,8 +31,11 @@ struct GHTIER_API DeviceAttributes {
   bool can_use_host_pointer_for_registered_mem = false;
   bool host_register_supported = false;
   bool memory_pools_supported = false;
-  int host_numa_id = -1;  ///< host NUMA node closest to the GPU; -1 when CUDA does not say
-  int numa_id = -1;       ///< NUMA node of the GPU's own memory (GH200 exposes HBM as one); -1 when none
+  int host_numa_id = -1;       ///< host NUMA node closest to the GPU; -1 when CUDA does not say
+  int numa_id = -1;            ///< NUMA node of the GPU's own memory (GH200 exposes HBM as one); -1 when none
+  std::string uuid;            ///< "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" as nvidia-smi prints it; "" for a profile
+  std::string driver_version;  ///< the kernel driver's version ("580.65.06"), else "cuda-<driver API version>"; "" for
+                               ///< a profile
 };
 
 /// How the GPU reaches pageable (malloc/mmap) host memory.
@@ -68,15 +71,29 @@ struct GHTIER_API Platform {
 [[nodiscard]] GHTIER_API Platform classify(const DeviceAttributes& attributes, LinkModel link);
 
 /// A named platform that ghtier knows without its hardware: its attributes and published link figures.
+/// Named by link class: "gh200-c2c" (GH200, NVLink-C2C), "pcie-gen5-hmm", "pcie-gen5" (x86 + Hopper over
+/// PCIe Gen5 with and without HMM).
 struct GHTIER_API PlatformProfile {
-  std::string_view name;  ///< "gh200", "x86-h100-hmm", "x86-h100-pcie"
+  std::string_view name;  ///< "gh200-c2c", "pcie-gen5-hmm", "pcie-gen5"
   std::string_view description;
   DeviceAttributes attributes;
   LinkModel link;
 };
 
+/// A deprecated name that still selects a profile: "gh200" (gh200-c2c), "x86-h100-hmm" (pcie-gen5-hmm),
+/// "x86-h100-pcie" (pcie-gen5).
+struct GHTIER_API PlatformProfileAlias {
+  std::string_view old_name;
+  std::string_view name;  ///< the profile it stands for
+};
+
+/// The profiles under their current names (aliases are not listed).
 [[nodiscard]] GHTIER_API std::span<const PlatformProfile> platform_profiles();
-/// Throws Error(not_found) naming the known profiles.
+[[nodiscard]] GHTIER_API std::span<const PlatformProfileAlias> platform_profile_aliases();
+/// "gh200-c2c, pcie-gen5-hmm, pcie-gen5 (deprecated aliases: gh200 = gh200-c2c, ...)": for error messages.
+[[nodiscard]] GHTIER_API std::string known_platform_profile_names();
+/// The profile of a name or a deprecated alias (its `name` is then the current one). Throws
+/// Error(not_found) naming the known profiles.
 [[nodiscard]] GHTIER_API const PlatformProfile& platform_profile(std::string_view name);
 /// The platform a profile describes: classify(profile.attributes, profile.link).
 [[nodiscard]] GHTIER_API Platform assume_platform(std::string_view profile_name);

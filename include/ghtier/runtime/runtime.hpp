@@ -22,6 +22,7 @@
 #include "ghtier/memory/pinned_host_resource.hpp"
 #include "ghtier/memory/statistics_adaptor.hpp"
 #include "ghtier/memory/system_resource.hpp"
+#include "ghtier/platform/link_model_cache.hpp"
 #include "ghtier/platform/platform.hpp"
 #include "ghtier/policy/placement_request.hpp"
 #include "ghtier/policy/tier_policy.hpp"
@@ -37,11 +38,15 @@ class RuntimeCore;
 struct GHTIER_API RuntimeOptions {
   /// The GPU this runtime serves.
   int device = 0;
-  /// Non-empty: an *offline* runtime on a built-in profile ("gh200", "x86-h100-hmm", "x86-h100-pcie") that
-  /// touches no GPU (it works without one): resolve(), budgets and statistics work, while allocate,
-  /// prefetch, advise, residency and relocate throw_error(unsupported). For trying policies, in tests and
-  /// through the C API.
+  /// Non-empty: an *offline* runtime on a built-in profile ("gh200-c2c", "pcie-gen5-hmm", "pcie-gen5"; the
+  /// deprecated aliases "gh200", "x86-h100-hmm", "x86-h100-pcie" still work) that touches no GPU (it works without
+  /// one): resolve(), budgets and statistics work, while allocate, prefetch, advise, residency and relocate
+  /// throw_error(unsupported). For trying policies, in tests and through the C API.
   std::string assumed_profile;
+  /// The link model of a real device (ignored offline): by default (environment) GHTIER_LINK_MODEL decides,
+  /// and unset means the device's cached calibration when `ghtier info` or `ghtier bench` has measured one,
+  /// else its class's profile. The runtime only reads the cache file; it never calibrates.
+  LinkModelChoice link_model = LinkModelChoice::environment;
   /// The tier policy; null = SpillPolicy.
   std::shared_ptr<const TierPolicy> policy;
   /// Byte budgets per tier (unlimited_bytes = none). A tier past its budget refuses with out_of_budget.

@@ -1,9 +1,13 @@
 // Reads a real device's attributes through the CUDA runtime: the only CUDA-touching part of the platform layer.
 #include <cuda_runtime_api.h>
 
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "core/support/cuda_check.hpp"
+#include "ghtier/platform/link_model_cache.hpp"
 #include "ghtier/platform/platform.hpp"
 
 namespace ghtier {
@@ -21,6 +25,33 @@ int attribute(cudaDeviceAttr attr, int device, const char* name) {
     detail::check_cuda(status, name, __FILE__, __LINE__);
   }
   return value;
+}
+
+// nvidia-smi's form of the 16 bytes: GPU-8-4-4-4-12 hex digits.
+std::string uuid_text(const cudaUUID_t& uuid) {
+  std::string out = "GPU-";
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += fmt::format("{:02x}", static_cast<unsigned char>(uuid.bytes[i]));
+  }
+  return out;
+}
+
+// The kernel driver's version where Linux reports it; else the CUDA version the driver supports (coarser: a
+// driver update within one CUDA version then keeps the old calibration).
+std::string driver_version_text() {
+  std::ifstream proc("/proc/driver/nvidia/version");
+  if (proc) {
+    std::stringstream text;
+    text << proc.rdbuf();
+    if (auto version = parse_nvidia_driver_version(text.str())) return *version;
+  }
+  int version = 0;
+  if (cudaDriverGetVersion(&version) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return "unknown";
+  }
+  return fmt::format("cuda-{}", version);
 }
 }  // namespace
 
@@ -77,6 +108,8 @@ DeviceAttributes query_device_attributes(int device) {
   int numa_config = attribute(cudaDevAttrNumaConfig, device, "cudaDevAttrNumaConfig");
   a.numa_id =
       numa_config == cudaDeviceNumaConfigNumaNode ? attribute(cudaDevAttrNumaId, device, "cudaDevAttrNumaId") : -1;
+  a.uuid = uuid_text(prop.uuid);
+  a.driver_version = driver_version_text();
   return a;
 }
 

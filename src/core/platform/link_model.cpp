@@ -28,7 +28,32 @@ constexpr Field fields[] = {
     {"hbm_gbps", &LinkModel::hbm_gbps},
     {"latency_us", &LinkModel::latency_us},
 };
+double LinkModel::*member_of(LinkFigure figure) noexcept {
+  switch (figure) {
+    case LinkFigure::h2d: return &LinkModel::h2d_gbps;
+    case LinkFigure::d2h: return &LinkModel::d2h_gbps;
+    case LinkFigure::bidirectional: return &LinkModel::bidirectional_gbps;
+    case LinkFigure::sm_read: return &LinkModel::sm_read_gbps;
+    case LinkFigure::sm_write: return &LinkModel::sm_write_gbps;
+    case LinkFigure::pageable_h2d: return &LinkModel::pageable_h2d_gbps;
+    case LinkFigure::pageable_d2h: return &LinkModel::pageable_d2h_gbps;
+    case LinkFigure::hbm: return &LinkModel::hbm_gbps;
+    case LinkFigure::latency: return &LinkModel::latency_us;
+  }
+  return &LinkModel::latency_us;
+}
 }  // namespace
+
+std::string_view to_string(LinkFigure figure) noexcept {
+  const auto member = member_of(figure);
+  for (const Field& f : fields) {
+    if (f.member == member) return f.name;
+  }
+  return "unknown";
+}
+
+double& figure_of(LinkModel& link, LinkFigure figure) noexcept { return link.*member_of(figure); }
+double figure_of(const LinkModel& link, LinkFigure figure) noexcept { return link.*member_of(figure); }
 
 double LinkModel::copy_seconds(std::size_t bytes, bool host_to_device) const noexcept {
   const double gbps = host_to_device ? h2d_gbps : d2h_gbps;

@@ -36,11 +36,11 @@ HostAccess host_access_of(const DeviceAttributes& a) noexcept {
 // The profile whose link figures are the best default for a class, until calibrate() measures the device.
 std::string_view default_profile_for(PlatformClass platform_class) noexcept {
   switch (platform_class) {
-    case PlatformClass::coherent_c2c: return "gh200";
-    case PlatformClass::hmm_pcie: return "x86-h100-hmm";
-    case PlatformClass::pcie: return "x86-h100-pcie";
+    case PlatformClass::coherent_c2c: return "gh200-c2c";
+    case PlatformClass::hmm_pcie: return "pcie-gen5-hmm";
+    case PlatformClass::pcie: return "pcie-gen5";
   }
-  return "x86-h100-pcie";
+  return "pcie-gen5";
 }
 }  // namespace
 

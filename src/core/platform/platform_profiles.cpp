@@ -1,4 +1,5 @@
-// Built-in platform profiles: attribute sets and link figures of the platforms ghtier targets.
+// Built-in platform profiles, named by link class: attribute sets and link figures of the platforms ghtier
+// targets. The names of the first profiles (one card each: gh200, x86-h100-*) stay as deprecated aliases.
 // GH200 figures are the published ones (NVIDIA's GTC'24 Grace Hopper talk, nvbandwidth on GH200); x86 + H100
 // figures were measured on an x86 Xeon + H100 80GB SXM over PCIe Gen5 (2026-11-28; docs/platforms.md).
 #include <array>
@@ -63,7 +64,7 @@ LinkModel gh200_link() {
   l.pageable_d2h_gbps = 295.8;
   l.hbm_gbps = 3400.0;  // STREAM on the 96 GB HBM3 part
   l.latency_us = 1.0;   // estimate: not published; calibrate() measures it
-  l.source = "profile gh200";
+  l.source = "profile gh200-c2c";
   return l;
 }
 
@@ -84,28 +85,51 @@ LinkModel x86_h100_link(const char* source) {
 
 const std::array<PlatformProfile, 3>& profiles_storage() {
   static const std::array<PlatformProfile, 3> profiles{{
-      {"gh200", "NVIDIA GH200 Grace Hopper: HBM3 + LPDDR5X over coherent NVLink-C2C, ATS", gh200_attributes(),
+      {"gh200-c2c", "NVIDIA GH200 Grace Hopper: HBM3 + LPDDR5X over coherent NVLink-C2C, ATS", gh200_attributes(),
        gh200_link()},
-      {"x86-h100-hmm", "x86-64 host + H100 over PCIe Gen5, HMM enabled (pageable access, driver-migrated)",
-       x86_h100_hmm_attributes(), x86_h100_link("profile x86-h100-hmm")},
-      {"x86-h100-pcie", "x86-64 host + H100 over PCIe Gen5, no HMM (pinned and managed memory only)", h100_base(),
-       x86_h100_link("profile x86-h100-pcie")},
+      {"pcie-gen5-hmm", "x86-64 host + Hopper over PCIe Gen5, HMM enabled (pageable access, driver-migrated)",
+       x86_h100_hmm_attributes(), x86_h100_link("profile pcie-gen5-hmm")},
+      {"pcie-gen5", "x86-64 host + Hopper over PCIe Gen5, no HMM (pinned and managed memory only)", h100_base(),
+       x86_h100_link("profile pcie-gen5")},
   }};
   return profiles;
 }
+
+// The names of the first profiles, which named one card rather than a link class.
+constexpr std::array<PlatformProfileAlias, 3> aliases{{
+    {"gh200", "gh200-c2c"},
+    {"x86-h100-hmm", "pcie-gen5-hmm"},
+    {"x86-h100-pcie", "pcie-gen5"},
+}};
 
 }  // namespace
 
 std::span<const PlatformProfile> platform_profiles() { return profiles_storage(); }
 
-const PlatformProfile& platform_profile(std::string_view name) {
+std::span<const PlatformProfileAlias> platform_profile_aliases() { return aliases; }
+
+std::string known_platform_profile_names() {
   std::string known;
   for (const PlatformProfile& p : profiles_storage()) {
-    if (p.name == name) return p;
     known += known.empty() ? "" : ", ";
     known += p.name;
   }
-  throw_error(ErrorCode::not_found, fmt::format("unknown platform profile '{}' (known: {})", name, known));
+  known += " (deprecated aliases: ";
+  for (std::size_t i = 0; i < aliases.size(); ++i) {
+    known += fmt::format("{}{} = {}", i == 0 ? "" : ", ", aliases[i].old_name, aliases[i].name);
+  }
+  return known + ")";
+}
+
+const PlatformProfile& platform_profile(std::string_view name) {
+  for (const PlatformProfileAlias& alias : aliases) {
+    if (alias.old_name == name) name = alias.name;
+  }
+  for (const PlatformProfile& p : profiles_storage()) {
+    if (p.name == name) return p;
+  }
+  throw_error(ErrorCode::not_found,
+              fmt::format("unknown platform profile '{}' (known: {})", name, known_platform_profile_names()));
 }
 
 }  // namespace ghtier

@@ -63,7 +63,8 @@ std::shared_ptr<detail::RuntimeCore> make_device_core(const RuntimeOptions& opti
                     "that resolves placements without one)",
                 e.cuda_status());
   }
-  Platform platform = detect_platform(device);
+  const DeviceAttributes attributes = query_device_attributes(device);
+  Platform platform = classify(attributes, default_link_model(attributes, options.link_model));
   detail::ScopedDevice on_device(device);
   std::array<std::shared_ptr<MemoryResource>, 4> upstreams;
   DevicePoolOptions pool = options.device_pool;
