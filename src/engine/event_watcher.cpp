@@ -1,6 +1,7 @@
 // EventWatcher: cudaEventSynchronize in order, on a serial executor.
 #include "engine/event_watcher.hpp"
 
+#include "core/support/fault_injector.hpp"
 #include "core/support/log.hpp"
 
 namespace ghtier::detail {
@@ -31,7 +32,7 @@ EventWatcher::EventWatcher(int device)
 
 void EventWatcher::watch(cudaEvent_t event, Handler handler) {
   executor_.post([event, handler = std::move(handler)] {
-    const cudaError_t status = cudaEventSynchronize(event);
+    const cudaError_t status = GHTIER_CUDA_CALL(cudaEventSynchronize(event));
     if (status != cudaSuccess) (void)cudaGetLastError();
     handler(status);
   });
