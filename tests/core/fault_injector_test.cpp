@@ -231,6 +231,7 @@ TEST_F(FaultInjector, TheNthCallOfItsKindFailsWithoutBeingMadeAndTheOthersAreMad
   EXPECT_EQ(stand_in::made, 8);
   EXPECT_EQ(fault_counted_calls(), 4u);
   EXPECT_EQ(faults_injected(), 1u);
+  EXPECT_EQ(last_injected_function(), "cudaMallocAsync");
 }
 
 TEST_F(FaultInjector, EachKindCountsOnlyItsOwnCallsAndAnyCountsThemAll) {

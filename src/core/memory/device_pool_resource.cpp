@@ -105,7 +105,7 @@ void* DevicePoolResource::do_allocate(std::size_t bytes, std::size_t alignment, 
     (void)cudaGetLastError();
     throw OutOfMemoryError(
         fmt::format("DevicePoolResource::allocate: {} bytes on device {}: the pool cannot grow that much "
-                    "({} bytes reserved, {} in use)",
+                    "(cudaMallocFromPoolAsync: out of memory; {} bytes reserved, {} in use)",
                     bytes, device_, reserved_bytes(), used_bytes()),
         static_cast<int>(status));
   }

@@ -126,10 +126,11 @@ void* PinnedHostPoolResource::Impl::allocate(std::size_t bytes, std::size_t alig
       cudaMallocFromPoolAsync(&raw, detail::AlignedBlockMap::padded_size(bytes, alignment, pool_alignment), pool_, on));
   if (status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
-    throw_error(
-        ErrorCode::out_of_memory,
-        fmt::format("PinnedHostPoolResource::allocate: the CUDA pinned host pool cannot provide {} bytes", bytes),
-        static_cast<int>(status));
+    throw_error(ErrorCode::out_of_memory,
+                fmt::format("PinnedHostPoolResource::allocate: the CUDA pinned host pool cannot provide {} bytes "
+                            "(cudaMallocFromPoolAsync: out of memory)",
+                            bytes),
+                static_cast<int>(status));
   }
   detail::check_cuda(status, "cudaMallocFromPoolAsync", __FILE__, __LINE__);
   void* p = raw;

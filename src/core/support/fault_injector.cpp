@@ -22,6 +22,7 @@ struct InjectorState {
   std::optional<FaultPlan> plan;
   std::uint64_t counted = 0;
   std::uint64_t injected = 0;
+  std::string_view last_function;  // into a string literal of a check site
 };
 
 InjectorState& state() {
@@ -217,6 +218,7 @@ void arm_fault_injection(const FaultPlan& plan) {
   s.plan = plan;
   s.counted = 0;
   s.injected = 0;
+  s.last_function = {};
   fault_injection_armed.store(true, std::memory_order_relaxed);
 }
 
@@ -245,6 +247,12 @@ std::uint64_t faults_injected() noexcept {
   return s.injected;
 }
 
+std::string last_injected_function() {
+  InjectorState& s = state();
+  std::lock_guard lock(s.mutex);
+  return std::string(s.last_function);
+}
+
 bool fault_due_slow(const char* call) noexcept {
   InjectorState& s = state();
   std::lock_guard lock(s.mutex);
@@ -253,6 +261,7 @@ bool fault_due_slow(const char* call) noexcept {
   const FaultPlan& plan = *s.plan;
   if (n < plan.call || (plan.times != 0 && n - plan.call >= plan.times)) return false;
   ++s.injected;
+  s.last_function = function_of(call);
   last_injected_error = plan.error;
   last_injected_call = call;
   return true;

@@ -62,6 +62,8 @@ void disarm_fault_injection() noexcept;
 [[nodiscard]] std::uint64_t fault_counted_calls() noexcept;
 /// Calls that failed by injection since the plan was armed.
 [[nodiscard]] std::uint64_t faults_injected() noexcept;
+/// The CUDA function of the last call that failed by injection (e.g. "cudaMemcpyAsync"), or "" if none has.
+[[nodiscard]] std::string last_injected_function();
 
 /// Arms a plan for one scope (a test) and disarms at its end.
 class ScopedFaultInjection {
