@@ -37,8 +37,8 @@ void issue_batch_call(const BatchCall& call, BatchIssueMode mode, BatchIssueStat
     cudaMemcpyAttributes attributes{};
     attributes.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
     std::size_t attribute_index = 0;
-    const cudaError_t status = cudaMemcpyBatchAsync(call.dsts.data(), call.srcs.data(), call.sizes.data(), call.count(),
-                                                    &attributes, &attribute_index, 1, stream);
+    const cudaError_t status = GHTIER_CUDA_CALL(cudaMemcpyBatchAsync(
+        call.dsts.data(), call.srcs.data(), call.sizes.data(), call.count(), &attributes, &attribute_index, 1, stream));
     if (status == cudaSuccess) {
       state.batch_calls.fetch_add(1, std::memory_order_relaxed);
       return;

@@ -43,7 +43,7 @@ HostRegistration::HostRegistration(void* p, std::size_t bytes) {
                               p, bytes, attributes.type == cudaMemoryTypeDevice ? "device" : "managed"));
     }
   }
-  const cudaError_t status = cudaHostRegister(p, bytes, cudaHostRegisterPortable);
+  const cudaError_t status = GHTIER_CUDA_CALL(cudaHostRegister(p, bytes, cudaHostRegisterPortable));
   if (status != cudaSuccess) {
     (void)cudaGetLastError();
     switch (status) {

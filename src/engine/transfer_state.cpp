@@ -142,7 +142,7 @@ TransferStatus TransferState::wait() {
     lock.unlock();
     cudaError_t failure = cudaSuccess;
     for (cudaEvent_t event : events) {
-      const cudaError_t status = cudaEventSynchronize(event);
+      const cudaError_t status = GHTIER_CUDA_CALL(cudaEventSynchronize(event));
       if (status != cudaSuccess && failure == cudaSuccess) failure = status;
     }
     lock.lock();

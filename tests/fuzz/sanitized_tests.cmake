@@ -31,7 +31,7 @@ ghtier_sanitized_test(c_api_offline capi/c_api_args_test.cpp capi/c_api_holder_t
   workloads/activation_c_api_test.cpp workloads/weight_c_api_test.cpp workloads/kv_c_api_test.cpp)
 ghtier_sanitized_test(engine_planning engine/chunk_planner_test.cpp engine/copy_validation_test.cpp
   engine/transfer_queue_test.cpp engine/staging_ring_test.cpp engine/batch_builder_test.cpp)
-ghtier_sanitized_test(core core/json_object_test.cpp
+ghtier_sanitized_test(core core/json_object_test.cpp core/fault_injector_test.cpp
   memory/range_allocator_test.cpp memory/budget_adaptor_test.cpp)
 ghtier_sanitized_test(tools tools/cli_options_test.cpp tools/plan_common_flags_test.cpp tools/plan_kv_cache_test.cpp)
 ghtier_sanitized_test(torch_allocator capi/torch_block_cache_test.cpp capi/torch_allocator_test.cpp)

@@ -30,10 +30,10 @@ class DefaultPoolResource final : public MemoryResource {
     void* p = nullptr;
     GHTIER_CUDA_CHECK(cudaMallocAsync(&p, bytes, on));
     if (synchronous) {
-      const cudaError_t status = cudaStreamSynchronize(on);
+      const cudaError_t status = GHTIER_CUDA_CALL(cudaStreamSynchronize(on));
       if (status != cudaSuccess) {
         GHTIER_CUDA_CHECK_NOTHROW(cudaFreeAsync(p, on));
-        GHTIER_CUDA_CHECK(status);
+        detail::check_cuda(status, "cudaStreamSynchronize", __FILE__, __LINE__);
       }
     }
     return p;

@@ -100,16 +100,16 @@ void* DevicePoolResource::do_allocate(std::size_t bytes, std::size_t alignment, 
   const cudaStream_t on = synchronous ? stream_ : stream;
   const std::size_t padded = detail::AlignedBlockMap::padded_size(bytes, alignment, pool_alignment);
   void* raw = nullptr;
-  const cudaError_t status = cudaMallocFromPoolAsync(&raw, padded, pool_, on);
+  const cudaError_t status = GHTIER_CUDA_CALL(cudaMallocFromPoolAsync(&raw, padded, pool_, on));
   if (status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
     throw OutOfMemoryError(
         fmt::format("DevicePoolResource::allocate: {} bytes on device {}: the pool cannot grow that much "
-                    "({} bytes reserved, {} in use)",
+                    "(cudaMallocFromPoolAsync: out of memory; {} bytes reserved, {} in use)",
                     bytes, device_, reserved_bytes(), used_bytes()),
         static_cast<int>(status));
   }
-  GHTIER_CUDA_CHECK(status);
+  detail::check_cuda(status, "cudaMallocFromPoolAsync", __FILE__, __LINE__);
   void* p = raw;
   if (alignment > pool_alignment) {
     p = detail::AlignedBlockMap::align(raw, alignment);
@@ -121,10 +121,10 @@ void* DevicePoolResource::do_allocate(std::size_t bytes, std::size_t alignment, 
     }
   }
   if (synchronous) {
-    const cudaError_t synced = cudaStreamSynchronize(stream_);
+    const cudaError_t synced = GHTIER_CUDA_CALL(cudaStreamSynchronize(stream_));
     if (synced != cudaSuccess) {
       do_deallocate(p, bytes, alignment, nullptr, true);
-      GHTIER_CUDA_CHECK(synced);
+      detail::check_cuda(synced, "cudaStreamSynchronize", __FILE__, __LINE__);
     }
   }
   return p;

@@ -84,14 +84,14 @@ void* ManagedResource::do_allocate(std::size_t bytes, std::size_t alignment, cud
   void* raw = nullptr;
   {
     detail::ScopedDevice scoped(device_);
-    const cudaError_t status = cudaMallocManaged(&raw, padded, cudaMemAttachGlobal);
+    const cudaError_t status = GHTIER_CUDA_CALL(cudaMallocManaged(&raw, padded, cudaMemAttachGlobal));
     if (status == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();
       throw OutOfMemoryError(fmt::format("ManagedResource::allocate: cudaMallocManaged of {} bytes failed: {}", padded,
                                          cudaGetErrorString(status)),
                              static_cast<int>(status));
     }
-    GHTIER_CUDA_CHECK(status);
+    detail::check_cuda(status, "cudaMallocManaged", __FILE__, __LINE__);
   }
   void* p = raw;
   try {

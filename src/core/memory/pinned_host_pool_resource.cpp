@@ -87,7 +87,7 @@ void PinnedHostPoolResource::Impl::create_pool() {
   props.handleTypes = cudaMemHandleTypeNone;
   props.location.type = numa_node_ >= 0 ? cudaMemLocationTypeHostNuma : cudaMemLocationTypeHost;
   props.location.id = numa_node_ >= 0 ? numa_node_ : 0;
-  const cudaError_t status = cudaMemPoolCreate(&pool_, &props);
+  const cudaError_t status = GHTIER_CUDA_CALL(cudaMemPoolCreate(&pool_, &props));
   if (status == cudaErrorNotSupported || status == cudaErrorInvalidValue) {
     (void)cudaGetLastError();
     throw_error(ErrorCode::unsupported,
@@ -97,7 +97,7 @@ void PinnedHostPoolResource::Impl::create_pool() {
                             cudaGetErrorString(status)),
                 static_cast<int>(status));
   }
-  GHTIER_CUDA_CHECK(status);
+  detail::check_cuda(status, "cudaMemPoolCreate", __FILE__, __LINE__);
   try {
     // A host pool is reachable only from the CPU until the device is given access.
     cudaMemAccessDesc access{};
@@ -122,16 +122,17 @@ void* PinnedHostPoolResource::Impl::allocate(std::size_t bytes, std::size_t alig
   detail::NvtxRange range("ghtier::PinnedHostPoolResource::allocate", bytes);
   const cudaStream_t on = synchronous ? stream_ : stream;
   void* raw = nullptr;
-  const cudaError_t status =
-      cudaMallocFromPoolAsync(&raw, detail::AlignedBlockMap::padded_size(bytes, alignment, pool_alignment), pool_, on);
+  const cudaError_t status = GHTIER_CUDA_CALL(
+      cudaMallocFromPoolAsync(&raw, detail::AlignedBlockMap::padded_size(bytes, alignment, pool_alignment), pool_, on));
   if (status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
-    throw_error(
-        ErrorCode::out_of_memory,
-        fmt::format("PinnedHostPoolResource::allocate: the CUDA pinned host pool cannot provide {} bytes", bytes),
-        static_cast<int>(status));
+    throw_error(ErrorCode::out_of_memory,
+                fmt::format("PinnedHostPoolResource::allocate: the CUDA pinned host pool cannot provide {} bytes "
+                            "(cudaMallocFromPoolAsync: out of memory)",
+                            bytes),
+                static_cast<int>(status));
   }
-  GHTIER_CUDA_CHECK(status);
+  detail::check_cuda(status, "cudaMallocFromPoolAsync", __FILE__, __LINE__);
   void* p = raw;
   if (alignment > pool_alignment) {
     p = detail::AlignedBlockMap::align(raw, alignment);
@@ -143,10 +144,10 @@ void* PinnedHostPoolResource::Impl::allocate(std::size_t bytes, std::size_t alig
     }
   }
   if (synchronous) {
-    const cudaError_t synced = cudaStreamSynchronize(stream_);
+    const cudaError_t synced = GHTIER_CUDA_CALL(cudaStreamSynchronize(stream_));
     if (synced != cudaSuccess) {
       deallocate(p, alignment, nullptr, true);
-      GHTIER_CUDA_CHECK(synced);
+      detail::check_cuda(synced, "cudaStreamSynchronize", __FILE__, __LINE__);
     }
   }
   return p;

@@ -152,8 +152,8 @@ void PinnedHostResource::Impl::add_region_locked(std::size_t bytes) {
   detail::touch_pages(mapping.data(), mapping.size(), options_.touch_threads);
   {
     detail::ScopedDevice scoped(device_);
-    const cudaError_t status =
-        cudaHostRegister(mapping.data(), mapping.size(), cudaHostRegisterPortable | cudaHostRegisterMapped);
+    const cudaError_t status = GHTIER_CUDA_CALL(
+        cudaHostRegister(mapping.data(), mapping.size(), cudaHostRegisterPortable | cudaHostRegisterMapped));
     if (status != cudaSuccess) {
       (void)cudaGetLastError();
       throw_error(status == cudaErrorMemoryAllocation ? ErrorCode::out_of_memory : ErrorCode::cuda_error,
@@ -297,7 +297,7 @@ void PinnedHostResource::Impl::deallocate(void* p, cudaStream_t stream, bool syn
   }
   // Stream-ordered: the block becomes reusable once everything queued on `stream` so far has run.
   cudaEvent_t event = acquire_event();
-  cudaError_t status = event != nullptr ? cudaEventRecord(event, stream) : cudaErrorUnknown;
+  cudaError_t status = event != nullptr ? GHTIER_CUDA_CALL(cudaEventRecord(event, stream)) : cudaErrorUnknown;
   if (status == cudaSuccess) {
     try {
       std::lock_guard lock(pending_mutex_);

@@ -17,8 +17,9 @@ const char* base_name(const char* path) {
 }
 
 std::string describe(cudaError_t status, const char* call, const char* file, int line) {
-  return fmt::format("{} failed at {}:{}: {} ({})", call, base_name(file), line, cudaGetErrorString(status),
-                     cudaGetErrorName(status));
+  return fmt::format("{} failed at {}:{}: {} ({}){}", call, base_name(file), line, cudaGetErrorString(status),
+                     cudaGetErrorName(status),
+                     take_injected_mark(call) ? " [injected by ghtier's fault injector, not CUDA's failure]" : "");
 }
 }  // namespace
 

@@ -3,6 +3,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "core/support/fault_injector.hpp"
 #include "ghtier/error.hpp"
 
 namespace ghtier::detail {
@@ -18,7 +19,9 @@ void check_cuda_nothrow(cudaError_t status, const char* call, const char* file, 
 
 }  // namespace ghtier::detail
 
-#define GHTIER_CUDA_CHECK(call) ::ghtier::detail::check_cuda((call), #call, __FILE__, __LINE__)
+/// Checks a call; under an armed fault plan (fault_injector.hpp) a counted call may fail without being made.
+#define GHTIER_CUDA_CHECK(call) ::ghtier::detail::check_cuda(GHTIER_CUDA_CALL(call), #call, __FILE__, __LINE__)
+/// Never injected: the sites that may not throw are releases and clean-ups, where skipping the call would leak.
 #define GHTIER_CUDA_CHECK_NOTHROW(call) ::ghtier::detail::check_cuda_nothrow((call), #call, __FILE__, __LINE__)
 /// After a kernel launch: a bad configuration shows up only in cudaGetLastError.
 #define GHTIER_CUDA_CHECK_LAUNCH(kernel_name) \
