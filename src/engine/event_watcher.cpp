@@ -1,13 +1,10 @@
 // EventWatcher: cudaEventSynchronize in order, on a serial executor; a bounded poll where the engine asks.
 #include "engine/event_watcher.hpp"
 
-<<<<<<< HEAD
 #include <thread>
 
 #include "core/support/cuda_check.hpp"
-=======
 #include "core/support/fault_injector.hpp"
->>>>>>> faults
 #include "core/support/log.hpp"
 #include "engine/live_engines.hpp"
 
@@ -86,9 +83,8 @@ EventWatcher::EventWatcher(int device)
 
 void EventWatcher::watch(cudaEvent_t event, Handler handler) {
   executor_.post([event, handler = std::move(handler)] {
-<<<<<<< HEAD
     EventWaitResult result;
-    result.status = cudaEventSynchronize(event);
+    result.status = GHTIER_CUDA_CALL(cudaEventSynchronize(event));
     if (result.status != cudaSuccess) (void)cudaGetLastError();
     handler(result);
   });
@@ -114,11 +110,6 @@ void EventWatcher::watch_polled(cudaEvent_t event, std::chrono::microseconds bud
     }
     (void)cudaGetLastError();  // "not ready" is no failure
     handler(fallback->wait_for(event));
-=======
-    const cudaError_t status = GHTIER_CUDA_CALL(cudaEventSynchronize(event));
-    if (status != cudaSuccess) (void)cudaGetLastError();
-    handler(status);
->>>>>>> faults
   });
 }
 
