@@ -106,13 +106,16 @@ bool mutual_peers(const SystemTopology& t, int a, int b) {
   return topology_peer(t, a, b).access && topology_peer(t, b, a).access;
 }
 
-int numa_node_for_gpu(const SystemTopology& t, int gpu) {
-  const int named = topology_gpu(t, gpu).host_numa_node;
+int choose_numa_node(int named, const std::vector<TopologyNumaNode>& nodes) noexcept {
   const bool host_has =
-      std::any_of(t.nodes.begin(), t.nodes.end(), [named](const TopologyNumaNode& n) { return n.node == named; });
+      std::any_of(nodes.begin(), nodes.end(), [named](const TopologyNumaNode& n) { return n.node == named; });
   if (named >= 0 && host_has) return named;
-  if (t.nodes.size() == 1) return t.nodes.front().node;
+  if (nodes.size() == 1) return nodes.front().node;
   return -1;
+}
+
+int numa_node_for_gpu(const SystemTopology& t, int gpu) {
+  return choose_numa_node(topology_gpu(t, gpu).host_numa_node, t.nodes);
 }
 
 std::vector<int> cpus_of_node(const SystemTopology& t, int node) {

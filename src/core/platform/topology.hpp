@@ -68,6 +68,9 @@ void validate(const SystemTopology& topology);
 /// The NUMA node for `gpu`'s host tier and copy threads: the node the driver names for it when the host has
 /// it; else, on a host of one node, that node; else -1 (unknown: place nothing, leave it to the OS).
 [[nodiscard]] int numa_node_for_gpu(const SystemTopology& topology, int gpu);
+/// The same choice from the node the driver names (-1: none) and the host's nodes: the named node when the host
+/// has it; else, on a host of one node, that node; else -1.
+[[nodiscard]] int choose_numa_node(int named_node, const std::vector<TopologyNumaNode>& nodes) noexcept;
 /// The CPUs of `node`; empty when the node is unknown or has no CPUs.
 [[nodiscard]] std::vector<int> cpus_of_node(const SystemTopology& topology, int node);
 
