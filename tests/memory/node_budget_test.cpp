@@ -73,6 +73,14 @@ TEST(NodeBudget, ProcessStartTimeNamesAProcess) {
   ASSERT_TRUE(mine.has_value());
   EXPECT_EQ(process_start_time(getpid()), mine);
   EXPECT_FALSE(process_start_time(0x3fffffff).has_value());
+  // A child that has exited but is not reaped yet (a zombie) is gone too.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);  // exited, still a zombie
+  EXPECT_FALSE(process_start_time(child).has_value());
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
 }
 
 TEST(NodeBudget, OneProcessReservesAndReleases) {

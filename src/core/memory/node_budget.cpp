@@ -153,6 +153,7 @@ std::optional<std::uint64_t> process_start_time(pid_t pid) noexcept {
     std::string field;
     for (int i = 3; i <= 22; ++i) {
       if (!(fields >> field)) return std::nullopt;
+      if (i == 3 && (field == "Z" || field == "X")) return std::nullopt;  // exited, not yet reaped: gone
     }
     return std::stoull(field);
   } catch (...) {
