@@ -247,6 +247,26 @@ void scribble(const std::string& name, std::size_t offset, const void* bytes, st
   close(fd);
 }
 
+// A slot whose pid is alive but names another process than the one that took it (another start time: the pid
+// was reused) is reclaimed when the budget needs the room. Written into the segment at version 1's layout.
+TEST(NodeBudget, AReusedPidsSlotIsReclaimed) {
+  ScopedName name("reused");
+  NodeBudget budget({name.str(), 5000});
+  const std::int64_t live_pid = getppid();  // alive, with its own start time
+  const std::uint64_t slot[3] = {static_cast<std::uint64_t>(live_pid), 12345, 5000};
+  const std::size_t slot0 = 24 + sizeof(pthread_mutex_t);
+  scribble(name.str(), slot0, slot, sizeof(slot));
+  EXPECT_EQ(budget.used(), 5000u);
+  budget.reserve(4000);  // only fits once the stale slot is gone
+  EXPECT_EQ(budget.used(), 4000u);
+  // A slot with the live process's real start time is not taken away.
+  const std::uint64_t genuine[3] = {static_cast<std::uint64_t>(live_pid), *process_start_time(getppid()), 1000};
+  scribble(name.str(), slot0 + 24 * 5, genuine, sizeof(genuine));
+  EXPECT_EQ(error_of([&] { budget.reserve(1); }, ErrorCode::out_of_budget).empty(), false);
+  EXPECT_EQ(budget.used(), 5000u);
+  budget.release(4000);
+}
+
 TEST(NodeBudget, ForeignOrCorruptSegmentsAreRefused) {
   ScopedName name("corrupt");
   { NodeBudget make({name.str(), 4096}); }

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -169,6 +170,11 @@ std::string NodeBudget::segment_name(std::string_view name) {
 bool NodeBudget::remove(std::string_view name) { return shm_unlink(segment_name(name).c_str()) == 0; }
 
 NodeBudget::NodeBudget(const NodeBudgetSpec& spec) : name_(spec.name) {
+  // The layout of version 1, which node_budget_test writes into to fake a reused pid: slot i of 24 bytes
+  // (pid, start time, bytes) at 24 + sizeof(pthread_mutex_t) + 24 * i.
+  static_assert(offsetof(Segment, mutex) == 24);
+  static_assert(offsetof(Segment, slots) == 24 + sizeof(pthread_mutex_t));
+  static_assert(sizeof(Segment::Slot) == 24);
   const std::string shm = segment_name(spec.name);
   if (spec.bytes == 0) throw_error(ErrorCode::invalid_argument, fmt::format("node budget {}: 0 bytes", spec.name));
   const std::size_t size = sizeof(Segment);
