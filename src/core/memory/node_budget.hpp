@@ -27,7 +27,8 @@ struct NodeBudgetSpec {
 [[nodiscard]] std::optional<NodeBudgetSpec> node_budget_from_environment();
 
 /// The start time of process `pid` (/proc/<pid>/stat, field 22, clock ticks since boot), or nullopt when there
-/// is no such process or it has exited (a zombie that its parent has not reaped yet). With the pid it names a process uniquely: a reused pid has another start time.
+/// is no such process or it has exited (a zombie that its parent has not reaped yet). With the pid it names a process
+/// uniquely: a reused pid has another start time.
 [[nodiscard]] std::optional<std::uint64_t> process_start_time(pid_t pid) noexcept;
 
 /// Thread-safe and process-safe. Each process holds one slot, found by its pid and start time (a forked child
