@@ -3,9 +3,12 @@
 // Without a device it says so with CUDA's text and exits with exit_no_device.
 #include <cuda_runtime_api.h>
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "core/platform/topology.hpp"
 #include "core/support/cuda_check.hpp"
 #include "exit_status.hpp"
 #include "ghtier/error.hpp"
@@ -78,7 +81,19 @@ int run_info(const InfoOptions& options, std::ostream& out, std::ostream& err) {
     }
   }
 
-  out << (options.json ? format_info_json(platform, subject, versions) : format_info_text(platform, subject, versions));
+  // The host's GPUs, NUMA nodes and peer links: only for a real device (a profile describes no host). A
+  // failing topology query leaves the section out with a warning rather than losing the report.
+  std::optional<detail::SystemTopology> topology;
+  if (!options.assume) {
+    try {
+      topology = detail::query_system_topology();
+    } catch (const Error& e) {
+      err << "ghtier info: the topology section is left out: " << e.what() << '\n';
+    }
+  }
+  const detail::SystemTopology* shown = topology ? &*topology : nullptr;
+  out << (options.json ? format_info_json(platform, subject, versions, shown)
+                       : format_info_text(platform, subject, versions, shown));
   if (options.save_file) {
     // On stderr, so that --json output stays one JSON document.
     err << fmt::format("ghtier info: link model saved to {} (later: ghtier info --link {})\n", *options.save_file,

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/platform/cpu_list.hpp"
+#include "core/platform/topology_json.hpp"
 #include "core/support/json_object.hpp"
 #include "ghtier/memory/memory_mode.hpp"
 #include "ghtier/version.hpp"
@@ -75,7 +77,48 @@ std::string format_cuda_version(int version) {
   return fmt::format("{}.{}", version / 1000, (version % 1000) / 10);
 }
 
-std::string format_info_text(const Platform& platform, const InfoSubject& subject, const CudaVersions& versions) {
+std::string format_topology_text(const detail::SystemTopology& topology) {
+  std::string out = fmt::format("\nTopology ({} GPU(s), {} NUMA node(s); {})\n", topology.gpus.size(),
+                                topology.nodes.size(), topology.source);
+  out += fmt::format("  {:<5}{:<16}{:<11}{:<14}{}\n", "GPU", "PCI bus id", "NUMA node", "ghtier uses", "name");
+  for (const detail::TopologyGpu& g : topology.gpus) {
+    out += fmt::format("  {:<5}{:<16}{:<11}{:<14}{}\n", g.index, g.pci_bus_id, numa_text(g.host_numa_node, "-"),
+                       numa_text(detail::numa_node_for_gpu(topology, g.index), "none"), g.name);
+  }
+  for (const detail::TopologyNumaNode& n : topology.nodes) {
+    const std::string cpus = detail::format_cpu_list(n.cpus);
+    out += fmt::format("  NUMA node {}: CPUs {}\n", n.node, cpus.empty() ? "none (memory only)" : cpus);
+  }
+  if (topology.gpus.size() > 1) {
+    // Row: the GPU that reads; column: the GPU whose memory it reads. "-" where it has no peer access.
+    out += "  Peer access (row reads column's memory: link, CUDA's performance rank, 0 best; * native atomics)\n";
+    std::string header = fmt::format("  {:<6}", "");
+    for (const detail::TopologyGpu& g : topology.gpus) header += fmt::format("{:<12}", fmt::format("GPU {}", g.index));
+    while (!header.empty() && header.back() == ' ') header.pop_back();
+    out += header + '\n';
+    for (const detail::TopologyGpu& from : topology.gpus) {
+      std::string line = fmt::format("  {:<6}", fmt::format("GPU {}", from.index));
+      for (const detail::TopologyGpu& to : topology.gpus) {
+        std::string cell = "x";
+        if (from.index != to.index) {
+          const detail::TopologyPeer& p = detail::topology_peer(topology, from.index, to.index);
+          cell = !p.access ? "-"
+                           : fmt::format("{}{}{}", to_string(p.link),
+                                         p.performance_rank >= 0 ? fmt::format(" r{}", p.performance_rank) : "",
+                                         p.native_atomics ? " *" : "");
+        }
+        line += fmt::format("{:<12}", cell);
+      }
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line + '\n';
+    }
+    out += "  (the link is inferred: peer access with native atomics is taken as NVLink, without them as PCIe)\n";
+  }
+  return out;
+}
+
+std::string format_info_text(const Platform& platform, const InfoSubject& subject, const CudaVersions& versions,
+                             const detail::SystemTopology* topology) {
   const DeviceAttributes& a = platform.attributes;
   std::string out;
   out += fmt::format("ghtier {}: {}\n", version_string(), subject.description);
@@ -136,6 +179,7 @@ std::string format_info_text(const Platform& platform, const InfoSubject& subjec
       "  copy_engine: cudaMemcpyAsync (DMA); staged_copy: CPU threads copy through pinned buffers while the\n"
       "  DMA moves the previous chunk; host_copy: CPU threads copy. relocation prefetch: cudaMemPrefetchAsync\n"
       "  moves the pages without changing the pointer.\n";
+  if (topology != nullptr) out += format_topology_text(*topology);
   // Last, in one line: what scripts/gpu-check shows as the info stage's summary.
   out += fmt::format("\n{}: {} (CC {}.{}, {} SMs, {:.1f} GiB HBM): class {}, host access {}, link from {}\n",
                      subject.description.substr(0, subject.description.find(':')), a.name, a.compute_major,
@@ -145,7 +189,8 @@ std::string format_info_text(const Platform& platform, const InfoSubject& subjec
   return out;
 }
 
-std::string format_info_json(const Platform& platform, const InfoSubject& subject, const CudaVersions& versions) {
+std::string format_info_json(const Platform& platform, const InfoSubject& subject, const CudaVersions& versions,
+                             const detail::SystemTopology* topology) {
   const DeviceAttributes& a = platform.attributes;
   using Json = nlohmann::ordered_json;
   Json out;
@@ -203,6 +248,12 @@ std::string format_info_json(const Platform& platform, const InfoSubject& subjec
                        {"to", to_string(to)},
                        {"mechanism", to_string(choose_move(platform, from, to))}});
     }
+  }
+  if (topology != nullptr) {
+    out["topology"] = detail::topology_to_json(*topology);
+    Json& chosen = out["topology"]["numa_node_used"] = Json::array();  // per GPU: where ghtier places its host side
+    for (const detail::TopologyGpu& g : topology->gpus)
+      chosen.push_back(numa_json(detail::numa_node_for_gpu(*topology, g.index)));
   }
   return detail::dump_json_document(out);
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/platform/topology.hpp"
 #include "ghtier/platform/platform.hpp"
 
 namespace ghtier::tools {
@@ -25,13 +26,19 @@ struct InfoSubject {
 /// 13000 -> "13.0", 12080 -> "12.8", 0 -> "none".
 [[nodiscard]] std::string format_cuda_version(int version);
 
-/// The human-readable report: device, platform, memory modes, link model, moves between modes.
+/// The human-readable report: device, platform, memory modes, link model, moves between modes, and with a
+/// topology the host's GPUs, NUMA nodes and peer links (format_topology_text).
 [[nodiscard]] std::string format_info_text(const Platform& platform, const InfoSubject& subject,
-                                           const CudaVersions& versions);
+                                           const CudaVersions& versions,
+                                           const detail::SystemTopology* topology = nullptr);
 /// The same as a JSON object (keys: ghtier_version, subject, assumed, cuda, device, platform,
-/// memory_modes, link, moves).
+/// memory_modes, link, moves, and "topology" (detail::topology_to_json) when one is given).
 [[nodiscard]] std::string format_info_json(const Platform& platform, const InfoSubject& subject,
-                                           const CudaVersions& versions);
+                                           const CudaVersions& versions,
+                                           const detail::SystemTopology* topology = nullptr);
+/// The topology section: each GPU with its PCI bus id and NUMA node (and the node ghtier places its host tier
+/// and copy threads on), the NUMA nodes with their CPUs, and a matrix of the link between every pair.
+[[nodiscard]] std::string format_topology_text(const detail::SystemTopology& topology);
 
 /// The report where no CUDA device is visible: CUDA's error text, the versions that are known, the
 /// built-in profiles and how to look at one (ghtier info --assume NAME).

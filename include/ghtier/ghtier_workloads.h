@@ -169,8 +169,8 @@ typedef struct ghtier_weight_plan_request_t {
   size_t device_budget_bytes; /**< resident layers plus the ring */
   size_t max_slots;           /**< most ring slots tried; 0 = 8 */
   int32_t allow_in_place;     /**< 1: kernels may read host weights in place where that is faster */
-  int32_t hedge_compute;      /**< 1: the compute times are estimates (see WeightPlanRequest::hedge_compute); 0: exact */
-  double h2d_gbps; /**< the link; h2d_gbps and sm_read_gbps both 0: the runtime's link model */
+  int32_t hedge_compute; /**< 1: the compute times are estimates (see WeightPlanRequest::hedge_compute); 0: exact */
+  double h2d_gbps;       /**< the link; h2d_gbps and sm_read_gbps both 0: the runtime's link model */
   double sm_read_gbps;
   double latency_us;
 } ghtier_weight_plan_request_t;

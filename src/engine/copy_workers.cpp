@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/platform/cpu_list.hpp"
 #include "core/support/log.hpp"
+#include "core/support/log_nothrow.hpp"
 #include "core/support/nvtx_range.hpp"
+#include "engine/copy_thread_affinity.hpp"
 #include "engine/stream_copy.hpp"
 #include "ghtier/error.hpp"
 
@@ -24,7 +27,13 @@ unsigned CopyWorkers::default_threads() noexcept {
   return std::clamp(spare, 2u, 12u);
 }
 
-CopyWorkers::CopyWorkers(unsigned threads) : pool_("CPU copy threads", threads, spin_time) {}
+CopyWorkers::CopyWorkers(unsigned threads, std::vector<int> cpus)
+    : pool_("CPU copy threads", threads, spin_time, [cpus = std::move(cpus)] {
+        if (const std::string error = pin_this_thread(cpus); !error.empty()) {
+          log_nothrow(LogLevel::warn, "CPU copy threads: could not restrict a thread to CPUs {}: {}",
+                      format_cpu_list(cpus), error);
+        }
+      }) {}
 
 CopyWorkers::~CopyWorkers() = default;
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <vector>
 
 #include "engine/worker_pool.hpp"
 
@@ -13,8 +14,9 @@ namespace ghtier::detail {
 
 class CopyWorkers {
  public:
-  /// Starts `threads` threads (at least 1; throws Error(invalid_argument) for 0).
-  explicit CopyWorkers(unsigned threads);
+  /// Starts `threads` threads (at least 1; throws Error(invalid_argument) for 0), each restricted to `cpus`
+  /// when that is not empty (a failure to restrict is a logged warning: the thread runs where the OS puts it).
+  explicit CopyWorkers(unsigned threads, std::vector<int> cpus = {});
   /// Finishes every posted copy (each on_done runs), then joins the threads.
   ~CopyWorkers();
   CopyWorkers(const CopyWorkers&) = delete;

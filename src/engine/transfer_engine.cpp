@@ -21,6 +21,7 @@
 #include "engine/batch_issue.hpp"
 #include "engine/batch_mechanism_choice.hpp"
 #include "engine/chunk_planner.hpp"
+#include "engine/copy_thread_affinity.hpp"
 #include "engine/copy_validation.hpp"
 #include "engine/copy_workers.hpp"
 #include "engine/device_guard.hpp"
@@ -130,8 +131,13 @@ struct TransferEngine::Impl {
   detail::CopyWorkers& copy_workers() {
     std::lock_guard lock(workers_mutex);
     if (!workers) {
+      detail::CopyThreadAffinity affinity =
+          detail::copy_thread_affinity_for(platform, options.copy_threads_on_gpu_node);
+      log(affinity.cpus.empty() && options.copy_threads_on_gpu_node ? LogLevel::info : LogLevel::debug,
+          "TransferEngine on device {}: {}", device, affinity.note);
       workers = std::make_unique<detail::CopyWorkers>(
-          options.copy_threads != 0 ? options.copy_threads : detail::CopyWorkers::default_threads());
+          options.copy_threads != 0 ? options.copy_threads : detail::CopyWorkers::default_threads(),
+          std::move(affinity.cpus));
     }
     return *workers;
   }

@@ -20,14 +20,15 @@ inline void cpu_relax() noexcept {
 }
 }  // namespace
 
-WorkerPool::WorkerPool(std::string name, unsigned threads, std::chrono::microseconds spin)
+WorkerPool::WorkerPool(std::string name, unsigned threads, std::chrono::microseconds spin, Task thread_setup)
     : state_(std::make_shared<State>()) {
   if (threads == 0) throw_error(ErrorCode::invalid_argument, fmt::format("{}: thread count is zero", name));
   state_->name = std::move(name);
   state_->spin = spin;
   threads_.reserve(threads);
   try {
-    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([state = state_] { run(state); });
+    for (unsigned i = 0; i < threads; ++i)
+      threads_.emplace_back([state = state_, thread_setup] { run(state, thread_setup); });
   } catch (...) {
     stop_and_join();
     throw;
@@ -81,7 +82,16 @@ bool WorkerPool::take(State& state, Task& task) {
   return true;
 }
 
-void WorkerPool::run(const std::shared_ptr<State>& state) {
+void WorkerPool::run(const std::shared_ptr<State>& state, const Task& thread_setup) {
+  if (thread_setup) {
+    try {
+      thread_setup();
+    } catch (const std::exception& e) {
+      log_nothrow(LogLevel::warn, "{}: a thread's setup threw: {}", state->name, e.what());
+    } catch (...) {
+      log_nothrow(LogLevel::warn, "{}: a thread's setup threw an unknown exception", state->name);
+    }
+  }
   for (;;) {
     Task task;
     if (!take(*state, task)) {

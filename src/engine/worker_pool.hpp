@@ -23,8 +23,10 @@ class WorkerPool {
   using Task = std::function<void()>;
 
   /// Starts `threads` threads (throws Error(invalid_argument) for 0; std::system_error, after stopping
-  /// those started, when a thread cannot start). An idle worker spins for `spin` before it sleeps.
-  WorkerPool(std::string name, unsigned threads, std::chrono::microseconds spin = std::chrono::microseconds{0});
+  /// those started, when a thread cannot start). An idle worker spins for `spin` before it sleeps. Each thread
+  /// first runs `thread_setup` (e.g. its CPU affinity); one that throws is logged and the thread goes on.
+  WorkerPool(std::string name, unsigned threads, std::chrono::microseconds spin = std::chrono::microseconds{0},
+             Task thread_setup = {});
   /// Runs every queued task, then joins the threads (detaching the calling one if it is a worker).
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
@@ -47,7 +49,7 @@ class WorkerPool {
     std::atomic<std::size_t> queued{0};
     bool stop = false;
   };
-  static void run(const std::shared_ptr<State>& state);
+  static void run(const std::shared_ptr<State>& state, const Task& thread_setup);
   static bool take(State& state, Task& task);
   void stop_and_join() noexcept;
 

@@ -117,8 +117,10 @@ TEST(CpuGatherPipelineGpu, CallsOnTwoStreamsShareTheRing) {
   pipeline.gather(table.data(), row_bytes, num_rows, keys_b.data(), count, out_b.data(), second.get());
   TEST_CUDA(cudaStreamSynchronize(first.get()));
   TEST_CUDA(cudaStreamSynchronize(second.get()));
-  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys_a), out_a.download(), row_bytes)) << "first stream";
-  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys_b), out_b.download(), row_bytes)) << "second stream";
+  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys_a), out_a.download(), row_bytes))
+      << "first stream";
+  EXPECT_TRUE(same_rows(reference_gather(host_table, row_bytes, keys_b), out_b.download(), row_bytes))
+      << "second stream";
 }
 
 TEST(CpuGatherPipelineGpu, GathersTheReferenceRowsForEveryShapeAndTier) {

@@ -35,3 +35,5 @@ ghtier_sanitized_test(core core/json_object_test.cpp core/fault_injector_test.cp
   memory/range_allocator_test.cpp memory/budget_adaptor_test.cpp)
 ghtier_sanitized_test(tools tools/cli_options_test.cpp tools/plan_common_flags_test.cpp tools/plan_kv_cache_test.cpp)
 ghtier_sanitized_test(torch_allocator capi/torch_block_cache_test.cpp capi/torch_allocator_test.cpp)
+# Several GPUs in one host (issue 15): CPU lists, and the node budget's shared segment with forked processes.
+ghtier_sanitized_test(multi_gpu core/cpu_list_test.cpp memory/node_budget_test.cpp)

@@ -318,8 +318,8 @@ TEST(WeightPlanner, LlamaShapedPassesOverPcieComeCloseToTheBound) {
 // from the model's definition (latency plus bytes over h2d), not through the planner's own helper.
 WeightPlanRequest with_long_compute(WeightPlanRequest request) {
   for (WeightLayerProfile& l : request.layers) {
-    l.compute_seconds = std::max(l.compute_seconds, request.link.latency_us * 1e-6 +
-                                                        double(l.weight_bytes) / (request.link.h2d_gbps * 1e9));
+    l.compute_seconds = std::max(
+        l.compute_seconds, request.link.latency_us * 1e-6 + double(l.weight_bytes) / (request.link.h2d_gbps * 1e9));
   }
   return request;
 }
@@ -327,7 +327,8 @@ WeightPlanRequest with_long_compute(WeightPlanRequest request) {
 // The worse of a plan's two relative losses against the brute-force best of each case.
 double regret(const WeightPlanRequest& request, const WeightPlan& plan, double best_given, double best_long) {
   const WeightPlanRequest long_compute = with_long_compute(request);
-  const double given = simulate_weight_step(request.layers, request.link, plan.placements, plan.ring_slots).step_seconds;
+  const double given =
+      simulate_weight_step(request.layers, request.link, plan.placements, plan.ring_slots).step_seconds;
   const double longer =
       simulate_weight_step(long_compute.layers, long_compute.link, plan.placements, plan.ring_slots).step_seconds;
   return std::max(given / best_given, longer / best_long);
@@ -374,7 +375,8 @@ TEST(WeightPlanner, HedgedPlanLosesLeastOverBothComputeCases) {
     const double best_long = brute_force_best(with_long_compute(request), n).first;
     const double r_hedged = regret(request, hedged, best_given, best_long);
     EXPECT_LE(r_hedged, regret(request, plain, best_given, best_long) * (1 + 1e-9))
-        << "trial " << trial << "\n" << describe_weight_plan(request, hedged);
+        << "trial " << trial << "\n"
+        << describe_weight_plan(request, hedged);
     EXPECT_GE(r_hedged, 1.0 - 1e-9);
   }
 }

@@ -45,6 +45,10 @@ struct GHTIER_API TransferEngineOptions {
   /// Persistent CPU copy threads (staging fills and drains, host copies); 0: CopyWorkers' default for this
   /// machine (hardware threads - 4, within 2..12). Started on the first staged or host copy.
   unsigned copy_threads = 0;
+  /// True: the copy threads run on the CPUs of the GPU's host NUMA node (where its pinned staging memory
+  /// lives), those of them this process may use; where none is (or the node is unknown) they are left as they
+  /// are, with a log line. GHTIER_COPY_THREAD_AFFINITY=0 in the environment turns it off too.
+  bool copy_threads_on_gpu_node = true;
   /// Largest number of items in one batch call.
   std::size_t batch_max_items = 2048;
   BatchMechanism batch_mechanism = BatchMechanism::automatic;

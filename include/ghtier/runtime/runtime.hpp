@@ -54,6 +54,12 @@ struct GHTIER_API RuntimeOptions {
   std::size_t pinned_host_budget = unlimited_bytes;
   std::size_t managed_budget = unlimited_bytes;
   std::size_t system_budget = unlimited_bytes;
+  /// A host budget shared by every process of this node (one process per GPU): "NAME:BYTES", e.g. "train:512G"
+  /// (K, M, G, T suffixes, binary). The pinned_host and system tiers of every runtime that names the same NAME
+  /// count together against BYTES, in a small shared-memory segment (/dev/shm/ghtier-node-budget.NAME); the
+  /// bytes of a process that dies are reclaimed. Empty: GHTIER_NODE_BUDGET from the environment, if set; "off":
+  /// none. An extra limit on top of the per-tier budgets; not for an offline runtime. docs/multi_gpu.md.
+  std::string node_budget;
   /// Options of the resources the runtime creates (their `device` fields are replaced by `device`).
   DevicePoolOptions device_pool;
   PinnedHostOptions pinned_host;

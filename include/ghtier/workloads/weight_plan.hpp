@@ -89,8 +89,8 @@ struct GHTIER_API WeightPlan {
                                                                    std::size_t ring_slots);
 
 /// Chooses the plan with the shortest predicted pass that fits the budget (hedge_compute: the least worse
-/// relative loss over the two compute cases; `predicted` is always for the given compute times). Where the layers are few (every
-/// resident set times every ring size within 2^17 simulations: 14 layers at the default 8 slots), every
+/// relative loss over the two compute cases; `predicted` is always for the given compute times). Where the layers are
+/// few (every resident set times every ring size within 2^17 simulations: 14 layers at the default 8 slots), every
 /// resident set is tried for every ring size, so the resident/streamed plan is the best the model knows;
 /// beyond, a local search per ring size (several starts, then swaps of one or two resident layers for a
 /// streamed one while that helps). Then streamed layers are switched to in-place reads where allowed and

@@ -3,11 +3,13 @@
 #include "ghtier/runtime/runtime.hpp"
 
 #include <array>
+#include <optional>
 #include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "core/memory/node_budget_adaptor.hpp"
 #include "core/memory/range_advice.hpp"
 #include "core/runtime/page_residency.hpp"
 #include "core/runtime/runtime_core.hpp"
@@ -41,6 +43,25 @@ std::shared_ptr<MemoryResource> make_pinned_host_resource(const PinnedHostOption
                                                                           .touch_threads = options.touch_threads});
   }
   return std::make_shared<PinnedHostResource>(options);  // refuses a backing it does not know
+}
+
+// The node-wide host budget the options (or GHTIER_NODE_BUDGET) name, over the host tiers that have a
+// resource: both tiers share one NodeBudget, so a process holds one slot for its pinned and system bytes.
+void apply_node_budget(std::array<std::shared_ptr<MemoryResource>, 4>& upstreams, const RuntimeOptions& options) {
+  std::optional<detail::NodeBudgetSpec> spec;
+  if (options.node_budget == "off") return;
+  if (!options.node_budget.empty()) {
+    spec = detail::parse_node_budget_spec(options.node_budget, "RuntimeOptions::node_budget");
+  } else {
+    spec = detail::node_budget_from_environment();
+  }
+  if (!spec) return;
+  auto budget = std::make_shared<detail::NodeBudget>(*spec);
+  for (std::size_t i : {std::size_t{1}, std::size_t{3}}) {  // pinned_host, system
+    if (upstreams[i]) upstreams[i] = std::make_shared<detail::NodeBudgetAdaptor>(std::move(upstreams[i]), budget);
+  }
+  log(LogLevel::info, "ghtier::Runtime: host tiers under node budget {} ({} bytes for the node, {} held now)",
+      budget->name(), budget->limit(), budget->used());
 }
 
 std::shared_ptr<detail::RuntimeCore> make_offline_core(const RuntimeOptions& options) {
@@ -82,6 +103,7 @@ std::shared_ptr<detail::RuntimeCore> make_device_core(const RuntimeOptions& opti
     log(LogLevel::info, "ghtier::Runtime: no managed memory on device {}: {}", device, e.what());
   }
   upstreams[3] = std::make_shared<SystemResource>(options.system);
+  apply_node_budget(upstreams, options);
   log(LogLevel::info, "ghtier::Runtime on device {} ({}, {})", device, platform.attributes.name,
       to_string(platform.platform_class));
   return std::make_shared<detail::RuntimeCore>(std::move(platform), device, /*offline=*/false, std::move(upstreams),
@@ -108,6 +130,7 @@ Runtime::Runtime(Platform platform, RuntimeResources resources, const RuntimeOpt
   std::array<std::shared_ptr<MemoryResource>, 4> upstreams{std::move(resources.device),
                                                            std::move(resources.pinned_host),
                                                            std::move(resources.managed), std::move(resources.system)};
+  apply_node_budget(upstreams, options);
   core_ = std::make_shared<detail::RuntimeCore>(std::move(platform), options.device, /*offline=*/false,
                                                 std::move(upstreams), budgets_of(options), policy_or_default(options),
                                                 "the runtime was given no resource for it");

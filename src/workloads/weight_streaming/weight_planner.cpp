@@ -279,8 +279,8 @@ std::vector<Candidate> best_per_ring_size(const WeightPlanRequest& request, deta
   std::vector<std::optional<Candidate>> best(slot_counts.size());
   auto consider = [&](Candidate current) {
     if (in_place && current.slots > 0) search.read_in_place_while_faster(current);
-    const auto k = static_cast<std::size_t>(
-        std::find(slot_counts.begin(), slot_counts.end(), current.slots) - slot_counts.begin());
+    const auto k = static_cast<std::size_t>(std::find(slot_counts.begin(), slot_counts.end(), current.slots) -
+                                            slot_counts.begin());
     if (!best[k] || faster(current.predicted, best[k]->predicted)) best[k] = std::move(current);
   };
   const bool exact = method == detail::WeightSearchMethod::automatic && n < 8 * sizeof(std::size_t) &&
@@ -353,8 +353,8 @@ Candidate least_regret(const WeightPlanRequest& given, const WeightPlanRequest& 
   std::size_t pick = 0;
   double pick_regret = 0;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    const double regret = std::max(best_given > 0 ? in_given[i] / best_given : 1.0,
-                                   best_long > 0 ? in_long[i] / best_long : 1.0);
+    const double regret =
+        std::max(best_given > 0 ? in_given[i] / best_given : 1.0, best_long > 0 ? in_long[i] / best_long : 1.0);
     const bool tie = std::abs(regret - pick_regret) <= 1e-9 * pick_regret;
     if (i == 0 || (!tie && regret < pick_regret) || (tie && in_given[i] < in_given[pick])) {
       pick = i;
@@ -405,9 +405,10 @@ WeightPlan detail::plan_weights_by(const WeightPlanRequest& request, WeightSearc
     chosen = least_regret(request, long_compute, std::move(candidates));
     chosen.predicted = simulate_weight_step(layers, request.link, chosen.placements, chosen.slots);
   } else {
-    chosen = std::move(*std::min_element(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-      return faster(a.predicted, b.predicted);
-    }));
+    chosen =
+        std::move(*std::min_element(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+          return faster(a.predicted, b.predicted);
+        }));
   }
   plan.placements = std::move(chosen.placements);
   plan.ring_slots = chosen.slots;
