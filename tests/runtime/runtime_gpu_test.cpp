@@ -46,6 +46,10 @@ void round_trip(const Runtime& runtime, const Buffer& b, const std::vector<unsig
     std::memcpy(p, data.data(), n);
   } else {
     CUDA_OK(cudaMemcpy(p, data.data(), n, cudaMemcpyDefault));
+    // The same as below: a pageable H2D cudaMemcpy may return before its DMA lands, and `stream` (non-
+    // blocking) does not wait for the legacy stream: without this the kernel read bytes still in flight
+    // (17 of 3 MiB + 17 wrong in the GPU check of 2026-12-03).
+    CUDA_OK(cudaDeviceSynchronize());
   }
   if (access.gpu_access) {
     CUDA_OK(test::launch_add_one(p, n, stream));

@@ -134,8 +134,10 @@ TEST(MatrixCeilingFigures, ExactlyTheFiguresTheCeilingReads) {
     const double base = matrix_ceiling(link, c).value;
     for (LinkFigure f : all_link_figures) {
       LinkModel changed = link;
-      // Near zero, a figure becomes the bottleneck of any ceiling that reads it (the slower direction rules).
-      figure_of(changed, f) *= 1e-3;
+      // Below every other figure (random ones are >= 0.5), a figure becomes the bottleneck of any ceiling
+      // that reads it (the slower direction rules). A relative cut (x 1e-3) was not enough: a 4000 GB/s
+      // figure cut to 4 stayed above a 2.2 GB/s one it is paired with (a failing seed, 4305277989145389445).
+      figure_of(changed, f) = 1e-6;
       const double moved = matrix_ceiling(changed, c).value;
       const bool is_listed = std::find(listed.begin(), listed.end(), f) != listed.end();
       if (is_listed) {
