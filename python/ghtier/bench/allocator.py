@@ -75,26 +75,58 @@ def _median_us(result: Dict[str, Any]) -> Optional[float]:
     return statistics.median(times) * 1e6 if times else None
 
 
+def _rounds(configs: Dict[str, Dict[str, Any]], rounds: int) -> Dict[str, List[Dict[str, Any]]]:
+    """Runs each config in a fresh process, ``rounds`` times, the routes interleaved (and their order rotated
+    each round), so that a drift of the host (clocks, other load) touches every route alike."""
+    names = list(configs)
+    results: Dict[str, List[Dict[str, Any]]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            results[name].append(_worker(configs[name]))
+    return results
+
+
+def _round_summary(runs: List[Dict[str, Any]], base_runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The median over rounds of each process's median step, and of the per-round ratios to native."""
+    us = [_median_us(r) for r in runs]
+    base = [_median_us(r) for r in base_runs]
+    ok = [u for u in us if u]
+    ratios = [u / b for u, b in zip(us, base) if u and b]
+    summary: Dict[str, Any] = {"us": statistics.median(ok) if ok else None,
+                               "error": next((r.get("error") for r in runs if r.get("error")), None)}
+    if ratios:
+        summary["counters"] = {"ratio": statistics.median(ratios), "ratio_min": min(ratios),
+                               "ratio_max": max(ratios), "rounds": float(len(ratios))}
+    return summary
+
+
 def _training_cases(quick: bool, oversubscribed: bool = True) -> List[Dict[str, Any]]:
-    steps = 4 if quick else 10
+    steps = 10 if quick else 20
+    rounds = 3 if quick else 5
     model = {"layers": 4, "hidden": 512, "seq": 512}
     common = {"task": "train", "model": model, "batch": 8, "steps": steps, "warmup": 2, "seed": 0}
-    native = _worker({"route": "native", **common})
-    device = _worker({"route": "default", "policy": "device_only", **common})
-    base = _median_us(native)
-    cases = [_case("allocator/train_step/native", base, iterations=steps, label="PyTorch's caching allocator",
-                   counters={"peak_bytes": float(native.get("peak_bytes", 0))}, error=native.get("error"))]
-    us = _median_us(device)
-    counters = {"baseline_us": base, "ratio": us / base, "target_ratio": 1.03} if us and base else {}
-    cases.append(_case("allocator/train_step/ghtier_device", us, iterations=steps,
-                       label="default route, device_only, freed-block cache", counters=counters,
-                       error=device.get("error")))
-    uncached = _worker({"route": "default", "policy": "device_only", "block_cache": False, **common})
-    us = _median_us(uncached)
-    counters = {"baseline_us": base, "ratio": us / base} if us and base else {}
-    cases.append(_case("allocator/train_step/ghtier_device_uncached", us, iterations=steps,
-                       label="default route, device_only, every tensor through the runtime", counters=counters,
-                       error=uncached.get("error")))
+    runs = _rounds({"native": {"route": "native", **common},
+                    "cached": {"route": "default", "policy": "device_only", **common},
+                    "uncached": {"route": "default", "policy": "device_only", "block_cache": False, **common}},
+                   rounds)
+    native = runs["native"][0]
+    base_summary = _round_summary(runs["native"], runs["native"])
+    base = base_summary["us"]
+    cases = [_case("allocator/train_step/native", base, iterations=steps * rounds,
+                   label=f"PyTorch's caching allocator (median of {rounds} processes)",
+                   counters={"peak_bytes": float(native.get("peak_bytes", 0))}, error=base_summary["error"])]
+    for name, label, target in (("cached", "default route, device_only, freed-block cache", 1.03),
+                                ("uncached", "default route, device_only, every tensor through the runtime", None)):
+        summary = _round_summary(runs[name], runs["native"])
+        counters = dict(summary.get("counters", {}))
+        if counters and base:
+            counters["baseline_us"] = base
+            if target:
+                counters["target_ratio"] = target
+        case_name = "ghtier_device" if name == "cached" else "ghtier_device_uncached"
+        cases.append(_case(f"allocator/train_step/{case_name}", summary["us"], iterations=steps * rounds,
+                           label=f"{label}; ratio: median of {rounds} interleaved rounds", counters=counters,
+                           error=summary["error"]))
     need = native.get("peak_bytes")
     if not need or not oversubscribed:
         return cases
