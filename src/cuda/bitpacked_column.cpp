@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "core/support/blocking_copy.hpp"
 #include "core/support/cuda_check.hpp"
 #include "ghtier/error.hpp"
 #include "ghtier/memory/memory_resource.hpp"
@@ -268,7 +269,7 @@ BitpackedColumn BitpackedColumn::pack(std::span<const T> values, MemoryResource&
   auto* headers = reinterpret_cast<BitpackBlockHeader*>(target);
   auto* words = reinterpret_cast<std::uint32_t*>(target + header_bytes);
   (void)bitpack_into(values, plan, std::span(headers, plan.blocks.size()), std::span(words, plan.word_count));
-  if (device_memory) GHTIER_CUDA_CHECK(cudaMemcpy(column.memory_, staging.data(), bytes, cudaMemcpyHostToDevice));
+  if (device_memory) detail::blocking_copy(column.memory_, staging.data(), bytes);  // landed before any stream reads
   auto* base = static_cast<unsigned char*>(column.memory_);
   column.view_.value_type = plan.value_type;
   column.view_.rows = plan.rows;

@@ -183,13 +183,17 @@ TEST_F(RealOom, EachPolicySpillsWhereItSaysAndRefusesClearlyWhereNot) {
 }
 
 TEST_F(RealOom, TheHostTierAtItsBudgetRefusesTooClearly) {
-  const std::size_t host_budget = 64 * MiB;
+  // The spill that fits must be too big for what HBM still has (the first GPU check asked 32 MiB and it
+  // landed in HBM: 261 MiB stayed free, and the pool held reserve); the one past the budget bigger still.
+  const std::size_t fits_the_host_budget = device_request + 5;
+  const std::size_t host_budget = device_request + 512 * MiB;
+  const std::size_t past_the_host_budget = 2 * device_request;
   runtime_->set_budget(MemoryMode::pinned_host, host_budget);
   HbmFiller filler;
   ASSERT_LT(HbmFiller::free_bytes(), device_request) << "HBM could not be filled";
 
   // What fits in the host budget spills into it.
-  expect_spilled(std::make_shared<SpillPolicy>(), 32 * MiB + 5, "spill policy, within the host budget");
+  expect_spilled(std::make_shared<SpillPolicy>(), fits_the_host_budget, "spill policy, within the host budget");
 
   // What does not fit is refused with a clear error, or lands in a tier that has room; never past the budget.
   for (const auto& [policy, what] :
@@ -198,7 +202,7 @@ TEST_F(RealOom, TheHostTierAtItsBudgetRefusesTooClearly) {
         {std::make_shared<HostCachePolicy>(), "host cache policy, past the host budget"}}) {
     runtime_->set_policy(policy);
     PlacementRequest request;
-    request.bytes = device_request;
+    request.bytes = past_the_host_budget;
     request.tag = what;
     const RuntimeSnapshot before = RuntimeSnapshot::of(*runtime_);
     try {
@@ -217,7 +221,7 @@ TEST_F(RealOom, TheHostTierAtItsBudgetRefusesTooClearly) {
     EXPECT_LE(runtime_->budget_used(MemoryMode::pinned_host), host_budget) << what;
   }
   // Directly in the host tier past its budget: out_of_budget.
-  EXPECT_GHTIER_ERROR((void)runtime_->allocate_in(MemoryMode::pinned_host, device_request), ErrorCode::out_of_budget);
+  EXPECT_GHTIER_ERROR((void)runtime_->allocate_in(MemoryMode::pinned_host, past_the_host_budget), ErrorCode::out_of_budget);
   EXPECT_LE(runtime_->budget_used(MemoryMode::pinned_host), host_budget);
 }
 

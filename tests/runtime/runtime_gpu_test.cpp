@@ -218,6 +218,31 @@ TEST_F(RuntimeGpu, RelocationKeepsTheBytes) {
   EXPECT_TRUE(theirs) << "a refused relocation leaves the buffer as it was";
 }
 
+// The synchronous form's bytes have landed when it returns, even from pageable memory (where plain
+// cudaMemcpy returns once the bytes are staged): a kernel on a non-blocking stream reads them at once. The
+// stress test caught the old form (a relocated buffer read 0x88 where 0x56 was written).
+TEST_F(RuntimeGpu, ASynchronousRelocationHasLandedWhenItReturns) {
+  auto rng = test::fresh_rng();
+  Runtime runtime;
+  cudaStream_t reader = nullptr;
+  CUDA_OK(cudaStreamCreateWithFlags(&reader, cudaStreamNonBlocking));
+  const std::size_t n = 64 * MiB + 5;
+  for (int round = 0; round < 6; ++round) {
+    const std::vector<unsigned char> data = random_bytes(rng, n);
+    Buffer b = runtime.allocate_in(MemoryMode::system, n);
+    std::memcpy(b.data(), data.data(), n);
+    b = runtime.relocate_to(std::move(b), MemoryMode::device);
+    CUDA_OK(test::launch_add_one(b.data_as<unsigned char>(), n, reader));
+    CUDA_OK(cudaStreamSynchronize(reader));
+    std::vector<unsigned char> back(n, 0xEE);
+    CUDA_OK(cudaMemcpy(back.data(), b.data(), n, cudaMemcpyDefault));
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < n; ++i) wrong += back[i] != static_cast<unsigned char>(data[i] + 1);
+    ASSERT_EQ(wrong, 0u) << "round " << round << ": the kernel read bytes the relocation had not yet written";
+  }
+  CUDA_OK(cudaStreamDestroy(reader));
+}
+
 // A relocation the target tier refuses (past its budget) leaves the device buffer valid, tracked and with
 // its bytes, on real resources, whether the move was asked stream-ordered or not; a later move still works.
 TEST_F(RuntimeGpu, ARefusedRelocationKeepsTheOldBuffer) {

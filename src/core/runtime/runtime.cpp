@@ -13,6 +13,7 @@
 #include "core/memory/range_advice.hpp"
 #include "core/runtime/page_residency.hpp"
 #include "core/runtime/runtime_core.hpp"
+#include "core/support/blocking_copy.hpp"
 #include "core/support/cuda_check.hpp"
 #include "core/support/device_selection.hpp"
 #include "core/support/log.hpp"
@@ -366,7 +367,7 @@ Buffer Runtime::relocate_to(Buffer&& buffer, MemoryMode mode, cudaStream_t strea
     GHTIER_CUDA_CHECK(cudaMemcpyAsync(moved.data(), buffer.data(), buffer.size(), cudaMemcpyDefault, stream));
   } else {
     if (previous != nullptr) GHTIER_CUDA_CHECK(cudaStreamSynchronize(previous));
-    GHTIER_CUDA_CHECK(cudaMemcpy(moved.data(), buffer.data(), buffer.size(), cudaMemcpyDefault));
+    detail::blocking_copy(moved.data(), buffer.data(), buffer.size());  // landed when relocate_to returns
   }
   buffer.reset(stream);  // stream-ordered after the copy (or at once after a synchronous one)
   return moved;
