@@ -230,6 +230,8 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
     const std::size_t count = config.batch_bytes / row_bytes;
     const std::vector<std::int64_t>& keys = keys_for(s, keys_kind, table_bytes, row_bytes, count);
     GHTIER_CUDA_CHECK(cudaMemcpy(s.indices.get(), keys.data(), count * sizeof(std::int64_t), cudaMemcpyHostToDevice));
+    // From pageable memory cudaMemcpy returns once staged; the gathers read the keys on a non-blocking stream.
+    GHTIER_CUDA_CHECK(cudaDeviceSynchronize());
     const auto* d_keys = reinterpret_cast<const std::int64_t*>(s.indices.get());
     const double requested = static_cast<double>(count * row_bytes);
     double link_bytes = requested;

@@ -202,6 +202,9 @@ int run(bool quick) {
   check(cudaMemcpy(d_items_idx.get(), item_ids.data(), item_ids.size() * 4, cudaMemcpyHostToDevice), "cudaMemcpy");
   check(cudaMemcpy(d_skewed_idx.get(), skewed_items.data(), skewed_items.size() * 4, cudaMemcpyHostToDevice),
         "cudaMemcpy");
+  // From pageable memory cudaMemcpy returns once the keys are staged, not landed, and the gathers below read
+  // them on a non-blocking stream: wait for the device first.
+  check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   Memory user_features(batch * user_row_bytes, false);
   Memory item_features(batch * item_row_bytes, false);
 

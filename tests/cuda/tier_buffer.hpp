@@ -81,6 +81,8 @@ class TierBuffer {
   void upload(const void* host, std::size_t bytes, std::size_t offset = 0) {
     TEST_CUDA(cudaDeviceSynchronize());
     if (bytes > 0) TEST_CUDA(cudaMemcpy(data_ + offset, host, bytes, cudaMemcpyDefault));
+    // From pageable memory cudaMemcpy returns once staged: landed before a non-blocking stream reads it.
+    TEST_CUDA(cudaDeviceSynchronize());
   }
   /// Copies `bytes` at `offset` out, after the device is idle.
   [[nodiscard]] std::vector<unsigned char> download(std::size_t offset, std::size_t bytes) const {

@@ -71,6 +71,7 @@ class ModeBuffer {
   void upload(std::size_t offset, const unsigned char* src, std::size_t n) {
     if (mode_ == MemoryMode::device) {
       ENGINE_TEST_CUDA(cudaMemcpy(data_ + offset, src, n, cudaMemcpyHostToDevice));
+      ENGINE_TEST_CUDA(cudaDeviceSynchronize());  // from pageable memory cudaMemcpy returns once staged
     } else {
       ENGINE_TEST_CUDA(cudaDeviceSynchronize());  // managed pages may be on the GPU
       std::memcpy(data_ + offset, src, n);

@@ -35,6 +35,7 @@ inline void sweep_cuda(cudaError_t status, const char* call) {
 inline void put_bytes(void* dst, const std::vector<unsigned char>& bytes, MemoryMode mode) {
   if (mode == MemoryMode::device) {
     SWEEP_CUDA(cudaMemcpy(dst, bytes.data(), bytes.size(), cudaMemcpyHostToDevice));
+    SWEEP_CUDA(cudaDeviceSynchronize());  // from pageable memory cudaMemcpy returns once staged
   } else {
     SWEEP_CUDA(cudaDeviceSynchronize());  // managed pages may be on the GPU
     std::memcpy(dst, bytes.data(), bytes.size());
