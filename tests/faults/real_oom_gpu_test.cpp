@@ -221,7 +221,8 @@ TEST_F(RealOom, TheHostTierAtItsBudgetRefusesTooClearly) {
     EXPECT_LE(runtime_->budget_used(MemoryMode::pinned_host), host_budget) << what;
   }
   // Directly in the host tier past its budget: out_of_budget.
-  EXPECT_GHTIER_ERROR((void)runtime_->allocate_in(MemoryMode::pinned_host, past_the_host_budget), ErrorCode::out_of_budget);
+  EXPECT_GHTIER_ERROR((void)runtime_->allocate_in(MemoryMode::pinned_host, past_the_host_budget),
+                      ErrorCode::out_of_budget);
   EXPECT_LE(runtime_->budget_used(MemoryMode::pinned_host), host_budget);
 }
 
