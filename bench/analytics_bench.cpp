@@ -14,8 +14,9 @@
 // printed as counters and never asserted: target_ratio 0.9 for the direct scans, aggregates and probes
 // (packed ones too, in link bytes), target_logical_ratio 2 for the direct packed cases. Every case checks its
 // result against a CPU reference. For an A/B of the packed probe in the same run (direct and device only):
-// packed_probe_12bit_keys_warp_synchronous runs the first release's kernel, _hash_in_walk the pipelined one
-// hashing as each walk starts (half the shared memory per warp, so more L1 left for the table).
+// packed_probe_12bit_keys_warp_synchronous runs the first release's kernel, _staged_homes the pipelined one
+// with the home slots hashed before the walks (the default until 2026-12-04: twice the shared memory per warp,
+// so less L1 left for the table).
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -86,7 +87,7 @@ enum class Op {
   packed_probe,
   // Variants of the packed probe for an A/B in the same run (direct and device only):
   packed_probe_warp_synchronous,  // the first release's kernel
-  packed_probe_hash_in_walk       // the pipelined kernel hashing as each walk starts (half its shared memory)
+  packed_probe_staged_homes  // the pipelined kernel with the homes hashed before the walks (twice its shared memory)
 };
 enum class Method { direct, copy_then_compute, device, cpu };
 
@@ -101,7 +102,7 @@ const char* op_name(Op op) {
     case Op::packed_aggregate: return "packed_aggregate_12bit";
     case Op::packed_probe: return "packed_probe_12bit_keys";
     case Op::packed_probe_warp_synchronous: return "packed_probe_12bit_keys_warp_synchronous";
-    case Op::packed_probe_hash_in_walk: return "packed_probe_12bit_keys_hash_in_walk";
+    case Op::packed_probe_staged_homes: return "packed_probe_12bit_keys_staged_homes";
   }
   return "unknown";
 }
@@ -115,7 +116,7 @@ const char* method_name(Method method) {
   return "unknown";
 }
 bool is_packed_probe_variant(Op op) {
-  return op == Op::packed_probe_warp_synchronous || op == Op::packed_probe_hash_in_walk;
+  return op == Op::packed_probe_warp_synchronous || op == Op::packed_probe_staged_homes;
 }
 bool is_packed_probe(Op op) { return op == Op::packed_probe || is_packed_probe_variant(op); }
 bool is_packed(Op op) { return op == Op::packed_aggregate || is_packed_probe(op); }
@@ -384,7 +385,7 @@ std::vector<ColumnId> columns_of(Op op) {
     case Op::packed_aggregate:
     case Op::packed_probe:
     case Op::packed_probe_warp_synchronous:
-    case Op::packed_probe_hash_in_walk: return {ColumnId::keys4096};
+    case Op::packed_probe_staged_homes: return {ColumnId::keys4096};
   }
   return {};
 }
@@ -486,7 +487,7 @@ Outcome run_cpu(Shared& s, Op op) {
     case Op::join_probe:
     case Op::packed_probe:
     case Op::packed_probe_warp_synchronous:
-    case Op::packed_probe_hash_in_walk: {
+    case Op::packed_probe_staged_homes: {
       // Open addressing on the CPU, the same layout idea as the GPU's (built once, untimed, per process).
       static std::mutex table_mutex;
       static std::map<Op, std::pair<std::vector<detail::HashSlot32>, std::vector<std::int64_t>>> tables;
@@ -650,13 +651,13 @@ void launch_op_kernel(Shared& s, Op op, const unsigned char* const* cols, std::u
     case Op::packed_aggregate:
     case Op::packed_probe:
     case Op::packed_probe_warp_synchronous:
-    case Op::packed_probe_hash_in_walk: break;  // see launch_packed
+    case Op::packed_probe_staged_homes: break;  // see launch_packed
   }
 }
 
 detail::PackedProbeKernel packed_probe_kernel_of(Op op) {
   if (op == Op::packed_probe_warp_synchronous) return detail::PackedProbeKernel::warp_synchronous;
-  if (op == Op::packed_probe_hash_in_walk) return detail::PackedProbeKernel::pipelined_hash_in_walk;
+  if (op == Op::packed_probe_staged_homes) return detail::PackedProbeKernel::pipelined_staged_homes;
   return detail::PackedProbeKernel::pipelined;
 }
 
@@ -670,7 +671,7 @@ void launch_packed(Shared& s, Op op, const BitpackedColumnView& view, const Resu
   packed.block_count = view.block_count();
   packed.value_type = view.value_type;
   // The pipelined probes have their own grid; the aggregate and the first release's probe the packed grid.
-  const bool pipelined = op == Op::packed_probe || op == Op::packed_probe_hash_in_walk;
+  const bool pipelined = op == Op::packed_probe || op == Op::packed_probe_staged_homes;
   const detail::ScanGrid grid = pipelined ? detail::plan_packed_probe_grid(packed.block_count, sm_count())
                                           : detail::plan_packed_grid(packed.block_count, sm_count());
   if (op == Op::packed_aggregate) {
@@ -737,7 +738,7 @@ void enqueue_whole(Shared& s, Op op, bool in_hbm, const ResultSpace& space, cuda
     case Op::packed_aggregate:
     case Op::packed_probe:
     case Op::packed_probe_warp_synchronous:
-    case Op::packed_probe_hash_in_walk: {
+    case Op::packed_probe_staged_homes: {
       const BitpackedColumnView view = in_hbm ? packed_device_copy(s) : packed_column(s);
       init_results(space, op, stream);
       launch_packed(s, op, view, space, stream);
@@ -912,7 +913,7 @@ void register_analytics(const BenchOptions& options) {
   const Config config = config_for(options);
   for (Op op : {Op::aggregate_int32, Op::aggregate_float64, Op::aggregate_filtered, Op::group_by_64, Op::group_by_4096,
                 Op::join_probe, Op::packed_aggregate, Op::packed_probe, Op::packed_probe_warp_synchronous,
-                Op::packed_probe_hash_in_walk}) {
+                Op::packed_probe_staged_homes}) {
     for (Method method : {Method::direct, Method::copy_then_compute, Method::device, Method::cpu}) {
       // The packed probe's variants only where they show the kernel itself: over the link and from HBM.
       if (is_packed_probe_variant(op) && (method == Method::copy_then_compute || method == Method::cpu)) {

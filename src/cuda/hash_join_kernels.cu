@@ -240,7 +240,8 @@ void launch_packed_hash_join_probe(const PackedColumn& keys, const ScanGrid& gri
                                          std::to_string(most_threads));
   }
   // Home slots of a table up to 2^32 slots fit the 32-bit staging.
-  const bool staged_homes = which == PackedProbeKernel::pipelined && table.capacity <= (std::uint64_t{1} << 32);
+  const bool staged_homes =
+      which == PackedProbeKernel::pipelined_staged_homes && table.capacity <= (std::uint64_t{1} << 32);
   with_payload_kind(table.payload, [&](auto payload_tag) {
     constexpr PayloadKind payload = decltype(payload_tag)::value;
     auto launch = [&](auto* kernel) {

@@ -263,12 +263,12 @@ TEST(PackedProbeKernel, ViewOverMiddleBlocksWithAbsoluteOffsets) {
 }
 
 constexpr detail::PackedProbeKernel kernels[] = {detail::PackedProbeKernel::pipelined,
-                                                 detail::PackedProbeKernel::pipelined_hash_in_walk,
+                                                 detail::PackedProbeKernel::pipelined_staged_homes,
                                                  detail::PackedProbeKernel::warp_synchronous};
 std::string kernel_name(detail::PackedProbeKernel which) {
   switch (which) {
     case detail::PackedProbeKernel::pipelined: return "pipelined";
-    case detail::PackedProbeKernel::pipelined_hash_in_walk: return "pipelined, hash in walk";
+    case detail::PackedProbeKernel::pipelined_staged_homes: return "pipelined, staged homes";
     case detail::PackedProbeKernel::warp_synchronous: return "warp-synchronous";
   }
   return "?";
