@@ -46,6 +46,11 @@ typedef struct ghtier_activation_plan_request_t {
   double h2d_gbps;            /**< the link; all three 0: the runtime's link model */
   double d2h_gbps;
   double latency_us;
+  /** NULL: the planner chooses every layer's action. Else num_layers ghtier_layer_action_t values kept as given
+   *  (e.g. every layer offloaded): only the lookahead is chosen (the shortest step, then the fewest device
+   *  bytes), and the result predicts those actions. A struct_size that ends before this field (an older
+   *  header) reads as NULL. */
+  const int32_t* fixed_actions;
 } ghtier_activation_plan_request_t;
 
 typedef struct ghtier_activation_plan_result_t {

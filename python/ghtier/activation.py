@@ -35,7 +35,8 @@ class _LayerProfile(Structure):
 class _PlanRequest(Structure):
     _fields_ = [("struct_size", c_size_t), ("layers", POINTER(_LayerProfile)), ("num_layers", c_size_t),
                 ("device_budget_bytes", c_size_t), ("host_budget_bytes", c_size_t), ("max_lookahead", c_size_t),
-                ("h2d_gbps", c_double), ("d2h_gbps", c_double), ("latency_us", c_double)]
+                ("h2d_gbps", c_double), ("d2h_gbps", c_double), ("latency_us", c_double),
+                ("fixed_actions", POINTER(c_int32))]
 
 
 class _PlanResult(Structure):
@@ -118,12 +119,20 @@ def _budget(value: Optional[int], what: str) -> int:
 def plan_activations(layers: Sequence[LayerProfile], *, runtime: Optional[Runtime] = None,
                      profile: Optional[str] = None, device_budget: Optional[int] = None,
                      host_budget: Optional[int] = None, link: Optional[Dict[str, float]] = None,
-                     max_lookahead: int = 0) -> ActivationPlan:
+                     max_lookahead: int = 0, actions: Optional[Sequence[str]] = None) -> ActivationPlan:
     """Plans a step. The link comes from `link` ({"h2d_gbps", "d2h_gbps", "latency_us"}), else from `runtime`,
     else from the built-in `profile` (an offline runtime). A budget no plan meets is not an error:
-    ``fits_budget`` is False and the leanest plan comes back."""
+    ``fits_budget`` is False and the leanest plan comes back. `actions` (one of LAYER_ACTIONS per layer) fixes
+    the layers' actions: only the prefetch lookahead is chosen for them, and the prediction is theirs."""
     if not layers:
         raise InvalidArgumentError("layers is empty: give one LayerProfile per layer")
+    fixed = None
+    if actions is not None:
+        actions = list(actions)
+        if len(actions) != len(layers) or any(a not in LAYER_ACTIONS for a in actions):
+            raise InvalidArgumentError(f"actions has {len(actions)} entries for {len(layers)} layers; each must be "
+                                       "'keep', 'offload' or 'recompute'")
+        fixed = (c_int32 * len(actions))(*[LAYER_ACTIONS.index(a) for a in actions])
     array = (_LayerProfile * len(layers))()
     for i, layer in enumerate(layers):
         array[i] = _LayerProfile(float(layer.forward_seconds), float(layer.backward_seconds),
@@ -134,18 +143,20 @@ def plan_activations(layers: Sequence[LayerProfile], *, runtime: Optional[Runtim
     request.device_budget_bytes = _budget(device_budget, "device_budget")
     request.host_budget_bytes = _budget(host_budget, "host_budget")
     request.max_lookahead = int(max_lookahead)
+    if fixed is not None:
+        request.fixed_actions = fixed
     if link is not None:
         request.h2d_gbps = float(link["h2d_gbps"])
         request.d2h_gbps = float(link["d2h_gbps"])
         request.latency_us = float(link.get("latency_us", 0.0))
-    actions = (c_int32 * len(layers))()
+    chosen = (c_int32 * len(layers))()
     result = _capi.sized(_PlanResult)
     lib = load()
     with planning_runtime(runtime, profile, "gh200", link is None) as handle:
-        lib.check(lib.ghtier_activation_plan(handle, ctypes.byref(request), actions, ctypes.byref(result)),
+        lib.check(lib.ghtier_activation_plan(handle, ctypes.byref(request), chosen, ctypes.byref(result)),
                   "ghtier_activation_plan")
     return ActivationPlan(
-        actions=[LAYER_ACTIONS[a] for a in actions], prefetch_lookahead=int(result.prefetch_lookahead),
+        actions=[LAYER_ACTIONS[a] for a in chosen], prefetch_lookahead=int(result.prefetch_lookahead),
         fits_budget=bool(result.fits_budget), step_seconds=result.step_seconds,
         forward_seconds=result.forward_seconds, backward_seconds=result.backward_seconds,
         bound_seconds=result.bound_seconds, peak_device_bytes=int(result.peak_device_bytes),

@@ -58,6 +58,24 @@ def test_an_impossible_budget_is_no_error_but_says_so():
     assert plan.peak_device_bytes < plan.keep_all_peak_device_bytes
 
 
+def test_fixed_actions_are_kept_and_get_one_layer_of_lookahead_over_pcie():
+    # Every layer offloaded over a 55 GB/s link: 1.4 GiB a layer takes 27 ms each way against 10 ms of
+    # backward, so one layer ahead keeps the link busy; further ahead would only hold restored layers.
+    layers = reference_layers()
+    link = {"h2d_gbps": 55.0, "d2h_gbps": 1000.0, "latency_us": 4.0}
+    auto = plan_activations(layers, link=link)
+    fixed = plan_activations(layers, link=link, actions=["offload"] * 16)
+    assert auto.actions != ["offload"] * 16
+    assert fixed.actions == ["offload"] * 16
+    assert fixed.prefetch_lookahead == 1
+    assert fixed.offloaded_bytes == 16 * (22 * GIB // 16)
+    assert fixed.step_seconds >= fixed.bound_seconds
+    with pytest.raises(ghtier.InvalidArgumentError, match="actions has 15 entries for 16 layers"):
+        plan_activations(layers, link=link, actions=["offload"] * 15)
+    with pytest.raises(ghtier.InvalidArgumentError, match="each must be"):
+        plan_activations(layers, link=link, actions=["offload"] * 15 + ["move"])
+
+
 def test_bad_arguments_name_what_was_wrong():
     with pytest.raises(ghtier.InvalidArgumentError, match="layers"):
         plan_activations([], profile="gh200")

@@ -2,6 +2,7 @@
 // one handle registry), each function one guarded wrapper. Arguments are checked before handles are looked
 // up, so every bad argument is reported (and tested) without a GPU.
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <memory>
 
@@ -43,7 +44,8 @@ ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime, const ghtier_a
                                        int32_t* actions, ghtier_activation_plan_result_t* result) {
   return guarded("ghtier_activation_plan", [&] {
     const ghtier_activation_plan_request_t r =
-        read_versioned(request, ghtier_activation_plan_request_t{}, sizeof(ghtier_activation_plan_request_t),
+        read_versioned(request, ghtier_activation_plan_request_t{},
+                       offsetof(ghtier_activation_plan_request_t, fixed_actions),  // the size before fixed_actions
                        "ghtier_activation_plan_request_t* request");
     require_non_null(actions, "actions");
     check_output(result, "ghtier_activation_plan_result_t* result");
@@ -70,6 +72,19 @@ ghtier_status_t ghtier_activation_plan(ghtier_runtime_t* runtime, const ghtier_a
     plan_request.device_budget_bytes = budget_or_unlimited(r.device_budget_bytes);
     plan_request.host_budget_bytes = budget_or_unlimited(r.host_budget_bytes);
     plan_request.max_lookahead = r.max_lookahead;
+    if (r.fixed_actions != nullptr) {
+      plan_request.fixed_actions.reserve(r.num_layers);
+      for (std::size_t i = 0; i < r.num_layers; ++i) {
+        const int32_t action = r.fixed_actions[i];
+        if (action < GHTIER_LAYER_KEEP || action > GHTIER_LAYER_RECOMPUTE) {
+          throw_error(ErrorCode::invalid_argument,
+                      fmt::format("request->fixed_actions[{}] is {}: not a ghtier_layer_action_t (0 keep, 1 offload, "
+                                  "2 recompute)",
+                                  i, action));
+        }
+        plan_request.fixed_actions.push_back(static_cast<LayerAction>(action));
+      }
+    }
     const ActivationPlan plan = plan_activations(plan_request);
     for (std::size_t i = 0; i < plan.actions.size(); ++i) actions[i] = static_cast<int32_t>(plan.actions[i]);
     ghtier_activation_plan_result_t out{};

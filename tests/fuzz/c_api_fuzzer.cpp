@@ -186,6 +186,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto request = any_struct<ghtier_activation_plan_request_t>();
         request.layers = in.ConsumeBool() ? layers.data() : nullptr;
         request.num_layers = layers.size();
+        // Pointers are the caller's to get right: fixed actions, when given, are num_layers values (any int).
+        std::vector<std::int32_t> fixed(layers.size());
+        for (auto& a : fixed) a = in.ConsumeIntegralInRange<std::int32_t>(-1, 3);
+        request.fixed_actions = in.ConsumeBool() ? fixed.data() : nullptr;
         std::vector<std::int32_t> actions(layers.size() + 1, -1);
         auto result = any_struct<ghtier_activation_plan_result_t>();
         check_status(ghtier_activation_plan(any_runtime(), maybe_null(&request), maybe_null(actions.data()),

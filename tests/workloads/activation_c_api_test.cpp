@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,47 @@ TEST_F(ActivationCApi, AGivenLinkOverridesTheRuntimesAndAnOlderResultStructIsFil
   EXPECT_EQ(result.struct_size, 48u);
   EXPECT_EQ(result.keep_all_step_seconds, -1) << "a field past struct_size was written";
   for (int32_t a : actions) EXPECT_NE(a, GHTIER_LAYER_RECOMPUTE);
+}
+
+TEST_F(ActivationCApi, FixedActionsAreKeptAndGetTheCppPlannersLookahead) {
+  ghtier_activation_plan_request_t r = request();
+  r.device_budget_bytes = 0;  // unlimited: the auto plan would keep layers; fixed, every one is offloaded
+  const std::vector<int32_t> fixed(layers_.size(), GHTIER_LAYER_OFFLOAD);
+  r.fixed_actions = fixed.data();
+  std::vector<int32_t> actions(layers_.size(), -1);
+  ghtier_activation_plan_result_t result{};
+  result.struct_size = sizeof(result);
+  ASSERT_EQ(ghtier_activation_plan(runtime_, &r, actions.data(), &result), GHTIER_SUCCESS) << ghtier_error_message();
+  EXPECT_EQ(actions, fixed);
+
+  ghtier::ActivationPlanRequest cpp{.layers = {}, .link = ghtier::assume_platform("x86-h100-pcie").link};
+  for (const auto& l : layers_)
+    cpp.layers.push_back({l.forward_seconds, l.backward_seconds, l.activation_bytes, l.input_bytes});
+  cpp.fixed_actions.assign(layers_.size(), ghtier::LayerAction::offload);
+  const ghtier::ActivationPlan plan = ghtier::plan_activations(cpp);
+  EXPECT_EQ(result.prefetch_lookahead, plan.prefetch_lookahead);
+  EXPECT_DOUBLE_EQ(result.step_seconds, plan.predicted.step_seconds);
+  EXPECT_EQ(result.offloaded_bytes, 8 * 1400 * MiB);
+
+  // A struct_size that ends before fixed_actions (an older header) reads it as NULL: the planner chooses.
+  r.struct_size = offsetof(ghtier_activation_plan_request_t, fixed_actions);
+  ASSERT_EQ(ghtier_activation_plan(runtime_, &r, actions.data(), &result), GHTIER_SUCCESS) << ghtier_error_message();
+  EXPECT_NE(actions, fixed) << "an older request struct's caller got the fixed actions of bytes it never passed";
+}
+
+TEST_F(ActivationCApi, FixedActionsOutsideTheEnumAreRefusedNamingTheLayer) {
+  ghtier_activation_plan_request_t r = request();
+  std::vector<int32_t> fixed(layers_.size(), GHTIER_LAYER_KEEP);
+  fixed[6] = 7;
+  r.fixed_actions = fixed.data();
+  std::vector<int32_t> actions(layers_.size(), -1);
+  ghtier_activation_plan_result_t result{};
+  result.struct_size = sizeof(result);
+  EXPECT_EQ(ghtier_activation_plan(runtime_, &r, actions.data(), &result), GHTIER_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(ghtier_error_message()).find("fixed_actions[6] is 7"), std::string::npos)
+      << ghtier_error_message();
+  fixed[6] = -1;
+  EXPECT_EQ(ghtier_activation_plan(runtime_, &r, actions.data(), &result), GHTIER_ERROR_INVALID_ARGUMENT);
 }
 
 TEST_F(ActivationCApi, BadArgumentsAreStatusesWithMessages) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "ghtier/platform/platform.hpp"
@@ -255,6 +256,101 @@ TEST(ActivationPlanner, CloseToBruteForceOnSmallProfiles) {
     EXPECT_LE(plan.predicted.step_seconds, 1.05 * best) << "trial " << trial << "\n" << describe_plan(request, plan);
   }
   std::printf("worst plan / brute force: %.4f\n", worst);
+}
+
+// The lookahead brute force would pick for fixed actions: the shortest step that fits, then the fewest device
+// bytes, then the smaller lookahead (the order in which the planner tries them).
+std::size_t brute_force_lookahead(const ActivationPlanRequest& request, std::size_t max_lookahead) {
+  std::size_t best_lookahead = 0;
+  std::optional<StepPrediction> best;
+  auto fits = [&](const StepPrediction& p) {
+    return p.peak_device_bytes <= request.device_budget_bytes && p.offloaded_bytes <= request.host_budget_bytes;
+  };
+  for (std::size_t lookahead = 0; lookahead <= max_lookahead; ++lookahead) {
+    const StepPrediction p = simulate_activation_step(request.layers, request.link, request.fixed_actions, lookahead);
+    bool better = !best;
+    if (best) {
+      if (fits(p) != fits(*best)) {
+        better = fits(p);
+      } else if (!fits(p)) {
+        better = p.peak_device_bytes < best->peak_device_bytes;
+      } else {
+        const double tolerance = 1e-12 * std::max(p.step_seconds, best->step_seconds);
+        better = p.step_seconds < best->step_seconds - tolerance ||
+                 (p.step_seconds <= best->step_seconds + tolerance && p.peak_device_bytes < best->peak_device_bytes);
+      }
+    }
+    if (better) {
+      best = p;
+      best_lookahead = lookahead;
+    }
+  }
+  return best_lookahead;
+}
+
+TEST(ActivationPlanner, FixedFullOffloadOverASlowLinkPrefetchesOneLayerAhead) {
+  // The reference model over PCIe (55 GB/s): a layer's 1.4 GiB takes 27 ms each way against 10 ms of its
+  // backward, so the link sets the pace; one layer ahead keeps it busy and more only holds restored layers.
+  for (const double d2h_gbps : {55.0, 1000.0}) {
+    // At 55 GB/s out the forward's copies still running set the peak; at 1000 (the copies out keep up with
+    // the forward) the backward's restored layers do, and each layer of lookahead adds one.
+    ActivationPlanRequest request{.layers = reference_layers(), .link = link_of(d2h_gbps, 55, 4.0)};
+    request.fixed_actions.assign(16, LayerAction::offload);
+    const ActivationPlan plan = plan_activations(request);
+    EXPECT_EQ(plan.actions, request.fixed_actions);
+    EXPECT_EQ(plan.prefetch_lookahead, 1u) << describe_plan(request, plan);
+    const StepPrediction three = simulate_activation_step(request.layers, request.link, request.fixed_actions, 3);
+    EXPECT_LE(plan.predicted.step_seconds, three.step_seconds * (1 + 1e-12));
+    EXPECT_LE(plan.predicted.peak_device_bytes, three.peak_device_bytes);
+    if (d2h_gbps > 55) {
+      EXPECT_EQ(three.peak_device_bytes - plan.predicted.peak_device_bytes, 2 * (22 * GiB / 16));
+    }
+    const StepPrediction none = simulate_activation_step(request.layers, request.link, request.fixed_actions, 0);
+    EXPECT_LT(plan.predicted.step_seconds, none.step_seconds) << "lookahead 0 leaves the link idle in the backward";
+  }
+}
+
+TEST(ActivationPlanner, FixedActionsAreKeptAndOnlyTheLookaheadIsChosenAsBruteForceWould) {
+  auto rng = test::fresh_rng();
+  for (int trial = 0; trial < 200; ++trial) {
+    const std::size_t n = std::uniform_int_distribution<std::size_t>(1, 12)(rng);
+    ActivationPlanRequest request{.layers = random_layers(rng, n),
+                                  .link = link_of(std::uniform_real_distribution<double>(5, 400)(rng),
+                                                  std::uniform_real_distribution<double>(5, 400)(rng), 2.0)};
+    request.fixed_actions = random_actions(rng, n);
+    request.max_lookahead = std::uniform_int_distribution<std::size_t>(0, n + 2)(rng);
+    if (trial % 3 == 0) {
+      std::size_t all = 0;
+      for (const auto& l : request.layers) all += l.activation_bytes;
+      request.device_budget_bytes = std::uniform_int_distribution<std::size_t>(1, all)(rng);
+    }
+    const ActivationPlan plan = plan_activations(request);
+    ASSERT_EQ(plan.actions, request.fixed_actions) << "trial " << trial;
+    const std::size_t limit = request.max_lookahead == 0 ? n : std::min(n, request.max_lookahead);
+    EXPECT_EQ(plan.prefetch_lookahead, brute_force_lookahead(request, limit))
+        << "trial " << trial << "\n"
+        << describe_plan(request, plan);
+    const StepPrediction again =
+        simulate_activation_step(request.layers, request.link, request.fixed_actions, plan.prefetch_lookahead);
+    EXPECT_EQ(plan.predicted.step_seconds, again.step_seconds);
+    EXPECT_EQ(plan.predicted.peak_device_bytes, again.peak_device_bytes);
+    EXPECT_EQ(plan.fits_budget, again.peak_device_bytes <= request.device_budget_bytes);
+  }
+}
+
+TEST(ActivationPlanner, RefusesFixedActionsThatDoNotFit) {
+  ActivationPlanRequest wrong_length{.layers = reference_layers(), .link = link_of(50, 50)};
+  wrong_length.fixed_actions.assign(15, LayerAction::offload);
+  try {
+    (void)plan_activations(wrong_length);
+    ADD_FAILURE() << "15 actions for 16 layers were accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("15 fixed actions for 16 layers"), std::string::npos) << e.what();
+  }
+  ActivationPlanRequest no_link{.layers = reference_layers(), .link = link_of(0, 0)};
+  no_link.fixed_actions.assign(16, LayerAction::offload);
+  EXPECT_GHTIER_ERROR((void)plan_activations(no_link), ErrorCode::invalid_argument);
 }
 
 TEST(ActivationPlanner, ABudgetNoPlanMeetsComesBackAsTheLeanestPlan) {

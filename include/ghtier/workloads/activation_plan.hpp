@@ -44,6 +44,11 @@ struct GHTIER_API ActivationPlanRequest {
   std::size_t host_budget_bytes = std::numeric_limits<std::size_t>::max();
   /// Largest prefetch lookahead (layers) the planner tries; 0 = as many as there are layers.
   std::size_t max_lookahead = 0;
+  /// Empty: the planner chooses every layer's action. Else one action per layer that the plan keeps as given
+  /// (e.g. offload everything): the planner chooses only the lookahead for them, the shortest step and, among
+  /// equal steps, the fewest device bytes (on a link slower than the backward pass, prefetching further
+  /// ahead than the link can fill only holds more restored layers on the device).
+  std::vector<LayerAction> fixed_actions{};
 };
 
 /// The predicted course of one step under given actions (simulate_activation_step).
@@ -84,8 +89,9 @@ struct GHTIER_API ActivationPlan {
 
 /// Chooses the plan with the shortest predicted step that fits the budgets (ties: the fewer device bytes).
 /// Greedy from keep-all (the change that costs least time per byte of peak freed, until the budget is met),
-/// then local improvement and a sweep of lookaheads. Throws Error(invalid_argument) for no layers, a
-/// negative or non-finite time, or a negative bandwidth. A budget no plan meets is no error: the leanest
+/// then local improvement and a sweep of lookaheads; with fixed_actions, only the sweep of lookaheads.
+/// Throws Error(invalid_argument) for no layers, a negative or non-finite time, a negative bandwidth, or
+/// fixed_actions of another length than layers (or offloading over a link of bandwidth 0). A budget no plan meets is no error: the leanest
 /// plan comes back with fits_budget false (say so to the user, naming the budget).
 [[nodiscard]] GHTIER_API ActivationPlan plan_activations(const ActivationPlanRequest& request);
 

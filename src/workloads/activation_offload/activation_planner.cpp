@@ -1,6 +1,7 @@
 // plan_activations: keep / offload / recompute per layer and the prefetch lookahead, chosen against
 // simulate_activation_step. Greedy from keep-all (cheapest seconds per byte of peak freed) until the budget
-// is met, then best-improvement moves of one layer at a time; repeated for each lookahead.
+// is met, then best-improvement moves of one layer at a time; repeated for each lookahead. Actions fixed by
+// the caller are only timed at each lookahead.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -52,6 +53,11 @@ class PlanSearch {
     if (!link_usable_) return false;
     return offloaded_now + request_.layers[layer].activation_bytes <= request_.host_budget_bytes ||
            actions[layer] == LayerAction::offload;
+  }
+
+  // The given actions at this lookahead (the caller fixed them: only the lookahead is chosen).
+  [[nodiscard]] Candidate evaluate(const std::vector<LayerAction>& actions) const {
+    return Candidate{actions, simulate(actions)};
   }
 
   // The best of three starts, each improved one layer at a time: the greedy from keep-all, every layer
@@ -170,11 +176,15 @@ ActivationPlan plan_activations(const ActivationPlanRequest& request) {
   plan.keep_all = simulate_activation_step(request.layers, request.link, std::vector(n, LayerAction::keep), 1);
   plan.recompute_all =
       simulate_activation_step(request.layers, request.link, std::vector(n, LayerAction::recompute), 1);
+  if (!request.fixed_actions.empty() && request.fixed_actions.size() != n) {
+    throw_error(ErrorCode::invalid_argument,
+                fmt::format("activation plan: {} fixed actions for {} layers", request.fixed_actions.size(), n));
+  }
   std::optional<Candidate> best;
   std::size_t best_lookahead = 0;
   for (std::size_t lookahead : lookaheads_to_try(n, request.max_lookahead)) {
     const PlanSearch search(request, lookahead);
-    Candidate found = search.run();
+    Candidate found = request.fixed_actions.empty() ? search.run() : search.evaluate(request.fixed_actions);
     if (!best || search.better(found.predicted, best->predicted)) {
       best = std::move(found);
       best_lookahead = lookahead;
