@@ -327,9 +327,8 @@ TEST(ActivationPlanner, FixedActionsAreKeptAndOnlyTheLookaheadIsChosenAsBruteFor
     const ActivationPlan plan = plan_activations(request);
     ASSERT_EQ(plan.actions, request.fixed_actions) << "trial " << trial;
     const std::size_t limit = request.max_lookahead == 0 ? n : std::min(n, request.max_lookahead);
-    EXPECT_EQ(plan.prefetch_lookahead, brute_force_lookahead(request, limit))
-        << "trial " << trial << "\n"
-        << describe_plan(request, plan);
+    EXPECT_EQ(plan.prefetch_lookahead, brute_force_lookahead(request, limit)) << "trial " << trial << "\n"
+                                                                              << describe_plan(request, plan);
     const StepPrediction again =
         simulate_activation_step(request.layers, request.link, request.fixed_actions, plan.prefetch_lookahead);
     EXPECT_EQ(plan.predicted.step_seconds, again.step_seconds);

@@ -91,8 +91,8 @@ struct GHTIER_API ActivationPlan {
 /// Greedy from keep-all (the change that costs least time per byte of peak freed, until the budget is met),
 /// then local improvement and a sweep of lookaheads; with fixed_actions, only the sweep of lookaheads.
 /// Throws Error(invalid_argument) for no layers, a negative or non-finite time, a negative bandwidth, or
-/// fixed_actions of another length than layers (or offloading over a link of bandwidth 0). A budget no plan meets is no error: the leanest
-/// plan comes back with fits_budget false (say so to the user, naming the budget).
+/// fixed_actions of another length than layers (or offloading over a link of bandwidth 0). A budget no plan meets is no
+/// error: the leanest plan comes back with fits_budget false (say so to the user, naming the budget).
 [[nodiscard]] GHTIER_API ActivationPlan plan_activations(const ActivationPlanRequest& request);
 
 /// A human-readable table of the plan (one line per layer and the predicted step against keep-all and
