@@ -102,6 +102,23 @@ TEST(GatherCalibration, ValidateNamesTheBadField) {
   c = pcie_h200_gather_calibration();
   c.sorted.gbps.pop_back();
   EXPECT_GHTIER_ERROR(c.validate(), ErrorCode::invalid_argument);
+  // The measured grids that replaced the cache's scalar miss rate and penalty are checked and named too.
+  for (RateGrid GatherCalibration::*grid :
+       {&GatherCalibration::sorted_skewed, &GatherCalibration::cache_miss, &GatherCalibration::cache_skewed_miss}) {
+    c = pcie_h200_gather_calibration();
+    (c.*grid).gbps.front() = 0;
+    try {
+      c.validate();
+      ADD_FAILURE() << "a zero rate in a grid was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find(grid == &GatherCalibration::sorted_skewed ? "sorted_skewed"
+                                           : grid == &GatherCalibration::cache_miss  ? "cache_miss "
+                                                                                     : "cache_skewed_miss"),
+                std::string::npos)
+          << e.what();
+    }
+  }
   c = pcie_h200_gather_calibration();
   c.pipeline_efficiency = 1.5;
   EXPECT_GHTIER_ERROR(c.validate(), ErrorCode::invalid_argument);
