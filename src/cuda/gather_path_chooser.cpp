@@ -78,11 +78,20 @@ struct Model {
     return std::min(c.link_gbps, base * c.skewed_plain_gain);
   }
   double sort_seconds(double keys) const { return (c.sort_fixed_us + keys * c.sort_ns_per_key * 1e-3) * 1e-6; }
-  // The in-order read rate of the distinct rows (sorted_gather's, or sorted keys read in place).
-  double sorted_read_gbps() const { return c.sorted.at(r.row_bytes, table_for_reads); }
-  // Bytes of the distinct rows the keys are expected to hold.
-  double distinct_bytes() const {
-    return expected_distinct_rows(r.table_bytes / r.row_bytes, r.count, r.keys) * static_cast<double>(r.row_bytes);
+  // Bytes of the distinct rows keys of `hint` are expected to hold.
+  double distinct_bytes(KeyDistributionHint hint) const {
+    return expected_distinct_rows(r.table_bytes / r.row_bytes, r.count, hint) * static_cast<double>(r.row_bytes);
+  }
+  double distinct_bytes() const { return distinct_bytes(r.keys); }
+  // The in-order read of the distinct rows (sorted_gather's, or sorted keys read in place), in seconds.
+  // Skewed keys' distinct rows read slower per row from large tables (the calibration's sorted_skewed: at
+  // 8 GiB the read costs per page touched as much as per row, and fewer rows touch as many pages), but never
+  // take longer than the more numerous distinct rows of uniform keys would.
+  double sorted_read_seconds() const {
+    const double uniform_s =
+        distinct_bytes(KeyDistributionHint::uniform) / (c.sorted.at(r.row_bytes, table_for_reads) * 1e9);
+    if (!skewed) return uniform_s;
+    return std::min(uniform_s, distinct_bytes() / (c.sorted_skewed.at(r.row_bytes, table_for_reads) * 1e9));
   }
 };
 
@@ -110,7 +119,7 @@ GatherPathEstimate estimate_plain(const Model& m) {
   }
   if (m.r.keys_sorted) {
     // Repeats of a row are adjacent: the GPU's L2 serves them, the link carries each distinct row once.
-    return timed(GatherPath::plain, m.bytes, m.c.launch_us * 1e-6 + m.distinct_bytes() / (m.sorted_read_gbps() * 1e9),
+    return timed(GatherPath::plain, m.bytes, m.c.launch_us * 1e-6 + m.sorted_read_seconds(),
                  "keys already sorted: each distinct row read once, in address order, at sorted_gather's read rate");
   }
   const double gbps = m.plain_read_gbps();
@@ -123,37 +132,29 @@ GatherPathEstimate estimate_sorted(const Model& m) {
     return unavailable(GatherPath::sorted, "table in device memory: nothing to gain from ordering reads");
   }
   if (m.r.keys_sorted) return unavailable(GatherPath::sorted, "keys already sorted: plain reads them in order");
-  const double read = m.sorted_read_gbps();
+  const double read_s = m.sorted_read_seconds();
   const double distinct = m.distinct_bytes();
-  return timed(GatherPath::sorted, m.bytes, m.sort_seconds(static_cast<double>(m.r.count)) + distinct / (read * 1e9),
+  const double read = distinct / read_s * 1e-9;
+  return timed(GatherPath::sorted, m.bytes, m.sort_seconds(static_cast<double>(m.r.count)) + read_s,
                fmt::format("sort of {} keys, then {:.0f}% of the requested bytes (the distinct rows) read once in "
                            "order at {:.1f} GB/s",
                            m.r.count, 100 * distinct / m.bytes, read));
 }
 
-GatherPathEstimate estimate_cached(const Model& m, const GatherPathEstimate& plain) {
+GatherPathEstimate estimate_cached(const Model& m) {
   if (m.r.cache_rows == 0) return unavailable(GatherPath::cached, "no row cache over this table");
   if (m.r.residency == TableResidency::device) {
     return unavailable(GatherPath::cached, "table in device memory: a cache of it gains nothing");
   }
   const double hit = estimated_hit_rate(m.r);
-  // Skewed keys' misses are the distribution's tail: few, scattered rows, measured at about the link's rate
-  // even from tables where uniform keys are translation-bound (the calibration's cache_skewed_miss_gbps).
-  const double miss_gbps = m.skewed ? m.c.cache_skewed_miss_gbps : plain.gbps;
-  const double model_s =
+  // The misses' rate is the cache's own, measured (back-computed from its effective and hit rates): with
+  // uniform keys below plain's where plain is translation-bound (the slot-map lookup before each host read),
+  // with skewed keys the Zipf tail's (about the link's rate up to 2 GiB, translation-bound beyond).
+  const double miss_gbps = (m.skewed ? m.c.cache_skewed_miss : m.c.cache_miss).at(m.r.row_bytes, m.table_for_reads);
+  const double seconds =
       m.c.launch_us * 1e-6 + hit * m.bytes / (m.c.cache_hit_gbps * 1e9) + (1 - hit) * m.bytes / (miss_gbps * 1e9);
-  std::string note = fmt::format("{:.0f}% hits from HBM, misses in place at {:.1f} GB/s", hit * 100, miss_gbps);
-  double seconds = model_s;
-  if (m.c.cache_penalty_from_table_bytes != 0 && m.table_for_reads >= m.c.cache_penalty_from_table_bytes) {
-    const double ratio = m.skewed ? m.c.cache_penalty_skewed : m.c.cache_penalty_uniform;
-    const double measured_s = plain.seconds / ratio;
-    if (measured_s > seconds) {
-      seconds = measured_s;
-      note = fmt::format("measured at {:.2f}x plain on tables from {} (slower than its hit/miss model)", ratio,
-                         size_text(m.c.cache_penalty_from_table_bytes));
-    }
-  }
-  return timed(GatherPath::cached, m.bytes, seconds, note);
+  return timed(GatherPath::cached, m.bytes, seconds,
+               fmt::format("{:.0f}% hits from HBM, misses in place at {:.1f} GB/s", hit * 100, miss_gbps));
 }
 
 GatherPathEstimate estimate_pipelined(const Model& m) {
@@ -232,7 +233,7 @@ GatherChoice choose_gather_path(const GatherRequest& request, const Platform& pl
   if (gpu_reads_table) {
     slot(GatherPath::plain) = estimate_plain(m);
     slot(GatherPath::sorted) = estimate_sorted(m);
-    slot(GatherPath::cached) = estimate_cached(m, slot(GatherPath::plain));
+    slot(GatherPath::cached) = estimate_cached(m);
   } else {
     const std::string why =
         fmt::format("the GPU cannot read system memory on this platform ({})", to_string(platform.platform_class));

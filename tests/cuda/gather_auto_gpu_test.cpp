@@ -42,7 +42,6 @@ using ghtier::test::same_rows;
 /// A calibration under which `path` is predicted far faster than the others.
 GatherCalibration favouring(GatherPath path) {
   GatherCalibration c = pcie_h200_gather_calibration();
-  c.cache_penalty_from_table_bytes = 0;
   const double fast = 1e5;
   switch (path) {
     case GatherPath::plain:
@@ -51,11 +50,17 @@ GatherCalibration favouring(GatherPath path) {
       break;
     case GatherPath::sorted:
       for (double& g : c.sorted.gbps) g = fast;
+      for (double& g : c.sorted_skewed.gbps) g = fast;
       c.link_gbps = fast;
       c.sort_fixed_us = 0;
       c.sort_ns_per_key = 0;
       break;
-    case GatherPath::cached: c.cache_hit_gbps = fast; break;
+    case GatherPath::cached:
+      c.cache_hit_gbps = fast;
+      for (RateGrid* g : {&c.cache_miss, &c.cache_skewed_miss}) {
+        for (double& r : g->gbps) r = fast;
+      }
+      break;
     case GatherPath::cpu_pipelined:
       for (double& g : c.cpu_gather.gbps) g = fast;
       c.copy_gbps = fast;

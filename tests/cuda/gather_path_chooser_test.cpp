@@ -1,8 +1,11 @@
 // CPU tests (CI) of the gather path chooser and its calibration records: the choices the PCIe machine's
-// measurements call for, GH200's different choices through its profile, the hot-row cache skipped where it
-// was measured to lose, and consistency properties over a random grid of requests.
+// measurements call for (a replay of the quick suite of 2026-12-04: the choice reaches 0.9x of the best
+// measured path in every case), GH200's different choices through its profile, the hot-row cache avoided
+// where it was measured to lose to plain, and consistency properties over a random grid of requests.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -33,13 +36,13 @@ const Platform& gh200() {
   return p;
 }
 
-// A batch of the benchmark suite's size (64 MiB of requested rows), keys on the GPU.
+// A batch of the quick suite's size (32 MiB of requested rows, the PCIe record's batch), keys on the GPU.
 GatherRequest suite_request(std::size_t row_bytes, std::size_t table_bytes,
                             KeyDistributionHint keys = KeyDistributionHint::uniform) {
   GatherRequest r;
   r.row_bytes = row_bytes;
   r.table_bytes = table_bytes;
-  r.count = 64 * MiB / row_bytes;
+  r.count = 32 * MiB / row_bytes;
   r.keys = keys;
   return r;
 }
@@ -99,6 +102,23 @@ TEST(GatherCalibration, ValidateNamesTheBadField) {
   c = pcie_h200_gather_calibration();
   c.sorted.gbps.pop_back();
   EXPECT_GHTIER_ERROR(c.validate(), ErrorCode::invalid_argument);
+  // The measured grids that replaced the cache's scalar miss rate and penalty are checked and named too.
+  for (RateGrid GatherCalibration::*grid :
+       {&GatherCalibration::sorted_skewed, &GatherCalibration::cache_miss, &GatherCalibration::cache_skewed_miss}) {
+    c = pcie_h200_gather_calibration();
+    (c.*grid).gbps.front() = 0;
+    try {
+      c.validate();
+      ADD_FAILURE() << "a zero rate in a grid was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find(grid == &GatherCalibration::sorted_skewed ? "sorted_skewed"
+                                           : grid == &GatherCalibration::cache_miss  ? "cache_miss "
+                                                                                     : "cache_skewed_miss"),
+                std::string::npos)
+          << e.what();
+    }
+  }
   c = pcie_h200_gather_calibration();
   c.pipeline_efficiency = 1.5;
   EXPECT_GHTIER_ERROR(c.validate(), ErrorCode::invalid_argument);
@@ -108,15 +128,19 @@ TEST(GatherCalibration, ValidateNamesTheBadField) {
 }
 
 TEST(GatherPathChooser, ReproducesTheMeasuredRatesAtTheSuitesBatch) {
-  // The model's fixed costs must not drift its predictions away from what the record was measured as.
+  // The model's fixed costs must not drift its predictions away from what the record was measured as
+  // (quick suite of 2026-12-04, effective GB/s, 8 GiB table).
   const GatherChoice small = choose(suite_request(128, 8 * GiB), pcie());
-  EXPECT_NEAR(small.estimate(GatherPath::plain).gbps, 4.95, 0.05);
-  EXPECT_NEAR(small.estimate(GatherPath::sorted).gbps, 15.5, 0.15);
+  EXPECT_NEAR(small.estimate(GatherPath::plain).gbps, 5.0, 0.05);
+  EXPECT_NEAR(small.estimate(GatherPath::sorted).gbps, 8.7, 0.1);
   const GatherChoice wide = choose(suite_request(1024, 8 * GiB), pcie());
-  EXPECT_NEAR(wide.estimate(GatherPath::plain).gbps, 38.5, 0.4);
-  EXPECT_NEAR(wide.estimate(GatherPath::sorted).gbps, 40.1, 0.4);
+  EXPECT_NEAR(wide.estimate(GatherPath::plain).gbps, 50.8, 0.5);
+  EXPECT_NEAR(wide.estimate(GatherPath::sorted).gbps, 46.9, 0.5);
   const GatherChoice zipf = choose(suite_request(128, 8 * GiB, KeyDistributionHint::skewed), pcie());
-  EXPECT_NEAR(zipf.estimate(GatherPath::plain).gbps, 7.5, 0.1);
+  EXPECT_NEAR(zipf.estimate(GatherPath::plain).gbps, 7.8, 0.25);  // the mean Zipf gain of 64 and 128 B rows
+  const GatherChoice tiny = choose(suite_request(64, 8 * GiB), pcie());
+  EXPECT_NEAR(tiny.estimate(GatherPath::plain).gbps, 2.6, 0.05);  // the 64 B class, no longer extrapolated
+  EXPECT_NEAR(tiny.estimate(GatherPath::sorted).gbps, 7.5, 0.1);
 }
 
 TEST(GatherPathChooser, PcieReadsOneKiBRowsInPlace) {
@@ -135,7 +159,7 @@ TEST(GatherPathChooser, PcieGathersSmallRowsFromAnEightGiBTableOnTheCpu) {
   EXPECT_EQ(c.path, GatherPath::cpu_pipelined) << c.reason;
   EXPECT_NE(c.reason.find("cpu_pipelined"), std::string::npos);
   EXPECT_GT(c.predicted_gbps(), 2 * c.estimate(GatherPath::plain).gbps);
-  // Without the pipeline, sorting is the best of the in-place paths there (15.5 against 4.95 measured).
+  // Without the pipeline, sorting is the best of the in-place paths there (8.7 against 5.0 measured).
   r.pipeline_available = false;
   c = choose(r, pcie());
   EXPECT_EQ(c.path, GatherPath::sorted) << c.reason;
@@ -144,21 +168,33 @@ TEST(GatherPathChooser, PcieGathersSmallRowsFromAnEightGiBTableOnTheCpu) {
   EXPECT_TRUE(in_place(choose(suite_request(128, 256 * MiB), pcie()).path));
 }
 
-TEST(GatherPathChooser, NeverTheCacheWhereItWasMeasuredToLose) {
-  // 8 GiB, 128 B rows: the suite's cache (a tenth of the rows at most, 256 MiB) ran at 0.91x (uniform) and
-  // 0.52x (Zipf) of plain; whatever hit rate the caller expects, the model must not pick it there.
-  for (auto keys : {KeyDistributionHint::uniform, KeyDistributionHint::skewed}) {
-    for (double hit : {-1.0, 0.0, 0.5, 0.8, 0.99}) {
-      GatherRequest r = suite_request(128, 8 * GiB, keys);
-      r.cache_rows = 2 * MiB;
-      r.cache_hit_rate = hit;
-      r.pipeline_available = false;
+TEST(GatherPathChooser, TheCacheIsAvoidedWhereItLosesToPlainAndChosenWhereItWins) {
+  // Quick 2026-12-04, 8 GiB table, the suite's cache (a tenth of the rows, 256 MiB at most: about 3% hits
+  // with uniform keys): uniform 64 and 128 B rows ran at 0.92x plain (2.4 vs 2.6, 4.6 vs 5.0 GB/s). Issue
+  // 16: the cache must never make a gather slower than plain, so the model predicts it below plain there and
+  // never picks it, with or without the pipeline.
+  for (std::size_t row : {64u, 128u}) {
+    for (bool pipeline : {true, false}) {
+      GatherRequest r = suite_request(row, 8 * GiB);
+      r.cache_rows = 256 * MiB / row;
+      r.pipeline_available = pipeline;
       const GatherChoice c = choose(r, pcie());
       EXPECT_NE(c.path, GatherPath::cached) << c.reason;
       EXPECT_LT(c.estimate(GatherPath::cached).gbps, c.estimate(GatherPath::plain).gbps) << c.reason;
+      EXPECT_GT(c.estimate(GatherPath::cached).gbps, 0.85 * c.estimate(GatherPath::plain).gbps) << c.reason;
     }
   }
-  // Where it was measured to win (2 GiB, Zipf keys, about 87% hits) it is chosen.
+  // With Zipf keys at 8 GiB the same cache ran at 2.6-4x plain (31.1 vs 7.8 GB/s at 128 B, 209 vs 57 at
+  // 1 KiB, 202 vs 55 at 4 KiB; the record of 2026-12-03 had read its miss-only GBps as its effective rate and
+  // marked it 0.52x plain): chosen there, even over the pipeline.
+  for (std::size_t row : {128u, 1024u, 4096u}) {
+    GatherRequest r = suite_request(row, 8 * GiB, KeyDistributionHint::skewed);
+    r.cache_rows = 256 * MiB / row;
+    const GatherChoice c = choose(r, pcie());
+    EXPECT_EQ(c.path, GatherPath::cached) << c.reason;
+    EXPECT_GT(c.predicted_gbps(), 2.5 * c.estimate(GatherPath::plain).gbps) << c.reason;
+  }
+  // Where it was measured to win at 2 GiB (Zipf keys, about 87% hits, quick 2026-12-03) it is chosen.
   GatherRequest r = suite_request(128, 2 * GiB, KeyDistributionHint::skewed);
   r.cache_rows = 2 * MiB;
   const GatherChoice c = choose(r, pcie());
@@ -511,4 +547,72 @@ TEST(GatherPathChooser, Gh200AlsoSortsSmallTablesAndCachesZipfKeys) {
     }
     EXPECT_GT(c.predicted_gbps(), choose(quick_request(q), pcie()).predicted_gbps()) << c.reason;
   }
+}
+
+namespace {
+
+// The quick suite of 2026-12-04 on the H200 machine (PCIe Gen5, driver 580.159, CUDA 13.0, `ghtier bench
+// --quick`, 32 MiB batches): effective GB/s (requested rows delivered, the suite's effective_GBps; never its
+// GBps column, which counts link bytes) of the four paths the chooser picks from, per case, with the cache's
+// rows as the suite built it (the hottest tenth, 256 MiB at most) and the path `auto` ran in that run, with
+// the record of 2026-12-03 (below 0.9x of the best in 5 cases).
+struct RunPoint {
+  std::size_t row_bytes;
+  std::size_t table_bytes;
+  KeyDistributionHint keys;
+  std::size_t cached_rows;
+  std::array<double, gather_path_count> effective;  // plain, sorted, cached, cpu_pipelined
+  GatherPath ran;
+};
+constexpr RunPoint quick_2026_12_04[] = {
+    {64, 2 * MiB, KeyDistributionHint::uniform, 3123, {44.6, 251.8, 48.3, 17.1}, GatherPath::sorted},
+    {64, 2 * MiB, KeyDistributionHint::skewed, 3123, {85.3, 291.6, 195.5, 19.7}, GatherPath::cached},
+    {128, 2 * MiB, KeyDistributionHint::uniform, 1569, {53.0, 291.0, 57.7, 14.9}, GatherPath::sorted},
+    {128, 2 * MiB, KeyDistributionHint::skewed, 1569, {98.0, 334.8, 219.0, 18.5}, GatherPath::sorted},
+    {1024, 2 * MiB, KeyDistributionHint::uniform, 194, {52.9, 335.4, 58.3, 16.0}, GatherPath::sorted},
+    {1024, 2 * MiB, KeyDistributionHint::skewed, 194, {82.5, 394.9, 183.5, 23.4}, GatherPath::sorted},
+    {4096, 2 * MiB, KeyDistributionHint::uniform, 49, {53.0, 355.1, 58.3, 22.1}, GatherPath::sorted},
+    {4096, 2 * MiB, KeyDistributionHint::skewed, 49, {71.4, 432.4, 149.8, 18.7}, GatherPath::sorted},
+    {64, 256 * MiB, KeyDistributionHint::uniform, 399211, {43.1, 41.7, 47.0, 19.6}, GatherPath::cached},
+    {64, 256 * MiB, KeyDistributionHint::skewed, 399211, {60.8, 92.3, 263.9, 18.4}, GatherPath::cached},
+    {128, 256 * MiB, KeyDistributionHint::uniform, 199671, {50.9, 48.4, 55.6, 18.3}, GatherPath::cached},
+    {128, 256 * MiB, KeyDistributionHint::skewed, 199671, {69.8, 104.3, 300.4, 17.5}, GatherPath::cached},
+    {1024, 256 * MiB, KeyDistributionHint::uniform, 24965, {50.8, 49.4, 55.8, 23.5}, GatherPath::cached},
+    {1024, 256 * MiB, KeyDistributionHint::skewed, 24965, {61.5, 100.9, 268.8, 17.1}, GatherPath::cached},
+    {4096, 256 * MiB, KeyDistributionHint::uniform, 6262, {51.0, 50.0, 56.1, 18.0}, GatherPath::cached},
+    {4096, 256 * MiB, KeyDistributionHint::skewed, 6262, {57.2, 96.6, 259.6, 23.0}, GatherPath::cached},
+    {64, 8 * GiB, KeyDistributionHint::uniform, 4129491, {2.6, 7.5, 2.4, 18.7}, GatherPath::cpu_pipelined},
+    {64, 8 * GiB, KeyDistributionHint::skewed, 4129491, {3.9, 8.4, 10.3, 18.7}, GatherPath::sorted},
+    {128, 8 * GiB, KeyDistributionHint::uniform, 2064983, {5.0, 8.7, 4.6, 12.3}, GatherPath::cpu_pipelined},
+    {128, 8 * GiB, KeyDistributionHint::skewed, 2064983, {7.8, 11.9, 31.1, 19.1}, GatherPath::sorted},
+    {1024, 8 * GiB, KeyDistributionHint::uniform, 258156, {50.8, 46.9, 52.0, 15.8}, GatherPath::sorted},
+    {1024, 8 * GiB, KeyDistributionHint::skewed, 258156, {57.3, 76.2, 208.8, 28.4}, GatherPath::sorted},
+    {4096, 8 * GiB, KeyDistributionHint::uniform, 64532, {50.9, 47.5, 52.5, 19.2}, GatherPath::plain},
+    {4096, 8 * GiB, KeyDistributionHint::skewed, 64532, {54.7, 73.4, 201.8, 22.8}, GatherPath::sorted},
+};
+
+}  // namespace
+
+TEST(GatherPathChooser, ReplayOfTheQuickSuiteOf20261204ReachesNineTenthsOfTheBestPath) {
+  int below = 0;
+  for (const RunPoint& q : quick_2026_12_04) {
+    // The request the suite's `auto` case makes: 8 B keys on the GPU, the pipeline and the cache offered.
+    GatherRequest r;
+    r.row_bytes = q.row_bytes;
+    r.table_bytes = q.table_bytes;
+    r.count = 32 * MiB / q.row_bytes;
+    r.index_bytes = 8;
+    r.keys = q.keys;
+    r.cache_rows = q.cached_rows;
+    r.pipeline_available = true;
+    r.keys_on_host = false;
+    const GatherChoice c = choose(r, pcie());
+    const double best = *std::max_element(q.effective.begin(), q.effective.end());
+    const double got = q.effective[static_cast<std::size_t>(c.path)];
+    EXPECT_GE(got, 0.9 * best) << q.row_bytes << " B rows, " << q.table_bytes << " B table, " << to_string(q.keys)
+                               << ": " << to_string(c.path) << " ran at " << got << " GB/s, the best at " << best
+                               << " (the run's auto: " << to_string(q.ran) << "); " << c.reason;
+    if (got < 0.9 * best) ++below;
+  }
+  EXPECT_EQ(below, 0);
 }

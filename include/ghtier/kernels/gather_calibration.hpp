@@ -40,9 +40,12 @@ struct GHTIER_API GatherCalibration {
   /// batches of `batch_bytes` requested bytes.
   RateGrid plain;
   /// ghtier::sorted_gather's in-order reads of the distinct rows, in GB/s of rows read (not requested): its
-  /// measured time less the sort (below), over the distinct rows the keys held.
+  /// measured time less the sort (below), over the distinct rows the keys held; uniform (and unknown) keys.
   RateGrid sorted;
-  std::size_t batch_bytes = 0;  ///< requested bytes per call at which plain was measured
+  /// The same for skewed keys: their distinct rows (the hot head and a scattered tail) read slower than as
+  /// many uniform ones from large tables (8 GiB, 64 B: 4.3 against 7.7 GB/s).
+  RateGrid sorted_skewed;
+  std::size_t batch_bytes = 0;  ///< requested bytes per call at which the grids were measured
 
   /// Skewed (Zipf-like) keys revisit hot rows and pages: plain's rate is multiplied by this where it is
   /// below `link_gbps` (translation-bound), never above it.
@@ -54,15 +57,15 @@ struct GHTIER_API GatherCalibration {
   double sort_ns_per_key = 0;
   double launch_us = 0;  ///< fixed cost of one gather launch with its index check record
 
-  /// RowCache: hits read from HBM at this rate; with uniform keys misses at plain's rate, with skewed keys
-  /// (the Zipf tail: few, scattered, each read about once) at cache_skewed_miss_gbps.
+  /// RowCache: hits read from HBM at cache_hit_gbps; misses at the rate of `cache_miss` (uniform and unknown
+  /// keys) or `cache_skewed_miss` (skewed keys: the Zipf tail), GB/s of missed rows. Both are back-computed
+  /// from the cache's measured effective rate and hit rate: miss = (1 - hit) / (1 / effective - hit /
+  /// cache_hit_gbps). They hold the cache's own costs (the slot-map lookup before each host read), which is
+  /// why uniform misses run below plain's rate where plain is translation-bound (0.88-0.9x at 8 GiB, 64 and
+  /// 128 B rows) and skewed ones far below the link at 8 GiB (2-6 GB/s at 64-128 B).
   double cache_hit_gbps = 0;
-  double cache_skewed_miss_gbps = 0;
-  /// The cache has been measured slower than its hit/miss model predicts on tables of at least this size
-  /// (0: never): there its predicted rate is the measured ratio to plain's, below.
-  std::size_t cache_penalty_from_table_bytes = 0;
-  double cache_penalty_uniform = 1.0;  ///< measured cached / plain rate there, uniform keys
-  double cache_penalty_skewed = 1.0;   ///< ... skewed keys (against plain with the same keys)
+  RateGrid cache_miss;
+  RateGrid cache_skewed_miss;
 
   /// CPU threads gathering rows host to host, by row width and table size.
   RateGrid cpu_gather;
@@ -86,8 +89,9 @@ struct GHTIER_API GatherCalibration {
   void validate() const;
 };
 
-/// The x86 + H200 over PCIe Gen5 GPU machine, measured by the `gather/` suite (the quick and full runs of
-/// 2026-12-03, some classes from the x86 + H100 run of 2026-11-28; the record's comments say which).
+/// The x86 + H200 over PCIe Gen5 GPU machine, measured by the `gather/` suite (the quick run of 2026-12-04;
+/// the 1 GiB and 2 GiB table classes, which that run has no point for, from the runs of 2026-12-03 and the
+/// x86 + H100 run of 2026-11-28; the record's comments say which).
 [[nodiscard]] GHTIER_API const GatherCalibration& pcie_h200_gather_calibration();
 /// GH200, derived (not measured): the PCIe record's translation behaviour with the published NVLink-C2C
 /// rates (about 6.6x the direct-read rate, 7x the copy rate).
