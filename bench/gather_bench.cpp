@@ -15,6 +15,11 @@
 //           (events around the queued work for a GPU path, wall time for the pipeline); `choice` is the
 //           path it ran (0 plain, 1 sorted, 2 cached, 3 cpu_pipelined), predicted_GBps what it predicted,
 //           call_us the median time until gather_auto returned (its host cost; the GPU paths only queue work).
+// The pipeline's cases (and auto's when it ran the pipeline) add where its last timed call went, as shares:
+// pipe_keys_share (the stream wait and the keys' copy to the host), pipe_fill_wait_share (the calling thread
+// waiting for the threads to fill a chunk: CPU-bound), pipe_slot_wait_share (waiting for a copy to free a
+// slot: copy-bound), pipe_threads_busy_share (the threads gathering) and pipe_threads_open_wait_share (the
+// threads waiting for a chunk to open).
 // GBps counts the bytes that cross the link (plain: every requested row; sorted: each distinct row once;
 // cached: the misses; cpu_then_copy: the copy; auto: those of the path it ran); effective_GBps counts the
 // requested bytes: compare methods by effective_GBps. The ceiling is
@@ -359,6 +364,19 @@ void run_case(benchmark::State& state, const BenchOptions& options, const Config
       state.counters["predicted_GBps"] = choice.predicted_gbps();
       state.counters["call_us"] = call_seconds.median() * 1e6;
       state.SetLabel(std::string(to_string(choice.path)));
+    }
+    if (method == Method::cpu_pipelined ||
+        (method == Method::auto_choice && choice.path == GatherPath::cpu_pipelined)) {
+      // Where the pipeline's last timed call waited (shares of its time): the threads or the copies.
+      const CpuGatherPipeline::CallStatistics call = s.pipeline->last_call();
+      if (call.seconds > 0 && call.threads > 0) {
+        const double thread_seconds = call.seconds * call.threads;
+        state.counters["pipe_keys_share"] = call.keys_seconds / call.seconds;
+        state.counters["pipe_fill_wait_share"] = call.fill_wait_seconds / call.seconds;
+        state.counters["pipe_slot_wait_share"] = call.slot_wait_seconds / call.seconds;
+        state.counters["pipe_threads_busy_share"] = call.gather_seconds / thread_seconds;
+        state.counters["pipe_threads_open_wait_share"] = call.open_wait_seconds / thread_seconds;
+      }
     }
     if (method == Method::plain && (row_bytes >= 2 * KiB || table_bytes <= small_table_bytes)) {
       state.counters["target_ratio"] = target_ratio;

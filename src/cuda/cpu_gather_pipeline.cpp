@@ -47,6 +47,17 @@ constexpr std::size_t piece_bytes = std::size_t{64} << 10;
 // How often the calling thread, waiting for a chunk to fill, looks whether a copy has freed a slot.
 constexpr auto slot_poll = std::chrono::microseconds(50);
 
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Adds the seconds from `start` to the end of its scope to `total`.
+struct ScopeSeconds {
+  Clock::time_point start;
+  double& total;
+  ~ScopeSeconds() { total += seconds_since(start); }
+};
+
 struct Staging {
   unsigned char* data = nullptr;  // pinned
   std::size_t bytes = 0;
@@ -93,6 +104,11 @@ struct CpuGatherPipeline::State {
   std::atomic<std::size_t> opened{0};                  // chunks [0, opened) of the job may be written
   std::unique_ptr<std::atomic<std::size_t>[]> filled;  // per slot: pieces gathered into its current chunk
   std::vector<Faults> faults;                          // per thread, for the current job
+  // Per thread, for the current job: seconds gathering, seconds waiting for a chunk to open.
+  std::vector<double> gather_seconds;
+  std::vector<double> open_wait_seconds;
+  CpuGatherPipeline::CallStatistics current;  // the calling thread's part of the running call
+  CpuGatherPipeline::CallStatistics last;     // the last finished call (under call_mutex)
 
   std::vector<std::thread> workers;
   // Keys copied from device memory (pinned, grown as needed).
@@ -123,17 +139,23 @@ struct CpuGatherPipeline::State {
   void run_pieces(unsigned id) {
     Faults& f = faults[id];
     f = Faults{};
+    gather_seconds[id] = 0;
+    open_wait_seconds[id] = 0;
     const Job& j = job;
     for (;;) {
       const std::size_t p = next_piece.fetch_add(1, std::memory_order_relaxed);
       if (p >= j.layout.pieces) return;
       const detail::ChunkLayout::Piece piece = j.layout.piece(p);
       if (opened.load(std::memory_order_acquire) <= piece.chunk) {
+        const auto waited = Clock::now();
         std::unique_lock lock(mutex);
         progress.wait(lock, [&] { return aborting || opened.load(std::memory_order_acquire) > piece.chunk; });
+        open_wait_seconds[id] += seconds_since(waited);
         if (aborting) return;
       }
+      const auto started = Clock::now();
       gather_piece(j, piece, f);
+      gather_seconds[id] += seconds_since(started);
       const std::size_t done = filled[piece.chunk % ring()].fetch_add(1, std::memory_order_acq_rel) + 1;
       if (done == j.layout.pieces_in(piece.chunk)) {
         { std::lock_guard lock(mutex); }  // the caller checks `filled` under the mutex: no lost wake-up
@@ -249,13 +271,17 @@ struct CpuGatherPipeline::State {
     while (queued < l.chunks) {
       open_free_slots();
       if (next_open == queued) {  // the next chunk to copy waits for its slot's copy: nothing else to do
+        const auto waited = Clock::now();
         GHTIER_CUDA_CHECK(cudaEventSynchronize(staging[next_open % ring()].copied));
+        current.slot_wait_seconds += seconds_since(waited);
         open_chunk(next_open++);
         continue;
       }
       const std::size_t slot = queued % ring();
       const std::size_t want = l.pieces_in(queued);
       {
+        const auto waited = Clock::now();
+        const ScopeSeconds fill_wait{waited, current.fill_wait_seconds};
         std::unique_lock lock(mutex);
         // Wakes when the chunk is full, and every slot_poll to open slots whose copies have finished.
         while (filled[slot].load(std::memory_order_acquire) != want) {
@@ -326,8 +352,11 @@ void pipeline_gather(CpuGatherPipeline::State& s, const void* table, std::size_t
   }
   detail::NvtxRange range("ghtier::cpu_gather_pipeline", count * row_bytes);
   std::lock_guard call(s.call_mutex);
+  const auto call_start = Clock::now();
+  s.current = CpuGatherPipeline::CallStatistics{};
   s.ensure_chunk_bytes(std::max(s.chunk_bytes, row_bytes));
   const void* host_indices = s.keys_on_host(indices, count * sizeof(Index), stream);
+  s.current.keys_seconds = seconds_since(call_start);
   Job& j = s.job;
   j.table = static_cast<const unsigned char*>(table);
   j.row_bytes = row_bytes;
@@ -339,6 +368,14 @@ void pipeline_gather(CpuGatherPipeline::State& s, const void* table, std::size_t
   j.stream = stream;
   j.layout = detail::ChunkLayout::make(count, row_bytes, s.chunk_bytes, piece_bytes);
   s.run_job();
+  s.current.seconds = seconds_since(call_start);
+  s.current.chunks = j.layout.chunks;
+  s.current.threads = s.thread_count;
+  for (unsigned id = 0; id < s.thread_count; ++id) {
+    s.current.gather_seconds += s.gather_seconds[id];
+    s.current.open_wait_seconds += s.open_wait_seconds[id];
+  }
+  s.last = s.current;
   detail::IndexFault fault;
   for (const Faults& f : s.faults) {
     fault.count += f.count;
@@ -382,6 +419,8 @@ CpuGatherPipeline::CpuGatherPipeline(Options options) : state_(std::make_unique<
   s.chunk_bytes = options.chunk_bytes;
   GHTIER_CUDA_CHECK(cudaGetDevice(&s.device));
   s.faults.resize(s.thread_count);
+  s.gather_seconds.assign(s.thread_count, 0.0);
+  s.open_wait_seconds.assign(s.thread_count, 0.0);
   s.staging.resize(options.chunks);
   s.filled = std::make_unique<std::atomic<std::size_t>[]>(options.chunks);
   // On a failure below, ~State (run by unique_ptr) frees what was made and joins what was started. Blocking
@@ -406,6 +445,11 @@ void CpuGatherPipeline::gather(const void* table, std::size_t row_bytes, std::si
                                const std::int32_t* indices, std::size_t count, void* out, cudaStream_t stream,
                                IndexCheck* check) {
   pipeline_gather(*state_, table, row_bytes, num_rows, indices, count, out, stream, check);
+}
+
+CpuGatherPipeline::CallStatistics CpuGatherPipeline::last_call() const {
+  std::lock_guard call(state_->call_mutex);
+  return state_->last;
 }
 
 unsigned CpuGatherPipeline::threads() const noexcept { return state_->thread_count; }

@@ -96,6 +96,33 @@ TEST(CpuGatherPipelineGpu, CallsManyTimesTheRingKeepEveryRowAcrossChunkBoundarie
   check_keys(pipeline, rng, row_bytes, num_rows, keys, stream.get(), "4 keys: one short chunk");
 }
 
+TEST(CpuGatherPipelineGpu, LastCallSaysWhereItsTimeWent) {
+  GHTIER_REQUIRE_GPU();
+  std::mt19937_64 rng = test::fresh_rng();
+  test::TestStream stream;
+  CpuGatherPipeline pipeline(CpuGatherPipeline::Options{3, 960, 2});
+  const CpuGatherPipeline::CallStatistics before = pipeline.last_call();
+  EXPECT_EQ(before.chunks, 0u);
+  EXPECT_EQ(before.seconds, 0.0);
+  const std::size_t row_bytes = 96, num_rows = 50;
+  std::vector<std::int64_t> keys(995);  // 100 chunks of 10 rows, the last one of 5
+  std::uniform_int_distribution<std::int64_t> row(0, num_rows - 1);
+  for (auto& k : keys) k = row(rng);
+  check_keys(pipeline, rng, row_bytes, num_rows, keys, stream.get(), "995 keys over 100 chunks");
+  const CpuGatherPipeline::CallStatistics last = pipeline.last_call();
+  EXPECT_EQ(last.chunks, 100u);
+  EXPECT_EQ(last.threads, 3u);
+  EXPECT_GT(last.seconds, 0.0);
+  EXPECT_GT(last.gather_seconds, 0.0);
+  for (double part : {last.keys_seconds, last.fill_wait_seconds, last.slot_wait_seconds, last.open_wait_seconds}) {
+    EXPECT_GE(part, 0.0);
+  }
+  // The calling thread's waits and the keys' copy are parts of the call; the threads' times, summed, fit in
+  // three threads' share of it.
+  EXPECT_LE(last.keys_seconds + last.fill_wait_seconds + last.slot_wait_seconds, last.seconds);
+  EXPECT_LE(last.gather_seconds + last.open_wait_seconds, 3 * last.seconds);
+}
+
 TEST(CpuGatherPipelineGpu, CallsOnTwoStreamsShareTheRing) {
   GHTIER_REQUIRE_GPU();
   std::mt19937_64 rng = test::fresh_rng();

@@ -59,6 +59,22 @@ class GHTIER_API CpuGatherPipeline {
   void gather(const void* table, std::size_t row_bytes, std::size_t num_rows, const std::int32_t* indices,
               std::size_t count, void* out, cudaStream_t stream, IndexCheck* check = nullptr);
 
+  /// Where the last gather() spent its time: what a pipeline that falls short of min(CPU gather, copy) was
+  /// waiting for. Times in seconds, measured on the host with a steady clock.
+  struct CallStatistics {
+    double seconds = 0;            ///< the call, until its last copy was queued
+    double keys_seconds = 0;       ///< waiting for the stream, and copying keys in device memory to the host
+    double fill_wait_seconds = 0;  ///< the calling thread waiting for the threads to fill the next chunk
+    double slot_wait_seconds = 0;  ///< the calling thread waiting for a copy to free a ring slot
+    double gather_seconds = 0;     ///< the threads gathering rows, summed over the threads
+    double open_wait_seconds = 0;  ///< the threads waiting for a chunk to open (a free slot), summed
+    std::size_t chunks = 0;        ///< chunks copied
+    unsigned threads = 0;
+  };
+  /// The last finished gather()'s statistics (all zero before the first). Calls on one pipeline run one at a
+  /// time; another thread's call may replace them as soon as it ends.
+  [[nodiscard]] CallStatistics last_call() const;
+
   [[nodiscard]] unsigned threads() const noexcept;
   [[nodiscard]] std::size_t chunk_bytes() const noexcept;
   [[nodiscard]] unsigned chunks() const noexcept;
