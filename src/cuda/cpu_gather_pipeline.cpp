@@ -51,13 +51,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Adds the seconds from `start` to the end of its scope to `total`.
-struct ScopeSeconds {
-  Clock::time_point start;
-  double& total;
-  ~ScopeSeconds() { total += seconds_since(start); }
-};
-
 struct Staging {
   unsigned char* data = nullptr;  // pinned
   std::size_t bytes = 0;
@@ -281,7 +274,6 @@ struct CpuGatherPipeline::State {
       const std::size_t want = l.pieces_in(queued);
       {
         const auto waited = Clock::now();
-        const ScopeSeconds fill_wait{waited, current.fill_wait_seconds};
         std::unique_lock lock(mutex);
         // Wakes when the chunk is full, and every slot_poll to open slots whose copies have finished.
         while (filled[slot].load(std::memory_order_acquire) != want) {
@@ -291,6 +283,7 @@ struct CpuGatherPipeline::State {
             progress.wait(lock);
           }
         }
+        current.fill_wait_seconds += seconds_since(waited);
       }
       if (filled[slot].load(std::memory_order_acquire) != want) continue;  // polled: open slots, wait again
       GHTIER_CUDA_CHECK(cudaMemcpyAsync(j.out + queued * l.chunk_rows * j.row_bytes, staging[slot].data,
