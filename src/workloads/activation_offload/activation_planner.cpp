@@ -55,11 +55,6 @@ class PlanSearch {
            actions[layer] == LayerAction::offload;
   }
 
-  // The given actions at this lookahead (the caller fixed them: only the lookahead is chosen).
-  [[nodiscard]] Candidate evaluate(const std::vector<LayerAction>& actions) const {
-    return Candidate{actions, simulate(actions)};
-  }
-
   // The best of three starts, each improved one layer at a time: the greedy from keep-all, every layer
   // recomputed, every layer offloaded (where the link allows). The extra starts get the planner out of
   // the greedy's local optima (on random small profiles it comes within a few percent of brute force).
@@ -144,6 +139,10 @@ class PlanSearch {
 
 void validate_request(const ActivationPlanRequest& request) {
   if (request.layers.empty()) throw_error(ErrorCode::invalid_argument, "activation plan: the profile has no layers");
+  if (!request.fixed_actions.empty() && request.fixed_actions.size() != request.layers.size()) {
+    throw_error(ErrorCode::invalid_argument, fmt::format("activation plan: {} fixed actions for {} layers",
+                                                         request.fixed_actions.size(), request.layers.size()));
+  }
   for (const auto& [name, gbps] : {std::pair{"h2d_gbps", request.link.h2d_gbps}, {"d2h_gbps", request.link.d2h_gbps}}) {
     if (std::isnan(gbps) || gbps < 0) {
       throw_error(ErrorCode::invalid_argument,
@@ -176,15 +175,13 @@ ActivationPlan plan_activations(const ActivationPlanRequest& request) {
   plan.keep_all = simulate_activation_step(request.layers, request.link, std::vector(n, LayerAction::keep), 1);
   plan.recompute_all =
       simulate_activation_step(request.layers, request.link, std::vector(n, LayerAction::recompute), 1);
-  if (!request.fixed_actions.empty() && request.fixed_actions.size() != n) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("activation plan: {} fixed actions for {} layers", request.fixed_actions.size(), n));
-  }
   std::optional<Candidate> best;
   std::size_t best_lookahead = 0;
   for (std::size_t lookahead : lookaheads_to_try(n, request.max_lookahead)) {
     const PlanSearch search(request, lookahead);
-    Candidate found = request.fixed_actions.empty() ? search.run() : search.evaluate(request.fixed_actions);
+    Candidate found = request.fixed_actions.empty()
+                          ? search.run()
+                          : Candidate{request.fixed_actions, search.simulate(request.fixed_actions)};
     if (!best || search.better(found.predicted, best->predicted)) {
       best = std::move(found);
       best_lookahead = lookahead;
