@@ -56,3 +56,52 @@ def test_activation_offload_skips_with_a_reason_without_torch(tmp_path):
     assert document["context"]["shape"]["hidden"] == activation_offload.SMALL["hidden"]
     (case,) = document["benchmarks"]
     assert case["error_occurred"] is True and case["name"] == "activation_offload"
+
+
+def test_empty_free_ratios_are_medians_of_interleaved_rounds(monkeypatch):
+    """Each round runs every route once, in a rotated order; a route's ratio is the median of its per-round
+    ratios to native's process of the same round, so one slow process moves one round, not the figure."""
+    import random
+
+    rng = random.Random()
+    order = []
+    native_us = {size: [] for size in allocator.SIZES}
+    mempool_us = {size: [] for size in allocator.SIZES}
+
+    def fake_worker(config, timeout=300):
+        order.append(config["route"])
+        us = {}
+        for size in allocator.SIZES:
+            value = rng.uniform(3.0, 9.0)
+            us[str(size)] = value
+            if config["route"] == "native":
+                native_us[size].append(value)
+            elif config["route"] == "mempool":
+                mempool_us[size].append(value)
+        return {"us": us}
+
+    monkeypatch.setattr(allocator, "_worker", fake_worker)
+    cases = {case["name"]: case for case in allocator._alloc_cases(quick=True)}
+    assert order == ["native", "mempool", "default", "mempool", "default", "native", "default", "native", "mempool"]
+    for size in allocator.SIZES:
+        name = allocator.SIZE_NAMES[size]
+        ratios = sorted(m / n for m, n in zip(mempool_us[size], native_us[size]))
+        case = cases[f"allocator/empty_free/mempool/{name}"]
+        assert case["ratio"] == pytest.approx(ratios[1])
+        assert case["ratio_min"] == pytest.approx(ratios[0]) and case["ratio_max"] == pytest.approx(ratios[2])
+        assert case["baseline_us"] == pytest.approx(sorted(native_us[size])[1])
+        assert cases[f"allocator/empty_free/native/{name}"]["real_time"] == pytest.approx(sorted(native_us[size])[1])
+        assert case["target_ratio"] == 1.2
+
+
+def test_empty_free_reports_a_failed_route_without_a_ratio(monkeypatch):
+    def fake_worker(config, timeout=300):
+        if config["route"] == "default":
+            return {"error": "worker exited 1 without a result: boom"}
+        return {"us": {str(size): 5.0 for size in allocator.SIZES}}
+
+    monkeypatch.setattr(allocator, "_worker", fake_worker)
+    cases = {case["name"]: case for case in allocator._alloc_cases(quick=True)}
+    failed = cases["allocator/empty_free/default/4KiB"]
+    assert failed["error_occurred"] is True and "boom" in failed["error_message"] and "ratio" not in failed
+    assert cases["allocator/empty_free/mempool/4KiB"]["ratio"] == pytest.approx(1.0)

@@ -20,7 +20,7 @@ namespace ghtier {
 class GHTIER_API CpuGatherPipeline {
  public:
   struct Options {
-    unsigned threads = 0;  ///< gathering threads; 0: the hardware's, at most 16
+    unsigned threads = 0;  ///< gathering threads; 0: one fewer than the hardware's (the caller's core), 1-16
     /// Bytes per pinned staging chunk. Every thread gathers into the oldest open chunk (in pieces of at most
     /// 64 KiB), and each full chunk goes to the GPU in one copy: a chunk is the unit of a copy-engine transfer
     /// (at 2 MiB a copy's fixed cost is a few percent of its time) and of the tail (the last chunk's copy

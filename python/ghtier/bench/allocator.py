@@ -1,6 +1,7 @@
 """The allocator benchmark: ghtier's two PyTorch routes beside PyTorch's native caching allocator.
 
-Cases (each route in its own process, the native one in the same run):
+Cases (each route in its own process, the native one in the same run; the routes' processes interleaved over
+several rounds, each ratio the median of the per-round ratios):
 * torch.empty + free of 4 KiB, 1 MiB, 64 MiB: native, MemPool (device mode), default route (device_only).
   Targets: MemPool <= 1.2x native, default route <= 3x.
 * one training step of a small transformer (transformers' Llama, random init): native vs the default route
@@ -17,7 +18,7 @@ import os
 import statistics
 import subprocess
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from . import _report
 
@@ -47,27 +48,37 @@ def skip_reason() -> Optional[str]:
 
 def _alloc_cases(quick: bool) -> List[Dict[str, Any]]:
     repeats = 100 if quick else 400
-    native = _worker({"route": "native", "task": "alloc", "sizes": SIZES, "repeats": repeats})
-    routes = {
-        "mempool": (_worker({"route": "mempool", "mode": "device", "task": "alloc", "sizes": SIZES,
-                             "repeats": repeats}), 1.2),
-        "default": (_worker({"route": "default", "policy": "device_only", "task": "alloc", "sizes": SIZES,
-                             "repeats": repeats}), 3.0),
-    }
+    rounds = 3 if quick else 5
+    common = {"task": "alloc", "sizes": SIZES, "repeats": repeats}
+    runs = _rounds({"native": {"route": "native", **common},
+                    "mempool": {"route": "mempool", "mode": "device", **common},
+                    "default": {"route": "default", "policy": "device_only", **common}}, rounds)
+    targets = {"mempool": 1.2, "default": 3.0}
     cases = []
     for size in SIZES:
-        base = native.get("us", {}).get(str(size))
-        cases.append(_case(f"allocator/empty_free/native/{SIZE_NAMES[size]}", base, iterations=repeats,
-                           label="PyTorch's caching allocator", error=native.get("error")))
-        for route, (result, target) in routes.items():
-            us = result.get("us", {}).get(str(size))
-            counters = {}
-            if us is not None and base:
-                counters = {"baseline_us": base, "ratio": us / base, "target_ratio": target}
-            cases.append(_case(f"allocator/empty_free/{route}/{SIZE_NAMES[size]}", us, iterations=repeats,
-                               label=f"vs native; target <= {target}x", counters=counters,
-                               error=result.get("error") or native.get("error")))
+        def us_of(result: Dict[str, Any]) -> Optional[float]:
+            return result.get("us", {}).get(str(size))
+
+        native = _alloc_summary(runs["native"], runs["native"], us_of)
+        cases.append(_case(f"allocator/empty_free/native/{SIZE_NAMES[size]}", native["us"],
+                           iterations=repeats * rounds,
+                           label=f"PyTorch's caching allocator (median of {rounds} processes)", error=native["error"]))
+        for route, target in targets.items():
+            summary = _alloc_summary(runs[route], runs["native"], us_of)
+            counters = dict(summary.get("counters", {}))
+            if counters and native["us"]:
+                counters.update({"baseline_us": native["us"], "target_ratio": target})
+            cases.append(_case(f"allocator/empty_free/{route}/{SIZE_NAMES[size]}", summary["us"],
+                               iterations=repeats * rounds,
+                               label=f"vs native; ratio: median of {rounds} interleaved rounds; target <= {target}x",
+                               counters=counters, error=summary["error"] or native["error"]))
     return cases
+
+
+def _alloc_summary(runs: List[Dict[str, Any]], base_runs: List[Dict[str, Any]],
+                   us_of: Callable[[Dict[str, Any]], Optional[float]]) -> Dict[str, Any]:
+    """Like _round_summary, for one size of the empty + free cases."""
+    return _summarise([us_of(r) for r in runs], [us_of(r) for r in base_runs], runs)
 
 
 def _median_us(result: Dict[str, Any]) -> Optional[float]:
@@ -88,8 +99,11 @@ def _rounds(configs: Dict[str, Dict[str, Any]], rounds: int) -> Dict[str, List[D
 
 def _round_summary(runs: List[Dict[str, Any]], base_runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     """The median over rounds of each process's median step, and of the per-round ratios to native."""
-    us = [_median_us(r) for r in runs]
-    base = [_median_us(r) for r in base_runs]
+    return _summarise([_median_us(r) for r in runs], [_median_us(r) for r in base_runs], runs)
+
+
+def _summarise(us: List[Optional[float]], base: List[Optional[float]], runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The median over rounds of a route's figure, and of its per-round ratios to native's of the same round."""
     ok = [u for u in us if u]
     ratios = [u / b for u, b in zip(us, base) if u and b]
     summary: Dict[str, Any] = {"us": statistics.median(ok) if ok else None,
