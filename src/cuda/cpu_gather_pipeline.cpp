@@ -50,10 +50,9 @@ constexpr auto slot_poll = std::chrono::microseconds(50);
 using Clock = std::chrono::steady_clock;
 
 // One core fewer than the hardware's (at most 16): the calling thread, which queues the copies and opens the
-// slots, keeps a core of its own. With a thread per core it woke on a core that gathered, every fill and every
-// slot poll, and the measured split of a call (H200 over PCIe Gen5, 16 vCPUs, 2026-12-04) showed it: the
-// calling thread waited for fills 50-85% of a call while the threads, busy 30-80% of it, gathered at 0.6x of
-// the rate the same 16 threads reach alone.
+// slots, keeps a core of its own instead of waking, at every fill and slot poll, on a core that gathers. Measured
+// (H200 over PCIe Gen5, 16 vCPUs, 2026-12-04, 15 against 16 threads): 19-29 GB/s against 16-27, within the
+// run-to-run spread; the pipeline's bound is elsewhere (docs/kernels.md, "CPU gather pipeline").
 unsigned default_threads() {
   const unsigned hardware = std::max(std::thread::hardware_concurrency(), 1u);
   return std::clamp(hardware - 1, 1u, 16u);
