@@ -386,6 +386,12 @@ TEST(ActivationPlanner, RefusesBadInputNamingIt) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("layer 3"), std::string::npos) << e.what();
   }
+  // An infinite bandwidth is allowed (offload everything), an infinite latency is not (found by the fuzzer: the
+  // plan then offloaded and predicted an infinite step).
+  ActivationPlanRequest endless{.layers = reference_layers(), .link = link_of(50, INFINITY, INFINITY)};
+  EXPECT_GHTIER_ERROR((void)plan_activations(endless), ErrorCode::invalid_argument);
+  ActivationPlanRequest free_link{.layers = reference_layers(), .link = link_of(INFINITY, INFINITY)};
+  EXPECT_TRUE(std::isfinite(plan_activations(free_link).predicted.step_seconds));
   const auto good = reference_layers();
   EXPECT_GHTIER_ERROR((void)simulate_activation_step(good, link_of(50, 50), std::vector(3, LayerAction::keep), 1),
                       ErrorCode::invalid_argument);

@@ -179,6 +179,8 @@ TEST(WeightPlanner, RefusesBadRequests) {
   EXPECT_THROW((void)plan_weights(no_link), Error);
   WeightPlanRequest nan_time{std::vector<WeightLayerProfile>(2, {MiB, NAN}), link_of(50), MiB};
   EXPECT_THROW((void)plan_weights(nan_time), Error);
+  WeightPlanRequest endless{std::vector<WeightLayerProfile>(2, {MiB, 1e-3}), link_of(50, 0, INFINITY), MiB};
+  EXPECT_THROW((void)plan_weights(endless), Error);
 }
 
 // The fastest plan over every resident subset and ring size up to `max_slots` that fits the budget

@@ -149,9 +149,12 @@ void validate_request(const ActivationPlanRequest& request) {
                   fmt::format("activation plan: link {} must be >= 0 (0: no link), got {}", name, gbps));
     }
   }
-  if (std::isnan(request.link.latency_us) || request.link.latency_us < 0) {
-    throw_error(ErrorCode::invalid_argument,
-                fmt::format("activation plan: link latency_us must be >= 0, got {}", request.link.latency_us));
+  // An infinite bandwidth is a meaningful limit (every copy free of its bytes); an infinite latency is not: every
+  // copy would take forever, and a plan that offloads would predict an infinite step.
+  if (!std::isfinite(request.link.latency_us) || request.link.latency_us < 0) {
+    throw_error(
+        ErrorCode::invalid_argument,
+        fmt::format("activation plan: link latency_us must be finite and >= 0, got {}", request.link.latency_us));
   }
 }
 

@@ -53,9 +53,9 @@ WeightStepPrediction simulate_weight_step(const std::vector<WeightLayerProfile>&
                 fmt::format("weight plan: {} placements for {} layers", placements.size(), layers.size()));
   }
   check_layers(layers);
-  if (std::isnan(link.latency_us) || link.latency_us < 0) {
+  if (!std::isfinite(link.latency_us) || link.latency_us < 0) {  // infinite: every streamed pass would be too
     throw_error(ErrorCode::invalid_argument,
-                fmt::format("weight plan: link latency_us must be >= 0, got {}", link.latency_us));
+                fmt::format("weight plan: link latency_us must be finite and >= 0, got {}", link.latency_us));
   }
   WeightStepPrediction p;
   double all_compute = 0;
