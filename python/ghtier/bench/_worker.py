@@ -10,9 +10,9 @@ freed-block cache, default on), empty_cache (memory_stats before and after ghtie
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
-import statistics
 import traceback
 from typing import Any, Dict, List
 

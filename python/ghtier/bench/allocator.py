@@ -18,7 +18,7 @@ import os
 import statistics
 import subprocess
 import sys
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from . import _report
 
@@ -56,15 +56,13 @@ def _alloc_cases(quick: bool) -> List[Dict[str, Any]]:
     targets = {"mempool": 1.2, "default": 3.0}
     cases = []
     for size in SIZES:
-        def us_of(result: Dict[str, Any]) -> Optional[float]:
-            return result.get("us", {}).get(str(size))
-
-        native = _alloc_summary(runs["native"], runs["native"], us_of)
+        us = {name: [r.get("us", {}).get(str(size)) for r in results] for name, results in runs.items()}
+        native = _summarise(us["native"], us["native"], runs["native"])
         cases.append(_case(f"allocator/empty_free/native/{SIZE_NAMES[size]}", native["us"],
                            iterations=repeats * rounds,
                            label=f"PyTorch's caching allocator (median of {rounds} processes)", error=native["error"]))
         for route, target in targets.items():
-            summary = _alloc_summary(runs[route], runs["native"], us_of)
+            summary = _summarise(us[route], us["native"], runs[route])
             counters = dict(summary.get("counters", {}))
             if counters and native["us"]:
                 counters.update({"baseline_us": native["us"], "target_ratio": target})
@@ -73,12 +71,6 @@ def _alloc_cases(quick: bool) -> List[Dict[str, Any]]:
                                label=f"vs native; ratio: median of {rounds} interleaved rounds; target <= {target}x",
                                counters=counters, error=summary["error"] or native["error"]))
     return cases
-
-
-def _alloc_summary(runs: List[Dict[str, Any]], base_runs: List[Dict[str, Any]],
-                   us_of: Callable[[Dict[str, Any]], Optional[float]]) -> Dict[str, Any]:
-    """Like _round_summary, for one size of the empty + free cases."""
-    return _summarise([us_of(r) for r in runs], [us_of(r) for r in base_runs], runs)
 
 
 def _median_us(result: Dict[str, Any]) -> Optional[float]:

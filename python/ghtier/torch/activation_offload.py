@@ -237,11 +237,11 @@ class ActivationOffload:
         self.profiles = profiles
         host_budget = self._host_budget
         self.link = self._measure_link()
-        # plan="offload" fixes every layer's action: the planner then chooses only the lookahead for them (the
-        # auto plan's lookahead belongs to its own actions; prefetching further ahead than the link can fill
-        # holds more restored layers on the device for nothing. At the reference shape on 2026-12-04 full
-        # offload ran with the auto plan's lookahead 3 at 2.8 GiB more peak than save_on_cpu; each layer of
-        # lookahead can hold one more restored layer, 1.4 GiB there).
+        # plan="offload" fixes every layer's action: the planner then chooses only the lookahead for them and
+        # predicts their step (the auto plan's lookahead belongs to its own actions; prefetching further ahead
+        # than the link can fill holds more restored layers for nothing). At the reference shape on 2026-12-04
+        # it chose 1 where the auto plan's was 3, but full offload's peak stayed 15.15 GiB (2.8 GiB over
+        # save_on_cpu's): that excess lies elsewhere (docs/activation_offload.md).
         fixed = ["offload"] * len(self.layers) if self._plan_request == "offload" else None
         self.plan = plan_activations(profiles, link=self.link, device_budget=self._device_budget(),
                                      host_budget=host_budget, actions=fixed)
