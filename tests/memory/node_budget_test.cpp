@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <random>
 #include <string>
 
@@ -101,8 +102,9 @@ TEST(NodeBudget, OneProcessReservesAndReleases) {
   EXPECT_EQ(second.used(), 0u);
 }
 
-// Children reserve random sizes at once and keep a count of what they hold in shared memory, outside the
-// budget: that count never passes the limit, both grants and refusals happen, and all is released at the end.
+// Children reserve random sizes at once, each holding a few grants, and keep a count of what they hold in shared
+// memory, outside the budget: that count never passes the limit, both grants and refusals happen, and all is released
+// at the end.
 TEST(NodeBudget, ConcurrentProcessesNeverExceedTheLimit) {
   ScopedName name("concurrent");
   constexpr std::size_t limit = 10'000;
@@ -126,7 +128,17 @@ TEST(NodeBudget, ConcurrentProcessesNeverExceedTheLimit) {
       try {
         NodeBudget budget({name.str(), limit});  // the first child creates it; the others open it
         std::mt19937 random(static_cast<unsigned>(c) * 7919u + 1u);
+        // Each child holds up to four grants at once (up to 12000 bytes, more than the limit), so refusals
+        // happen even when the scheduler runs the children one after another, as it can on two cores.
+        std::deque<std::size_t> holding;
+        const auto release_oldest = [&] {
+          const std::size_t bytes = holding.front();
+          holding.pop_front();
+          shared->held.fetch_sub(static_cast<std::int64_t>(bytes));
+          budget.release(bytes);
+        };
         for (int i = 0; i < 3000; ++i) {
+          if (holding.size() == 4) release_oldest();
           const std::size_t bytes = 1 + random() % 3000;
           try {
             budget.reserve(bytes);
@@ -140,10 +152,10 @@ TEST(NodeBudget, ConcurrentProcessesNeverExceedTheLimit) {
           std::int64_t peak = shared->peak.load();
           while (now > peak && !shared->peak.compare_exchange_weak(peak, now)) {}
           shared->granted.fetch_add(1);
+          holding.push_back(bytes);
           if (random() % 4 == 0) sched_yield();
-          shared->held.fetch_sub(static_cast<std::int64_t>(bytes));
-          budget.release(bytes);
         }
+        while (!holding.empty()) release_oldest();
       } catch (...) {
         shared->errors.fetch_add(1);
         status = 1;
